@@ -1,0 +1,19 @@
+//! Duet's signaling layer: the WebSocket protocol's types and the pure state
+//! machines behind it.
+//!
+//! Nothing here does IO or reads a clock. The server feeds events in
+//! (`handle`) and drains what follows (`poll_output`); time arrives as an
+//! argument. That keeps every rule about who may join, who is told what and
+//! when, testable without sockets or sleeps.
+//!
+//! - [`protocol`]: messages on the wire and their error codes.
+//! - [`connection`]: what one socket may send before and after `join`.
+//! - [`session`]: admission of one mentor and one mentee, replacement on
+//!   rejoin, peer events, chat relay, mute state.
+
+pub mod connection;
+pub mod ids;
+pub mod protocol;
+pub mod session;
+
+pub use ids::{ConnId, LinkId, ParticipantId, Role, SessionId, UnixMillis};

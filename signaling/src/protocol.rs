@@ -1,0 +1,465 @@
+//! The WebSocket wire format: one JSON object per text frame, tagged by `"type"`.
+//!
+//! `ClientMessage` is what browsers and other clients send, `ServerMessage` what
+//! Duet sends back. The full protocol, with examples, is in `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ParticipantId, Role, SessionId};
+
+/// Largest text frame the server accepts. SDP offers with many codecs stay
+/// well under 16 KiB; anything near this is hostile or broken.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 2000;
+
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// A trickled ICE candidate, shaped like the browser's `RTCIceCandidateInit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    #[serde(
+        default,
+        rename = "sdpMLineIndex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sdp_mline_index: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}
+
+/// Which of a participant's outgoing streams are live (not muted / not off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MediaState {
+    pub audio: bool,
+    pub video: bool,
+    pub screen: bool,
+}
+
+impl MediaState {
+    /// What a participant is assumed to send when they join: camera and
+    /// microphone on, no screen share.
+    pub const fn joined_default() -> Self {
+        MediaState {
+            audio: true,
+            video: true,
+            screen: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingAction {
+    Request,
+    Consent,
+    Decline,
+    Revoke,
+}
+
+/// Messages a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    Join {
+        token: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: Option<IceCandidate>,
+    },
+    Media {
+        audio: bool,
+        video: bool,
+        screen: bool,
+    },
+    Chat {
+        text: String,
+    },
+    Recording {
+        action: RecordingAction,
+    },
+    Leave,
+    Ping,
+}
+
+impl ClientMessage {
+    /// The `type` tag, for logs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Join { .. } => "join",
+            ClientMessage::Offer { .. } => "offer",
+            ClientMessage::Answer { .. } => "answer",
+            ClientMessage::Candidate { .. } => "candidate",
+            ClientMessage::Media { .. } => "media",
+            ClientMessage::Chat { .. } => "chat",
+            ClientMessage::Recording { .. } => "recording",
+            ClientMessage::Leave => "leave",
+            ClientMessage::Ping => "ping",
+        }
+    }
+}
+
+/// One side of the call as the other side and the client itself see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub id: ParticipantId,
+    pub role: Role,
+    pub name: String,
+    pub media: MediaState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub title: String,
+}
+
+/// A STUN/TURN server as the browser's `RTCIceServer` wants it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Recording state as shown to both participants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    Off,
+    Requested,
+    Recording,
+}
+
+/// Whether this session may be recorded at all (set when it is created).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingPolicy {
+    #[default]
+    Off,
+    Allowed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingStatus {
+    pub state: RecordingState,
+    pub policy: RecordingPolicy,
+    /// Roles that have consented to the current request.
+    pub consented: Vec<Role>,
+}
+
+impl RecordingStatus {
+    pub fn off(policy: RecordingPolicy) -> Self {
+        RecordingStatus {
+            state: RecordingState::Off,
+            policy,
+            consented: Vec::new(),
+        }
+    }
+}
+
+/// Why a participant left the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// They left on purpose.
+    Left,
+    /// Their connection dropped; they may come back.
+    Disconnected,
+    /// The same link was opened again elsewhere.
+    Replaced,
+}
+
+/// Why a session ended for everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// An admin or integration ended it over the API.
+    Ended,
+    /// Its links expired.
+    Expired,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Joined {
+        you: ParticipantInfo,
+        peer: Option<ParticipantInfo>,
+        session: SessionInfo,
+        ice_servers: Vec<IceServer>,
+        recording: RecordingStatus,
+    },
+    PeerJoined {
+        peer: ParticipantInfo,
+    },
+    PeerLeft {
+        peer: ParticipantInfo,
+        reason: LeaveReason,
+    },
+    PeerMedia {
+        peer: ParticipantId,
+        role: Role,
+        audio: bool,
+        video: bool,
+        screen: bool,
+    },
+    Chat {
+        from: ChatAuthor,
+        text: String,
+        /// RFC 3339, UTC.
+        at: String,
+    },
+    Recording(RecordingStatus),
+    SessionEnded {
+        reason: EndReason,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Pong,
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: Option<IceCandidate>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatAuthor {
+    pub id: ParticipantId,
+    pub role: Role,
+    pub name: String,
+}
+
+/// Every `error.code` the socket can send. Stable: clients switch on these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, or not an object with a known shape.
+    BadMessage,
+    /// The frame is larger than [`MAX_FRAME_BYTES`].
+    FrameTooLarge,
+    /// The `type` is not one this server knows.
+    UnknownType,
+    /// The message is valid but not allowed in the connection's state
+    /// (e.g. `offer` before `join`, or a second `join`).
+    OutOfOrder,
+    /// The token is not one this server signed, or was altered.
+    InvalidToken,
+    /// The link's expiry has passed.
+    TokenExpired,
+    /// The session was ended or does not exist any more.
+    SessionEnded,
+    /// Both places in the session are taken by other people.
+    SessionFull,
+    /// This connection was replaced by the same link opened elsewhere.
+    Replaced,
+    /// The SDP or candidate could not be used.
+    BadSdp,
+    /// A field is out of range (too long a chat message or name, ...).
+    InvalidField,
+    /// Recording is not possible in this session or state.
+    RecordingUnavailable,
+    /// The client sent nothing useful for too long.
+    Timeout,
+    /// The server is shutting down or draining and takes no new joins.
+    Unavailable,
+    /// Something went wrong inside the server; the message says no more.
+    Internal,
+}
+
+impl ServerMessage {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a text frame could not be turned into a [`ClientMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("frame of {0} bytes is larger than the {MAX_FRAME_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::TooLarge(_) => ErrorCode::FrameTooLarge,
+            DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+            DecodeError::Malformed(_) => ErrorCode::BadMessage,
+        }
+    }
+}
+
+const KNOWN_TYPES: &[&str] = &[
+    "join",
+    "offer",
+    "answer",
+    "candidate",
+    "media",
+    "chat",
+    "recording",
+    "leave",
+    "ping",
+];
+
+/// Parses one text frame, telling apart "too big", "unknown type" and
+/// "malformed" so the client gets an error it can act on.
+pub fn decode_client_message(text: &str) -> Result<ClientMessage, DecodeError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError::TooLarge(text.len()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err(DecodeError::Malformed(
+            "expected a JSON object with a string \"type\"".into(),
+        ));
+    };
+    if !KNOWN_TYPES.contains(&kind) {
+        let shown: String = kind.chars().take(40).collect();
+        return Err(DecodeError::UnknownType(shown));
+    }
+    serde_json::from_value(value).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
+pub fn encode_server_message(msg: &ServerMessage) -> String {
+    // Serializing these plain data types cannot fail: no maps with non-string
+    // keys, no custom serializers.
+    serde_json::to_string(msg).unwrap_or_else(|_| {
+        r#"{"type":"error","code":"internal","message":"encoding failed"}"#.to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_client_message() {
+        let cases = [
+            r#"{"type":"join","token":"t"}"#,
+            r#"{"type":"join","token":"t","name":"Ada"}"#,
+            r#"{"type":"offer","sdp":"v=0"}"#,
+            r#"{"type":"answer","sdp":"v=0"}"#,
+            r#"{"type":"candidate","candidate":null}"#,
+            r#"{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}"#,
+            r#"{"type":"media","audio":true,"video":false,"screen":false}"#,
+            r#"{"type":"chat","text":"hi"}"#,
+            r#"{"type":"recording","action":"consent"}"#,
+            r#"{"type":"leave"}"#,
+            r#"{"type":"ping"}"#,
+        ];
+        for case in cases {
+            let msg = decode_client_message(case).expect(case);
+            let kind = serde_json::from_str::<serde_json::Value>(case).expect("json")["type"]
+                .as_str()
+                .expect("type")
+                .to_string();
+            assert_eq!(msg.kind(), kind);
+        }
+    }
+
+    #[test]
+    fn candidate_keeps_browser_field_names() {
+        let msg = decode_client_message(
+            r#"{"type":"candidate","candidate":{"candidate":"c","sdpMid":"1","sdpMLineIndex":1,"usernameFragment":"u"}}"#,
+        )
+        .expect("decodes");
+        let ClientMessage::Candidate { candidate: Some(c) } = msg else {
+            panic!("not a candidate: {msg:?}");
+        };
+        assert_eq!(c.sdp_mid.as_deref(), Some("1"));
+        assert_eq!(c.sdp_mline_index, Some(1));
+        assert_eq!(c.username_fragment.as_deref(), Some("u"));
+        let back = serde_json::to_value(&c).expect("encodes");
+        assert_eq!(back["sdpMLineIndex"], 1);
+    }
+
+    #[test]
+    fn tells_bad_frames_apart() {
+        assert_eq!(
+            decode_client_message("not json").map_err(|e| e.code()),
+            Err(ErrorCode::BadMessage)
+        );
+        assert_eq!(
+            decode_client_message("[1,2]").map_err(|e| e.code()),
+            Err(ErrorCode::BadMessage)
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":"dance"}"#).map_err(|e| e.code()),
+            Err(ErrorCode::UnknownType)
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":"chat"}"#).map_err(|e| e.code()),
+            Err(ErrorCode::BadMessage)
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":"chat","text":"x","extra":1}"#).map_err(|e| e.code()),
+            Err(ErrorCode::BadMessage)
+        );
+        let huge = format!(
+            r#"{{"type":"chat","text":"{}"}}"#,
+            "a".repeat(MAX_FRAME_BYTES)
+        );
+        assert_eq!(
+            decode_client_message(&huge).map_err(|e| e.code()),
+            Err(ErrorCode::FrameTooLarge)
+        );
+    }
+
+    #[test]
+    fn server_messages_are_tagged_snake_case() {
+        let v: serde_json::Value =
+            serde_json::from_str(&encode_server_message(&ServerMessage::SessionEnded {
+                reason: EndReason::ServerShutdown,
+            }))
+            .expect("json");
+        assert_eq!(v["type"], "session_ended");
+        assert_eq!(v["reason"], "server_shutdown");
+        let v: serde_json::Value = serde_json::from_str(&encode_server_message(
+            &ServerMessage::Recording(RecordingStatus::off(RecordingPolicy::Allowed)),
+        ))
+        .expect("json");
+        assert_eq!(v["type"], "recording");
+        assert_eq!(v["state"], "off");
+        assert_eq!(v["policy"], "allowed");
+        let v: serde_json::Value = serde_json::from_str(&encode_server_message(
+            &ServerMessage::error(ErrorCode::SessionFull, "full"),
+        ))
+        .expect("json");
+        assert_eq!(v["code"], "session_full");
+    }
+}
