@@ -1,0 +1,31 @@
+//! The HTTP edge: one module per resource, each with its own `router()`.
+
+pub mod auth;
+pub mod error;
+mod health;
+mod sessions;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// The whole HTTP application, without a listener, so tests can call it
+/// directly.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(sessions::router())
+        .route("/api/v1/ws", axum::routing::get(crate::ws::upgrade))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error::error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page or API call",
+    )
+}

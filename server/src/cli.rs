@@ -1,0 +1,274 @@
+//! The `duet` command line: `serve`, `apikey create`, `session create`.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use duet_signaling::Role;
+use duet_signaling::protocol::RecordingPolicy;
+
+use crate::config::{Config, LogFormat};
+use crate::links::{LinkSigner, join_url};
+use crate::sessions::{self, PersonSpec, SessionSpec};
+use crate::state::now_s;
+use crate::{Listeners, datadir, store};
+
+const ENV_HELP: &str = "Environment: DUET_CONFIG, DUET_DATA, DUET_LISTEN, DUET_MEDIA_PORT, \
+DUET_PUBLIC_IP, DUET_PUBLIC_URL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
+one API key valid for this run. Precedence: flag, then environment, then the config file, then \
+built-in defaults.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "duet",
+    version,
+    about = "Duet: self-hosted one-to-one video sessions for mentoring",
+    after_help = ENV_HELP
+)]
+pub struct Cli {
+    /// TOML configuration file (see deploy/duet.example.toml).
+    #[arg(long, global = true, env = "DUET_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data folder: database, link-signing secret, recordings [default: ./data].
+    #[arg(long, global = true, env = "DUET_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (HTTP, signaling and media) until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Manage API keys for the HTTP API.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Manage mentoring sessions.
+    Session {
+        #[command(subcommand)]
+        command: SessionCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HTTP listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "DUET_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// The one UDP port for all media; 0 picks a free one [default: 7882].
+    #[arg(long, env = "DUET_MEDIA_PORT", value_name = "PORT")]
+    pub media_port: Option<u16>,
+    /// Address put in ICE candidates (public or NAT 1:1 IP) [default: the machine's addresses].
+    #[arg(long, env = "DUET_PUBLIC_IP", value_name = "IP")]
+    pub public_ip: Option<IpAddr>,
+    /// Base URL of join links, e.g. https://duet.example.com [default: http://<listen>].
+    #[arg(long, env = "DUET_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Log filter, e.g. info or duet_server=debug [default: info].
+    #[arg(long, env = "DUET_LOG", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log format [default: text].
+    #[arg(long, env = "DUET_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create an API key; prints it once, alone, on standard output (only its hash is stored).
+    Create,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Create a session and print its two join links.
+    Create {
+        /// What the session is about.
+        #[arg(long)]
+        title: String,
+        /// The mentor's name.
+        #[arg(long)]
+        mentor: String,
+        /// The mentee's name.
+        #[arg(long)]
+        mentee: String,
+        /// Whether the session may be recorded (with both people's consent).
+        #[arg(long, value_parser = ["off", "allowed"], default_value = "off")]
+        recording: String,
+        /// Seconds until the links expire [default: sessions.default_expiry_s].
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
+    },
+}
+
+/// Reads the config file (if any) and applies environment and flags.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = match &cli.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(data) = &cli.data {
+        config.data_dir = data.clone();
+    }
+    if let Command::Serve(args) = &cli.command {
+        if let Some(v) = args.listen {
+            config.http.listen = v;
+        }
+        if let Some(v) = args.media_port {
+            config.media.port = v;
+        }
+        if let Some(v) = args.public_ip {
+            config.media.public_ip = Some(v);
+        }
+        if let Some(v) = &args.public_url {
+            config.http.public_url = Some(v.clone());
+        }
+        if let Some(v) = &args.log_level {
+            config.log.level = v.clone();
+        }
+        if let Some(v) = args.log_format {
+            config.log.format = v;
+        }
+    }
+    if let Ok(key) = std::env::var("DUET_API_KEY")
+        && !key.trim().is_empty()
+    {
+        config.auth.api_keys.push(key.trim().to_string());
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let config = load_config(&cli)?;
+    match cli.command {
+        Command::Serve(_) => serve(config),
+        Command::Apikey {
+            command: ApikeyCommand::Create,
+        } => create_api_key(&config),
+        Command::Session {
+            command:
+                SessionCommand::Create {
+                    title,
+                    mentor,
+                    mentee,
+                    recording,
+                    expires_in,
+                },
+        } => {
+            let spec = SessionSpec {
+                title,
+                mentor: PersonSpec { name: mentor },
+                mentee: PersonSpec { name: mentee },
+                recording: if recording == "allowed" {
+                    RecordingPolicy::Allowed
+                } else {
+                    RecordingPolicy::Off
+                },
+                expires_in_s: expires_in,
+            };
+            create_session(&config, &spec)
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listeners = Listeners::bind(&config).await?;
+        crate::run(config, listeners, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGTERM or SIGINT. A watchdog then guarantees the process
+/// exits within ten seconds, whatever is still running.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(9_500));
+        tracing::warn!("shutdown took too long; exiting now");
+        std::process::exit(0);
+    });
+}
+
+fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    datadir::ensure(&config.data_dir)?;
+    Ok(store::Store::open(&datadir::database_path(
+        &config.data_dir,
+    ))?)
+}
+
+fn create_api_key(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let key = store::new_api_key();
+    store.add_api_key_blocking(&key, now_s())?;
+    writeln!(std::io::stdout().lock(), "{key}")?;
+    Ok(())
+}
+
+fn create_session(config: &Config, spec: &SessionSpec) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let links = LinkSigner::new(datadir::signing_secret(&config.data_dir)?);
+    let new =
+        sessions::prepare(config, spec, now_s()).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    store.create_session_blocking(&new)?;
+    let base = config.public_base_url();
+    let link = |role: Role, link_id: &str| {
+        join_url(
+            &base,
+            &sessions::token_for(&links, new.id, role, link_id, new.expires_at),
+        )
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Session {} \"{}\"", new.id, new.title)?;
+    writeln!(
+        out,
+        "mentor ({}): {}",
+        new.mentor_name,
+        link(Role::Mentor, &new.mentor_link)
+    )?;
+    writeln!(
+        out,
+        "mentee ({}): {}",
+        new.mentee_name,
+        link(Role::Mentee, &new.mentee_link)
+    )?;
+    writeln!(out, "links expire at {}", sessions::rfc3339(new.expires_at))?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Duet's server: HTTP API, WebSocket signaling, the single-port SFU.
+//!
+//! Shape of a running server:
+//! - `api` is the HTTP edge (one module per resource) and `ws` the
+//!   signaling socket; both are thin and stateless.
+//! - `hub` starts one `room` task per live session; the room owns that
+//!   session's state machine (from `duet_signaling`) and is the only writer
+//!   of it.
+//! - `media` is one task that owns the UDP socket and every peer
+//!   connection; rooms and sockets talk to it through a channel.
+//!
+//! [`run`] takes its listeners and its shutdown signal from the caller, so
+//! tests bind port 0 and stop the server when they like.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod datadir;
+pub mod hub;
+pub mod links;
+pub mod media;
+pub mod room;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use duet_signaling::protocol::EndReason;
+
+pub use config::Config;
+pub use state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    DataDir(#[from] datadir::DataDirError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The sockets a server runs on, bound before it starts.
+pub struct Listeners {
+    pub http: tokio::net::TcpListener,
+    pub media: std::net::UdpSocket,
+}
+
+impl Listeners {
+    pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
+        let http_addr = config.http.listen;
+        let http = tokio::net::TcpListener::bind(http_addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                what: "HTTP",
+                addr: http_addr,
+                source,
+            })?;
+        let media_addr = SocketAddr::new(config.media.bind, config.media.port);
+        let media = std::net::UdpSocket::bind(media_addr).map_err(|source| ServerError::Bind {
+            what: "media (UDP)",
+            addr: media_addr,
+            source,
+        })?;
+        Ok(Listeners { http, media })
+    }
+}
+
+/// How long participants get to hear `session_ended` before sockets close.
+const SHUTDOWN_NOTICE: Duration = Duration::from_secs(3);
+
+/// Runs the server until `shutdown` completes, then tells every participant
+/// the session ended, closes their sockets and returns.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    config.validate()?;
+    datadir::ensure(&config.data_dir)?;
+    let secret = datadir::signing_secret(&config.data_dir)?;
+    let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
+    let advertise = media::advertised_ips(config.media.public_ip, config.media.bind);
+    let media = media::MediaPlane::start(listeners.media, advertise.clone())?;
+    let http_addr = listeners.http.local_addr()?;
+    tracing::info!(
+        http = %http_addr,
+        media = %media.local_addr(),
+        advertised = ?advertise,
+        data = %config.data_dir.display(),
+        "duet is running"
+    );
+    let state = AppState::new(config, store, links::LinkSigner::new(secret), media.clone());
+    let app = api::app(state.clone());
+    let stopping = state.clone();
+    axum::serve(listeners.http, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: ending live sessions");
+            stopping.start_draining();
+            stopping
+                .hub()
+                .end_all(EndReason::ServerShutdown, SHUTDOWN_NOTICE)
+                .await;
+        })
+        .await?;
+    media.shutdown();
+    tracing::info!("duet stopped");
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Signed join links.
+//!
+//! A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(claims))`,
+//! signed with the deployment's secret (`<data>/secret.key`). The claims
+//! carry the session, the role, the expiry and a link id (so two links for
+//! one role are told apart). Links put the token in the URL fragment
+//! (`/join#<token>`), which browsers never send to servers, so it stays out
+//! of proxies' access logs and `Referer` headers.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use duet_signaling::{Role, SessionId};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Format version.
+    pub v: u8,
+    pub sid: SessionId,
+    pub role: Role,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Link id: random, per link.
+    pub lid: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("this link is not valid: it was not issued by this server or has been altered")]
+    Invalid,
+    #[error("this link has expired")]
+    Expired,
+}
+
+#[derive(Clone)]
+pub struct LinkSigner {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for LinkSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkSigner(..)")
+    }
+}
+
+impl LinkSigner {
+    pub fn new(key: [u8; 32]) -> Self {
+        LinkSigner { key }
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length; a 32-byte key cannot fail.
+        match HmacSha256::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
+        }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        let body = serde_json::to_vec(claims).unwrap_or_default();
+        let mut mac = self.mac();
+        mac.update(&body);
+        let sig = mac.finalize().into_bytes();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&body),
+            URL_SAFE_NO_PAD.encode(sig)
+        )
+    }
+
+    /// Checks signature first (so nothing unauthenticated is parsed as
+    /// claims), then expiry against `now_s` (Unix seconds).
+    pub fn verify(&self, token: &str, now_s: i64) -> Result<Claims, LinkError> {
+        if token.len() > 1024 {
+            return Err(LinkError::Invalid);
+        }
+        let (body_b64, sig_b64) = token.split_once('.').ok_or(LinkError::Invalid)?;
+        let body = URL_SAFE_NO_PAD
+            .decode(body_b64)
+            .map_err(|_| LinkError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig_b64)
+            .map_err(|_| LinkError::Invalid)?;
+        let mut mac = self.mac();
+        mac.update(&body);
+        mac.verify_slice(&sig).map_err(|_| LinkError::Invalid)?;
+        let claims: Claims = serde_json::from_slice(&body).map_err(|_| LinkError::Invalid)?;
+        if claims.v != 1 {
+            return Err(LinkError::Invalid);
+        }
+        if now_s >= claims.exp {
+            return Err(LinkError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// The browser link for a token.
+pub fn join_url(base_url: &str, token: &str) -> String {
+    format!("{base_url}/join#{token}")
+}
+
+/// A fresh random link id.
+pub fn new_link_id() -> String {
+    let bytes: [u8; 9] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            v: 1,
+            sid: SessionId(Uuid::new_v4()),
+            role: Role::Mentee,
+            exp,
+            lid: new_link_id(),
+        }
+    }
+
+    #[test]
+    fn a_signed_token_verifies() {
+        let signer = LinkSigner::new([7; 32]);
+        let c = claims(2_000);
+        let token = signer.sign(&c);
+        assert_eq!(signer.verify(&token, 1_000), Ok(c));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let signer = LinkSigner::new([7; 32]);
+        let token = signer.sign(&claims(1_000));
+        assert_eq!(signer.verify(&token, 1_000), Err(LinkError::Expired));
+    }
+
+    #[test]
+    fn forged_and_altered_tokens_are_refused() {
+        let signer = LinkSigner::new([7; 32]);
+        let other = LinkSigner::new([8; 32]);
+        let token = other.sign(&claims(2_000));
+        assert_eq!(signer.verify(&token, 0), Err(LinkError::Invalid));
+
+        // Flip the role inside a genuine token, keep its signature.
+        let token = signer.sign(&claims(2_000));
+        let (body, sig) = token.split_once('.').expect("two parts");
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(body).expect("b64")).expect("utf8");
+        let altered = json.replace("mentee", "mentor");
+        let forged = format!("{}.{sig}", URL_SAFE_NO_PAD.encode(altered));
+        assert_eq!(signer.verify(&forged, 0), Err(LinkError::Invalid));
+
+        for junk in ["", ".", "abc", "a.b", "a.b.c", &"x".repeat(5000)] {
+            assert_eq!(signer.verify(junk, 0), Err(LinkError::Invalid), "{junk:?}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The `duet` binary: parse the command line, run it, report a fatal error.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = duet_server::cli::Cli::parse();
+    match duet_server::cli::dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The binary's edge: logging may not be set up yet.
+            eprintln!("duet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Telling peers apart on the one shared UDP socket.
+//!
+//! A new peer is recognised by the USERNAME of its first STUN binding
+//! request (`<our ufrag>:<their ufrag>`); each connection has its own
+//! server ufrag. A source address is pinned to a connection only once that
+//! connection has answered it (its ICE layer checked MESSAGE-INTEGRITY
+//! first), so a forged USERNAME cannot steal a flow.
+
+const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+const STUN_HEADER_LEN: usize = 20;
+const ATTR_USERNAME: u16 = 0x0006;
+
+/// Whether the datagram looks like STUN (RFC 7983 demultiplexing: first byte
+/// 0..=3, plus the magic cookie).
+pub fn is_stun(packet: &[u8]) -> bool {
+    packet.len() >= STUN_HEADER_LEN && packet[0] < 4 && packet[4..8] == STUN_MAGIC_COOKIE
+}
+
+/// The local (server) ufrag from a STUN message's USERNAME attribute,
+/// borrowed from the packet: no allocation on the receive path.
+pub fn stun_local_ufrag(packet: &[u8]) -> Option<&str> {
+    if !is_stun(packet) {
+        return None;
+    }
+    let body_len = u16::from_be_bytes([packet[2], packet[3]]) as usize;
+    let end = STUN_HEADER_LEN.checked_add(body_len)?;
+    let attrs = packet.get(STUN_HEADER_LEN..end)?;
+    let mut at = 0usize;
+    while at + 4 <= attrs.len() {
+        let kind = u16::from_be_bytes([attrs[at], attrs[at + 1]]);
+        let len = u16::from_be_bytes([attrs[at + 2], attrs[at + 3]]) as usize;
+        let value = attrs.get(at + 4..at + 4 + len)?;
+        if kind == ATTR_USERNAME {
+            let username = std::str::from_utf8(value).ok()?;
+            return username.split(':').next();
+        }
+        // Attributes are padded to four bytes.
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding_request(username: &[u8]) -> Vec<u8> {
+        let mut attrs = Vec::new();
+        // A PRIORITY attribute first, to check we skip attributes.
+        attrs.extend_from_slice(&[0x00, 0x24, 0x00, 0x04, 1, 2, 3, 4]);
+        attrs.extend_from_slice(&ATTR_USERNAME.to_be_bytes());
+        attrs.extend_from_slice(&(username.len() as u16).to_be_bytes());
+        attrs.extend_from_slice(username);
+        while attrs.len() % 4 != 0 {
+            attrs.push(0);
+        }
+        let mut p = vec![0x00, 0x01];
+        p.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        p.extend_from_slice(&STUN_MAGIC_COOKIE);
+        p.extend_from_slice(&[9; 12]);
+        p.extend_from_slice(&attrs);
+        p
+    }
+
+    #[test]
+    fn finds_the_local_ufrag() {
+        let p = binding_request(b"duetAbc1:browserXyz");
+        assert_eq!(stun_local_ufrag(&p), Some("duetAbc1"));
+    }
+
+    #[test]
+    fn ignores_non_stun_and_truncated_packets() {
+        assert_eq!(stun_local_ufrag(&[0x80, 0x60, 0, 1]), None, "RTP");
+        assert_eq!(
+            stun_local_ufrag(&[22, 254, 253, 0, 0, 0, 0, 0]),
+            None,
+            "DTLS"
+        );
+        let mut p = binding_request(b"abc:def");
+        p.truncate(p.len() - 4);
+        assert_eq!(stun_local_ufrag(&p), None, "length field beyond the packet");
+        let mut p = binding_request(b"abc:def");
+        // An attribute claiming more bytes than the message has.
+        p[STUN_HEADER_LEN + 10] = 0xFF;
+        assert_eq!(stun_local_ufrag(&p), None);
+        assert_eq!(stun_local_ufrag(&[]), None);
+    }
+
+    #[test]
+    fn no_username_means_none() {
+        let mut p = vec![0x01, 0x01, 0x00, 0x00];
+        p.extend_from_slice(&STUN_MAGIC_COOKIE);
+        p.extend_from_slice(&[0; 12]);
+        assert!(is_stun(&p));
+        assert_eq!(stun_local_ufrag(&p), None);
+    }
+}

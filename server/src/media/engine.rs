@@ -1,0 +1,535 @@
+//! The media loop: one task owns the shared UDP socket and every peer
+//! connection, so nothing on the packet path takes a lock.
+//!
+//! Each turn: take a datagram, a command or a timer; feed it to the one
+//! connection it concerns; then *service* that connection — drain what it
+//! wants to send, its events and its inbound media — and hand media and
+//! keyframe requests to the other participant's connection, which is
+//! serviced in turn. Buffers used per packet are reused, not reallocated.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use duet_signaling::ConnId;
+use duet_signaling::protocol::IceCandidate;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::RTCRtpReceiverId;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::forward::{KeyframeThrottle, PayloadMap, Slot, rewrite_header};
+use super::peer::{self, Outbound, Pc};
+use super::{Command, MediaError, PeerKey};
+
+/// What the server receives on one of the three slots.
+struct Inbound {
+    track_id: String,
+    receiver: RTCRtpReceiverId,
+    ssrc: u32,
+}
+
+struct Peer {
+    conn: ConnId,
+    pc: Pc,
+    ufrag: String,
+    outbound: [Outbound; 3],
+    inbound: [Option<Inbound>; 3],
+    /// Payload-type maps from this peer's inbound slot to the other peer's
+    /// outbound slot.
+    pt_maps: [PayloadMap; 3],
+    keyframe: [KeyframeThrottle; 3],
+    pinned: Vec<SocketAddr>,
+    connected: bool,
+}
+
+/// Counters for tests, logs and (later) metrics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub datagrams_in: u64,
+    pub datagrams_unknown: u64,
+    pub rtp_forwarded: u64,
+    pub rtp_dropped: u64,
+    pub keyframe_requests_relayed: u64,
+}
+
+pub(super) struct Engine {
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    advertise: Vec<SocketAddr>,
+    peers: HashMap<PeerKey, Peer>,
+    by_ufrag: HashMap<String, PeerKey>,
+    by_addr: HashMap<SocketAddr, PeerKey>,
+    /// Reused per service pass: media and keyframe requests bound for the
+    /// other participant.
+    forward_buf: Vec<(Slot, rtc::rtp::Packet)>,
+    keyframe_buf: Vec<Slot>,
+    timeout_keys: Vec<PeerKey>,
+    counters: Counters,
+    last_report: Instant,
+}
+
+const IDLE_WAKEUP: Duration = Duration::from_secs(1);
+
+impl Engine {
+    pub(super) fn new(socket: UdpSocket, advertise: Vec<SocketAddr>) -> std::io::Result<Engine> {
+        let local_addr = socket.local_addr()?;
+        Ok(Engine {
+            socket,
+            local_addr,
+            advertise,
+            peers: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_addr: HashMap::new(),
+            forward_buf: Vec::with_capacity(64),
+            keyframe_buf: Vec::with_capacity(8),
+            timeout_keys: Vec::with_capacity(16),
+            counters: Counters::default(),
+            last_report: Instant::now(),
+        })
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let next = self.next_timeout();
+            tokio::select! {
+                biased;
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown) | None => break,
+                    Some(cmd) => self.handle_command(cmd),
+                },
+                res = self.socket.recv_from(&mut buf) => match res {
+                    Ok((n, from)) => self.handle_datagram(Instant::now(), from, &buf[..n]),
+                    // ICMP errors from a vanished peer surface here; the
+                    // socket itself is fine.
+                    Err(e) => tracing::debug!(error = %e, "media socket receive error"),
+                },
+                _ = tokio::time::sleep_until(next.into()) => self.handle_timeouts(Instant::now()),
+            }
+        }
+        for (_, mut peer) in self.peers.drain() {
+            let _ = peer.pc.close();
+        }
+        tracing::info!(counters = ?self.counters, "media plane stopped");
+    }
+
+    fn next_timeout(&mut self) -> Instant {
+        let mut next = Instant::now() + IDLE_WAKEUP;
+        for peer in self.peers.values_mut() {
+            if let Some(t) = peer.pc.poll_timeout() {
+                next = next.min(t);
+            }
+        }
+        next
+    }
+
+    fn handle_command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::Offer {
+                key,
+                conn,
+                sdp,
+                reply,
+            } => {
+                let result = self.offer(now, key, conn, sdp);
+                let ok = result.is_ok();
+                let _ = reply.send(result);
+                if ok {
+                    self.service(now, key);
+                }
+            }
+            Command::Candidate {
+                key,
+                conn,
+                candidate,
+            } => self.remote_candidate(key, conn, candidate),
+            Command::Remove { key, conn } => self.remove(now, key, conn),
+            Command::Counters(reply) => {
+                let _ = reply.send(self.counters);
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn offer(
+        &mut self,
+        now: Instant,
+        key: PeerKey,
+        conn: ConnId,
+        sdp: String,
+    ) -> Result<String, MediaError> {
+        if let Some(existing) = self.peers.get_mut(&key) {
+            if existing.conn == conn {
+                return peer::renegotiate(now, &mut existing.pc, sdp)
+                    .map_err(|e| MediaError::BadOffer(e.to_string()));
+            }
+            if existing.conn > conn {
+                return Err(MediaError::Stale);
+            }
+            let old = existing.conn;
+            self.remove(now, key, old);
+        }
+        let built = peer::build(now, sdp, &self.advertise)
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        self.by_ufrag.insert(built.ufrag.clone(), key);
+        self.peers.insert(
+            key,
+            Peer {
+                conn,
+                pc: built.pc,
+                ufrag: built.ufrag,
+                outbound: built.outbound,
+                inbound: [None, None, None],
+                pt_maps: Default::default(),
+                keyframe: Default::default(),
+                pinned: Vec::new(),
+                connected: false,
+            },
+        );
+        self.refresh_payload_maps(key);
+        Ok(built.answer_sdp)
+    }
+
+    fn remote_candidate(&mut self, key: PeerKey, conn: ConnId, candidate: IceCandidate) {
+        let Some(peer) = self.peers.get_mut(&key).filter(|p| p.conn == conn) else {
+            return;
+        };
+        // mDNS (.local) candidates need a resolver Duet does not run; the
+        // browser's other candidates and peer-reflexive discovery cover it.
+        if candidate.candidate.is_empty() || candidate.candidate.contains(".local") {
+            return;
+        }
+        let init = RTCIceCandidateInit {
+            candidate: candidate.candidate,
+            sdp_mid: candidate.sdp_mid,
+            sdp_mline_index: candidate.sdp_mline_index,
+            username_fragment: candidate.username_fragment,
+            ..Default::default()
+        };
+        if let Err(e) = peer.pc.add_remote_candidate(init) {
+            tracing::debug!(error = %e, "remote candidate refused");
+        }
+    }
+
+    fn remove(&mut self, now: Instant, key: PeerKey, conn: ConnId) {
+        if self.peers.get(&key).map(|p| p.conn) != Some(conn) {
+            return;
+        }
+        let Some(mut peer) = self.peers.remove(&key) else {
+            return;
+        };
+        let _ = peer.pc.close();
+        // Flush what close() queued (DTLS close_notify) so the client learns
+        // at once instead of waiting for ICE consent to expire.
+        while let Some(out) = peer.pc.poll_write() {
+            let _ = self
+                .socket
+                .try_send_to(&out.message, out.transport.peer_addr);
+        }
+        self.by_ufrag.remove(&peer.ufrag);
+        for addr in &peer.pinned {
+            if self.by_addr.get(addr) == Some(&key) {
+                self.by_addr.remove(addr);
+            }
+        }
+        let _ = now;
+    }
+
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        self.counters.datagrams_in += 1;
+        let key = super::demux::stun_local_ufrag(data)
+            .and_then(|ufrag| self.by_ufrag.get(ufrag))
+            .or_else(|| self.by_addr.get(&from))
+            .copied();
+        let Some(key) = key else {
+            self.counters.datagrams_unknown += 1;
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let msg = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = peer.pc.handle_read(msg) {
+            tracing::trace!(error = %e, "datagram refused by peer connection");
+        }
+        self.service(now, key);
+        self.maybe_report(now);
+    }
+
+    fn handle_timeouts(&mut self, now: Instant) {
+        self.timeout_keys.clear();
+        for (key, peer) in self.peers.iter_mut() {
+            if peer.pc.poll_timeout().is_some_and(|t| t <= now) {
+                self.timeout_keys.push(*key);
+            }
+        }
+        let mut keys = std::mem::take(&mut self.timeout_keys);
+        for key in keys.drain(..) {
+            if let Some(peer) = self.peers.get_mut(&key) {
+                let _ = peer.pc.handle_timeout(now);
+            }
+            self.service(now, key);
+        }
+        self.timeout_keys = keys;
+        self.maybe_report(now);
+    }
+
+    /// Drains `key`'s connection, hands what it produced to the other
+    /// participant, and services that one too.
+    fn service(&mut self, now: Instant, key: PeerKey) {
+        let mut current = key;
+        // Writing into a connection never makes it read, so this settles
+        // after one hand-over; the bound is a guard, not a tuning knob.
+        for _ in 0..4 {
+            self.drain(now, current);
+            let other = current.other();
+            if self.forward_buf.is_empty() && self.keyframe_buf.is_empty() {
+                break;
+            }
+            self.deliver(now, current, other);
+            current = other;
+        }
+    }
+
+    fn drain(&mut self, now: Instant, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        loop {
+            let mut progressed = false;
+            while let Some(out) = peer.pc.poll_write() {
+                progressed = true;
+                let to = out.transport.peer_addr;
+                pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
+                let _ = self.socket.try_send_to(&out.message, to);
+            }
+            while let Some(event) = peer.pc.poll_event() {
+                progressed = true;
+                handle_event(peer, key, event, &mut self.keyframe_buf);
+            }
+            while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
+                progressed = true;
+                match message {
+                    RTCMessage::RtpPacket(track_id, packet) => {
+                        let slot = Slot::ALL.into_iter().find(|s| {
+                            peer.inbound[s.index()]
+                                .as_ref()
+                                .is_some_and(|i| i.track_id == track_id)
+                        });
+                        match slot {
+                            Some(slot) => self.forward_buf.push((slot, packet)),
+                            None => self.counters.rtp_dropped += 1,
+                        }
+                    }
+                    RTCMessage::RtcpPacket(_, packets) => {
+                        for p in &packets {
+                            if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
+                                self.keyframe_buf.push(slot);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let _ = now;
+        if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
+            self.refresh_payload_maps_if_needed(key);
+        }
+    }
+
+    /// Hands `from`'s inbound media to `to`'s outbound streams and relays
+    /// `from`'s keyframe requests (about `to`'s media it receives) upstream.
+    fn deliver(&mut self, now: Instant, from: PeerKey, to: PeerKey) {
+        let [Some(src), Some(dst)] = self.peers.get_disjoint_mut([&from, &to]) else {
+            self.counters.rtp_dropped += self.forward_buf.len() as u64;
+            self.forward_buf.clear();
+            self.keyframe_buf.clear();
+            return;
+        };
+        for (slot, mut packet) in self.forward_buf.drain(..) {
+            let i = slot.index();
+            let Some(pt) = src.pt_maps[i].map(packet.header.payload_type) else {
+                self.counters.rtp_dropped += 1;
+                continue;
+            };
+            if !dst.connected {
+                self.counters.rtp_dropped += 1;
+                continue;
+            }
+            rewrite_header(&mut packet.header, dst.outbound[i].ssrc, pt);
+            let sent = dst
+                .pc
+                .rtp_sender(dst.outbound[i].sender)
+                .map(|mut s| s.write_rtp(now, packet));
+            match sent {
+                Some(Ok(())) => self.counters.rtp_forwarded += 1,
+                _ => self.counters.rtp_dropped += 1,
+            }
+        }
+        // `src` asked for keyframes of streams that `dst` sends.
+        for slot in self.keyframe_buf.drain(..) {
+            if request_keyframe(now, dst, slot) {
+                self.counters.keyframe_requests_relayed += 1;
+            }
+        }
+    }
+
+    fn refresh_payload_maps_if_needed(&mut self, key: PeerKey) {
+        let needs = self.peers.get(&key).is_some_and(|p| {
+            Slot::ALL
+                .into_iter()
+                .any(|s| p.inbound[s.index()].is_some() && p.pt_maps[s.index()].is_empty())
+        });
+        if needs {
+            self.refresh_payload_maps(key);
+        }
+    }
+
+    /// Recomputes payload-type maps in both directions between `key` and
+    /// the other participant (after a track opens or a peer arrives).
+    fn refresh_payload_maps(&mut self, key: PeerKey) {
+        let [Some(a), Some(b)] = self.peers.get_disjoint_mut([&key, &key.other()]) else {
+            return;
+        };
+        map_slots(a, b);
+        map_slots(b, a);
+    }
+
+    fn maybe_report(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.last_report) >= Duration::from_secs(30) {
+            self.last_report = now;
+            tracing::debug!(peers = self.peers.len(), counters = ?self.counters, "media plane");
+        }
+    }
+}
+
+/// Rebuilds `src`'s payload maps toward `dst`'s outbound streams.
+fn map_slots(src: &mut Peer, dst: &mut Peer) {
+    for slot in Slot::ALL {
+        let i = slot.index();
+        let Some(inb) = &src.inbound[i] else {
+            continue;
+        };
+        let inbound = peer::receiver_codecs(&mut src.pc, inb.receiver);
+        let outbound = peer::sender_codecs(&mut dst.pc, dst.outbound[i].sender);
+        src.pt_maps[i] = PayloadMap::build(&inbound, &outbound);
+    }
+}
+
+/// Pins `to` to this connection when the connection answers a STUN binding
+/// request from it: the ICE agent only answers after checking the request's
+/// MESSAGE-INTEGRITY, so the address is proven.
+fn pin_if_answered(
+    by_addr: &mut HashMap<SocketAddr, PeerKey>,
+    pinned: &mut Vec<SocketAddr>,
+    key: PeerKey,
+    to: SocketAddr,
+    datagram: &[u8],
+) {
+    let is_binding_success = datagram.len() >= 2 && datagram[0] == 0x01 && datagram[1] == 0x01;
+    if is_binding_success && by_addr.get(&to) != Some(&key) {
+        by_addr.insert(to, key);
+        if !pinned.contains(&to) {
+            pinned.push(to);
+        }
+    }
+}
+
+fn handle_event(
+    peer: &mut Peer,
+    key: PeerKey,
+    event: RTCPeerConnectionEvent,
+    keyframes: &mut Vec<Slot>,
+) {
+    match event {
+        RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+            let Some(slot) = peer::slot_of_receiver(&mut peer.pc, init.receiver_id, &peer.outbound)
+            else {
+                tracing::debug!(session = %key.session, role = %key.role, "track on an unknown transceiver");
+                return;
+            };
+            peer.inbound[slot.index()] = Some(Inbound {
+                track_id: init.track_id,
+                receiver: init.receiver_id,
+                ssrc: init.ssrc,
+            });
+            // Make the payload maps be rebuilt for this slot.
+            peer.pt_maps[slot.index()] = PayloadMap::default();
+            tracing::debug!(session = %key.session, role = %key.role, ?slot, "inbound track open");
+        }
+        RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+            tracing::debug!(session = %key.session, role = %key.role, %state, "peer connection state");
+            match state {
+                RTCPeerConnectionState::Connected => {
+                    peer.connected = true;
+                    // This side now receives: ask the other side's cameras
+                    // and screens for a keyframe so video shows at once.
+                    keyframes.extend([Slot::Camera, Slot::Screen]);
+                }
+                RTCPeerConnectionState::Disconnected
+                | RTCPeerConnectionState::Failed
+                | RTCPeerConnectionState::Closed => peer.connected = false,
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Which of our outbound video slots an RTCP packet asks a keyframe for.
+fn keyframe_request_slot(packet: &dyn rtc::rtcp::Packet, outbound: &[Outbound; 3]) -> Option<Slot> {
+    let any = packet.as_any();
+    let media_ssrc = if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+        pli.media_ssrc
+    } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+        fir.fir.first()?.ssrc
+    } else {
+        return None;
+    };
+    [Slot::Camera, Slot::Screen]
+        .into_iter()
+        .find(|s| outbound[s.index()].ssrc == media_ssrc)
+}
+
+/// Sends a PLI upstream for `peer`'s inbound `slot`, throttled.
+fn request_keyframe(now: Instant, peer: &mut Peer, slot: Slot) -> bool {
+    let i = slot.index();
+    let Some(inbound) = &peer.inbound[i] else {
+        return false;
+    };
+    if !peer.keyframe[i].allow(now) {
+        return false;
+    }
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc: inbound.ssrc,
+    };
+    let receiver = inbound.receiver;
+    peer.pc
+        .rtp_receiver(receiver)
+        .map(|mut r| r.write_rtcp(now, vec![Box::new(pli)]).is_ok())
+        .unwrap_or(false)
+}

@@ -1,0 +1,178 @@
+//! The media plane: a selective forwarding unit for 1:1 calls on one UDP
+//! port, driving webrtc-rs's sans-IO `rtc` core.
+//!
+//! - [`engine`]: the loop that owns the socket and every connection.
+//! - [`peer`]: building a connection and its fixed three streams.
+//! - [`forward`]: forwarding decisions as plain, unit-tested code.
+//! - [`demux`]: finding a datagram's connection on the shared socket.
+//!
+//! Other tasks talk to the loop through [`MediaPlane`], a cheap handle over
+//! a channel.
+
+pub mod demux;
+mod engine;
+pub mod forward;
+mod peer;
+
+use std::net::{IpAddr, SocketAddr};
+
+use duet_signaling::protocol::IceCandidate;
+use duet_signaling::{ConnId, Role, SessionId};
+use tokio::sync::{mpsc, oneshot};
+
+pub use engine::Counters;
+
+/// One participant's place in one session: the unit the media plane keys
+/// connections by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerKey {
+    pub session: SessionId,
+    pub role: Role,
+}
+
+impl PeerKey {
+    pub fn other(self) -> PeerKey {
+        PeerKey {
+            session: self.session,
+            role: self.role.other(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    #[error("the offer could not be used: {0}")]
+    BadOffer(String),
+    #[error("a newer connection has taken this place")]
+    Stale,
+    #[error("the media plane has stopped")]
+    Stopped,
+}
+
+pub(crate) enum Command {
+    Offer {
+        key: PeerKey,
+        conn: ConnId,
+        sdp: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    Candidate {
+        key: PeerKey,
+        conn: ConnId,
+        candidate: IceCandidate,
+    },
+    Remove {
+        key: PeerKey,
+        conn: ConnId,
+    },
+    Counters(oneshot::Sender<Counters>),
+    Shutdown,
+}
+
+/// A cheap, cloneable handle to the media loop.
+#[derive(Clone)]
+pub struct MediaPlane {
+    commands: mpsc::UnboundedSender<Command>,
+    local_addr: SocketAddr,
+}
+
+impl MediaPlane {
+    /// Starts the loop on `socket`, advertising `advertise` (with the
+    /// socket's port) in every answer.
+    pub fn start(
+        socket: std::net::UdpSocket,
+        advertise: Vec<IpAddr>,
+    ) -> std::io::Result<MediaPlane> {
+        socket.set_nonblocking(true)?;
+        let socket = tokio::net::UdpSocket::from_std(socket)?;
+        let local_addr = socket.local_addr()?;
+        let advertise = advertise
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, local_addr.port()))
+            .collect();
+        let engine = engine::Engine::new(socket, advertise)?;
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(engine.run(rx));
+        Ok(MediaPlane {
+            commands,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Applies a client's offer and returns the server's answer (with its
+    /// candidates in it).
+    pub async fn offer(
+        &self,
+        key: PeerKey,
+        conn: ConnId,
+        sdp: String,
+    ) -> Result<String, MediaError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Offer {
+                key,
+                conn,
+                sdp,
+                reply,
+            })
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    pub fn candidate(&self, key: PeerKey, conn: ConnId, candidate: IceCandidate) {
+        let _ = self.commands.send(Command::Candidate {
+            key,
+            conn,
+            candidate,
+        });
+    }
+
+    /// Tears down `conn`'s connection for `key`, if it is still the current one.
+    pub fn remove(&self, key: PeerKey, conn: ConnId) {
+        let _ = self.commands.send(Command::Remove { key, conn });
+    }
+
+    pub async fn counters(&self) -> Result<Counters, MediaError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Counters(reply))
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+    }
+}
+
+/// The addresses to put in ICE candidates: the configured public IP, else
+/// the bound address, else every interface address of the bound family
+/// (loopback only when there is nothing else).
+pub fn advertised_ips(public_ip: Option<IpAddr>, bind: IpAddr) -> Vec<IpAddr> {
+    if let Some(ip) = public_ip {
+        return vec![ip];
+    }
+    if !bind.is_unspecified() {
+        return vec![bind];
+    }
+    let all: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    let same_family = |ip: &IpAddr| ip.is_ipv4() == bind.is_ipv4();
+    let outside: Vec<IpAddr> = all
+        .iter()
+        .copied()
+        .filter(|ip| same_family(ip) && !ip.is_loopback())
+        .collect();
+    if !outside.is_empty() {
+        return outside;
+    }
+    match bind {
+        IpAddr::V4(_) => vec![IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)],
+        IpAddr::V6(_) => vec![IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)],
+    }
+}

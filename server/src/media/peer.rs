@@ -1,0 +1,351 @@
+//! Building one participant's peer connection on the shared socket.
+//!
+//! Duet answers; the client offers three sendrecv m-lines in a fixed order:
+//! audio, camera video, screen video. The server adds its three outgoing
+//! tracks before applying the offer so they attach to those m-lines, which
+//! means the other participant's media can start flowing at any time later
+//! without renegotiation.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot as InterceptorSlot};
+use rtc::interceptor::{StreamInfo, TaggedPacket};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::peer_connection::RTCPeerConnectionBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use rtc::sansio::Protocol;
+use rtc::shared::error::Error as RtcError;
+use std::collections::VecDeque;
+
+use super::forward::Slot;
+
+pub type Pc = RTCPeerConnection;
+
+/// The server's outgoing streams on one connection.
+pub struct Outbound {
+    pub sender: RTCRtpSenderId,
+    pub ssrc: u32,
+}
+
+/// What the engine needs to know about a freshly built connection.
+pub struct BuiltPeer {
+    pub pc: Pc,
+    pub ufrag: String,
+    pub outbound: [Outbound; 3],
+    pub answer_sdp: String,
+}
+
+fn video_feedback() -> Vec<RTCPFeedback> {
+    [("ccm", "fir"), ("nack", ""), ("nack", "pli")]
+        .into_iter()
+        .map(|(typ, parameter)| RTCPFeedback {
+            typ: typ.into(),
+            parameter: parameter.into(),
+        })
+        .collect()
+}
+
+fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8) -> RTCRtpCodecParameters {
+    let rtcp_feedback = if mime.starts_with("video/") {
+        video_feedback()
+    } else {
+        Vec::new()
+    };
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: mime.to_owned(),
+            clock_rate,
+            channels,
+            sdp_fmtp_line: fmtp.to_owned(),
+            rtcp_feedback,
+        },
+        payload_type: pt,
+    }
+}
+
+/// Codecs in order of preference: the answer lists them in this order, so
+/// browsers send VP8 when both sides have it, which keeps the two legs of a
+/// call on the same codec.
+fn codecs() -> Vec<(RTCRtpCodecParameters, RtpCodecKind)> {
+    vec![
+        (
+            codec(MIME_TYPE_OPUS, 48000, 2, "minptime=10;useinbandfec=1", 111),
+            RtpCodecKind::Audio,
+        ),
+        (codec(MIME_TYPE_VP8, 90000, 0, "", 96), RtpCodecKind::Video),
+        (
+            codec(MIME_TYPE_VP9, 90000, 0, "profile-id=0", 98),
+            RtpCodecKind::Video,
+        ),
+        (
+            codec(
+                MIME_TYPE_H264,
+                90000,
+                0,
+                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+                102,
+            ),
+            RtpCodecKind::Video,
+        ),
+        (
+            codec(
+                MIME_TYPE_H264,
+                90000,
+                0,
+                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+                104,
+            ),
+            RtpCodecKind::Video,
+        ),
+    ]
+}
+
+/// Passes RTCP up to the engine: the default interceptors consume keyframe
+/// requests, and an SFU must relay them to the sender.
+#[derive(Default)]
+struct DeliverRtcp {
+    reads: VecDeque<TaggedPacket>,
+    writes: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverRtcp {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = RtcError;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if matches!(msg.message.packet, Packet::Rtcp(_)) {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.reads.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.reads.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.writes.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.writes.pop_front()
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn poll_timeout(&mut self) -> Option<Self::Time> {
+        None
+    }
+}
+
+impl Interceptor for DeliverRtcp {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+/// Random ICE credentials; the ufrag is how the engine finds this
+/// connection's first packets on the shared socket.
+fn ice_credentials() -> (String, String) {
+    use rand::Rng;
+    use rand::distr::Alphanumeric;
+    let mut rng = rand::rng();
+    let ufrag: String = (&mut rng)
+        .sample_iter(Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect();
+    let pwd: String = (&mut rng)
+        .sample_iter(Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    (ufrag, pwd)
+}
+
+fn add_host_candidate(pc: &mut Pc, ip: IpAddr, port: u16) -> Result<(), RtcError> {
+    let candidate = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: ip.to_string(),
+            port,
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    let init = RTCIceCandidate::from(&candidate).to_json()?;
+    pc.add_local_candidate(init)
+}
+
+/// Builds a connection for `offer_sdp` and returns it with its answer.
+/// `advertise` are the addresses put in the answer's host candidates, all
+/// with the shared socket's port.
+pub fn build(
+    now: Instant,
+    offer_sdp: String,
+    advertise: &[SocketAddr],
+) -> Result<BuiltPeer, RtcError> {
+    let (ufrag, pwd) = ice_credentials();
+    let settings = SettingEngineBuilder::new()
+        .with_ice_credentials(ufrag.clone(), pwd)
+        .build();
+
+    let mut media_engine = MediaEngine::default();
+    for (codec, kind) in codecs() {
+        media_engine.register_codec(codec, kind)?;
+    }
+    let registry = Registry::new().with(InterceptorSlot::from(14_000), DeliverRtcp::default());
+    let registry = register_default_interceptors(registry, &mut media_engine)?;
+
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(registry)
+        .build(now)?;
+
+    let audio = codecs()[0].0.rtp_codec.clone();
+    let video = codecs()[1].0.rtp_codec.clone();
+    let mut add = |slot: Slot| -> Result<Outbound, RtcError> {
+        let ssrc = rand::random::<u32>();
+        let (kind, codec) = if slot.is_video() {
+            (RtpCodecKind::Video, video.clone())
+        } else {
+            (RtpCodecKind::Audio, audio.clone())
+        };
+        let track = MediaStreamTrack::new(
+            "duet".to_owned(),
+            slot.track_id().to_owned(),
+            slot.track_id().to_owned(),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        );
+        let sender = pc.add_track(track)?;
+        Ok(Outbound { sender, ssrc })
+    };
+    let outbound = [add(Slot::Audio)?, add(Slot::Camera)?, add(Slot::Screen)?];
+
+    pc.set_remote_description(now, RTCSessionDescription::offer(offer_sdp)?)?;
+    for addr in advertise {
+        add_host_candidate(&mut pc, addr.ip(), addr.port())?;
+    }
+    let answer = pc.create_answer(None)?;
+    pc.set_local_description(now, answer)?;
+    let answer_sdp = pc
+        .local_description()
+        .map(|d| d.sdp)
+        .ok_or(RtcError::ErrPeerConnLocalDescriptionNil)?;
+    Ok(BuiltPeer {
+        pc,
+        ufrag,
+        outbound,
+        answer_sdp,
+    })
+}
+
+/// Applies a new offer (renegotiation or ICE restart) to a live connection.
+pub fn renegotiate(now: Instant, pc: &mut Pc, offer_sdp: String) -> Result<String, RtcError> {
+    pc.set_remote_description(now, RTCSessionDescription::offer(offer_sdp)?)?;
+    let answer = pc.create_answer(None)?;
+    pc.set_local_description(now, answer)?;
+    pc.local_description()
+        .map(|d| d.sdp)
+        .ok_or(RtcError::ErrPeerConnLocalDescriptionNil)
+}
+
+/// The slot whose transceiver owns this receiver, found through the sender
+/// the server attached to the same transceiver.
+pub fn slot_of_receiver(
+    pc: &mut Pc,
+    receiver: RTCRtpReceiverId,
+    outbound: &[Outbound; 3],
+) -> Option<Slot> {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    for id in ids {
+        let Some(t) = pc.rtp_transceiver(id) else {
+            continue;
+        };
+        if t.receiver() == Some(receiver) {
+            let sender = t.sender()?;
+            return Slot::ALL
+                .into_iter()
+                .find(|s| outbound[s.index()].sender == sender);
+        }
+    }
+    None
+}
+
+/// (payload type, codec key) of what this receiver negotiated.
+pub fn receiver_codecs(pc: &mut Pc, receiver: RTCRtpReceiverId) -> Vec<(u8, String)> {
+    pc.rtp_receiver(receiver)
+        .map(|mut r| {
+            r.get_parameters()
+                .rtp_parameters
+                .codecs
+                .iter()
+                .map(|c| {
+                    (
+                        c.payload_type,
+                        super::forward::codec_key(
+                            &c.rtp_codec.mime_type,
+                            &c.rtp_codec.sdp_fmtp_line,
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// (payload type, codec key) of what this sender negotiated.
+pub fn sender_codecs(pc: &mut Pc, sender: RTCRtpSenderId) -> Vec<(u8, String)> {
+    pc.rtp_sender(sender)
+        .map(|mut s| {
+            s.get_parameters()
+                .rtp_parameters
+                .codecs
+                .iter()
+                .map(|c| {
+                    (
+                        c.payload_type,
+                        super::forward::codec_key(
+                            &c.rtp_codec.mime_type,
+                            &c.rtp_codec.sdp_fmtp_line,
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,205 @@
+//! Creating sessions and describing them: shared by the HTTP API and the
+//! `duet session create` command.
+
+use duet_signaling::protocol::{ParticipantInfo, RecordingPolicy};
+use duet_signaling::{Role, SessionId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::links::{Claims, LinkSigner, join_url, new_link_id};
+use crate::store::{NewSession, SessionRecord};
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MIN_EXPIRY_S: u64 = 60;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonSpec {
+    pub name: String,
+}
+
+/// The body of `POST /api/v1/sessions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSpec {
+    pub title: String,
+    pub mentor: PersonSpec,
+    pub mentee: PersonSpec,
+    #[serde(default)]
+    pub recording: RecordingPolicy,
+    #[serde(default)]
+    pub expires_in_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SpecError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<String, SpecError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(SpecError {
+            field,
+            message: format!("`{field}` must not be empty"),
+        });
+    }
+    if v.chars().count() > max {
+        return Err(SpecError {
+            field,
+            message: format!("`{field}` must be at most {max} characters"),
+        });
+    }
+    if v.chars().any(char::is_control) {
+        return Err(SpecError {
+            field,
+            message: format!("`{field}` must not contain control characters"),
+        });
+    }
+    Ok(v.to_string())
+}
+
+/// Validates a spec and turns it into a row to insert.
+pub fn prepare(config: &Config, spec: &SessionSpec, now_s: i64) -> Result<NewSession, SpecError> {
+    let title = check_text("title", &spec.title, MAX_TITLE_CHARS)?;
+    let mentor_name = check_text(
+        "mentor.name",
+        &spec.mentor.name,
+        duet_signaling::protocol::MAX_NAME_CHARS,
+    )?;
+    let mentee_name = check_text(
+        "mentee.name",
+        &spec.mentee.name,
+        duet_signaling::protocol::MAX_NAME_CHARS,
+    )?;
+    let expires_in = spec
+        .expires_in_s
+        .unwrap_or(config.sessions.default_expiry_s);
+    if expires_in < MIN_EXPIRY_S || expires_in > config.sessions.max_expiry_s {
+        return Err(SpecError {
+            field: "expires_in_s",
+            message: format!(
+                "`expires_in_s` must be between {MIN_EXPIRY_S} and {} seconds",
+                config.sessions.max_expiry_s
+            ),
+        });
+    }
+    Ok(NewSession {
+        id: SessionId(uuid::Uuid::new_v4()),
+        title,
+        mentor_name,
+        mentee_name,
+        mentor_link: new_link_id(),
+        mentee_link: new_link_id(),
+        recording: spec.recording,
+        created_at: now_s,
+        expires_at: now_s.saturating_add(expires_in as i64),
+    })
+}
+
+pub fn token_for(
+    links: &LinkSigner,
+    id: SessionId,
+    role: Role,
+    link_id: &str,
+    expires_at: i64,
+) -> String {
+    links.sign(&Claims {
+        v: 1,
+        sid: id,
+        role,
+        exp: expires_at,
+        lid: link_id.to_string(),
+    })
+}
+
+pub fn rfc3339(unix_s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Where a session is in its life, as listed by the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Links work; nobody is connected.
+    Open,
+    /// Someone is connected.
+    Live,
+    Ended,
+    Expired,
+}
+
+/// The JSON a session is shown as: its links and tokens, who is connected
+/// now, and its recording policy and state.
+pub fn view(
+    config: &Config,
+    links: &LinkSigner,
+    s: &SessionRecord,
+    connected: &[ParticipantInfo],
+    now_s: i64,
+) -> Value {
+    let token = |role: Role| token_for(links, s.id, role, s.link_id(role), s.expires_at);
+    let base = config.public_base_url();
+    let person = |role: Role| {
+        let live = connected.iter().find(|p| p.role == role);
+        json!({
+            "name": s.name(role),
+            "connected": live.is_some(),
+            "display_name": live.map(|p| p.name.clone()),
+            "media": live.map(|p| p.media),
+        })
+    };
+    let status = if s.ended_at.is_some() {
+        SessionStatus::Ended
+    } else if now_s >= s.expires_at {
+        SessionStatus::Expired
+    } else if !connected.is_empty() {
+        SessionStatus::Live
+    } else {
+        SessionStatus::Open
+    };
+    json!({
+        "id": s.id,
+        "title": s.title,
+        "status": status,
+        "mentor": person(Role::Mentor),
+        "mentee": person(Role::Mentee),
+        "links": {
+            "mentor": join_url(&base, &token(Role::Mentor)),
+            "mentee": join_url(&base, &token(Role::Mentee)),
+        },
+        "tokens": {
+            "mentor": token(Role::Mentor),
+            "mentee": token(Role::Mentee),
+        },
+        "recording": s.recording,
+        "recording_state": "off",
+        "created_at": rfc3339(s.created_at),
+        "expires_at": rfc3339(s.expires_at),
+        "ended_at": s.ended_at.map(rfc3339),
+    })
+}
+
+pub fn record_of(n: &NewSession) -> SessionRecord {
+    SessionRecord {
+        id: n.id,
+        title: n.title.clone(),
+        mentor_name: n.mentor_name.clone(),
+        mentee_name: n.mentee_name.clone(),
+        mentor_link: n.mentor_link.clone(),
+        mentee_link: n.mentee_link.clone(),
+        recording: n.recording,
+        created_at: n.created_at,
+        expires_at: n.expires_at,
+        ended_at: None,
+    }
+}

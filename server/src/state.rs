@@ -1,0 +1,113 @@
+//! What every handler shares: configuration, storage, link signing, the
+//! room registry and the media plane. Cheap to clone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use duet_signaling::ConnId;
+use duet_signaling::protocol::IceServer;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::links::LinkSigner;
+use crate::media::MediaPlane;
+use crate::store::{Store, hash_api_key};
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    links: LinkSigner,
+    hub: Hub,
+    media: MediaPlane,
+    /// Hashes of the keys from the config (and `DUET_API_KEY`).
+    config_key_hashes: Vec<String>,
+    next_conn: AtomicU64,
+    draining: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store, links: LinkSigner, media: MediaPlane) -> AppState {
+        let config_key_hashes = config
+            .auth
+            .api_keys
+            .iter()
+            .map(|k| hash_api_key(k))
+            .collect();
+        AppState {
+            inner: Arc::new(Inner {
+                hub: Hub::new(media.clone()),
+                config,
+                store,
+                links,
+                media,
+                config_key_hashes,
+                next_conn: AtomicU64::new(1),
+                draining: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn links(&self) -> &LinkSigner {
+        &self.inner.links
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub fn media(&self) -> &MediaPlane {
+        &self.inner.media
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Relaxed)
+    }
+
+    pub fn start_draining(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `key` is one of the configured keys (compared by hash, so
+    /// the comparison's timing says nothing about the key).
+    pub fn is_config_api_key(&self, key: &str) -> bool {
+        let hash = hash_api_key(key);
+        self.inner.config_key_hashes.iter().any(|h| *h == hash)
+    }
+
+    /// STUN/TURN servers for a participant's `joined` message.
+    pub fn ice_servers(&self) -> Vec<IceServer> {
+        self.inner
+            .config
+            .media
+            .ice_servers
+            .iter()
+            .map(|s| IceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now_s() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
