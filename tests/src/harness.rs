@@ -1,0 +1,161 @@
+//! Starts a real Duet server in-process for a test: HTTP and media on port
+//! 0 on loopback, a fresh data folder, a known API key, advertising
+//! 127.0.0.1 (tests run in a loopback-only network namespace).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use duet_server::{Config, Listeners};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const API_KEY: &str = "test-api-key-0123456789abcdef";
+
+pub struct TestServer {
+    pub http: SocketAddr,
+    pub media: SocketAddr,
+    pub config: Config,
+    pub data: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), duet_server::ServerError>>>,
+}
+
+/// Log to the test's output when `RUST_LOG` is set.
+pub fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> anyhow::Result<TestServer> {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestServer> {
+        init_logging();
+        let data = tempfile::tempdir()?;
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut config = Config {
+            data_dir: data.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.http.listen = SocketAddr::new(loopback, 0);
+        config.media.port = 0;
+        config.media.bind = loopback;
+        config.media.public_ip = Some(loopback);
+        config.auth.api_keys = vec![API_KEY.to_string()];
+        adjust(&mut config);
+        let listeners = Listeners::bind(&config).await?;
+        let http = listeners.http.local_addr()?;
+        let media = listeners.media.local_addr()?;
+        config.http.listen = http;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(duet_server::run(config.clone(), listeners, async move {
+            let _ = rx.await;
+        }));
+        let server = TestServer {
+            http,
+            media,
+            config,
+            data,
+            shutdown: Some(tx),
+            task: Some(task),
+        };
+        server.wait_healthy().await?;
+        Ok(server)
+    }
+
+    async fn wait_healthy(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(r) = client().get(self.url("/healthz")).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "server did not become healthy");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/api/v1/ws", self.http)
+    }
+
+    /// Creates a session over the API and returns the response body.
+    pub async fn create_session(&self) -> anyhow::Result<Value> {
+        self.create_session_with(json!({
+            "title": "Weekly mentoring",
+            "mentor": {"name": "Ada"},
+            "mentee": {"name": "Grace"},
+            "recording": "off",
+        }))
+        .await
+    }
+
+    pub async fn create_session_with(&self, body: Value) -> anyhow::Result<Value> {
+        let resp = client()
+            .post(self.url("/api/v1/sessions"))
+            .bearer_auth(API_KEY)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            resp.status().as_u16() == 201,
+            "create session: {}",
+            resp.status()
+        );
+        Ok(resp.json().await?)
+    }
+
+    /// Signals shutdown and waits for `run` to return; gives how long it took.
+    pub async fn stop(mut self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .context("server did not stop in 15 s")???;
+        }
+        Ok(started.elapsed())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Token of a role from a create-session response.
+pub fn token(session: &Value, role: &str) -> String {
+    session["tokens"][role]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}

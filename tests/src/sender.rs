@@ -1,0 +1,265 @@
+//! The sending half of a test peer: three local RTP tracks fed with pre-encoded media, each
+//! payload recorded before it is handed to the connection.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+
+use crate::feedback::is_keyframe_request;
+use crate::ivf::IvfClip;
+use crate::stats::{MediaKind, PeerStats};
+use crate::tone;
+use crate::vp8::Vp8Packetizer;
+
+/// RTP packet size budget (header included), as browsers use.
+const RTP_MTU: usize = 1200;
+const RTP_HEADER_LEN: usize = 12;
+
+/// Codec every audio track uses.
+pub fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Codec every video track uses.
+pub fn vp8_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Per-kind switches shared by the send loops and the peer's API.
+#[derive(Default)]
+pub(crate) struct SendControl {
+    enabled: [AtomicBool; 3],
+    /// Negotiated payload type; 0 until known (0 is PCMU, never used here).
+    payload_type: [AtomicU8; 3],
+    keyframe_wanted: [AtomicBool; 3],
+}
+
+impl SendControl {
+    pub(crate) fn set_enabled(&self, kind: MediaKind, on: bool) {
+        self.enabled[kind.index()].store(on, Ordering::SeqCst);
+    }
+
+    pub(crate) fn enabled(&self, kind: MediaKind) -> bool {
+        self.enabled[kind.index()].load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_payload_type(&self, kind: MediaKind, pt: u8) {
+        self.payload_type[kind.index()].store(pt, Ordering::SeqCst);
+    }
+
+    fn payload_type(&self, kind: MediaKind) -> Option<u8> {
+        match self.payload_type[kind.index()].load(Ordering::SeqCst) {
+            0 => None,
+            pt => Some(pt),
+        }
+    }
+}
+
+/// A local track with its fixed SSRC.
+#[derive(Clone)]
+pub(crate) struct LocalTrack {
+    pub(crate) kind: MediaKind,
+    pub(crate) ssrc: u32,
+    pub(crate) track: Arc<TrackLocalStaticRTP>,
+}
+
+impl LocalTrack {
+    /// A track named `<kind>-<unique suffix>` in stream `stream_id`. Track ids must not collide
+    /// with the remote side's: the driver routes RTCP by track id and looks at remote tracks
+    /// first.
+    pub(crate) fn new(kind: MediaKind, stream_id: &str) -> LocalTrack {
+        let ssrc = loop {
+            let ssrc = rand::random::<u32>();
+            if ssrc != 0 {
+                break ssrc;
+            }
+        };
+        let (label, codec_kind, codec) = match kind {
+            MediaKind::Audio => ("audio", RtpCodecKind::Audio, opus_codec()),
+            MediaKind::Camera => ("camera", RtpCodecKind::Video, vp8_codec()),
+            MediaKind::Screen => ("screen", RtpCodecKind::Video, vp8_codec()),
+        };
+        let track = MediaStreamTrack::new(
+            stream_id.to_owned(),
+            format!("{label}-{}", uuid::Uuid::new_v4().simple()),
+            label.to_owned(),
+            codec_kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        );
+        LocalTrack {
+            kind,
+            ssrc,
+            track: Arc::new(TrackLocalStaticRTP::new(track)),
+        }
+    }
+}
+
+/// Everything a send loop needs.
+pub(crate) struct SendContext {
+    pub(crate) local: LocalTrack,
+    pub(crate) control: Arc<SendControl>,
+    pub(crate) stats: Arc<watch::Sender<PeerStats>>,
+}
+
+impl SendContext {
+    async fn wait_connected(&self) -> bool {
+        let mut rx = self.stats.subscribe();
+        rx.wait_for(|s| s.connected()).await.is_ok()
+    }
+
+    /// Records and writes one packet; false once the track can no longer send.
+    async fn send(&self, packet: rtp::Packet) -> bool {
+        let (kind, ssrc) = (self.local.kind, self.local.ssrc);
+        self.stats
+            .send_modify(|s| s.sent.get_mut(kind).record(kind, ssrc, &packet.payload));
+        self.local.track.write_rtp(packet).await.is_ok()
+    }
+}
+
+fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Bytes) -> rtp::Packet {
+    rtp::Packet {
+        header: rtp::Header {
+            version: 2,
+            marker,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc,
+            ..Default::default()
+        },
+        payload,
+    }
+}
+
+/// Sends the Opus tone, one packet per 20 ms, while the kind is enabled. Each packet carries
+/// a per-track tag and a counter in its Opus padding, so every payload is unique.
+pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
+    if frames.is_empty() || !ctx.wait_connected().await {
+        return;
+    }
+    let kind = ctx.local.kind;
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut seq = rand::random::<u16>();
+    let ts0 = rand::random::<u32>();
+    let tag = rand::random::<u32>();
+    let mut counter = 0u32;
+    let mut first = true;
+    for tick in 0u32.. {
+        ticker.tick().await;
+        let Some(pt) = ctx.control.payload_type(kind) else {
+            continue;
+        };
+        if !ctx.control.enabled(kind) {
+            first = true;
+            continue;
+        }
+        let frame = &frames[tick as usize % frames.len()];
+        counter = counter.wrapping_add(1);
+        let Ok(payload) = tone::tag_opus_packet(frame, tag, counter) else {
+            continue;
+        };
+        let ts = ts0.wrapping_add(tick.wrapping_mul(tone::SAMPLES_PER_FRAME));
+        let packet = rtp_packet(pt, seq, ts, ctx.local.ssrc, first, payload);
+        seq = seq.wrapping_add(1);
+        first = false;
+        if !ctx.send(packet).await {
+            return;
+        }
+    }
+}
+
+/// Sends the clip's frames in a loop at its frame rate while the kind is enabled, restarting
+/// at a key frame when one was requested.
+pub(crate) async fn video_loop(ctx: SendContext, clip: Arc<IvfClip>) {
+    if clip.frames.is_empty() || !ctx.wait_connected().await {
+        return;
+    }
+    let kind = ctx.local.kind;
+    let mut payloader = Vp8Packetizer::default();
+    let mut ticker = tokio::time::interval(clip.frame_duration());
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut seq = rand::random::<u16>();
+    let ts0 = rand::random::<u32>();
+    let step = clip.rtp_ticks_per_frame();
+    let mut index = 0usize;
+    for tick in 0u32.. {
+        ticker.tick().await;
+        let Some(pt) = ctx.control.payload_type(kind) else {
+            continue;
+        };
+        if !ctx.control.enabled(kind) {
+            index = 0; // resume with a key frame
+            continue;
+        }
+        if ctx.control.keyframe_wanted[kind.index()].swap(false, Ordering::SeqCst) {
+            index = clip.next_keyframe(0);
+        }
+        let frame = &clip.frames[index % clip.frames.len()];
+        index = (index + 1) % clip.frames.len();
+        let payloads = payloader.payload(&frame.data, RTP_MTU - RTP_HEADER_LEN);
+        let ts = ts0.wrapping_add(tick.wrapping_mul(step));
+        let last = payloads.len().saturating_sub(1);
+        for (i, payload) in payloads.into_iter().enumerate() {
+            let packet = rtp_packet(pt, seq, ts, ctx.local.ssrc, i == last, payload);
+            seq = seq.wrapping_add(1);
+            if !ctx.send(packet).await {
+                return;
+            }
+        }
+    }
+}
+
+/// Counts PLI/FIR arriving about this track until the connection closes, and asks the video
+/// loop for a key frame on each.
+pub(crate) async fn keyframe_request_loop(ctx: SendContext) {
+    let kind = ctx.local.kind;
+    while let Some(event) = ctx.local.track.poll().await {
+        #[allow(clippy::single_match)] // `TrackLocalEvent` is non-exhaustive
+        match event {
+            TrackLocalEvent::OnRtcpPacket(packets) => {
+                let n = packets
+                    .iter()
+                    .filter(|p| is_keyframe_request(p.as_ref()))
+                    .count() as u64;
+                if n > 0 {
+                    ctx.control.keyframe_wanted[kind.index()].store(true, Ordering::SeqCst);
+                    ctx.stats
+                        .send_modify(|s| *s.keyframe_requests.get_mut(kind) += n);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! A 440 Hz sine tone, Opus-encoded once per process into 20 ms frames.
+
+use std::f32::consts::PI;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context;
+use bytes::Bytes;
+
+/// Opus sample rate (and RTP clock rate).
+pub const SAMPLE_RATE: u32 = 48_000;
+/// Samples per channel in one 20 ms frame: the RTP timestamp step per packet.
+pub const SAMPLES_PER_FRAME: u32 = SAMPLE_RATE / 50;
+/// Tone frequency.
+pub const TONE_HZ: f32 = 440.0;
+/// One second of frames: 440 Hz fits a whole number of periods into it, so the loop is
+/// seamless.
+const FRAMES_PER_LOOP: usize = 50;
+
+/// One second of a mono 440 Hz tone as Opus packets (20 ms each), to be sent in a loop.
+pub fn opus_tone_frames() -> anyhow::Result<Arc<Vec<Bytes>>> {
+    static FRAMES: OnceLock<Arc<Vec<Bytes>>> = OnceLock::new();
+    if let Some(frames) = FRAMES.get() {
+        return Ok(Arc::clone(frames));
+    }
+    let frames = Arc::new(encode_tone()?);
+    Ok(Arc::clone(FRAMES.get_or_init(|| frames)))
+}
+
+fn encode_tone() -> anyhow::Result<Vec<Bytes>> {
+    let mut encoder =
+        opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Audio)
+            .context("creating the Opus encoder")?;
+    let n = SAMPLES_PER_FRAME as usize;
+    let mut pcm = vec![0i16; n];
+    let mut out = vec![0u8; 1500];
+    let mut frames = Vec::with_capacity(FRAMES_PER_LOOP);
+    for f in 0..FRAMES_PER_LOOP {
+        for (i, s) in pcm.iter_mut().enumerate() {
+            let t = (f * n + i) as f32 / SAMPLE_RATE as f32;
+            *s = ((2.0 * PI * TONE_HZ * t).sin() * 0.3 * f32::from(i16::MAX)) as i16;
+        }
+        let len = encoder
+            .encode(&pcm, &mut out)
+            .context("encoding a tone frame")?;
+        frames.push(Bytes::copy_from_slice(&out[..len]));
+    }
+    Ok(frames)
+}
+
+/// Bytes of Opus padding added by [`tag_opus_packet`]; the tag fills the last 8.
+const TAG_PADDING: usize = 10;
+
+/// Makes `frame` unique: re-frames it as an Opus code-3 packet whose padding (ignored by every
+/// decoder, RFC 6716 §3.2.5) ends with `tag` and `counter`, big-endian. The audio decodes
+/// exactly as before.
+pub fn tag_opus_packet(frame: &[u8], tag: u32, counter: u32) -> anyhow::Result<Bytes> {
+    // Code 3 adds a frame-count byte and one padding-length byte (padding < 255).
+    let len = frame.len() + 2 + TAG_PADDING;
+    let mut buf = vec![0u8; len];
+    buf[..frame.len()].copy_from_slice(frame);
+    // `opus_packet_pad` fills the whole buffer (it returns OPUS_OK, not a length).
+    opus::packet::pad(&mut buf, frame.len()).context("padding an Opus packet")?;
+    let n = buf.len();
+    buf[n - 8..n - 4].copy_from_slice(&tag.to_be_bytes());
+    buf[n - 4..].copy_from_slice(&counter.to_be_bytes());
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_packets_are_unique_and_decode_like_the_original() {
+        let frames = opus_tone_frames().expect("tone");
+        let mut decoder = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).expect("decoder");
+        let mut plain = vec![0i16; SAMPLES_PER_FRAME as usize];
+        let mut tagged_pcm = plain.clone();
+        let a = tag_opus_packet(&frames[3], 7, 1).expect("tag");
+        let b = tag_opus_packet(&frames[3], 7, 2).expect("tag");
+        assert_ne!(a, b);
+        assert_eq!(&a[a.len() - 8..], &[0, 0, 0, 7, 0, 0, 0, 1]);
+        let n = decoder
+            .decode(&frames[3], &mut plain, false)
+            .expect("decode plain");
+        decoder.reset_state().expect("reset");
+        let m = decoder
+            .decode(&a, &mut tagged_pcm, false)
+            .expect("decode tagged");
+        assert_eq!(
+            (n, m),
+            (SAMPLES_PER_FRAME as usize, SAMPLES_PER_FRAME as usize)
+        );
+        assert_eq!(plain, tagged_pcm);
+    }
+}

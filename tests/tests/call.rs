@@ -1,0 +1,197 @@
+//! A real 1:1 call through Duet: two webrtc-rs peers join with the links'
+//! tokens, send Opus and VP8, and each must receive the other's media
+//! byte-for-byte through the SFU; keyframe requests must travel upstream.
+//!
+//! Opens peer connections: the test script runs it in a loopback-only
+//! network namespace.
+
+use std::time::Duration;
+
+use duet_tests::harness::{API_KEY, TestServer, client, token};
+use duet_tests::{JoinRefused, MediaKind, PeerOptions, PeerStats, TestPeer};
+use serde_json::{Value, json};
+
+const T: Duration = Duration::from_secs(20);
+/// 50 Opus packets is one second of audio; 30 VP8 packets a second of video.
+const MIN_AUDIO: u64 = 50;
+const MIN_VIDEO: u64 = 30;
+
+fn got_media(s: &PeerStats) -> bool {
+    s.received.get(MediaKind::Audio).packets >= MIN_AUDIO
+        && s.received.get(MediaKind::Camera).packets >= MIN_VIDEO
+}
+
+async fn call_with(mentee_trickles: bool) {
+    let server = TestServer::start().await.expect("server");
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor joins");
+    let mentee = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions {
+            trickle: mentee_trickles,
+            ..PeerOptions::named("Grace")
+        },
+    )
+    .await
+    .expect("mentee joins");
+
+    // The server's answer must carry its own candidate: nothing else tells
+    // a non-trickling client where to send.
+    let answer = mentee
+        .wait_for_message("answer", T)
+        .await
+        .expect("an answer");
+    let sdp = answer["sdp"].as_str().expect("sdp");
+    let port = server.media.port().to_string();
+    assert!(
+        sdp.lines()
+            .any(|l| l.starts_with("a=candidate:") && l.contains("127.0.0.1") && l.contains(&port)),
+        "answer lacks the server's host candidate:\n{sdp}"
+    );
+
+    mentor.wait_connected(T).await.expect("mentor connected");
+    mentee.wait_connected(T).await.expect("mentee connected");
+    let mentee_stats = mentee
+        .wait_until(got_media, T)
+        .await
+        .expect("mentee receives media");
+    let mentor_stats = mentor
+        .wait_until(got_media, T)
+        .await
+        .expect("mentor receives media");
+
+    // Intact: every payload received is byte-identical to one the other
+    // side sent on the same kind of stream, and media went nowhere else.
+    let (mentor_sent, mentee_sent) = (mentor.stats(), mentee.stats());
+    for kind in [MediaKind::Audio, MediaKind::Camera] {
+        assert!(
+            mentee_stats.received_intact_from(kind, &mentor_sent, 1),
+            "{kind:?} to mentee"
+        );
+        assert!(
+            mentor_stats.received_intact_from(kind, &mentee_sent, 1),
+            "{kind:?} to mentor"
+        );
+        assert_eq!(
+            mentee_stats.matched_payloads(kind, &mentee_sent, kind),
+            0,
+            "no echo of own {kind:?}"
+        );
+    }
+    assert_eq!(
+        mentee_stats.received.get(MediaKind::Screen).packets,
+        0,
+        "nobody shares a screen"
+    );
+
+    // A keyframe request from the mentee reaches the mentor. Requests are
+    // throttled upstream, so ask again until one passes (or time runs out).
+    let before = mentor
+        .stats()
+        .keyframe_requests
+        .get(MediaKind::Camera)
+        .to_owned();
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        mentee
+            .send_pli_for(MediaKind::Camera)
+            .await
+            .expect("PLI sent");
+        let got = mentor
+            .wait_until(
+                |s| *s.keyframe_requests.get(MediaKind::Camera) > before,
+                Duration::from_millis(700),
+            )
+            .await;
+        if got.is_ok() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mentee's PLI never reached the mentor"
+        );
+    }
+
+    // A third person (another link for a taken role) is refused and the
+    // call goes on.
+    let id = session["id"].as_str().expect("id");
+    let extra: Value = client()
+        .post(server.url(&format!("/api/v1/sessions/{id}/links")))
+        .bearer_auth(API_KEY)
+        .json(&json!({"role": "mentee"}))
+        .send()
+        .await
+        .expect("new link")
+        .json()
+        .await
+        .expect("json");
+    let err = TestPeer::join(
+        &server.ws_url(),
+        extra["token"].as_str().expect("token"),
+        PeerOptions::named("Eve"),
+    )
+    .await
+    .err()
+    .expect("third peer refused");
+    let refused = err
+        .downcast_ref::<JoinRefused>()
+        .expect("a refusal, not a failure");
+    assert_eq!(refused.code, "session_full");
+    let so_far = mentee.stats().received.get(MediaKind::Camera).packets;
+    mentee
+        .wait_until(
+            |s| s.received.get(MediaKind::Camera).packets > so_far + 10,
+            T,
+        )
+        .await
+        .expect("media keeps flowing after the refusal");
+
+    // Ending the session over the API disconnects both.
+    let resp = client()
+        .delete(server.url(&format!("/api/v1/sessions/{id}")))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), 200);
+    for peer in [&mentor, &mentee] {
+        peer.wait_for_message("session_ended", T)
+            .await
+            .expect("session_ended");
+        peer.wait_closed(T).await.expect("socket closed");
+    }
+    mentor.close().await;
+    mentee.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_forwards_audio_video_and_keyframe_requests_trickle() {
+    call_with(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_works_for_a_client_that_does_not_trickle() {
+    call_with(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_token_gets_no_call() {
+    let server = TestServer::start().await.expect("server");
+    let err = TestPeer::join(
+        &server.ws_url(),
+        "eyJ2IjoxfQ.c2lnbmF0dXJl",
+        PeerOptions::named("Mallory"),
+    )
+    .await
+    .err()
+    .expect("refused");
+    let refused = err.downcast_ref::<JoinRefused>().expect("a refusal");
+    assert_eq!(refused.code, "invalid_token");
+}
