@@ -88,7 +88,7 @@ impl AppState {
     /// the comparison's timing says nothing about the key).
     pub fn is_config_api_key(&self, key: &str) -> bool {
         let hash = hash_api_key(key);
-        self.inner.config_key_hashes.iter().any(|h| *h == hash)
+        self.inner.config_key_hashes.contains(&hash)
     }
 
     /// STUN/TURN servers for a participant's `joined` message.
