@@ -195,3 +195,87 @@ async fn a_forged_token_gets_no_call() {
     let refused = err.downcast_ref::<JoinRefused>().expect("a refusal");
     assert_eq!(refused.code, "invalid_token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_gets_video_at_once_and_screen_share_is_a_third_stream() {
+    let server = TestServer::start().await.expect("server");
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor joins");
+    mentor.wait_connected(T).await.expect("mentor connected");
+    mentor
+        .wait_until(|s| s.sent.get(MediaKind::Camera).packets >= MIN_VIDEO, T)
+        .await
+        .expect("mentor sends alone");
+    assert_eq!(
+        *mentor.stats().keyframe_requests.get(MediaKind::Camera),
+        0,
+        "nobody receives yet, so nobody asks for a keyframe"
+    );
+
+    // The mentee arrives later: Duet asks the mentor for a keyframe on its
+    // own, so the mentee's video starts without waiting for the next one.
+    let mentee = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions::named("Grace"),
+    )
+    .await
+    .expect("mentee joins");
+    mentee.wait_connected(T).await.expect("mentee connected");
+    mentor
+        .wait_until(|s| *s.keyframe_requests.get(MediaKind::Camera) >= 1, T)
+        .await
+        .expect("Duet requested a keyframe for the new receiver");
+    assert_eq!(
+        *mentee.stats().plis_sent.get(MediaKind::Camera),
+        0,
+        "not the mentee's request"
+    );
+    mentee
+        .wait_until(|s| s.received.get(MediaKind::Camera).keyframes >= 1, T)
+        .await
+        .expect("a keyframe reaches the late joiner");
+
+    // Screen share rides on the third m-line: no renegotiation, its own
+    // stream, intact, and never mixed into the camera stream.
+    let offers_before = mentor
+        .messages()
+        .iter()
+        .filter(|m| m["type"] == "offer" || m["type"] == "answer")
+        .count();
+    mentor.set_sending(MediaKind::Screen, true);
+    let got = mentee
+        .wait_until(
+            |s| s.received.get(MediaKind::Screen).packets >= MIN_VIDEO,
+            T,
+        )
+        .await
+        .expect("mentee receives the screen");
+    let sent = mentor.stats();
+    assert!(got.received_intact_from(MediaKind::Screen, &sent, MIN_VIDEO));
+    assert_eq!(
+        got.matched_payloads(MediaKind::Camera, &sent, MediaKind::Screen),
+        0
+    );
+    assert_eq!(
+        got.matched_payloads(MediaKind::Screen, &sent, MediaKind::Camera),
+        0
+    );
+    let offers_after = mentor
+        .messages()
+        .iter()
+        .filter(|m| m["type"] == "offer" || m["type"] == "answer")
+        .count();
+    assert_eq!(
+        offers_before, offers_after,
+        "no renegotiation for screen share"
+    );
+    mentor.close().await;
+    mentee.close().await;
+}

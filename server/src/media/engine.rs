@@ -79,6 +79,40 @@ pub(super) struct Engine {
 
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
 
+/// Datagrams are read into one large block and split off it, so the
+/// receive path allocates once per block (every few hundred packets), not
+/// once per packet; the connection owns each split-off datagram.
+struct ReceiveBuffer {
+    block: BytesMut,
+}
+
+impl ReceiveBuffer {
+    const BLOCK: usize = 512 * 1024;
+    /// Larger than any datagram on a 1500-byte MTU path, with room to spare.
+    const MAX_DATAGRAM: usize = 4096;
+
+    /// Space for the next datagram.
+    fn prepare(&mut self) -> &mut BytesMut {
+        if self.block.capacity() - self.block.len() < Self::MAX_DATAGRAM {
+            self.block = BytesMut::with_capacity(Self::BLOCK);
+        }
+        &mut self.block
+    }
+
+    /// The datagram just read.
+    fn take(&mut self) -> BytesMut {
+        self.block.split()
+    }
+}
+
+impl Default for ReceiveBuffer {
+    fn default() -> Self {
+        ReceiveBuffer {
+            block: BytesMut::with_capacity(Self::BLOCK),
+        }
+    }
+}
+
 impl Engine {
     pub(super) fn new(socket: UdpSocket, advertise: Vec<SocketAddr>) -> std::io::Result<Engine> {
         let local_addr = socket.local_addr()?;
@@ -98,7 +132,7 @@ impl Engine {
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut buf = vec![0u8; 2048];
+        let mut rx = ReceiveBuffer::default();
         loop {
             let next = self.next_timeout();
             tokio::select! {
@@ -107,8 +141,8 @@ impl Engine {
                     Some(Command::Shutdown) | None => break,
                     Some(cmd) => self.handle_command(cmd),
                 },
-                res = self.socket.recv_from(&mut buf) => match res {
-                    Ok((n, from)) => self.handle_datagram(Instant::now(), from, &buf[..n]),
+                res = self.socket.recv_buf_from(rx.prepare()) => match res {
+                    Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
                     // ICMP errors from a vanished peer surface here; the
                     // socket itself is fine.
                     Err(e) => tracing::debug!(error = %e, "media socket receive error"),
@@ -245,9 +279,9 @@ impl Engine {
         let _ = now;
     }
 
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: BytesMut) {
         self.counters.datagrams_in += 1;
-        let key = super::demux::stun_local_ufrag(data)
+        let key = super::demux::stun_local_ufrag(&data)
             .and_then(|ufrag| self.by_ufrag.get(ufrag))
             .or_else(|| self.by_addr.get(&from))
             .copied();
@@ -266,7 +300,7 @@ impl Engine {
                 ecn: None,
                 transport_protocol: TransportProtocol::UDP,
             },
-            message: BytesMut::from(data),
+            message: data,
         };
         if let Err(e) = peer.pc.handle_read(msg) {
             tracing::trace!(error = %e, "datagram refused by peer connection");
