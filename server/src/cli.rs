@@ -17,7 +17,7 @@ use crate::state::now_s;
 use crate::{Listeners, datadir, store};
 
 const ENV_HELP: &str = "Environment: DUET_CONFIG, DUET_DATA, DUET_LISTEN, DUET_MEDIA_PORT, \
-DUET_PUBLIC_IP, DUET_PUBLIC_URL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
+DUET_PUBLIC_IP, DUET_PUBLIC_PORT, DUET_PUBLIC_URL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
 one API key valid for this run. Precedence: flag, then environment, then the config file, then \
 built-in defaults.";
 
@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Address put in ICE candidates (public or NAT 1:1 IP) [default: the machine's addresses].
     #[arg(long, env = "DUET_PUBLIC_IP", value_name = "IP")]
     pub public_ip: Option<IpAddr>,
+    /// Port put in ICE candidates when a NAT or container maps the media port [default: the media port].
+    #[arg(long, env = "DUET_PUBLIC_PORT", value_name = "PORT")]
+    pub public_port: Option<u16>,
     /// Base URL of join links, e.g. https://duet.example.com [default: http://<listen>].
     #[arg(long, env = "DUET_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -123,6 +126,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         }
         if let Some(v) = args.public_ip {
             config.media.public_ip = Some(v);
+        }
+        if let Some(v) = args.public_port {
+            config.media.public_port = Some(v);
         }
         if let Some(v) = &args.public_url {
             config.http.public_url = Some(v.clone());

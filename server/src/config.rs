@@ -58,6 +58,10 @@ pub struct MediaConfig {
     /// Address put in ICE candidates (public IP, or NAT 1:1 address). When
     /// unset, every address of the machine's interfaces is offered.
     pub public_ip: Option<IpAddr>,
+    /// Port put in ICE candidates when a NAT, container runtime or load
+    /// balancer maps the media port to another one. When unset, the bound
+    /// port.
+    pub public_port: Option<u16>,
     /// STUN/TURN servers handed to clients in `joined.ice_servers`.
     pub ice_servers: Vec<IceServerConfig>,
 }
@@ -141,6 +145,7 @@ impl Default for MediaConfig {
             port: 7882,
             bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             public_ip: None,
+            public_port: None,
             ice_servers: Vec::new(),
         }
     }

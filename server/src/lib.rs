@@ -93,7 +93,8 @@ pub async fn run(
     let secret = datadir::signing_secret(&config.data_dir)?;
     let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
     let advertise = media::advertised_ips(config.media.public_ip, config.media.bind);
-    let media = media::MediaPlane::start(listeners.media, advertise.clone())?;
+    let media =
+        media::MediaPlane::start(listeners.media, advertise.clone(), config.media.public_port)?;
     let http_addr = listeners.http.local_addr()?;
     tracing::info!(
         http = %http_addr,

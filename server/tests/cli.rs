@@ -44,6 +44,7 @@ fn help_documents_every_command_and_flag() {
         "--listen",
         "--media-port",
         "--public-ip",
+        "--public-port",
         "--public-url",
         "--data",
         "DUET_LISTEN",

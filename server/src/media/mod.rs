@@ -77,18 +77,19 @@ pub struct MediaPlane {
 }
 
 impl MediaPlane {
-    /// Starts the loop on `socket`, advertising `advertise` (with the
-    /// socket's port) in every answer.
+    /// Starts the loop on `socket`, advertising `advertise` in every answer,
+    /// with `public_port` or else the socket's own port.
     pub fn start(
         socket: std::net::UdpSocket,
         advertise: Vec<IpAddr>,
+        public_port: Option<u16>,
     ) -> std::io::Result<MediaPlane> {
         socket.set_nonblocking(true)?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         let local_addr = socket.local_addr()?;
         let advertise = advertise
             .into_iter()
-            .map(|ip| SocketAddr::new(ip, local_addr.port()))
+            .map(|ip| SocketAddr::new(ip, public_port.unwrap_or(local_addr.port())))
             .collect();
         let engine = engine::Engine::new(socket, advertise)?;
         let (commands, rx) = mpsc::unbounded_channel();
