@@ -20,12 +20,16 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, PayloadMap, Slot, rewrite_header};
 use super::peer::{self, Outbound, Pc};
 use super::{Command, MediaError, PeerKey};
@@ -47,6 +51,10 @@ struct Peer {
     /// outbound slot.
     pt_maps: [PayloadMap; 3],
     keyframe: [KeyframeThrottle; 3],
+    /// Bitrate of each inbound stream, and the cap the other participant's
+    /// downlink puts on it.
+    meters: [RateMeter; 3],
+    caps: [DownlinkCap; 3],
     pinned: Vec<SocketAddr>,
     connected: bool,
 }
@@ -59,6 +67,7 @@ pub struct Counters {
     pub rtp_forwarded: u64,
     pub rtp_dropped: u64,
     pub keyframe_requests_relayed: u64,
+    pub bitrate_caps_sent: u64,
 }
 
 pub(super) struct Engine {
@@ -72,6 +81,8 @@ pub(super) struct Engine {
     /// other participant.
     forward_buf: Vec<(Slot, rtc::rtp::Packet)>,
     keyframe_buf: Vec<Slot>,
+    /// Loss the receiver reported on our outbound slots: (slot, fraction of 256).
+    loss_buf: Vec<(Slot, u8)>,
     timeout_keys: Vec<PeerKey>,
     counters: Counters,
     last_report: Instant,
@@ -125,6 +136,7 @@ impl Engine {
             by_addr: HashMap::new(),
             forward_buf: Vec::with_capacity(64),
             keyframe_buf: Vec::with_capacity(8),
+            loss_buf: Vec::with_capacity(8),
             timeout_keys: Vec::with_capacity(16),
             counters: Counters::default(),
             last_report: Instant::now(),
@@ -226,6 +238,8 @@ impl Engine {
                 inbound: [None, None, None],
                 pt_maps: Default::default(),
                 keyframe: Default::default(),
+                meters: Default::default(),
+                caps: Default::default(),
                 pinned: Vec::new(),
                 connected: false,
             },
@@ -336,7 +350,10 @@ impl Engine {
         for _ in 0..4 {
             self.drain(now, current);
             let other = current.other();
-            if self.forward_buf.is_empty() && self.keyframe_buf.is_empty() {
+            if self.forward_buf.is_empty()
+                && self.keyframe_buf.is_empty()
+                && self.loss_buf.is_empty()
+            {
                 break;
             }
             self.deliver(now, current, other);
@@ -370,7 +387,10 @@ impl Engine {
                                 .is_some_and(|i| i.track_id == track_id)
                         });
                         match slot {
-                            Some(slot) => self.forward_buf.push((slot, packet)),
+                            Some(slot) => {
+                                peer.meters[slot.index()].add(packet.payload.len());
+                                self.forward_buf.push((slot, packet));
+                            }
                             None => self.counters.rtp_dropped += 1,
                         }
                     }
@@ -379,6 +399,7 @@ impl Engine {
                             if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
                                 self.keyframe_buf.push(slot);
                             }
+                            collect_loss(p.as_ref(), &peer.outbound, &mut self.loss_buf);
                         }
                     }
                     _ => {}
@@ -401,6 +422,7 @@ impl Engine {
             self.counters.rtp_dropped += self.forward_buf.len() as u64;
             self.forward_buf.clear();
             self.keyframe_buf.clear();
+            self.loss_buf.clear();
             return;
         };
         for (slot, mut packet) in self.forward_buf.drain(..) {
@@ -427,6 +449,12 @@ impl Engine {
         for slot in self.keyframe_buf.drain(..) {
             if request_keyframe(now, dst, slot) {
                 self.counters.keyframe_requests_relayed += 1;
+            }
+        }
+        // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
+        for (slot, fraction_lost) in self.loss_buf.drain(..) {
+            if cap_bitrate(now, dst, slot, fraction_lost) {
+                self.counters.bitrate_caps_sent += 1;
             }
         }
     }
@@ -546,6 +574,53 @@ fn keyframe_request_slot(packet: &dyn rtc::rtcp::Packet, outbound: &[Outbound; 3
     [Slot::Camera, Slot::Screen]
         .into_iter()
         .find(|s| outbound[s.index()].ssrc == media_ssrc)
+}
+
+/// Loss that a receiver report states about our outbound video streams.
+fn collect_loss(
+    packet: &dyn rtc::rtcp::Packet,
+    outbound: &[Outbound; 3],
+    out: &mut Vec<(Slot, u8)>,
+) {
+    let any = packet.as_any();
+    let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+        &rr.reports
+    } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+        &sr.reports
+    } else {
+        return;
+    };
+    for report in reports {
+        if let Some(slot) = [Slot::Camera, Slot::Screen]
+            .into_iter()
+            .find(|s| outbound[s.index()].ssrc == report.ssrc)
+        {
+            out.push((slot, report.fraction_lost));
+        }
+    }
+}
+
+/// Feeds a loss report into `peer`'s cap for its inbound `slot` and sends a
+/// REMB upstream when the cap says so.
+fn cap_bitrate(now: Instant, peer: &mut Peer, slot: Slot, fraction_lost: u8) -> bool {
+    let i = slot.index();
+    let Some(inbound) = &peer.inbound[i] else {
+        return false;
+    };
+    let rate = peer.meters[i].rate_bps(now);
+    let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate) else {
+        return false;
+    };
+    let remb = ReceiverEstimatedMaximumBitrate {
+        sender_ssrc: 0,
+        bitrate: cap as f32,
+        ssrcs: vec![inbound.ssrc],
+    };
+    let receiver = inbound.receiver;
+    peer.pc
+        .rtp_receiver(receiver)
+        .map(|mut r| r.write_rtcp(now, vec![Box::new(remb)]).is_ok())
+        .unwrap_or(false)
 }
 
 /// Sends a PLI upstream for `peer`'s inbound `slot`, throttled.

@@ -4,11 +4,14 @@
 //! - [`engine`]: the loop that owns the socket and every connection.
 //! - [`peer`]: building a connection and its fixed three streams.
 //! - [`forward`]: forwarding decisions as plain, unit-tested code.
+//! - [`bandwidth`]: receiver-driven bitrate caps (loss on the downlink
+//!   becomes REMB to the sender).
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //!
 //! Other tasks talk to the loop through [`MediaPlane`], a cheap handle over
 //! a channel.
 
+pub mod bandwidth;
 pub mod demux;
 mod engine;
 pub mod forward;
