@@ -14,15 +14,8 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use duet_signaling::ConnId;
 use duet_signaling::protocol::IceCandidate;
-use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
-use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
-use rtc::rtcp::receiver_report::ReceiverReport;
-use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -33,6 +26,15 @@ use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, PayloadMap, Slot, rewrite_header};
 use super::peer::{self, Outbound, Pc};
 use super::{Command, MediaError, PeerKey};
+
+mod feedback;
+mod recv_buffer;
+
+mod events;
+
+use events::handle_event;
+use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};
+use recv_buffer::ReceiveBuffer;
 
 /// What the server receives on one of the three slots.
 struct Inbound {
@@ -89,40 +91,6 @@ pub(super) struct Engine {
 }
 
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
-
-/// Datagrams are read into one large block and split off it, so the
-/// receive path allocates once per block (every few hundred packets), not
-/// once per packet; the connection owns each split-off datagram.
-struct ReceiveBuffer {
-    block: BytesMut,
-}
-
-impl ReceiveBuffer {
-    const BLOCK: usize = 512 * 1024;
-    /// Larger than any datagram on a 1500-byte MTU path, with room to spare.
-    const MAX_DATAGRAM: usize = 4096;
-
-    /// Space for the next datagram.
-    fn prepare(&mut self) -> &mut BytesMut {
-        if self.block.capacity() - self.block.len() < Self::MAX_DATAGRAM {
-            self.block = BytesMut::with_capacity(Self::BLOCK);
-        }
-        &mut self.block
-    }
-
-    /// The datagram just read.
-    fn take(&mut self) -> BytesMut {
-        self.block.split()
-    }
-}
-
-impl Default for ReceiveBuffer {
-    fn default() -> Self {
-        ReceiveBuffer {
-            block: BytesMut::with_capacity(Self::BLOCK),
-        }
-    }
-}
 
 impl Engine {
     pub(super) fn new(socket: UdpSocket, advertise: Vec<SocketAddr>) -> std::io::Result<Engine> {
@@ -199,7 +167,7 @@ impl Engine {
                 conn,
                 candidate,
             } => self.remote_candidate(key, conn, candidate),
-            Command::Remove { key, conn } => self.remove(now, key, conn),
+            Command::Remove { key, conn } => self.remove(key, conn),
             Command::Counters(reply) => {
                 let _ = reply.send(self.counters);
             }
@@ -223,7 +191,7 @@ impl Engine {
                 return Err(MediaError::Stale);
             }
             let old = existing.conn;
-            self.remove(now, key, old);
+            self.remove(key, old);
         }
         let built = peer::build(now, sdp, &self.advertise)
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
@@ -269,7 +237,7 @@ impl Engine {
         }
     }
 
-    fn remove(&mut self, now: Instant, key: PeerKey, conn: ConnId) {
+    fn remove(&mut self, key: PeerKey, conn: ConnId) {
         if self.peers.get(&key).map(|p| p.conn) != Some(conn) {
             return;
         }
@@ -290,7 +258,6 @@ impl Engine {
                 self.by_addr.remove(addr);
             }
         }
-        let _ = now;
     }
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: BytesMut) {
@@ -348,7 +315,7 @@ impl Engine {
         // Writing into a connection never makes it read, so this settles
         // after one hand-over; the bound is a guard, not a tuning knob.
         for _ in 0..4 {
-            self.drain(now, current);
+            self.drain(current);
             let other = current.other();
             if self.forward_buf.is_empty()
                 && self.keyframe_buf.is_empty()
@@ -361,7 +328,7 @@ impl Engine {
         }
     }
 
-    fn drain(&mut self, now: Instant, key: PeerKey) {
+    fn drain(&mut self, key: PeerKey) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -409,7 +376,6 @@ impl Engine {
                 break;
             }
         }
-        let _ = now;
         if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
             self.refresh_payload_maps_if_needed(key);
         }
@@ -518,127 +484,4 @@ fn pin_if_answered(
             pinned.push(to);
         }
     }
-}
-
-fn handle_event(
-    peer: &mut Peer,
-    key: PeerKey,
-    event: RTCPeerConnectionEvent,
-    keyframes: &mut Vec<Slot>,
-) {
-    match event {
-        RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-            let Some(slot) = peer::slot_of_receiver(&mut peer.pc, init.receiver_id, &peer.outbound)
-            else {
-                tracing::debug!(session = %key.session, role = %key.role, "track on an unknown transceiver");
-                return;
-            };
-            peer.inbound[slot.index()] = Some(Inbound {
-                track_id: init.track_id,
-                receiver: init.receiver_id,
-                ssrc: init.ssrc,
-            });
-            // Make the payload maps be rebuilt for this slot.
-            peer.pt_maps[slot.index()] = PayloadMap::default();
-            tracing::debug!(session = %key.session, role = %key.role, ?slot, "inbound track open");
-        }
-        RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
-            tracing::debug!(session = %key.session, role = %key.role, %state, "peer connection state");
-            match state {
-                RTCPeerConnectionState::Connected => {
-                    peer.connected = true;
-                    // This side now receives: ask the other side's cameras
-                    // and screens for a keyframe so video shows at once.
-                    keyframes.extend([Slot::Camera, Slot::Screen]);
-                }
-                RTCPeerConnectionState::Disconnected
-                | RTCPeerConnectionState::Failed
-                | RTCPeerConnectionState::Closed => peer.connected = false,
-                _ => {}
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Which of our outbound video slots an RTCP packet asks a keyframe for.
-fn keyframe_request_slot(packet: &dyn rtc::rtcp::Packet, outbound: &[Outbound; 3]) -> Option<Slot> {
-    let any = packet.as_any();
-    let media_ssrc = if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
-        pli.media_ssrc
-    } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
-        fir.fir.first()?.ssrc
-    } else {
-        return None;
-    };
-    [Slot::Camera, Slot::Screen]
-        .into_iter()
-        .find(|s| outbound[s.index()].ssrc == media_ssrc)
-}
-
-/// Loss that a receiver report states about our outbound video streams.
-fn collect_loss(
-    packet: &dyn rtc::rtcp::Packet,
-    outbound: &[Outbound; 3],
-    out: &mut Vec<(Slot, u8)>,
-) {
-    let any = packet.as_any();
-    let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-        &rr.reports
-    } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
-        &sr.reports
-    } else {
-        return;
-    };
-    for report in reports {
-        if let Some(slot) = [Slot::Camera, Slot::Screen]
-            .into_iter()
-            .find(|s| outbound[s.index()].ssrc == report.ssrc)
-        {
-            out.push((slot, report.fraction_lost));
-        }
-    }
-}
-
-/// Feeds a loss report into `peer`'s cap for its inbound `slot` and sends a
-/// REMB upstream when the cap says so.
-fn cap_bitrate(now: Instant, peer: &mut Peer, slot: Slot, fraction_lost: u8) -> bool {
-    let i = slot.index();
-    let Some(inbound) = &peer.inbound[i] else {
-        return false;
-    };
-    let rate = peer.meters[i].rate_bps(now);
-    let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate) else {
-        return false;
-    };
-    let remb = ReceiverEstimatedMaximumBitrate {
-        sender_ssrc: 0,
-        bitrate: cap as f32,
-        ssrcs: vec![inbound.ssrc],
-    };
-    let receiver = inbound.receiver;
-    peer.pc
-        .rtp_receiver(receiver)
-        .map(|mut r| r.write_rtcp(now, vec![Box::new(remb)]).is_ok())
-        .unwrap_or(false)
-}
-
-/// Sends a PLI upstream for `peer`'s inbound `slot`, throttled.
-fn request_keyframe(now: Instant, peer: &mut Peer, slot: Slot) -> bool {
-    let i = slot.index();
-    let Some(inbound) = &peer.inbound[i] else {
-        return false;
-    };
-    if !peer.keyframe[i].allow(now) {
-        return false;
-    }
-    let pli = PictureLossIndication {
-        sender_ssrc: 0,
-        media_ssrc: inbound.ssrc,
-    };
-    let receiver = inbound.receiver;
-    peer.pc
-        .rtp_receiver(receiver)
-        .map(|mut r| r.write_rtcp(now, vec![Box::new(pli)]).is_ok())
-        .unwrap_or(false)
 }

@@ -1,0 +1,53 @@
+//! Peer connection events that change what the engine knows: inbound
+//! tracks opening, and connections coming up or going down.
+
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::state::RTCPeerConnectionState;
+
+use super::{Inbound, Peer};
+use crate::media::PeerKey;
+use crate::media::forward::{PayloadMap, Slot};
+use crate::media::peer;
+
+/// Updates `peer` for `event`; pushes the slots whose keyframes this peer
+/// now needs from the other participant.
+pub(super) fn handle_event(
+    peer: &mut Peer,
+    key: PeerKey,
+    event: RTCPeerConnectionEvent,
+    keyframes: &mut Vec<Slot>,
+) {
+    match event {
+        RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+            let Some(slot) = peer::slot_of_receiver(&mut peer.pc, init.receiver_id, &peer.outbound)
+            else {
+                tracing::debug!(session = %key.session, role = %key.role, "track on an unknown transceiver");
+                return;
+            };
+            peer.inbound[slot.index()] = Some(Inbound {
+                track_id: init.track_id,
+                receiver: init.receiver_id,
+                ssrc: init.ssrc,
+            });
+            // Make the payload maps be rebuilt for this slot.
+            peer.pt_maps[slot.index()] = PayloadMap::default();
+            tracing::debug!(session = %key.session, role = %key.role, ?slot, "inbound track open");
+        }
+        RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+            tracing::debug!(session = %key.session, role = %key.role, %state, "peer connection state");
+            match state {
+                RTCPeerConnectionState::Connected => {
+                    peer.connected = true;
+                    // This side now receives: ask the other side's cameras
+                    // and screens for a keyframe so video shows at once.
+                    keyframes.extend([Slot::Camera, Slot::Screen]);
+                }
+                RTCPeerConnectionState::Disconnected
+                | RTCPeerConnectionState::Failed
+                | RTCPeerConnectionState::Closed => peer.connected = false,
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}

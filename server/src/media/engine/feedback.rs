@@ -1,0 +1,100 @@
+//! RTCP feedback between the two legs of a call: keyframe requests relayed
+//! upstream (throttled), and receivers' loss reports turned into bitrate
+//! caps for the sender.
+
+use std::time::Instant;
+
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::sender_report::SenderReport;
+
+use super::Peer;
+use crate::media::forward::Slot;
+use crate::media::peer::Outbound;
+
+/// Which of our outbound video slots an RTCP packet asks a keyframe for.
+pub(super) fn keyframe_request_slot(
+    packet: &dyn rtc::rtcp::Packet,
+    outbound: &[Outbound; 3],
+) -> Option<Slot> {
+    let any = packet.as_any();
+    let media_ssrc = if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+        pli.media_ssrc
+    } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+        fir.fir.first()?.ssrc
+    } else {
+        return None;
+    };
+    [Slot::Camera, Slot::Screen]
+        .into_iter()
+        .find(|s| outbound[s.index()].ssrc == media_ssrc)
+}
+
+/// Loss that a receiver report states about our outbound video streams.
+pub(super) fn collect_loss(
+    packet: &dyn rtc::rtcp::Packet,
+    outbound: &[Outbound; 3],
+    out: &mut Vec<(Slot, u8)>,
+) {
+    let any = packet.as_any();
+    let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+        &rr.reports
+    } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+        &sr.reports
+    } else {
+        return;
+    };
+    for report in reports {
+        if let Some(slot) = [Slot::Camera, Slot::Screen]
+            .into_iter()
+            .find(|s| outbound[s.index()].ssrc == report.ssrc)
+        {
+            out.push((slot, report.fraction_lost));
+        }
+    }
+}
+
+/// Feeds a loss report into `peer`'s cap for its inbound `slot` and sends a
+/// REMB upstream when the cap says so.
+pub(super) fn cap_bitrate(now: Instant, peer: &mut Peer, slot: Slot, fraction_lost: u8) -> bool {
+    let i = slot.index();
+    let Some(inbound) = &peer.inbound[i] else {
+        return false;
+    };
+    let rate = peer.meters[i].rate_bps(now);
+    let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate) else {
+        return false;
+    };
+    let remb = ReceiverEstimatedMaximumBitrate {
+        sender_ssrc: 0,
+        bitrate: cap as f32,
+        ssrcs: vec![inbound.ssrc],
+    };
+    let receiver = inbound.receiver;
+    peer.pc
+        .rtp_receiver(receiver)
+        .map(|mut r| r.write_rtcp(now, vec![Box::new(remb)]).is_ok())
+        .unwrap_or(false)
+}
+
+/// Sends a PLI upstream for `peer`'s inbound `slot`, throttled.
+pub(super) fn request_keyframe(now: Instant, peer: &mut Peer, slot: Slot) -> bool {
+    let i = slot.index();
+    let Some(inbound) = &peer.inbound[i] else {
+        return false;
+    };
+    if !peer.keyframe[i].allow(now) {
+        return false;
+    }
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc: inbound.ssrc,
+    };
+    let receiver = inbound.receiver;
+    peer.pc
+        .rtp_receiver(receiver)
+        .map(|mut r| r.write_rtcp(now, vec![Box::new(pli)]).is_ok())
+        .unwrap_or(false)
+}
