@@ -1,5 +1,5 @@
 //! An interceptor that lets inbound keyframe requests (RTCP PLI and FIR) reach the
-//! application.
+//! application, and counts every inbound RTCP packet by type ([`RtcpCounter`]).
 //!
 //! In webrtc 0.21 inbound RTCP stops at the end of the interceptor chain unless an interceptor
 //! marks it with [`Attribute::DeliverToApplication`]; only then does the driver route it to
@@ -9,6 +9,7 @@
 //! first member only.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
@@ -16,17 +17,62 @@ use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
+use tokio::sync::watch;
+
+use crate::rtcp_stats::kind_of_ssrc;
+use crate::stats::PeerStats;
 
 /// Slot for [`KeyframeRequestForwarder`]: after every built-in interceptor, so they all see the
 /// whole of the inbound RTCP first.
 pub const FORWARDER_SLOT: usize = 14_000;
 
+/// Records inbound RTCP in [`PeerStats::rtcp`], attributing it to our senders by SSRC.
+#[derive(Clone)]
+pub struct RtcpCounter {
+    stats: Arc<watch::Sender<PeerStats>>,
+    /// Our senders' SSRCs, in [`crate::MediaKind::ALL`] order.
+    ssrcs: [u32; 3],
+}
+
+impl RtcpCounter {
+    /// Counts into `stats`; `ssrcs` are our audio, camera and screen SSRCs.
+    pub fn new(stats: Arc<watch::Sender<PeerStats>>, ssrcs: [u32; 3]) -> RtcpCounter {
+        RtcpCounter { stats, ssrcs }
+    }
+
+    /// Records the members of one inbound RTCP (compound) packet.
+    pub fn count(&self, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+        if packets.is_empty() {
+            return; // an attribute carrier, not RTCP from the wire
+        }
+        let ssrcs = self.ssrcs;
+        let kind_of = move |ssrc| kind_of_ssrc(&ssrcs, ssrc);
+        self.stats.send_modify(|s| {
+            for packet in packets {
+                s.rtcp.record(packet.as_ref(), &kind_of);
+            }
+        });
+    }
+}
+
 /// Passes PLI and FIR on to the application; drops all other inbound RTCP at this point (the
-/// interceptors before it have already acted on it).
+/// interceptors before it have already acted on it). Counts all of it first when built with
+/// [`KeyframeRequestForwarder::counting`].
 #[derive(Default)]
 pub struct KeyframeRequestForwarder {
     read_queue: VecDeque<TaggedPacket>,
     write_queue: VecDeque<TaggedPacket>,
+    counter: Option<RtcpCounter>,
+}
+
+impl KeyframeRequestForwarder {
+    /// A forwarder that also records every inbound RTCP packet with `counter`.
+    pub fn counting(counter: RtcpCounter) -> KeyframeRequestForwarder {
+        KeyframeRequestForwarder {
+            counter: Some(counter),
+            ..KeyframeRequestForwarder::default()
+        }
+    }
 }
 
 /// Whether an RTCP packet asks for a key frame.
@@ -47,6 +93,9 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
             self.read_queue.push_back(msg);
             return Ok(());
         };
+        if let Some(counter) = &self.counter {
+            counter.count(packets);
+        }
         for request in packets.iter().filter(|p| is_keyframe_request(p.as_ref())) {
             let mut message = msg.message.clone();
             message.packet = Packet::Rtcp(vec![request.clone()]);
@@ -79,4 +128,67 @@ impl Interceptor for KeyframeRequestForwarder {
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use rtc::interceptor::AttributedPacket;
+    use rtc::rtcp::receiver_report::ReceiverReport;
+    use rtc::rtcp::reception_report::ReceptionReport;
+    use rtc::rtcp::transport_feedbacks::transport_layer_nack::{NackPair, TransportLayerNack};
+    use rtc::shared::{TransportContext, TransportMessage};
+
+    use super::*;
+    use crate::stats::MediaKind;
+
+    #[test]
+    fn counts_all_inbound_rtcp_and_forwards_only_keyframe_requests() {
+        let stats = Arc::new(watch::channel(PeerStats::default()).0);
+        let mut forwarder =
+            KeyframeRequestForwarder::counting(RtcpCounter::new(Arc::clone(&stats), [1, 2, 3]));
+        let packets: Vec<Box<dyn rtc::rtcp::Packet>> = vec![
+            Box::new(ReceiverReport {
+                ssrc: 9,
+                reports: vec![ReceptionReport {
+                    ssrc: 2,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            Box::new(TransportLayerNack {
+                sender_ssrc: 9,
+                media_ssrc: 2,
+                nacks: vec![NackPair::new(5)],
+            }),
+            Box::new(PictureLossIndication {
+                sender_ssrc: 9,
+                media_ssrc: 2,
+            }),
+        ];
+        forwarder
+            .handle_read(TransportMessage {
+                now: Instant::now(),
+                transport: TransportContext::default(),
+                message: AttributedPacket::new(Packet::Rtcp(packets)),
+            })
+            .expect("read");
+
+        let forwarded = forwarder.poll_read().expect("the PLI goes on");
+        assert!(forwarded.message.has(&Attribute::DeliverToApplication));
+        let Packet::Rtcp(rtcp) = &forwarded.message.packet else {
+            panic!("not RTCP");
+        };
+        assert_eq!(rtcp.len(), 1);
+        assert!(rtcp[0].as_any().is::<PictureLossIndication>());
+        assert!(forwarder.poll_read().is_none(), "nothing else goes on");
+
+        let counted = stats.borrow().rtcp.clone();
+        assert_eq!(counted.packets, 3);
+        let camera = counted.get(MediaKind::Camera);
+        assert_eq!(
+            (camera.receiver_reports, camera.nacks, camera.plis),
+            (1, 1, 1)
+        );
+        assert_eq!(counted.total.nacked_seqs, 1);
+    }
 }

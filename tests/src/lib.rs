@@ -5,17 +5,23 @@
 //! * [`TestPeer`] — the participant (WebSocket signaling + [`MediaPeer`]).
 //! * [`MediaPeer`] — the WebRTC side alone, for direct peer-to-peer wiring.
 //! * [`SignalClient`] — the raw signaling socket with a full message log.
-//! * [`PeerStats`] / [`MediaKind`] — what was sent and received, per m-line.
+//! * [`PeerStats`] / [`MediaKind`] — what was sent and received, per m-line, and the RTCP
+//!   that arrived ([`RtcpStats`]).
+//! * [`LossyRelay`] — a UDP relay between a peer and the server that drops chosen RTP packets.
 //!
 //! Everything binds to 127.0.0.1: run tests that use it inside a loopback-only network
 //! namespace (`unshare --net -- sh -c 'ip link set lo up && exec cargo test ...'`).
 
+pub mod candidates;
 mod events;
 pub mod feedback;
 pub mod harness;
 pub mod ivf;
 pub mod media_peer;
+mod options;
 pub mod peer;
+pub mod relay;
+pub mod rtcp_stats;
 pub mod sender;
 pub mod signal;
 pub mod stats;
@@ -25,5 +31,6 @@ pub mod vp8;
 
 pub use media_peer::{LocalCandidate, MediaPeer, PeerOptions};
 pub use peer::{JoinRefused, TestPeer};
+pub use relay::{DropPolicy, LossyRelay, RelayStats};
 pub use signal::SignalClient;
-pub use stats::{MediaKind, PeerStats, StreamStats};
+pub use stats::{MediaKind, PeerStats, PerKind, RtcpCounts, RtcpStats, StreamStats};

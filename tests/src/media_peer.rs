@@ -2,16 +2,17 @@
 //! both directions and a record of every payload. No signaling: [`crate::TestPeer`] adds the
 //! WebSocket, and a test can also wire two `MediaPeer`s to each other directly.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{Registry, Slot};
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
-use rtc::peer_connection::configuration::media_engine::MediaEngine;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_twcc_sender_only, register_default_interceptors,
+};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodecParameters, RtpCodecKind};
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
@@ -20,51 +21,19 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::candidates::{rewrite_candidate, rewrite_sdp_candidates};
 use crate::events::{Handler, Shared};
-use crate::feedback::{FORWARDER_SLOT, KeyframeRequestForwarder};
+use crate::feedback::{FORWARDER_SLOT, KeyframeRequestForwarder, RtcpCounter};
 use crate::ivf::IvfClip;
-use crate::sender::{self, LocalTrack, SendContext, SendControl, opus_codec, vp8_codec};
+use crate::sender::{self, LocalTrack, SendContext, SendControl, media_engine};
 use crate::stats::{MediaKind, PeerStats};
 use crate::tasks::{TaskSet, wait_watch};
 use crate::tone;
 
+pub use crate::options::PeerOptions;
+
 /// How long to wait for ICE gathering when candidates go into the SDP.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// How a test peer behaves.
-#[derive(Clone, Debug)]
-pub struct PeerOptions {
-    /// Display name sent in `join`.
-    pub name: String,
-    /// Trickle ICE candidates as `candidate` messages (true), or wait for gathering to
-    /// complete and put them all in the SDP, sending no `candidate` message (false).
-    pub trickle: bool,
-    /// Send the Opus tone on the audio m-line once connected.
-    pub send_audio: bool,
-    /// Send the VP8 clip on the camera m-line once connected.
-    pub send_video: bool,
-}
-
-impl Default for PeerOptions {
-    fn default() -> Self {
-        PeerOptions {
-            name: "test-peer".to_owned(),
-            trickle: true,
-            send_audio: true,
-            send_video: true,
-        }
-    }
-}
-
-impl PeerOptions {
-    /// Defaults with the given name.
-    pub fn named(name: &str) -> PeerOptions {
-        PeerOptions {
-            name: name.to_owned(),
-            ..PeerOptions::default()
-        }
-    }
-}
 
 /// A local ICE candidate as it is trickled: `None` marks the end of candidates.
 pub type LocalCandidate = Option<RTCIceCandidateInit>;
@@ -78,36 +47,8 @@ pub struct MediaPeer {
     locals: Vec<LocalTrack>,
     senders: Vec<Arc<dyn RtpSender>>,
     candidates: Mutex<Option<mpsc::UnboundedReceiver<LocalCandidate>>>,
+    rewrite_remote: Option<SocketAddr>,
     tasks: Arc<TaskSet>,
-}
-
-fn media_engine() -> anyhow::Result<MediaEngine> {
-    let mut engine = MediaEngine::default();
-    engine.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: opus_codec(),
-            payload_type: 111,
-        },
-        RtpCodecKind::Audio,
-    )?;
-    let feedback = |typ: &str, parameter: &str| RTCPFeedback {
-        typ: typ.to_owned(),
-        parameter: parameter.to_owned(),
-    };
-    let mut vp8 = vp8_codec();
-    vp8.rtcp_feedback = vec![
-        feedback("ccm", "fir"),
-        feedback("nack", ""),
-        feedback("nack", "pli"),
-    ];
-    engine.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: vp8,
-            payload_type: 96,
-        },
-        RtpCodecKind::Video,
-    )?;
-    Ok(engine)
 }
 
 impl MediaPeer {
@@ -117,10 +58,22 @@ impl MediaPeer {
         ice_servers: Vec<RTCIceServer>,
         opts: &PeerOptions,
     ) -> anyhow::Result<MediaPeer> {
+        let (stats, _) = watch::channel(PeerStats::default());
+        let stats = Arc::new(stats);
+        let stream_id = format!("stream-{}", uuid::Uuid::new_v4().simple());
+        let locals: Vec<LocalTrack> = MediaKind::ALL
+            .into_iter()
+            .map(|kind| LocalTrack::new(kind, &stream_id))
+            .collect();
+        let ssrcs = MediaKind::ALL.map(|kind| locals[kind.index()].ssrc);
+
         let mut engine = media_engine()?;
-        let registry = register_default_interceptors(Registry::new(), &mut engine)?.with(
+        // Like a browser, stamp outgoing packets with transport-wide sequence
+        // numbers so the server can send congestion feedback.
+        let registry = register_default_interceptors(Registry::new(), &mut engine)?;
+        let registry = configure_twcc_sender_only(registry, &mut engine)?.with(
             Slot::from(FORWARDER_SLOT),
-            KeyframeRequestForwarder::default(),
+            KeyframeRequestForwarder::counting(RtcpCounter::new(Arc::clone(&stats), ssrcs)),
         );
         // Tests run in a namespace with only `lo`: gather loopback, no mDNS (`.local` names and
         // the multicast socket are useless there).
@@ -132,11 +85,10 @@ impl MediaPeer {
             .with_ice_servers(ice_servers)
             .build();
 
-        let (stats, _) = watch::channel(PeerStats::default());
         let (gathering, _) = watch::channel(RTCIceGatheringState::New);
         let tasks = Arc::new(TaskSet::default());
         let shared = Arc::new(Shared {
-            stats: Arc::new(stats),
+            stats,
             gathering,
             transceivers: Mutex::new(Vec::new()),
             remote: Mutex::new([None, None, None]),
@@ -162,14 +114,12 @@ impl MediaPeer {
             .context("building the peer connection")?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
 
-        let stream_id = format!("stream-{}", uuid::Uuid::new_v4().simple());
         let control = Arc::new(SendControl::default());
         control.set_enabled(MediaKind::Audio, opts.send_audio);
         control.set_enabled(MediaKind::Camera, opts.send_video);
-        let mut locals = Vec::new();
         let mut senders = Vec::new();
-        for kind in MediaKind::ALL {
-            let local = LocalTrack::new(kind, &stream_id);
+        for local in &locals {
+            let kind = local.kind;
             let transceiver = pc
                 .add_transceiver_from_track(Arc::clone(&local.track) as Arc<dyn TrackLocal>, None)
                 .await
@@ -181,7 +131,6 @@ impl MediaPeer {
             if let Ok(mut ids) = shared.transceivers.lock() {
                 ids.push((transceiver.id(), kind));
             }
-            locals.push(local);
             senders.push(sender);
         }
 
@@ -192,6 +141,7 @@ impl MediaPeer {
             locals,
             senders,
             candidates: Mutex::new(Some(cand_rx)),
+            rewrite_remote: opts.rewrite_server_candidates,
             tasks,
         };
         peer.start_media()?;
@@ -237,7 +187,8 @@ impl MediaPeer {
 
     /// Applies a remote offer, creates and applies the answer; returns the answer SDP.
     pub async fn accept_offer(&self, sdp: &str, gather_all: bool) -> anyhow::Result<String> {
-        let offer = RTCSessionDescription::offer(sdp.to_owned()).context("parsing the offer")?;
+        let offer =
+            RTCSessionDescription::offer(self.remote_sdp(sdp)).context("parsing the offer")?;
         self.pc
             .set_remote_description(offer)
             .await
@@ -253,7 +204,8 @@ impl MediaPeer {
 
     /// Applies the remote answer to our offer.
     pub async fn apply_answer(&self, sdp: &str) -> anyhow::Result<()> {
-        let answer = RTCSessionDescription::answer(sdp.to_owned()).context("parsing the answer")?;
+        let answer =
+            RTCSessionDescription::answer(self.remote_sdp(sdp)).context("parsing the answer")?;
         self.pc
             .set_remote_description(answer)
             .await
@@ -266,8 +218,24 @@ impl MediaPeer {
         self.pc.remote_description().await.is_some()
     }
 
-    /// Adds a remote ICE candidate.
-    pub async fn add_remote_candidate(&self, candidate: RTCIceCandidateInit) -> anyhow::Result<()> {
+    /// A remote SDP as it is applied: with its candidates rewritten when
+    /// [`PeerOptions::rewrite_server_candidates`] is set.
+    fn remote_sdp(&self, sdp: &str) -> String {
+        match self.rewrite_remote {
+            Some(addr) => rewrite_sdp_candidates(sdp, addr),
+            None => sdp.to_owned(),
+        }
+    }
+
+    /// Adds a remote ICE candidate (rewritten when [`PeerOptions::rewrite_server_candidates`]
+    /// is set).
+    pub async fn add_remote_candidate(
+        &self,
+        mut candidate: RTCIceCandidateInit,
+    ) -> anyhow::Result<()> {
+        if let Some(addr) = self.rewrite_remote {
+            candidate.candidate = rewrite_candidate(&candidate.candidate, addr);
+        }
         self.pc
             .add_ice_candidate(candidate)
             .await

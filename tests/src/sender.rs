@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
@@ -47,6 +50,37 @@ pub fn vp8_codec() -> RTCRtpCodec {
         sdp_fmtp_line: String::new(),
         rtcp_feedback: vec![],
     }
+}
+
+/// The codecs every test peer offers: Opus (PT 111) and VP8 (PT 96, with FIR, NACK and PLI
+/// feedback).
+pub(crate) fn media_engine() -> anyhow::Result<MediaEngine> {
+    let mut engine = MediaEngine::default();
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus_codec(),
+            payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    let feedback = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    let mut vp8 = vp8_codec();
+    vp8.rtcp_feedback = vec![
+        feedback("ccm", "fir"),
+        feedback("nack", ""),
+        feedback("nack", "pli"),
+    ];
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: vp8,
+            payload_type: 96,
+        },
+        RtpCodecKind::Video,
+    )?;
+    Ok(engine)
 }
 
 /// Per-kind switches shared by the send loops and the peer's API.

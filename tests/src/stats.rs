@@ -6,6 +6,8 @@ use std::hash::{DefaultHasher, Hasher};
 
 use webrtc::peer_connection::{RTCIceConnectionState, RTCPeerConnectionState};
 
+pub use crate::rtcp_stats::{RtcpCounts, RtcpStats};
+
 /// The three media sections of a Duet call, in m-line order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MediaKind {
@@ -110,6 +112,9 @@ pub struct PeerStats {
     pub keyframe_requests: PerKind<u64>,
     /// PLIs this peer sent, per kind of the remote track they addressed.
     pub plis_sent: PerKind<u64>,
+    /// Every RTCP packet that arrived from the remote, by type, per kind of our sender it is
+    /// about and in total.
+    pub rtcp: RtcpStats,
     /// Latest peer-connection state.
     pub connection_state: RTCPeerConnectionState,
     /// Latest ICE connection state.
@@ -123,6 +128,7 @@ impl Default for PeerStats {
             received: PerKind::default(),
             keyframe_requests: PerKind::default(),
             plis_sent: PerKind::default(),
+            rtcp: RtcpStats::default(),
             connection_state: RTCPeerConnectionState::New,
             ice_state: RTCIceConnectionState::New,
         }

@@ -320,3 +320,47 @@ async fn shutdown_tells_participants_and_returns_quickly() {
     mentor.wait_closed(T).await.expect("closed");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
+
+#[tokio::test]
+async fn bad_sdp_and_candidates_get_errors_not_crashes() {
+    let server = TestServer::start_with(|c| {
+        c.media.ice_servers = vec![duet_server::config::IceServerConfig {
+            urls: vec!["stun:stun.example.org:3478".into()],
+            username: None,
+            credential: None,
+        }];
+    })
+    .await
+    .expect("server");
+    let session = server.create_session().await.expect("session");
+    let (ws, joined) = join(&server, &token(&session, "mentor"), "Ada").await;
+    assert_eq!(
+        joined["ice_servers"],
+        json!([{"urls": ["stun:stun.example.org:3478"]}]),
+        "configured STUN/TURN servers reach the client"
+    );
+    for sdp in [
+        "",
+        "v=0",
+        "garbage\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n",
+        &"a".repeat(60_000),
+    ] {
+        let err = error_for(&ws, &json!({"type":"offer","sdp":sdp}).to_string()).await;
+        assert_eq!(err["code"], "bad_sdp", "{}", &sdp[..sdp.len().min(40)]);
+        assert_alive(&ws).await;
+    }
+    for candidate in [
+        json!({"candidate":"not a candidate","sdpMid":"0"}),
+        json!({"candidate":"","sdpMid":"0"}),
+        json!({"candidate":"candidate:1 1 udp 1 abc.local 9 typ host"}),
+        Value::Null,
+    ] {
+        ws.send_json(&json!({"type":"candidate","candidate":candidate}))
+            .expect("send");
+    }
+    assert_alive(&ws).await;
+    let err = error_for(&ws, r#"{"type":"answer","sdp":"v=0"}"#).await;
+    assert_eq!(err["code"], "out_of_order", "the server never offered");
+    let err = error_for(&ws, r#"{"type":"recording","action":"request"}"#).await;
+    assert_eq!(err["code"], "recording_unavailable");
+}

@@ -1,0 +1,43 @@
+//! [`PeerOptions`]: how a test peer behaves.
+
+use std::net::SocketAddr;
+
+/// How a test peer behaves.
+#[derive(Clone, Debug)]
+pub struct PeerOptions {
+    /// Display name sent in `join`.
+    pub name: String,
+    /// Trickle ICE candidates as `candidate` messages (true), or wait for gathering to
+    /// complete and put them all in the SDP, sending no `candidate` message (false).
+    pub trickle: bool,
+    /// Send the Opus tone on the audio m-line once connected.
+    pub send_audio: bool,
+    /// Send the VP8 clip on the camera m-line once connected.
+    pub send_video: bool,
+    /// When set, every remote candidate (the `a=candidate` lines of the server's answer or
+    /// offer, and every candidate it trickles) is rewritten to this IP and port before it is
+    /// applied: the peer then sends everything there, e.g. to a [`crate::LossyRelay`].
+    pub rewrite_server_candidates: Option<SocketAddr>,
+}
+
+impl Default for PeerOptions {
+    fn default() -> Self {
+        PeerOptions {
+            name: "test-peer".to_owned(),
+            trickle: true,
+            send_audio: true,
+            send_video: true,
+            rewrite_server_candidates: None,
+        }
+    }
+}
+
+impl PeerOptions {
+    /// Defaults with the given name.
+    pub fn named(name: &str) -> PeerOptions {
+        PeerOptions {
+            name: name.to_owned(),
+            ..PeerOptions::default()
+        }
+    }
+}
