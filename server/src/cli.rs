@@ -35,6 +35,9 @@ pub struct Cli {
     /// Data folder: database, link-signing secret, recordings [default: ./data].
     #[arg(long, global = true, env = "DUET_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Base URL of join links, e.g. https://duet.example.com [default: http://<listen>].
+    #[arg(long, global = true, env = "DUET_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -69,9 +72,6 @@ pub struct ServeArgs {
     /// Port put in ICE candidates when a NAT or container maps the media port [default: the media port].
     #[arg(long, env = "DUET_PUBLIC_PORT", value_name = "PORT")]
     pub public_port: Option<u16>,
-    /// Base URL of join links, e.g. https://duet.example.com [default: http://<listen>].
-    #[arg(long, env = "DUET_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
     /// Log filter, e.g. info or duet_server=debug [default: info].
     #[arg(long, env = "DUET_LOG", value_name = "FILTER")]
     pub log_level: Option<String>,
@@ -117,6 +117,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(data) = &cli.data {
         config.data_dir = data.clone();
     }
+    if let Some(url) = &cli.public_url {
+        config.http.public_url = Some(url.clone());
+    }
     if let Command::Serve(args) = &cli.command {
         if let Some(v) = args.listen {
             config.http.listen = v;
@@ -129,9 +132,6 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         }
         if let Some(v) = args.public_port {
             config.media.public_port = Some(v);
-        }
-        if let Some(v) = &args.public_url {
-            config.http.public_url = Some(v.clone());
         }
         if let Some(v) = &args.log_level {
             config.log.level = v.clone();
@@ -232,7 +232,7 @@ async fn shutdown_signal() {
     std::thread::spawn(|| {
         std::thread::sleep(Duration::from_millis(9_500));
         tracing::warn!("shutdown took too long; exiting now");
-        std::process::exit(0);
+        std::process::exit(1);
     });
 }
 

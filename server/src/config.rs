@@ -214,6 +214,12 @@ impl Config {
                 message: "must not exceed sessions.max_expiry_s".into(),
             });
         }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::Invalid {
+                field: "log.level",
+                message: format!("{:?} is not a log filter: {e}", self.log.level),
+            });
+        }
         if self.signaling.join_timeout_s == 0 {
             return Err(ConfigError::Invalid {
                 field: "signaling.join_timeout_s",
@@ -308,6 +314,15 @@ mod tests {
                 .expect_err("bad url")
                 .to_string()
                 .contains("media.ice_servers")
+        );
+
+        let mut c = Config::default();
+        c.log.level = "info,[bad".into();
+        assert!(
+            c.validate()
+                .expect_err("bad filter")
+                .to_string()
+                .contains("log.level")
         );
 
         let mut c = Config::default();

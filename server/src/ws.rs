@@ -18,7 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::links::LinkError;
-use crate::media::PeerKey;
+use crate::media::{MediaError, PeerKey};
 use crate::room::Outbound;
 use crate::state::{AppState, now_s};
 
@@ -44,7 +44,9 @@ struct Connection {
     pending: Option<SessionId>,
     /// Set once the room admitted us.
     key: Option<PeerKey>,
-    outbound_tx: mpsc::Sender<Outbound>,
+    /// Handed to the room on join: once the room drops it, the socket
+    /// closes (a client that stopped reading is cut off this way).
+    outbound_tx: Option<mpsc::Sender<Outbound>>,
     outbound_rx: mpsc::Receiver<Outbound>,
 }
 
@@ -62,7 +64,7 @@ impl Connection {
             phase: ConnectionPhase::AwaitingJoin,
             pending: None,
             key: None,
-            outbound_tx,
+            outbound_tx: Some(outbound_tx),
             outbound_rx,
         }
     }
@@ -184,11 +186,19 @@ impl Connection {
                 ErrorCode::OutOfOrder,
                 "the server has not sent an offer to answer",
             )),
-            ClientMessage::Candidate { candidate } => {
-                if let (Some(key), Some(c)) = (self.key, candidate) {
-                    self.state.media().candidate(key, self.conn, c);
+            ClientMessage::Candidate { candidate } => match candidate {
+                Some(c) if c.is_end_of_candidates() => {}
+                Some(c) if !c.is_well_formed() => replies.push(ServerMessage::error(
+                    ErrorCode::BadSdp,
+                    "that is not an ICE candidate line (candidate:<foundation> <component> ...)",
+                )),
+                Some(c) => {
+                    if let Some(key) = self.key {
+                        self.state.media().candidate(key, self.conn, c);
+                    }
                 }
-            }
+                None => {}
+            },
             ClientMessage::Media {
                 audio,
                 video,
@@ -288,10 +298,15 @@ impl Connection {
             title: record.title.clone(),
         };
         let policy: RecordingPolicy = record.recording;
+        let Some(outbound) = self.outbound_tx.take() else {
+            return refuse(
+                replies,
+                ErrorCode::OutOfOrder,
+                "this connection has already asked to join",
+            );
+        };
         self.pending = Some(record.id);
-        self.state
-            .hub()
-            .join(info, policy, req, self.outbound_tx.clone());
+        self.state.hub().join(info, policy, req, outbound);
         Step::Continue
     }
 
@@ -301,7 +316,15 @@ impl Connection {
         };
         match self.state.media().offer(key, self.conn, sdp).await {
             Ok(answer) => replies.push(ServerMessage::Answer { sdp: answer }),
-            Err(e) => replies.push(ServerMessage::error(ErrorCode::BadSdp, e.to_string())),
+            Err(e @ MediaError::BadOffer(_)) => {
+                replies.push(ServerMessage::error(ErrorCode::BadSdp, e.to_string()))
+            }
+            Err(e @ MediaError::Stale) => {
+                replies.push(ServerMessage::error(ErrorCode::Replaced, e.to_string()))
+            }
+            Err(e @ MediaError::Stopped) => {
+                replies.push(ServerMessage::error(ErrorCode::Unavailable, e.to_string()))
+            }
         }
     }
 }

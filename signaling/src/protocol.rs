@@ -34,6 +34,34 @@ pub struct IceCandidate {
     pub username_fragment: Option<String>,
 }
 
+/// Longest candidate line accepted.
+pub const MAX_CANDIDATE_CHARS: usize = 1024;
+
+impl IceCandidate {
+    /// An empty candidate marks the end of candidates (it is valid and
+    /// means nothing more will come).
+    pub fn is_end_of_candidates(&self) -> bool {
+        self.candidate.is_empty()
+    }
+
+    /// Whether the candidate line has the shape of RFC 8839's
+    /// `candidate-attribute`: `candidate:<foundation> <component>
+    /// <transport> <priority> <address> <port> typ <type> ...`.
+    pub fn is_well_formed(&self) -> bool {
+        let line = self.candidate.strip_prefix("a=").unwrap_or(&self.candidate);
+        let Some(rest) = line.strip_prefix("candidate:") else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        line.len() <= MAX_CANDIDATE_CHARS
+            && fields.len() >= 8
+            && fields[1].parse::<u16>().is_ok()
+            && fields[3].parse::<u32>().is_ok()
+            && fields[5].parse::<u16>().is_ok()
+            && fields[6] == "typ"
+    }
+}
+
 /// Which of a participant's outgoing streams are live (not muted / not off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MediaState {
@@ -182,8 +210,6 @@ pub enum LeaveReason {
     Left,
     /// Their connection dropped; they may come back.
     Disconnected,
-    /// The same link was opened again elsewhere.
-    Replaced,
 }
 
 /// Why a session ended for everyone.
@@ -406,6 +432,37 @@ mod tests {
         assert_eq!(c.username_fragment.as_deref(), Some("u"));
         let back = serde_json::to_value(&c).expect("encodes");
         assert_eq!(back["sdpMLineIndex"], 1);
+    }
+
+    #[test]
+    fn candidates_are_checked_for_shape() {
+        let c = |s: &str| IceCandidate {
+            candidate: s.into(),
+            sdp_mid: None,
+            sdp_mline_index: None,
+            username_fragment: None,
+        };
+        assert!(c("candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host").is_well_formed());
+        assert!(
+            c("a=candidate:1 1 UDP 2122260223 10.0.0.2 9 typ host tcptype active").is_well_formed()
+        );
+        assert!(c("candidate:1 1 udp 1 abc.local 9 typ host").is_well_formed());
+        assert!(c("").is_end_of_candidates());
+        for bad in [
+            "",
+            "not a candidate",
+            "candidate:1 1 udp",
+            "candidate:1 x udp 1 1.2.3.4 9 typ host",
+            "candidate:1 1 udp 1 1.2.3.4 port typ host",
+            "candidate:1 1 udp 1 1.2.3.4 9 type host",
+        ] {
+            assert!(!c(bad).is_well_formed(), "{bad:?}");
+        }
+        let long = format!(
+            "candidate:1 1 udp 1 1.2.3.4 9 typ host {}",
+            "x".repeat(2000)
+        );
+        assert!(!c(&long).is_well_formed());
     }
 
     #[test]

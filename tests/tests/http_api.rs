@@ -163,6 +163,15 @@ async fn bad_bodies_get_clear_codes() {
     )
     .await;
     assert_eq!((status, code(&v)), (404, "not_found"));
+    let (status, v) = call(
+        &server,
+        reqwest::Method::PUT,
+        "/api/v1/sessions",
+        Some(API_KEY),
+        Some(GOOD),
+    )
+    .await;
+    assert_eq!((status, code(&v)), (405, "method_not_allowed"));
 }
 
 #[tokio::test]
@@ -235,6 +244,19 @@ async fn create_list_show_and_end_a_session() {
     assert_eq!(status, 200);
     assert_eq!(ended["status"], "ended");
     assert!(ended["ended_at"].is_string());
+    let (status, v) = call(
+        &server,
+        reqwest::Method::POST,
+        &format!("/api/v1/sessions/{id}/links"),
+        Some(API_KEY),
+        Some(r#"{"role":"mentee"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&v)),
+        (409, "session_ended"),
+        "no new links for an ended session"
+    );
     let (status, again) = call(
         &server,
         reqwest::Method::DELETE,

@@ -349,8 +349,18 @@ async fn bad_sdp_and_candidates_get_errors_not_crashes() {
         assert_eq!(err["code"], "bad_sdp", "{}", &sdp[..sdp.len().min(40)]);
         assert_alive(&ws).await;
     }
+    for bad in [
+        "not a candidate",
+        "candidate:1 1 udp",
+        "candidate:x y z 1 2 3 typ host",
+    ] {
+        let frame = json!({"type":"candidate","candidate":{"candidate":bad,"sdpMid":"0"}});
+        let err = error_for(&ws, &frame.to_string()).await;
+        assert_eq!(err["code"], "bad_sdp", "{bad}");
+    }
+    // End of candidates, unusable mDNS names and null are accepted quietly.
+    let before = ws.message_count();
     for candidate in [
-        json!({"candidate":"not a candidate","sdpMid":"0"}),
         json!({"candidate":"","sdpMid":"0"}),
         json!({"candidate":"candidate:1 1 udp 1 abc.local 9 typ host"}),
         Value::Null,
@@ -359,6 +369,7 @@ async fn bad_sdp_and_candidates_get_errors_not_crashes() {
             .expect("send");
     }
     assert_alive(&ws).await;
+    assert!(ws.messages()[before..].iter().all(|m| m["type"] != "error"));
     let err = error_for(&ws, r#"{"type":"answer","sdp":"v=0"}"#).await;
     assert_eq!(err["code"], "out_of_order", "the server never offered");
     let err = error_for(&ws, r#"{"type":"recording","action":"request"}"#).await;

@@ -24,6 +24,8 @@ pub enum ApiError {
     BadPath(String),
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error("storage error")]
     Store(#[from] StoreError),
 }
@@ -43,6 +45,7 @@ impl ApiError {
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             ApiError::BadPath(_) => (StatusCode::BAD_REQUEST, "invalid_id"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "session_ended"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

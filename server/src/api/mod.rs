@@ -19,7 +19,16 @@ pub fn app(state: AppState) -> Router {
         .merge(sessions::router())
         .route("/api/v1/ws", axum::routing::get(crate::ws::upgrade))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+async fn method_not_allowed() -> Response {
+    error::error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this API call does not take that HTTP method",
+    )
 }
 
 async fn not_found() -> Response {

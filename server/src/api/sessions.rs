@@ -144,6 +144,11 @@ async fn new_link(
 ) -> Result<Response, ApiError> {
     let req: LinkRequest = parse_json(&body)?;
     let record = load(&state, parse_id(&id)?).await?;
+    if record.ended_at.is_some() || now_s() >= record.expires_at {
+        return Err(ApiError::Conflict(
+            "this session has ended or expired; create a new one",
+        ));
+    }
     let token = sessions::token_for(
         state.links(),
         record.id,
