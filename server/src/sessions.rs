@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::links::{Claims, LinkSigner, join_url, new_link_id};
-use crate::store::{NewSession, SessionRecord};
+use crate::store::SessionRecord;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MIN_EXPIRY_S: u64 = 60;
@@ -63,7 +63,11 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<String, Sp
 }
 
 /// Validates a spec and turns it into a row to insert.
-pub fn prepare(config: &Config, spec: &SessionSpec, now_s: i64) -> Result<NewSession, SpecError> {
+pub fn prepare(
+    config: &Config,
+    spec: &SessionSpec,
+    now_s: i64,
+) -> Result<SessionRecord, SpecError> {
     let title = check_text("title", &spec.title, MAX_TITLE_CHARS)?;
     let mentor_name = check_text(
         "mentor.name",
@@ -87,7 +91,7 @@ pub fn prepare(config: &Config, spec: &SessionSpec, now_s: i64) -> Result<NewSes
             ),
         });
     }
-    Ok(NewSession {
+    Ok(SessionRecord {
         id: SessionId(uuid::Uuid::new_v4()),
         title,
         mentor_name,
@@ -97,6 +101,7 @@ pub fn prepare(config: &Config, spec: &SessionSpec, now_s: i64) -> Result<NewSes
         recording: spec.recording,
         created_at: now_s,
         expires_at: now_s.saturating_add(expires_in as i64),
+        ended_at: None,
     })
 }
 
@@ -187,19 +192,4 @@ pub fn view(
         "expires_at": rfc3339(s.expires_at),
         "ended_at": s.ended_at.map(rfc3339),
     })
-}
-
-pub fn record_of(n: &NewSession) -> SessionRecord {
-    SessionRecord {
-        id: n.id,
-        title: n.title.clone(),
-        mentor_name: n.mentor_name.clone(),
-        mentee_name: n.mentee_name.clone(),
-        mentor_link: n.mentor_link.clone(),
-        mentee_link: n.mentee_link.clone(),
-        recording: n.recording,
-        created_at: n.created_at,
-        expires_at: n.expires_at,
-        ended_at: None,
-    }
 }

@@ -118,6 +118,36 @@ impl TestServer {
         Ok(resp.json().await?)
     }
 
+    /// Ends a session over the API (`DELETE`), checking it answered 200.
+    pub async fn end_session(&self, session: &Value) -> anyhow::Result<()> {
+        let id = session["id"].as_str().unwrap_or_default();
+        let resp = client()
+            .delete(self.url(&format!("/api/v1/sessions/{id}")))
+            .bearer_auth(API_KEY)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            resp.status().as_u16() == 200,
+            "end session: {}",
+            resp.status()
+        );
+        Ok(())
+    }
+
+    /// Issues another link for `role` and returns its token.
+    pub async fn new_link(&self, session: &Value, role: &str) -> anyhow::Result<String> {
+        let id = session["id"].as_str().unwrap_or_default();
+        let resp = client()
+            .post(self.url(&format!("/api/v1/sessions/{id}/links")))
+            .bearer_auth(API_KEY)
+            .json(&json!({ "role": role }))
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status().as_u16() == 201, "new link: {}", resp.status());
+        let body: Value = resp.json().await?;
+        Ok(body["token"].as_str().unwrap_or_default().to_string())
+    }
+
     /// Signals shutdown and waits for `run` to return; gives how long it took.
     pub async fn stop(mut self) -> anyhow::Result<Duration> {
         let started = Instant::now();

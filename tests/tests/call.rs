@@ -7,9 +7,8 @@
 
 use std::time::Duration;
 
-use duet_tests::harness::{API_KEY, TestServer, client, token};
+use duet_tests::harness::{TestServer, token};
 use duet_tests::{JoinRefused, MediaKind, PeerOptions, PeerStats, TestPeer};
-use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(20);
 /// 50 Opus packets is one second of audio; 30 VP8 packets a second of video.
@@ -121,25 +120,11 @@ async fn call_with(mentee_trickles: bool) {
 
     // A third person (another link for a taken role) is refused and the
     // call goes on.
-    let id = session["id"].as_str().expect("id");
-    let extra: Value = client()
-        .post(server.url(&format!("/api/v1/sessions/{id}/links")))
-        .bearer_auth(API_KEY)
-        .json(&json!({"role": "mentee"}))
-        .send()
+    let extra = server.new_link(&session, "mentee").await.expect("new link");
+    let err = TestPeer::join(&server.ws_url(), &extra, PeerOptions::named("Eve"))
         .await
-        .expect("new link")
-        .json()
-        .await
-        .expect("json");
-    let err = TestPeer::join(
-        &server.ws_url(),
-        extra["token"].as_str().expect("token"),
-        PeerOptions::named("Eve"),
-    )
-    .await
-    .err()
-    .expect("third peer refused");
+        .err()
+        .expect("third peer refused");
     let refused = err
         .downcast_ref::<JoinRefused>()
         .expect("a refusal, not a failure");
@@ -154,13 +139,7 @@ async fn call_with(mentee_trickles: bool) {
         .expect("media keeps flowing after the refusal");
 
     // Ending the session over the API disconnects both.
-    let resp = client()
-        .delete(server.url(&format!("/api/v1/sessions/{id}")))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(resp.status(), 200);
+    server.end_session(&session).await.expect("session ended");
     for peer in [&mentor, &mentee] {
         peer.wait_for_message("session_ended", T)
             .await

@@ -121,14 +121,7 @@ async fn forged_altered_expired_and_ended_links_are_refused() {
         ws.wait_closed(T).await.expect("closed after refusal");
     }
 
-    let id = session["id"].as_str().expect("id");
-    let resp = client()
-        .delete(server.url(&format!("/api/v1/sessions/{id}")))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(resp.status(), 200);
+    server.end_session(&session).await.expect("session ended");
     let ws = connect(&server).await;
     let err = error_for(&ws, &json!({"type":"join","token":good}).to_string()).await;
     assert_eq!(err["code"], "session_ended");
@@ -261,23 +254,9 @@ async fn same_link_replaces_and_another_link_is_refused() {
         .expect("mentee sees the mentor again");
 
     // A different link for the mentor role (a third person) is refused.
-    let id = session["id"].as_str().expect("id");
-    let other: Value = client()
-        .post(server.url(&format!("/api/v1/sessions/{id}/links")))
-        .bearer_auth(API_KEY)
-        .json(&json!({"role":"mentor"}))
-        .send()
-        .await
-        .expect("new link")
-        .json()
-        .await
-        .expect("json");
+    let other = server.new_link(&session, "mentor").await.expect("new link");
     let third = connect(&server).await;
-    let err = error_for(
-        &third,
-        &json!({"type":"join","token":other["token"]}).to_string(),
-    )
-    .await;
+    let err = error_for(&third, &json!({"type":"join","token":other}).to_string()).await;
     assert_eq!(err["code"], "session_full");
     third.wait_closed(T).await.expect("third closed");
 }
@@ -288,14 +267,7 @@ async fn ending_a_session_disconnects_both() {
     let session = server.create_session().await.expect("session");
     let (mentor, _) = join(&server, &token(&session, "mentor"), "Ada").await;
     let (mentee, _) = join(&server, &token(&session, "mentee"), "Grace").await;
-    let id = session["id"].as_str().expect("id");
-    let resp = client()
-        .delete(server.url(&format!("/api/v1/sessions/{id}")))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(resp.status(), 200);
+    server.end_session(&session).await.expect("session ended");
     for ws in [&mentor, &mentee] {
         let ended = ws
             .wait_for_message("session_ended", T)

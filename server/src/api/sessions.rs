@@ -64,8 +64,7 @@ async fn create(
     })?;
     state.store().create_session(new.clone()).await?;
     tracing::info!(session = %new.id, "session created");
-    let record = sessions::record_of(&new);
-    let body = sessions::view(state.config(), state.links(), &record, &[], now_s());
+    let body = sessions::view(state.config(), state.links(), &new, &[], now_s());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

@@ -311,46 +311,27 @@ pub fn slot_of_receiver(
     None
 }
 
-/// (payload type, codec key) of what this receiver negotiated.
+/// (payload type, codec key) pairs of negotiated codecs.
+fn codec_keys(codecs: &[RTCRtpCodecParameters]) -> Vec<(u8, String)> {
+    codecs
+        .iter()
+        .map(|c| {
+            let key = super::forward::codec_key(&c.rtp_codec.mime_type, &c.rtp_codec.sdp_fmtp_line);
+            (c.payload_type, key)
+        })
+        .collect()
+}
+
+/// What this receiver negotiated.
 pub fn receiver_codecs(pc: &mut Pc, receiver: RTCRtpReceiverId) -> Vec<(u8, String)> {
     pc.rtp_receiver(receiver)
-        .map(|mut r| {
-            r.get_parameters()
-                .rtp_parameters
-                .codecs
-                .iter()
-                .map(|c| {
-                    (
-                        c.payload_type,
-                        super::forward::codec_key(
-                            &c.rtp_codec.mime_type,
-                            &c.rtp_codec.sdp_fmtp_line,
-                        ),
-                    )
-                })
-                .collect()
-        })
+        .map(|mut r| codec_keys(&r.get_parameters().rtp_parameters.codecs))
         .unwrap_or_default()
 }
 
-/// (payload type, codec key) of what this sender negotiated.
+/// What this sender negotiated.
 pub fn sender_codecs(pc: &mut Pc, sender: RTCRtpSenderId) -> Vec<(u8, String)> {
     pc.rtp_sender(sender)
-        .map(|mut s| {
-            s.get_parameters()
-                .rtp_parameters
-                .codecs
-                .iter()
-                .map(|c| {
-                    (
-                        c.payload_type,
-                        super::forward::codec_key(
-                            &c.rtp_codec.mime_type,
-                            &c.rtp_codec.sdp_fmtp_line,
-                        ),
-                    )
-                })
-                .collect()
-        })
+        .map(|mut s| codec_keys(&s.get_parameters().rtp_parameters.codecs))
         .unwrap_or_default()
 }

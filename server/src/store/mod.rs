@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use apikeys::{hash_api_key, new_api_key};
-pub use sessions::{NewSession, SessionRecord};
+pub use sessions::SessionRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

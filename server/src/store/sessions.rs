@@ -8,19 +8,6 @@ use uuid::Uuid;
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSession {
-    pub id: SessionId,
-    pub title: String,
-    pub mentor_name: String,
-    pub mentee_name: String,
-    pub mentor_link: String,
-    pub mentee_link: String,
-    pub recording: RecordingPolicy,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub id: SessionId,
     pub title: String,
@@ -32,6 +19,7 @@ pub struct SessionRecord {
     /// Unix seconds.
     pub created_at: i64,
     pub expires_at: i64,
+    /// Unset while the session has not been ended.
     pub ended_at: Option<i64>,
 }
 
@@ -85,7 +73,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 const COLUMNS: &str = "id, title, mentor_name, mentee_name, mentor_link, mentee_link, \
                        recording, created_at, expires_at, ended_at";
 
-pub(crate) fn insert(conn: &rusqlite::Connection, s: &NewSession) -> Result<(), StoreError> {
+pub(crate) fn insert(conn: &rusqlite::Connection, s: &SessionRecord) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO sessions (id, title, mentor_name, mentee_name, mentor_link, mentee_link,
                                recording, created_at, expires_at)
@@ -106,11 +94,11 @@ pub(crate) fn insert(conn: &rusqlite::Connection, s: &NewSession) -> Result<(), 
 }
 
 impl Store {
-    pub async fn create_session(&self, s: NewSession) -> Result<(), StoreError> {
+    pub async fn create_session(&self, s: SessionRecord) -> Result<(), StoreError> {
         self.call(move |conn| insert(conn, &s)).await
     }
 
-    pub fn create_session_blocking(&self, s: &NewSession) -> Result<(), StoreError> {
+    pub fn create_session_blocking(&self, s: &SessionRecord) -> Result<(), StoreError> {
         self.call_blocking(|conn| insert(conn, s))
     }
 
