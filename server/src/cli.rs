@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Port put in ICE candidates when a NAT or container maps the media port [default: the media port].
     #[arg(long, env = "DUET_PUBLIC_PORT", value_name = "PORT")]
     pub public_port: Option<u16>,
+    /// Serve the web client from this folder instead of the built-in copy (for development).
+    #[arg(long, env = "DUET_WEB_DIR", value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
     /// Log filter, e.g. info or duet_server=debug [default: info].
     #[arg(long, env = "DUET_LOG", value_name = "FILTER")]
     pub log_level: Option<String>,
@@ -132,6 +135,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         }
         if let Some(v) = args.public_port {
             config.media.public_port = Some(v);
+        }
+        if let Some(v) = &args.web_dir {
+            config.http.web_dir = Some(v.clone());
         }
         if let Some(v) = &args.log_level {
             config.log.level = v.clone();

@@ -46,6 +46,9 @@ pub struct HttpConfig {
     /// Base URL put in join links, e.g. `https://duet.example.com`. When unset,
     /// links use `http://<listen>`.
     pub public_url: Option<String>,
+    /// Serve the web client from this folder instead of the copy built into
+    /// the binary (for working on the web client).
+    pub web_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,7 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             public_url: None,
+            web_dir: None,
         }
     }
 }

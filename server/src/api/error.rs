@@ -26,6 +26,13 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// A join link that cannot be used, with the signaling error code.
+    #[error("{message}")]
+    Link {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("storage error")]
     Store(#[from] StoreError),
 }
@@ -46,6 +53,7 @@ impl ApiError {
             ApiError::BadPath(_) => (StatusCode::BAD_REQUEST, "invalid_id"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "session_ended"),
+            ApiError::Link { status, code, .. } => (*status, code),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -3,7 +3,9 @@
 pub mod auth;
 pub mod error;
 mod health;
+mod join;
 mod sessions;
+mod web;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -17,6 +19,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(sessions::router())
+        .merge(join::router())
+        .merge(web::router())
         .route("/api/v1/ws", axum::routing::get(crate::ws::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
