@@ -23,7 +23,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::bandwidth::{DownlinkCap, RateMeter};
-use super::forward::{KeyframeThrottle, PayloadMap, Slot, rewrite_header};
+use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
 use super::peer::{self, Outbound, Pc};
 use super::{Command, MediaError, PeerKey};
 
@@ -57,6 +57,9 @@ struct Peer {
     /// downlink puts on it.
     meters: [RateMeter; 3],
     caps: [DownlinkCap; 3],
+    /// Sequence and timestamp continuity of each outbound stream across
+    /// changes of the other participant's connection.
+    continuity: [StreamContinuity; 3],
     pinned: Vec<SocketAddr>,
     connected: bool,
 }
@@ -208,6 +211,7 @@ impl Engine {
                 keyframe: Default::default(),
                 meters: Default::default(),
                 caps: Default::default(),
+                continuity: Default::default(),
                 pinned: Vec::new(),
                 connected: false,
             },
@@ -401,6 +405,12 @@ impl Engine {
                 self.counters.rtp_dropped += 1;
                 continue;
             }
+            let h = &packet.header;
+            let clock_rate = if slot.is_video() { 90_000 } else { 48_000 };
+            let (seq, ts) =
+                dst.continuity[i].rewrite(now, h.ssrc, h.sequence_number, h.timestamp, clock_rate);
+            packet.header.sequence_number = seq;
+            packet.header.timestamp = ts;
             rewrite_header(&mut packet.header, dst.outbound[i].ssrc, pt);
             let sent = dst
                 .pc

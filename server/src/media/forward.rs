@@ -102,6 +102,64 @@ impl KeyframeThrottle {
     }
 }
 
+/// Keeps one outbound stream continuous while its source changes.
+///
+/// The server's outbound stream to a receiver lives as long as the
+/// receiver's connection, but the media in it can come from a new source: the
+/// sender reloaded the page, switched tabs or rejoined after a network drop,
+/// and its new encoder starts from random sequence numbers and timestamps. A
+/// receiver would see a jump backwards and drop everything as replayed, so
+/// each source's numbers are shifted to carry on from the last packet sent.
+#[derive(Debug, Clone, Default)]
+pub struct StreamContinuity {
+    source_ssrc: Option<u32>,
+    seq_offset: u16,
+    ts_offset: u32,
+    /// The highest sequence number sent, its timestamp and when.
+    last: Option<(u16, u32, Instant)>,
+}
+
+impl StreamContinuity {
+    /// Outbound (sequence number, timestamp) for an inbound packet;
+    /// arithmetic only, called per packet.
+    pub fn rewrite(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        seq: u16,
+        ts: u32,
+        clock_rate: u32,
+    ) -> (u16, u32) {
+        if self.source_ssrc != Some(ssrc) {
+            self.source_ssrc = Some(ssrc);
+            match self.last {
+                Some((last_seq, last_ts, at)) => {
+                    // Carry on one packet later, and later in media time by
+                    // the wall-clock gap, so players keep their pacing.
+                    let gap = now.saturating_duration_since(at);
+                    let ticks = (gap.as_micros() as u64 * u64::from(clock_rate) / 1_000_000).max(1);
+                    self.seq_offset = last_seq.wrapping_add(1).wrapping_sub(seq);
+                    self.ts_offset = last_ts.wrapping_add(ticks as u32).wrapping_sub(ts);
+                }
+                None => {
+                    self.seq_offset = 0;
+                    self.ts_offset = 0;
+                }
+            }
+        }
+        let out_seq = seq.wrapping_add(self.seq_offset);
+        let out_ts = ts.wrapping_add(self.ts_offset);
+        let newer = match self.last {
+            Some((last_seq, _, _)) => (out_seq.wrapping_sub(last_seq) as i16) > 0,
+            None => true,
+        };
+        if newer {
+            self.last = Some((out_seq, out_ts, now));
+        }
+        (out_seq, out_ts)
+    }
+}
+
 /// A key for matching codecs across two negotiations: mime type, plus the
 /// fmtp parameters that change the bitstream (VP9 profile, H.264 profile
 /// and packetization mode).
@@ -195,6 +253,67 @@ mod tests {
         assert!(throttle.allow(t0 + Duration::from_millis(500)));
         assert!(!throttle.allow(t0 + Duration::from_millis(900)));
         assert!(throttle.allow(t0 + Duration::from_millis(1000)));
+    }
+
+    #[test]
+    fn one_source_passes_through_unchanged() {
+        let t = Instant::now();
+        let mut c = StreamContinuity::default();
+        for i in 0..5u16 {
+            let seq = 65_533u16.wrapping_add(i);
+            let ts = (u32::MAX - 10).wrapping_add(u32::from(i) * 3000);
+            assert_eq!(c.rewrite(t, 7, seq, ts, 90_000), (seq, ts));
+        }
+    }
+
+    #[test]
+    fn a_new_source_continues_where_the_old_one_stopped() {
+        let t = Instant::now();
+        let mut c = StreamContinuity::default();
+        for seq in 1000..1010u16 {
+            c.rewrite(t, 1, seq, u32::from(seq) * 3000, 90_000);
+        }
+        // 100 ms later a new source starts far behind (it would look replayed).
+        let later = t + Duration::from_millis(100);
+        let (seq, ts) = c.rewrite(later, 2, 40, 500, 90_000);
+        assert_eq!(seq, 1010);
+        assert_eq!(
+            ts,
+            1009 * 3000 + 9000,
+            "100 ms at 90 kHz after the last packet"
+        );
+        assert_eq!(
+            c.rewrite(later, 2, 41, 3500, 90_000),
+            (1011, 1009 * 3000 + 12_000)
+        );
+    }
+
+    #[test]
+    fn late_and_reordered_packets_keep_their_place() {
+        let t = Instant::now();
+        let mut c = StreamContinuity::default();
+        c.rewrite(t, 1, 10, 0, 48_000);
+        c.rewrite(t, 1, 12, 1920, 48_000);
+        assert_eq!(
+            c.rewrite(t, 1, 11, 960, 48_000),
+            (11, 960),
+            "a late packet keeps its number"
+        );
+        let (seq, _) = c.rewrite(t, 2, 5000, 0, 48_000);
+        assert_eq!(
+            seq, 13,
+            "a switch continues after the highest, not the latest"
+        );
+    }
+
+    #[test]
+    fn switching_back_to_an_earlier_source_still_moves_forward() {
+        let t = Instant::now();
+        let mut c = StreamContinuity::default();
+        c.rewrite(t, 1, 100, 0, 90_000);
+        c.rewrite(t, 2, 9, 0, 90_000);
+        let (seq, _) = c.rewrite(t, 1, 101, 3000, 90_000);
+        assert_eq!(seq, 102);
     }
 
     #[test]

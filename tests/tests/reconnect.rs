@@ -1,0 +1,201 @@
+//! Recovering from network trouble without ending the call: an ICE restart
+//! on the same connection, a dropped signaling socket followed by a fresh
+//! join, and a second tab taking over. The other participant never has to
+//! renegotiate.
+
+use std::time::Duration;
+
+use duet_tests::harness::{TestServer, token};
+use duet_tests::{MediaKind, PeerOptions, TestPeer};
+use serde_json::json;
+
+const T: Duration = Duration::from_secs(20);
+
+fn ice_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+}
+
+/// Waits until `peer` has received `more` camera packets beyond what it had.
+async fn camera_keeps_flowing(peer: &TestPeer, more: u64) {
+    let base = peer.stats().received.get(MediaKind::Camera).packets;
+    peer.wait_until(
+        |s| s.received.get(MediaKind::Camera).packets >= base + more,
+        T,
+    )
+    .await
+    .expect("camera packets keep arriving");
+}
+
+/// Whether `receiver` got both audio and video that `source` sent. The new
+/// source starts from its own random sequence numbers; without Duet keeping
+/// the outbound stream continuous, the receiver drops them as replayed.
+fn from_new_source(receiver: &duet_tests::PeerStats, source: &duet_tests::PeerStats) -> bool {
+    receiver.matched_payloads(MediaKind::Camera, source, MediaKind::Camera) > 10
+        && receiver.matched_payloads(MediaKind::Audio, source, MediaKind::Audio) > 10
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_keeps_the_call_going() {
+    let server = TestServer::start().await.expect("server");
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor");
+    let mentee = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions::named("Grace"),
+    )
+    .await
+    .expect("mentee");
+    mentee.wait_connected(T).await.expect("connected");
+    camera_keeps_flowing(&mentee, 30).await;
+    mentee
+        .wait_for_message("answer", T)
+        .await
+        .expect("first answer");
+
+    let answers_before = mentee.signal().messages_of_type("answer").len();
+    let mentor_offers_before = mentor.signal().messages_of_type("offer").len();
+    mentee
+        .connection()
+        .restart_ice()
+        .await
+        .expect("restart ICE");
+    let offer = mentee.create_offer(false).await.expect("new offer");
+    assert_ne!(ice_ufrag(&offer), None);
+    mentee
+        .send_json(&json!({"type":"offer","sdp":offer}))
+        .expect("send offer");
+    mentee
+        .signal()
+        .wait_messages(T, |log| {
+            log.iter().filter(|m| m["type"] == "answer").count() > answers_before
+        })
+        .await
+        .expect("Duet answers the restart");
+    let second = mentee
+        .signal()
+        .messages_of_type("answer")
+        .pop()
+        .expect("answer");
+    assert!(
+        second["sdp"]
+            .as_str()
+            .is_some_and(|s| s.contains("a=candidate"))
+    );
+
+    camera_keeps_flowing(&mentee, 60).await;
+    camera_keeps_flowing(&mentor, 60).await;
+    assert_eq!(
+        mentor.signal().messages_of_type("offer").len(),
+        mentor_offers_before,
+        "the other side was not renegotiated"
+    );
+    assert!(
+        mentee.negotiation_errors().is_empty(),
+        "{:?}",
+        mentee.negotiation_errors()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_socket_then_a_fresh_join_resumes_the_call() {
+    let server = TestServer::start().await.expect("server");
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor");
+    let mentee = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions::named("Grace"),
+    )
+    .await
+    .expect("mentee");
+    camera_keeps_flowing(&mentor, 30).await;
+
+    // The mentee's network vanishes: no leave, no close frame.
+    let before = mentor.signal().message_count();
+    mentee.signal().abort();
+    mentee.close().await;
+    let left = mentor
+        .signal()
+        .wait_for_message_after("peer_left", before, T)
+        .await
+        .expect("mentor learns the mentee dropped");
+    assert_eq!(left["reason"], "disconnected");
+
+    // They come back with the same link, as the web client does.
+    let back = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions::named("Grace"),
+    )
+    .await
+    .expect("mentee rejoins");
+    back.wait_connected(T).await.expect("reconnected");
+    mentor
+        .signal()
+        .wait_for_message_after("peer_joined", before, T)
+        .await
+        .expect("mentor sees them back");
+    camera_keeps_flowing(&back, 30).await;
+    let base = mentor.stats();
+    mentor
+        .wait_until(|s| from_new_source(s, &back.stats()), T)
+        .await
+        .expect("the mentor receives the new connection's video");
+    assert!(base.received.get(MediaKind::Camera).packets > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_takes_over_the_media_too() {
+    let server = TestServer::start().await.expect("server");
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor");
+    let first_tab = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions::named("Grace"),
+    )
+    .await
+    .expect("first tab");
+    camera_keeps_flowing(&first_tab, 20).await;
+
+    let second_tab = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions::named("Grace"),
+    )
+    .await
+    .expect("second tab");
+    let err = first_tab
+        .wait_for_message("error", T)
+        .await
+        .expect("first tab told");
+    assert_eq!(err["code"], "replaced");
+    second_tab
+        .wait_connected(T)
+        .await
+        .expect("second tab connected");
+    camera_keeps_flowing(&second_tab, 30).await;
+    mentor
+        .wait_until(|s| from_new_source(s, &second_tab.stats()), T)
+        .await
+        .expect("the mentor now sees the second tab");
+}
