@@ -58,6 +58,8 @@ mod tests {
             ClientMessage::Chat { text: "hi".into() },
             ClientMessage::Recording {
                 action: RecordingAction::Request,
+                notice_hash: None,
+                discard: false,
             },
             ClientMessage::Leave,
             ClientMessage::Ping,

@@ -95,7 +95,8 @@ impl fmt::Display for ParticipantId {
 
 /// Wall-clock time passed in by the caller, in milliseconds since the Unix
 /// epoch. The state machines never read a clock themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct UnixMillis(pub i64);
 
 impl UnixMillis {

@@ -8,10 +8,13 @@
 //!
 //! - [`protocol`]: messages on the wire and their error codes.
 //! - [`connection`]: what one socket may send before and after `join`.
+//! - [`consent`]: recording consent: when media may be written, and the
+//!   audit trail of every request, consent, decline, revoke and stop.
 //! - [`session`]: admission of one mentor and one mentee, replacement on
 //!   rejoin, peer events, chat relay, mute state.
 
 pub mod connection;
+pub mod consent;
 pub mod ids;
 pub mod protocol;
 pub mod session;

@@ -119,6 +119,13 @@ pub enum ClientMessage {
     },
     Recording {
         action: RecordingAction,
+        /// With `consent`: the hash of the notice the person read, so a
+        /// notice changed meanwhile is not consented to unseen.
+        #[serde(default)]
+        notice_hash: Option<String>,
+        /// With `revoke`: also delete what was recorded so far.
+        #[serde(default)]
+        discard: bool,
     },
     Leave,
     Ping,
@@ -190,6 +197,16 @@ pub struct RecordingStatus {
     pub policy: RecordingPolicy,
     /// Roles that have consented to the current request.
     pub consented: Vec<Role>,
+    /// Who asked for the current request, while one is open or recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<Role>,
+    /// The notice both people must read before consenting: what is
+    /// recorded, who can access it, how long it is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// SHA-256 (hex) of `notice`; a consent refers to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_hash: Option<String>,
 }
 
 impl RecordingStatus {
@@ -198,6 +215,9 @@ impl RecordingStatus {
             state: RecordingState::Off,
             policy,
             consented: Vec::new(),
+            requested_by: None,
+            notice: None,
+            notice_hash: None,
         }
     }
 }

@@ -56,6 +56,9 @@ pub enum Input {
     },
 }
 
+// Outputs are moved once, on the signaling path; boxing the large message
+// would cost an allocation per output for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// Send this message on that connection.
@@ -82,7 +85,9 @@ struct Occupant {
 #[derive(Debug)]
 pub struct Session {
     info: SessionInfo,
-    recording_policy: RecordingPolicy,
+    /// What `joined` says about recording; kept current by the caller,
+    /// which owns the consent machine.
+    recording: RecordingStatus,
     places: [Option<Occupant>; 2],
     ended: Option<EndReason>,
     out: VecDeque<Output>,
@@ -92,7 +97,7 @@ impl Session {
     pub fn new(info: SessionInfo, recording_policy: RecordingPolicy) -> Self {
         Session {
             info,
-            recording_policy,
+            recording: RecordingStatus::off(recording_policy),
             places: [None, None],
             ended: None,
             out: VecDeque::new(),
@@ -122,6 +127,11 @@ impl Session {
     /// The connection holding the role's place.
     pub fn conn_of(&self, role: Role) -> Option<ConnId> {
         self.places[role.index()].as_ref().map(|o| o.conn)
+    }
+
+    /// The recording state a participant joining now is told.
+    pub fn set_recording(&mut self, status: RecordingStatus) {
+        self.recording = status;
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -206,7 +216,7 @@ impl Session {
                 peer,
                 session: self.info.clone(),
                 ice_servers: req.ice_servers,
-                recording: RecordingStatus::off(self.recording_policy),
+                recording: self.recording.clone(),
             },
         );
         if let Some(other) = self.conn_of(req.role.other()) {

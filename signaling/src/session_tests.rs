@@ -356,6 +356,9 @@ fn joined_reports_recording_off_with_the_sessions_policy() {
                 state: RecordingState::Off,
                 policy,
                 consented: Vec::new(),
+                requested_by: None,
+                notice: None,
+                notice_hash: None,
             }
         );
     }
