@@ -35,6 +35,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub sessions: SessionsConfig,
     pub signaling: SignalingConfig,
+    pub recording: RecordingConfig,
     pub log: LogConfig,
 }
 
@@ -105,6 +106,33 @@ pub struct SignalingConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Whether this deployment records at all. When false, every session
+    /// behaves as if created with `recording: "off"`.
+    pub enabled: bool,
+    /// Shown to both people before they consent: what is recorded, who can
+    /// access it, how long it is kept. Consents refer to its hash, so
+    /// changing it never rewrites what earlier consents meant.
+    pub notice: String,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            enabled: true,
+            notice: DEFAULT_NOTICE.to_string(),
+        }
+    }
+}
+
+pub const DEFAULT_NOTICE: &str = "This session will be recorded: the audio and video of both of you \
+(and any screen you share) are written to this Duet server, with a text-ready audio copy per \
+speaker. Only the two of you and this deployment's administrators can access the recording. It is \
+kept until an administrator deletes it or the deployment's retention period ends. Either of you can \
+stop the recording at any time, and ask for what was recorded to be deleted.";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `tracing` filter, e.g. `info` or `duet_server=debug,info`.
     pub level: String,
@@ -128,6 +156,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             sessions: SessionsConfig::default(),
             signaling: SignalingConfig::default(),
+            recording: RecordingConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -222,6 +251,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "log.level",
                 message: format!("{:?} is not a log filter: {e}", self.log.level),
+            });
+        }
+        if self.recording.notice.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "recording.notice",
+                message: "the consent notice must say what is recorded; it cannot be empty".into(),
             });
         }
         if self.signaling.join_timeout_s == 0 {

@@ -1,18 +1,24 @@
 //! The registry of live rooms. A room exists while someone is connected to
-//! its session; the hub starts it on the first join and forgets it when it
-//! retires. The lock here guards only the map, never the media path.
+//! its session (or its recording is being finalized); the hub starts it on
+//! the first join and forgets it when it retires. The lock here guards only
+//! the map, never the media path.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use duet_signaling::SessionId;
-use duet_signaling::protocol::{EndReason, ParticipantInfo, RecordingPolicy, SessionInfo};
-use duet_signaling::session::{Input, JoinRequest, Session};
+use duet_signaling::consent::RecordingId;
+use duet_signaling::protocol::{EndReason, RecordingAction, RecordingPolicy, SessionInfo};
+use duet_signaling::session::{Input, JoinRequest};
+use duet_signaling::{ConnId, SessionId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::media::MediaPlane;
-use crate::room::{self, Outbound, RoomCommand};
+use crate::recorder::service::Recorders;
+use crate::room::{Notice, Outbound, Room, RoomCommand, RoomDeps, RoomSnapshot};
+use crate::store::Store;
+
+type Rooms = HashMap<SessionId, mpsc::UnboundedSender<RoomCommand>>;
 
 #[derive(Clone)]
 pub struct Hub {
@@ -20,24 +26,45 @@ pub struct Hub {
 }
 
 struct Inner {
-    rooms: Mutex<HashMap<SessionId, mpsc::UnboundedSender<RoomCommand>>>,
+    rooms: Mutex<Rooms>,
     media: MediaPlane,
+    recorders: Recorders,
+    store: Store,
+    notice: Notice,
 }
 
 impl Hub {
-    pub fn new(media: MediaPlane) -> Hub {
+    pub fn new(media: MediaPlane, recorders: Recorders, store: Store, notice: Notice) -> Hub {
         Hub {
             inner: Arc::new(Inner {
                 rooms: Mutex::new(HashMap::new()),
                 media,
+                recorders,
+                store,
+                notice,
             }),
         }
     }
 
-    fn rooms(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SessionId, mpsc::UnboundedSender<RoomCommand>>> {
+    fn rooms(&self) -> MutexGuard<'_, Rooms> {
         self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn deps(&self) -> RoomDeps {
+        RoomDeps {
+            hub: self.clone(),
+            media: self.inner.media.clone(),
+            recorders: self.inner.recorders.clone(),
+            store: self.inner.store.clone(),
+            notice: self.inner.notice.clone(),
+        }
+    }
+
+    fn send(&self, id: SessionId, cmd: RoomCommand) -> bool {
+        match self.rooms().get(&id) {
+            Some(tx) => tx.send(cmd).is_ok(),
+            None => false,
+        }
     }
 
     /// Hands a verified join to the session's room, starting it if needed.
@@ -49,17 +76,11 @@ impl Hub {
         outbound: mpsc::Sender<Outbound>,
     ) {
         let id = info.id;
+        let deps = self.deps();
         let mut rooms = self.rooms();
         let tx = rooms.entry(id).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            let session = Session::new(info, policy);
-            tokio::spawn(room::run(
-                id,
-                session,
-                rx,
-                self.clone(),
-                self.inner.media.clone(),
-            ));
+            tokio::spawn(Room::new(info, policy, deps).run(rx));
             tx
         });
         // Sent under the lock: a room only retires under it, after checking
@@ -69,22 +90,48 @@ impl Hub {
 
     /// Passes an input to a live room; does nothing if there is none.
     pub fn input(&self, id: SessionId, input: Input) {
-        if let Some(tx) = self.rooms().get(&id) {
-            let _ = tx.send(RoomCommand::Input(input));
-        }
+        self.send(id, RoomCommand::Input(input));
     }
 
-    /// Who is in the session now.
-    pub async fn participants(&self, id: SessionId) -> Vec<ParticipantInfo> {
+    /// A participant's `recording` message.
+    pub fn recording(
+        &self,
+        id: SessionId,
+        conn: ConnId,
+        action: RecordingAction,
+        notice_hash: Option<String>,
+        discard: bool,
+    ) {
+        self.send(
+            id,
+            RoomCommand::Recording {
+                conn,
+                action,
+                notice_hash,
+                discard,
+            },
+        );
+    }
+
+    /// A recording's writer stopped on its own.
+    pub fn recorder_failed(&self, id: SessionId, recording: RecordingId, reason: String) {
+        self.send(
+            id,
+            RoomCommand::RecorderFailed {
+                id: recording,
+                reason,
+            },
+        );
+    }
+
+    /// Who is in the session now and its recording state; `None` when no
+    /// room is live.
+    pub async fn snapshot(&self, id: SessionId) -> Option<RoomSnapshot> {
         let (reply, rx) = oneshot::channel();
-        let sent = match self.rooms().get(&id) {
-            Some(tx) => tx.send(RoomCommand::Snapshot(reply)).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Vec::new();
+        if !self.send(id, RoomCommand::Snapshot(reply)) {
+            return None;
         }
-        rx.await.unwrap_or_default()
+        rx.await.ok()
     }
 
     pub fn end(&self, id: SessionId, reason: EndReason) {

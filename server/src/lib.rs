@@ -19,6 +19,7 @@ pub mod datadir;
 pub mod hub;
 pub mod links;
 pub mod media;
+pub mod recorder;
 pub mod room;
 pub mod sessions;
 pub mod state;
@@ -92,6 +93,17 @@ pub async fn run(
     datadir::ensure(&config.data_dir)?;
     let secret = datadir::signing_secret(&config.data_dir)?;
     let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
+    let recordings = config.data_dir.join("recordings");
+    std::fs::create_dir_all(&recordings)?;
+    {
+        // Recordings a crash left open are finalized before anyone joins.
+        let (store, runtime) = (store.clone(), tokio::runtime::Handle::current());
+        tokio::task::spawn_blocking(move || {
+            recorder::recovery::recover(&recordings, &store, &runtime)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
     let advertise = media::advertised_ips(config.media.public_ip, config.media.bind);
     let media =
         media::MediaPlane::start(listeners.media, advertise.clone(), config.media.public_port)?;

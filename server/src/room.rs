@@ -1,24 +1,71 @@
-//! One live session's task: the single owner of its [`Session`] state
-//! machine. WebSocket tasks send it inputs through a channel; it sends each
-//! connection what the state machine says, and tells the media plane when a
-//! participant's connection must go.
+//! One live session's task: the single owner of its two state machines,
+//! [`Session`] (who is in the call) and [`Consent`] (whether it may be
+//! recorded). WebSocket tasks send it commands through a channel; it sends
+//! each connection what the machines say, tells the media plane when a
+//! participant's connection must go, and starts and stops the recorder only
+//! as the consent machine decides (see `room/recording.rs`).
+
+mod recording;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use duet_signaling::protocol::{ParticipantInfo, ServerMessage};
+use duet_signaling::consent::{Consent, ConsentInput, NoticeHash, RecordingId};
+use duet_signaling::protocol::{
+    ParticipantInfo, RecordingAction, RecordingPolicy, RecordingStatus, ServerMessage, SessionInfo,
+};
 use duet_signaling::session::{Input, JoinRequest, Output, Session};
 use duet_signaling::{ConnId, Role, SessionId, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::Hub;
 use crate::media::{MediaPlane, PeerKey};
+use crate::recorder::service::{ActiveRecording, Recorders};
+use crate::store::Store;
 
 /// What a room sends to one WebSocket task.
+// Moved once through a bounded channel; boxing would allocate per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Outbound {
     Message(ServerMessage),
     /// Close the socket once what came before is sent.
     Close,
+}
+
+/// The deployment's recording notice, and its hash that consents refer to.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub text: Arc<str>,
+    pub hash: String,
+}
+
+impl Notice {
+    pub fn new(text: &str) -> Notice {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        Notice {
+            text: Arc::from(text),
+            hash: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// What a room needs from the rest of the server.
+#[derive(Clone)]
+pub(crate) struct RoomDeps {
+    pub hub: Hub,
+    pub media: MediaPlane,
+    pub recorders: Recorders,
+    pub store: Store,
+    pub notice: Notice,
+}
+
+/// A live session as the API shows it.
+#[derive(Debug, Clone)]
+pub struct RoomSnapshot {
+    pub participants: Vec<ParticipantInfo>,
+    pub recording: RecordingStatus,
 }
 
 pub(crate) enum RoomCommand {
@@ -27,7 +74,17 @@ pub(crate) enum RoomCommand {
         outbound: mpsc::Sender<Outbound>,
     },
     Input(Input),
-    Snapshot(oneshot::Sender<Vec<ParticipantInfo>>),
+    Recording {
+        conn: ConnId,
+        action: RecordingAction,
+        notice_hash: Option<String>,
+        discard: bool,
+    },
+    RecorderFailed {
+        id: RecordingId,
+        reason: String,
+    },
+    Snapshot(oneshot::Sender<RoomSnapshot>),
 }
 
 pub(crate) fn now_millis() -> UnixMillis {
@@ -35,85 +92,152 @@ pub(crate) fn now_millis() -> UnixMillis {
     UnixMillis((now.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-pub(crate) async fn run(
+pub(crate) struct Room {
     id: SessionId,
-    mut session: Session,
-    mut commands: mpsc::UnboundedReceiver<RoomCommand>,
-    hub: Hub,
-    media: MediaPlane,
-) {
-    let mut conns: HashMap<ConnId, mpsc::Sender<Outbound>> = HashMap::new();
-    loop {
-        let Some(cmd) = commands.recv().await else {
-            break;
-        };
-        let disconnected = match cmd {
-            RoomCommand::Join { req, outbound } => {
-                conns.insert(req.conn, outbound);
-                session.handle(now_millis(), Input::Join(req));
-                None
-            }
-            RoomCommand::Input(input) => {
-                let gone = match &input {
-                    Input::Disconnected { conn } => Some(*conn),
-                    _ => None,
-                };
-                session.handle(now_millis(), input);
-                gone
-            }
-            RoomCommand::Snapshot(reply) => {
-                let people = Role::ALL
-                    .into_iter()
-                    .filter_map(|r| session.participant(r).cloned())
-                    .collect();
-                let _ = reply.send(people);
-                None
-            }
-        };
-        apply_outputs(id, &mut session, &mut conns, &media);
-        if let Some(conn) = disconnected {
-            conns.remove(&conn);
-        }
-        let empty = Role::ALL.iter().all(|r| session.participant(*r).is_none());
-        if (session.is_ended() || empty) && conns.is_empty() && hub.retire(id, &commands) {
-            break;
-        }
-    }
-    tracing::debug!(session = %id, "room closed");
+    info: SessionInfo,
+    session: Session,
+    consent: Consent,
+    conns: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    deps: RoomDeps,
+    active: Option<ActiveRecording>,
 }
 
-fn apply_outputs(
-    id: SessionId,
-    session: &mut Session,
-    conns: &mut HashMap<ConnId, mpsc::Sender<Outbound>>,
-    media: &MediaPlane,
-) {
-    while let Some(out) = session.poll_output() {
-        match out {
-            Output::Send { to, msg } => {
-                let Some(tx) = conns.get(&to) else {
-                    continue;
-                };
-                // A client that does not read its socket fills its queue;
-                // it is closed rather than allowed to hold the room up.
-                if tx.try_send(Outbound::Message(msg)).is_err() {
-                    tracing::info!(session = %id, "closing a connection that stopped reading");
-                    conns.remove(&to);
-                    session.handle(now_millis(), Input::Disconnected { conn: to });
+impl Room {
+    pub(crate) fn new(info: SessionInfo, policy: RecordingPolicy, deps: RoomDeps) -> Room {
+        let consent = Consent::new(policy, NoticeHash(deps.notice.hash.clone()));
+        let mut session = Session::new(info.clone(), policy);
+        session.set_recording(with_notice(consent.status(), &deps.notice));
+        Room {
+            id: info.id,
+            info,
+            session,
+            consent,
+            conns: HashMap::new(),
+            deps,
+            active: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<RoomCommand>) {
+        while let Some(cmd) = commands.recv().await {
+            let now = now_millis();
+            let mut disconnected = None;
+            match cmd {
+                RoomCommand::Join { req, outbound } => {
+                    self.conns.insert(req.conn, outbound);
+                    self.session.handle(now, Input::Join(req));
+                }
+                RoomCommand::Input(input) => {
+                    if let Input::Disconnected { conn } = &input {
+                        disconnected = Some(*conn);
+                    }
+                    if matches!(input, Input::End { .. }) {
+                        // Ends any recording as "the session ended", before
+                        // the departures below would call it an interruption.
+                        self.consent.handle(now, ConsentInput::End);
+                    }
+                    self.session.handle(now, input);
+                }
+                RoomCommand::Recording {
+                    conn,
+                    action,
+                    notice_hash,
+                    discard,
+                } => self.recording_action(now, conn, action, notice_hash, discard),
+                RoomCommand::RecorderFailed { id, reason } => self.recorder_failed(now, id, reason),
+                RoomCommand::Snapshot(reply) => {
+                    let _ = reply.send(self.snapshot());
                 }
             }
-            Output::Close { conn } => {
-                if let Some(tx) = conns.remove(&conn) {
-                    let _ = tx.try_send(Outbound::Close);
+            self.apply_session_outputs(now);
+            self.apply_consent_outputs().await;
+            if let Some(conn) = disconnected {
+                self.conns.remove(&conn);
+            }
+            let empty = Role::ALL
+                .iter()
+                .all(|r| self.session.participant(*r).is_none());
+            if (self.session.is_ended() || empty)
+                && self.conns.is_empty()
+                && self.active.is_none()
+                && self.deps.hub.retire(self.id, &commands)
+            {
+                break;
+            }
+        }
+        tracing::debug!(session = %self.id, "room closed");
+    }
+
+    fn snapshot(&self) -> RoomSnapshot {
+        RoomSnapshot {
+            participants: Role::ALL
+                .into_iter()
+                .filter_map(|r| self.session.participant(r).cloned())
+                .collect(),
+            recording: self.recording_status(),
+        }
+    }
+
+    fn recording_status(&self) -> RecordingStatus {
+        with_notice(self.consent.status(), &self.deps.notice)
+    }
+
+    fn send(&mut self, to: ConnId, msg: ServerMessage) {
+        let Some(tx) = self.conns.get(&to) else {
+            return;
+        };
+        // A client that does not read its socket fills its queue; it is
+        // closed rather than allowed to hold the room up.
+        if tx.try_send(Outbound::Message(msg)).is_err() {
+            tracing::info!(session = %self.id, "closing a connection that stopped reading");
+            self.conns.remove(&to);
+            self.session
+                .handle(now_millis(), Input::Disconnected { conn: to });
+        }
+    }
+
+    fn send_to_role(&mut self, role: Role, msg: ServerMessage) {
+        if let Some(conn) = self.session.conn_of(role) {
+            self.send(conn, msg);
+        }
+    }
+
+    fn apply_session_outputs(&mut self, now: UnixMillis) {
+        while let Some(out) = self.session.poll_output() {
+            match out {
+                Output::Send { to, msg } => self.send(to, msg),
+                Output::Close { conn } => {
+                    if let Some(tx) = self.conns.remove(&conn) {
+                        let _ = tx.try_send(Outbound::Close);
+                    }
                 }
-            }
-            Output::Admitted { role, .. } => {
-                tracing::info!(session = %id, %role, "participant joined");
-            }
-            Output::Removed { conn, role } => {
-                tracing::info!(session = %id, %role, "participant left");
-                media.remove(PeerKey { session: id, role }, conn);
+                Output::Admitted {
+                    role, participant, ..
+                } => {
+                    tracing::info!(session = %self.id, %role, "participant joined");
+                    self.consent
+                        .handle(now, ConsentInput::Present { role, participant });
+                }
+                Output::Removed { conn, role } => {
+                    tracing::info!(session = %self.id, %role, "participant left");
+                    self.deps.media.remove(
+                        PeerKey {
+                            session: self.id,
+                            role,
+                        },
+                        conn,
+                    );
+                    self.consent.handle(now, ConsentInput::Absent { role });
+                }
             }
         }
     }
+}
+
+/// The consent machine's status with the notice text people must read.
+fn with_notice(mut status: RecordingStatus, notice: &Notice) -> RecordingStatus {
+    if status.policy == RecordingPolicy::Allowed {
+        status.notice = Some(notice.text.to_string());
+    }
+    status
 }

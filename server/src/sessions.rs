@@ -1,13 +1,14 @@
 //! Creating sessions and describing them: shared by the HTTP API and the
 //! `duet session create` command.
 
-use duet_signaling::protocol::{ParticipantInfo, RecordingPolicy};
+use duet_signaling::protocol::{ParticipantInfo, RecordingPolicy, RecordingState};
 use duet_signaling::{Role, SessionId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::links::{Claims, LinkSigner, join_url, new_link_id};
+use crate::room::RoomSnapshot;
 use crate::store::SessionRecord;
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -149,9 +150,11 @@ pub fn view(
     config: &Config,
     links: &LinkSigner,
     s: &SessionRecord,
-    connected: &[ParticipantInfo],
+    live: Option<&RoomSnapshot>,
     now_s: i64,
 ) -> Value {
+    let connected: &[ParticipantInfo] = live.map_or(&[], |l| &l.participants);
+    let recording_state = live.map_or(RecordingState::Off, |l| l.recording.state);
     let token = |role: Role| token_for(links, s.id, role, s.link_id(role), s.expires_at);
     let base = config.public_base_url();
     let person = |role: Role| {
@@ -187,7 +190,7 @@ pub fn view(
             "mentee": token(Role::Mentee),
         },
         "recording": s.recording,
-        "recording_state": "off",
+        "recording_state": recording_state,
         "created_at": rfc3339(s.created_at),
         "expires_at": rfc3339(s.expires_at),
         "ended_at": s.ended_at.map(rfc3339),

@@ -1,5 +1,5 @@
 //! What every handler shares: configuration, storage, link signing, the
-//! room registry and the media plane. Cheap to clone.
+//! room registry, the media plane and the recorders. Cheap to clone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,6 +11,8 @@ use crate::config::Config;
 use crate::hub::Hub;
 use crate::links::LinkSigner;
 use crate::media::MediaPlane;
+use crate::recorder::service::Recorders;
+use crate::room::Notice;
 use crate::store::{Store, hash_api_key};
 
 #[derive(Clone)]
@@ -24,6 +26,7 @@ struct Inner {
     links: LinkSigner,
     hub: Hub,
     media: MediaPlane,
+    recorders: Recorders,
     /// Hashes of the keys from the config (and `DUET_API_KEY`).
     config_key_hashes: Vec<String>,
     next_conn: AtomicU64,
@@ -38,9 +41,12 @@ impl AppState {
             .iter()
             .map(|k| hash_api_key(k))
             .collect();
+        let recorders = Recorders::new(config.data_dir.join("recordings"), store.clone());
+        let notice = Notice::new(&config.recording.notice);
         AppState {
             inner: Arc::new(Inner {
-                hub: Hub::new(media.clone()),
+                hub: Hub::new(media.clone(), recorders.clone(), store.clone(), notice),
+                recorders,
                 config,
                 store,
                 links,
@@ -70,6 +76,10 @@ impl AppState {
 
     pub fn media(&self) -> &MediaPlane {
         &self.inner.media
+    }
+
+    pub fn recorders(&self) -> &Recorders {
+        &self.inner.recorders
     }
 
     pub fn next_conn_id(&self) -> ConnId {

@@ -215,10 +215,21 @@ impl Connection {
                 conn: self.conn,
                 text,
             }),
-            ClientMessage::Recording { .. } => replies.push(ServerMessage::error(
-                ErrorCode::RecordingUnavailable,
-                "recording is not available on this server yet",
-            )),
+            ClientMessage::Recording {
+                action,
+                notice_hash,
+                discard,
+            } => {
+                if let Some(key) = self.key {
+                    self.state.hub().recording(
+                        key.session,
+                        self.conn,
+                        action,
+                        notice_hash,
+                        discard,
+                    );
+                }
+            }
             ClientMessage::Leave => self.to_room(Input::Leave { conn: self.conn }),
         }
         Step::Continue
@@ -297,7 +308,12 @@ impl Connection {
             id: record.id,
             title: record.title.clone(),
         };
-        let policy: RecordingPolicy = record.recording;
+        // The deployment can forbid recording whatever the session says.
+        let policy = if self.state.config().recording.enabled {
+            record.recording
+        } else {
+            RecordingPolicy::Off
+        };
         let Some(outbound) = self.outbound_tx.take() else {
             return refuse(
                 replies,

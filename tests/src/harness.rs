@@ -103,6 +103,22 @@ impl TestServer {
         .await
     }
 
+    /// Creates a session that may be recorded (with both people's consent).
+    pub async fn create_recordable_session(&self) -> anyhow::Result<Value> {
+        self.create_session_with(json!({
+            "title": "Recorded mentoring",
+            "mentor": {"name": "Ada"},
+            "mentee": {"name": "Grace"},
+            "recording": "allowed",
+        }))
+        .await
+    }
+
+    /// Where recordings are written.
+    pub fn recordings_dir(&self) -> std::path::PathBuf {
+        self.data.path().join("recordings")
+    }
+
     pub async fn create_session_with(&self, body: Value) -> anyhow::Result<Value> {
         let resp = client()
             .post(self.url("/api/v1/sessions"))

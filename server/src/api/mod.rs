@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 mod health;
 mod join;
+mod recordings;
 mod sessions;
 mod web;
 
@@ -20,6 +21,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(sessions::router())
         .merge(join::router())
+        .merge(recordings::router())
         .merge(web::router())
         .route("/api/v1/ws", axum::routing::get(crate::ws::upgrade))
         .fallback(not_found)

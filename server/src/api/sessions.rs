@@ -64,7 +64,7 @@ async fn create(
     })?;
     state.store().create_session(new.clone()).await?;
     tracing::info!(session = %new.id, "session created");
-    let body = sessions::view(state.config(), state.links(), &new, &[], now_s());
+    let body = sessions::view(state.config(), state.links(), &new, None, now_s());
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -73,12 +73,12 @@ async fn list(State(state): State<AppState>, _key: ApiKey) -> Result<Response, A
     let now = now_s();
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
-        let connected = state.hub().participants(r.id).await;
+        let live = state.hub().snapshot(r.id).await;
         out.push(sessions::view(
             state.config(),
             state.links(),
             r,
-            &connected,
+            live.as_ref(),
             now,
         ));
     }
@@ -91,12 +91,12 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let record = load(&state, parse_id(&id)?).await?;
-    let connected = state.hub().participants(record.id).await;
+    let live = state.hub().snapshot(record.id).await;
     Ok(Json(sessions::view(
         state.config(),
         state.links(),
         &record,
-        &connected,
+        live.as_ref(),
         now_s(),
     ))
     .into_response())
@@ -120,7 +120,7 @@ async fn end(
         state.config(),
         state.links(),
         &record,
-        &[],
+        None,
         now_s(),
     ))
     .into_response())

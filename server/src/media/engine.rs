@@ -26,6 +26,8 @@ use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
 use super::peer::{self, Outbound, Pc};
 use super::{Command, MediaError, PeerKey};
+use crate::recorder::tap::{RecordTap, RecordedPacket, TrackCodec, TrackKind};
+use duet_signaling::{Role, SessionId};
 
 mod feedback;
 mod recv_buffer;
@@ -60,6 +62,10 @@ struct Peer {
     /// Sequence and timestamp continuity of each outbound stream across
     /// changes of the other participant's connection.
     continuity: [StreamContinuity; 3],
+    /// Codec of each inbound payload type, per slot, for the recorder.
+    inbound_codecs: [Vec<(u8, TrackCodec)>; 3],
+    /// Set while this session is being recorded.
+    recorder: Option<RecordTap>,
     pinned: Vec<SocketAddr>,
     connected: bool,
 }
@@ -88,6 +94,8 @@ pub(super) struct Engine {
     keyframe_buf: Vec<Slot>,
     /// Loss the receiver reported on our outbound slots: (slot, fraction of 256).
     loss_buf: Vec<(Slot, u8)>,
+    /// Keyframes the recorder wants from the peer being drained.
+    own_keyframes: Vec<Slot>,
     timeout_keys: Vec<PeerKey>,
     counters: Counters,
     last_report: Instant,
@@ -108,6 +116,7 @@ impl Engine {
             forward_buf: Vec::with_capacity(64),
             keyframe_buf: Vec::with_capacity(8),
             loss_buf: Vec::with_capacity(8),
+            own_keyframes: Vec::with_capacity(4),
             timeout_keys: Vec::with_capacity(16),
             counters: Counters::default(),
             last_report: Instant::now(),
@@ -171,6 +180,7 @@ impl Engine {
                 candidate,
             } => self.remote_candidate(key, conn, candidate),
             Command::Remove { key, conn } => self.remove(key, conn),
+            Command::Record { session, taps } => self.set_recorder(session, taps),
             Command::Counters(reply) => {
                 let _ = reply.send(self.counters);
             }
@@ -212,6 +222,8 @@ impl Engine {
                 meters: Default::default(),
                 caps: Default::default(),
                 continuity: Default::default(),
+                inbound_codecs: Default::default(),
+                recorder: None,
                 pinned: Vec::new(),
                 connected: false,
             },
@@ -260,6 +272,19 @@ impl Engine {
         for addr in &peer.pinned {
             if self.by_addr.get(addr) == Some(&key) {
                 self.by_addr.remove(addr);
+            }
+        }
+    }
+
+    fn set_recorder(&mut self, session: SessionId, taps: Option<Vec<(Role, RecordTap)>>) {
+        for role in Role::ALL {
+            let key = PeerKey { session, role };
+            if let Some(peer) = self.peers.get_mut(&key) {
+                peer.recorder = taps.as_ref().and_then(|t| {
+                    t.iter()
+                        .find(|(r, _)| *r == role)
+                        .map(|(_, tap)| tap.clone())
+                });
             }
         }
     }
@@ -319,7 +344,7 @@ impl Engine {
         // Writing into a connection never makes it read, so this settles
         // after one hand-over; the bound is a guard, not a tuning knob.
         for _ in 0..4 {
-            self.drain(current);
+            self.drain(now, current);
             let other = current.other();
             if self.forward_buf.is_empty()
                 && self.keyframe_buf.is_empty()
@@ -332,7 +357,7 @@ impl Engine {
         }
     }
 
-    fn drain(&mut self, key: PeerKey) {
+    fn drain(&mut self, now: Instant, key: PeerKey) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -360,6 +385,19 @@ impl Engine {
                         match slot {
                             Some(slot) => {
                                 peer.meters[slot.index()].add(packet.payload.len());
+                                if let Some(tap) = &peer.recorder {
+                                    let rec = recorded(
+                                        key.role,
+                                        slot,
+                                        &peer.inbound_codecs,
+                                        &packet,
+                                        now,
+                                    );
+                                    if tap.wants_keyframe(key.role, rec.kind) {
+                                        self.own_keyframes.push(slot);
+                                    }
+                                    tap.offer(rec);
+                                }
                                 self.forward_buf.push((slot, packet));
                             }
                             None => self.counters.rtp_dropped += 1,
@@ -379,6 +417,10 @@ impl Engine {
             if !progressed {
                 break;
             }
+        }
+        // The recorder asked this sender for keyframes.
+        for slot in self.own_keyframes.drain(..) {
+            request_keyframe(now, peer, slot);
         }
         if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
             self.refresh_payload_maps_if_needed(key);
@@ -465,6 +507,35 @@ impl Engine {
 }
 
 /// Rebuilds `src`'s payload maps toward `dst`'s outbound streams.
+/// The recorder's view of a packet: header fields and a refcounted payload.
+fn recorded(
+    role: Role,
+    slot: Slot,
+    codecs: &[Vec<(u8, TrackCodec)>; 3],
+    packet: &rtc::rtp::Packet,
+    now: Instant,
+) -> RecordedPacket {
+    let pt = packet.header.payload_type;
+    let codec = codecs[slot.index()]
+        .iter()
+        .find(|(p, _)| *p == pt)
+        .map_or(TrackCodec::Other, |(_, c)| *c);
+    RecordedPacket {
+        role,
+        kind: match slot {
+            Slot::Audio => TrackKind::Audio,
+            Slot::Camera => TrackKind::Camera,
+            Slot::Screen => TrackKind::Screen,
+        },
+        codec,
+        seq: packet.header.sequence_number,
+        timestamp: packet.header.timestamp,
+        marker: packet.header.marker,
+        payload: packet.payload.clone(),
+        arrival: now,
+    }
+}
+
 fn map_slots(src: &mut Peer, dst: &mut Peer) {
     for slot in Slot::ALL {
         let i = slot.index();
@@ -472,6 +543,15 @@ fn map_slots(src: &mut Peer, dst: &mut Peer) {
             continue;
         };
         let inbound = peer::receiver_codecs(&mut src.pc, inb.receiver);
+        src.inbound_codecs[i] = inbound
+            .iter()
+            .map(|(pt, key)| {
+                (
+                    *pt,
+                    TrackCodec::from_mime(key.split(';').next().unwrap_or("")),
+                )
+            })
+            .collect();
         let outbound = peer::sender_codecs(&mut dst.pc, dst.outbound[i].sender);
         src.pt_maps[i] = PayloadMap::build(&inbound, &outbound);
     }

@@ -23,6 +23,8 @@ use duet_signaling::protocol::IceCandidate;
 use duet_signaling::{ConnId, Role, SessionId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::recorder::tap::RecordTap;
+
 pub use engine::Counters;
 
 /// One participant's place in one session: the unit the media plane keys
@@ -67,6 +69,12 @@ pub(crate) enum Command {
     Remove {
         key: PeerKey,
         conn: ConnId,
+    },
+    /// Start (`Some`) or stop (`None`) handing a session's packets to a
+    /// recorder, one tap per participant.
+    Record {
+        session: SessionId,
+        taps: Option<Vec<(Role, RecordTap)>>,
     },
     Counters(oneshot::Sender<Counters>),
     Shutdown,
@@ -138,6 +146,22 @@ impl MediaPlane {
     /// Tears down `conn`'s connection for `key`, if it is still the current one.
     pub fn remove(&self, key: PeerKey, conn: ConnId) {
         let _ = self.commands.send(Command::Remove { key, conn });
+    }
+
+    /// Starts feeding a session's packets to a recording.
+    pub fn record(&self, session: SessionId, taps: Vec<(Role, RecordTap)>) {
+        let _ = self.commands.send(Command::Record {
+            session,
+            taps: Some(taps),
+        });
+    }
+
+    /// Stops feeding a session's packets to its recording.
+    pub fn stop_recording(&self, session: SessionId) {
+        let _ = self.commands.send(Command::Record {
+            session,
+            taps: None,
+        });
     }
 
     pub async fn counters(&self) -> Result<Counters, MediaError> {

@@ -22,6 +22,36 @@ const MIGRATIONS: &[&str] = &[
         key_hash TEXT NOT NULL UNIQUE,
         created_at INTEGER NOT NULL
     );",
+    // 2: consent trail (append-only, enforced here, not by convention) and
+    // recordings.
+    "CREATE TABLE consent_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        recording_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        role TEXT,
+        participant_id TEXT,
+        actor TEXT,
+        at_ms INTEGER NOT NULL,
+        notice_hash TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX consent_events_session ON consent_events (session_id, seq);
+    CREATE INDEX consent_events_recording ON consent_events (recording_id, seq);
+    CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
+        BEGIN SELECT RAISE(ABORT, 'the consent trail is append-only'); END;
+    CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events
+        BEGIN SELECT RAISE(ABORT, 'the consent trail is append-only'); END;
+    CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        stopped_at_ms INTEGER,
+        deleted_at_ms INTEGER,
+        deleted_by TEXT
+    );
+    CREATE INDEX recordings_session ON recordings (session_id);",
 ];
 
 pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {

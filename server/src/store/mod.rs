@@ -1,9 +1,11 @@
-//! The embedded SQLite database: sessions and API keys.
+//! The embedded SQLite database: sessions, API keys, the consent trail and
+//! recordings.
 //!
 //! One connection behind a mutex, used from blocking tasks. Nothing here is
 //! on the media path; SQLite's own locking would serialise writers anyway.
 
 mod apikeys;
+mod consent;
 mod migrations;
 mod sessions;
 
@@ -11,6 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use apikeys::{hash_api_key, new_api_key};
+pub use consent::{AdminEvent, RecordingRow, RecordingStatus, StoredConsentEvent};
 pub use sessions::SessionRecord;
 
 #[derive(Debug, thiserror::Error)]

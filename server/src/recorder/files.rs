@@ -1,0 +1,55 @@
+//! Names of a recording's files. Built only from roles and track kinds,
+//! never from input; a requested name is served only if the manifest lists
+//! it.
+
+use duet_signaling::Role;
+
+use super::tap::TrackKind;
+
+/// `mentor-audio.ogg`, `mentee-camera.webm`, ...
+pub fn track_file(role: Role, kind: TrackKind, ext: &str) -> String {
+    format!("{}-{}.{ext}", role.as_str(), kind.as_str())
+}
+
+/// `mentor.wav`: one speaker's transcription-ready audio.
+pub fn transcript_file(role: Role) -> String {
+    format!("{}.wav", role.as_str())
+}
+
+/// Whether `name` is a plain file name (no path, no hidden file).
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_plain() {
+        assert_eq!(
+            track_file(Role::Mentee, TrackKind::Screen, "webm"),
+            "mentee-screen.webm"
+        );
+        assert_eq!(transcript_file(Role::Mentor), "mentor.wav");
+        for ok in ["mentor-audio.ogg", "manifest.json"] {
+            assert!(is_plain_name(ok));
+        }
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            ".hidden",
+            "a\\b",
+            "x y",
+            &"a".repeat(100),
+        ] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! After writing stops: the manifest's final state, the transcription-ready
+//! WAVs with talk time, and the database status. Also used at start-up for
+//! recordings a crash left behind.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::time::Duration;
+
+use duet_signaling::Role;
+use duet_signaling::consent::RecordingId;
+
+use super::files;
+use super::manifest::{self, Manifest, ManifestStatus, ManifestTranscript};
+use super::probe::OpusPackets;
+use super::tap::TrackKind;
+use super::wav::{self, OpusInput, WavWriter};
+use super::writer::{Outcome, TrackSummary};
+use crate::store::{RecordingStatus, Store};
+
+pub(super) struct Finalize<'a> {
+    pub id: RecordingId,
+    pub dir: &'a Path,
+    pub started_at_ms: i64,
+    /// Length of the recording's clock: both WAVs are this long.
+    pub session_length: Duration,
+    pub dropped: u64,
+    pub store: &'a Store,
+    pub runtime: &'a tokio::runtime::Handle,
+}
+
+pub(super) fn finish(
+    ctx: Finalize<'_>,
+    mut m: Manifest,
+    tracks: Vec<TrackSummary>,
+    outcome: Outcome,
+) {
+    let stopped_at_ms = ctx.started_at_ms + ctx.session_length.as_millis() as i64;
+    if let Outcome::Stopped { discard: true } = outcome {
+        if let Err(e) = std::fs::remove_dir_all(ctx.dir) {
+            tracing::error!(recording = %ctx.id, error = %e, "could not delete a discarded recording");
+        }
+        let marked = ctx.runtime.block_on(ctx.store.mark_recording_deleted(
+            ctx.id,
+            stopped_at_ms,
+            "participant".into(),
+        ));
+        if let Err(e) = marked {
+            tracing::error!(recording = %ctx.id, error = %e, "could not mark a recording deleted");
+        }
+        tracing::info!(recording = %ctx.id, "recording discarded");
+        return;
+    }
+    let status = match &outcome {
+        Outcome::Failed(reason) => {
+            m.stop_reason = Some(format!("writing failed: {reason}"));
+            ManifestStatus::Interrupted
+        }
+        Outcome::Stopped { .. } => ManifestStatus::Complete,
+    };
+    for t in &tracks {
+        if let Some(entry) = m.tracks.iter_mut().find(|e| e.file == t.file) {
+            entry.start_offset_s = t.start_offset.as_secs_f64();
+            entry.duration_s = t.duration.as_secs_f64();
+            entry.packets = t.packets;
+        }
+        if let Some(e) = &t.error {
+            m.notes
+                .push(format!("{} could not be closed cleanly: {e}", t.file));
+        }
+    }
+    let audio: Vec<(Role, String, Duration)> = tracks
+        .iter()
+        .filter(|t| t.kind == TrackKind::Audio)
+        .map(|t| (t.role, t.file.clone(), t.start_offset))
+        .collect();
+    complete(&ctx, &mut m, status, stopped_at_ms, &audio);
+}
+
+/// Writes WAVs and talk time, then the manifest and the database status.
+pub(super) fn complete(
+    ctx: &Finalize<'_>,
+    m: &mut Manifest,
+    status: ManifestStatus,
+    stopped_at_ms: i64,
+    audio: &[(Role, String, Duration)],
+) {
+    m.status = status;
+    m.stopped_at = Some(crate::sessions::rfc3339(stopped_at_ms / 1000));
+    m.dropped_packets = ctx.dropped;
+    if ctx.dropped > 0 {
+        m.notes.push(format!(
+            "{} packets arrived while the disk was behind and are missing (the call itself was not affected)",
+            ctx.dropped
+        ));
+    }
+    m.transcripts.clear();
+    m.talk_time.clear();
+    for (role, file, offset) in audio {
+        match transcribe(ctx.dir, *role, file, *offset, ctx.session_length) {
+            Ok(t) => {
+                m.talk_time
+                    .insert(role.as_str().to_string(), t.talk_seconds);
+                m.transcripts.push(t);
+            }
+            Err(e) => m.notes.push(format!("no transcript for the {role}: {e}")),
+        }
+    }
+    m.consent = ctx
+        .runtime
+        .block_on(ctx.store.recording_trail(ctx.id))
+        .unwrap_or_else(|_| m.consent.clone());
+    if let Err(e) = manifest::write(ctx.dir, m) {
+        tracing::error!(recording = %ctx.id, error = %e, "could not write the final manifest");
+    }
+    let db_status = match status {
+        ManifestStatus::Complete => RecordingStatus::Complete,
+        _ => RecordingStatus::Interrupted,
+    };
+    let stored = ctx.runtime.block_on(ctx.store.set_recording_status(
+        ctx.id,
+        db_status,
+        Some(stopped_at_ms),
+    ));
+    if let Err(e) = stored {
+        tracing::error!(recording = %ctx.id, error = %e, "could not store a recording's status");
+    }
+    tracing::info!(recording = %ctx.id, status = ?status, "recording finalized");
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TranscribeError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Probe(#[from] super::probe::ProbeError),
+    #[error("{0}")]
+    Wav(#[from] wav::WavError),
+}
+
+/// Decodes one speaker's Ogg Opus track into a 16 kHz mono WAV on the
+/// recording's clock.
+fn transcribe(
+    dir: &Path,
+    role: Role,
+    ogg_file: &str,
+    offset: Duration,
+    length: Duration,
+) -> Result<ManifestTranscript, TranscribeError> {
+    let packets = OpusPackets::new(std::io::BufReader::new(File::open(dir.join(ogg_file))?))?;
+    let inputs = packets.filter_map(|p| p.ok()).map(|p| {
+        let samples = super::ogg::opus_samples(&p.data).map_or(960, u64::from);
+        OpusInput {
+            pos_48k: p.granule_end.saturating_sub(samples),
+            data: p.data,
+        }
+    });
+    let file = files::transcript_file(role);
+    let mut out = WavWriter::new(BufWriter::new(File::create(dir.join(&file))?))?;
+    let talk = wav::transcode(inputs, offset, length, &mut out)?;
+    let writer = out.finish()?;
+    writer
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
+    Ok(ManifestTranscript {
+        role: role.as_str().to_string(),
+        file,
+        talk_seconds: (talk.speech_seconds * 100.0).round() / 100.0,
+    })
+}

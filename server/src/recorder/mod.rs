@@ -1,0 +1,26 @@
+//! Consent-gated recording: one file per participant and track in its
+//! native codec (Opus in Ogg, VP8/VP9 in WebM), written live so a crash
+//! leaves playable files, then transcription-ready WAVs with talk time.
+//!
+//! - [`service`] starts recordings, only with a `RecordingGrant` from the
+//!   consent machine and both consents in the stored trail.
+//! - [`tap`] is where the media engine hands packets over, never blocking.
+//! - [`writer`] is the thread that writes one recording; [`finalize`]
+//!   completes it; [`recovery`] completes what a crash interrupted.
+//! - [`ogg`], [`frames`], [`webm`]: the containers, pure over `Write`;
+//!   [`probe`] reads them back; [`wav`] and [`talk`] make transcripts and
+//!   talk time; [`manifest`] and [`files`] describe what is on disk.
+
+pub mod files;
+mod finalize;
+pub mod frames;
+pub mod manifest;
+pub mod ogg;
+pub mod probe;
+pub mod recovery;
+pub mod service;
+pub mod talk;
+pub mod tap;
+pub mod wav;
+pub mod webm;
+mod writer;

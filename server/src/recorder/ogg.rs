@@ -1,0 +1,400 @@
+//! Opus in Ogg (RFC 7845), written live: one page per Opus packet.
+//!
+//! Every page is complete (header, CRC, body) as soon as [`OggOpusWriter::push`]
+//! returns, so a file cut anywhere plays up to its last whole page once the
+//! caller has flushed. Positions are 48 kHz samples (Opus RTP always ticks
+//! at 48 kHz) counted from the first packet's RTP timestamp; timestamps are
+//! compared with wrapping 32-bit arithmetic and accumulated in 64 bits, so
+//! a session can outlast the RTP timestamp wrap.
+//!
+//! Gaps (DTX, loss, a muted sender) keep their length on the timeline, but
+//! not as a jump in the granule position: RFC 7845 §4 requires each page's
+//! granule to be the previous one plus the samples of its packets ("there
+//! cannot be any gaps"), and opusinfo flags every page after a jump while
+//! ffmpeg places the jump one packet late. Instead the gap is filled: its
+//! first 120 ms as §4.1 asks, with packets of zero-length frames that make
+//! the decoder conceal (PLC), so a lost packet or two sound natural; the
+//! rest with encoded CELT silence frames, because libopus' PLC does not
+//! fade to silence (it settles near -30 dBFS) and a long gap is a muted or
+//! stopped sender. Fill costs about 2 bytes per 120 ms of concealment and
+//! 14 per 120 ms of silence, packed many to a page; [`is_concealment`]
+//! recognises the concealment packets when reading back.
+
+use std::io::{self, Write};
+
+/// Decoder delay announced in OpusHead: libopus' 6.5 ms look-ahead at 48 kHz.
+pub const PRE_SKIP: u16 = 312;
+/// Opus always runs at 48 kHz on the wire and in granule positions.
+pub const SAMPLE_RATE: u32 = 48_000;
+/// Largest packet that fits one page (255 lacing values, the last < 255).
+pub const MAX_PACKET: usize = 255 * 255 - 1;
+
+const HEADER_TYPE_BOS: u8 = 0x02;
+const HEADER_TYPE_EOS: u8 = 0x04;
+/// Gaps are filled in whole 2.5 ms steps; a smaller remainder is dropped.
+const GAP_QUANTUM: u64 = 120;
+/// Longest stretch of a gap filled with concealment; the rest is silence.
+const MAX_CONCEAL: u64 = 5760;
+/// A 20 ms CELT frame whose first decoded symbol is the silence flag.
+const SILENT_FRAME: [u8; 2] = [0xFF, 0xFE];
+/// Silence packets: TOC (CELT FB 20 ms, code 3), count, 6 silent frames.
+const SILENCE_PACKET: usize = 2 + 6 * SILENT_FRAME.len();
+
+#[derive(Debug, thiserror::Error)]
+pub enum OggError {
+    #[error("writing Ogg page: {0}")]
+    Io(#[from] io::Error),
+}
+
+pub type Result<T, E = OggError> = std::result::Result<T, E>;
+
+/// What [`OggOpusWriter::push`] did with a packet. Only I/O fails; bad
+/// input from the network is dropped and reported here instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Written,
+    /// Empty, larger than a page, or with an invalid TOC byte.
+    Invalid,
+    /// Not after the last written packet (reordered or duplicated).
+    Late,
+}
+
+/// Writes an Ogg Opus stream; see the module docs. Use one writer per RTP
+/// stream: a new SSRC starts a new timestamp line.
+pub struct OggOpusWriter<W: Write> {
+    out: W,
+    serial: u32,
+    page_seq: u32,
+    /// TOC byte of the last audio packet; `None` before the first.
+    last_toc: Option<u8>,
+    last_ts: u32,
+    /// Position of the last packet's start, from its RTP timestamp.
+    last_pos: u64,
+    /// Granule position: samples written so far, gap fill included.
+    granule: u64,
+    packets: u64,
+    filled: u64,
+}
+
+impl<W: Write> OggOpusWriter<W> {
+    /// Starts a stream with a random serial number and writes the two
+    /// header pages (OpusHead: 2 channels, pre-skip 312, 48 kHz; OpusTags:
+    /// vendor "Duet").
+    pub fn new(out: W) -> Result<Self> {
+        Self::with_serial(out, rand::random())
+    }
+
+    pub fn with_serial(out: W, serial: u32) -> Result<Self> {
+        let mut w = OggOpusWriter {
+            out,
+            serial,
+            page_seq: 0,
+            last_toc: None,
+            last_ts: 0,
+            last_pos: 0,
+            granule: 0,
+            packets: 0,
+            filled: 0,
+        };
+        let mut head = [0u8; 19];
+        head[..8].copy_from_slice(b"OpusHead");
+        head[8] = 1; // version
+        head[9] = 2; // channels
+        head[10..12].copy_from_slice(&PRE_SKIP.to_le_bytes());
+        head[12..16].copy_from_slice(&SAMPLE_RATE.to_le_bytes());
+        // output gain 0, channel mapping family 0: already zero.
+        w.write_packet_page(HEADER_TYPE_BOS, 0, &head)?;
+        let mut tags = [0u8; 8 + 4 + 4 + 4];
+        tags[..8].copy_from_slice(b"OpusTags");
+        tags[8..12].copy_from_slice(&4u32.to_le_bytes());
+        tags[12..16].copy_from_slice(b"Duet");
+        // user comment list length 0: already zero.
+        w.write_packet_page(0, 0, &tags)?;
+        Ok(w)
+    }
+
+    /// Writes one Opus packet as one page. `rtp_timestamp` is the packet's
+    /// RTP timestamp (48 kHz). A forward jump (DTX, loss) is first filled
+    /// with concealment packets; a packet not after the last one is dropped.
+    pub fn push(&mut self, rtp_timestamp: u32, payload: &[u8]) -> Result<Pushed> {
+        let Some(samples) = opus_samples(payload) else {
+            return Ok(Pushed::Invalid);
+        };
+        if payload.len() > MAX_PACKET {
+            return Ok(Pushed::Invalid);
+        }
+        let mut pos = 0;
+        if let Some(toc) = self.last_toc {
+            let delta = rtp_timestamp.wrapping_sub(self.last_ts) as i32;
+            if delta <= 0 {
+                return Ok(Pushed::Late);
+            }
+            pos = self.last_pos + delta as u64;
+            let gap = pos.saturating_sub(self.granule);
+            self.fill_gap(toc, gap - gap % GAP_QUANTUM)?;
+        }
+        // An overlapping packet (starting before the last one ended) is
+        // written right after it; the next gap brings the timeline back.
+        let granule = self.granule + u64::from(samples);
+        self.write_packet_page(0, granule, payload)?;
+        self.last_toc = payload.first().copied();
+        self.last_ts = rtp_timestamp;
+        self.last_pos = pos;
+        self.granule = granule;
+        self.packets += 1;
+        Ok(Pushed::Written)
+    }
+
+    /// Audio packets written so far (not counting gap fill).
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Samples of gaps filled (with concealment or silence) so far.
+    pub fn filled_samples(&self) -> u64 {
+        self.filled
+    }
+
+    /// Granule position of the last page (48 kHz samples, pre-skip included).
+    pub fn granule(&self) -> u64 {
+        self.granule
+    }
+
+    /// Playable length so far: granule minus pre-skip.
+    pub fn duration(&self) -> std::time::Duration {
+        samples_to_duration(self.granule.saturating_sub(u64::from(PRE_SKIP)))
+    }
+
+    /// The underlying writer, e.g. to flush or `sync_data` it.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// Writes the end-of-stream page and returns the writer, unflushed.
+    ///
+    /// The page holds no packet at all (zero lacing values) and so has
+    /// granule position -1 (RFC 3533: no packet ends on it); the stream's
+    /// length stays that of the last audio page. It is not an empty packet,
+    /// which RFC 7845 §3 makes invalid (ffmpeg: "Invalid data", opusinfo:
+    /// "Invalid zero byte packet"), nor a copy of the last audio packet,
+    /// which would play twice.
+    pub fn finish(mut self) -> Result<W> {
+        self.write_page(HEADER_TYPE_EOS, u64::MAX, &[], &[])?;
+        Ok(self.out)
+    }
+
+    /// Fills `samples` (a multiple of 120): up to [`MAX_CONCEAL`] with
+    /// zero-length frames keeping the last packet's mode, bandwidth and
+    /// channels, switching to CELT only for a remainder shorter than its
+    /// frames (RFC 7845 §4.1); then silence, 20 ms frames.
+    fn fill_gap(&mut self, toc: u8, samples: u64) -> Result<()> {
+        let silence = samples.saturating_sub(MAX_CONCEAL) / 960 * 960;
+        let mut page = FillPage::new(self.granule);
+        let mut remaining = samples - silence;
+        let config = toc >> 3;
+        let celt_base = match config {
+            0..=3 => 16,   // SILK NB -> CELT NB
+            4..=11 => 20,  // SILK MB, WB -> CELT WB
+            12 | 13 => 24, // Hybrid SWB -> CELT SWB
+            14 | 15 => 28, // Hybrid FB -> CELT FB
+            _ => 16 + (config - 16) / 4 * 4,
+        };
+        for config in [
+            config,
+            celt_base + 3,
+            celt_base + 2,
+            celt_base + 1,
+            celt_base,
+        ] {
+            let frame = u64::from(frame_samples(config));
+            while remaining >= frame {
+                let frames = (remaining / frame).min(5760 / frame);
+                remaining -= frames * frame;
+                // code 3, CBR, no padding: all frames zero bytes
+                let packet = [config << 3 | (toc & 0x04) | 3, frames as u8];
+                self.fill_packet(&mut page, &packet, frames * frame)?;
+            }
+        }
+        let mut packet = [0u8; SILENCE_PACKET];
+        remaining = silence;
+        while remaining > 0 {
+            let frames = (remaining / 960).min(6);
+            remaining -= frames * 960;
+            packet[0] = 31 << 3 | (toc & 0x04) | 3;
+            packet[1] = frames as u8;
+            for frame in packet[2..].chunks_mut(2).take(frames as usize) {
+                frame.copy_from_slice(&SILENT_FRAME);
+            }
+            let len = 2 + 2 * frames as usize;
+            self.fill_packet(&mut page, &packet[..len], frames * 960)?;
+        }
+        if page.count > 0 {
+            self.write_fill_page(&mut page)?;
+        }
+        Ok(())
+    }
+
+    fn fill_packet(&mut self, page: &mut FillPage, packet: &[u8], samples: u64) -> Result<()> {
+        if page.count == 255 || page.len + packet.len() > page.body.len() {
+            self.write_fill_page(page)?;
+        }
+        page.lacing[page.count] = packet.len() as u8;
+        page.body[page.len..page.len + packet.len()].copy_from_slice(packet);
+        page.count += 1;
+        page.len += packet.len();
+        page.end += samples;
+        Ok(())
+    }
+
+    fn write_fill_page(&mut self, page: &mut FillPage) -> Result<()> {
+        let (lacing, body) = (&page.lacing[..page.count], &page.body[..page.len]);
+        self.write_page(0, page.end, lacing, body)?;
+        self.filled += page.end - self.granule;
+        self.granule = page.end;
+        page.count = 0;
+        page.len = 0;
+        Ok(())
+    }
+
+    fn write_packet_page(&mut self, header_type: u8, granule: u64, packet: &[u8]) -> Result<()> {
+        let mut lacing = [255u8; 255];
+        let segments = packet.len() / 255 + 1;
+        lacing[segments - 1] = (packet.len() % 255) as u8;
+        self.write_page(header_type, granule, &lacing[..segments], packet)
+    }
+
+    fn write_page(
+        &mut self,
+        header_type: u8,
+        granule: u64,
+        lacing: &[u8],
+        body: &[u8],
+    ) -> Result<()> {
+        let mut header = [0u8; 27 + 255];
+        header[..4].copy_from_slice(b"OggS");
+        header[5] = header_type;
+        header[6..14].copy_from_slice(&granule.to_le_bytes());
+        header[14..18].copy_from_slice(&self.serial.to_le_bytes());
+        header[18..22].copy_from_slice(&self.page_seq.to_le_bytes());
+        header[26] = lacing.len() as u8;
+        header[27..27 + lacing.len()].copy_from_slice(lacing);
+        let header = &mut header[..27 + lacing.len()];
+        let crc = crc32_update(crc32_update(0, header), body);
+        header[22..26].copy_from_slice(&crc.to_le_bytes());
+        self.out.write_all(header)?;
+        self.out.write_all(body)?;
+        self.page_seq = self.page_seq.wrapping_add(1);
+        Ok(())
+    }
+}
+
+/// Gap-filling packets collected for one page.
+struct FillPage {
+    lacing: [u8; 255],
+    body: [u8; 255 * SILENCE_PACKET],
+    count: usize,
+    len: usize,
+    /// Granule position after the packets so far.
+    end: u64,
+}
+
+impl FillPage {
+    fn new(start: u64) -> Self {
+        FillPage {
+            lacing: [0; 255],
+            body: [0; 255 * SILENCE_PACKET],
+            count: 0,
+            len: 0,
+            end: start,
+        }
+    }
+}
+
+/// Samples per frame of a TOC configuration (RFC 6716 §3.1).
+fn frame_samples(config: u8) -> u32 {
+    match config {
+        0..=11 => [480, 960, 1920, 2880][usize::from(config & 3)],
+        12..=15 => [480, 960][usize::from(config & 1)],
+        _ => [120, 240, 480, 960][usize::from(config & 3)],
+    }
+}
+
+/// Whether a packet is one the writer fills gaps with: concealment, or
+/// silence frames packed as it packs them (an encoder's own silence may
+/// look the same, and decodes the same).
+pub fn is_gap_fill(packet: &[u8]) -> bool {
+    is_concealment(packet)
+        || match packet {
+            [toc, count, frames @ ..] => {
+                toc >> 3 == 31
+                    && toc & 3 == 3
+                    && usize::from(*count) * 2 == frames.len()
+                    && frames.chunks(2).all(|f| f == SILENT_FRAME)
+            }
+            _ => false,
+        }
+}
+
+/// Whether a packet only asks for concealment: all its frames are zero
+/// bytes long (what the writer fills gaps with, RFC 7845 §4.1). A player
+/// may decode it (PLC fades to silence) or write silence for it.
+pub fn is_concealment(packet: &[u8]) -> bool {
+    match packet {
+        [toc] => toc & 3 == 0 || toc & 3 == 1, // one frame, or two of 0 bytes
+        [toc, count] => toc & 3 == 3 && count & 0xC0 == 0, // CBR, no padding
+        _ => false,
+    }
+}
+
+/// 48 kHz samples in an Opus packet, from its TOC byte (RFC 6716 §3.1);
+/// `None` if the packet is empty or malformed or longer than 120 ms.
+pub fn opus_samples(packet: &[u8]) -> Option<u32> {
+    let toc = *packet.first()?;
+    let per_frame = frame_samples(toc >> 3);
+    let frames = match toc & 3 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => u32::from(*packet.get(1)? & 0x3f),
+    };
+    let samples = per_frame * frames;
+    (frames > 0 && samples <= 5760).then_some(samples)
+}
+
+pub fn samples_to_duration(samples: u64) -> std::time::Duration {
+    std::time::Duration::from_nanos(
+        (u128::from(samples) * 1_000_000_000 / u128::from(SAMPLE_RATE)) as u64,
+    )
+}
+
+/// The Ogg CRC-32: polynomial 0x04C11DB7, no reflection, zero initial value
+/// and no final XOR.
+pub fn crc32_update(mut crc: u32, data: &[u8]) -> u32 {
+    for &b in data {
+        crc = (crc << 8) ^ CRC_TABLE[usize::from((crc >> 24) as u8 ^ b)];
+    }
+    crc
+}
+
+static CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut r = (i as u32) << 24;
+        let mut bit = 0;
+        while bit < 8 {
+            r = if r & 0x8000_0000 != 0 {
+                (r << 1) ^ 0x04C1_1DB7
+            } else {
+                r << 1
+            };
+            bit += 1;
+        }
+        table[i] = r;
+        i += 1;
+    }
+    table
+};
+
+#[cfg(test)]
+#[path = "ogg_tests.rs"]
+mod tests;

@@ -1,0 +1,179 @@
+//! Starting and stopping recordings.
+//!
+//! [`Recorders::start`] takes a [`RecordingGrant`] — which only the consent
+//! state machine can produce — and additionally re-reads the stored consent
+//! trail: it refuses to open a single file unless both participants' consent
+//! events for this recording, to this notice, are in the database. Writing
+//! without two stored consents is thus impossible by construction, not by
+//! convention.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use duet_signaling::consent::{RecordingGrant, RecordingId};
+use duet_signaling::protocol::SessionInfo;
+use duet_signaling::{ParticipantId, Role};
+
+use super::manifest::{self, Manifest, ManifestParticipant, ManifestSession, ManifestStatus};
+use super::tap::{self, RecordTap};
+use super::writer::{self, Control, WriterJob};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    #[error("the consent trail does not hold both participants' consent for this recording")]
+    NotConsented,
+    #[error("could not create the recording: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("could not write the manifest: {0}")]
+    Manifest(#[from] manifest::ManifestError),
+    #[error("could not store the recording: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Who is in the recording, for its manifest.
+#[derive(Debug, Clone)]
+pub struct RecordingContext {
+    pub session: SessionInfo,
+    pub participants: Vec<(Role, ParticipantId, String)>,
+    pub notice_hash: String,
+    pub started_at_ms: i64,
+}
+
+/// Called from the writer's thread when writing fails (disk full, I/O
+/// error): the recording has stopped on its own.
+pub type FailureHook = Box<dyn FnOnce(RecordingId, String) + Send>;
+
+#[derive(Clone)]
+pub struct Recorders {
+    root: PathBuf,
+    store: Store,
+}
+
+/// A recording being written. Dropping it does not stop it; `stop` does.
+pub struct ActiveRecording {
+    pub id: RecordingId,
+    pub taps: Vec<(Role, RecordTap)>,
+    control: mpsc::Sender<Control>,
+}
+
+impl ActiveRecording {
+    /// Stops writing at once (the writer checks before every packet) and
+    /// finalizes the files; with `discard`, deletes them instead.
+    pub fn stop(&self, discard: bool) {
+        let _ = self.control.send(Control::Stop { discard });
+    }
+}
+
+impl Recorders {
+    pub fn new(root: PathBuf, store: Store) -> Recorders {
+        Recorders { root, store }
+    }
+
+    pub fn dir_of(&self, id: RecordingId) -> PathBuf {
+        self.root.join(id.to_string())
+    }
+
+    /// The folder of a recording id read back from the database (a UUID
+    /// string Duet wrote; anything else maps to a folder that cannot exist).
+    pub fn dir_of_str(&self, id: &str) -> PathBuf {
+        match uuid::Uuid::parse_str(id) {
+            Ok(u) => self.dir_of(RecordingId(u)),
+            Err(_) => self.root.join("invalid"),
+        }
+    }
+
+    pub async fn start(
+        &self,
+        grant: RecordingGrant,
+        ctx: RecordingContext,
+        on_failure: FailureHook,
+    ) -> Result<ActiveRecording, RecorderError> {
+        self.verify_trail(&grant, &ctx.notice_hash).await?;
+        let id = grant.id();
+        let dir = self.dir_of(id);
+        std::fs::create_dir_all(&dir)?;
+        let manifest = Manifest {
+            id: id.to_string(),
+            session: ManifestSession {
+                id: ctx.session.id.to_string(),
+                title: ctx.session.title.clone(),
+            },
+            participants: ctx
+                .participants
+                .iter()
+                .map(|(role, pid, name)| ManifestParticipant {
+                    role: role.as_str().to_string(),
+                    name: name.clone(),
+                    participant_id: pid.to_string(),
+                })
+                .collect(),
+            notice_hash: ctx.notice_hash.clone(),
+            status: ManifestStatus::Recording,
+            started_at: crate::sessions::rfc3339(ctx.started_at_ms / 1000),
+            stopped_at: None,
+            stop_reason: None,
+            tracks: Vec::new(),
+            transcripts: Vec::new(),
+            talk_time: Default::default(),
+            dropped_packets: 0,
+            notes: Vec::new(),
+            consent: self.store.recording_trail(id).await?,
+        };
+        manifest::write(&dir, &manifest)?;
+        self.store
+            .insert_recording(id, ctx.session.id, ctx.started_at_ms)
+            .await?;
+
+        let queue = tap::queue(tap::QUEUE_PACKETS);
+        let (control, control_rx) = mpsc::channel();
+        let taps = Role::ALL.iter().map(|r| (*r, queue.tap.clone())).collect();
+        let job = WriterJob {
+            id,
+            dir,
+            start: Instant::now(),
+            started_at_ms: ctx.started_at_ms,
+            manifest,
+            packets: queue.rx,
+            control: control_rx,
+            dropped: queue.dropped,
+            keyframes: queue.tap.keyframe_requests(),
+            store: self.store.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            on_failure,
+        };
+        tokio::task::spawn_blocking(move || writer::run(job));
+        tracing::info!(recording = %id, session = %ctx.session.id, "recording started");
+        Ok(ActiveRecording { id, taps, control })
+    }
+
+    /// Both consents of this recording, by the granted participants, to
+    /// this notice, are in the stored trail.
+    async fn verify_trail(
+        &self,
+        grant: &RecordingGrant,
+        notice_hash: &str,
+    ) -> Result<(), RecorderError> {
+        let trail = self.store.recording_trail(grant.id()).await?;
+        let stored = |role: Role, participant: ParticipantId| {
+            trail.iter().any(|e| {
+                e.action == "consent"
+                    && e.role.as_deref() == Some(role.as_str())
+                    && e.participant_id.as_deref() == Some(participant.to_string().as_str())
+                    && e.notice_hash == notice_hash
+            })
+        };
+        let both = grant
+            .consents()
+            .iter()
+            .all(|c| c.notice.0 == notice_hash && stored(c.role, c.participant));
+        let roles_differ = grant.consents()[0].role != grant.consents()[1].role;
+        if both && roles_differ {
+            Ok(())
+        } else {
+            tracing::error!(recording = %grant.id(), "refused to record: consents missing from the trail");
+            Err(RecorderError::NotConsented)
+        }
+    }
+}

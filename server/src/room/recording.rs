@@ -1,0 +1,163 @@
+//! The room's half of consent-gated recording: turning participants'
+//! `recording` messages into consent inputs, and carrying out what the
+//! consent machine decides, in order.
+//!
+//! Order matters: every consent event is stored before the next output is
+//! acted on, and a `Start` whose trail could not be stored is refused. The
+//! recorder itself re-reads the stored trail before opening any file.
+
+use duet_signaling::consent::{ConsentInput, ConsentOutput, RecordingId, StopReason};
+use duet_signaling::protocol::{ErrorCode, RecordingAction, ServerMessage};
+use duet_signaling::{ConnId, Role, UnixMillis};
+
+use super::{Room, now_millis};
+use crate::recorder::service::RecordingContext;
+
+impl Room {
+    pub(super) fn recording_action(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        action: RecordingAction,
+        notice_hash: Option<String>,
+        discard: bool,
+    ) {
+        let Some(role) = self.session.role_of(conn) else {
+            return self.send(
+                conn,
+                ServerMessage::error(
+                    ErrorCode::OutOfOrder,
+                    "this connection is not in the session",
+                ),
+            );
+        };
+        let input = match action {
+            RecordingAction::Request => ConsentInput::Request {
+                role,
+                id: RecordingId(uuid::Uuid::new_v4()),
+            },
+            RecordingAction::Consent => ConsentInput::Consent {
+                role,
+                notice: notice_hash.map(duet_signaling::consent::NoticeHash),
+            },
+            RecordingAction::Decline => ConsentInput::Decline { role },
+            RecordingAction::Revoke => ConsentInput::Revoke { role, discard },
+        };
+        self.consent.handle(now, input);
+    }
+
+    /// The writer stopped on its own (disk full, I/O error).
+    pub(super) fn recorder_failed(&mut self, now: UnixMillis, id: RecordingId, reason: String) {
+        if self.active.as_ref().map(|a| a.id) != Some(id) {
+            return;
+        }
+        tracing::warn!(session = %self.id, recording = %id, %reason, "recording stopped by a write error");
+        self.consent
+            .handle(now, ConsentInput::RecorderFailed { reason });
+        for role in Role::ALL {
+            self.send_to_role(
+                role,
+                ServerMessage::error(
+                    ErrorCode::RecordingUnavailable,
+                    "Recording stopped: the server could not write it (is its disk full?). \
+                     What was recorded until now is kept. The call goes on.",
+                ),
+            );
+        }
+    }
+
+    pub(super) async fn apply_consent_outputs(&mut self) {
+        let mut trail_stored = true;
+        while let Some(out) = self.consent.poll_output() {
+            match out {
+                ConsentOutput::Event(event) => {
+                    if let Err(e) = self.deps.store.append_consent(self.id, &event).await {
+                        tracing::error!(session = %self.id, error = %e, "could not store a consent event");
+                        trail_stored = false;
+                    }
+                }
+                ConsentOutput::Start(grant) => {
+                    if !trail_stored {
+                        self.consent.handle(
+                            now_millis(),
+                            ConsentInput::RecorderFailed {
+                                reason: "the consent trail could not be stored".into(),
+                            },
+                        );
+                        continue;
+                    }
+                    let ctx = self.recording_context(&grant);
+                    let hub = self.deps.hub.clone();
+                    let session = self.id;
+                    let hook = Box::new(move |id, reason| hub.recorder_failed(session, id, reason));
+                    match self.deps.recorders.start(grant, ctx, hook).await {
+                        Ok(active) => {
+                            self.deps.media.record(self.id, active.taps.clone());
+                            self.active = Some(active);
+                        }
+                        Err(e) => {
+                            tracing::error!(session = %self.id, error = %e, "recording did not start");
+                            self.consent.handle(
+                                now_millis(),
+                                ConsentInput::RecorderFailed {
+                                    reason: e.to_string(),
+                                },
+                            );
+                        }
+                    }
+                }
+                ConsentOutput::Stop { id, reason } => {
+                    if self.active.as_ref().map(|a| a.id) == Some(id) {
+                        self.deps.media.stop_recording(self.id);
+                        let discard = matches!(reason, StopReason::Revoked { discard: true, .. });
+                        if let Some(active) = self.active.take() {
+                            active.stop(discard);
+                        }
+                        tracing::info!(session = %self.id, recording = %id, ?reason, "recording stopped");
+                    }
+                }
+                // The files go with the stop that precedes it (a revoke with
+                // discard); the trail already holds the discard event.
+                ConsentOutput::Discard { .. } => {}
+                ConsentOutput::Broadcast(_) => {
+                    let status = self.recording_status();
+                    self.session.set_recording(status.clone());
+                    for role in Role::ALL {
+                        self.send_to_role(role, ServerMessage::Recording(status.clone()));
+                    }
+                }
+                ConsentOutput::Refuse {
+                    role,
+                    code,
+                    message,
+                } => {
+                    self.send_to_role(role, ServerMessage::error(code, message));
+                }
+            }
+        }
+    }
+
+    fn recording_context(
+        &self,
+        grant: &duet_signaling::consent::RecordingGrant,
+    ) -> RecordingContext {
+        let participants = grant
+            .consents()
+            .iter()
+            .map(|c| {
+                let name = self
+                    .session
+                    .participant(c.role)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
+                (c.role, c.participant, name)
+            })
+            .collect();
+        RecordingContext {
+            session: self.info.clone(),
+            participants,
+            notice_hash: self.deps.notice.hash.clone(),
+            started_at_ms: now_millis().0,
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! The consent trail and the recordings table.
+//!
+//! `consent_events` is append-only: SQLite triggers refuse every UPDATE and
+//! DELETE, so no code path (and no admin with the SQL shell, short of
+//! dropping the triggers) can rewrite who agreed to what.
+
+use duet_signaling::SessionId;
+use duet_signaling::consent::{ConsentAction, ConsentEvent, RecordingId};
+use rusqlite::{OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+
+/// One stored consent event, as the audit trail shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredConsentEvent {
+    pub seq: i64,
+    pub session_id: String,
+    pub recording_id: String,
+    pub action: String,
+    pub role: Option<String>,
+    pub participant_id: Option<String>,
+    /// Who acted when it was not a participant: `server` or `admin`.
+    pub actor: Option<String>,
+    pub at_ms: i64,
+    pub notice_hash: String,
+    pub detail: Option<String>,
+}
+
+/// A trail event made by the server or an administrator, not by a
+/// participant through the consent machine.
+#[derive(Debug, Clone)]
+pub struct AdminEvent {
+    pub session_id: String,
+    pub recording: RecordingId,
+    pub action: ConsentAction,
+    /// `server` or `admin`.
+    pub actor: &'static str,
+    pub at_ms: i64,
+    pub notice_hash: String,
+    pub detail: Option<String>,
+}
+
+/// Status of a recording in the database (mirrors the manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingStatus {
+    Recording,
+    Complete,
+    Interrupted,
+    Deleted,
+}
+
+impl RecordingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingStatus::Recording => "recording",
+            RecordingStatus::Complete => "complete",
+            RecordingStatus::Interrupted => "interrupted",
+            RecordingStatus::Deleted => "deleted",
+        }
+    }
+
+    fn parse(s: &str) -> RecordingStatus {
+        match s {
+            "recording" => RecordingStatus::Recording,
+            "complete" => RecordingStatus::Complete,
+            "deleted" => RecordingStatus::Deleted,
+            _ => RecordingStatus::Interrupted,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordingRow {
+    pub id: String,
+    pub session_id: String,
+    pub status: RecordingStatus,
+    pub started_at_ms: i64,
+    pub stopped_at_ms: Option<i64>,
+    pub deleted_at_ms: Option<i64>,
+    pub deleted_by: Option<String>,
+}
+
+fn event_from_row(row: &Row<'_>) -> rusqlite::Result<StoredConsentEvent> {
+    Ok(StoredConsentEvent {
+        seq: row.get(0)?,
+        session_id: row.get(1)?,
+        recording_id: row.get(2)?,
+        action: row.get(3)?,
+        role: row.get(4)?,
+        participant_id: row.get(5)?,
+        actor: row.get(6)?,
+        at_ms: row.get(7)?,
+        notice_hash: row.get(8)?,
+        detail: row.get(9)?,
+    })
+}
+
+fn recording_from_row(row: &Row<'_>) -> rusqlite::Result<RecordingRow> {
+    let status: String = row.get(2)?;
+    Ok(RecordingRow {
+        id: row.get(0)?,
+        session_id: row.get(1)?,
+        status: RecordingStatus::parse(&status),
+        started_at_ms: row.get(3)?,
+        stopped_at_ms: row.get(4)?,
+        deleted_at_ms: row.get(5)?,
+        deleted_by: row.get(6)?,
+    })
+}
+
+const EVENT_COLUMNS: &str = "seq, session_id, recording_id, action, role, participant_id, actor, \
+                             at_ms, notice_hash, detail";
+const RECORDING_COLUMNS: &str =
+    "id, session_id, status, started_at_ms, stopped_at_ms, deleted_at_ms, deleted_by";
+
+impl Store {
+    /// Appends one event of the consent state machine.
+    pub async fn append_consent(
+        &self,
+        session: SessionId,
+        event: &ConsentEvent,
+    ) -> Result<(), StoreError> {
+        let (role, participant) = match event.actor {
+            Some((role, p)) => (Some(role.as_str().to_string()), Some(p.to_string())),
+            None => (None, None),
+        };
+        let actor = if role.is_none() {
+            Some("server".to_string())
+        } else {
+            None
+        };
+        let row = (
+            session.to_string(),
+            event.recording.to_string(),
+            event.action.as_str(),
+            role,
+            participant,
+            actor,
+            event.at.0,
+            event.notice.0.clone(),
+            event.detail.clone(),
+        );
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO consent_events (session_id, recording_id, action, role, participant_id,
+                                             actor, at_ms, notice_hash, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Appends an event not made by the state machine (an admin deleting a
+    /// recording, the server finding an interrupted one at start).
+    pub async fn append_admin_event(&self, e: AdminEvent) -> Result<(), StoreError> {
+        let AdminEvent {
+            session_id,
+            recording,
+            action,
+            actor,
+            at_ms,
+            notice_hash,
+            detail,
+        } = e;
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO consent_events (session_id, recording_id, action, actor, at_ms,
+                                             notice_hash, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    session_id,
+                    recording.to_string(),
+                    action.as_str(),
+                    actor,
+                    at_ms,
+                    notice_hash,
+                    detail
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn consent_trail(
+        &self,
+        session: SessionId,
+    ) -> Result<Vec<StoredConsentEvent>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM consent_events WHERE session_id = ?1 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([session.to_string()], event_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn recording_trail(
+        &self,
+        recording: RecordingId,
+    ) -> Result<Vec<StoredConsentEvent>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM consent_events WHERE recording_id = ?1 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([recording.to_string()], event_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn insert_recording(
+        &self,
+        id: RecordingId,
+        session: SessionId,
+        started_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO recordings (id, session_id, status, started_at_ms) VALUES (?1, ?2, 'recording', ?3)",
+                rusqlite::params![id.to_string(), session.to_string(), started_at_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_recording_status(
+        &self,
+        id: RecordingId,
+        status: RecordingStatus,
+        stopped_at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE recordings SET status = ?2, stopped_at_ms = COALESCE(stopped_at_ms, ?3) WHERE id = ?1",
+                rusqlite::params![id.to_string(), status.as_str(), stopped_at_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn mark_recording_deleted(
+        &self,
+        id: RecordingId,
+        at_ms: i64,
+        by: String,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE recordings SET status = 'deleted', deleted_at_ms = ?2, deleted_by = ?3 WHERE id = ?1",
+                rusqlite::params![id.to_string(), at_ms, by],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn recording(&self, id: RecordingId) -> Result<Option<RecordingRow>, StoreError> {
+        self.call(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = ?1"),
+                    [id.to_string()],
+                    recording_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Newest first; deleted ones included (their trail stays).
+    pub async fn recordings(&self, limit: u32) -> Result<Vec<RecordingRow>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RECORDING_COLUMNS} FROM recordings ORDER BY started_at_ms DESC LIMIT ?1"
+            ))?;
+            let rows = stmt.query_map([limit], recording_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// Recordings still marked as being written: after a crash, these were
+    /// interrupted.
+    pub async fn recordings_in_progress(&self) -> Result<Vec<RecordingRow>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RECORDING_COLUMNS} FROM recordings WHERE status = 'recording'"
+            ))?;
+            let rows = stmt.query_map([], recording_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use duet_signaling::consent::NoticeHash;
+    use duet_signaling::{ParticipantId, Role, UnixMillis};
+
+    #[tokio::test]
+    async fn the_trail_is_append_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db")).expect("open");
+        let session = SessionId(uuid::Uuid::new_v4());
+        let recording = RecordingId(uuid::Uuid::new_v4());
+        let event = ConsentEvent {
+            recording,
+            action: ConsentAction::Consent,
+            actor: Some((Role::Mentee, ParticipantId(uuid::Uuid::new_v4()))),
+            at: UnixMillis(1_000),
+            notice: NoticeHash("abc".into()),
+            detail: None,
+        };
+        store.append_consent(session, &event).await.expect("append");
+        let trail = store.consent_trail(session).await.expect("trail");
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].action, "consent");
+        assert_eq!(trail[0].role.as_deref(), Some("mentee"));
+        assert_eq!(trail[0].notice_hash, "abc");
+
+        for sql in [
+            "UPDATE consent_events SET action = 'decline'",
+            "DELETE FROM consent_events",
+        ] {
+            let err = store
+                .call(move |conn| Ok(conn.execute(sql, [])?))
+                .await
+                .expect_err("refused");
+            assert!(err.to_string().contains("append-only"), "{err}");
+        }
+        assert_eq!(store.consent_trail(session).await.expect("trail").len(), 1);
+    }
+}
