@@ -104,14 +104,13 @@ pub async fn run(
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     }
-    let advertise = media::advertised_ips(config.media.public_ip, config.media.bind);
-    let media =
-        media::MediaPlane::start(listeners.media, advertise.clone(), config.media.public_port)?;
+    let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
+    let media = media::MediaPlane::start(listeners.media, advertise, config.media.public_port)?;
     let http_addr = listeners.http.local_addr()?;
     tracing::info!(
         http = %http_addr,
         media = %media.local_addr(),
-        advertised = ?advertise,
+        advertised = %advertise,
         data = %config.data_dir.display(),
         "duet is running"
     );

@@ -205,3 +205,82 @@ pub fn token(session: &Value, role: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// The `duet` binary: `DUET_BIN`, or next to the test executables (the
+/// test script builds it with the workspace).
+pub fn duet_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("DUET_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/debug/deps/<test> → target/debug/duet
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("duet"))
+        .unwrap_or_else(|| "duet".into())
+}
+
+/// The real binary as a child process, for what an in-process server cannot
+/// show (a SIGKILL, a restart on the same data folder).
+pub struct BinaryServer {
+    child: std::process::Child,
+    pub http: SocketAddr,
+}
+
+impl BinaryServer {
+    pub fn start(data: &std::path::Path) -> anyhow::Result<BinaryServer> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(duet_bin())
+            .arg("--data")
+            .arg(data)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--media-port",
+                "0",
+                "--public-ip",
+                "127.0.0.1",
+                "--log-format",
+                "json",
+            ])
+            .env("DUET_API_KEY", API_KEY)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", duet_bin().display()))?;
+        let stderr = child.stderr.take().context("stderr")?;
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let http = loop {
+            let line = lines.next().context("the server exited before it ran")??;
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if let Some(addr) = v["fields"]["http"].as_str() {
+                break addr.parse()?;
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(BinaryServer { child, http })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/api/v1/ws", self.http)
+    }
+
+    /// SIGKILL: no shutdown, no finalizing, as in a crash.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BinaryServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

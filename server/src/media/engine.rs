@@ -83,8 +83,10 @@ pub struct Counters {
 
 pub(super) struct Engine {
     socket: UdpSocket,
-    local_addr: SocketAddr,
-    advertise: Vec<SocketAddr>,
+    /// The one candidate address in every answer. Datagrams are handed to
+    /// connections as received on it, whatever the socket is bound to (the
+    /// wildcard, or a private address behind a 1:1 NAT).
+    advertise: SocketAddr,
     peers: HashMap<PeerKey, Peer>,
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
@@ -104,11 +106,9 @@ pub(super) struct Engine {
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
 
 impl Engine {
-    pub(super) fn new(socket: UdpSocket, advertise: Vec<SocketAddr>) -> std::io::Result<Engine> {
-        let local_addr = socket.local_addr()?;
+    pub(super) fn new(socket: UdpSocket, advertise: SocketAddr) -> std::io::Result<Engine> {
         Ok(Engine {
             socket,
-            local_addr,
             advertise,
             peers: HashMap::new(),
             by_ufrag: HashMap::new(),
@@ -206,7 +206,7 @@ impl Engine {
             let old = existing.conn;
             self.remove(key, old);
         }
-        let built = peer::build(now, sdp, &self.advertise)
+        let built = peer::build(now, sdp, self.advertise)
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
         self.by_ufrag.insert(built.ufrag.clone(), key);
         self.peers.insert(
@@ -305,7 +305,7 @@ impl Engine {
         let msg = TaggedBytesMut {
             now,
             transport: TransportContext {
-                local_addr: self.local_addr,
+                local_addr: self.advertise,
                 peer_addr: from,
                 ecn: None,
                 transport_protocol: TransportProtocol::UDP,

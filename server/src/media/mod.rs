@@ -88,20 +88,17 @@ pub struct MediaPlane {
 }
 
 impl MediaPlane {
-    /// Starts the loop on `socket`, advertising `advertise` in every answer,
-    /// with `public_port` or else the socket's own port.
+    /// Starts the loop on `socket`, advertising `ip` in every answer, with
+    /// `public_port` or else the socket's own port.
     pub fn start(
         socket: std::net::UdpSocket,
-        advertise: Vec<IpAddr>,
+        ip: IpAddr,
         public_port: Option<u16>,
     ) -> std::io::Result<MediaPlane> {
         socket.set_nonblocking(true)?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         let local_addr = socket.local_addr()?;
-        let advertise = advertise
-            .into_iter()
-            .map(|ip| SocketAddr::new(ip, public_port.unwrap_or(local_addr.port())))
-            .collect();
+        let advertise = SocketAddr::new(ip, public_port.unwrap_or(local_addr.port()));
         let engine = engine::Engine::new(socket, advertise)?;
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(engine.run(rx));
@@ -177,30 +174,27 @@ impl MediaPlane {
     }
 }
 
-/// The addresses to put in ICE candidates: the configured public IP, else
-/// the bound address, else every interface address of the bound family
-/// (loopback only when there is nothing else).
-pub fn advertised_ips(public_ip: Option<IpAddr>, bind: IpAddr) -> Vec<IpAddr> {
+/// The one address put in ICE candidates: the configured public IP, else
+/// the bound address, else the machine's first address of the bound family
+/// that is not loopback (loopback only when there is nothing else).
+///
+/// One address, because the ICE agent matches each datagram to a local
+/// candidate by address, and a socket bound to the wildcard cannot tell
+/// which of several addresses a datagram was sent to.
+pub fn advertised_ip(public_ip: Option<IpAddr>, bind: IpAddr) -> IpAddr {
     if let Some(ip) = public_ip {
-        return vec![ip];
+        return ip;
     }
     if !bind.is_unspecified() {
-        return vec![bind];
+        return bind;
     }
-    let all: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
-        .unwrap_or_default();
-    let same_family = |ip: &IpAddr| ip.is_ipv4() == bind.is_ipv4();
-    let outside: Vec<IpAddr> = all
-        .iter()
-        .copied()
-        .filter(|ip| same_family(ip) && !ip.is_loopback())
-        .collect();
-    if !outside.is_empty() {
-        return outside;
-    }
-    match bind {
-        IpAddr::V4(_) => vec![IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)],
-        IpAddr::V6(_) => vec![IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)],
-    }
+    let outside = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.ip())
+        .find(|ip| ip.is_ipv4() == bind.is_ipv4() && !ip.is_loopback());
+    outside.unwrap_or(match bind {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    })
 }

@@ -212,7 +212,7 @@ fn add_host_candidate(pc: &mut Pc, ip: IpAddr, port: u16) -> Result<(), RtcError
 pub fn build(
     now: Instant,
     offer_sdp: String,
-    advertise: &[SocketAddr],
+    advertise: SocketAddr,
 ) -> Result<BuiltPeer, RtcError> {
     let (ufrag, pwd) = ice_credentials();
     let settings = SettingEngineBuilder::new()
@@ -262,9 +262,7 @@ pub fn build(
     let outbound = [add(Slot::Audio)?, add(Slot::Camera)?, add(Slot::Screen)?];
 
     pc.set_remote_description(now, RTCSessionDescription::offer(offer_sdp)?)?;
-    for addr in advertise {
-        add_host_candidate(&mut pc, addr.ip(), addr.port())?;
-    }
+    add_host_candidate(&mut pc, advertise.ip(), advertise.port())?;
     let answer = pc.create_answer(None)?;
     pc.set_local_description(now, answer)?;
     let answer_sdp = pc

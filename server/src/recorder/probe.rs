@@ -321,8 +321,9 @@ const ENTER: [u32; 7] = [
 pub fn webm_duration(input: impl Read) -> Result<WebmStats> {
     let mut r = BufReader::new(input);
     let mut stats = WebmStats::default();
-    let (mut scale, mut cluster_ts) = (1_000_000u64, 0i64);
-    let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
+    // i128: any u64 cluster timestamp plus any i16 offset, no overflow
+    let (mut scale, mut cluster_ts) = (1_000_000u64, 0i128);
+    let (mut min_ts, mut max_ts) = (i128::MAX, i128::MIN);
     let mut first = true;
     while let Some((id, size)) = read_element_header(&mut r, &mut stats.truncated)? {
         if first && id != 0x1A45_DFA3 {
@@ -353,14 +354,14 @@ pub fn webm_duration(input: impl Read) -> Result<WebmStats> {
         }
         let uint = big_endian(&body[..want.min(8)]);
         match id {
-            0xE7 => cluster_ts = uint as i64,
+            0xE7 => cluster_ts = i128::from(uint),
             0x2A_D7B1 => scale = uint,
             0xB0 => stats.width = uint,
             0xBA => stats.height = uint,
             0x86 => stats.codec = Some(String::from_utf8_lossy(&body[..want]).into_owned()),
             0xA3 | 0xA1 if want == 4 && body[0] & 0x80 != 0 => {
                 // one-byte track number, i16 relative timestamp, flags
-                let ts = cluster_ts + i64::from(i16::from_be_bytes([body[1], body[2]]));
+                let ts = cluster_ts + i128::from(i16::from_be_bytes([body[1], body[2]]));
                 min_ts = min_ts.min(ts);
                 max_ts = max_ts.max(ts);
                 stats.frames += 1;
@@ -370,10 +371,11 @@ pub fn webm_duration(input: impl Read) -> Result<WebmStats> {
         }
     }
     if stats.frames > 0 {
-        let span_ns = (max_ts - min_ts) as u128 * u128::from(scale);
-        stats.span = Duration::from_nanos(span_ns as u64);
+        let nanos = |n: u128| Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX));
+        let span_ns = ((max_ts - min_ts) as u128).saturating_mul(u128::from(scale));
         let interval = span_ns / u128::from(stats.frames.saturating_sub(1).max(1));
-        stats.duration = Duration::from_nanos((span_ns + interval) as u64);
+        stats.span = nanos(span_ns);
+        stats.duration = nanos(span_ns.saturating_add(interval));
     }
     Ok(stats)
 }
