@@ -148,13 +148,18 @@ fn transcribe(
     length: Duration,
 ) -> Result<ManifestTranscript, TranscribeError> {
     let packets = OpusPackets::new(std::io::BufReader::new(File::open(dir.join(ogg_file))?))?;
-    let inputs = packets.filter_map(|p| p.ok()).map(|p| {
-        let samples = super::ogg::opus_samples(&p.data).map_or(960, u64::from);
-        OpusInput {
-            pos_48k: p.granule_end.saturating_sub(samples),
-            data: p.data,
-        }
-    });
+    // The Ogg writer fills gaps so players keep time; the transcoder has
+    // its own rules for gaps (conceal short ones, silence for the rest).
+    let inputs = packets
+        .filter_map(|p| p.ok())
+        .filter(|p| !super::ogg::is_gap_fill(&p.data))
+        .map(|p| {
+            let samples = super::ogg::opus_samples(&p.data).map_or(960, u64::from);
+            OpusInput {
+                pos_48k: p.granule_end.saturating_sub(samples),
+                data: p.data,
+            }
+        });
     let file = files::transcript_file(role);
     let mut out = WavWriter::new(BufWriter::new(File::create(dir.join(&file))?))?;
     let talk = wav::transcode(inputs, offset, length, &mut out)?;

@@ -8,7 +8,8 @@
 //! number between those two has arrived, so reordering *within* a frame is
 //! handled. Packets of a newer timestamp end the current frame: if it is
 //! still incomplete it is dropped. A packet of an older timestamp is late
-//! and ignored.
+//! and ignored, unless it is over 10 s older: that is a new source (see
+//! [`FrameAssembler::reset`]).
 //!
 //! After a loss (a dropped frame, or a sequence gap between two frames) the
 //! assembler emits nothing until the next keyframe, since later frames
@@ -31,6 +32,9 @@ use rtc::rtp::packetizer::Depacketizer;
 pub const MAX_FRAME_BYTES: usize = 512 * 1024;
 /// A frame of more packets than this is dropped.
 pub const MAX_FRAME_PACKETS: usize = 300;
+/// A timestamp this far behind is not reordering but a new source (new
+/// SSRC, new random timestamps): the assembler starts over.
+const NEW_SOURCE_BEHIND: i32 = 10 * 90_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VideoCodec {
@@ -116,6 +120,21 @@ impl FrameAssembler {
         self.stats
     }
 
+    /// Starts over, as for a new source: forgets the frame in progress and
+    /// the sequence, and waits for a keyframe. Call it when the track's
+    /// SSRC changes; a timestamp 10 s behind the last does it anyway.
+    pub fn reset(&mut self) {
+        if self.current.is_some() {
+            self.stats.dropped += 1;
+        }
+        self.current = None;
+        self.last_ts = None;
+        self.next_seq = None;
+        self.needs_keyframe = true;
+        self.fragments.clear();
+        self.bytes = 0;
+    }
+
     /// Convenience for [`FrameAssembler::push`] with a parsed RTP packet.
     pub fn push_packet(&mut self, packet: &rtc::rtp::Packet) -> Option<Frame<'_>> {
         let h = &packet.header;
@@ -130,20 +149,16 @@ impl FrameAssembler {
             }
             return None;
         }
-        if let Some(cur) = self.current {
-            if ts != cur {
-                if (ts.wrapping_sub(cur) as i32) < 0 {
-                    self.stats.late += 1;
-                    return None;
-                }
-                self.drop_frame(cur);
+        if let Some(last) = self.current.or(self.last_ts) {
+            let delta = ts.wrapping_sub(last) as i32;
+            if delta < -NEW_SOURCE_BEHIND {
+                self.reset();
+            } else if delta < 0 || (delta == 0 && self.current.is_none()) {
+                self.stats.late += 1;
+                return None;
+            } else if delta > 0 && self.current.is_some() {
+                self.drop_frame(last);
             }
-        } else if self
-            .last_ts
-            .is_some_and(|last| (ts.wrapping_sub(last) as i32) <= 0)
-        {
-            self.stats.late += 1;
-            return None;
         }
         let Some(fragment) = self.depacketize(seq, marker, payload) else {
             self.stats.malformed += 1;

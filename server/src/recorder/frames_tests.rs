@@ -285,3 +285,24 @@ fn vp9_frames_and_superframes() {
     assert_eq!(out[0].2, [1, 2, 3, 4, 5, 6, 0xC1, 3, 3, 0xC1]);
     assert!(!out[0].1);
 }
+
+#[test]
+fn a_new_source_starts_over_at_its_keyframe() {
+    let (ivf, packets) = vp8_packets();
+    let mut a = FrameAssembler::new(VideoCodec::Vp8);
+    let mut feed: Vec<Rtp> = packets[..20].iter().flatten().cloned().collect();
+    // the sender reloads: new random sequence numbers and timestamps, far
+    // behind the old ones; its first frames are a keyframe and delta frames
+    let mut seq = 1000;
+    for (i, (_, frame)) in ivf.frames[..3].iter().enumerate() {
+        let ts = packets[0][0].1.wrapping_sub(3_000_000) + 6000 * i as u32;
+        feed.extend(packetize(&mut seq, ts, frame, 1200, |first, _| {
+            u8::from(first) << 4
+        }));
+    }
+    let out = run(&mut a, feed);
+    assert_eq!(out.len(), 23);
+    assert!(out[20].1 && out[20].2 == ivf.frames[0].1);
+    a.reset();
+    assert!(a.needs_keyframe());
+}

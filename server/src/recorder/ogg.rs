@@ -15,12 +15,21 @@
 //! first 120 ms as §4.1 asks, with packets of zero-length frames that make
 //! the decoder conceal (PLC), so a lost packet or two sound natural; the
 //! rest with encoded CELT silence frames, because libopus' PLC does not
-//! fade to silence (it settles near -30 dBFS) and a long gap is a muted or
-//! stopped sender. Fill costs about 2 bytes per 120 ms of concealment and
-//! 14 per 120 ms of silence, packed many to a page; [`is_concealment`]
-//! recognises the concealment packets when reading back.
+//! fade out (after a tone it stayed about 10 dB below it for a whole
+//! second) while a long gap is silence: DTX, a paused track, an outage.
+//! Fill costs about 2 bytes per 120 ms of concealment and
+//! 14 per 120 ms of silence, packed many to a page; [`is_gap_fill`] and
+//! [`is_concealment`] recognise them when reading back.
+//!
+//! `rtc::media`'s `OggWriter` is not used: it subtracts RTP timestamps
+//! unchecked (a reordered packet or the 32-bit wrap overflows), jumps the
+//! granule over gaps, and ends the stream with a copy of the last packet.
 
 use std::io::{self, Write};
+
+#[path = "ogg_fill.rs"]
+mod fill;
+pub use fill::{is_concealment, is_gap_fill};
 
 /// Decoder delay announced in OpusHead: libopus' 6.5 ms look-ahead at 48 kHz.
 pub const PRE_SKIP: u16 = 312;
@@ -33,12 +42,11 @@ const HEADER_TYPE_BOS: u8 = 0x02;
 const HEADER_TYPE_EOS: u8 = 0x04;
 /// Gaps are filled in whole 2.5 ms steps; a smaller remainder is dropped.
 const GAP_QUANTUM: u64 = 120;
-/// Longest stretch of a gap filled with concealment; the rest is silence.
-const MAX_CONCEAL: u64 = 5760;
-/// A 20 ms CELT frame whose first decoded symbol is the silence flag.
-const SILENT_FRAME: [u8; 2] = [0xFF, 0xFE];
-/// Silence packets: TOC (CELT FB 20 ms, code 3), count, 6 silent frames.
-const SILENCE_PACKET: usize = 2 + 6 * SILENT_FRAME.len();
+/// A timestamp this far behind the last one is not reordering, and a jump
+/// this far ahead not a pause: both mean a new source (new random RTP
+/// timestamp base) the caller did not [`OggOpusWriter::rebase`] for.
+const NEW_SOURCE_BEHIND: i32 = 10 * 48_000;
+const NEW_SOURCE_AHEAD: i32 = 3600 * 48_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OggError {
@@ -59,8 +67,9 @@ pub enum Pushed {
     Late,
 }
 
-/// Writes an Ogg Opus stream; see the module docs. Use one writer per RTP
-/// stream: a new SSRC starts a new timestamp line.
+/// Writes an Ogg Opus stream; see the module docs. When the track's source
+/// changes (a new SSRC, whose timestamps start from a new random base),
+/// call [`OggOpusWriter::rebase`].
 pub struct OggOpusWriter<W: Write> {
     out: W,
     serial: u32,
@@ -74,6 +83,9 @@ pub struct OggOpusWriter<W: Write> {
     granule: u64,
     packets: u64,
     filled: u64,
+    /// Set by `rebase`: the gap to put before the next packet.
+    rebase: Option<u64>,
+    discontinuities: u64,
 }
 
 impl<W: Write> OggOpusWriter<W> {
@@ -95,6 +107,8 @@ impl<W: Write> OggOpusWriter<W> {
             granule: 0,
             packets: 0,
             filled: 0,
+            rebase: None,
+            discontinuities: 0,
         };
         let mut head = [0u8; 19];
         head[..8].copy_from_slice(b"OpusHead");
@@ -115,7 +129,9 @@ impl<W: Write> OggOpusWriter<W> {
 
     /// Writes one Opus packet as one page. `rtp_timestamp` is the packet's
     /// RTP timestamp (48 kHz). A forward jump (DTX, loss) is first filled
-    /// with concealment packets; a packet not after the last one is dropped.
+    /// (see the module docs); a packet not after the last one is dropped.
+    /// A jump of over an hour ahead or 10 s back is taken as a new source
+    /// and the packet placed right after the last one.
     pub fn push(&mut self, rtp_timestamp: u32, payload: &[u8]) -> Result<Pushed> {
         let Some(samples) = opus_samples(payload) else {
             return Ok(Pushed::Invalid);
@@ -126,10 +142,15 @@ impl<W: Write> OggOpusWriter<W> {
         let mut pos = 0;
         if let Some(toc) = self.last_toc {
             let delta = rtp_timestamp.wrapping_sub(self.last_ts) as i32;
-            if delta <= 0 {
-                return Ok(Pushed::Late);
-            }
-            pos = self.last_pos + delta as u64;
+            let unseen_source = !(-NEW_SOURCE_BEHIND..=NEW_SOURCE_AHEAD).contains(&delta);
+            pos = match self.rebase.take().or(unseen_source.then_some(0)) {
+                Some(gap) => {
+                    self.discontinuities += 1;
+                    self.granule + gap
+                }
+                None if delta <= 0 => return Ok(Pushed::Late),
+                None => self.last_pos + delta as u64,
+            };
             let gap = pos.saturating_sub(self.granule);
             self.fill_gap(toc, gap - gap % GAP_QUANTUM)?;
         }
@@ -153,6 +174,21 @@ impl<W: Write> OggOpusWriter<W> {
     /// Samples of gaps filled (with concealment or silence) so far.
     pub fn filled_samples(&self) -> u64 {
         self.filled
+    }
+
+    /// Times the timestamp line restarted ([`OggOpusWriter::rebase`] or a
+    /// jump taken as a new source).
+    pub fn discontinuities(&self) -> u64 {
+        self.discontinuities
+    }
+
+    /// The next packet comes from a new source: place it `gap` (the
+    /// wall-clock time between them, at most an hour) after the end of the
+    /// last one whatever its RTP timestamp, and follow its timestamps from
+    /// there.
+    pub fn rebase(&mut self, gap: std::time::Duration) {
+        let samples = gap.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000;
+        self.rebase = Some(samples.min(NEW_SOURCE_AHEAD as u128) as u64);
     }
 
     /// Granule position of the last page (48 kHz samples, pre-skip included).
@@ -181,79 +217,6 @@ impl<W: Write> OggOpusWriter<W> {
     pub fn finish(mut self) -> Result<W> {
         self.write_page(HEADER_TYPE_EOS, u64::MAX, &[], &[])?;
         Ok(self.out)
-    }
-
-    /// Fills `samples` (a multiple of 120): up to [`MAX_CONCEAL`] with
-    /// zero-length frames keeping the last packet's mode, bandwidth and
-    /// channels, switching to CELT only for a remainder shorter than its
-    /// frames (RFC 7845 §4.1); then silence, 20 ms frames.
-    fn fill_gap(&mut self, toc: u8, samples: u64) -> Result<()> {
-        let silence = samples.saturating_sub(MAX_CONCEAL) / 960 * 960;
-        let mut page = FillPage::new(self.granule);
-        let mut remaining = samples - silence;
-        let config = toc >> 3;
-        let celt_base = match config {
-            0..=3 => 16,   // SILK NB -> CELT NB
-            4..=11 => 20,  // SILK MB, WB -> CELT WB
-            12 | 13 => 24, // Hybrid SWB -> CELT SWB
-            14 | 15 => 28, // Hybrid FB -> CELT FB
-            _ => 16 + (config - 16) / 4 * 4,
-        };
-        for config in [
-            config,
-            celt_base + 3,
-            celt_base + 2,
-            celt_base + 1,
-            celt_base,
-        ] {
-            let frame = u64::from(frame_samples(config));
-            while remaining >= frame {
-                let frames = (remaining / frame).min(5760 / frame);
-                remaining -= frames * frame;
-                // code 3, CBR, no padding: all frames zero bytes
-                let packet = [config << 3 | (toc & 0x04) | 3, frames as u8];
-                self.fill_packet(&mut page, &packet, frames * frame)?;
-            }
-        }
-        let mut packet = [0u8; SILENCE_PACKET];
-        remaining = silence;
-        while remaining > 0 {
-            let frames = (remaining / 960).min(6);
-            remaining -= frames * 960;
-            packet[0] = 31 << 3 | (toc & 0x04) | 3;
-            packet[1] = frames as u8;
-            for frame in packet[2..].chunks_mut(2).take(frames as usize) {
-                frame.copy_from_slice(&SILENT_FRAME);
-            }
-            let len = 2 + 2 * frames as usize;
-            self.fill_packet(&mut page, &packet[..len], frames * 960)?;
-        }
-        if page.count > 0 {
-            self.write_fill_page(&mut page)?;
-        }
-        Ok(())
-    }
-
-    fn fill_packet(&mut self, page: &mut FillPage, packet: &[u8], samples: u64) -> Result<()> {
-        if page.count == 255 || page.len + packet.len() > page.body.len() {
-            self.write_fill_page(page)?;
-        }
-        page.lacing[page.count] = packet.len() as u8;
-        page.body[page.len..page.len + packet.len()].copy_from_slice(packet);
-        page.count += 1;
-        page.len += packet.len();
-        page.end += samples;
-        Ok(())
-    }
-
-    fn write_fill_page(&mut self, page: &mut FillPage) -> Result<()> {
-        let (lacing, body) = (&page.lacing[..page.count], &page.body[..page.len]);
-        self.write_page(0, page.end, lacing, body)?;
-        self.filled += page.end - self.granule;
-        self.granule = page.end;
-        page.count = 0;
-        page.len = 0;
-        Ok(())
     }
 
     fn write_packet_page(&mut self, header_type: u8, granule: u64, packet: &[u8]) -> Result<()> {
@@ -288,61 +251,12 @@ impl<W: Write> OggOpusWriter<W> {
     }
 }
 
-/// Gap-filling packets collected for one page.
-struct FillPage {
-    lacing: [u8; 255],
-    body: [u8; 255 * SILENCE_PACKET],
-    count: usize,
-    len: usize,
-    /// Granule position after the packets so far.
-    end: u64,
-}
-
-impl FillPage {
-    fn new(start: u64) -> Self {
-        FillPage {
-            lacing: [0; 255],
-            body: [0; 255 * SILENCE_PACKET],
-            count: 0,
-            len: 0,
-            end: start,
-        }
-    }
-}
-
 /// Samples per frame of a TOC configuration (RFC 6716 §3.1).
 fn frame_samples(config: u8) -> u32 {
     match config {
         0..=11 => [480, 960, 1920, 2880][usize::from(config & 3)],
         12..=15 => [480, 960][usize::from(config & 1)],
         _ => [120, 240, 480, 960][usize::from(config & 3)],
-    }
-}
-
-/// Whether a packet is one the writer fills gaps with: concealment, or
-/// silence frames packed as it packs them (an encoder's own silence may
-/// look the same, and decodes the same).
-pub fn is_gap_fill(packet: &[u8]) -> bool {
-    is_concealment(packet)
-        || match packet {
-            [toc, count, frames @ ..] => {
-                toc >> 3 == 31
-                    && toc & 3 == 3
-                    && usize::from(*count) * 2 == frames.len()
-                    && frames.chunks(2).all(|f| f == SILENT_FRAME)
-            }
-            _ => false,
-        }
-}
-
-/// Whether a packet only asks for concealment: all its frames are zero
-/// bytes long (what the writer fills gaps with, RFC 7845 §4.1). A player
-/// may decode it (PLC fades to silence) or write silence for it.
-pub fn is_concealment(packet: &[u8]) -> bool {
-    match packet {
-        [toc] => toc & 3 == 0 || toc & 3 == 1, // one frame, or two of 0 bytes
-        [toc, count] => toc & 3 == 3 && count & 0xC0 == 0, // CBR, no padding
-        _ => false,
     }
 }
 

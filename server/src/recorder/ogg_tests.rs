@@ -132,3 +132,23 @@ fn large_packets_use_full_lacing() {
     let pages = pages(&data);
     assert_eq!(pages[2].3, packet);
 }
+
+#[test]
+fn new_sources_restart_the_timeline() {
+    let mut w = OggOpusWriter::with_serial(Vec::new(), 9).unwrap();
+    w.push(1_000_000, &SILENCE).unwrap();
+    // 20 s back: not reordering but a new source, placed right after
+    assert_eq!(w.push(40_000, &SILENCE).unwrap(), Pushed::Written);
+    assert_eq!((w.granule(), w.discontinuities()), (1920, 1));
+    assert_eq!(w.push(40_000 + 960, &SILENCE).unwrap(), Pushed::Written);
+    // announced: one second of gap whatever the new timestamps say
+    w.rebase(std::time::Duration::from_secs(1));
+    assert_eq!(w.push(7, &SILENCE).unwrap(), Pushed::Written);
+    assert_eq!(
+        (w.granule(), w.filled_samples()),
+        (2880 + 48_000 + 960, 48_000)
+    );
+    // two hours ahead: a new source too, not two hours of silence
+    w.push(7 + 2 * 3600 * 48_000, &SILENCE).unwrap();
+    assert_eq!((w.discontinuities(), w.filled_samples()), (3, 48_000));
+}

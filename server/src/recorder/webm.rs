@@ -1,7 +1,7 @@
 //! A small live WebM (Matroska) muxer for one VP8 or VP9 video track.
 //!
 //! Why Duet writes its own: webrtc-rs has no WebM writer (its `media` crate
-//! writes IVF, Ogg and H.264 Annex B only), and the general-purpose Rust
+//! writes IVF, Ogg and H.264/H.265 Annex B only), and the general-purpose Rust
 //! muxers are built to seek back and patch sizes, durations and cues when a
 //! file is finalised. A recording has to survive SIGKILL instead, which is
 //! the simple "live" subset of Matroska: a Segment and Clusters of unknown
@@ -42,6 +42,13 @@ const UNKNOWN_SIZE: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 const CLUSTER_MS: u64 = 1000;
 /// Frames above this are refused rather than written.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// A timestamp this far behind the last one, or this far ahead, means a new
+/// source the caller did not [`WebmWriter::rebase`] for (90 kHz ticks).
+const NEW_SOURCE_BEHIND: i32 = 10 * 90_000;
+const NEW_SOURCE_AHEAD: i32 = 3600 * 90_000;
+/// Where a frame from an unannounced new source goes: one 30 fps frame
+/// after the last.
+const NOMINAL_FRAME: u64 = 3000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebmError {
@@ -75,6 +82,9 @@ pub struct WebmWriter<W: Write> {
     cluster_ms: Option<u64>,
     frames: u64,
     keyframes: u64,
+    /// Set by `rebase`: ticks to put before the next frame.
+    rebase: Option<u64>,
+    discontinuities: u64,
     scratch: Vec<u8>,
 }
 
@@ -96,6 +106,8 @@ impl<W: Write> WebmWriter<W> {
             cluster_ms: None,
             frames: 0,
             keyframes: 0,
+            rebase: None,
+            discontinuities: 0,
             scratch: Vec::with_capacity(64),
         }
     }
@@ -119,12 +131,22 @@ impl<W: Write> WebmWriter<W> {
             self.write_header(size)?;
             self.size = Some(size);
             self.last_ts = rtp_timestamp;
+            self.rebase = None; // the first frame starts the timeline
         }
         let delta = rtp_timestamp.wrapping_sub(self.last_ts) as i32;
-        if delta < 0 {
-            return Ok(Written::Late);
-        }
-        let pos = self.last_pos + delta as u64;
+        let unseen_source = !(-NEW_SOURCE_BEHIND..=NEW_SOURCE_AHEAD).contains(&delta);
+        let pos = match self
+            .rebase
+            .take()
+            .or(unseen_source.then_some(NOMINAL_FRAME))
+        {
+            Some(gap) => {
+                self.discontinuities += 1;
+                self.last_pos + gap
+            }
+            None if delta < 0 => return Ok(Written::Late),
+            None => self.last_pos + delta as u64,
+        };
         let ms = pos / 90;
         self.scratch.clear();
         let cluster_ms = match self.cluster_ms {
@@ -150,6 +172,21 @@ impl<W: Write> WebmWriter<W> {
         self.frames += 1;
         self.keyframes += u64::from(keyframe);
         Ok(Written::Written)
+    }
+
+    /// The next frame comes from a new source (new SSRC, new random RTP
+    /// timestamps): place it `gap` after the last one (the wall-clock time
+    /// between them, at most an hour), then follow its timestamps. A frame
+    /// more than 10 s behind or an hour ahead of the last is taken as a new
+    /// source anyway, one nominal frame (33 ms) after the last.
+    pub fn rebase(&mut self, gap: std::time::Duration) {
+        let ticks = gap.as_micros() * 9 / 100;
+        self.rebase = Some(ticks.min(NEW_SOURCE_AHEAD as u128) as u64);
+    }
+
+    /// Times the timestamp line restarted (see [`WebmWriter::rebase`]).
+    pub fn discontinuities(&self) -> u64 {
+        self.discontinuities
     }
 
     /// Frames written so far.
@@ -317,5 +354,23 @@ mod tests {
         assert_eq!(clusters, 2);
         assert_eq!(&data[..4], &[0x1A, 0x45, 0xDF, 0xA3]);
         assert!(header_len > 60);
+    }
+
+    #[test]
+    fn new_sources_restart_the_timeline() {
+        let mut w = WebmWriter::with_track_uid(Vec::new(), VideoCodec::Vp8, 5);
+        w.rebase(std::time::Duration::from_secs(9)); // before any frame: ignored
+        w.write_frame(90_000_000, true, &vp8_key()).unwrap();
+        assert_eq!(w.duration(), std::time::Duration::ZERO);
+        // 20 s back: a new source, one nominal frame later
+        assert_eq!(
+            w.write_frame(0, true, &vp8_key()).unwrap(),
+            Written::Written
+        );
+        assert_eq!(w.duration(), std::time::Duration::from_micros(33_333));
+        w.rebase(std::time::Duration::from_millis(500));
+        w.write_frame(12_345, true, &vp8_key()).unwrap();
+        assert_eq!(w.duration(), std::time::Duration::from_micros(533_333));
+        assert_eq!(w.discontinuities(), 2);
     }
 }
