@@ -16,6 +16,12 @@ pub fn is_stun(packet: &[u8]) -> bool {
     packet.len() >= STUN_HEADER_LEN && packet[0] < 4 && packet[4..8] == STUN_MAGIC_COOKIE
 }
 
+/// Whether the datagram is a STUN success or error response (class bits
+/// 0b10 or 0b11), which carries no USERNAME.
+pub fn is_stun_response(packet: &[u8]) -> bool {
+    is_stun(packet) && (packet[0] & 0x01) == 0x01
+}
+
 /// The local (server) ufrag from a STUN message's USERNAME attribute,
 /// borrowed from the packet: no allocation on the receive path.
 pub fn stun_local_ufrag(packet: &[u8]) -> Option<&str> {
@@ -93,5 +99,23 @@ mod tests {
         p.extend_from_slice(&[0; 12]);
         assert!(is_stun(&p));
         assert_eq!(stun_local_ufrag(&p), None);
+    }
+
+    #[test]
+    fn tells_responses_from_requests() {
+        let header = |kind: [u8; 2]| {
+            let mut p = vec![kind[0], kind[1], 0x00, 0x00];
+            p.extend_from_slice(&STUN_MAGIC_COOKIE);
+            p.extend_from_slice(&[0; 12]);
+            p
+        };
+        assert!(is_stun_response(&header([0x01, 0x01])), "binding success");
+        assert!(is_stun_response(&header([0x01, 0x11])), "binding error");
+        assert!(!is_stun_response(&header([0x00, 0x01])), "binding request");
+        assert!(
+            !is_stun_response(&header([0x00, 0x11])),
+            "binding indication"
+        );
+        assert!(!is_stun_response(&[0x81, 0x01, 0, 0]), "RTP");
     }
 }

@@ -67,6 +67,8 @@ struct Peer {
     /// Set while this session is being recorded.
     recorder: Option<RecordTap>,
     pinned: Vec<SocketAddr>,
+    /// Addresses this connection sent STUN binding requests to.
+    probed: Vec<SocketAddr>,
     connected: bool,
 }
 
@@ -90,6 +92,12 @@ pub(super) struct Engine {
     peers: HashMap<PeerKey, Peer>,
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
+    /// Where each connection sent its own binding requests: the answers
+    /// carry no USERNAME, and a browser that nominates with USE-CANDIDATE
+    /// is not answered (so not pinned) until one of them got through.
+    /// Only STUN responses are routed this way; ICE checks their
+    /// MESSAGE-INTEGRITY.
+    by_probe: HashMap<SocketAddr, PeerKey>,
     /// Reused per service pass: media and keyframe requests bound for the
     /// other participant.
     forward_buf: Vec<(Slot, rtc::rtp::Packet)>,
@@ -113,6 +121,7 @@ impl Engine {
             peers: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
+            by_probe: HashMap::new(),
             forward_buf: Vec::with_capacity(64),
             keyframe_buf: Vec::with_capacity(8),
             loss_buf: Vec::with_capacity(8),
@@ -225,6 +234,7 @@ impl Engine {
                 inbound_codecs: Default::default(),
                 recorder: None,
                 pinned: Vec::new(),
+                probed: Vec::new(),
                 connected: false,
             },
         );
@@ -274,6 +284,11 @@ impl Engine {
                 self.by_addr.remove(addr);
             }
         }
+        for addr in &peer.probed {
+            if self.by_probe.get(addr) == Some(&key) {
+                self.by_probe.remove(addr);
+            }
+        }
     }
 
     fn set_recorder(&mut self, session: SessionId, taps: Option<Vec<(Role, RecordTap)>>) {
@@ -294,6 +309,11 @@ impl Engine {
         let key = super::demux::stun_local_ufrag(&data)
             .and_then(|ufrag| self.by_ufrag.get(ufrag))
             .or_else(|| self.by_addr.get(&from))
+            .or_else(|| {
+                super::demux::is_stun_response(&data)
+                    .then(|| self.by_probe.get(&from))
+                    .flatten()
+            })
             .copied();
         let Some(key) = key else {
             self.counters.datagrams_unknown += 1;
@@ -367,6 +387,7 @@ impl Engine {
                 progressed = true;
                 let to = out.transport.peer_addr;
                 pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
+                note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
                 let _ = self.socket.try_send_to(&out.message, to);
             }
             while let Some(event) = peer.pc.poll_event() {
@@ -554,6 +575,24 @@ fn map_slots(src: &mut Peer, dst: &mut Peer) {
             .collect();
         let outbound = peer::sender_codecs(&mut dst.pc, dst.outbound[i].sender);
         src.pt_maps[i] = PayloadMap::build(&inbound, &outbound);
+    }
+}
+
+/// Remembers that this connection sent a binding request to `to`, so the
+/// answer finds its way back.
+fn note_probe(
+    by_probe: &mut HashMap<SocketAddr, PeerKey>,
+    probed: &mut Vec<SocketAddr>,
+    key: PeerKey,
+    to: SocketAddr,
+    datagram: &[u8],
+) {
+    let is_binding_request = datagram.len() >= 2 && datagram[0] == 0x00 && datagram[1] == 0x01;
+    if is_binding_request && by_probe.get(&to) != Some(&key) {
+        by_probe.insert(to, key);
+        if !probed.contains(&to) {
+            probed.push(to);
+        }
     }
 }
 
