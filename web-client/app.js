@@ -1,0 +1,225 @@
+// Entry point of the join page (/join#<token>). The token is the URL
+// fragment: it never goes into a URL, a log or storage, and the fragment
+// stays in the address bar so that a reload rejoins.
+//
+// Flow: check the link (preview) and open camera and microphone at the same
+// time → pre-join screen → join → call → ended screen (with rejoin).
+
+import { wireControls } from './controls.js';
+import { DevicePickers } from './devices.js';
+import { LocalMedia } from './media.js';
+import { mediaProblemText, refusalText } from './messages.js';
+import { autoRejoin, fetchPreview, markInCall, renderPreview, saveName, wasInCall } from './prejoin.js';
+import { Session } from './session.js';
+import { Stage } from './stage.js';
+import { renderStatus } from './status.js';
+import { $, setError, setTitle, showView } from './ui.js';
+
+// The one global, for tests: the current RTCPeerConnection (or null).
+window.duet = { pc: null };
+
+const token = location.hash.slice(1);
+const joinButton = $('join-button');
+let info = null;
+
+const media = new LocalMedia();
+const stage = new Stage();
+const pickers = new DevicePickers(media, [$('remote-video')]);
+const session = new Session({
+  token,
+  media,
+  stage,
+  info: null,
+  hooks: { onJoined, onRefused, onEnded },
+});
+const controls = wireControls({ session, media, stage, pickers, displayName });
+
+function displayName() {
+  return $('name-input').value.trim() || info?.you?.name || '';
+}
+
+function preJoinStatus(errorText) {
+  renderStatus({ phase: 'prejoin', errorText });
+}
+
+async function startMedia() {
+  $('media-retry').hidden = true;
+  const status = await media.start();
+  pickers.refresh();
+  controls.reflect();
+  showMediaProblem();
+  return status;
+}
+
+/** On the pre-join screen: what is wrong with camera or microphone, if anything. */
+function showMediaProblem() {
+  const status = media.status;
+  if (status.audio === 'pending' || session.phase !== 'prejoin' || session.errorText || linkDead) return;
+  const problem = mediaProblemText(status, info?.peer?.name || 'the other person');
+  // Replace only our own earlier notice, never another message (say, an
+  // unreachable server).
+  const current = $('error-message').textContent;
+  if (problem || current === shownProblem) setError(problem);
+  shownProblem = problem;
+  $('media-retry').hidden = !problem || status.audio === 'unsupported';
+}
+
+let linkDead = false;
+let mediaReady = null;
+let shownProblem = '';
+
+async function boot() {
+  showView('prejoin');
+  stage.attachSelf('prejoin');
+  stage.setLocalStream(media.stream);
+  media.addEventListener('change', () => stage.setLocalStream(media.stream));
+  if (!token) {
+    fail('no_token');
+    return;
+  }
+  mediaReady = startMedia();
+  pickers.setMeterRunning(true);
+  pickers.applySavedSpeaker();
+  const result = await fetchPreview(token);
+  if (!result.ok && result.code !== 'unreachable') {
+    fail(result.code);
+    return;
+  }
+  if (result.ok) {
+    info = result.info;
+    session.info = info;
+    setTitle(info.session.title);
+    renderPreview(info);
+    stage.expectedPeer = info.peer.name;
+    stage.setPeer(null);
+    showMediaProblem(); // now with the other person's name
+  } else {
+    setError(refusalText('unreachable'));
+    $('joining-as').textContent = 'Your link could not be checked yet.';
+  }
+  preJoinStatus('');
+  joinButton.disabled = false;
+  controls.reflect();
+  if (wasInCall(info)) autoRejoin(join);
+}
+
+const DEAD_HEADING = {
+  invalid_token: 'This link does not work',
+  token_expired: 'This link has expired',
+  session_ended: 'This session has ended',
+  no_token: 'Open your join link',
+};
+
+/** The link cannot work: say why, and offer nothing to click. */
+function fail(code) {
+  linkDead = true;
+  setError(refusalText(code));
+  setTitle('');
+  joinButton.disabled = true;
+  preJoinStatus('Cannot join');
+  $('ended-heading').textContent = DEAD_HEADING[code] || 'Cannot join';
+  $('ended-detail').textContent = '';
+  $('rejoin-button').hidden = true;
+  showView('ended');
+  // No call is coming: release the camera and microphone.
+  pickers.setMeterRunning(false);
+  (mediaReady || Promise.resolve()).then(() => media.stopAll());
+}
+
+async function join() {
+  if (session.phase !== 'prejoin') return;
+  joinButton.disabled = true;
+  joinButton.textContent = 'Joining…';
+  // Wait for the camera/microphone answer, but not forever: a permission
+  // prompt left open must not keep someone out. Tracks that arrive later
+  // are put on the connection as they come.
+  await Promise.race([mediaReady, new Promise((r) => setTimeout(r, 5000))]);
+  const name = displayName();
+  saveName(info, name);
+  setError('');
+  session.join(name);
+}
+
+// Another link pasted into this tab changes only the fragment, which
+// browsers do not reload for: start over with the new token.
+window.addEventListener('hashchange', () => location.reload());
+
+$('media-retry').addEventListener('click', () => {
+  mediaReady = startMedia();
+});
+
+$('join-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!joinButton.disabled) join();
+});
+
+function onJoined() {
+  markInCall(info, true);
+  setError('');
+  pickers.setMeterRunning(false);
+  placeDevices('call');
+  showView('call');
+  stage.attachSelf('call');
+  controls.reflect();
+  // The join button is gone: put keyboard focus on the first control.
+  $('mute-audio').focus({ preventScroll: true });
+}
+
+/** The device pickers live on the pre-join card, and in the call's Devices panel. */
+function placeDevices(where) {
+  if (where === 'call') $('settings-slot').append($('devices'));
+  else $('join-form').insertBefore($('devices'), $('rejoin-note'));
+}
+
+function onRefused(code, text) {
+  placeDevices('prejoin');
+  setError(text);
+  showView('prejoin');
+  stage.attachSelf('prejoin');
+  // Only a full room may free up; a dead link stays dead.
+  const retry = code === 'session_full';
+  joinButton.disabled = !retry;
+  joinButton.textContent = retry ? 'Try again' : 'Join now';
+  if (retry) pickers.setMeterRunning(true);
+  else fail(code);
+}
+
+const ENDED = {
+  left: ['You left the call', 'Rejoin', ''],
+  replaced: ['You joined from another tab', 'Use this tab instead', 'This tab is no longer in the call. Your camera and microphone were released here.'],
+  server_shutdown: ['The call was interrupted', 'Rejoin', 'The server shut down. It may be back in a moment.'],
+  ended: ['The session has ended', '', 'Thank you for joining. You can close this tab.'],
+  expired: ['The session has expired', '', 'You can close this tab.'],
+  session_ended: ['The session has ended', '', 'You can close this tab.'],
+  token_expired: ['Your link has expired', '', 'Ask whoever set up the session for a new link.'],
+  invalid_token: ['Your link is no longer valid', '', 'Ask whoever set up the session for a new link.'],
+  error: ['You are no longer in the call', 'Try again', ''],
+};
+
+function onEnded(kind, text) {
+  markInCall(info, false);
+  placeDevices('prejoin');
+  controls.closePanels();
+  const [heading, action, detail] = ENDED[kind] || ENDED.error;
+  $('ended-heading').textContent = heading;
+  $('ended-detail').textContent = text && kind !== 'replaced' ? text : detail;
+  const button = $('rejoin-button');
+  button.hidden = !action;
+  button.disabled = false;
+  button.textContent = action;
+  showView('ended');
+  stage.attachSelf('prejoin');
+  if (action) button.focus();
+}
+
+$('rejoin-button').addEventListener('click', async () => {
+  const button = $('rejoin-button');
+  button.disabled = true;
+  button.textContent = 'Rejoining…';
+  mediaReady = startMedia();
+  await mediaReady;
+  setError('');
+  session.join(displayName());
+});
+
+boot();

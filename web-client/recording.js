@@ -1,0 +1,113 @@
+// Consent-gated recording (docs/recording.md), as far as the page goes:
+// ask, agree to the notice or decline, withdraw (keeping or deleting what
+// was recorded), and show plainly while a recording is running.
+//
+// The server is the only source of truth: this module sends `recording`
+// actions and renders the `recording` status it broadcasts; it never
+// assumes a state change. Both people — the one who asked too — answer the
+// consent dialog, and a consent names the hash of the notice it was given
+// to. Nothing shows unless the session's policy is "allowed".
+
+import { $, toast } from './ui.js';
+
+export class Recording {
+  constructor({ send, myRole, peerName }) {
+    this.send = send;
+    this.myRole = myRole;
+    this.peerName = peerName;
+    this.status = { state: 'off', policy: 'off', consented: [] };
+    this.active = false; // in the call
+    this.dialog = $('consent-dialog');
+
+    $('record-request').addEventListener('click', () => this.act({ action: 'request' }));
+    $('consent-accept').addEventListener('click', () => {
+      this.closeDialog();
+      this.act({ action: 'consent', notice_hash: this.status.notice_hash });
+    });
+    $('consent-decline').addEventListener('click', () => this.decline());
+    $('consent-revoke').addEventListener('click', () => this.act({ action: 'revoke' }));
+    $('recording-discard').addEventListener('click', () => this.act({ action: 'revoke', discard: true }));
+    // Closing the question without an answer (Escape) is a "no": consent
+    // must be given on purpose.
+    this.dialog.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      this.decline();
+    });
+  }
+
+  decline() {
+    this.closeDialog();
+    this.act({ action: 'decline' });
+  }
+
+  act(fields) {
+    const msg = { type: 'recording', ...fields };
+    if (msg.notice_hash == null) delete msg.notice_hash;
+    if (!this.send(msg)) toast('Not connected right now — try again in a moment.');
+  }
+
+  /** From `joined.recording` or a `recording` message (fields flattened). */
+  update(status) {
+    const before = this.status.state;
+    this.status = {
+      state: status.state || 'off',
+      policy: status.policy || this.status.policy,
+      consented: Array.isArray(status.consented) ? status.consented : [],
+      requested_by: status.requested_by || null,
+      notice: status.notice ?? this.status.notice ?? '',
+      notice_hash: status.notice_hash ?? this.status.notice_hash ?? null,
+    };
+    const now = this.status.state;
+    if (before !== 'recording' && now === 'recording') toast('Recording has started.');
+    if (before === 'recording' && now === 'off') toast('Recording has stopped.');
+    if (before === 'requested' && now === 'off') toast('Recording was not started: the request ended without both agreeing.');
+    this.render();
+  }
+
+  setActive(active) {
+    this.active = active;
+    if (!active) this.status = { ...this.status, state: 'off', consented: [] };
+    this.render();
+  }
+
+  /** The server said no (policy off, the other person not there, disk trouble…). */
+  refused(message) {
+    toast(message ? `Recording: ${message}` : 'Recording is not available right now.');
+    this.render();
+  }
+
+  render() {
+    const { state, policy, consented } = this.status;
+    const allowed = this.active && policy === 'allowed';
+    const iConsented = consented.includes(this.myRole());
+    $('record-request').hidden = !(allowed && state === 'off');
+    $('consent-revoke').hidden = !(allowed && state === 'recording');
+    $('recording-discard').hidden = !(allowed && state === 'recording');
+    // Shown exactly while the server says a recording is running.
+    $('recording-indicator').hidden = !(this.active && state === 'recording');
+    const pending = $('recording-pending');
+    pending.hidden = !(allowed && state === 'requested' && iConsented);
+    pending.textContent = `Waiting for ${this.peerName() || 'the other person'} to agree to recording`;
+    if (allowed && state === 'requested' && !iConsented) this.openDialog();
+    else this.closeDialog();
+  }
+
+  openDialog() {
+    const { requested_by: by, notice } = this.status;
+    const who = this.peerName() || 'The other person';
+    $('consent-heading').textContent = by === this.myRole() ? 'Confirm recording' : `${who} would like to record this session`;
+    $('consent-text').textContent = by === this.myRole()
+      ? 'You asked to record this session. Please read the notice and confirm. Recording starts only when you both agree, and either of you can stop it at any time.'
+      : 'Recording starts only if you both agree, and either of you can stop it at any time.';
+    $('consent-notice').textContent = notice || '';
+    if (this.dialog.open) return;
+    if (typeof this.dialog.showModal === 'function') this.dialog.showModal();
+    else this.dialog.setAttribute('open', '');
+  }
+
+  closeDialog() {
+    if (!this.dialog.open) return;
+    if (typeof this.dialog.close === 'function') this.dialog.close();
+    else this.dialog.removeAttribute('open');
+  }
+}
