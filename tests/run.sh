@@ -23,6 +23,14 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v cc >/dev/null || missing+=(build-essential)
+# ffprobe/ffmpeg check recordings (codecs, durations, that they play).
+command -v ffprobe >/dev/null || missing+=(ffmpeg)
+# The browser tests: Node runs them, driving the system's Chromium through
+# playwright-core; the fonts make screenshots legible.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "==> installing ${missing[*]}"
     sudo_if_needed apt-get update -q
@@ -39,10 +47,37 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo build (tests)"
 cargo build --workspace --all-targets --locked
 
-echo "==> cargo test (in a loopback-only network namespace)"
-test_cmd='ip link set lo up && exec cargo test --workspace --offline --locked "$@"'
+# playwright-core and `node --test --test-concurrency` need Node.js 20 or newer.
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+    echo "the browser tests need Node.js 20 or newer; this is $(node --version)" >&2
+    exit 1
+fi
+
+# The browser tests' one dependency, playwright-core, comes from the npm
+# registry, so it is installed here, outside the namespace: again whenever
+# the lockfile changed since the last install.
+lock=tests/browser/package-lock.json
+stamp=tests/browser/node_modules/.duet-lock.sha256
+lock_sum="$(sha256sum "$lock" | cut -d' ' -f1)"
+if [ ! -d tests/browser/node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "==> npm ci (tests/browser)"
+    (cd tests/browser && npm ci --no-audit --no-fund)
+    echo "$lock_sum" >"$stamp"
+fi
+
+echo "==> cargo test, then the browser tests (in a loopback-only network namespace)"
+# The browser tests start the `duet` binary that cargo just built, and one
+# headless Chromium per person; the server and the browsers must share the
+# namespace. Test files run one at a time: each holds up to two browsers.
+export DUET_BIN="${DUET_BIN:-$CARGO_TARGET_DIR/debug/duet}"
+test_cmd='ip link set lo up && cargo test --workspace --offline --locked "$@" &&
+    echo "==> browser tests" &&
+    exec node --test --test-concurrency=1 tests/browser/'
+# A private mount namespace too: the full-disk test mounts a tiny tmpfs that
+# nobody outside the tests sees.
 if [ "$(id -u)" -eq 0 ]; then
-    unshare --net -- sh -c "$test_cmd" sh "$@"
+    unshare --net --mount -- sh -c "$test_cmd" sh "$@"
 else
-    unshare --user --map-root-user --net -- sh -c "$test_cmd" sh "$@"
+    unshare --user --map-root-user --net --mount -- sh -c "$test_cmd" sh "$@"
 fi

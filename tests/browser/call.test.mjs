@@ -1,0 +1,231 @@
+// One call between a mentor and a mentee, each in their own headless
+// Chromium with a fake camera and microphone: media both ways, mute, chat,
+// screen share, and screenshots of the call view.
+//
+// The tests share the call (joining is the `before` hook) and each leaves it
+// as it found it: unmuted, not sharing.
+
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+
+import {
+  byTestId,
+  dumpDiagnostics,
+  e2e,
+  joinCall,
+  launchPerson,
+  screenshotPath,
+  startServer,
+  TEST_TIMEOUT_MS,
+  textOf,
+  waitForAudioFlowing,
+  waitForFramesDecoded,
+  waitForState,
+  waitForVideoHidden,
+  waitForVideoPlaying,
+  waitUntil,
+} from './harness.mjs';
+
+const ctx = { server: null, people: [] };
+let mentor;
+let mentee;
+let session;
+
+before(async () => {
+  ctx.server = await startServer();
+  session = await ctx.server.createSession({ title: 'Weekly 1:1', mentor: 'Ada', mentee: 'Grace' });
+  [mentor, mentee] = await Promise.all([launchPerson('mentor'), launchPerson('mentee')]);
+  ctx.people = [mentor, mentee];
+  try {
+    await Promise.all([
+      joinCall(mentor, session.links.mentor),
+      joinCall(mentee, session.links.mentee, { name: 'Grace H.' }),
+    ]);
+  } catch (err) {
+    await dumpDiagnostics('joining the call', ctx);
+    throw err;
+  }
+}, { timeout: TEST_TIMEOUT_MS });
+
+after(async () => {
+  await Promise.all(ctx.people.map((p) => p?.close()));
+  await ctx.server?.stop();
+}, { timeout: TEST_TIMEOUT_MS });
+
+e2e('both people connect and see and hear each other', ctx, async () => {
+  await Promise.all([
+    waitForState(mentor.page, 'connected'),
+    waitForState(mentee.page, 'connected'),
+  ]);
+  await Promise.all([
+    waitForVideoPlaying(mentor.page, 'remote-video'),
+    waitForVideoPlaying(mentee.page, 'remote-video'),
+    waitForAudioFlowing(mentor.page),
+    waitForAudioFlowing(mentee.page),
+  ]);
+  // The server sees both of them, under the names they joined with.
+  const seen = await ctx.server.getSession(session.id);
+  assert.equal(seen.mentor.connected, true);
+  assert.equal(seen.mentee.connected, true);
+  assert.equal(seen.mentee.display_name, 'Grace H.');
+
+  // The secret in the link's fragment never went out in a URL or a Referer.
+  for (const person of [mentor, mentee]) {
+    for (const token of Object.values(session.tokens)) {
+      const leaks = person.requests.filter((r) => r.url.includes(token) || r.referer?.includes(token));
+      assert.deepEqual(leaks.map((r) => r.url.slice(0, 80)), [], `${person.label} leaked a token`);
+    }
+  }
+});
+
+/// Visible elements whose own text, aria-label or title matches `pattern`,
+/// leaving out the page's own controls and the chat: what the page shows
+/// about the other person.
+async function showsAboutPeer(page, pattern) {
+  return page.evaluate(({ source, flags }) => {
+    const re = new RegExp(source, flags);
+    const own = ['mute-audio', 'mute-video', 'share-screen', 'leave', 'chat-log', 'chat-input'];
+    const visible = (el) => {
+      const r = el.getBoundingClientRect();
+      const st = getComputedStyle(el);
+      return r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none'
+        && !el.closest('[hidden]');
+    };
+    const says = (el) => {
+      const bits = [el.getAttribute('aria-label'), el.getAttribute('title')];
+      if (el.children.length === 0) bits.push(el.textContent);
+      return bits.some((b) => b && re.test(b));
+    };
+    const hits = [...document.querySelectorAll('body *')].filter((el) => {
+      if (own.some((id) => el.closest(`[data-testid="${id}"]`))) return false;
+      return says(el) && visible(el);
+    });
+    return hits.map((el) => el.outerHTML.slice(0, 160));
+  }, { source: pattern.source, flags: pattern.flags });
+}
+
+const MUTED = /\bmuted\b|microphone (is )?off|mic (is )?off/i;
+const CAMERA_OFF = /camera (is )?off|video (is )?off/i;
+
+e2e('muting the microphone shows on the other side, unmuting clears it', ctx, async () => {
+  await waitForState(mentee.page, 'connected');
+  assert.deepEqual(await showsAboutPeer(mentee.page, MUTED), [], 'nobody is muted at the start');
+
+  await byTestId(mentor.page, 'mute-audio').click();
+  const hits = await waitUntil('the mentee page to show the mentor muted',
+    async () => {
+      const h = await showsAboutPeer(mentee.page, MUTED);
+      return h.length > 0 ? h : { ok: false, hits: h };
+    });
+  console.log(`mentee sees the mentor muted: ${hits.join(' | ')}`);
+  // The server knows too.
+  await waitUntil('the API to report the mentor muted', async () => {
+    const s = await ctx.server.getSession(session.id);
+    return s.mentor.media?.audio === false ? true : { ok: false, media: s.mentor.media };
+  });
+
+  await byTestId(mentor.page, 'mute-audio').click();
+  await waitUntil('the mentee page to stop showing the mentor muted', async () => {
+    const h = await showsAboutPeer(mentee.page, MUTED);
+    return h.length === 0 ? true : { ok: false, hits: h };
+  });
+  // Sound comes again.
+  await waitForAudioFlowing(mentee.page);
+});
+
+e2e('turning the camera off shows on the other side, turning it on brings the picture back', ctx, async () => {
+  await waitForVideoPlaying(mentee.page, 'remote-video');
+  assert.deepEqual(await showsAboutPeer(mentee.page, CAMERA_OFF), [], 'no camera is off at the start');
+
+  await byTestId(mentor.page, 'mute-video').click();
+  await waitUntil('the API to report the mentor camera off', async () => {
+    const s = await ctx.server.getSession(session.id);
+    return s.mentor.media?.video === false ? true : { ok: false, media: s.mentor.media };
+  });
+  const hits = await waitUntil('the mentee page to say the mentor camera is off', async () => {
+    const h = await showsAboutPeer(mentee.page, CAMERA_OFF);
+    return h.length > 0 ? h : { ok: false, hits: h };
+  });
+  console.log(`mentee sees the mentor camera off: ${hits.join(' | ')}`);
+
+  await byTestId(mentor.page, 'mute-video').click();
+  await waitUntil('the mentee page to stop saying the camera is off', async () => {
+    const h = await showsAboutPeer(mentee.page, CAMERA_OFF);
+    return h.length === 0 ? true : { ok: false, hits: h };
+  });
+  await waitForFramesDecoded(mentee.page, 20);
+  await waitForVideoPlaying(mentee.page, 'remote-video');
+});
+
+e2e('screenshots of the call view, desktop and phone', ctx, async () => {
+  // A short conversation, as the docs show it.
+  const hello = 'Hi Grace, shall we start with your questions?';
+  await byTestId(mentor.page, 'chat-input').fill(hello);
+  await byTestId(mentor.page, 'chat-send').click();
+  await waitUntil('the greeting on the mentee page',
+    async () => (await textOf(mentee.page, 'chat-log')).includes(hello));
+  const text = 'Yes! Could you walk me through the design first?';
+  await byTestId(mentee.page, 'chat-input').fill(text);
+  await byTestId(mentee.page, 'chat-send').click();
+  await waitUntil('the chat message on the mentor page',
+    async () => (await textOf(mentor.page, 'chat-log')).includes(text));
+  await Promise.all([
+    waitForState(mentor.page, 'connected'),
+    waitForVideoPlaying(mentor.page, 'remote-video'),
+  ]);
+  const desktop = screenshotPath('call.png');
+  await mentor.page.screenshot({ path: desktop });
+
+  await mentor.page.setViewportSize({ width: 375, height: 667 });
+  try {
+    await waitForVideoPlaying(mentor.page, 'remote-video');
+    for (const id of ['mute-audio', 'mute-video', 'leave']) {
+      const box = await byTestId(mentor.page, id).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 375 + 1,
+        `${id} fits in a 375 px wide screen: ${JSON.stringify(box)}`);
+    }
+    const phone = screenshotPath('call-phone.png');
+    await mentor.page.screenshot({ path: phone });
+    console.log(`screenshots: ${desktop} ${phone}`);
+  } finally {
+    await mentor.page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+e2e('a chat message reaches both chat logs', ctx, async () => {
+  const text = `A message from the mentor (${Date.now()})`;
+  await byTestId(mentor.page, 'chat-input').fill(text);
+  await byTestId(mentor.page, 'chat-send').click();
+  await waitUntil('the message in the mentee chat-log',
+    async () => (await textOf(mentee.page, 'chat-log')).includes(text));
+  await waitUntil('the message in the mentor chat-log',
+    async () => (await textOf(mentor.page, 'chat-log')).includes(text));
+  assert.equal(await byTestId(mentor.page, 'chat-input').inputValue(), '', 'the input is cleared after sending');
+
+  const reply = `A reply from the mentee (${Date.now()})`;
+  await byTestId(mentee.page, 'chat-input').fill(reply);
+  await byTestId(mentee.page, 'chat-input').press('Enter');
+  await waitUntil('the reply (sent with Enter) in the mentor chat-log',
+    async () => (await textOf(mentor.page, 'chat-log')).includes(reply));
+
+  // Chat is text, never markup.
+  const markup = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
+  await byTestId(mentor.page, 'chat-input').fill(markup);
+  await byTestId(mentor.page, 'chat-send').click();
+  await waitUntil('the markup shown as text in the mentee chat-log',
+    async () => (await textOf(mentee.page, 'chat-log')).includes(markup));
+  assert.equal(await byTestId(mentee.page, 'chat-log').locator('img, b').count(), 0);
+  assert.equal(await mentee.page.evaluate(() => window.__xss), undefined);
+});
+
+e2e('sharing the screen shows it on the other side, stopping returns to the camera', ctx, async () => {
+  await waitForVideoHidden(mentee.page, 'remote-screen');
+  await byTestId(mentor.page, 'share-screen').click();
+  await waitForVideoPlaying(mentee.page, 'remote-screen');
+  // The camera is still there.
+  await waitForVideoPlaying(mentee.page, 'remote-video');
+
+  await byTestId(mentor.page, 'share-screen').click();
+  await waitForVideoHidden(mentee.page, 'remote-screen');
+  await waitForVideoPlaying(mentee.page, 'remote-video');
+});
