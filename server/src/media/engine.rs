@@ -26,17 +26,21 @@ use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
 use super::peer::{self, Outbound, Pc};
 use super::{Command, MediaError, PeerKey};
-use crate::recorder::tap::{RecordTap, RecordedPacket, TrackCodec, TrackKind};
+use crate::recorder::tap::{RecordTap, TrackCodec};
 use duet_signaling::{Role, SessionId};
 
 mod feedback;
 mod recv_buffer;
 
 mod events;
+mod pinning;
+mod slots;
 
 use events::handle_event;
 use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};
+use pinning::{note_probe, pin_if_answered};
 use recv_buffer::ReceiveBuffer;
+use slots::{map_slots, recorded};
 
 /// What the server receives on one of the three slots.
 struct Inbound {
@@ -523,94 +527,6 @@ impl Engine {
         if now.saturating_duration_since(self.last_report) >= Duration::from_secs(30) {
             self.last_report = now;
             tracing::debug!(peers = self.peers.len(), counters = ?self.counters, "media plane");
-        }
-    }
-}
-
-/// Rebuilds `src`'s payload maps toward `dst`'s outbound streams.
-/// The recorder's view of a packet: header fields and a refcounted payload.
-fn recorded(
-    role: Role,
-    slot: Slot,
-    codecs: &[Vec<(u8, TrackCodec)>; 3],
-    packet: &rtc::rtp::Packet,
-    now: Instant,
-) -> RecordedPacket {
-    let pt = packet.header.payload_type;
-    let codec = codecs[slot.index()]
-        .iter()
-        .find(|(p, _)| *p == pt)
-        .map_or(TrackCodec::Other, |(_, c)| *c);
-    RecordedPacket {
-        role,
-        kind: match slot {
-            Slot::Audio => TrackKind::Audio,
-            Slot::Camera => TrackKind::Camera,
-            Slot::Screen => TrackKind::Screen,
-        },
-        codec,
-        seq: packet.header.sequence_number,
-        timestamp: packet.header.timestamp,
-        marker: packet.header.marker,
-        payload: packet.payload.clone(),
-        arrival: now,
-    }
-}
-
-fn map_slots(src: &mut Peer, dst: &mut Peer) {
-    for slot in Slot::ALL {
-        let i = slot.index();
-        let Some(inb) = &src.inbound[i] else {
-            continue;
-        };
-        let inbound = peer::receiver_codecs(&mut src.pc, inb.receiver);
-        src.inbound_codecs[i] = inbound
-            .iter()
-            .map(|(pt, key)| {
-                (
-                    *pt,
-                    TrackCodec::from_mime(key.split(';').next().unwrap_or("")),
-                )
-            })
-            .collect();
-        let outbound = peer::sender_codecs(&mut dst.pc, dst.outbound[i].sender);
-        src.pt_maps[i] = PayloadMap::build(&inbound, &outbound);
-    }
-}
-
-/// Remembers that this connection sent a binding request to `to`, so the
-/// answer finds its way back.
-fn note_probe(
-    by_probe: &mut HashMap<SocketAddr, PeerKey>,
-    probed: &mut Vec<SocketAddr>,
-    key: PeerKey,
-    to: SocketAddr,
-    datagram: &[u8],
-) {
-    let is_binding_request = datagram.len() >= 2 && datagram[0] == 0x00 && datagram[1] == 0x01;
-    if is_binding_request && by_probe.get(&to) != Some(&key) {
-        by_probe.insert(to, key);
-        if !probed.contains(&to) {
-            probed.push(to);
-        }
-    }
-}
-
-/// Pins `to` to this connection when the connection answers a STUN binding
-/// request from it: the ICE agent only answers after checking the request's
-/// MESSAGE-INTEGRITY, so the address is proven.
-fn pin_if_answered(
-    by_addr: &mut HashMap<SocketAddr, PeerKey>,
-    pinned: &mut Vec<SocketAddr>,
-    key: PeerKey,
-    to: SocketAddr,
-    datagram: &[u8],
-) {
-    let is_binding_success = datagram.len() >= 2 && datagram[0] == 0x01 && datagram[1] == 0x01;
-    if is_binding_success && by_addr.get(&to) != Some(&key) {
-        by_addr.insert(to, key);
-        if !pinned.contains(&to) {
-            pinned.push(to);
         }
     }
 }
