@@ -85,7 +85,7 @@ const SHUTDOWN_NOTICE: Duration = Duration::from_secs(3);
 /// Runs the server until `shutdown` completes, then tells every participant
 /// the session ended, closes their sockets and returns.
 pub async fn run(
-    config: Config,
+    mut config: Config,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
@@ -107,6 +107,9 @@ pub async fn run(
     let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
     let media = media::MediaPlane::start(listeners.media, advertise, config.media.public_port)?;
     let http_addr = listeners.http.local_addr()?;
+    // Links without a public URL use the listen address: the bound one, so
+    // `--listen 127.0.0.1:0` gives links with the real port.
+    config.http.listen = http_addr;
     tracing::info!(
         http = %http_addr,
         media = %media.local_addr(),

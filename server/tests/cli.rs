@@ -202,6 +202,11 @@ async fn an_api_key_works_and_sigterm_ends_sessions_gracefully() {
     let token = session["tokens"]["mentor"]
         .as_str()
         .expect("a token: the key worked");
+    let link = session["links"]["mentor"].as_str().expect("link");
+    assert!(
+        link.starts_with(&format!("http://{}/join#", server.http)),
+        "links use the bound port, not :0: {link}"
+    );
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", server.http))
         .await
