@@ -192,6 +192,15 @@ fn write(
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(slot) => {
             let Some(track) = open_track(dir, &p)? else {
+                let note = format!(
+                    "the {}'s {} is not recorded: its codec has no place in WebM and Duet does not transcode",
+                    p.role,
+                    p.kind.as_str()
+                );
+                if !manifest.notes.contains(&note) {
+                    manifest.notes.push(note);
+                    manifest::write(dir, manifest)?;
+                }
                 return Ok(());
             };
             manifest.tracks.push(ManifestTrack {
