@@ -1,0 +1,122 @@
+//! `duet-load`: runs N 1:1 calls of Rust WebRTC peers against a running Duet and reports
+//! what Duet spent forwarding them. See `duet_tests::load`.
+//!
+//! ```text
+//! duet-load --url http://127.0.0.1:8080 --api-key KEY --calls 20 --duration 20 \
+//!           --ramp-up 5 --server-pid $(pidof duet) --json out.json
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use duet_tests::load::{self, LoadConfig};
+
+const USAGE: &str = "\
+usage: duet-load [options]
+  --url URL          Duet's HTTP base (default http://127.0.0.1:8080)
+  --ws-url URL       signaling WebSocket (default derived from --url)
+  --api-key KEY      API key for creating sessions (default $DUET_API_KEY)
+  --calls N          number of 1:1 calls (default 1)
+  --duration SECS    measurement window (default 20)
+  --ramp-up SECS     spread call starts over this long (default 5)
+  --server-pid PID   Duet's pid, for CPU per packet and RSS per call
+  --json FILE        also write the report as JSON to FILE
+  -h, --help         this text";
+
+struct Args {
+    cfg: LoadConfig,
+    json: Option<String>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Args>> {
+    let mut url = "http://127.0.0.1:8080".to_owned();
+    let mut ws_url = None;
+    let mut api_key = std::env::var("DUET_API_KEY").ok();
+    let mut calls = 1usize;
+    let mut duration = 20.0f64;
+    let mut ramp_up = 5.0f64;
+    let mut server_pid = None;
+    let mut json = None;
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        if name == "-h" || name == "--help" {
+            return Ok(None);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| anyhow!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "--url" => url = value()?,
+            "--ws-url" => ws_url = Some(value()?),
+            "--api-key" => api_key = Some(value()?),
+            "--calls" => calls = value()?.parse().context("--calls")?,
+            "--duration" => duration = value()?.parse().context("--duration")?,
+            "--ramp-up" => ramp_up = value()?.parse().context("--ramp-up")?,
+            "--server-pid" => server_pid = Some(value()?.parse().context("--server-pid")?),
+            "--json" => json = Some(value()?),
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    let api_key = api_key.ok_or_else(|| anyhow!("--api-key (or DUET_API_KEY) is required"))?;
+    if calls == 0 {
+        bail!("--calls must be at least 1");
+    }
+    let secs = |v: f64, name: &str| -> anyhow::Result<Duration> {
+        Duration::try_from_secs_f64(v).map_err(|_| anyhow!("{name} must be a non-negative number"))
+    };
+    let mut cfg = LoadConfig::new(&url, &api_key);
+    if let Some(ws) = ws_url {
+        cfg.ws_url = ws;
+    }
+    cfg.calls = calls;
+    cfg.duration = secs(duration, "--duration")?;
+    cfg.ramp_up = secs(ramp_up, "--ramp-up")?;
+    cfg.server_pid = server_pid;
+    Ok(Some(Args { cfg, json }))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("duet-load: {err:#}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    let report = match load::run(&args.cfg, |line| eprintln!("[duet-load] {line}")).await {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("duet-load: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", report.summary());
+    if let Some(path) = &args.json {
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| std::fs::write(path, text + "\n").map_err(anyhow::Error::from));
+        if let Err(err) = written {
+            eprintln!("duet-load: writing {path}: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}

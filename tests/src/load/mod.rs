@@ -1,0 +1,447 @@
+//! The load tool behind `duet-load`: N sessions created through the API, N 1:1 calls of
+//! [`TestPeer`]s (looped pre-encoded VP8 from the IVF fixture and 20 ms Opus, so the tool
+//! stays cheap), and what Duet spent forwarding them.
+//!
+//! A run:
+//! 1. reads Duet's RSS (when its pid is given) before anything joins;
+//! 2. creates the sessions and joins both parties of each call, spread over the ramp-up,
+//!    timing each peer from the start of `join` to its first received camera packet;
+//! 3. pauses every sender and lets in-flight packets land, so the window starts from a
+//!    quiet baseline;
+//! 4. resumes sending and measures for `duration`: packets received (forwarded by Duet),
+//!    Duet's utime+stime and RSS, and the tool's own CPU;
+//! 5. pauses every sender again, waits for in-flight packets, and counts per stream what
+//!    was sent in the window and never arrived.
+
+pub mod procstat;
+pub mod report;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use futures_util::future::{join_all, try_join_all};
+use serde_json::{Value, json};
+
+use crate::{MediaKind, PeerOptions, TestPeer};
+use procstat::ProcSample;
+pub use report::{LoadReport, Percentiles, ServerReport, StreamReport, ToolReport};
+
+/// How long a call has, after its start, to connect and receive both kinds of media.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long in-flight packets get to land after the senders pause.
+pub const DRAIN: Duration = Duration::from_secs(1);
+/// How often progress is reported during the window.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// The two parties of a call, in peer order.
+const ROLES: [&str; 2] = ["mentor", "mentee"];
+/// The kinds every party sends.
+const KINDS: [MediaKind; 2] = [MediaKind::Audio, MediaKind::Camera];
+
+/// What to run against which Duet.
+#[derive(Clone, Debug)]
+pub struct LoadConfig {
+    /// Duet's HTTP base, e.g. `http://127.0.0.1:8080` (no trailing slash needed).
+    pub base_url: String,
+    /// The signaling WebSocket, e.g. `ws://127.0.0.1:8080/api/v1/ws`.
+    pub ws_url: String,
+    /// An API key accepted by Duet (for creating sessions).
+    pub api_key: String,
+    /// Number of 1:1 calls (sessions).
+    pub calls: usize,
+    /// Length of the measurement window.
+    pub duration: Duration,
+    /// Time over which the calls are started, evenly spread.
+    pub ramp_up: Duration,
+    /// Duet's pid, for CPU and RSS; `None` skips them.
+    pub server_pid: Option<u32>,
+}
+
+impl LoadConfig {
+    /// A config for the Duet at `base_url` (WebSocket URL derived from it), 1 call, 10 s,
+    /// no ramp-up, no server pid.
+    pub fn new(base_url: &str, api_key: &str) -> LoadConfig {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        LoadConfig {
+            ws_url: ws_url_for(&base_url),
+            base_url,
+            api_key: api_key.to_owned(),
+            calls: 1,
+            duration: Duration::from_secs(10),
+            ramp_up: Duration::ZERO,
+            server_pid: None,
+        }
+    }
+}
+
+/// `http://host:port` → `ws://host:port/api/v1/ws` (`https` → `wss`).
+pub fn ws_url_for(base_url: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let rest = base
+        .strip_prefix("https://")
+        .map(|r| format!("wss://{r}"))
+        .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
+        .unwrap_or_else(|| format!("ws://{base}"));
+    format!("{rest}/api/v1/ws")
+}
+
+/// One running call.
+struct Call {
+    index: usize,
+    session: String,
+    /// Mentor, mentee.
+    peers: [TestPeer; 2],
+    /// Join start to first received camera packet, per peer.
+    first_video: [Duration; 2],
+}
+
+/// RTP packets counted by one peer, per kind (m-line order).
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    sent: [u64; 3],
+    /// Received media packets (empty padding payloads excluded).
+    received: [u64; 3],
+}
+
+fn counts(peer: &TestPeer) -> Counts {
+    let rx = peer.watch_stats();
+    let stats = rx.borrow();
+    let mut c = Counts::default();
+    for kind in MediaKind::ALL {
+        let i = kind.index();
+        c.sent[i] = stats.sent.get(kind).packets;
+        let got = stats.received.get(kind);
+        c.received[i] = got.packets.saturating_sub(got.empty_payloads);
+    }
+    c
+}
+
+fn snapshot(calls: &[Call]) -> Vec<[Counts; 2]> {
+    calls
+        .iter()
+        .map(|c| [counts(&c.peers[0]), counts(&c.peers[1])])
+        .collect()
+}
+
+fn total_received(snap: &[[Counts; 2]]) -> u64 {
+    snap.iter()
+        .flat_map(|pair| pair.iter())
+        .map(|c| c.received.iter().sum::<u64>())
+        .sum()
+}
+
+fn set_sending(calls: &[Call], on: bool) {
+    for call in calls {
+        for peer in &call.peers {
+            for kind in KINDS {
+                peer.set_sending(kind, on);
+            }
+        }
+    }
+}
+
+fn kind_name(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Audio => "audio",
+        MediaKind::Camera => "camera",
+        MediaKind::Screen => "screen",
+    }
+}
+
+fn sample_opt(pid: Option<u32>) -> anyhow::Result<Option<ProcSample>> {
+    pid.map(|pid| procstat::sample(Some(pid)).with_context(|| format!("reading Duet's pid {pid}")))
+        .transpose()
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Creates the sessions, runs the calls and measures; see the module docs. `progress` gets
+/// one line at each step and about once a second during the window.
+pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<LoadReport> {
+    anyhow::ensure!(cfg.calls > 0, "at least one call is needed");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .context("building the HTTP client")?;
+    let server_before = sample_opt(cfg.server_pid)?;
+
+    progress(&format!(
+        "starting {} calls over {:.1} s",
+        cfg.calls,
+        cfg.ramp_up.as_secs_f64()
+    ));
+    let started = Instant::now();
+    let progress_ref: &dyn Fn(&str) = &progress;
+    let setups = (0..cfg.calls).map(|index| {
+        let delay = cfg.ramp_up.mul_f64(index as f64 / cfg.calls as f64);
+        start_call(cfg, &client, index, started + delay, progress_ref)
+    });
+    let calls = try_join_all(setups).await?;
+    progress(&format!(
+        "all {} calls connected and receiving after {:.1} s",
+        calls.len(),
+        started.elapsed().as_secs_f64()
+    ));
+
+    let result = measure(cfg, &calls, server_before, &progress).await;
+
+    // Leave and end the sessions whatever happened; failures here change no measurement.
+    join_all(calls.iter().flat_map(|c| c.peers.iter()).map(|p| p.leave())).await;
+    join_all(calls.iter().map(|c| end_session(cfg, &client, &c.session))).await;
+    result
+}
+
+async fn measure(
+    cfg: &LoadConfig,
+    calls: &[Call],
+    server_before: Option<ProcSample>,
+    progress: &impl Fn(&str),
+) -> anyhow::Result<LoadReport> {
+    // Quiet baseline: nothing in flight when the window's counts start.
+    set_sending(calls, false);
+    tokio::time::sleep(DRAIN).await;
+    let base = snapshot(calls);
+    let server0 = sample_opt(cfg.server_pid)?;
+    let tool0 = procstat::sample(None).context("reading /proc/self")?;
+    let t0 = Instant::now();
+    set_sending(calls, true);
+    progress(&format!(
+        "measuring for {:.0} s",
+        cfg.duration.as_secs_f64()
+    ));
+
+    let base_received = total_received(&base);
+    let mut last = (t0, base_received);
+    while t0.elapsed() < cfg.duration {
+        let left = cfg.duration.saturating_sub(t0.elapsed());
+        tokio::time::sleep(left.min(PROGRESS_EVERY)).await;
+        let now = Instant::now();
+        let received = total_received(&snapshot(calls));
+        let rate = (received - last.1.min(received)) as f64
+            / now.duration_since(last.0).as_secs_f64().max(1e-3);
+        progress(&format!(
+            "{:>5.1}/{:.0} s: {} packets forwarded, {:.0} packets/s",
+            now.duration_since(t0).as_secs_f64(),
+            cfg.duration.as_secs_f64(),
+            received.saturating_sub(base_received),
+            rate
+        ));
+        last = (now, received);
+    }
+
+    let end = snapshot(calls);
+    let window = t0.elapsed();
+    let server1 = sample_opt(cfg.server_pid)?;
+    let tool1 = procstat::sample(None).context("reading /proc/self")?;
+
+    set_sending(calls, false);
+    progress("stopping senders, waiting for packets in flight");
+    tokio::time::sleep(DRAIN).await;
+    let fin = snapshot(calls);
+
+    let mut streams = Vec::new();
+    for (c, call) in calls.iter().enumerate() {
+        for from in 0..2 {
+            let to = 1 - from;
+            for kind in KINDS {
+                let k = kind.index();
+                let sent = fin[c][from].sent[k].saturating_sub(base[c][from].sent[k]);
+                let received = fin[c][to].received[k].saturating_sub(base[c][to].received[k]);
+                let received_in_window =
+                    end[c][to].received[k].saturating_sub(base[c][to].received[k]);
+                streams.push(StreamReport {
+                    call: call.index,
+                    session: call.session.clone(),
+                    from: ROLES[from].to_owned(),
+                    to: ROLES[to].to_owned(),
+                    kind: kind_name(kind).to_owned(),
+                    sent,
+                    received,
+                    lost: sent.saturating_sub(received),
+                    received_in_window,
+                });
+            }
+        }
+    }
+    let total_sent: u64 = streams.iter().map(|s| s.sent).sum();
+    let total_received: u64 = streams.iter().map(|s| s.received).sum();
+    let total_lost: u64 = streams.iter().map(|s| s.lost).sum();
+    let forwarded: u64 = streams.iter().map(|s| s.received_in_window).sum();
+    let window_s = window.as_secs_f64().max(1e-3);
+
+    let first_video: Vec<f64> = calls
+        .iter()
+        .flat_map(|c| c.first_video.iter())
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+
+    let server = match (cfg.server_pid, server_before, server0, server1) {
+        (Some(pid), Some(before), Some(s0), Some(s1)) => {
+            let cpu_us = micros(s1.cpu.saturating_sub(s0.cpu));
+            Some(ServerReport {
+                pid,
+                cpu_us,
+                cpu_us_per_packet: if forwarded > 0 {
+                    cpu_us as f64 / forwarded as f64
+                } else {
+                    0.0
+                },
+                cpu_percent: cpu_us as f64 / 1e6 / window_s * 100.0,
+                rss_before_kib: before.rss_kib,
+                rss_end_kib: s1.rss_kib,
+                rss_per_call_kib: (s1.rss_kib as f64 - before.rss_kib as f64) / calls.len() as f64,
+            })
+        }
+        _ => None,
+    };
+    let tool_cpu_us = micros(tool1.cpu.saturating_sub(tool0.cpu));
+
+    Ok(LoadReport {
+        calls: calls.len(),
+        ramp_up_s: cfg.ramp_up.as_secs_f64(),
+        window_s,
+        streams,
+        total_sent,
+        total_received,
+        total_lost,
+        loss_ratio: if total_sent > 0 {
+            total_lost as f64 / total_sent as f64
+        } else {
+            0.0
+        },
+        forwarded_packets: forwarded,
+        forwarded_packets_per_s: forwarded as f64 / window_s,
+        join_to_first_video_ms: Percentiles::of(&first_video),
+        server,
+        tool: ToolReport {
+            cpu_us: tool_cpu_us,
+            cpu_percent: tool_cpu_us as f64 / 1e6 / window_s * 100.0,
+        },
+    })
+}
+
+/// Creates a session at `at`, joins both parties and waits until each receives both kinds.
+async fn start_call(
+    cfg: &LoadConfig,
+    client: &reqwest::Client,
+    index: usize,
+    at: Instant,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Call> {
+    tokio::time::sleep_until(at.into()).await;
+    let session = create_session(cfg, client, index)
+        .await
+        .with_context(|| format!("creating the session of call {index}"))?;
+    let id = session["id"].as_str().unwrap_or_default().to_owned();
+    let (mentor, mentee) = tokio::try_join!(
+        join_peer(cfg, &session, index, ROLES[0]),
+        join_peer(cfg, &session, index, ROLES[1]),
+    )?;
+    let call = Call {
+        index,
+        session: id,
+        peers: [mentor.0, mentee.0],
+        first_video: [mentor.1, mentee.1],
+    };
+    progress(&format!(
+        "call {index} up: first video after {:.0} ms (mentor), {:.0} ms (mentee)",
+        call.first_video[0].as_secs_f64() * 1000.0,
+        call.first_video[1].as_secs_f64() * 1000.0
+    ));
+    Ok(call)
+}
+
+/// Joins as `role`, waits for the first camera packet (timed from the start of `join`), then
+/// for audio too.
+async fn join_peer(
+    cfg: &LoadConfig,
+    session: &Value,
+    index: usize,
+    role: &str,
+) -> anyhow::Result<(TestPeer, Duration)> {
+    let token = session["tokens"][role]
+        .as_str()
+        .ok_or_else(|| anyhow!("the session has no {role} token: {session}"))?;
+    let started = Instant::now();
+    let peer = TestPeer::join(
+        &cfg.ws_url,
+        token,
+        PeerOptions::named(&format!("load-{index}-{role}")),
+    )
+    .await
+    .with_context(|| format!("call {index}: {role} joining"))?;
+    peer.wait_until(
+        |s| s.received.get(MediaKind::Camera).packets > 0,
+        SETUP_TIMEOUT,
+    )
+    .await
+    .with_context(|| format!("call {index}: {role} waiting for video"))?;
+    let first_video = started.elapsed();
+    peer.wait_until(
+        |s| s.connected() && s.received.get(MediaKind::Audio).packets > 0,
+        SETUP_TIMEOUT,
+    )
+    .await
+    .with_context(|| format!("call {index}: {role} waiting for audio"))?;
+    Ok((peer, first_video))
+}
+
+async fn create_session(
+    cfg: &LoadConfig,
+    client: &reqwest::Client,
+    index: usize,
+) -> anyhow::Result<Value> {
+    let resp = client
+        .post(format!("{}/api/v1/sessions", cfg.base_url))
+        .bearer_auth(&cfg.api_key)
+        .json(&json!({
+            "title": format!("duet-load call {index}"),
+            "mentor": {"name": format!("Load mentor {index}")},
+            "mentee": {"name": format!("Load mentee {index}")},
+            "recording": "off",
+        }))
+        .send()
+        .await?;
+    let status = resp.status();
+    if status.as_u16() != 201 {
+        let body = resp.text().await.unwrap_or_default();
+        anyhow::bail!("POST /api/v1/sessions answered {status}: {body}");
+    }
+    Ok(resp.json().await?)
+}
+
+/// Ends a session (best effort).
+async fn end_session(cfg: &LoadConfig, client: &reqwest::Client, id: &str) {
+    if id.is_empty() {
+        return;
+    }
+    let result = client
+        .delete(format!("{}/api/v1/sessions/{id}", cfg.base_url))
+        .bearer_auth(&cfg.api_key)
+        .send()
+        .await;
+    if let Err(err) = result {
+        tracing::warn!("ending session {id}: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_the_websocket_url() {
+        assert_eq!(
+            ws_url_for("http://127.0.0.1:8080/"),
+            "ws://127.0.0.1:8080/api/v1/ws"
+        );
+        assert_eq!(
+            ws_url_for("https://duet.example"),
+            "wss://duet.example/api/v1/ws"
+        );
+        assert_eq!(ws_url_for("10.0.0.1:80"), "ws://10.0.0.1:80/api/v1/ws");
+    }
+}

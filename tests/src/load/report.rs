@@ -1,0 +1,209 @@
+//! [`LoadReport`]: what a load run measured, as JSON (serde) and as a human summary.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// Everything one load run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    /// Calls (sessions) run, two peers each.
+    pub calls: usize,
+    /// Ramp-up over which the calls joined, seconds.
+    pub ramp_up_s: f64,
+    /// Length of the measurement window, seconds (as measured).
+    pub window_s: f64,
+    /// One entry per direction and kind of every call (4 per call).
+    pub streams: Vec<StreamReport>,
+    /// Packets sent in the window, all streams.
+    pub total_sent: u64,
+    /// Of those, packets that arrived.
+    pub total_received: u64,
+    /// Packets sent in the window that never arrived, all streams.
+    pub total_lost: u64,
+    /// `total_lost / total_sent` (0 when nothing was sent).
+    pub loss_ratio: f64,
+    /// Packets the peers received during the window (what Duet forwarded).
+    pub forwarded_packets: u64,
+    /// `forwarded_packets / window_s`.
+    pub forwarded_packets_per_s: f64,
+    /// Time from the start of `join` to the first received camera packet, per peer.
+    pub join_to_first_video_ms: Percentiles,
+    /// Duet's own costs, when its pid was given.
+    pub server: Option<ServerReport>,
+    /// The load tool's own CPU use over the window.
+    pub tool: ToolReport,
+}
+
+/// One direction of one media kind of one call.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamReport {
+    /// Call index, from 0.
+    pub call: usize,
+    /// Session id.
+    pub session: String,
+    /// Sending role (`mentor` / `mentee`).
+    pub from: String,
+    /// Receiving role.
+    pub to: String,
+    /// `audio` or `camera`.
+    pub kind: String,
+    /// RTP packets sent in the window.
+    pub sent: u64,
+    /// Of those, packets received.
+    pub received: u64,
+    /// `sent - received`, saturating.
+    pub lost: u64,
+    /// Packets received during the window, for the forwarded rate.
+    pub received_in_window: u64,
+}
+
+/// Percentiles of a sample, milliseconds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Percentiles {
+    /// Values measured.
+    pub count: usize,
+    /// Median (nearest rank).
+    pub p50: f64,
+    /// 99th percentile (nearest rank).
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `values` (all zero when empty).
+    pub fn of(values: &[f64]) -> Percentiles {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |p: f64| -> f64 {
+            if sorted.is_empty() {
+                return 0.0;
+            }
+            let n = sorted.len();
+            let idx = ((p / 100.0) * n as f64).ceil() as usize;
+            sorted[idx.clamp(1, n) - 1]
+        };
+        Percentiles {
+            count: sorted.len(),
+            p50: rank(50.0),
+            p99: rank(99.0),
+            max: sorted.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// Duet's CPU and memory over the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerReport {
+    /// The pid measured.
+    pub pid: u32,
+    /// utime + stime spent during the window, microseconds.
+    pub cpu_us: u64,
+    /// `cpu_us / forwarded_packets`.
+    pub cpu_us_per_packet: f64,
+    /// CPU use over the window, percent of one core.
+    pub cpu_percent: f64,
+    /// VmRSS before any call joined, KiB.
+    pub rss_before_kib: u64,
+    /// VmRSS at the end of the window, KiB.
+    pub rss_end_kib: u64,
+    /// `(rss_end - rss_before) / calls`, KiB.
+    pub rss_per_call_kib: f64,
+}
+
+/// The load tool's own CPU over the window.
+#[derive(Clone, Debug, Serialize)]
+pub struct ToolReport {
+    /// utime + stime, microseconds.
+    pub cpu_us: u64,
+    /// Percent of one core.
+    pub cpu_percent: f64,
+}
+
+impl LoadReport {
+    /// Streams that received nothing in the window.
+    pub fn silent_streams(&self) -> Vec<&StreamReport> {
+        self.streams.iter().filter(|s| s.received == 0).collect()
+    }
+
+    /// A few lines for people.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "duet-load: {} calls ({} streams), {:.1} s window after {:.1} s ramp-up",
+            self.calls,
+            self.streams.len(),
+            self.window_s,
+            self.ramp_up_s
+        );
+        let _ = writeln!(
+            out,
+            "  forwarded: {} packets, {:.0} packets/s",
+            self.forwarded_packets, self.forwarded_packets_per_s
+        );
+        let _ = writeln!(
+            out,
+            "  loss: {} of {} packets ({:.3} %)",
+            self.total_lost,
+            self.total_sent,
+            self.loss_ratio * 100.0
+        );
+        for s in self
+            .streams
+            .iter()
+            .filter(|s| s.lost > 0 || s.received == 0)
+        {
+            let _ = writeln!(
+                out,
+                "    call {} {} -> {} {}: sent {}, received {}, lost {}",
+                s.call, s.from, s.to, s.kind, s.sent, s.received, s.lost
+            );
+        }
+        let j = &self.join_to_first_video_ms;
+        let _ = writeln!(
+            out,
+            "  join to first video: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} peers)",
+            j.p50, j.p99, j.max, j.count
+        );
+        match &self.server {
+            Some(s) => {
+                let _ = writeln!(
+                    out,
+                    "  duet (pid {}): {:.1} µs CPU per forwarded packet, {:.1} % CPU, \
+                     RSS {} -> {} KiB ({:.0} KiB per call)",
+                    s.pid,
+                    s.cpu_us_per_packet,
+                    s.cpu_percent,
+                    s.rss_before_kib,
+                    s.rss_end_kib,
+                    s.rss_per_call_kib
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  duet: no --server-pid, CPU and RSS not measured");
+            }
+        }
+        let _ = writeln!(out, "  load tool: {:.1} % CPU", self.tool.cpu_percent);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let p = Percentiles::of(&[5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!(p.count, 5);
+        assert_eq!(p.p50, 3.0);
+        assert_eq!(p.p99, 5.0);
+        assert_eq!(p.max, 5.0);
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(&hundred);
+        assert_eq!((p.p50, p.p99), (50.0, 99.0));
+        assert_eq!(Percentiles::of(&[]).p99, 0.0);
+    }
+}
