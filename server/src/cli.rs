@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// The one UDP port for all media; 0 picks a free one [default: 7882].
     #[arg(long, env = "DUET_MEDIA_PORT", value_name = "PORT")]
     pub media_port: Option<u16>,
-    /// Address put in ICE candidates (public or NAT 1:1 IP) [default: the machine's addresses].
+    /// Address put in ICE candidates (public or NAT 1:1 IP) [default: the bind address, else the first non-loopback one].
     #[arg(long, env = "DUET_PUBLIC_IP", value_name = "IP")]
     pub public_ip: Option<IpAddr>,
     /// Port put in ICE candidates when a NAT or container maps the media port [default: the media port].

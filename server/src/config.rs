@@ -60,7 +60,8 @@ pub struct MediaConfig {
     /// Address the media socket binds to.
     pub bind: IpAddr,
     /// Address put in ICE candidates (public IP, or NAT 1:1 address). When
-    /// unset, every address of the machine's interfaces is offered.
+    /// unset: the bind address, else the machine's first non-loopback
+    /// address (see `media::advertised_ip`).
     pub public_ip: Option<IpAddr>,
     /// Port put in ICE candidates when a NAT, container runtime or load
     /// balancer maps the media port to another one. When unset, the bound
@@ -128,8 +129,8 @@ impl Default for RecordingConfig {
 pub const DEFAULT_NOTICE: &str = "This session will be recorded: the audio and video of both of you \
 (and any screen you share) are written to this Duet server, with a text-ready audio copy per \
 speaker. Only the two of you and this deployment's administrators can access the recording. It is \
-kept until an administrator deletes it or the deployment's retention period ends. Either of you can \
-stop the recording at any time, and ask for what was recorded to be deleted.";
+kept until an administrator deletes it. Either of you can stop the recording at any time, and ask \
+for what was recorded to be deleted.";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -312,6 +313,15 @@ mod tests {
         assert_eq!(c.media.port, 7882);
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         c.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let example = include_str!("../../deploy/duet.example.toml");
+        assert_eq!(
+            Config::from_toml(example).expect("parses"),
+            Config::default()
+        );
     }
 
     #[test]

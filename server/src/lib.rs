@@ -82,6 +82,10 @@ impl Listeners {
 /// How long participants get to hear `session_ended` before sockets close.
 const SHUTDOWN_NOTICE: Duration = Duration::from_secs(3);
 
+/// How long shutdown waits for recordings to finish their files (the
+/// process watchdog allows 9.5 s in all).
+const RECORDING_FINALIZE: Duration = Duration::from_secs(5);
+
 /// Runs the server until `shutdown` completes, then tells every participant
 /// the session ended, closes their sockets and returns.
 pub async fn run(
@@ -129,6 +133,8 @@ pub async fn run(
                 .hub()
                 .end_all(EndReason::ServerShutdown, SHUTDOWN_NOTICE)
                 .await;
+            // Recordings stopped by the ending finish their files first.
+            stopping.recorders().wait_idle(RECORDING_FINALIZE).await;
         })
         .await?;
     media.shutdown();

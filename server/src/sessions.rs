@@ -189,10 +189,20 @@ pub fn view(
             "mentor": token(Role::Mentor),
             "mentee": token(Role::Mentee),
         },
-        "recording": s.recording,
+        "recording": effective_policy(config, s.recording),
         "recording_state": recording_state,
         "created_at": rfc3339(s.created_at),
         "expires_at": rfc3339(s.expires_at),
         "ended_at": s.ended_at.map(rfc3339),
     })
+}
+
+/// A session's recording policy as it applies: off on a deployment that
+/// does not record.
+pub fn effective_policy(config: &Config, policy: RecordingPolicy) -> RecordingPolicy {
+    if config.recording.enabled {
+        policy
+    } else {
+        RecordingPolicy::Off
+    }
 }

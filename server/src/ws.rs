@@ -9,8 +9,8 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::Response;
 use duet_signaling::connection::ConnectionPhase;
 use duet_signaling::protocol::{
-    ClientMessage, ErrorCode, MAX_FRAME_BYTES, RecordingPolicy, ServerMessage, SessionInfo,
-    decode_client_message, encode_server_message,
+    ClientMessage, ErrorCode, MAX_FRAME_BYTES, ServerMessage, SessionInfo, decode_client_message,
+    encode_server_message,
 };
 use duet_signaling::session::{Input, JoinRequest};
 use duet_signaling::{ConnId, LinkId, ParticipantId, SessionId};
@@ -309,11 +309,7 @@ impl Connection {
             title: record.title.clone(),
         };
         // The deployment can forbid recording whatever the session says.
-        let policy = if self.state.config().recording.enabled {
-            record.recording
-        } else {
-            RecordingPolicy::Off
-        };
+        let policy = crate::sessions::effective_policy(self.state.config(), record.recording);
         let Some(outbound) = self.outbound_tx.take() else {
             return refuse(
                 replies,

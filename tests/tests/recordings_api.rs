@@ -276,6 +276,10 @@ async fn recording_off_sessions_refuse_requests() {
         .await
         .expect("server");
     let session = server.create_recordable_session().await.expect("session");
+    assert_eq!(
+        session["recording"], "off",
+        "the session shows the policy that applies"
+    );
     let mentor = TestPeer::join(
         &server.ws_url(),
         &token(&session, "mentor"),

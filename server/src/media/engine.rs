@@ -96,6 +96,8 @@ pub(super) struct Engine {
     peers: HashMap<PeerKey, Peer>,
     by_ufrag: HashMap<String, PeerKey>,
     by_addr: HashMap<SocketAddr, PeerKey>,
+    /// Sessions being recorded, and where their packets go.
+    recordings: HashMap<SessionId, RecordTap>,
     /// Where each connection sent its own binding requests: the answers
     /// carry no USERNAME, and a browser that nominates with USE-CANDIDATE
     /// is not answered (so not pinned) until one of them got through.
@@ -125,6 +127,7 @@ impl Engine {
             peers: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
+            recordings: HashMap::new(),
             by_probe: HashMap::new(),
             forward_buf: Vec::with_capacity(64),
             keyframe_buf: Vec::with_capacity(8),
@@ -193,7 +196,7 @@ impl Engine {
                 candidate,
             } => self.remote_candidate(key, conn, candidate),
             Command::Remove { key, conn } => self.remove(key, conn),
-            Command::Record { session, taps } => self.set_recorder(session, taps),
+            Command::Record { session, tap } => self.set_recorder(session, tap),
             Command::Counters(reply) => {
                 let _ = reply.send(self.counters);
             }
@@ -236,7 +239,7 @@ impl Engine {
                 caps: Default::default(),
                 continuity: Default::default(),
                 inbound_codecs: Default::default(),
-                recorder: None,
+                recorder: self.recordings.get(&key.session).cloned(),
                 pinned: Vec::new(),
                 probed: Vec::new(),
                 connected: false,
@@ -295,15 +298,21 @@ impl Engine {
         }
     }
 
-    fn set_recorder(&mut self, session: SessionId, taps: Option<Vec<(Role, RecordTap)>>) {
+    /// Starts or stops handing a session's packets to its recording; a
+    /// connection made while it records (a late first offer) gets the tap
+    /// too.
+    fn set_recorder(&mut self, session: SessionId, tap: Option<RecordTap>) {
+        match &tap {
+            Some(t) => {
+                self.recordings.insert(session, t.clone());
+            }
+            None => {
+                self.recordings.remove(&session);
+            }
+        }
         for role in Role::ALL {
-            let key = PeerKey { session, role };
-            if let Some(peer) = self.peers.get_mut(&key) {
-                peer.recorder = taps.as_ref().and_then(|t| {
-                    t.iter()
-                        .find(|(r, _)| *r == role)
-                        .map(|(_, tap)| tap.clone())
-                });
+            if let Some(peer) = self.peers.get_mut(&PeerKey { session, role }) {
+                peer.recorder = tap.clone();
             }
         }
     }

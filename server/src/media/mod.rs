@@ -71,10 +71,10 @@ pub(crate) enum Command {
         conn: ConnId,
     },
     /// Start (`Some`) or stop (`None`) handing a session's packets to a
-    /// recorder, one tap per participant.
+    /// recorder.
     Record {
         session: SessionId,
-        taps: Option<Vec<(Role, RecordTap)>>,
+        tap: Option<RecordTap>,
     },
     Counters(oneshot::Sender<Counters>),
     Shutdown,
@@ -146,19 +146,16 @@ impl MediaPlane {
     }
 
     /// Starts feeding a session's packets to a recording.
-    pub fn record(&self, session: SessionId, taps: Vec<(Role, RecordTap)>) {
+    pub fn record(&self, session: SessionId, tap: RecordTap) {
         let _ = self.commands.send(Command::Record {
             session,
-            taps: Some(taps),
+            tap: Some(tap),
         });
     }
 
     /// Stops feeding a session's packets to its recording.
     pub fn stop_recording(&self, session: SessionId) {
-        let _ = self.commands.send(Command::Record {
-            session,
-            taps: None,
-        });
+        let _ = self.commands.send(Command::Record { session, tap: None });
     }
 
     pub async fn counters(&self) -> Result<Counters, MediaError> {

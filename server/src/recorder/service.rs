@@ -8,6 +8,8 @@
 //! convention.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -49,12 +51,15 @@ pub type FailureHook = Box<dyn FnOnce(RecordingId, String) + Send>;
 pub struct Recorders {
     root: PathBuf,
     store: Store,
+    /// Writer threads still running (writing or finalizing).
+    running: Arc<AtomicUsize>,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
 pub struct ActiveRecording {
     pub id: RecordingId,
-    pub taps: Vec<(Role, RecordTap)>,
+    /// Where the media engine hands this recording's packets.
+    pub tap: RecordTap,
     control: mpsc::Sender<Control>,
 }
 
@@ -68,7 +73,11 @@ impl ActiveRecording {
 
 impl Recorders {
     pub fn new(root: PathBuf, store: Store) -> Recorders {
-        Recorders { root, store }
+        Recorders {
+            root,
+            store,
+            running: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     pub fn dir_of(&self, id: RecordingId) -> PathBuf {
@@ -128,7 +137,6 @@ impl Recorders {
 
         let queue = tap::queue(tap::QUEUE_PACKETS);
         let (control, control_rx) = mpsc::channel();
-        let taps = Role::ALL.iter().map(|r| (*r, queue.tap.clone())).collect();
         let job = WriterJob {
             id,
             dir,
@@ -143,9 +151,28 @@ impl Recorders {
             runtime: tokio::runtime::Handle::current(),
             on_failure,
         };
-        tokio::task::spawn_blocking(move || writer::run(job));
+        let running = self.running.clone();
+        running.fetch_add(1, Ordering::SeqCst);
+        tokio::task::spawn_blocking(move || {
+            writer::run(job);
+            running.fetch_sub(1, Ordering::SeqCst);
+        });
         tracing::info!(recording = %id, session = %ctx.session.id, "recording started");
-        Ok(ActiveRecording { id, taps, control })
+        Ok(ActiveRecording {
+            id,
+            tap: queue.tap.clone(),
+            control,
+        })
+    }
+
+    /// Waits (up to `limit`) until every recording has finished writing
+    /// its files, manifest and transcripts: at shutdown, so a clean stop is
+    /// not mistaken for a crash at the next start.
+    pub async fn wait_idle(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.running.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Both consents of this recording, by the granted participants, to

@@ -54,14 +54,17 @@ impl Room {
         tracing::warn!(session = %self.id, recording = %id, %reason, "recording stopped by a write error");
         self.consent
             .handle(now, ConsentInput::RecorderFailed { reason });
+        self.tell_both(
+            "Recording stopped: the server could not write it (is its disk full?). \
+             What was recorded until now is kept. The call goes on.",
+        );
+    }
+
+    fn tell_both(&mut self, message: &'static str) {
         for role in Role::ALL {
             self.send_to_role(
                 role,
-                ServerMessage::error(
-                    ErrorCode::RecordingUnavailable,
-                    "Recording stopped: the server could not write it (is its disk full?). \
-                     What was recorded until now is kept. The call goes on.",
-                ),
+                ServerMessage::error(ErrorCode::RecordingUnavailable, message),
             );
         }
     }
@@ -92,11 +95,15 @@ impl Room {
                     let hook = Box::new(move |id, reason| hub.recorder_failed(session, id, reason));
                     match self.deps.recorders.start(grant, ctx, hook).await {
                         Ok(active) => {
-                            self.deps.media.record(self.id, active.taps.clone());
+                            self.deps.media.record(self.id, active.tap.clone());
                             self.active = Some(active);
                         }
                         Err(e) => {
                             tracing::error!(session = %self.id, error = %e, "recording did not start");
+                            self.tell_both(
+                                "Recording could not start: the server could not store or write it. \
+                                 Nothing was recorded. The call goes on.",
+                            );
                             self.consent.handle(
                                 now_millis(),
                                 ConsentInput::RecorderFailed {

@@ -254,7 +254,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.call(move |conn| {
             conn.execute(
-                "UPDATE recordings SET status = 'deleted', deleted_at_ms = ?2, deleted_by = ?3 WHERE id = ?1",
+                "UPDATE recordings SET status = 'deleted', deleted_at_ms = ?2, deleted_by = ?3,
+                        stopped_at_ms = COALESCE(stopped_at_ms, ?2) WHERE id = ?1",
                 rusqlite::params![id.to_string(), at_ms, by],
             )?;
             Ok(())
