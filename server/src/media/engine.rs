@@ -113,6 +113,8 @@ pub(super) struct Engine {
     /// Keyframes the recorder wants from the peer being drained.
     own_keyframes: Vec<Slot>,
     timeout_keys: Vec<PeerKey>,
+    /// When the loop must wake for connection timers at the latest.
+    next_wake: Instant,
     counters: Counters,
     last_report: Instant,
 }
@@ -134,6 +136,7 @@ impl Engine {
             loss_buf: Vec::with_capacity(8),
             own_keyframes: Vec::with_capacity(4),
             timeout_keys: Vec::with_capacity(16),
+            next_wake: Instant::now() + IDLE_WAKEUP,
             counters: Counters::default(),
             last_report: Instant::now(),
         })
@@ -142,7 +145,7 @@ impl Engine {
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut rx = ReceiveBuffer::default();
         loop {
-            let next = self.next_timeout();
+            let next = self.next_wake;
             tokio::select! {
                 biased;
                 cmd = commands.recv() => match cmd {
@@ -164,14 +167,14 @@ impl Engine {
         tracing::info!(counters = ?self.counters, "media plane stopped");
     }
 
-    fn next_timeout(&mut self) -> Instant {
-        let mut next = Instant::now() + IDLE_WAKEUP;
-        for peer in self.peers.values_mut() {
-            if let Some(t) = peer.pc.poll_timeout() {
-                next = next.min(t);
-            }
+    /// Lowers the next wake-up to `key`'s timeout. Called for every
+    /// connection that was just serviced, so the loop never asks every
+    /// connection for its timeout on every packet: a timeout that moved
+    /// later only causes one early wake-up, which rescans.
+    fn note_timeout(&mut self, key: PeerKey) {
+        if let Some(t) = self.peers.get_mut(&key).and_then(|p| p.pc.poll_timeout()) {
+            self.next_wake = self.next_wake.min(t);
         }
-        next
     }
 
     fn handle_command(&mut self, cmd: Command) {
@@ -194,7 +197,11 @@ impl Engine {
                 key,
                 conn,
                 candidate,
-            } => self.remote_candidate(key, conn, candidate),
+            } => {
+                self.remote_candidate(key, conn, candidate);
+                // A new candidate schedules connectivity checks.
+                self.note_timeout(key);
+            }
             Command::Remove { key, conn } => self.remove(key, conn),
             Command::Record { session, tap } => self.set_recorder(session, tap),
             Command::Counters(reply) => {
@@ -367,6 +374,13 @@ impl Engine {
             self.service(now, key);
         }
         self.timeout_keys = keys;
+        // The one full scan: the true earliest timeout from here.
+        self.next_wake = now + IDLE_WAKEUP;
+        for peer in self.peers.values_mut() {
+            if let Some(t) = peer.pc.poll_timeout() {
+                self.next_wake = self.next_wake.min(t);
+            }
+        }
         self.maybe_report(now);
     }
 
@@ -378,6 +392,7 @@ impl Engine {
         // after one hand-over; the bound is a guard, not a tuning knob.
         for _ in 0..4 {
             self.drain(now, current);
+            self.note_timeout(current);
             let other = current.other();
             if self.forward_buf.is_empty()
                 && self.keyframe_buf.is_empty()
@@ -386,6 +401,7 @@ impl Engine {
                 break;
             }
             self.deliver(now, current, other);
+            self.note_timeout(other);
             current = other;
         }
     }
