@@ -481,5 +481,5 @@ fn describe(reason: &StopReason) -> String {
 }
 
 #[cfg(test)]
-#[path = "consent_tests.rs"]
+#[path = "tests/consent.rs"]
 mod tests;

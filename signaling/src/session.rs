@@ -353,5 +353,5 @@ fn clean_name(name: &str, role: Role) -> String {
 }
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
+#[path = "tests/session.rs"]
 mod tests;

@@ -385,5 +385,5 @@ impl Bits<'_> {
 }
 
 #[cfg(test)]
-#[path = "frames_tests.rs"]
+#[path = "tests/frames.rs"]
 pub(crate) mod tests;

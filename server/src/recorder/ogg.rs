@@ -310,5 +310,5 @@ static CRC_TABLE: [u32; 256] = {
 };
 
 #[cfg(test)]
-#[path = "ogg_tests.rs"]
+#[path = "tests/ogg.rs"]
 mod tests;

@@ -290,5 +290,5 @@ pub fn ogg_duration_file(path: &Path) -> Result<OggStats> {
 }
 
 #[cfg(test)]
-#[path = "media_tests.rs"]
+#[path = "tests/media.rs"]
 mod media_tests;

@@ -264,4 +264,5 @@ impl<W: Write + Seek> Timeline<'_, W> {
 }
 
 #[cfg(test)]
+#[path = "tests/wav.rs"]
 mod tests;
