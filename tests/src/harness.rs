@@ -9,6 +9,8 @@ use anyhow::Context;
 use duet_server::{Config, Listeners};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+
+use crate::{PeerOptions, TestPeer};
 use tokio::task::JoinHandle;
 
 pub const API_KEY: &str = "test-api-key-0123456789abcdef";
@@ -162,6 +164,17 @@ impl TestServer {
         anyhow::ensure!(resp.status().as_u16() == 201, "new link: {}", resp.status());
         let body: Value = resp.json().await?;
         Ok(body["token"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// The mentor ("Ada") and the mentee ("Grace") join `session` with the
+    /// default test peers (trickle, audio and camera on).
+    pub async fn join_both(&self, session: &Value) -> anyhow::Result<(TestPeer, TestPeer)> {
+        let ws = self.ws_url();
+        let mentor =
+            TestPeer::join(&ws, &token(session, "mentor"), PeerOptions::named("Ada")).await?;
+        let mentee =
+            TestPeer::join(&ws, &token(session, "mentee"), PeerOptions::named("Grace")).await?;
+        Ok((mentor, mentee))
     }
 
     /// Signals shutdown and waits for `run` to return; gives how long it took.

@@ -38,20 +38,7 @@ fn from_new_source(receiver: &duet_tests::PeerStats, source: &duet_tests::PeerSt
 async fn an_ice_restart_keeps_the_call_going() {
     let server = TestServer::start().await.expect("server");
     let session = server.create_session().await.expect("session");
-    let mentor = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentor"),
-        PeerOptions::named("Ada"),
-    )
-    .await
-    .expect("mentor");
-    let mentee = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentee"),
-        PeerOptions::named("Grace"),
-    )
-    .await
-    .expect("mentee");
+    let (mentor, mentee) = server.join_both(&session).await.expect("both join");
     mentee.wait_connected(T).await.expect("connected");
     camera_keeps_flowing(&mentee, 30).await;
     mentee
@@ -107,20 +94,7 @@ async fn an_ice_restart_keeps_the_call_going() {
 async fn a_dropped_socket_then_a_fresh_join_resumes_the_call() {
     let server = TestServer::start().await.expect("server");
     let session = server.create_session().await.expect("session");
-    let mentor = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentor"),
-        PeerOptions::named("Ada"),
-    )
-    .await
-    .expect("mentor");
-    let mentee = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentee"),
-        PeerOptions::named("Grace"),
-    )
-    .await
-    .expect("mentee");
+    let (mentor, mentee) = server.join_both(&session).await.expect("both join");
     camera_keeps_flowing(&mentor, 30).await;
 
     // The mentee's network vanishes: no leave, no close frame.
@@ -161,20 +135,7 @@ async fn a_dropped_socket_then_a_fresh_join_resumes_the_call() {
 async fn a_second_tab_takes_over_the_media_too() {
     let server = TestServer::start().await.expect("server");
     let session = server.create_session().await.expect("session");
-    let mentor = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentor"),
-        PeerOptions::named("Ada"),
-    )
-    .await
-    .expect("mentor");
-    let first_tab = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentee"),
-        PeerOptions::named("Grace"),
-    )
-    .await
-    .expect("first tab");
+    let (mentor, first_tab) = server.join_both(&session).await.expect("both join");
     camera_keeps_flowing(&first_tab, 20).await;
 
     let second_tab = TestPeer::join(

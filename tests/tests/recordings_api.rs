@@ -250,20 +250,7 @@ async fn access_to_recordings_is_checked_and_names_are_never_paths() {
 async fn recording_off_sessions_refuse_requests() {
     let server = TestServer::start().await.expect("server");
     let session = server.create_session().await.expect("session");
-    let mentor = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentor"),
-        PeerOptions::named("Ada"),
-    )
-    .await
-    .expect("mentor");
-    let _mentee = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentee"),
-        PeerOptions::named("Grace"),
-    )
-    .await
-    .expect("mentee");
+    let (mentor, _mentee) = server.join_both(&session).await.expect("both join");
     assert_eq!(mentor.joined()["recording"]["policy"], "off");
     mentor
         .send_json(&json!({"type":"recording","action":"request"}))
