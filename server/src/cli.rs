@@ -1,4 +1,5 @@
-//! The `duet` command line: `serve`, `apikey create`, `session create`.
+//! The `duet` command line: `serve`, `apikey create`, `session create`,
+//! `config check`.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -56,6 +57,23 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Check configuration files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate FILE (with any DUET_* environment overrides): prints what is
+    /// wrong, naming the field, and exits non-zero; or confirms it is valid.
+    Check {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+    /// Print the built-in defaults as TOML.
+    Defaults,
 }
 
 #[derive(Debug, Args)]
@@ -113,10 +131,7 @@ pub enum SessionCommand {
 
 /// Reads the config file (if any) and applies environment and flags.
 pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
-    let mut config = match &cli.config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    };
+    let mut config = Config::from_sources(cli.config.as_deref(), |name| std::env::var(name).ok())?;
     if let Some(data) = &cli.data {
         config.data_dir = data.clone();
     }
@@ -156,6 +171,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config { command } = &cli.command {
+        return config_command(command);
+    }
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve(_) => serve(config),
@@ -185,7 +203,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             create_session(&config, &spec)
         }
+        Command::Config { .. } => Ok(()),
     }
+}
+
+fn config_command(command: &ConfigCommand) -> anyhow::Result<()> {
+    match command {
+        ConfigCommand::Check { file } => {
+            let config = Config::from_sources(Some(file), |name| std::env::var(name).ok())?;
+            config.validate()?;
+            writeln!(std::io::stdout().lock(), "{}: valid", file.display())?;
+        }
+        ConfigCommand::Defaults => {
+            let text = toml::to_string(&Config::default())?;
+            write!(std::io::stdout().lock(), "{text}")?;
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(config: &Config) {

@@ -5,7 +5,14 @@
 //! `DUET_*` environment variables and command-line flags (see `cli.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+mod load;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use load::{ENV_SETTINGS, env_name};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +23,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    #[error("config ({path}): {message}")]
+    Parse { path: String, message: String },
     #[error("invalid setting `{field}`: {message}")]
     Invalid {
         field: &'static str,
@@ -36,6 +43,10 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub signaling: SignalingConfig,
     pub recording: RecordingConfig,
+    pub retention: RetentionConfig,
+    pub turn: TurnConfig,
+    pub metrics: MetricsConfig,
+    pub shutdown: ShutdownConfig,
     pub log: LogConfig,
 }
 
@@ -50,6 +61,11 @@ pub struct HttpConfig {
     /// Serve the web client from this folder instead of the copy built into
     /// the binary (for working on the web client).
     pub web_dir: Option<PathBuf>,
+    /// Serve HTTPS directly with this PEM certificate chain (with
+    /// `tls_key_file`). Both files are read again on SIGHUP.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,8 +83,71 @@ pub struct MediaConfig {
     /// balancer maps the media port to another one. When unset, the bound
     /// port.
     pub public_port: Option<u16>,
+    /// Also accept ICE over TCP (RFC 6544, passive) on `tcp_port`, for
+    /// networks that block UDP.
+    pub ice_tcp: bool,
+    /// The one TCP port for ICE-TCP media (0 picks a free one).
+    pub tcp_port: u16,
     /// STUN/TURN servers handed to clients in `joined.ice_servers`.
     pub ice_servers: Vec<IceServerConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnConfig {
+    /// TURN URLs handed to clients with short-lived credentials, e.g.
+    /// `turn:turn.example.com:3478?transport=udp`.
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`): credentials are
+    /// derived from it per participant (the TURN REST scheme).
+    pub shared_secret: Option<String>,
+    /// How long handed-out credentials stay valid.
+    pub credential_ttl_s: u64,
+}
+
+impl Default for TurnConfig {
+    fn default() -> Self {
+        TurnConfig {
+            urls: Vec::new(),
+            shared_secret: None,
+            credential_ttl_s: 12 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Recordings older than this many days are deleted (and the deletion
+    /// recorded in the consent trail). 0 keeps them until deleted by hand.
+    pub recordings_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics at `/metrics`.
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// After SIGTERM, running calls may go on this long (participants are
+    /// told) before they are ended. A second signal ends them at once.
+    pub grace_period_s: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig { grace_period_s: 20 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +237,10 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             signaling: SignalingConfig::default(),
             recording: RecordingConfig::default(),
+            retention: RetentionConfig::default(),
+            turn: TurnConfig::default(),
+            metrics: MetricsConfig::default(),
+            shutdown: ShutdownConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -169,6 +252,8 @@ impl Default for HttpConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             public_url: None,
             web_dir: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -180,6 +265,8 @@ impl Default for MediaConfig {
             bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             public_ip: None,
             public_port: None,
+            ice_tcp: true,
+            tcp_port: 7882,
             ice_servers: Vec::new(),
         }
     }
@@ -206,181 +293,5 @@ impl Default for LogConfig {
             level: "info".to_string(),
             format: LogFormat::Text,
         }
-    }
-}
-
-impl Config {
-    /// Reads a TOML file over the defaults.
-    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Config::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message,
-        })
-    }
-
-    pub fn from_toml(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
-    }
-
-    /// Checks what serde cannot: ranges and combinations.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(url) = &self.http.public_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid {
-                field: "http.public_url",
-                message: format!("{url:?} must start with http:// or https://"),
-            });
-        }
-        if self.sessions.default_expiry_s == 0 {
-            return Err(ConfigError::Invalid {
-                field: "sessions.default_expiry_s",
-                message: "must be at least 1 second".into(),
-            });
-        }
-        if self.sessions.default_expiry_s > self.sessions.max_expiry_s {
-            return Err(ConfigError::Invalid {
-                field: "sessions.default_expiry_s",
-                message: "must not exceed sessions.max_expiry_s".into(),
-            });
-        }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            return Err(ConfigError::Invalid {
-                field: "log.level",
-                message: format!("{:?} is not a log filter: {e}", self.log.level),
-            });
-        }
-        if self.recording.notice.trim().is_empty() {
-            return Err(ConfigError::Invalid {
-                field: "recording.notice",
-                message: "the consent notice must say what is recorded; it cannot be empty".into(),
-            });
-        }
-        if self.signaling.join_timeout_s == 0 {
-            return Err(ConfigError::Invalid {
-                field: "signaling.join_timeout_s",
-                message: "must be at least 1 second".into(),
-            });
-        }
-        for server in &self.media.ice_servers {
-            if server.urls.is_empty() {
-                return Err(ConfigError::Invalid {
-                    field: "media.ice_servers.urls",
-                    message: "each ICE server needs at least one URL".into(),
-                });
-            }
-            if let Some(bad) = server.urls.iter().find(|u| {
-                !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:"))
-            }) {
-                return Err(ConfigError::Invalid {
-                    field: "media.ice_servers.urls",
-                    message: format!("{bad:?} must start with stun:, turn: or turns:"),
-                });
-            }
-        }
-        for key in &self.auth.api_keys {
-            if key.len() < 16 {
-                return Err(ConfigError::Invalid {
-                    field: "auth.api_keys",
-                    message: "API keys must be at least 16 characters".into(),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// The base of join links, without a trailing slash.
-    pub fn public_base_url(&self) -> String {
-        match &self.http.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => format!("http://{}", self.http.listen),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_match_the_contract() {
-        let c = Config::default();
-        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.media.port, 7882);
-        assert_eq!(c.data_dir, PathBuf::from("./data"));
-        c.validate().expect("defaults are valid");
-    }
-
-    #[test]
-    fn the_example_file_is_the_defaults() {
-        let example = include_str!("../../deploy/duet.example.toml");
-        assert_eq!(
-            Config::from_toml(example).expect("parses"),
-            Config::default()
-        );
-    }
-
-    #[test]
-    fn empty_file_is_the_defaults() {
-        assert_eq!(Config::from_toml("").expect("parses"), Config::default());
-    }
-
-    #[test]
-    fn defaults_round_trip_through_toml() {
-        let text = toml::to_string(&Config::default()).expect("serializes");
-        assert_eq!(Config::from_toml(&text).expect("parses"), Config::default());
-    }
-
-    #[test]
-    fn unknown_fields_are_errors_naming_the_field() {
-        let err = Config::from_toml("[media]\nprot = 1\n").expect_err("typo refused");
-        assert!(err.contains("prot"), "{err}");
-    }
-
-    #[test]
-    fn invalid_values_name_the_field() {
-        let mut c = Config::default();
-        c.http.public_url = Some("duet.example.com".into());
-        assert!(
-            c.validate()
-                .expect_err("no scheme")
-                .to_string()
-                .contains("http.public_url")
-        );
-
-        let mut c = Config::default();
-        c.media.ice_servers.push(IceServerConfig {
-            urls: vec!["http://x".into()],
-            username: None,
-            credential: None,
-        });
-        assert!(
-            c.validate()
-                .expect_err("bad url")
-                .to_string()
-                .contains("media.ice_servers")
-        );
-
-        let mut c = Config::default();
-        c.log.level = "info,[bad".into();
-        assert!(
-            c.validate()
-                .expect_err("bad filter")
-                .to_string()
-                .contains("log.level")
-        );
-
-        let mut c = Config::default();
-        c.auth.api_keys.push("short".into());
-        assert!(
-            c.validate()
-                .expect_err("short key")
-                .to_string()
-                .contains("auth.api_keys")
-        );
     }
 }

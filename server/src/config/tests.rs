@@ -1,0 +1,225 @@
+//! Config: defaults, the example file, environment, and errors naming fields.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::*;
+
+#[test]
+fn defaults_match_the_contract() {
+    let c = Config::default();
+    assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.media.port, 7882);
+    assert_eq!(c.data_dir, PathBuf::from("./data"));
+    c.validate().expect("defaults are valid");
+}
+
+#[test]
+fn the_example_file_is_the_defaults() {
+    let example = include_str!("../../../deploy/duet.example.toml");
+    assert_eq!(
+        Config::from_toml(example).expect("parses"),
+        Config::default()
+    );
+}
+
+#[test]
+fn empty_file_is_the_defaults() {
+    assert_eq!(Config::from_toml("").expect("parses"), Config::default());
+}
+
+#[test]
+fn defaults_round_trip_through_toml() {
+    let text = toml::to_string(&Config::default()).expect("serializes");
+    assert_eq!(Config::from_toml(&text).expect("parses"), Config::default());
+}
+
+#[test]
+fn unknown_fields_are_errors_naming_the_field() {
+    let err = Config::from_toml("[media]\nprot = 1\n").expect_err("typo refused");
+    assert!(err.contains("prot"), "{err}");
+}
+
+#[test]
+fn invalid_values_name_the_field() {
+    let mut c = Config::default();
+    c.http.public_url = Some("duet.example.com".into());
+    assert!(
+        c.validate()
+            .expect_err("no scheme")
+            .to_string()
+            .contains("http.public_url")
+    );
+
+    let mut c = Config::default();
+    c.media.ice_servers.push(IceServerConfig {
+        urls: vec!["http://x".into()],
+        username: None,
+        credential: None,
+    });
+    assert!(
+        c.validate()
+            .expect_err("bad url")
+            .to_string()
+            .contains("media.ice_servers")
+    );
+
+    let mut c = Config::default();
+    c.log.level = "info,[bad".into();
+    assert!(
+        c.validate()
+            .expect_err("bad filter")
+            .to_string()
+            .contains("log.level")
+    );
+
+    let mut c = Config::default();
+    c.auth.api_keys.push("short".into());
+    assert!(
+        c.validate()
+            .expect_err("short key")
+            .to_string()
+            .contains("auth.api_keys")
+    );
+}
+
+#[test]
+fn every_setting_has_an_environment_variable() {
+    // Every field set, so that none is skipped as None when serialized.
+    let mut c = Config::default();
+    c.http.public_url = Some("https://x".into());
+    c.http.web_dir = Some("w".into());
+    c.http.tls_cert_file = Some("c".into());
+    c.http.tls_key_file = Some("k".into());
+    c.media.public_ip = Some("203.0.113.1".parse().expect("ip"));
+    c.media.public_port = Some(1);
+    c.turn.shared_secret = Some("s".into());
+    let table: toml::Table =
+        toml::from_str(&toml::to_string(&c).expect("serializes")).expect("parses");
+    let mut leaves = Vec::new();
+    collect_leaves(&table, "", &mut leaves);
+    leaves.retain(|l| !l.starts_with("media.ice_servers"));
+    leaves.sort();
+    let mut listed: Vec<String> = ENV_SETTINGS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(leaves, listed);
+}
+
+fn collect_leaves(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(t) => collect_leaves(t, &path, out),
+            _ => out.push(path),
+        }
+    }
+}
+
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("duet.toml");
+    std::fs::write(&file, "[media]\nport = 9000\ntcp_port = 9001\n").expect("write");
+    let c = Config::from_sources(
+        Some(&file),
+        env(&[
+            ("DUET_MEDIA_TCP_PORT", "9443"),
+            ("DUET_HTTP_LISTEN", "0.0.0.0:80"),
+            ("DUET_MEDIA_ICE_TCP", "false"),
+            ("DUET_AUTH_API_KEYS", "aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb"),
+            ("DUET_RECORDING_NOTICE", "We record, with your consent."),
+            ("DUET_UNRELATED", "ignored"),
+        ]),
+    )
+    .expect("loads");
+    assert_eq!(c.media.port, 9000, "from the file");
+    assert_eq!(c.media.tcp_port, 9443, "environment wins");
+    assert!(!c.media.ice_tcp);
+    assert_eq!(c.http.listen.to_string(), "0.0.0.0:80");
+    assert_eq!(c.auth.api_keys.len(), 2);
+    assert_eq!(c.recording.notice, "We record, with your consent.");
+}
+
+#[test]
+fn a_bad_environment_value_names_the_variable_and_the_field() {
+    let err = Config::from_sources(None, env(&[("DUET_MEDIA_TCP_PORT", "many")]))
+        .expect_err("not a port")
+        .to_string();
+    assert!(err.contains("DUET_MEDIA_TCP_PORT"), "{err}");
+    assert!(err.contains("tcp_port"), "{err}");
+}
+
+#[test]
+fn file_errors_name_the_file_and_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("duet.toml");
+    std::fs::write(&file, "[turn]\ncredential_ttl_s = \"an hour\"\n").expect("write");
+    let err = Config::from_sources(Some(&file), env(&[]))
+        .expect_err("not a number")
+        .to_string();
+    assert!(err.contains("duet.toml"), "{err}");
+    assert!(err.contains("credential_ttl_s"), "{err}");
+    let missing = Config::from_sources(Some(&dir.path().join("nope.toml")), env(&[]))
+        .expect_err("missing file")
+        .to_string();
+    assert!(missing.contains("nope.toml"), "{missing}");
+}
+
+#[test]
+fn unknown_sections_are_errors() {
+    let err = Config::from_toml("[turm]\nurls = []\n").expect_err("typo refused");
+    assert!(err.contains("turm"), "{err}");
+}
+
+#[test]
+fn operator_kit_settings_are_checked() {
+    let field = |c: &Config| match c.validate() {
+        Err(ConfigError::Invalid { field, .. }) => field,
+        other => panic!("expected an invalid field, got {other:?}"),
+    };
+    let mut c = Config::default();
+    c.http.tls_cert_file = Some("cert.pem".into());
+    assert_eq!(field(&c), "http.tls_key_file");
+
+    let mut c = Config::default();
+    c.turn.urls = vec!["turn:127.0.0.1:3478".into()];
+    assert_eq!(field(&c), "turn.shared_secret");
+    c.turn.shared_secret = Some("short".into());
+    assert_eq!(field(&c), "turn.shared_secret");
+    c.turn.shared_secret = Some("a-long-enough-shared-secret".into());
+    c.validate().expect("complete TURN settings");
+    c.turn.urls = vec!["stun:127.0.0.1:3478".into()];
+    assert_eq!(field(&c), "turn.urls");
+
+    let mut c = Config::default();
+    c.turn.shared_secret = Some("a-long-enough-shared-secret".into());
+    assert_eq!(field(&c), "turn.urls");
+
+    let mut c = Config::default();
+    c.turn.credential_ttl_s = 5;
+    assert_eq!(field(&c), "turn.credential_ttl_s");
+
+    let mut c = Config::default();
+    c.media.tcp_port = c.http.listen.port();
+    assert_eq!(field(&c), "media.tcp_port");
+}
+
+#[test]
+fn links_use_https_when_serving_tls() {
+    let mut c = Config::default();
+    c.http.tls_cert_file = Some("c.pem".into());
+    c.http.tls_key_file = Some("k.pem".into());
+    assert_eq!(c.public_base_url(), "https://127.0.0.1:8080");
+}

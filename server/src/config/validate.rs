@@ -1,0 +1,141 @@
+//! What serde cannot check: ranges and combinations of settings. Every
+//! error names the field, as `duet config check` shows it.
+
+use super::{Config, ConfigError};
+
+impl Config {
+    /// Checks what serde cannot: ranges and combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.http.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                field: "http.public_url",
+                message: format!("{url:?} must start with http:// or https://"),
+            });
+        }
+        if self.sessions.default_expiry_s == 0 {
+            return Err(ConfigError::Invalid {
+                field: "sessions.default_expiry_s",
+                message: "must be at least 1 second".into(),
+            });
+        }
+        if self.sessions.default_expiry_s > self.sessions.max_expiry_s {
+            return Err(ConfigError::Invalid {
+                field: "sessions.default_expiry_s",
+                message: "must not exceed sessions.max_expiry_s".into(),
+            });
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::Invalid {
+                field: "log.level",
+                message: format!("{:?} is not a log filter: {e}", self.log.level),
+            });
+        }
+        if self.recording.notice.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "recording.notice",
+                message: "the consent notice must say what is recorded; it cannot be empty".into(),
+            });
+        }
+        if self.signaling.join_timeout_s == 0 {
+            return Err(ConfigError::Invalid {
+                field: "signaling.join_timeout_s",
+                message: "must be at least 1 second".into(),
+            });
+        }
+        for server in &self.media.ice_servers {
+            if server.urls.is_empty() {
+                return Err(ConfigError::Invalid {
+                    field: "media.ice_servers.urls",
+                    message: "each ICE server needs at least one URL".into(),
+                });
+            }
+            if let Some(bad) = server.urls.iter().find(|u| {
+                !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:"))
+            }) {
+                return Err(ConfigError::Invalid {
+                    field: "media.ice_servers.urls",
+                    message: format!("{bad:?} must start with stun:, turn: or turns:"),
+                });
+            }
+        }
+        for key in &self.auth.api_keys {
+            if key.len() < 16 {
+                return Err(ConfigError::Invalid {
+                    field: "auth.api_keys",
+                    message: "API keys must be at least 16 characters".into(),
+                });
+            }
+        }
+        if self.http.tls_cert_file.is_some() != self.http.tls_key_file.is_some() {
+            return Err(ConfigError::Invalid {
+                field: if self.http.tls_cert_file.is_some() {
+                    "http.tls_key_file"
+                } else {
+                    "http.tls_cert_file"
+                },
+                message: "HTTPS needs both http.tls_cert_file and http.tls_key_file".into(),
+            });
+        }
+        if self.turn.shared_secret.is_some() && self.turn.urls.is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "turn.urls",
+                message: "turn.shared_secret is set but there is no TURN URL to use it with".into(),
+            });
+        }
+        if !self.turn.urls.is_empty() && self.turn.shared_secret.is_none() {
+            return Err(ConfigError::Invalid {
+                field: "turn.shared_secret",
+                message: "turn.urls need the shared secret of the TURN server (coturn's \
+                          static-auth-secret); for fixed credentials use media.ice_servers"
+                    .into(),
+            });
+        }
+        if let Some(secret) = &self.turn.shared_secret
+            && secret.len() < 16
+        {
+            return Err(ConfigError::Invalid {
+                field: "turn.shared_secret",
+                message: "must be at least 16 characters".into(),
+            });
+        }
+        if let Some(bad) = self
+            .turn
+            .urls
+            .iter()
+            .find(|u| !(u.starts_with("turn:") || u.starts_with("turns:")))
+        {
+            return Err(ConfigError::Invalid {
+                field: "turn.urls",
+                message: format!("{bad:?} must start with turn: or turns:"),
+            });
+        }
+        if self.turn.credential_ttl_s < 60 {
+            return Err(ConfigError::Invalid {
+                field: "turn.credential_ttl_s",
+                message: "must be at least 60 seconds (credentials must outlast the call setup)"
+                    .into(),
+            });
+        }
+        if self.media.ice_tcp
+            && self.media.tcp_port != 0
+            && self.media.tcp_port == self.http.listen.port()
+        {
+            return Err(ConfigError::Invalid {
+                field: "media.tcp_port",
+                message: "is the HTTP listen port; ICE-TCP needs a port of its own".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The base of join links, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.http.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if self.http.tls_cert_file.is_some() => format!("https://{}", self.http.listen),
+            None => format!("http://{}", self.http.listen),
+        }
+    }
+}
