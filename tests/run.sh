@@ -25,6 +25,8 @@ command -v unshare >/dev/null || missing+=(util-linux)
 command -v cc >/dev/null || missing+=(build-essential)
 # ffprobe/ffmpeg check recordings (codecs, durations, that they play).
 command -v ffprobe >/dev/null || missing+=(ffmpeg)
+# A real TURN server: calls with relay-only peers go through it.
+command -v turnserver >/dev/null || missing+=(coturn)
 # The browser tests: Node runs them, driving the system's Chromium through
 # playwright-core; the fonts make screenshots legible.
 command -v node >/dev/null || missing+=(nodejs)

@@ -24,6 +24,7 @@ pub mod room;
 pub mod sessions;
 pub mod state;
 pub mod store;
+pub mod turn;
 pub mod ws;
 
 use std::future::Future;

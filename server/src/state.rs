@@ -101,10 +101,11 @@ impl AppState {
         self.inner.config_key_hashes.contains(&hash)
     }
 
-    /// STUN/TURN servers for a participant's `joined` message.
-    pub fn ice_servers(&self) -> Vec<IceServer> {
-        self.inner
-            .config
+    /// STUN/TURN servers for a participant's `joined` message: the fixed
+    /// ones from the config, then TURN with credentials made for `user`.
+    pub fn ice_servers(&self, user: &str) -> Vec<IceServer> {
+        let config = &self.inner.config;
+        let mut servers: Vec<IceServer> = config
             .media
             .ice_servers
             .iter()
@@ -113,7 +114,9 @@ impl AppState {
                 username: s.username.clone(),
                 credential: s.credential.clone(),
             })
-            .collect()
+            .collect();
+        servers.extend(crate::turn::ice_server_for(&config.turn, user, now_s()));
+        servers
     }
 }
 

@@ -296,13 +296,14 @@ impl Connection {
                 "this session's links have expired",
             );
         }
+        let participant = ParticipantId(uuid::Uuid::new_v4());
         let req = JoinRequest {
             conn: self.conn,
-            participant: ParticipantId(uuid::Uuid::new_v4()),
+            participant,
             role: claims.role,
             link: LinkId(claims.lid),
             name: name.unwrap_or_else(|| record.name(claims.role).to_string()),
-            ice_servers: self.state.ice_servers(),
+            ice_servers: self.state.ice_servers(&participant.0.to_string()),
         };
         let info = SessionInfo {
             id: record.id,

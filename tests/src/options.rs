@@ -18,6 +18,9 @@ pub struct PeerOptions {
     /// offer, and every candidate it trickles) is rewritten to this IP and port before it is
     /// applied: the peer then sends everything there, e.g. to a [`crate::LossyRelay`].
     pub rewrite_server_candidates: Option<SocketAddr>,
+    /// ICE transport policy `relay`: gather and use only TURN relay candidates, as a
+    /// browser on a network that lets nothing but its TURN server through.
+    pub relay_only: bool,
 }
 
 impl Default for PeerOptions {
@@ -28,6 +31,7 @@ impl Default for PeerOptions {
             send_audio: true,
             send_video: true,
             rewrite_server_candidates: None,
+            relay_only: false,
         }
     }
 }

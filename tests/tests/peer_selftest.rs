@@ -340,11 +340,9 @@ async fn test_peer_joins_trickles_and_exchanges_media() {
 async fn test_peer_without_trickle_puts_candidates_in_the_offer() {
     let mut server = FakeServer::start(false).await;
     let opts = PeerOptions {
-        name: "bob".into(),
         trickle: false,
-        send_audio: true,
         send_video: false,
-        rewrite_server_candidates: None,
+        ..PeerOptions::named("bob")
     };
     let peer = TestPeer::join(&server.url, "good", opts)
         .await
