@@ -13,6 +13,7 @@
 //! namespace (`unshare --net -- sh -c 'ip link set lo up && exec cargo test ...'`).
 
 pub mod candidates;
+pub mod consent_flow;
 mod events;
 pub mod feedback;
 pub mod harness;

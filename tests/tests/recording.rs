@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use duet_tests::harness::{API_KEY, TestServer, client, token};
 use duet_tests::media_check::{codec, decodes_cleanly, duration, read_wav, sound_span};
+use duet_tests::consent_flow::{self, recording, wait_state};
 use duet_tests::{MediaKind, PeerOptions, TestPeer};
 use serde_json::{Value, json};
 
@@ -47,49 +48,8 @@ async fn call() -> Call {
     call_with(PeerOptions::named).await
 }
 
-fn recording(action: &str) -> Value {
-    json!({"type": "recording", "action": action})
-}
-
-/// The state in the peer's latest `recording` message.
-async fn wait_state(peer: &TestPeer, state: &str) -> Value {
-    let log = peer
-        .signal()
-        .wait_messages(T, |log| {
-            log.iter()
-                .rev()
-                .find(|m| m["type"] == "recording")
-                .is_some_and(|m| m["state"] == state)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("recording state {state}: {e}"));
-    log.into_iter()
-        .rev()
-        .find(|m| m["type"] == "recording")
-        .unwrap_or_default()
-}
-
-/// Request by the mentor, then both consent; returns when recording runs.
 async fn start_recording(c: &Call) -> Instant {
-    c.mentor.send_json(&recording("request")).expect("request");
-    let requested = wait_state(&c.mentee, "requested").await;
-    assert!(
-        requested["notice"]
-            .as_str()
-            .is_some_and(|n| n.contains("recorded")),
-        "{requested}"
-    );
-    let hash = requested["notice_hash"]
-        .as_str()
-        .expect("notice hash")
-        .to_string();
-    for peer in [&c.mentor, &c.mentee] {
-        peer.send_json(&json!({"type":"recording","action":"consent","notice_hash":hash}))
-            .expect("consent");
-    }
-    wait_state(&c.mentor, "recording").await;
-    wait_state(&c.mentee, "recording").await;
-    Instant::now()
+    consent_flow::start_recording(&c.mentor, &c.mentee).await
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
