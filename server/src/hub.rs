@@ -14,6 +14,7 @@ use duet_signaling::{ConnId, SessionId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::media::MediaPlane;
+use crate::metrics::Metrics;
 use crate::recorder::service::Recorders;
 use crate::room::{Notice, Outbound, Room, RoomCommand, RoomDeps, RoomSnapshot};
 use crate::store::Store;
@@ -31,10 +32,17 @@ struct Inner {
     recorders: Recorders,
     store: Store,
     notice: Notice,
+    metrics: Metrics,
 }
 
 impl Hub {
-    pub fn new(media: MediaPlane, recorders: Recorders, store: Store, notice: Notice) -> Hub {
+    pub fn new(
+        media: MediaPlane,
+        recorders: Recorders,
+        store: Store,
+        notice: Notice,
+        metrics: Metrics,
+    ) -> Hub {
         Hub {
             inner: Arc::new(Inner {
                 rooms: Mutex::new(HashMap::new()),
@@ -42,6 +50,7 @@ impl Hub {
                 recorders,
                 store,
                 notice,
+                metrics,
             }),
         }
     }
@@ -57,6 +66,7 @@ impl Hub {
             recorders: self.inner.recorders.clone(),
             store: self.inner.store.clone(),
             notice: self.inner.notice.clone(),
+            metrics: self.inner.metrics.clone(),
         }
     }
 

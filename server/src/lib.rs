@@ -19,6 +19,7 @@ pub mod datadir;
 pub mod hub;
 pub mod links;
 pub mod media;
+pub mod metrics;
 pub mod recorder;
 pub mod room;
 pub mod sessions;
@@ -110,7 +111,13 @@ pub async fn run(
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     }
     let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
-    let media = media::MediaPlane::start(listeners.media, advertise, config.media.public_port)?;
+    let metrics = metrics::Metrics::new(config.data_dir.clone());
+    let media = media::MediaPlane::start(
+        listeners.media,
+        advertise,
+        config.media.public_port,
+        metrics.media.clone(),
+    )?;
     let http_addr = listeners.http.local_addr()?;
     // Links without a public URL use the listen address: the bound one, so
     // `--listen 127.0.0.1:0` gives links with the real port.
@@ -122,7 +129,13 @@ pub async fn run(
         data = %config.data_dir.display(),
         "duet is running"
     );
-    let state = AppState::new(config, store, links::LinkSigner::new(secret), media.clone());
+    let state = AppState::new(
+        config,
+        store,
+        links::LinkSigner::new(secret),
+        media.clone(),
+        metrics,
+    );
     let app = api::app(state.clone());
     let stopping = state.clone();
     axum::serve(listeners.http, app)

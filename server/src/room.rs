@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::Hub;
 use crate::media::{MediaPlane, PeerKey};
+use crate::metrics::Metrics;
 use crate::recorder::service::{ActiveRecording, Recorders};
 use crate::store::Store;
 
@@ -59,6 +60,7 @@ pub(crate) struct RoomDeps {
     pub recorders: Recorders,
     pub store: Store,
     pub notice: Notice,
+    pub metrics: Metrics,
 }
 
 /// A live session as the API shows it.
@@ -119,6 +121,7 @@ impl Room {
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<RoomCommand>) {
+        self.deps.metrics.sessions_active.inc();
         while let Some(cmd) = commands.recv().await {
             let now = now_millis();
             let mut disconnected = None;
@@ -165,6 +168,7 @@ impl Room {
                 break;
             }
         }
+        self.deps.metrics.sessions_active.dec();
         tracing::debug!(session = %self.id, "room closed");
     }
 
@@ -215,11 +219,13 @@ impl Room {
                     role, participant, ..
                 } => {
                     tracing::info!(session = %self.id, %role, "participant joined");
+                    self.deps.metrics.participants_connected.inc();
                     self.consent
                         .handle(now, ConsentInput::Present { role, participant });
                 }
                 Output::Removed { conn, role } => {
                     tracing::info!(session = %self.id, %role, "participant left");
+                    self.deps.metrics.participants_connected.dec();
                     self.deps.media.remove(
                         PeerKey {
                             session: self.id,

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::hub::Hub;
 use crate::links::LinkSigner;
 use crate::media::MediaPlane;
+use crate::metrics::Metrics;
 use crate::recorder::service::Recorders;
 use crate::room::Notice;
 use crate::store::{Store, hash_api_key};
@@ -31,21 +32,39 @@ struct Inner {
     config_key_hashes: Vec<String>,
     next_conn: AtomicU64,
     draining: AtomicBool,
+    metrics: Metrics,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, links: LinkSigner, media: MediaPlane) -> AppState {
+    pub fn new(
+        config: Config,
+        store: Store,
+        links: LinkSigner,
+        media: MediaPlane,
+        metrics: Metrics,
+    ) -> AppState {
         let config_key_hashes = config
             .auth
             .api_keys
             .iter()
             .map(|k| hash_api_key(k))
             .collect();
-        let recorders = Recorders::new(config.data_dir.join("recordings"), store.clone());
+        let recorders = Recorders::new(
+            config.data_dir.join("recordings"),
+            store.clone(),
+            metrics.clone(),
+        );
         let notice = Notice::new(&config.recording.notice);
         AppState {
             inner: Arc::new(Inner {
-                hub: Hub::new(media.clone(), recorders.clone(), store.clone(), notice),
+                hub: Hub::new(
+                    media.clone(),
+                    recorders.clone(),
+                    store.clone(),
+                    notice,
+                    metrics.clone(),
+                ),
+                metrics,
                 recorders,
                 config,
                 store,
@@ -92,6 +111,11 @@ impl AppState {
 
     pub fn start_draining(&self) {
         self.inner.draining.store(true, Ordering::Relaxed);
+        self.inner.metrics.draining.set(1);
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// Whether `key` is one of the configured keys (compared by hash, so

@@ -143,12 +143,19 @@ impl Connection {
     }
 
     fn on_room_message(&mut self, msg: &ServerMessage) {
-        if let (ServerMessage::Joined { you, session, .. }, Some(_)) = (msg, self.pending) {
-            self.phase = ConnectionPhase::Joined;
-            self.key = Some(PeerKey {
-                session: session.id,
-                role: you.role,
-            });
+        match (msg, self.pending) {
+            (ServerMessage::Joined { you, session, .. }, Some(_)) => {
+                self.phase = ConnectionPhase::Joined;
+                self.key = Some(PeerKey {
+                    session: session.id,
+                    role: you.role,
+                });
+            }
+            // The room refused the join (a third person, an ended session).
+            (ServerMessage::Error { code, .. }, Some(_)) if self.key.is_none() => {
+                self.state.metrics().join_failed(code.as_str());
+            }
+            _ => {}
         }
     }
 
@@ -247,7 +254,10 @@ impl Connection {
         name: Option<String>,
         replies: &mut Vec<ServerMessage>,
     ) -> Step {
-        let refuse = |replies: &mut Vec<ServerMessage>, code, message: &str| {
+        let metrics = self.state.metrics().clone();
+        metrics.join_attempts.inc();
+        let refuse = |replies: &mut Vec<ServerMessage>, code: ErrorCode, message: &str| {
+            metrics.join_failed(code.as_str());
             replies.push(ServerMessage::error(code, message));
             Step::Close
         };

@@ -339,6 +339,29 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The wire name, as in `error.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "bad_message",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::OutOfOrder => "out_of_order",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::SessionFull => "session_full",
+            ErrorCode::Replaced => "replaced",
+            ErrorCode::BadSdp => "bad_sdp",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::RecordingUnavailable => "recording_unavailable",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
 impl ServerMessage {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         ServerMessage::Error {
@@ -412,6 +435,33 @@ pub fn encode_server_message(msg: &ServerMessage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_code_names_are_the_wire_names() {
+        use ErrorCode::*;
+        for code in [
+            BadMessage,
+            FrameTooLarge,
+            UnknownType,
+            OutOfOrder,
+            InvalidToken,
+            TokenExpired,
+            SessionEnded,
+            SessionFull,
+            Replaced,
+            BadSdp,
+            InvalidField,
+            RecordingUnavailable,
+            Timeout,
+            Unavailable,
+            Internal,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).expect("json"),
+                serde_json::Value::String(code.as_str().to_string())
+            );
+        }
+    }
 
     #[test]
     fn decodes_every_client_message() {

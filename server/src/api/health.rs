@@ -1,4 +1,5 @@
-//! Liveness and readiness for load balancers and orchestrators.
+//! Liveness and readiness for load balancers and orchestrators, and
+//! Prometheus metrics.
 
 use axum::Router;
 use axum::extract::State;
@@ -14,6 +15,26 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus text format. Counts only: no names, tokens or addresses.
+async fn metrics(State(state): State<AppState>) -> Response {
+    if !state.config().metrics.enabled {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "metrics are turned off in this deployment ([metrics] enabled)",
+        );
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics().render(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> Response {

@@ -26,9 +26,11 @@ use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
 use super::peer::{self, Outbound, Pc};
 use super::{Command, MediaError, PeerKey};
+use crate::metrics::MediaMetrics;
 use crate::recorder::tap::{RecordTap, TrackCodec};
 use duet_signaling::{Role, SessionId};
 
+mod call_metrics;
 mod feedback;
 mod recv_buffer;
 
@@ -51,6 +53,8 @@ struct Inbound {
 
 struct Peer {
     conn: ConnId,
+    /// When its offer arrived, until it first connects (time to connect).
+    offered: Option<Instant>,
     pc: Pc,
     ufrag: String,
     outbound: [Outbound; 3],
@@ -117,12 +121,18 @@ pub(super) struct Engine {
     next_wake: Instant,
     counters: Counters,
     last_report: Instant,
+    metrics: MediaMetrics,
+    connected_calls: call_metrics::ConnectedCalls,
 }
 
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
 
 impl Engine {
-    pub(super) fn new(socket: UdpSocket, advertise: SocketAddr) -> std::io::Result<Engine> {
+    pub(super) fn new(
+        socket: UdpSocket,
+        advertise: SocketAddr,
+        metrics: MediaMetrics,
+    ) -> std::io::Result<Engine> {
         Ok(Engine {
             socket,
             advertise,
@@ -139,6 +149,8 @@ impl Engine {
             next_wake: Instant::now() + IDLE_WAKEUP,
             counters: Counters::default(),
             last_report: Instant::now(),
+            metrics,
+            connected_calls: Default::default(),
         })
     }
 
@@ -236,6 +248,7 @@ impl Engine {
             key,
             Peer {
                 conn,
+                offered: Some(now),
                 pc: built.pc,
                 ufrag: built.ufrag,
                 outbound: built.outbound,
@@ -292,6 +305,7 @@ impl Engine {
                 .socket
                 .try_send_to(&out.message, out.transport.peer_addr);
         }
+        self.update_connected_call(key.session);
         self.by_ufrag.remove(&peer.ufrag);
         for addr in &peer.pinned {
             if self.by_addr.get(addr) == Some(&key) {
@@ -410,6 +424,7 @@ impl Engine {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
+        let mut connection_changed = false;
         loop {
             let mut progressed = false;
             while let Some(out) = peer.pc.poll_write() {
@@ -421,7 +436,14 @@ impl Engine {
             }
             while let Some(event) = peer.pc.poll_event() {
                 progressed = true;
+                let was_connected = peer.connected;
                 handle_event(peer, key, event, &mut self.keyframe_buf);
+                if peer.connected != was_connected {
+                    connection_changed = true;
+                    if let Some(offered) = peer.offered.take().filter(|_| peer.connected) {
+                        call_metrics::first_connect(&self.metrics, offered, now);
+                    }
+                }
             }
             while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
                 progressed = true;
@@ -455,6 +477,7 @@ impl Engine {
                     }
                     RTCMessage::RtcpPacket(_, packets) => {
                         for p in &packets {
+                            call_metrics::observe_rtcp(&self.metrics, p.as_ref());
                             if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
                                 self.keyframe_buf.push(slot);
                             }
@@ -474,6 +497,9 @@ impl Engine {
         }
         if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
             self.refresh_payload_maps_if_needed(key);
+        }
+        if connection_changed {
+            self.update_connected_call(key.session);
         }
     }
 
@@ -504,12 +530,22 @@ impl Engine {
             packet.header.sequence_number = seq;
             packet.header.timestamp = ts;
             rewrite_header(&mut packet.header, dst.outbound[i].ssrc, pt);
+            let payload_len = packet.payload.len() as u64;
             let sent = dst
                 .pc
                 .rtp_sender(dst.outbound[i].sender)
                 .map(|mut s| s.write_rtp(now, packet));
             match sent {
-                Some(Ok(())) => self.counters.rtp_forwarded += 1,
+                Some(Ok(())) => {
+                    self.counters.rtp_forwarded += 1;
+                    let (packets, bytes) = if slot.is_video() {
+                        (&self.metrics.video_packets, &self.metrics.video_bytes)
+                    } else {
+                        (&self.metrics.audio_packets, &self.metrics.audio_bytes)
+                    };
+                    packets.inc();
+                    bytes.inc_by(payload_len);
+                }
                 _ => self.counters.rtp_dropped += 1,
             }
         }
@@ -517,6 +553,7 @@ impl Engine {
         for slot in self.keyframe_buf.drain(..) {
             if request_keyframe(now, dst, slot) {
                 self.counters.keyframe_requests_relayed += 1;
+                self.metrics.plis.inc();
             }
         }
         // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
@@ -525,6 +562,16 @@ impl Engine {
                 self.counters.bitrate_caps_sent += 1;
             }
         }
+    }
+
+    fn update_connected_call(&mut self, session: SessionId) {
+        let up = |role: Role| {
+            self.peers
+                .get(&PeerKey { session, role })
+                .is_some_and(|p| p.connected)
+        };
+        let both_up = up(Role::Mentor) && up(Role::Mentee);
+        self.connected_calls.update(&self.metrics, session, both_up);
     }
 
     fn refresh_payload_maps_if_needed(&mut self, key: PeerKey) {

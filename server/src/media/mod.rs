@@ -94,12 +94,13 @@ impl MediaPlane {
         socket: std::net::UdpSocket,
         ip: IpAddr,
         public_port: Option<u16>,
+        metrics: crate::metrics::MediaMetrics,
     ) -> std::io::Result<MediaPlane> {
         socket.set_nonblocking(true)?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         let local_addr = socket.local_addr()?;
         let advertise = SocketAddr::new(ip, public_port.unwrap_or(local_addr.port()));
-        let engine = engine::Engine::new(socket, advertise)?;
+        let engine = engine::Engine::new(socket, advertise, metrics)?;
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(engine.run(rx));
         Ok(MediaPlane {

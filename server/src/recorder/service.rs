@@ -20,6 +20,7 @@ use duet_signaling::{ParticipantId, Role};
 use super::manifest::{self, Manifest, ManifestParticipant, ManifestSession, ManifestStatus};
 use super::tap::{self, RecordTap};
 use super::writer::{self, Control, WriterJob};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,7 @@ pub struct Recorders {
     store: Store,
     /// Writer threads still running (writing or finalizing).
     running: Arc<AtomicUsize>,
+    metrics: Metrics,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
@@ -72,11 +74,12 @@ impl ActiveRecording {
 }
 
 impl Recorders {
-    pub fn new(root: PathBuf, store: Store) -> Recorders {
+    pub fn new(root: PathBuf, store: Store, metrics: Metrics) -> Recorders {
         Recorders {
             root,
             store,
             running: Arc::new(AtomicUsize::new(0)),
+            metrics,
         }
     }
 
@@ -150,11 +153,15 @@ impl Recorders {
             store: self.store.clone(),
             runtime: tokio::runtime::Handle::current(),
             on_failure,
+            bytes_written: self.metrics.recording_bytes.clone(),
         };
         let running = self.running.clone();
+        let active = self.metrics.recordings_active.clone();
         running.fetch_add(1, Ordering::SeqCst);
+        active.inc();
         tokio::task::spawn_blocking(move || {
             writer::run(job);
+            active.dec();
             running.fetch_sub(1, Ordering::SeqCst);
         });
         tracing::info!(recording = %id, session = %ctx.session.id, "recording started");

@@ -52,6 +52,14 @@ pub struct WriterJob {
     pub store: Store,
     pub runtime: tokio::runtime::Handle,
     pub on_failure: FailureHook,
+    /// `duet_recording_bytes_written_total`.
+    pub bytes_written: prometheus_client::metrics::counter::Counter,
+}
+
+/// What the writer thread receives: packets, and orders to stop.
+struct Inbox {
+    packets: Receiver<RecordedPacket>,
+    control: Receiver<Control>,
 }
 
 enum Sink {
@@ -91,14 +99,16 @@ pub fn run(job: WriterJob) {
         store,
         runtime,
         on_failure,
+        bytes_written,
     } = job;
     let mut tracks: BTreeMap<(Role, TrackKind), Track> = BTreeMap::new();
+    let inbox = Inbox { packets, control };
     let outcome = record(
         &dir,
         start,
-        &packets,
-        &control,
+        &inbox,
         &keyframes,
+        &bytes_written,
         &mut tracks,
         &mut manifest,
     );
@@ -123,12 +133,13 @@ pub fn run(job: WriterJob) {
 fn record(
     dir: &Path,
     start: Instant,
-    packets: &Receiver<RecordedPacket>,
-    control: &Receiver<Control>,
+    inbox: &Inbox,
     keyframes: &KeyframeRequests,
+    bytes_written: &prometheus_client::metrics::counter::Counter,
     tracks: &mut BTreeMap<(Role, TrackKind), Track>,
     manifest: &mut Manifest,
 ) -> Outcome {
+    let Inbox { packets, control } = inbox;
     let mut last_flush = Instant::now();
     loop {
         match control.try_recv() {
@@ -139,9 +150,11 @@ fn record(
         }
         match packets.recv_timeout(POLL) {
             Ok(p) => {
+                let len = p.payload.len() as u64;
                 if let Err(e) = write(dir, start, p, keyframes, tracks, manifest) {
                     return Outcome::Failed(e.to_string());
                 }
+                bytes_written.inc_by(len);
             }
             Err(RecvTimeoutError::Timeout) => {}
             // Every tap is gone: the stop that came with that is queued.

@@ -74,9 +74,12 @@ impl Room {
         while let Some(out) = self.consent.poll_output() {
             match out {
                 ConsentOutput::Event(event) => {
-                    if let Err(e) = self.deps.store.append_consent(self.id, &event).await {
-                        tracing::error!(session = %self.id, error = %e, "could not store a consent event");
-                        trail_stored = false;
+                    match self.deps.store.append_consent(self.id, &event).await {
+                        Ok(_) => self.deps.metrics.consent_event(event.action.as_str()),
+                        Err(e) => {
+                            tracing::error!(session = %self.id, error = %e, "could not store a consent event");
+                            trail_stored = false;
+                        }
                     }
                 }
                 ConsentOutput::Start(grant) => {
