@@ -21,29 +21,32 @@ use rustls::sign::CertifiedKey;
 
 pub use listener::TlsListener;
 
+/// Each message names the file and carries its cause in full, because the
+/// reload warning shows only this message; so no field is a `#[source]`
+/// (the binary's error chain would print the cause twice).
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read {what} file {}: {source}", path.display())]
+    #[error("cannot read {what} file {}: {cause}", path.display())]
     Read {
         what: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{what} file {} is not usable PEM: {source}", path.display())]
+    #[error("{what} file {} is not usable PEM: {cause}", path.display())]
     Pem {
         what: &'static str,
         path: PathBuf,
-        source: pem::Error,
+        cause: pem::Error,
     },
     #[error("certificate file {} holds no certificate", path.display())]
     NoCertificate { path: PathBuf },
     #[error("key file {} holds no private key", path.display())]
     NoKey { path: PathBuf },
-    #[error("key file {} does not fit certificate file {}: {source}", key.display(), cert.display())]
+    #[error("key file {} does not fit certificate file {}: {cause}", key.display(), cert.display())]
     Key {
         cert: PathBuf,
         key: PathBuf,
-        source: rustls::Error,
+        cause: rustls::Error,
     },
     #[error("TLS setup: {0}")]
     Setup(rustls::Error),
@@ -117,10 +120,10 @@ fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, TlsError
     let cert_pem = read(cert_file, "certificate")?;
     let chain = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsError::Pem {
+        .map_err(|cause| TlsError::Pem {
             what: "certificate",
             path: cert_file.to_path_buf(),
-            source,
+            cause,
         })?;
     if chain.is_empty() {
         return Err(TlsError::NoCertificate {
@@ -128,30 +131,30 @@ fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, TlsError
         });
     }
     let key_pem = read(key_file, "key")?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| match source {
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|cause| match cause {
         pem::Error::NoItemsFound => TlsError::NoKey {
             path: key_file.to_path_buf(),
         },
-        source => TlsError::Pem {
+        cause => TlsError::Pem {
             what: "key",
             path: key_file.to_path_buf(),
-            source,
+            cause,
         },
     })?;
-    CertifiedKey::from_der(chain, key, &rustls::crypto::ring::default_provider()).map_err(
-        |source| TlsError::Key {
+    CertifiedKey::from_der(chain, key, &rustls::crypto::ring::default_provider()).map_err(|cause| {
+        TlsError::Key {
             cert: cert_file.to_path_buf(),
             key: key_file.to_path_buf(),
-            source,
-        },
-    )
+            cause,
+        }
+    })
 }
 
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|cause| TlsError::Read {
         what,
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
