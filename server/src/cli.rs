@@ -45,7 +45,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server (HTTP, signaling and media) until SIGTERM or Ctrl-C.
+    /// Run the server (HTTP or HTTPS, signaling and media) until SIGTERM or
+    /// Ctrl-C; SIGHUP reloads the TLS certificate and key files.
     Serve(ServeArgs),
     /// Manage API keys for the HTTP API.
     Apikey {
@@ -67,7 +68,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate FILE (with any DUET_* environment overrides): prints what is
-    /// wrong, naming the field, and exits non-zero; or confirms it is valid.
+    /// wrong, naming the field (or the TLS file that cannot be used), and
+    /// exits non-zero; or confirms it is valid.
     Check {
         /// The TOML file to check.
         file: PathBuf,
@@ -212,6 +214,10 @@ fn config_command(command: &ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Check { file } => {
             let config = Config::from_sources(Some(file), |name| std::env::var(name).ok())?;
             config.validate()?;
+            if let (Some(cert), Some(key)) = (&config.http.tls_cert_file, &config.http.tls_key_file)
+            {
+                crate::tls::CertReloader::load(cert, key)?;
+            }
             writeln!(std::io::stdout().lock(), "{}: valid", file.display())?;
         }
         ConfigCommand::Defaults => {

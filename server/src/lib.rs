@@ -25,6 +25,7 @@ pub mod room;
 pub mod sessions;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod turn;
 pub mod ws;
 
@@ -51,6 +52,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -96,6 +99,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     config.validate()?;
+    // Before anything else starts, so a wrong path fails fast and named.
+    let tls = match (&config.http.tls_cert_file, &config.http.tls_key_file) {
+        (Some(cert), Some(key)) => Some(tls::CertReloader::load(cert, key)?),
+        _ => None,
+    };
+    let tls_config = tls.as_ref().map(|t| t.server_config()).transpose()?;
     datadir::ensure(&config.data_dir)?;
     let secret = datadir::signing_secret(&config.data_dir)?;
     let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
@@ -122,8 +131,14 @@ pub async fn run(
     // Links without a public URL use the listen address: the bound one, so
     // `--listen 127.0.0.1:0` gives links with the real port.
     config.http.listen = http_addr;
+    #[cfg(unix)]
+    let reloads = match &tls {
+        Some(tls) => Some(tls::reload_on_sighup(tls.clone())?),
+        None => None,
+    };
     tracing::info!(
         http = %http_addr,
+        scheme = if tls.is_some() { "https" } else { "http" },
         media = %media.local_addr(),
         advertised = %advertise,
         data = %config.data_dir.display(),
@@ -138,20 +153,46 @@ pub async fn run(
     );
     let app = api::app(state.clone());
     let stopping = state.clone();
-    axum::serve(listeners.http, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: ending live sessions");
-            stopping.start_draining();
-            stopping
-                .hub()
-                .end_all(EndReason::ServerShutdown, SHUTDOWN_NOTICE)
-                .await;
-            // Recordings stopped by the ending finish their files first.
-            stopping.recorders().wait_idle(RECORDING_FINALIZE).await;
-        })
-        .await?;
+    let drain = async move {
+        shutdown.await;
+        tracing::info!("shutting down: ending live sessions");
+        stopping.start_draining();
+        stopping
+            .hub()
+            .end_all(EndReason::ServerShutdown, SHUTDOWN_NOTICE)
+            .await;
+        // Recordings stopped by the ending finish their files first.
+        stopping.recorders().wait_idle(RECORDING_FINALIZE).await;
+    };
+    let served = match tls_config {
+        Some(tls_config) => match tls::TlsListener::new(listeners.http, tls_config) {
+            Ok(listener) => serve(listener, app, drain).await,
+            Err(e) => Err(e),
+        },
+        None => serve(listeners.http, app, drain).await,
+    };
+    #[cfg(unix)]
+    if let Some(reloads) = reloads {
+        reloads.abort();
+    }
+    served?;
     media.shutdown();
     tracing::info!("duet stopped");
     Ok(())
+}
+
+/// The one server loop for HTTP and HTTPS: it stops accepting once `drain`
+/// completes, then waits for open connections to finish.
+async fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    drain: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, app)
+        .with_graceful_shutdown(drain)
+        .await
 }

@@ -21,7 +21,10 @@ async fn scrape(server: &TestServer) -> HashMap<String, f64> {
         .await
         .expect("GET /metrics");
     assert_eq!(resp.status().as_u16(), 200);
-    let content_type = resp.headers()["content-type"].to_str().unwrap_or("").to_string();
+    let content_type = resp.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .to_string();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = resp.text().await.expect("body");
     text.lines()
@@ -46,10 +49,7 @@ async fn a_call_moves_the_counters_operators_watch() {
     assert_eq!(get(&before, "duet_join_attempts_total"), 0.0);
     assert!(get(&before, "duet_data_disk_free_bytes") > 0.0);
 
-    let session = server
-        .create_recordable_session()
-        .await
-        .expect("session");
+    let session = server.create_recordable_session().await.expect("session");
     let (mentor, mentee) = server.join_both(&session).await.expect("both join");
     mentor.wait_connected(T).await.expect("mentor connected");
     mentee.wait_connected(T).await.expect("mentee connected");
@@ -82,7 +82,10 @@ async fn a_call_moves_the_counters_operators_watch() {
         assert!(get(&m, &packets) > 40.0, "{packets}: {}", get(&m, &packets));
         assert!(get(&m, &bytes) > get(&m, &packets), "{bytes}");
     }
-    assert!(get(&m, "duet_plis_total") >= 1.0, "keyframe requests on join");
+    assert!(
+        get(&m, "duet_plis_total") >= 1.0,
+        "keyframe requests on join"
+    );
     assert_eq!(get(&m, "duet_recordings_active"), 1.0);
     assert!(get(&m, "duet_recording_bytes_written_total") > 0.0);
     for (action, n) in [("request", 1.0), ("consent", 2.0), ("start", 1.0)] {

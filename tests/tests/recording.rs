@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use duet_tests::consent_flow::{self, recording, wait_state};
 use duet_tests::harness::{API_KEY, TestServer, client, token};
 use duet_tests::media_check::{codec, decodes_cleanly, duration, read_wav, sound_span};
-use duet_tests::consent_flow::{self, recording, wait_state};
 use duet_tests::{MediaKind, PeerOptions, TestPeer};
 use serde_json::{Value, json};
 
