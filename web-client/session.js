@@ -117,6 +117,7 @@ export class Session {
       case 'chat': return this.chat.receive(msg);
       case 'recording': return this.recording.update(msg);
       case 'session_ended': return this.end(msg.reason || 'ended');
+      case 'server_draining': return toast(msg.message || 'The server is restarting; this call will end soon.');
       case 'error': return this.onError(msg);
       default: return undefined;
     }

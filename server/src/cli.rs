@@ -15,7 +15,7 @@ use crate::config::{Config, LogFormat};
 use crate::links::{LinkSigner, join_url};
 use crate::sessions::{self, PersonSpec, SessionSpec};
 use crate::state::now_s;
-use crate::{Listeners, datadir, store};
+use crate::{Listeners, datadir, drain, store};
 
 const ENV_HELP: &str = "Environment: DUET_CONFIG, DUET_DATA, DUET_LISTEN, DUET_MEDIA_PORT, \
 DUET_PUBLIC_IP, DUET_PUBLIC_PORT, DUET_PUBLIC_URL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
@@ -251,35 +251,59 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let listeners = Listeners::bind(&config).await?;
-        crate::run(config, listeners, shutdown_signal()).await?;
+        let grace = Duration::from_secs(config.shutdown.grace_period_s);
+        let (first, second) = shutdown_signals(grace);
+        crate::run_with_signals(config, listeners, first, second).await?;
         Ok(())
     })
 }
 
-/// Completes on SIGTERM or SIGINT. A watchdog then guarantees the process
-/// exits within ten seconds, whatever is still running.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// The first and the second SIGTERM/SIGINT, as two futures. Each signal
+/// also arms a watchdog that exits the process if shutdown overruns: after
+/// the first, the grace period plus time to end sessions and finish
+/// recordings; after the second, just the latter.
+fn shutdown_signals(
+    grace: Duration,
+) -> (
+    impl std::future::Future<Output = ()> + Send + 'static,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for count in 1..=2u32 {
+            #[cfg(unix)]
+            let term_signal = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let term_signal = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term_signal => {},
             }
-            Err(_) => std::future::pending::<()>().await,
+            let _ = tx.send(count);
+            let finish =
+                drain::SHUTDOWN_NOTICE + drain::RECORDING_FINALIZE + Duration::from_secs(2);
+            let limit = if count == 1 { grace + finish } else { finish };
+            std::thread::spawn(move || {
+                std::thread::sleep(limit);
+                tracing::warn!("shutdown took too long; exiting now");
+                std::process::exit(1);
+            });
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_millis(9_500));
-        tracing::warn!("shutdown took too long; exiting now");
-        std::process::exit(1);
     });
+    let nth = |n: u32, mut rx: tokio::sync::watch::Receiver<u32>| async move {
+        let _ = rx.wait_for(|count| *count >= n).await;
+    };
+    (nth(1, rx.clone()), nth(2, rx))
 }
 
 fn open_store(config: &Config) -> anyhow::Result<store::Store> {

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use duet_signaling::consent::RecordingId;
-use duet_signaling::protocol::{EndReason, RecordingAction, RecordingPolicy, SessionInfo};
+use duet_signaling::protocol::{
+    EndReason, RecordingAction, RecordingPolicy, ServerMessage, SessionInfo,
+};
 use duet_signaling::session::{Input, JoinRequest};
 use duet_signaling::{ConnId, SessionId};
 use tokio::sync::{mpsc, oneshot};
@@ -158,6 +160,20 @@ impl Hub {
         let deadline = tokio::time::Instant::now() + wait;
         while !self.rooms().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Tells everyone in every live session the same thing.
+    pub fn broadcast(&self, msg: &ServerMessage) {
+        for tx in self.rooms().values() {
+            let _ = tx.send(RoomCommand::Broadcast(msg.clone()));
+        }
+    }
+
+    /// Waits until no session is live, or `until` passes.
+    pub async fn wait_empty(&self, until: tokio::time::Instant) {
+        while !self.rooms().is_empty() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -16,6 +16,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod datadir;
+pub mod drain;
 pub mod hub;
 pub mod links;
 pub mod media;
@@ -31,9 +32,6 @@ pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
-
-use duet_signaling::protocol::EndReason;
 
 pub use config::Config;
 pub use state::AppState;
@@ -84,19 +82,24 @@ impl Listeners {
     }
 }
 
-/// How long participants get to hear `session_ended` before sockets close.
-const SHUTDOWN_NOTICE: Duration = Duration::from_secs(3);
-
-/// How long shutdown waits for recordings to finish their files (the
-/// process watchdog allows 9.5 s in all).
-const RECORDING_FINALIZE: Duration = Duration::from_secs(5);
-
-/// Runs the server until `shutdown` completes, then tells every participant
-/// the session ended, closes their sockets and returns.
+/// Runs the server until `shutdown` completes, then drains (see [`drain`]):
+/// calls get the configured grace period, then every session ends and the
+/// function returns once recordings are finished.
 pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    run_with_signals(config, listeners, shutdown, std::future::pending()).await
+}
+
+/// [`run`], where `second` (a second signal) cuts the drain's grace period
+/// short.
+pub async fn run_with_signals(
     mut config: Config,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    second: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     config.validate()?;
     // Before anything else starts, so a wrong path fails fast and named.
@@ -152,18 +155,7 @@ pub async fn run(
         metrics,
     );
     let app = api::app(state.clone());
-    let stopping = state.clone();
-    let drain = async move {
-        shutdown.await;
-        tracing::info!("shutting down: ending live sessions");
-        stopping.start_draining();
-        stopping
-            .hub()
-            .end_all(EndReason::ServerShutdown, SHUTDOWN_NOTICE)
-            .await;
-        // Recordings stopped by the ending finish their files first.
-        stopping.recorders().wait_idle(RECORDING_FINALIZE).await;
-    };
+    let drain = drain::drain(state.clone(), shutdown, second);
     let served = match tls_config {
         Some(tls_config) => match tls::TlsListener::new(listeners.http, tls_config) {
             Ok(listener) => serve(listener, app, drain).await,

@@ -87,6 +87,8 @@ pub(crate) enum RoomCommand {
         reason: String,
     },
     Snapshot(oneshot::Sender<RoomSnapshot>),
+    /// A message for everyone connected (the server is draining).
+    Broadcast(ServerMessage),
 }
 
 pub(crate) fn now_millis() -> UnixMillis {
@@ -150,6 +152,12 @@ impl Room {
                 RoomCommand::RecorderFailed { id, reason } => self.recorder_failed(now, id, reason),
                 RoomCommand::Snapshot(reply) => {
                     let _ = reply.send(self.snapshot());
+                }
+                RoomCommand::Broadcast(msg) => {
+                    let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+                    for conn in conns {
+                        self.send(conn, msg.clone());
+                    }
                 }
             }
             self.apply_session_outputs(now);

@@ -279,6 +279,12 @@ pub enum ServerMessage {
     SessionEnded {
         reason: EndReason,
     },
+    /// The server is shutting down: the call goes on for at most `grace_s`
+    /// seconds, then ends with `session_ended` (`server_shutdown`).
+    ServerDraining {
+        grace_s: u64,
+        message: String,
+    },
     Error {
         code: ErrorCode,
         message: String,

@@ -52,6 +52,9 @@ impl TestServer {
         config.media.bind = loopback;
         config.media.public_ip = Some(loopback);
         config.auth.api_keys = vec![API_KEY.to_string()];
+        // Stopping a test server ends its calls at once; the drain tests
+        // set a grace period of their own.
+        config.shutdown.grace_period_s = 0;
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await?;
         let http = listeners.http.local_addr()?;
@@ -233,67 +236,17 @@ pub fn duet_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| "duet".into())
 }
 
-/// The real binary as a child process, for what an in-process server cannot
-/// show (a SIGKILL, a restart on the same data folder).
-pub struct BinaryServer {
-    child: std::process::Child,
-    pub http: SocketAddr,
-}
+pub use crate::binary_server::BinaryServer;
 
-impl BinaryServer {
-    pub fn start(data: &std::path::Path) -> anyhow::Result<BinaryServer> {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(duet_bin())
-            .arg("--data")
-            .arg(data)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--media-port",
-                "0",
-                "--public-ip",
-                "127.0.0.1",
-                "--log-format",
-                "json",
-            ])
-            .env("DUET_API_KEY", API_KEY)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", duet_bin().display()))?;
-        let stderr = child.stderr.take().context("stderr")?;
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let http = loop {
-            let line = lines.next().context("the server exited before it ran")??;
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if let Some(addr) = v["fields"]["http"].as_str() {
-                break addr.parse()?;
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(BinaryServer { child, http })
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http)
-    }
-
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/api/v1/ws", self.http)
-    }
-
-    /// SIGKILL: no shutdown, no finalizing, as in a crash.
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for BinaryServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Creates a session that may be recorded on the server at `base` (e.g. a
+/// [`BinaryServer`]) with the test API key.
+pub async fn create_recordable_session_at(base: &str) -> anyhow::Result<Value> {
+    let resp = client()
+        .post(format!("{base}/api/v1/sessions"))
+        .bearer_auth(API_KEY)
+        .json(&json!({"title":"t","mentor":{"name":"Ada"},"mentee":{"name":"Grace"},"recording":"allowed"}))
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status().as_u16() == 201, "create: {}", resp.status());
+    Ok(resp.json().await?)
 }

@@ -6,10 +6,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use duet_tests::harness::{API_KEY, BinaryServer, TestServer, client, token};
+use duet_tests::consent_flow;
+use duet_tests::harness::{
+    API_KEY, BinaryServer, TestServer, client, create_recordable_session_at, token,
+};
 use duet_tests::media_check::{codec, duration};
 use duet_tests::{MediaKind, PeerOptions, TestPeer};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const T: Duration = Duration::from_secs(20);
 
@@ -28,41 +31,12 @@ async fn join_both(ws: &str, session: &Value) -> (TestPeer, TestPeer) {
     (mentor, mentee)
 }
 
-async fn wait_recording_state(peer: &TestPeer, state: &str) {
-    peer.signal()
-        .wait_messages(T, |log| {
-            log.iter()
-                .rev()
-                .find(|m| m["type"] == "recording")
-                .is_some_and(|m| m["state"] == state)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("recording state {state}: {e}"));
-}
-
 async fn record(mentor: &TestPeer, mentee: &TestPeer) {
-    mentor
-        .send_json(&json!({"type":"recording","action":"request"}))
-        .expect("request");
-    wait_recording_state(mentee, "requested").await;
-    for p in [mentor, mentee] {
-        p.send_json(&json!({"type":"recording","action":"consent"}))
-            .expect("consent");
-    }
-    wait_recording_state(mentor, "recording").await;
+    consent_flow::start_recording(mentor, mentee).await;
 }
 
 async fn create_session(base: &str) -> Value {
-    client()
-        .post(format!("{base}/api/v1/sessions"))
-        .bearer_auth(API_KEY)
-        .json(&json!({"title":"t","mentor":{"name":"Ada"},"mentee":{"name":"Grace"},"recording":"allowed"}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json")
+    create_recordable_session_at(base).await.expect("session")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +160,7 @@ async fn a_full_disk_stops_the_recording_tells_both_and_the_call_goes_on() {
             err["message"].as_str().is_some_and(|m| m.contains("disk")),
             "{err}"
         );
-        wait_recording_state(peer, "off").await;
+        consent_flow::wait_state(peer, "off").await;
     }
     let so_far = mentee.stats().received.get(MediaKind::Camera).packets;
     mentee
