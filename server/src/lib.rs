@@ -22,6 +22,7 @@ pub mod links;
 pub mod media;
 pub mod metrics;
 pub mod recorder;
+pub mod retention;
 pub mod room;
 pub mod sessions;
 pub mod state;
@@ -154,6 +155,11 @@ pub async fn run_with_signals(
         media.clone(),
         metrics,
     );
+    let retention = retention::spawn(
+        state.store().clone(),
+        state.recorders().clone(),
+        state.config().retention.recordings_days,
+    );
     let app = api::app(state.clone());
     let drain = drain::drain(state.clone(), shutdown, second);
     let served = match tls_config {
@@ -166,6 +172,9 @@ pub async fn run_with_signals(
     #[cfg(unix)]
     if let Some(reloads) = reloads {
         reloads.abort();
+    }
+    if let Some(retention) = retention {
+        retention.abort();
     }
     served?;
     media.shutdown();

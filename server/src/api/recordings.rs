@@ -8,6 +8,7 @@
 //! key. File names from the URL are served only when the manifest lists
 //! them, so nothing from input ever reaches the filesystem as a path.
 
+use crate::recorder::deletion::{self, DeleteError, Deleter};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
@@ -17,13 +18,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use duet_signaling::SessionId;
-use duet_signaling::consent::{ConsentAction, RecordingId};
+use duet_signaling::consent::RecordingId;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use crate::recorder::{files, manifest};
 use crate::state::{AppState, now_s};
-use crate::store::{AdminEvent, RecordingRow, RecordingStatus};
+use crate::store::RecordingRow;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -202,9 +203,13 @@ async fn delete(
 ) -> Result<Response, ApiError> {
     access.require_admin()?;
     let row = load(&state, &access, &id).await?;
-    let rid = parse_recording(&id)?;
-    match row.status {
-        RecordingStatus::Recording => {
+    let by = Deleter {
+        actor: "admin",
+        detail: "deleted by an administrator over the API".into(),
+    };
+    match deletion::delete(state.store(), state.recorders(), &row, by, now_s() * 1000).await {
+        Ok(()) => {}
+        Err(DeleteError::InProgress) => {
             return Err(ApiError::Link {
                 status: StatusCode::CONFLICT,
                 code: "recording_in_progress",
@@ -213,38 +218,11 @@ async fn delete(
                         .into(),
             });
         }
-        RecordingStatus::Deleted => {}
-        _ => {
-            let dir = state.recorders().dir_of_str(&row.id);
-            let notice = manifest::read(&dir)
-                .map(|m| m.notice_hash)
-                .unwrap_or_default();
-            if let Err(e) = tokio::fs::remove_dir_all(&dir).await
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::error!(recording = %rid, error = %e, "could not delete a recording's files");
-                return Err(ApiError::Store(crate::store::StoreError::Task(
-                    e.to_string(),
-                )));
-            }
-            let now_ms = now_s() * 1000;
-            state
-                .store()
-                .mark_recording_deleted(rid, now_ms, "admin".into())
-                .await?;
-            state
-                .store()
-                .append_admin_event(AdminEvent {
-                    session_id: row.session_id.clone(),
-                    recording: rid,
-                    action: ConsentAction::Discard,
-                    actor: "admin",
-                    at_ms: now_ms,
-                    notice_hash: notice,
-                    detail: Some("deleted by an administrator over the API".into()),
-                })
-                .await?;
-            tracing::info!(recording = %rid, "recording deleted over the API");
+        Err(DeleteError::Store(e)) => return Err(ApiError::Store(e)),
+        Err(DeleteError::Files(e)) => {
+            return Err(ApiError::Store(crate::store::StoreError::Task(
+                e.to_string(),
+            )));
         }
     }
     let row = load(&state, &access, &id).await?;

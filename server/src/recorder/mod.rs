@@ -11,6 +11,7 @@
 //!   [`probe`] reads them back; [`wav`] and [`talk`] make transcripts and
 //!   talk time; [`manifest`] and [`files`] describe what is on disk.
 
+pub mod deletion;
 pub mod files;
 mod finalize;
 pub mod frames;

@@ -288,6 +288,24 @@ impl Store {
         .await
     }
 
+    /// Finished recordings (complete or interrupted, not deleted) that
+    /// started before `cutoff_ms`: the ones past retention.
+    pub async fn recordings_started_before(
+        &self,
+        cutoff_ms: i64,
+    ) -> Result<Vec<RecordingRow>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RECORDING_COLUMNS} FROM recordings
+                 WHERE status IN ('complete', 'interrupted') AND started_at_ms < ?1
+                 ORDER BY started_at_ms"
+            ))?;
+            let rows = stmt.query_map([cutoff_ms], recording_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     /// Recordings still marked as being written: after a crash, these were
     /// interrupted.
     pub async fn recordings_in_progress(&self) -> Result<Vec<RecordingRow>, StoreError> {

@@ -1,0 +1,154 @@
+//! Recordings do not outlive their purpose: with `retention.recordings_days`
+//! set, a background job deletes finished recordings older than that, and
+//! each deletion is recorded in the consent trail (actor `server`).
+
+use std::time::Duration;
+
+use crate::recorder::deletion::{self, DeleteError, Deleter};
+use crate::recorder::service::Recorders;
+use crate::store::{Store, StoreError};
+
+/// How often the job looks for expired recordings.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Deletes every finished recording that started more than `days` days
+/// before `now_ms`; returns how many. A recording whose files cannot be
+/// deleted is logged and tried again at the next sweep.
+pub async fn sweep(
+    store: &Store,
+    recorders: &Recorders,
+    days: u32,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    if days == 0 {
+        return Ok(0);
+    }
+    let cutoff = now_ms.saturating_sub(i64::from(days) * DAY_MS);
+    let mut deleted = 0;
+    for row in store.recordings_started_before(cutoff).await? {
+        let by = Deleter {
+            actor: "server",
+            detail: format!("deleted after the {days}-day retention period"),
+        };
+        match deletion::delete(store, recorders, &row, by, now_ms).await {
+            Ok(()) => deleted += 1,
+            Err(DeleteError::Store(e)) => return Err(e),
+            Err(e) => {
+                tracing::warn!(recording = %row.id, error = %e, "retention could not delete a recording")
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+/// Runs [`sweep`] now and then every hour, for as long as the server runs.
+pub fn spawn(store: Store, recorders: Recorders, days: u32) -> Option<tokio::task::JoinHandle<()>> {
+    if days == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            let now_ms = crate::state::now_s() * 1000;
+            match sweep(&store, &recorders, days, now_ms).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "retention: deleted expired recordings"),
+                Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+            }
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use duet_signaling::SessionId;
+    use duet_signaling::consent::RecordingId;
+
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::store::RecordingStatus;
+
+    const NOW_MS: i64 = 1_900_000_000_000;
+
+    async fn finished_recording(
+        store: &Store,
+        recorders: &Recorders,
+        session: SessionId,
+        age_days: i64,
+    ) -> RecordingId {
+        let id = RecordingId(uuid::Uuid::new_v4());
+        let started = NOW_MS - age_days * DAY_MS;
+        store
+            .insert_recording(id, session, started)
+            .await
+            .expect("insert");
+        store
+            .set_recording_status(id, RecordingStatus::Complete, Some(started + 60_000))
+            .await
+            .expect("complete");
+        let dir = recorders.dir_of(id);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("mentor-audio.ogg"), b"OggS").expect("file");
+        id
+    }
+
+    #[tokio::test]
+    async fn deletes_what_is_past_retention_keeps_the_rest_and_records_each_deletion() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db")).expect("open");
+        let recorders = Recorders::new(
+            dir.path().join("recordings"),
+            store.clone(),
+            Metrics::new(dir.path().to_path_buf()),
+        );
+        let session = SessionId(uuid::Uuid::new_v4());
+        let old = finished_recording(&store, &recorders, session, 31).await;
+        let recent = finished_recording(&store, &recorders, session, 29).await;
+
+        assert_eq!(
+            sweep(&store, &recorders, 30, NOW_MS).await.expect("sweep"),
+            1
+        );
+        assert!(!recorders.dir_of(old).exists(), "expired files deleted");
+        assert!(recorders.dir_of(recent).exists(), "recent files kept");
+        let row = store
+            .recording(old)
+            .await
+            .expect("read")
+            .expect("row stays");
+        assert_eq!(row.status, RecordingStatus::Deleted);
+        assert_eq!(row.deleted_by.as_deref(), Some("server"));
+        let kept = store.recording(recent).await.expect("read").expect("row");
+        assert_eq!(kept.status, RecordingStatus::Complete);
+
+        let trail = store.consent_trail(session).await.expect("trail");
+        let deletions: Vec<_> = trail.iter().filter(|e| e.action == "discard").collect();
+        assert_eq!(deletions.len(), 1, "{trail:?}");
+        assert_eq!(deletions[0].recording_id, old.to_string());
+        assert_eq!(deletions[0].actor.as_deref(), Some("server"));
+        assert!(
+            deletions[0]
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("30-day retention")),
+            "{:?}",
+            deletions[0]
+        );
+
+        // A second sweep finds nothing new; 0 days keeps everything.
+        assert_eq!(
+            sweep(&store, &recorders, 30, NOW_MS).await.expect("sweep"),
+            0
+        );
+        assert_eq!(
+            sweep(&store, &recorders, 0, NOW_MS + 1000 * DAY_MS)
+                .await
+                .expect("sweep"),
+            0
+        );
+        assert!(recorders.dir_of(recent).exists());
+    }
+}
