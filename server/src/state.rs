@@ -2,7 +2,7 @@
 //! room registry, the media plane and the recorders. Cheap to clone.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use duet_signaling::ConnId;
 use duet_signaling::protocol::IceServer;
@@ -33,6 +33,21 @@ struct Inner {
     next_conn: AtomicU64,
     draining: AtomicBool,
     metrics: Metrics,
+    /// Connectivity-check connections alive now.
+    probes: Arc<AtomicUsize>,
+}
+
+/// Most connectivity checks alive at once: each is a real connection on
+/// the media plane, and the page is open to anyone.
+const MAX_PROBES: usize = 32;
+
+/// One running connectivity check; dropping it frees the place.
+pub struct ProbeGuard(Arc<AtomicUsize>);
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AppState {
@@ -73,6 +88,7 @@ impl AppState {
                 config_key_hashes,
                 next_conn: AtomicU64::new(1),
                 draining: AtomicBool::new(false),
+                probes: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -112,6 +128,17 @@ impl AppState {
     pub fn start_draining(&self) {
         self.inner.draining.store(true, Ordering::Relaxed);
         self.inner.metrics.draining.set(1);
+    }
+
+    /// A place for one more connectivity check, unless too many run.
+    pub fn start_probe(&self) -> Option<ProbeGuard> {
+        let probes = &self.inner.probes;
+        let taken = probes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < MAX_PROBES).then_some(n + 1)
+            })
+            .is_ok();
+        taken.then(|| ProbeGuard(Arc::clone(probes)))
     }
 
     pub fn metrics(&self) -> &Metrics {

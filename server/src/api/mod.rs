@@ -1,6 +1,7 @@
 //! The HTTP edge: one module per resource, each with its own `router()`.
 
 pub mod auth;
+mod check;
 pub mod error;
 mod health;
 mod join;
@@ -19,6 +20,7 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(check::router())
         .merge(sessions::router())
         .merge(join::router())
         .merge(recordings::router())

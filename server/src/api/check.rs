@@ -1,0 +1,122 @@
+//! The connectivity self-test behind `/check`: a participant opens it before
+//! a call and sees which ways to the media server work from their network
+//! (UDP, TCP, TURN relay).
+//!
+//! `POST /api/v1/check` says what to test: the ICE servers (TURN with fresh
+//! credentials only for someone holding a valid join link, so the relay is
+//! not open to the world) and whether ICE-TCP is on.
+//! `POST /api/v1/check/offer` answers a probe connection: a real peer
+//! connection on the media plane that lives a few seconds and belongs to
+//! no session. The page keeps only the candidates of the path it tests.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use duet_signaling::{Role, SessionId};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::media::PeerKey;
+use crate::state::{AppState, now_s};
+
+/// How long a probe connection may live: enough to connect over a slow
+/// relay, short enough that probes cannot pile up.
+const PROBE_LIFETIME: Duration = Duration::from_secs(20);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/check", post(plan))
+        .route("/api/v1/check/offer", post(offer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanRequest {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+async fn plan(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: PlanRequest = if body.is_empty() {
+        PlanRequest { token: None }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))?
+    };
+    let config = state.config();
+    let relay_configured = config.turn.shared_secret.is_some()
+        || config.media.ice_servers.iter().any(|s| {
+            s.urls
+                .iter()
+                .any(|u| u.starts_with("turn:") || u.starts_with("turns:"))
+        });
+    let linked = req
+        .token
+        .as_deref()
+        .is_some_and(|t| state.links().verify(t, now_s()).is_ok());
+    let ice_servers = if linked {
+        state.ice_servers(&format!("check-{}", uuid::Uuid::new_v4().simple()))
+    } else {
+        Vec::new()
+    };
+    Ok(Json(json!({
+        "ice_servers": ice_servers,
+        "relay": {
+            "configured": relay_configured,
+            // Relay credentials go only to people with a valid link.
+            "available": relay_configured && linked,
+        },
+        "tcp": config.media.ice_tcp,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferRequest {
+    sdp: String,
+}
+
+async fn offer(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: OfferRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))?;
+    if state.is_draining() {
+        return Err(ApiError::Link {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: "the server is shutting down; try again in a minute".into(),
+        });
+    }
+    let Some(probe) = state.start_probe() else {
+        return Err(ApiError::Link {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "busy",
+            message: "too many connection checks are running; try again in a few seconds".into(),
+        });
+    };
+    // A session of its own, so the probe never meets a call's media.
+    let key = PeerKey {
+        session: SessionId(uuid::Uuid::new_v4()),
+        role: Role::Mentor,
+    };
+    let conn = state.next_conn_id();
+    let answer = state
+        .media()
+        .offer(key, conn, req.sdp)
+        .await
+        .map_err(|e| ApiError::invalid("sdp", e.to_string()))?;
+    let media = state.media().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(PROBE_LIFETIME).await;
+        media.remove(key, conn);
+        drop(probe);
+    });
+    Ok(Json(json!({ "sdp": answer })).into_response())
+}
