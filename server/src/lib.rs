@@ -7,7 +7,8 @@
 //!   session's state machine (from `duet_signaling`) and is the only writer
 //!   of it.
 //! - `media` is one task that owns the UDP socket and every peer
-//!   connection; rooms and sockets talk to it through a channel.
+//!   connection; rooms and sockets talk to it through a channel. ICE-TCP
+//!   connections get a task each that feeds it.
 //!
 //! [`run`] takes its listeners and its shutdown signal from the caller, so
 //! tests bind port 0 and stop the server when they like.
@@ -57,6 +58,8 @@ pub enum ServerError {
 pub struct Listeners {
     pub http: tokio::net::TcpListener,
     pub media: std::net::UdpSocket,
+    /// ICE-TCP media, when `media.ice_tcp` is on.
+    pub media_tcp: Option<std::net::TcpListener>,
 }
 
 impl Listeners {
@@ -75,7 +78,23 @@ impl Listeners {
             addr: media_addr,
             source,
         })?;
-        Ok(Listeners { http, media })
+        let media_tcp = if config.media.ice_tcp {
+            let addr = SocketAddr::new(config.media.bind, config.media.tcp_port);
+            let listener =
+                std::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind {
+                    what: "media (ICE-TCP)",
+                    addr,
+                    source,
+                })?;
+            Some(listener)
+        } else {
+            None
+        };
+        Ok(Listeners {
+            http,
+            media,
+            media_tcp,
+        })
     }
 }
 
@@ -109,7 +128,12 @@ pub async fn run(
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     }
     let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
-    let media = media::MediaPlane::start(listeners.media, advertise, config.media.public_port)?;
+    let media = media::MediaPlane::start(
+        listeners.media,
+        listeners.media_tcp,
+        advertise,
+        config.media.public_port,
+    )?;
     let http_addr = listeners.http.local_addr()?;
     // Links without a public URL use the listen address: the bound one, so
     // `--listen 127.0.0.1:0` gives links with the real port.
@@ -117,6 +141,7 @@ pub async fn run(
     tracing::info!(
         http = %http_addr,
         media = %media.local_addr(),
+        media_tcp = %media.tcp_addr().map_or_else(|| "off".to_owned(), |a| a.to_string()),
         advertised = %advertise,
         data = %config.data_dir.display(),
         "duet is running"
