@@ -18,6 +18,19 @@ pub struct PeerOptions {
     /// offer, and every candidate it trickles) is rewritten to this IP and port before it is
     /// applied: the peer then sends everything there, e.g. to a [`crate::LossyRelay`].
     pub rewrite_server_candidates: Option<SocketAddr>,
+    /// Which ICE transport the peer may use.
+    pub transport: Transport,
+}
+
+/// The ICE transport a test peer gathers candidates on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP only (host candidates on 127.0.0.1).
+    #[default]
+    Udp,
+    /// ICE-TCP only (RFC 6544): no UDP socket at all; the peer dials the server's passive TCP
+    /// candidates, as a client behind a UDP-blocking firewall would.
+    Tcp,
 }
 
 impl Default for PeerOptions {
@@ -28,6 +41,7 @@ impl Default for PeerOptions {
             send_audio: true,
             send_video: true,
             rewrite_server_candidates: None,
+            transport: Transport::Udp,
         }
     }
 }

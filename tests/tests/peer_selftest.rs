@@ -344,7 +344,7 @@ async fn test_peer_without_trickle_puts_candidates_in_the_offer() {
         trickle: false,
         send_audio: true,
         send_video: false,
-        rewrite_server_candidates: None,
+        ..PeerOptions::default()
     };
     let peer = TestPeer::join(&server.url, "good", opts)
         .await
