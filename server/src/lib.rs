@@ -7,7 +7,8 @@
 //!   session's state machine (from `duet_signaling`) and is the only writer
 //!   of it.
 //! - `media` is one task that owns the UDP socket and every peer
-//!   connection; rooms and sockets talk to it through a channel.
+//!   connection; rooms and sockets talk to it through a channel. ICE-TCP
+//!   connections get a task each that feeds it.
 //!
 //! [`run`] takes its listeners and its shutdown signal from the caller, so
 //! tests bind port 0 and stop the server when they like.
@@ -61,6 +62,8 @@ pub enum ServerError {
 pub struct Listeners {
     pub http: tokio::net::TcpListener,
     pub media: std::net::UdpSocket,
+    /// ICE-TCP media, when `media.ice_tcp` is on.
+    pub media_tcp: Option<std::net::TcpListener>,
 }
 
 impl Listeners {
@@ -79,7 +82,23 @@ impl Listeners {
             addr: media_addr,
             source,
         })?;
-        Ok(Listeners { http, media })
+        let media_tcp = if config.media.ice_tcp {
+            let addr = SocketAddr::new(config.media.bind, config.media.tcp_port);
+            let listener =
+                std::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind {
+                    what: "media (ICE-TCP)",
+                    addr,
+                    source,
+                })?;
+            Some(listener)
+        } else {
+            None
+        };
+        Ok(Listeners {
+            http,
+            media,
+            media_tcp,
+        })
     }
 }
 
@@ -127,6 +146,7 @@ pub async fn run_with_signals(
     let metrics = metrics::Metrics::new(config.data_dir.clone());
     let media = media::MediaPlane::start(
         listeners.media,
+        listeners.media_tcp,
         advertise,
         config.media.public_port,
         metrics.media.clone(),
@@ -144,6 +164,7 @@ pub async fn run_with_signals(
         http = %http_addr,
         scheme = if tls.is_some() { "https" } else { "http" },
         media = %media.local_addr(),
+        media_tcp = %media.tcp_addr().map_or_else(|| "off".to_owned(), |a| a.to_string()),
         advertised = %advertise,
         data = %config.data_dir.display(),
         "duet is running"

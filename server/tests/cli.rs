@@ -141,6 +141,8 @@ fn serve(data: &std::path::Path) -> Server {
             "json",
         ])
         .env_remove("DUET_API_KEY")
+        // The ICE-TCP port too: the default would collide between tests.
+        .env("DUET_MEDIA_TCP_PORT", "0")
         .stderr(Stdio::piped())
         .spawn()
         .expect("duet serve starts");

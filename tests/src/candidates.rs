@@ -37,6 +37,26 @@ pub fn rewrite_sdp_candidates(sdp: &str, addr: SocketAddr) -> String {
         .collect()
 }
 
+/// The passive ICE-TCP candidates (`candidate:… tcp … tcptype passive`, component 1) among
+/// `sdp`'s `a=candidate` lines, without the `a=`. webrtc 0.21's async peer dials only passive
+/// candidates handed to `add_ice_candidate`, never those inside a remote description, so an
+/// ICE-TCP peer adds these again after applying one.
+pub fn tcp_passive_candidates(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter_map(|line| line.trim_end().strip_prefix("a="))
+        .filter(|attr| {
+            let fields: Vec<&str> = attr.split_whitespace().collect();
+            // Component 1 only: rtc lists each candidate again as component 2 (RTCP), which
+            // would make the peer dial the same address twice.
+            attr.starts_with("candidate:")
+                && fields.get(1) == Some(&"1")
+                && fields.get(2).is_some_and(|t| t.eq_ignore_ascii_case("tcp"))
+                && fields.windows(2).any(|w| w == ["tcptype", "passive"])
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +81,20 @@ mod tests {
             ),
             "candidate:2 1 UDP 1694498815 ::1 7 typ srflx raddr 10.0.0.2 rport 5000"
         );
+    }
+
+    #[test]
+    fn finds_only_passive_tcp_candidates() {
+        let sdp = "v=0\r\n\
+                   a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n\
+                   a=candidate:2 1 tcp 1671430143 127.0.0.1 7882 typ host tcptype passive\r\n\
+                   a=candidate:2 2 tcp 1671430143 127.0.0.1 7882 typ host tcptype passive\r\n\
+                   a=candidate:3 1 tcp 1671430143 127.0.0.1 9 typ host tcptype active\r\n";
+        assert_eq!(
+            tcp_passive_candidates(sdp),
+            vec!["candidate:2 1 tcp 1671430143 127.0.0.1 7882 typ host tcptype passive"]
+        );
+        assert!(tcp_passive_candidates("v=0\r\n").is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Starts a real Duet server in-process for a test: HTTP and media on port
-//! 0 on loopback, a fresh data folder, a known API key, advertising
+//! Starts a real Duet server in-process for a test: HTTP, media and
+//! ICE-TCP media on port 0 on loopback, a fresh data folder, a known API key, advertising
 //! 127.0.0.1 (tests run in a loopback-only network namespace).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,6 +18,8 @@ pub const API_KEY: &str = "test-api-key-0123456789abcdef";
 pub struct TestServer {
     pub http: SocketAddr,
     pub media: SocketAddr,
+    /// The ICE-TCP listener, when `media.ice_tcp` is on (it is by default).
+    pub media_tcp: Option<SocketAddr>,
     pub config: Config,
     pub data: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -49,6 +51,7 @@ impl TestServer {
         };
         config.http.listen = SocketAddr::new(loopback, 0);
         config.media.port = 0;
+        config.media.tcp_port = 0;
         config.media.bind = loopback;
         config.media.public_ip = Some(loopback);
         config.auth.api_keys = vec![API_KEY.to_string()];
@@ -59,6 +62,10 @@ impl TestServer {
         let listeners = Listeners::bind(&config).await?;
         let http = listeners.http.local_addr()?;
         let media = listeners.media.local_addr()?;
+        let media_tcp = match &listeners.media_tcp {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         config.http.listen = http;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(duet_server::run(config.clone(), listeners, async move {
@@ -67,6 +74,7 @@ impl TestServer {
         let server = TestServer {
             http,
             media,
+            media_tcp,
             config,
             data,
             shutdown: Some(tx),

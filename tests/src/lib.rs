@@ -34,6 +34,7 @@ pub mod tone;
 pub mod vp8;
 
 pub use media_peer::{LocalCandidate, MediaPeer, PeerOptions};
+pub use options::Transport;
 pub use peer::{JoinRefused, TestPeer};
 pub use relay::{DropPolicy, LossyRelay, RelayStats};
 pub use signal::SignalClient;

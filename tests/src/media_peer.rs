@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
 use rtc::interceptor::{Registry, Slot};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_twcc_sender_only, register_default_interceptors,
@@ -22,7 +23,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
-use crate::candidates::{rewrite_candidate, rewrite_sdp_candidates};
+use crate::candidates::{rewrite_candidate, rewrite_sdp_candidates, tcp_passive_candidates};
 use crate::events::{Handler, Shared};
 use crate::feedback::{FORWARDER_SLOT, KeyframeRequestForwarder, RtcpCounter};
 use crate::ivf::IvfClip;
@@ -31,7 +32,7 @@ use crate::stats::{MediaKind, PeerStats};
 use crate::tasks::{TaskSet, wait_watch};
 use crate::tone;
 
-pub use crate::options::PeerOptions;
+pub use crate::options::{PeerOptions, Transport};
 
 /// How long to wait for ICE gathering when candidates go into the SDP.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(15);
@@ -49,6 +50,7 @@ pub struct MediaPeer {
     senders: Vec<Arc<dyn RtpSender>>,
     candidates: Mutex<Option<mpsc::UnboundedReceiver<LocalCandidate>>>,
     rewrite_remote: Option<SocketAddr>,
+    transport: Transport,
     tasks: Arc<TaskSet>,
 }
 
@@ -78,10 +80,18 @@ impl MediaPeer {
         );
         // Tests run in a namespace with only `lo`: gather loopback, no mDNS (`.local` names and
         // the multicast socket are useless there).
-        let settings = SettingEngineBuilder::new()
+        let mut settings = SettingEngineBuilder::new()
             .with_include_loopback_candidate(true)
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .build();
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled);
+        let loopback = vec!["127.0.0.1:0".to_owned()];
+        let (udp_addrs, tcp_addrs) = match opts.transport {
+            Transport::Udp => (loopback, Vec::new()),
+            Transport::Tcp => {
+                settings = settings.with_network_types(vec![NetworkType::Tcp4]);
+                (Vec::new(), loopback)
+            }
+        };
+        let settings = settings.build();
         let policy = if opts.relay_only {
             RTCIceTransportPolicy::Relay
         } else {
@@ -115,7 +125,8 @@ impl MediaPeer {
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .with_handler(handler)
-            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .with_udp_addrs(udp_addrs)
+            .with_tcp_addrs(tcp_addrs)
             .build()
             .await
             .context("building the peer connection")?;
@@ -149,6 +160,7 @@ impl MediaPeer {
             senders,
             candidates: Mutex::new(Some(cand_rx)),
             rewrite_remote: opts.rewrite_server_candidates,
+            transport: opts.transport,
             tasks,
         };
         peer.start_media()?;
@@ -211,12 +223,25 @@ impl MediaPeer {
 
     /// Applies the remote answer to our offer.
     pub async fn apply_answer(&self, sdp: &str) -> anyhow::Result<()> {
-        let answer =
-            RTCSessionDescription::answer(self.remote_sdp(sdp)).context("parsing the answer")?;
+        let sdp = self.remote_sdp(sdp);
+        let answer = RTCSessionDescription::answer(sdp.clone()).context("parsing the answer")?;
         self.pc
             .set_remote_description(answer)
             .await
             .context("set_remote_description(answer)")?;
+        if self.transport == Transport::Tcp {
+            // webrtc 0.21 dials only the passive candidates given to add_ice_candidate.
+            for candidate in tcp_passive_candidates(&sdp) {
+                let init = RTCIceCandidateInit {
+                    candidate,
+                    ..Default::default()
+                };
+                self.pc
+                    .add_ice_candidate(init)
+                    .await
+                    .context("add_ice_candidate(tcp passive)")?;
+            }
+        }
         self.refresh_payload_types().await
     }
 

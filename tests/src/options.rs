@@ -21,6 +21,19 @@ pub struct PeerOptions {
     /// ICE transport policy `relay`: gather and use only TURN relay candidates, as a
     /// browser on a network that lets nothing but its TURN server through.
     pub relay_only: bool,
+    /// Which ICE transport the peer may use.
+    pub transport: Transport,
+}
+
+/// The ICE transport a test peer gathers candidates on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP only (host candidates on 127.0.0.1).
+    #[default]
+    Udp,
+    /// ICE-TCP only (RFC 6544): no UDP socket at all; the peer dials the server's passive TCP
+    /// candidates, as a client behind a UDP-blocking firewall would.
+    Tcp,
 }
 
 impl Default for PeerOptions {
@@ -32,6 +45,7 @@ impl Default for PeerOptions {
             send_video: true,
             rewrite_server_candidates: None,
             relay_only: false,
+            transport: Transport::Udp,
         }
     }
 }

@@ -5,6 +5,9 @@
 //! server ufrag. A source address is pinned to a connection only once that
 //! connection has answered it (its ICE layer checked MESSAGE-INTEGRITY
 //! first), so a forged USERNAME cannot steal a flow.
+//!
+//! ICE-TCP connections are routed the same way, once per connection: by
+//! the USERNAME of the binding request they must start with.
 
 const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 const STUN_HEADER_LEN: usize = 20;
@@ -20,6 +23,19 @@ pub fn is_stun(packet: &[u8]) -> bool {
 /// 0b10 or 0b11), which carries no USERNAME.
 pub fn is_stun_response(packet: &[u8]) -> bool {
     is_stun(packet) && (packet[0] & 0x01) == 0x01
+}
+
+/// Whether the packet is a STUN binding request (method 0x001, class
+/// request): the only thing a new ICE-TCP connection may start with.
+pub fn is_binding_request(packet: &[u8]) -> bool {
+    is_stun(packet) && packet[0] == 0x00 && packet[1] == 0x01
+}
+
+/// Whether the packet is anything the media plane speaks on one port
+/// (RFC 7983): STUN (first byte 0..=3), DTLS (20..=63) or RTP/RTCP
+/// (128..=191). Anything else on an ICE-TCP connection is garbage.
+pub fn is_media_plane_packet(packet: &[u8]) -> bool {
+    matches!(packet.first(), Some(0..=3 | 20..=63 | 128..=191))
 }
 
 /// The local (server) ufrag from a STUN message's USERNAME attribute,
@@ -99,6 +115,21 @@ mod tests {
         p.extend_from_slice(&[0; 12]);
         assert!(is_stun(&p));
         assert_eq!(stun_local_ufrag(&p), None);
+    }
+
+    #[test]
+    fn recognises_binding_requests_and_media_plane_packets() {
+        let request = binding_request(b"abc:def");
+        assert!(is_binding_request(&request));
+        let mut response = request.clone();
+        response[0] = 0x01;
+        assert!(!is_binding_request(&response), "a success response");
+        assert!(!is_binding_request(&[0x00, 0x01, 0, 0]), "too short");
+        assert!(is_media_plane_packet(&request), "STUN");
+        assert!(is_media_plane_packet(&[22, 254, 253]), "DTLS");
+        assert!(is_media_plane_packet(&[0x80, 0x60]), "RTP");
+        assert!(!is_media_plane_packet(b"GET / HTTP/1.1"), "HTTP");
+        assert!(!is_media_plane_packet(&[]), "empty");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The media loop: one task owns the shared UDP socket and every peer
-//! connection, so nothing on the packet path takes a lock.
+//! connection, so nothing on the packet path takes a lock. ICE-TCP packets
+//! arrive from connection tasks over a channel and leave through each
+//! connection's bounded queue (see `media::tcp`).
 //!
-//! Each turn: take a datagram, a command or a timer; feed it to the one
-//! connection it concerns; then *service* that connection — drain what it
-//! wants to send, its events and its inbound media — and hand media and
-//! keyframe requests to the other participant's connection, which is
-//! serviced in turn. Buffers used per packet are reused, not reallocated.
+//! Each turn: take a datagram, a TCP packet, a command or a timer; feed it
+//! to the one connection it concerns; then *service* that connection —
+//! drain what it wants to send, its events and its inbound media — and hand
+//! media and keyframe requests to the other participant's connection, which
+//! is serviced in turn. Buffers used per packet are reused, not reallocated.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use tokio::sync::mpsc;
 use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
 use super::peer::{self, Outbound, Pc};
+use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
 use crate::metrics::MediaMetrics;
 use crate::recorder::tap::{RecordTap, TrackCodec};
@@ -37,12 +40,16 @@ mod recv_buffer;
 mod events;
 mod pinning;
 mod slots;
+mod tcp_conns;
+mod tcp_path;
 
 use events::handle_event;
 use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};
 use pinning::{note_probe, pin_if_answered};
 use recv_buffer::ReceiveBuffer;
 use slots::{map_slots, recorded};
+use tcp_conns::{Sent, TcpConns};
+use tcp_path::next_tcp_event;
 
 /// What the server receives on one of the three slots.
 struct Inbound {
@@ -89,6 +96,13 @@ pub struct Counters {
     pub rtp_dropped: u64,
     pub keyframe_requests_relayed: u64,
     pub bitrate_caps_sent: u64,
+    /// Packets received on ICE-TCP connections.
+    pub tcp_packets_in: u64,
+    /// ICE-TCP connections whose first binding request named no peer
+    /// connection, or whose peer connection had too many.
+    pub tcp_refused: u64,
+    /// Packets dropped because an ICE-TCP connection's queue was full.
+    pub tcp_dropped: u64,
 }
 
 pub(super) struct Engine {
@@ -108,6 +122,8 @@ pub(super) struct Engine {
     /// Only STUN responses are routed this way; ICE checks their
     /// MESSAGE-INTEGRITY.
     by_probe: HashMap<SocketAddr, PeerKey>,
+    /// ICE-TCP connections, by the client's address.
+    tcp: TcpConns,
     /// Reused per service pass: media and keyframe requests bound for the
     /// other participant.
     forward_buf: Vec<(Slot, rtc::rtp::Packet)>,
@@ -128,14 +144,17 @@ pub(super) struct Engine {
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
 
 impl Engine {
+    /// `advertise_tcp` is the ICE-TCP candidate's address, when ICE-TCP is on.
     pub(super) fn new(
         socket: UdpSocket,
         advertise: SocketAddr,
+        advertise_tcp: Option<SocketAddr>,
         metrics: MediaMetrics,
     ) -> std::io::Result<Engine> {
         Ok(Engine {
             socket,
             advertise,
+            tcp: TcpConns::new(advertise_tcp),
             peers: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
@@ -154,7 +173,11 @@ impl Engine {
         })
     }
 
-    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    pub(super) async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
+    ) {
         let mut rx = ReceiveBuffer::default();
         loop {
             let next = self.next_wake;
@@ -169,6 +192,11 @@ impl Engine {
                     // ICMP errors from a vanished peer surface here; the
                     // socket itself is fine.
                     Err(e) => tracing::debug!(error = %e, "media socket receive error"),
+                },
+                event = next_tcp_event(&mut tcp_events) => match event {
+                    Some(event) => self.handle_tcp(Instant::now(), event),
+                    // The acceptor and every connection task are gone.
+                    None => tcp_events = None,
                 },
                 _ = tokio::time::sleep_until(next.into()) => self.handle_timeouts(Instant::now()),
             }
@@ -241,7 +269,7 @@ impl Engine {
             let old = existing.conn;
             self.remove(key, old);
         }
-        let built = peer::build(now, sdp, self.advertise)
+        let built = peer::build(now, sdp, self.advertise, self.tcp.local())
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
         self.by_ufrag.insert(built.ufrag.clone(), key);
         self.peers.insert(
@@ -301,11 +329,15 @@ impl Engine {
         // Flush what close() queued (DTLS close_notify) so the client learns
         // at once instead of waiting for ICE consent to expire.
         while let Some(out) = peer.pc.poll_write() {
-            let _ = self
-                .socket
-                .try_send_to(&out.message, out.transport.peer_addr);
+            let to = out.transport.peer_addr;
+            if out.transport.transport_protocol == TransportProtocol::TCP {
+                self.send_tcp(key, to, out.message);
+            } else {
+                let _ = self.socket.try_send_to(&out.message, to);
+            }
         }
         self.update_connected_call(key.session);
+        self.tcp.remove_peer(key);
         self.by_ufrag.remove(&peer.ufrag);
         for addr in &peer.pinned {
             if self.by_addr.get(addr) == Some(&key) {
@@ -353,21 +385,27 @@ impl Engine {
             self.counters.datagrams_unknown += 1;
             return;
         };
+        let transport = TransportContext {
+            local_addr: self.advertise,
+            peer_addr: from,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        };
+        self.feed(now, key, transport, data);
+    }
+
+    /// Hands one received packet to `key`'s connection and services it.
+    fn feed(&mut self, now: Instant, key: PeerKey, transport: TransportContext, data: BytesMut) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
         let msg = TaggedBytesMut {
             now,
-            transport: TransportContext {
-                local_addr: self.advertise,
-                peer_addr: from,
-                ecn: None,
-                transport_protocol: TransportProtocol::UDP,
-            },
+            transport,
             message: data,
         };
         if let Err(e) = peer.pc.handle_read(msg) {
-            tracing::trace!(error = %e, "datagram refused by peer connection");
+            tracing::trace!(error = %e, "packet refused by peer connection");
         }
         self.service(now, key);
         self.maybe_report(now);
@@ -388,6 +426,7 @@ impl Engine {
             self.service(now, key);
         }
         self.timeout_keys = keys;
+        self.tcp.sweep(now);
         // The one full scan: the true earliest timeout from here.
         self.next_wake = now + IDLE_WAKEUP;
         for peer in self.peers.values_mut() {
@@ -430,6 +469,12 @@ impl Engine {
             while let Some(out) = peer.pc.poll_write() {
                 progressed = true;
                 let to = out.transport.peer_addr;
+                if out.transport.transport_protocol == TransportProtocol::TCP {
+                    if self.tcp.send(key, to, out.message) == Sent::Dropped {
+                        self.counters.tcp_dropped += 1;
+                    }
+                    continue;
+                }
                 pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
                 note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
                 let _ = self.socket.try_send_to(&out.message, to);

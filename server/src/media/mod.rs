@@ -1,7 +1,10 @@
 //! The media plane: a selective forwarding unit for 1:1 calls on one UDP
-//! port, driving webrtc-rs's sans-IO `rtc` core.
+//! port (and one TCP port for ICE-TCP), driving webrtc-rs's sans-IO `rtc`
+//! core.
 //!
 //! - [`engine`]: the loop that owns the socket and every connection.
+//! - [`tcp`]: the ICE-TCP listener and its connection tasks, which feed
+//!   the loop through a channel.
 //! - [`peer`]: building a connection and its fixed three streams.
 //! - [`forward`]: forwarding decisions as plain, unit-tested code.
 //! - [`bandwidth`]: receiver-driven bitrate caps (loss on the downlink
@@ -16,6 +19,7 @@ pub mod demux;
 mod engine;
 pub mod forward;
 mod peer;
+mod tcp;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -85,13 +89,16 @@ pub(crate) enum Command {
 pub struct MediaPlane {
     commands: mpsc::UnboundedSender<Command>,
     local_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
 }
 
 impl MediaPlane {
     /// Starts the loop on `socket`, advertising `ip` in every answer, with
-    /// `public_port` or else the socket's own port.
+    /// `public_port` or else the socket's own port. With `tcp`, answers also
+    /// offer a passive ICE-TCP candidate: `ip` and the listener's own port.
     pub fn start(
         socket: std::net::UdpSocket,
+        tcp: Option<std::net::TcpListener>,
         ip: IpAddr,
         public_port: Option<u16>,
         metrics: crate::metrics::MediaMetrics,
@@ -100,17 +107,35 @@ impl MediaPlane {
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         let local_addr = socket.local_addr()?;
         let advertise = SocketAddr::new(ip, public_port.unwrap_or(local_addr.port()));
-        let engine = engine::Engine::new(socket, advertise, metrics)?;
+        let (tcp_addr, tcp_events) = match tcp {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                let addr = listener.local_addr()?;
+                let (events, rx) = mpsc::channel(tcp::EVENT_QUEUE);
+                tcp::spawn_acceptor(listener, events);
+                (Some(addr), Some(rx))
+            }
+            None => (None, None),
+        };
+        let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
+        let engine = engine::Engine::new(socket, advertise, advertise_tcp, metrics)?;
         let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(engine.run(rx));
+        tokio::spawn(engine.run(rx, tcp_events));
         Ok(MediaPlane {
             commands,
             local_addr,
+            tcp_addr,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The ICE-TCP listener's address, when ICE-TCP is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
     }
 
     /// Applies a client's offer and returns the server's answer (with its

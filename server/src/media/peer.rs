@@ -6,9 +6,10 @@
 //! means the other participant's media can start flowing at any time later
 //! without renegotiation.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
+use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot as InterceptorSlot};
 use rtc::interceptor::{StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
@@ -190,16 +191,23 @@ fn ice_credentials() -> (String, String) {
     (ufrag, pwd)
 }
 
-fn add_host_candidate(pc: &mut Pc, ip: IpAddr, port: u16) -> Result<(), RtcError> {
+/// A host candidate on the shared UDP socket, or (`tcp`) a passive ICE-TCP
+/// one on the TCP listener: clients dial it, the server never dials out.
+fn add_host_candidate(pc: &mut Pc, addr: SocketAddr, tcp: bool) -> Result<(), RtcError> {
+    let (network, tcp_type) = if tcp {
+        ("tcp", TcpType::Passive)
+    } else {
+        ("udp", TcpType::Unspecified)
+    };
     let candidate = CandidateHostConfig {
         base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: ip.to_string(),
-            port,
+            network: network.to_owned(),
+            address: addr.ip().to_string(),
+            port: addr.port(),
             component: 1,
             ..Default::default()
         },
-        ..Default::default()
+        tcp_type,
     }
     .new_candidate_host()?;
     let init = RTCIceCandidate::from(&candidate).to_json()?;
@@ -207,12 +215,13 @@ fn add_host_candidate(pc: &mut Pc, ip: IpAddr, port: u16) -> Result<(), RtcError
 }
 
 /// Builds a connection for `offer_sdp` and returns it with its answer.
-/// `advertise` are the addresses put in the answer's host candidates, all
-/// with the shared socket's port.
+/// `advertise` is the UDP host candidate's address and `advertise_tcp` the
+/// passive ICE-TCP one's, when ICE-TCP is on.
 pub fn build(
     now: Instant,
     offer_sdp: String,
     advertise: SocketAddr,
+    advertise_tcp: Option<SocketAddr>,
 ) -> Result<BuiltPeer, RtcError> {
     let (ufrag, pwd) = ice_credentials();
     let settings = SettingEngineBuilder::new()
@@ -262,7 +271,10 @@ pub fn build(
     let outbound = [add(Slot::Audio)?, add(Slot::Camera)?, add(Slot::Screen)?];
 
     pc.set_remote_description(now, RTCSessionDescription::offer(offer_sdp)?)?;
-    add_host_candidate(&mut pc, advertise.ip(), advertise.port())?;
+    add_host_candidate(&mut pc, advertise, false)?;
+    if let Some(tcp) = advertise_tcp {
+        add_host_candidate(&mut pc, tcp, true)?;
+    }
     let answer = pc.create_answer(None)?;
     pc.set_local_description(now, answer)?;
     let answer_sdp = pc
