@@ -19,6 +19,9 @@ import { $, setError, setTitle, showView } from './ui.js';
 window.duet = { pc: null };
 
 const token = location.hash.slice(1);
+// The check page gets the link too (in its fragment, never sent), so it can
+// test the TURN relay with this participant's credentials.
+$('check-link').href = `/check#${token}`;
 const joinButton = $('join-button');
 let info = null;
 

@@ -143,6 +143,8 @@ fn serve(data: &std::path::Path) -> Server {
         .env_remove("DUET_API_KEY")
         // The ICE-TCP port too: the default would collide between tests.
         .env("DUET_MEDIA_TCP_PORT", "0")
+        // End calls at once; tests/tests/drain.rs covers the grace period.
+        .env("DUET_SHUTDOWN_GRACE_PERIOD_S", "0")
         .stderr(Stdio::piped())
         .spawn()
         .expect("duet serve starts");

@@ -34,7 +34,14 @@ export async function startServer({ extraArgs = [], env = {} } = {}) {
       ...extraArgs,
     ],
     {
-      env: { ...process.env, DUET_API_KEY: key, ...env },
+      env: {
+        ...process.env,
+        DUET_API_KEY: key,
+        // A free ICE-TCP port, and calls end at once when the test stops the server.
+        DUET_MEDIA_TCP_PORT: '0',
+        DUET_SHUTDOWN_GRACE_PERIOD_S: '0',
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/join", get(join))
+        .route("/check", get(check))
         .route("/static/{*path}", get(asset))
 }
 
@@ -40,6 +41,10 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn join(State(state): State<AppState>, headers: HeaderMap) -> Response {
     serve(&state, "join.html", &headers)
+}
+
+async fn check(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, "check.html", &headers)
 }
 
 async fn asset(

@@ -43,6 +43,8 @@ fn duet_serve(dir: &Path, config: &Path) -> Command {
             "json",
         ])
         .env_remove("DUET_API_KEY")
+        // The default ICE-TCP port would collide between parallel tests.
+        .env("DUET_MEDIA_TCP_PORT", "0")
         .stderr(Stdio::piped());
     cmd
 }

@@ -59,6 +59,9 @@ async fn https_and_wss_work_and_shutdown_stays_graceful() {
     config.media.bind = loopback;
     config.media.public_ip = Some(loopback);
     config.auth.api_keys = vec![API_KEY.to_string()];
+    config.media.tcp_port = 0;
+    // End calls at once on shutdown (the grace period has its own tests).
+    config.shutdown.grace_period_s = 0;
     let listeners = Listeners::bind(&config).await.expect("bind");
     let addr = listeners.http.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
