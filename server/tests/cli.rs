@@ -241,3 +241,32 @@ async fn an_api_key_works_and_sigterm_ends_sessions_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn config_check_accepts_the_example_and_names_the_bad_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/duet.example.toml");
+    let out = duet(dir.path(), &["config", "check", example]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+
+    for (text, field) in [
+        ("[media]\nprot = 7882\n", "prot"),
+        (
+            "[turn]\nurls = [\"turn:t.example.com\"]\n",
+            "turn.shared_secret",
+        ),
+        ("[shutdown]\ngrace_period_s = \"soon\"\n", "grace_period_s"),
+        ("[retention]\nrecordings_days = -1\n", "recordings_days"),
+    ] {
+        let file = dir.path().join("duet.toml");
+        std::fs::write(&file, text).expect("write");
+        let out = duet(
+            dir.path(),
+            &["config", "check", file.to_str().expect("utf8 path")],
+        );
+        assert!(!out.status.success(), "{text} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(field), "{text}: {err}");
+    }
+}
