@@ -161,13 +161,20 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
 /// Reloads the certificate on every SIGHUP until the task is aborted.
 /// Registers the handler before returning, so a SIGHUP sent after this
 /// call never falls back to the default action (ending the process).
+/// Without TLS (`None`) a SIGHUP has nothing to reload and is only logged:
+/// `systemctl reload` must never end a plain-HTTP server.
 #[cfg(unix)]
-pub fn reload_on_sighup(reloader: CertReloader) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub fn reload_on_sighup(
+    reloader: Option<CertReloader>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = signal(SignalKind::hangup())?;
     Ok(tokio::spawn(async move {
         while hangups.recv().await.is_some() {
-            let reloader = reloader.clone();
+            let Some(reloader) = reloader.clone() else {
+                tracing::info!("SIGHUP: nothing to reload (Duet serves plain HTTP)");
+                continue;
+            };
             // File reads block; keep them off the async workers.
             match tokio::task::spawn_blocking(move || reloader.reload()).await {
                 Ok(Ok(())) => tracing::info!("SIGHUP: TLS certificate reloaded"),

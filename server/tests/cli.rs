@@ -270,3 +270,29 @@ fn config_check_accepts_the_example_and_names_the_bad_field() {
         assert!(err.contains(field), "{text}: {err}");
     }
 }
+
+#[tokio::test]
+async fn sighup_without_tls_keeps_serving() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut server = serve(data.path());
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "SIGHUP (systemctl reload) ended a plain-HTTP server"
+    );
+    let health = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .get(format!("http://{}/healthz", server.http))
+        .send()
+        .await
+        .expect("still serving");
+    assert_eq!(health.status().as_u16(), 200);
+}

@@ -57,10 +57,10 @@ async fn plan(State(state): State<AppState>, body: Bytes) -> Result<Response, Ap
                 .iter()
                 .any(|u| u.starts_with("turn:") || u.starts_with("turns:"))
         });
-    let linked = req
-        .token
-        .as_deref()
-        .is_some_and(|t| state.links().verify(t, now_s()).is_ok());
+    let linked = match req.token.as_deref() {
+        Some(t) => valid_link(&state, t).await?,
+        None => false,
+    };
     let ice_servers = if linked {
         state.ice_servers(&format!("check-{}", uuid::Uuid::new_v4().simple()))
     } else {
@@ -76,6 +76,17 @@ async fn plan(State(state): State<AppState>, body: Bytes) -> Result<Response, Ap
         "tcp": config.media.ice_tcp,
     }))
     .into_response())
+}
+
+/// A link whose session can still be joined: TURN credentials are for
+/// people about to take part in a call, not for anyone who once had a link.
+async fn valid_link(state: &AppState, token: &str) -> Result<bool, ApiError> {
+    let now = now_s();
+    let Ok(claims) = state.links().verify(token, now) else {
+        return Ok(false);
+    };
+    let record = state.store().session(claims.sid).await?;
+    Ok(record.is_some_and(|r| r.ended_at.is_none() && now < r.expires_at))
 }
 
 #[derive(Deserialize)]
