@@ -58,10 +58,26 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Manage admin accounts for the console at /admin.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Check configuration files.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account, or set a new password for an existing one.
+    /// Asks for the password twice at a terminal, or reads one line from
+    /// standard input (at least 12 characters; stored as an argon2id hash).
+    Create {
+        /// Login name: letters, digits, '.', '-', '_' or '@'.
+        username: String,
     },
 }
 
@@ -206,6 +222,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             create_session(&config, &spec)
         }
         Command::Config { .. } => Ok(()),
+        Command::Admin {
+            command: AdminCommand::Create { username },
+        } => create_admin(&config, &username),
     }
 }
 
@@ -311,6 +330,34 @@ fn open_store(config: &Config) -> anyhow::Result<store::Store> {
     Ok(store::Store::open(&datadir::database_path(
         &config.data_dir,
     ))?)
+}
+
+fn read_new_password() -> anyhow::Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let first = rpassword::prompt_password("New password: ")?;
+        let again = rpassword::prompt_password("Repeat it: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
+    crate::admin::check_username(username)?;
+    let password = read_new_password()?;
+    let hash = crate::admin::hash_password(&password)?;
+    let store = open_store(config)?;
+    let now_ms = now_s() * 1000;
+    store.set_admin_blocking(username, &hash, now_ms)?;
+    store.audit_blocking(now_ms, "cli", "admin_create", Some(username.to_string()))?;
+    writeln!(
+        std::io::stdout().lock(),
+        "admin {username} can now log in at /admin"
+    )?;
+    Ok(())
 }
 
 fn create_api_key(config: &Config) -> anyhow::Result<()> {

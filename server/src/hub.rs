@@ -17,8 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::media::MediaPlane;
 use crate::metrics::Metrics;
+use crate::policy::Policies;
 use crate::recorder::service::Recorders;
-use crate::room::{Notice, Outbound, Room, RoomCommand, RoomDeps, RoomSnapshot};
+use crate::room::{Outbound, Room, RoomCommand, RoomDeps, RoomSnapshot};
 use crate::store::Store;
 
 type Rooms = HashMap<SessionId, mpsc::UnboundedSender<RoomCommand>>;
@@ -33,7 +34,7 @@ struct Inner {
     media: MediaPlane,
     recorders: Recorders,
     store: Store,
-    notice: Notice,
+    policies: Policies,
     metrics: Metrics,
 }
 
@@ -42,7 +43,7 @@ impl Hub {
         media: MediaPlane,
         recorders: Recorders,
         store: Store,
-        notice: Notice,
+        policies: Policies,
         metrics: Metrics,
     ) -> Hub {
         Hub {
@@ -51,7 +52,7 @@ impl Hub {
                 media,
                 recorders,
                 store,
-                notice,
+                policies,
                 metrics,
             }),
         }
@@ -67,7 +68,9 @@ impl Hub {
             media: self.inner.media.clone(),
             recorders: self.inner.recorders.clone(),
             store: self.inner.store.clone(),
-            notice: self.inner.notice.clone(),
+            // New rooms take the notice as it is now; a room keeps the one
+            // it started with, which its consents refer to.
+            notice: self.inner.policies.current().notice,
             metrics: self.inner.metrics.clone(),
         }
     }

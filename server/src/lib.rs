@@ -13,6 +13,7 @@
 //! [`run`] takes its listeners and its shutdown signal from the caller, so
 //! tests bind port 0 and stop the server when they like.
 
+pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod hub;
 pub mod links;
 pub mod media;
 pub mod metrics;
+pub mod policy;
 pub mod recorder;
 pub mod retention;
 pub mod room;
@@ -156,10 +158,7 @@ pub async fn run_with_signals(
     // `--listen 127.0.0.1:0` gives links with the real port.
     config.http.listen = http_addr;
     #[cfg(unix)]
-    let reloads = match &tls {
-        Some(tls) => Some(tls::reload_on_sighup(tls.clone())?),
-        None => None,
-    };
+    let reloads = tls::reload_on_sighup(tls.clone())?;
     tracing::info!(
         http = %http_addr,
         scheme = if tls.is_some() { "https" } else { "http" },
@@ -169,17 +168,19 @@ pub async fn run_with_signals(
         data = %config.data_dir.display(),
         "duet is running"
     );
+    let policies = policy::Policies::load(&store, &config, state::now_s() * 1000).await?;
     let state = AppState::new(
         config,
         store,
         links::LinkSigner::new(secret),
         media.clone(),
         metrics,
+        policies,
     );
     let retention = retention::spawn(
         state.store().clone(),
         state.recorders().clone(),
-        state.config().retention.recordings_days,
+        state.policies().clone(),
     );
     let app = api::app(state.clone());
     let drain = drain::drain(state.clone(), shutdown, second);
@@ -191,9 +192,7 @@ pub async fn run_with_signals(
         None => serve(listeners.http, app, drain).await,
     };
     #[cfg(unix)]
-    if let Some(reloads) = reloads {
-        reloads.abort();
-    }
+    reloads.abort();
     if let Some(retention) = retention {
         retention.abort();
     }
@@ -211,10 +210,15 @@ async fn serve<L>(
     drain: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    api::ClientAddr:
+        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(drain)
-        .await
+    // The peer address is kept for the login limiter, never logged.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<api::ClientAddr>(),
+    )
+    .with_graceful_shutdown(drain)
+    .await
 }

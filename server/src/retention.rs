@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::policy::Policies;
 use crate::recorder::deletion::{self, DeleteError, Deleter};
 use crate::recorder::service::Recorders;
 use crate::store::{Store, StoreError};
@@ -43,15 +44,18 @@ pub async fn sweep(
     Ok(deleted)
 }
 
-/// Runs [`sweep`] now and then every hour, for as long as the server runs.
-pub fn spawn(store: Store, recorders: Recorders, days: u32) -> Option<tokio::task::JoinHandle<()>> {
-    if days == 0 {
-        return None;
-    }
+/// Runs [`sweep`] now and then every hour, for as long as the server runs,
+/// with the retention period the policy has at each sweep.
+pub fn spawn(
+    store: Store,
+    recorders: Recorders,
+    policies: Policies,
+) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
+            let days = policies.current().retention_days;
             let now_ms = crate::state::now_s() * 1000;
             match sweep(&store, &recorders, days, now_ms).await {
                 Ok(0) => {}

@@ -68,6 +68,10 @@ pub(crate) struct RoomDeps {
 pub struct RoomSnapshot {
     pub participants: Vec<ParticipantInfo>,
     pub recording: RecordingStatus,
+    /// When each connected participant joined (this connection).
+    pub since: Vec<(Role, UnixMillis)>,
+    /// Filled in by the API from the media plane, not by the room.
+    pub quality: Vec<(Role, crate::media::LinkQuality)>,
 }
 
 pub(crate) enum RoomCommand {
@@ -104,6 +108,7 @@ pub(crate) struct Room {
     conns: HashMap<ConnId, mpsc::Sender<Outbound>>,
     deps: RoomDeps,
     active: Option<ActiveRecording>,
+    joined_at: HashMap<Role, UnixMillis>,
 }
 
 impl Room {
@@ -119,6 +124,7 @@ impl Room {
             conns: HashMap::new(),
             deps,
             active: None,
+            joined_at: HashMap::new(),
         }
     }
 
@@ -187,6 +193,8 @@ impl Room {
                 .filter_map(|r| self.session.participant(r).cloned())
                 .collect(),
             recording: self.recording_status(),
+            since: self.joined_at.iter().map(|(r, t)| (*r, *t)).collect(),
+            quality: Vec::new(),
         }
     }
 
@@ -228,12 +236,14 @@ impl Room {
                 } => {
                     tracing::info!(session = %self.id, %role, "participant joined");
                     self.deps.metrics.participants_connected.inc();
+                    self.joined_at.insert(role, now);
                     self.consent
                         .handle(now, ConsentInput::Present { role, participant });
                 }
                 Output::Removed { conn, role } => {
                     tracing::info!(session = %self.id, %role, "participant left");
                     self.deps.metrics.participants_connected.dec();
+                    self.joined_at.remove(&role);
                     self.deps.media.remove(
                         PeerKey {
                             session: self.id,

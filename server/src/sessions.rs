@@ -148,6 +148,7 @@ pub enum SessionStatus {
 /// now, and its recording policy and state.
 pub fn view(
     config: &Config,
+    recording_allowed: bool,
     links: &LinkSigner,
     s: &SessionRecord,
     live: Option<&RoomSnapshot>,
@@ -158,12 +159,25 @@ pub fn view(
     let token = |role: Role| token_for(links, s.id, role, s.link_id(role), s.expires_at);
     let base = config.public_base_url();
     let person = |role: Role| {
-        let live = connected.iter().find(|p| p.role == role);
+        let here = connected.iter().find(|p| p.role == role);
+        let since = live
+            .and_then(|l| l.since.iter().find(|(r, _)| *r == role))
+            .map(|(_, t)| rfc3339(t.0 / 1000));
+        let quality = live
+            .and_then(|l| l.quality.iter().find(|(r, _)| *r == role))
+            .map(|(_, q)| *q)
+            .unwrap_or_default();
         json!({
             "name": s.name(role),
-            "connected": live.is_some(),
-            "display_name": live.map(|p| p.name.clone()),
-            "media": live.map(|p| p.media),
+            "connected": here.is_some(),
+            "display_name": here.map(|p| p.name.clone()),
+            "media": here.map(|p| p.media),
+            "connected_since": here.and(since),
+            "quality": here.map(|_| json!({
+                "rating": quality.rating(),
+                "loss": quality.loss,
+                "rtt_ms": quality.rtt_ms,
+            })),
         })
     };
     let status = if s.ended_at.is_some() {
@@ -189,7 +203,7 @@ pub fn view(
             "mentor": token(Role::Mentor),
             "mentee": token(Role::Mentee),
         },
-        "recording": effective_policy(config, s.recording),
+        "recording": effective_policy(recording_allowed, s.recording),
         "recording_state": recording_state,
         "created_at": rfc3339(s.created_at),
         "expires_at": rfc3339(s.expires_at),
@@ -199,8 +213,8 @@ pub fn view(
 
 /// A session's recording policy as it applies: off on a deployment that
 /// does not record.
-pub fn effective_policy(config: &Config, policy: RecordingPolicy) -> RecordingPolicy {
-    if config.recording.enabled {
+pub fn effective_policy(recording_allowed: bool, policy: RecordingPolicy) -> RecordingPolicy {
+    if recording_allowed {
         policy
     } else {
         RecordingPolicy::Off

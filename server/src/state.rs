@@ -12,8 +12,8 @@ use crate::hub::Hub;
 use crate::links::LinkSigner;
 use crate::media::MediaPlane;
 use crate::metrics::Metrics;
+use crate::policy::Policies;
 use crate::recorder::service::Recorders;
-use crate::room::Notice;
 use crate::store::{Store, hash_api_key};
 
 #[derive(Clone)]
@@ -33,8 +33,10 @@ struct Inner {
     next_conn: AtomicU64,
     draining: AtomicBool,
     metrics: Metrics,
+    policies: Policies,
     /// Connectivity-check connections alive now.
     probes: Arc<AtomicUsize>,
+    login_limiter: crate::admin::LoginLimiter,
 }
 
 /// Most connectivity checks alive at once: each is a real connection on
@@ -57,6 +59,7 @@ impl AppState {
         links: LinkSigner,
         media: MediaPlane,
         metrics: Metrics,
+        policies: Policies,
     ) -> AppState {
         let config_key_hashes = config
             .auth
@@ -69,16 +72,16 @@ impl AppState {
             store.clone(),
             metrics.clone(),
         );
-        let notice = Notice::new(&config.recording.notice);
         AppState {
             inner: Arc::new(Inner {
                 hub: Hub::new(
                     media.clone(),
                     recorders.clone(),
                     store.clone(),
-                    notice,
+                    policies.clone(),
                     metrics.clone(),
                 ),
+                policies,
                 metrics,
                 recorders,
                 config,
@@ -89,6 +92,7 @@ impl AppState {
                 next_conn: AtomicU64::new(1),
                 draining: AtomicBool::new(false),
                 probes: Arc::new(AtomicUsize::new(0)),
+                login_limiter: Default::default(),
             }),
         }
     }
@@ -139,6 +143,28 @@ impl AppState {
             })
             .is_ok();
         taken.then(|| ProbeGuard(Arc::clone(probes)))
+    }
+
+    /// Appends to the admin audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<String>,
+        detail: Option<String>,
+    ) -> Result<(), crate::store::StoreError> {
+        self.inner
+            .store
+            .audit(now_s() * 1000, actor, action, target, detail)
+            .await
+    }
+
+    pub fn login_limiter(&self) -> &crate::admin::LoginLimiter {
+        &self.inner.login_limiter
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.inner.policies
     }
 
     pub fn metrics(&self) -> &Metrics {

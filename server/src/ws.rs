@@ -320,7 +320,10 @@ impl Connection {
             title: record.title.clone(),
         };
         // The deployment can forbid recording whatever the session says.
-        let policy = crate::sessions::effective_policy(self.state.config(), record.recording);
+        let policy = crate::sessions::effective_policy(
+            self.state.policies().current().recording_allowed,
+            record.recording,
+        );
         let Some(outbound) = self.outbound_tx.take() else {
             return refuse(
                 replies,

@@ -33,6 +33,8 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    #[error("this request needs the console's CSRF token in the X-CSRF-Token header")]
+    Csrf,
     #[error("storage error")]
     Store(#[from] StoreError),
 }
@@ -54,6 +56,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "session_ended"),
             ApiError::Link { status, code, .. } => (*status, code),
+            ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

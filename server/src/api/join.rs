@@ -70,7 +70,10 @@ async fn preview(State(state): State<AppState>, body: Bytes) -> Result<Response,
         "session": {"id": record.id, "title": record.title},
         "you": {"role": claims.role, "name": record.name(claims.role)},
         "peer": {"role": peer, "name": record.name(peer)},
-        "recording": crate::sessions::effective_policy(state.config(), record.recording),
+        "recording": crate::sessions::effective_policy(
+            state.policies().current().recording_allowed,
+            record.recording,
+        ),
         "expires_at": crate::sessions::rfc3339(record.expires_at),
     }))
     .into_response())

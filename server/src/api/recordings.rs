@@ -1,20 +1,16 @@
-//! Recordings and the consent trail:
-//! `GET /api/v1/sessions/{id}/consent`, `GET /api/v1/recordings`,
-//! `GET /api/v1/recordings/{id}`, `GET /api/v1/recordings/{id}/files/{name}`,
-//! `DELETE /api/v1/recordings/{id}`.
+//! Recordings: `GET /api/v1/recordings`, `GET /api/v1/recordings/{id}`,
+//! `DELETE /api/v1/recordings/{id}` (files: `recording_files`).
 //!
 //! A participant may read the manifest and download the files of their own
-//! session's recordings with their join token; everything else needs an API
-//! key. File names from the URL are served only when the manifest lists
-//! them, so nothing from input ever reaches the filesystem as a path.
+//! session's recordings with their join token; everything else needs an
+//! admin (API key or console).
 
 use crate::recorder::deletion::{self, DeleteError, Deleter};
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use duet_signaling::SessionId;
@@ -22,22 +18,20 @@ use duet_signaling::consent::RecordingId;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use crate::recorder::{files, manifest};
+use crate::recorder::manifest;
 use crate::state::{AppState, now_s};
 use crate::store::RecordingRow;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/sessions/{id}/consent", get(consent_trail))
         .route("/api/v1/recordings", get(list))
         .route("/api/v1/recordings/{id}", get(show).delete(delete))
-        .route("/api/v1/recordings/{id}/files/{name}", get(download))
 }
 
-/// Who is asking: an integration with an API key, or a participant with
+/// Who is asking: an admin (API key or console), or a participant with
 /// their join token.
-enum Access {
-    Admin,
+pub(super) enum Access {
+    Admin(String),
     Participant(SessionId),
 }
 
@@ -48,17 +42,10 @@ impl FromRequestParts<AppState> for Access {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty() && k.len() <= 1024)
-            .ok_or(ApiError::Unauthorized)?;
-        if state.is_config_api_key(bearer) || state.store().api_key_exists(bearer).await? {
-            return Ok(Access::Admin);
+        if let Some(admin) = super::auth::admin_from_parts(parts, state).await? {
+            return Ok(Access::Admin(admin.actor));
         }
+        let bearer = super::auth::bearer(parts).ok_or(ApiError::Unauthorized)?;
         match state.links().verify(bearer, now_s()) {
             Ok(claims) => Ok(Access::Participant(claims.sid)),
             Err(_) => Err(ApiError::Unauthorized),
@@ -69,14 +56,14 @@ impl FromRequestParts<AppState> for Access {
 impl Access {
     fn require_admin(&self) -> Result<(), ApiError> {
         match self {
-            Access::Admin => Ok(()),
+            Access::Admin(_) => Ok(()),
             Access::Participant(_) => Err(ApiError::Unauthorized),
         }
     }
 
     fn may_read(&self, row: &RecordingRow) -> bool {
         match self {
-            Access::Admin => true,
+            Access::Admin(_) => true,
             Access::Participant(sid) => sid.to_string() == row.session_id,
         }
     }
@@ -88,7 +75,11 @@ fn parse_recording(id: &str) -> Result<RecordingId, ApiError> {
         .map_err(|_| ApiError::BadPath("that is not a recording id (a UUID)".into()))
 }
 
-async fn load(state: &AppState, access: &Access, id: &str) -> Result<RecordingRow, ApiError> {
+pub(super) async fn load(
+    state: &AppState,
+    access: &Access,
+    id: &str,
+) -> Result<RecordingRow, ApiError> {
     let row = state
         .store()
         .recording(parse_recording(id)?)
@@ -101,10 +92,26 @@ async fn load(state: &AppState, access: &Access, id: &str) -> Result<RecordingRo
     Ok(row)
 }
 
-fn summary(row: &RecordingRow, m: Option<&manifest::Manifest>) -> Value {
+fn summary(state: &AppState, row: &RecordingRow, m: Option<&manifest::Manifest>) -> Value {
+    let dir = state.recorders().dir_of_str(&row.id);
+    let size_bytes: u64 = m.map_or(0, |m| {
+        m.files()
+            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+            .map(|md| md.len())
+            .sum()
+    });
+    let duration_s = m.map(|m| {
+        m.tracks
+            .iter()
+            .map(|t| t.start_offset_s + t.duration_s)
+            .fold(0.0, f64::max)
+    });
     json!({
         "id": row.id,
         "session_id": row.session_id,
+        "session_title": m.map(|m| &m.session.title),
+        "duration_s": duration_s,
+        "size_bytes": size_bytes,
         "status": row.status,
         "started_at": crate::sessions::rfc3339(row.started_at_ms / 1000),
         "stopped_at": row.stopped_at_ms.map(|t| crate::sessions::rfc3339(t / 1000)),
@@ -116,23 +123,6 @@ fn summary(row: &RecordingRow, m: Option<&manifest::Manifest>) -> Value {
     })
 }
 
-async fn consent_trail(
-    State(state): State<AppState>,
-    _key: super::auth::ApiKey,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let sid = uuid::Uuid::parse_str(&id)
-        .map(SessionId)
-        .map_err(|_| ApiError::BadPath("that is not a session id (a UUID)".into()))?;
-    state
-        .store()
-        .session(sid)
-        .await?
-        .ok_or(ApiError::NotFound("session"))?;
-    let events = state.store().consent_trail(sid).await?;
-    Ok(Json(json!({"session_id": sid, "events": events})).into_response())
-}
-
 async fn list(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
     access.require_admin()?;
     let rows = state.store().recordings(500).await?;
@@ -140,7 +130,7 @@ async fn list(State(state): State<AppState>, access: Access) -> Result<Response,
         .iter()
         .map(|row| {
             let m = manifest::read(&state.recorders().dir_of_str(&row.id)).ok();
-            summary(row, m.as_ref())
+            summary(&state, row, m.as_ref())
         })
         .collect();
     Ok(Json(json!({"recordings": out})).into_response())
@@ -153,47 +143,9 @@ async fn show(
 ) -> Result<Response, ApiError> {
     let row = load(&state, &access, &id).await?;
     let m = manifest::read(&state.recorders().dir_of_str(&row.id)).ok();
-    let mut body = summary(&row, m.as_ref());
+    let mut body = summary(&state, &row, m.as_ref());
     body["manifest"] = serde_json::to_value(&m).unwrap_or(Value::Null);
     Ok(Json(body).into_response())
-}
-
-async fn download(
-    State(state): State<AppState>,
-    access: Access,
-    Path((id, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let row = load(&state, &access, &id).await?;
-    if !files::is_plain_name(&name) {
-        return Err(ApiError::NotFound("file"));
-    }
-    let dir = state.recorders().dir_of_str(&row.id);
-    let m = manifest::read(&dir).map_err(|_| ApiError::NotFound("file"))?;
-    let Some(listed) = m.files().find(|f| *f == name) else {
-        return Err(ApiError::NotFound("file"));
-    };
-    let file = tokio::fs::File::open(dir.join(listed))
-        .await
-        .map_err(|_| ApiError::NotFound("file"))?;
-    let mime = match listed.rsplit('.').next() {
-        Some("ogg") => "audio/ogg",
-        Some("webm") => "video/webm",
-        Some("wav") => "audio/wav",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
-    };
-    let stream = tokio_util::io::ReaderStream::new(file);
-    let mut response = Body::from_stream(stream).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{listed}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
 }
 
 async fn delete(
@@ -203,9 +155,13 @@ async fn delete(
 ) -> Result<Response, ApiError> {
     access.require_admin()?;
     let row = load(&state, &access, &id).await?;
+    let actor = match &access {
+        Access::Admin(actor) => actor.clone(),
+        Access::Participant(_) => return Err(ApiError::Unauthorized),
+    };
     let by = Deleter {
         actor: "admin",
-        detail: "deleted by an administrator over the API".into(),
+        detail: format!("deleted by administrator {actor}"),
     };
     match deletion::delete(state.store(), state.recorders(), &row, by, now_s() * 1000).await {
         Ok(()) => {}
@@ -225,6 +181,11 @@ async fn delete(
             )));
         }
     }
+    if row.status != crate::store::RecordingStatus::Deleted {
+        state
+            .audit(&actor, "recording_delete", Some(row.id.clone()), None)
+            .await?;
+    }
     let row = load(&state, &access, &id).await?;
-    Ok(Json(summary(&row, None)).into_response())
+    Ok(Json(summary(&state, &row, None)).into_response())
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use duet_signaling::{Role, SessionId};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::ApiKey;
+use super::auth::Admin;
 use super::error::ApiError;
 use crate::links::{join_url, new_link_id};
 use crate::sessions::{self, SessionSpec};
@@ -44,6 +44,14 @@ fn truncate(s: &str) -> String {
     s.chars().take(60).collect()
 }
 
+/// The room's snapshot with each participant's link quality from the media
+/// plane; `None` when nobody is connected.
+async fn live_view(state: &AppState, id: SessionId) -> Option<crate::room::RoomSnapshot> {
+    let mut live = state.hub().snapshot(id).await?;
+    live.quality = state.media().quality(id).await;
+    Some(live)
+}
+
 async fn load(state: &AppState, id: SessionId) -> Result<SessionRecord, ApiError> {
     state
         .store()
@@ -54,7 +62,7 @@ async fn load(state: &AppState, id: SessionId) -> Result<SessionRecord, ApiError
 
 async fn create(
     State(state): State<AppState>,
-    _key: ApiKey,
+    admin: Admin,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let spec: SessionSpec = parse_json(&body)?;
@@ -64,18 +72,68 @@ async fn create(
     })?;
     state.store().create_session(new.clone()).await?;
     tracing::info!(session = %new.id, "session created");
-    let body = sessions::view(state.config(), state.links(), &new, None, now_s());
+    state
+        .audit(
+            &admin.actor,
+            "session_create",
+            Some(new.id.to_string()),
+            Some(new.title.clone()),
+        )
+        .await?;
+    let body = sessions::view(
+        state.config(),
+        state.policies().current().recording_allowed,
+        state.links(),
+        &new,
+        None,
+        now_s(),
+    );
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn list(State(state): State<AppState>, _key: ApiKey) -> Result<Response, ApiError> {
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+}
+
+/// `?state=` filters: `live` has someone connected now, `ended` was ended
+/// or expired, `upcoming` is neither.
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let wanted = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s @ ("live" | "upcoming" | "ended")) => Some(s),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "state",
+                "state is live, upcoming or ended",
+            ));
+        }
+    };
     let records = state.store().sessions(500).await?;
     let now = now_s();
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
-        let live = state.hub().snapshot(r.id).await;
+        let live = live_view(&state, r.id).await;
+        let ended = r.ended_at.is_some() || now >= r.expires_at;
+        let is_live = !ended && live.as_ref().is_some_and(|l| !l.participants.is_empty());
+        let class = if ended {
+            "ended"
+        } else if is_live {
+            "live"
+        } else {
+            "upcoming"
+        };
+        if wanted.is_some_and(|w| w != class) {
+            continue;
+        }
         out.push(sessions::view(
             state.config(),
+            state.policies().current().recording_allowed,
             state.links(),
             r,
             live.as_ref(),
@@ -87,13 +145,14 @@ async fn list(State(state): State<AppState>, _key: ApiKey) -> Result<Response, A
 
 async fn show(
     State(state): State<AppState>,
-    _key: ApiKey,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let record = load(&state, parse_id(&id)?).await?;
-    let live = state.hub().snapshot(record.id).await;
+    let live = live_view(&state, record.id).await;
     Ok(Json(sessions::view(
         state.config(),
+        state.policies().current().recording_allowed,
         state.links(),
         &record,
         live.as_ref(),
@@ -104,13 +163,16 @@ async fn show(
 
 async fn end(
     State(state): State<AppState>,
-    _key: ApiKey,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     load(&state, id).await?;
     if state.store().end_session(id, now_s()).await? {
         tracing::info!(session = %id, "session ended over the API");
+        state
+            .audit(&admin.actor, "session_end", Some(id.to_string()), None)
+            .await?;
     }
     // Ending is idempotent; the room is told even on a repeat, in case a
     // join raced the first call.
@@ -118,6 +180,7 @@ async fn end(
     let record = load(&state, id).await?;
     Ok(Json(sessions::view(
         state.config(),
+        state.policies().current().recording_allowed,
         state.links(),
         &record,
         None,
@@ -137,7 +200,7 @@ struct LinkRequest {
 /// same role is refused as `session_full`.
 async fn new_link(
     State(state): State<AppState>,
-    _key: ApiKey,
+    admin: Admin,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -155,6 +218,14 @@ async fn new_link(
         &new_link_id(),
         record.expires_at,
     );
+    state
+        .audit(
+            &admin.actor,
+            "link_create",
+            Some(record.id.to_string()),
+            Some(format!("a new {} link", req.role)),
+        )
+        .await?;
     let body = json!({
         "role": req.role,
         "link": join_url(&state.config().public_base_url(), &token),

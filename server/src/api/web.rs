@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/join", get(join))
         .route("/check", get(check))
+        .route("/admin", get(admin))
         .route("/static/{*path}", get(asset))
 }
 
@@ -45,6 +46,10 @@ async fn join(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn check(State(state): State<AppState>, headers: HeaderMap) -> Response {
     serve(&state, "check.html", &headers)
+}
+
+async fn admin(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, "admin.html", &headers)
 }
 
 async fn asset(

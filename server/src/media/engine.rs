@@ -62,6 +62,8 @@ struct Peer {
     conn: ConnId,
     /// When its offer arrived, until it first connects (time to connect).
     offered: Option<Instant>,
+    /// As this participant's receiver reports state it.
+    quality: crate::media::LinkQuality,
     pc: Pc,
     ufrag: String,
     outbound: [Outbound; 3],
@@ -247,6 +249,16 @@ impl Engine {
             Command::Counters(reply) => {
                 let _ = reply.send(self.counters);
             }
+            Command::Quality { session, reply } => {
+                let out = [Role::Mentor, Role::Mentee]
+                    .into_iter()
+                    .filter_map(|role| {
+                        let p = self.peers.get(&PeerKey { session, role })?;
+                        Some((role, p.quality))
+                    })
+                    .collect();
+                let _ = reply.send(out);
+            }
             Command::Shutdown => {}
         }
     }
@@ -277,6 +289,7 @@ impl Engine {
             Peer {
                 conn,
                 offered: Some(now),
+                quality: Default::default(),
                 pc: built.pc,
                 ufrag: built.ufrag,
                 outbound: built.outbound,
@@ -522,7 +535,11 @@ impl Engine {
                     }
                     RTCMessage::RtcpPacket(_, packets) => {
                         for p in &packets {
-                            call_metrics::observe_rtcp(&self.metrics, p.as_ref());
+                            call_metrics::observe_rtcp(
+                                &self.metrics,
+                                &mut peer.quality,
+                                p.as_ref(),
+                            );
                             if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
                                 self.keyframe_buf.push(slot);
                             }

@@ -31,6 +31,48 @@ use crate::recorder::tap::RecordTap;
 
 pub use engine::Counters;
 
+/// A participant's link quality as their own receiver reports state it:
+/// loss on what Duet sends them, and the round trip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LinkQuality {
+    /// Fraction of packets lost, smoothed over recent reports.
+    pub loss: f32,
+    pub rtt_ms: Option<f32>,
+    /// Whether any report arrived yet.
+    #[serde(skip)]
+    pub reported: bool,
+}
+
+impl LinkQuality {
+    /// Folds in one receiver report.
+    pub fn observe(&mut self, loss: f32, rtt_ms: Option<f32>) {
+        self.loss = if self.reported {
+            0.7 * self.loss + 0.3 * loss
+        } else {
+            loss
+        };
+        if let Some(rtt) = rtt_ms {
+            self.rtt_ms = Some(self.rtt_ms.map_or(rtt, |r| 0.7 * r + 0.3 * rtt));
+        }
+        self.reported = true;
+    }
+
+    /// `good`, `fair`, `poor`, or `unknown` before any report: what an admin
+    /// watching a live session needs at a glance.
+    pub fn rating(&self) -> &'static str {
+        let rtt = self.rtt_ms.unwrap_or(0.0);
+        if !self.reported {
+            "unknown"
+        } else if self.loss < 0.02 && rtt < 300.0 {
+            "good"
+        } else if self.loss < 0.08 && rtt < 600.0 {
+            "fair"
+        } else {
+            "poor"
+        }
+    }
+}
+
 /// One participant's place in one session: the unit the media plane keys
 /// connections by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +123,10 @@ pub(crate) enum Command {
         tap: Option<RecordTap>,
     },
     Counters(oneshot::Sender<Counters>),
+    Quality {
+        session: SessionId,
+        reply: oneshot::Sender<Vec<(Role, LinkQuality)>>,
+    },
     Shutdown,
 }
 
@@ -190,6 +236,20 @@ impl MediaPlane {
             .send(Command::Counters(reply))
             .map_err(|_| MediaError::Stopped)?;
         rx.await.map_err(|_| MediaError::Stopped)
+    }
+
+    /// How each participant's link to Duet is doing, from the receiver
+    /// reports they send (empty when the media plane has stopped).
+    pub async fn quality(&self, session: SessionId) -> Vec<(Role, LinkQuality)> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Quality { session, reply })
+            .is_err()
+        {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
     }
 
     pub fn shutdown(&self) {

@@ -16,6 +16,7 @@ pub mod files;
 mod finalize;
 pub mod frames;
 pub mod manifest;
+pub mod mix;
 pub mod ogg;
 pub mod probe;
 pub mod recovery;

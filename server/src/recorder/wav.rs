@@ -103,7 +103,7 @@ impl<W: Write + Seek> WavWriter<W> {
     }
 }
 
-fn header(data_bytes: u64) -> [u8; HEADER_LEN as usize] {
+pub(crate) fn header(data_bytes: u64) -> [u8; HEADER_LEN as usize] {
     let data = u32::try_from(data_bytes).unwrap_or(u32::MAX - 36);
     let mut h = [0u8; HEADER_LEN as usize];
     let fields: [&[u8]; 13] = [

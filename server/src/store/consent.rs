@@ -27,6 +27,16 @@ pub struct StoredConsentEvent {
     pub detail: Option<String>,
 }
 
+/// What part of the trail to read; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct TrailFilter {
+    pub session: Option<String>,
+    pub action: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub limit: u32,
+}
+
 /// A trail event made by the server or an administrator, not by a
 /// participant through the consent machine.
 #[derive(Debug, Clone)]
@@ -195,6 +205,35 @@ impl Store {
                 "SELECT {EVENT_COLUMNS} FROM consent_events WHERE session_id = ?1 ORDER BY seq"
             ))?;
             let rows = stmt.query_map([session.to_string()], event_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// The deployment-wide trail, oldest first, narrowed by `filter`.
+    pub async fn consent_events(
+        &self,
+        filter: TrailFilter,
+    ) -> Result<Vec<StoredConsentEvent>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM consent_events
+                 WHERE (?1 IS NULL OR session_id = ?1)
+                   AND (?2 IS NULL OR action = ?2)
+                   AND (?3 IS NULL OR at_ms >= ?3)
+                   AND (?4 IS NULL OR at_ms < ?4)
+                 ORDER BY seq LIMIT ?5"
+            ))?;
+            let rows = stmt.query_map(
+                rusqlite::params![
+                    filter.session,
+                    filter.action,
+                    filter.from_ms,
+                    filter.to_ms,
+                    filter.limit
+                ],
+                event_from_row,
+            )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await

@@ -52,6 +52,45 @@ const MIGRATIONS: &[&str] = &[
         deleted_by TEXT
     );
     CREATE INDEX recordings_session ON recordings (session_id);",
+    // 3: admin accounts and their console sessions, the admin audit log
+    // (append-only like the trail), the stored policy and the consent
+    // notice's versions.
+    "CREATE TABLE admins (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE admin_sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE admin_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT
+    );
+    CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE policy (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE notices (
+        version INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TRIGGER notices_no_update BEFORE UPDATE ON notices
+        BEGIN SELECT RAISE(ABORT, 'notice versions are never rewritten'); END;",
 ];
 
 pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {

@@ -1,19 +1,23 @@
-//! The embedded SQLite database: sessions, API keys, the consent trail and
-//! recordings.
+//! The embedded SQLite database: sessions, API keys, the consent trail,
+//! recordings, admin accounts and audit log, and the stored policy.
 //!
 //! One connection behind a mutex, used from blocking tasks. Nothing here is
 //! on the media path; SQLite's own locking would serialise writers anyway.
 
+mod admin;
 mod apikeys;
 mod consent;
 mod migrations;
+mod policy;
 mod sessions;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
-pub use consent::{AdminEvent, RecordingRow, RecordingStatus, StoredConsentEvent};
+pub use consent::{AdminEvent, RecordingRow, RecordingStatus, StoredConsentEvent, TrailFilter};
+pub use policy::NoticeVersion;
 pub use sessions::SessionRecord;
 
 #[derive(Debug, thiserror::Error)]

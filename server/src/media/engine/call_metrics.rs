@@ -10,6 +10,7 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 
+use crate::media::LinkQuality;
 use crate::metrics::MediaMetrics;
 
 /// Sessions whose two connections are both up, mirrored in a gauge.
@@ -39,8 +40,13 @@ pub(super) fn first_connect(metrics: &MediaMetrics, offered: Instant, now: Insta
 }
 
 /// Counts NACKs and records loss and round-trip time from one RTCP packet
-/// a participant sent about what Duet forwards to it.
-pub(super) fn observe_rtcp(metrics: &MediaMetrics, packet: &dyn rtc::rtcp::Packet) {
+/// a participant sent about what Duet forwards to it, in the metrics and in
+/// that participant's link quality.
+pub(super) fn observe_rtcp(
+    metrics: &MediaMetrics,
+    quality: &mut LinkQuality,
+    packet: &dyn rtc::rtcp::Packet,
+) {
     let any = packet.as_any();
     if any.is::<TransportLayerNack>() {
         metrics.nacks.inc();
@@ -55,12 +61,13 @@ pub(super) fn observe_rtcp(metrics: &MediaMetrics, packet: &dyn rtc::rtcp::Packe
     };
     let now = ntp_middle_32(SystemTime::now());
     for report in reports {
-        metrics
-            .loss
-            .observe(f64::from(report.fraction_lost) / 256.0);
-        if let Some(rtt) = round_trip_s(now, report.last_sender_report, report.delay) {
+        let loss = f64::from(report.fraction_lost) / 256.0;
+        metrics.loss.observe(loss);
+        let rtt = round_trip_s(now, report.last_sender_report, report.delay);
+        if let Some(rtt) = rtt {
             metrics.rtt.observe(rtt);
         }
+        quality.observe(loss as f32, rtt.map(|s| (s * 1000.0) as f32));
     }
 }
 

@@ -1,0 +1,160 @@
+//! Admin accounts: argon2id password hashes, console session tokens, and a
+//! limit on failed logins so passwords cannot be guessed at speed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// How long a console login lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Failed logins allowed per username and per client address in a window.
+const MAX_FAILURES: usize = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("usernames are 1 to 64 letters, digits, '.', '-', '_' or '@'")]
+    BadUsername,
+    #[error("passwords must be at least {MIN_PASSWORD_LEN} characters")]
+    ShortPassword,
+    #[error("could not hash the password: {0}")]
+    Hash(String),
+}
+
+pub fn check_username(username: &str) -> Result<(), AdminError> {
+    let ok = (1..=64).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::BadUsername)
+    }
+}
+
+pub fn hash_password(password: &str) -> Result<String, AdminError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AdminError::ShortPassword);
+    }
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| AdminError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AdminError::Hash(e.to_string()))
+}
+
+/// Whether `password` matches the stored hash. A malformed hash matches
+/// nothing.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A fresh random token (console session cookie, CSRF token).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Counts failed logins per username and per client address; a key with
+/// too many recent failures is refused until they age out.
+#[derive(Clone, Default)]
+pub struct LoginLimiter {
+    failures: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
+}
+
+impl LoginLimiter {
+    /// `Some(wait)` when any of `keys` is locked out now.
+    pub fn locked(&self, keys: &[String], now: Instant) -> Option<Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        keys.iter()
+            .filter_map(|k| {
+                let times = map.get_mut(k)?;
+                times.retain(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW);
+                (times.len() >= MAX_FAILURES)
+                    .then(|| {
+                        times
+                            .first()
+                            .map(|t| FAILURE_WINDOW - now.saturating_duration_since(*t))
+                    })
+                    .flatten()
+            })
+            .max()
+    }
+
+    pub fn failed(&self, keys: &[String], now: Instant) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Bound the map: forget keys whose failures have all aged out.
+        if map.len() > 10_000 {
+            map.retain(|_, v| {
+                v.iter()
+                    .any(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW)
+            });
+        }
+        for k in keys {
+            map.entry(k.clone()).or_default().push(now);
+        }
+    }
+
+    pub fn succeeded(&self, username_key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(username_key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").expect("hash");
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse battery!", &h));
+        assert!(!verify_password("anything", "not a hash"));
+        assert!(matches!(
+            hash_password("short"),
+            Err(AdminError::ShortPassword)
+        ));
+    }
+
+    #[test]
+    fn usernames_are_plain() {
+        assert!(check_username("alice@example.com").is_ok());
+        for bad in ["", "a b", "ali\u{e9}", &"x".repeat(65)] {
+            assert!(check_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn five_failures_lock_a_key_for_the_window() {
+        let limiter = LoginLimiter::default();
+        let keys = vec!["user:alice".to_string(), "ip:127.0.0.1".to_string()];
+        let t0 = Instant::now();
+        for i in 0..MAX_FAILURES {
+            assert!(limiter.locked(&keys, t0).is_none(), "after {i}");
+            limiter.failed(&keys, t0);
+        }
+        assert!(limiter.locked(&keys, t0).is_some());
+        assert!(limiter.locked(&["ip:127.0.0.1".to_string()], t0).is_some());
+        assert!(limiter.locked(&["user:bob".to_string()], t0).is_none());
+        assert!(
+            limiter.locked(&keys, t0 + FAILURE_WINDOW).is_none(),
+            "ages out"
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The console's own calls: log in and out (`/api/v1/admin/*`), the policy
+//! (`/api/v1/policy`) and the audit log (`/api/v1/audit`).
+
+use std::time::Instant;
+
+use axum::Extension;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{Admin, COOKIE, session_cookie};
+use super::error::ApiError;
+use crate::admin::{SESSION_TTL, new_token, verify_password};
+use crate::policy::{Policy, PolicyChange, PolicyError};
+use crate::sessions::rfc3339;
+use crate::state::{AppState, now_s};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/login", post(login))
+        .route("/api/v1/admin/me", get(me))
+        .route("/api/v1/admin/logout", post(logout))
+        .route("/api/v1/policy", get(policy).put(update_policy))
+        .route("/api/v1/audit", get(audit))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+fn refused(status: StatusCode, code: &'static str, message: String) -> ApiError {
+    ApiError::Link {
+        status,
+        code,
+        message,
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<super::ClientAddr>>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: LoginRequest = parse_json(&body)?;
+    let now = Instant::now();
+    let user_key = format!("user:{}", req.username.to_lowercase());
+    let client = peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.0.ip().to_string());
+    let keys = [user_key.clone(), format!("ip:{client}")];
+    let limiter = state.login_limiter();
+    if let Some(wait) = limiter.locked(&keys, now) {
+        return Err(refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many failed logins; try again in {} minutes",
+                wait.as_secs().div_ceil(60).max(1)
+            ),
+        ));
+    }
+    let stored = if crate::admin::check_username(&req.username).is_ok() {
+        state.store().admin_password_hash(&req.username).await?
+    } else {
+        None
+    };
+    // Hashing runs for unknown users too, so timing does not tell which
+    // usernames exist.
+    let password = req.password.clone();
+    let hash = stored.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+        && stored.is_some();
+    if !ok {
+        limiter.failed(&keys, now);
+        state
+            .audit(&req.username, "login_failed", None, None)
+            .await?;
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong username or password".into(),
+        ));
+    }
+    limiter.succeeded(&user_key);
+    let token = new_token();
+    let csrf = new_token();
+    let expires = now_s() * 1000 + SESSION_TTL.as_millis() as i64;
+    state
+        .store()
+        .create_admin_session(&token, &req.username, &csrf, expires)
+        .await?;
+    state.audit(&req.username, "login", None, None).await?;
+    tracing::info!("admin logged in");
+    let secure = if state.config().http.tls_cert_file.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_TTL.as_secs()
+    );
+    let mut response = Json(json!({"user": req.username, "csrf_token": csrf})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// A valid argon2id hash of a random password, checked against when the
+/// username is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1lX8Yq3WJtYb8Yb3i0mGqA2m0c8m9b0vH3m8tq0rEJk";
+
+async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let session = match cookie_of(&headers) {
+        Some(token) => state.store().admin_session(&token, now_s() * 1000).await?,
+        None => None,
+    };
+    let session = session.ok_or(ApiError::Unauthorized)?;
+    Ok(Json(json!({"user": session.username, "csrf_token": session.csrf_token})).into_response())
+}
+
+fn cookie_of(headers: &HeaderMap) -> Option<String> {
+    let mut parts = axum::http::Request::new(()).into_parts().0;
+    parts.headers = headers.clone();
+    session_cookie(&parts).map(str::to_string)
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = cookie_of(&headers) {
+        state
+            .store()
+            .end_admin_session(&token, now_s() * 1000)
+            .await?;
+    }
+    state.audit(&admin.actor, "logout", None, None).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+async fn policy_json(state: &AppState, p: &Policy) -> Result<Value, ApiError> {
+    let notices = state.store().notices().await?;
+    let notice_json = |n: &crate::store::NoticeVersion| {
+        json!({
+            "version": n.version,
+            "text": n.text,
+            "hash": n.hash,
+            "created_at": rfc3339(n.created_at_ms / 1000),
+            "created_by": n.created_by,
+        })
+    };
+    let current = notices
+        .iter()
+        .find(|n| n.hash == p.notice.hash)
+        .map(notice_json);
+    Ok(json!({
+        "recording_allowed": p.recording_allowed,
+        "retention_days": p.retention_days,
+        "notice": current,
+        "notices": notices.iter().map(notice_json).collect::<Vec<_>>(),
+    }))
+}
+
+async fn policy(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
+    let p = state.policies().current();
+    Ok(Json(policy_json(&state, &p).await?).into_response())
+}
+
+async fn update_policy(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let change: PolicyChange = parse_json(&body)?;
+    let (p, changed) = state
+        .policies()
+        .update(state.store(), change, &admin.actor, now_s() * 1000)
+        .await
+        .map_err(|e| match e {
+            PolicyError::Invalid { field, message } => ApiError::invalid(field, message),
+            PolicyError::Store(e) => ApiError::Store(e),
+        })?;
+    if !changed.is_empty() {
+        state
+            .audit(
+                &admin.actor,
+                "policy_change",
+                None,
+                Some(changed.join("; ")),
+            )
+            .await?;
+    }
+    Ok(Json(policy_json(&state, &p).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let events = state
+        .store()
+        .audit_log(q.limit.unwrap_or(500).min(10_000))
+        .await?;
+    let out: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "at": rfc3339(e.at_ms / 1000),
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"events": out})).into_response())
+}

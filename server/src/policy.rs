@@ -1,0 +1,153 @@
+//! The deployment's recording policy as it applies now: whether recording is
+//! allowed, how long recordings are kept, and the consent notice people
+//! agree to. The config file gives the starting values; what an admin
+//! changes (console or API) is stored and wins from then on.
+
+use std::sync::{Arc, RwLock};
+
+use crate::config::Config;
+use crate::room::Notice;
+use crate::store::{NoticeVersion, Store, StoreError};
+
+const KEY_RECORDING_ALLOWED: &str = "recording_allowed";
+const KEY_RETENTION_DAYS: &str = "retention_days";
+const KEY_NOTICE_HASH: &str = "notice_hash";
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub recording_allowed: bool,
+    pub retention_days: u32,
+    pub notice: Notice,
+    pub notice_version: i64,
+}
+
+/// A change an admin asks for; `None` keeps the current value.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChange {
+    pub recording_allowed: Option<bool>,
+    pub retention_days: Option<u32>,
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The current policy, shared by every handler and room.
+#[derive(Clone)]
+pub struct Policies {
+    current: Arc<RwLock<Policy>>,
+}
+
+impl Policies {
+    /// The stored policy over the config's; the config's notice is recorded
+    /// as a version the first time it is seen.
+    pub async fn load(store: &Store, config: &Config, now_ms: i64) -> Result<Policies, StoreError> {
+        let allowed = match store.policy_value(KEY_RECORDING_ALLOWED).await? {
+            Some(v) => v == "true",
+            None => config.recording.enabled,
+        };
+        let retention_days = match store.policy_value(KEY_RETENTION_DAYS).await? {
+            Some(v) => v.parse().unwrap_or(config.retention.recordings_days),
+            None => config.retention.recordings_days,
+        };
+        let stored_hash = store.policy_value(KEY_NOTICE_HASH).await?;
+        let notices = store.notices().await?;
+        let notice = match stored_hash.and_then(|h| notices.into_iter().find(|n| n.hash == h)) {
+            Some(stored) => Notice::new(&stored.text),
+            None => Notice::new(&config.recording.notice),
+        };
+        let version = store
+            .notice_version(&notice.hash, &notice.text, now_ms, "config")
+            .await?;
+        Ok(Policies {
+            current: Arc::new(RwLock::new(Policy {
+                recording_allowed: allowed,
+                retention_days,
+                notice,
+                notice_version: version.version,
+            })),
+        })
+    }
+
+    pub fn current(&self) -> Policy {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Applies and stores `change`; a new notice text becomes a new version.
+    /// Returns the new policy and what changed, for the audit log.
+    pub async fn update(
+        &self,
+        store: &Store,
+        change: PolicyChange,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<(Policy, Vec<String>), PolicyError> {
+        let mut next = self.current();
+        let mut changed = Vec::new();
+        if let Some(allowed) = change.recording_allowed
+            && allowed != next.recording_allowed
+        {
+            store
+                .set_policy_value(KEY_RECORDING_ALLOWED, allowed.to_string())
+                .await?;
+            next.recording_allowed = allowed;
+            changed.push(format!("recording_allowed = {allowed}"));
+        }
+        if let Some(days) = change.retention_days
+            && days != next.retention_days
+        {
+            if days > 36_500 {
+                return Err(PolicyError::Invalid {
+                    field: "retention_days",
+                    message: "must be at most 36500 (100 years); 0 keeps recordings until deleted",
+                });
+            }
+            store
+                .set_policy_value(KEY_RETENTION_DAYS, days.to_string())
+                .await?;
+            next.retention_days = days;
+            changed.push(format!("retention_days = {days}"));
+        }
+        if let Some(text) = change.notice {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(PolicyError::Invalid {
+                    field: "notice",
+                    message: "the consent notice must say what is recorded; it cannot be empty",
+                });
+            }
+            if text.len() > 20_000 {
+                return Err(PolicyError::Invalid {
+                    field: "notice",
+                    message: "the consent notice must be at most 20000 bytes",
+                });
+            }
+            let notice = Notice::new(text);
+            if notice.hash != next.notice.hash {
+                let version: NoticeVersion = store
+                    .notice_version(&notice.hash, text, now_ms, actor)
+                    .await?;
+                store
+                    .set_policy_value(KEY_NOTICE_HASH, notice.hash.clone())
+                    .await?;
+                next.notice = notice;
+                next.notice_version = version.version;
+                changed.push(format!("notice = version {}", version.version));
+            }
+        }
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
+        Ok((next, changed))
+    }
+}
