@@ -12,6 +12,7 @@
 //! Everything binds to 127.0.0.1: run tests that use it inside a loopback-only network
 //! namespace (`unshare --net -- sh -c 'ip link set lo up && exec cargo test ...'`).
 
+pub mod admin_client;
 pub mod binary_server;
 pub mod candidates;
 pub mod consent_flow;
