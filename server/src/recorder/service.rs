@@ -83,6 +83,10 @@ impl Recorders {
         }
     }
 
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub fn dir_of(&self, id: RecordingId) -> PathBuf {
         self.root.join(id.to_string())
     }
