@@ -161,7 +161,7 @@ function renderDetail(r) {
   if (!mix.hidden) {
     const url = `${base(r.id)}/mix.wav`;
     $('rec-mix-audio').src = url;
-    $('rec-mix-download').href = url;
+    $('rec-mix-download').href = `${url}?download=1`;
   }
   // Each person's tracks together, the mentor first: voice, camera, screen,
   // then the voice-only file made for transcription.
@@ -204,7 +204,7 @@ function mediaCard(id, file, heading, info, tag) {
     el('h2', {}, heading),
     info ? el('p', { class: 'muted-text' }, info) : null,
     player,
-    el('p', {}, el('a', { href: url, download: file, 'data-testid': 'recording-download' }, `Download ${file}`)));
+    el('p', {}, el('a', { href: `${url}?download=1`, download: file, 'data-testid': 'recording-download' }, `Download ${file}`)));
 }
 
 async function deleteRecording() {

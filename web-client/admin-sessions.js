@@ -40,6 +40,23 @@ export function init() {
 export function showList() {
   stop();
   stopPolling = poll(loadList, LIST_EVERY_MS);
+  checkPolicy();
+}
+
+// With recording off for the whole deployment, a session's "recording
+// allowed" would do nothing: say so at the checkbox.
+async function checkPolicy() {
+  let policy;
+  try {
+    policy = await api('GET', '/api/v1/policy');
+  } catch {
+    return;
+  }
+  const off = policy?.recording_allowed === false;
+  const box = $('session-recording');
+  box.disabled = off;
+  if (off) box.checked = false;
+  $('session-recording-off').hidden = !off;
 }
 
 export function stop() {
