@@ -89,7 +89,12 @@ async function rowIn(testid, id) {
 function pageFetch(url, init = {}) {
   return page.evaluate(async ([u, i]) => {
     const res = await fetch(u, i);
-    return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      disposition: res.headers.get('content-disposition'),
+      text: await res.text(),
+    };
   }, [url, init]);
 }
 
@@ -257,6 +262,10 @@ e2e('the recording is complete, plays, and is deleted after a confirmation', ctx
     const res = await pageFetch(src, { method: 'GET' });
     assert.equal(res.status, 200, `${src}: ${res.text.slice(0, 200)}`);
   }
+  const download = await page.locator('[data-testid="recording-download"]').first().getAttribute('href');
+  const saved = await pageFetch(download);
+  assert.equal(saved.status, 200);
+  assert.match(saved.disposition ?? '', /^attachment/);
   const mixSrc = await byTestId(page, 'recording-mix').getAttribute('src');
   assert.equal(mixSrc, `/api/v1/recordings/${recordingId}/mix.wav`);
   const mix = await pageFetch(mixSrc);
