@@ -70,7 +70,9 @@ pub async fn delete(
             detail: Some(by.detail),
         })
         .await?;
-    recorders.metrics().consent_event(ConsentAction::Discard.as_str());
+    recorders
+        .metrics()
+        .consent_event(ConsentAction::Discard.as_str());
     tracing::info!(recording = %id, by = by.actor, "recording deleted");
     Ok(())
 }
