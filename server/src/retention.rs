@@ -68,8 +68,8 @@ pub fn spawn(
 
 #[cfg(test)]
 mod tests {
-    use duet_signaling::SessionId;
-    use duet_signaling::consent::RecordingId;
+    use duet_signaling::consent::{ConsentAction, ConsentEvent, NoticeHash, RecordingId};
+    use duet_signaling::{ParticipantId, Role, SessionId, UnixMillis};
 
     use super::*;
     use crate::metrics::Metrics;
@@ -93,6 +93,21 @@ mod tests {
             .set_recording_status(id, RecordingStatus::Complete, Some(started + 60_000))
             .await
             .expect("complete");
+        // The consents it was made under.
+        for role in [Role::Mentor, Role::Mentee] {
+            let event = ConsentEvent {
+                recording: id,
+                action: ConsentAction::Consent,
+                actor: Some((role, ParticipantId(uuid::Uuid::new_v4()))),
+                at: UnixMillis(started - 1000),
+                notice: NoticeHash("v1".into()),
+                detail: None,
+            };
+            store
+                .append_consent(session, &event)
+                .await
+                .expect("consent");
+        }
         let dir = recorders.dir_of(id);
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join("mentor-audio.ogg"), b"OggS").expect("file");
@@ -129,6 +144,14 @@ mod tests {
         assert_eq!(kept.status, RecordingStatus::Complete);
 
         let trail = store.consent_trail(session).await.expect("trail");
+        // Both stay visible in the trail: what was agreed, and what was deleted.
+        for id in [old, recent] {
+            let consents = trail
+                .iter()
+                .filter(|e| e.recording_id == id.to_string() && e.action == "consent")
+                .count();
+            assert_eq!(consents, 2, "{trail:?}");
+        }
         let deletions: Vec<_> = trail.iter().filter(|e| e.action == "discard").collect();
         assert_eq!(deletions.len(), 1, "{trail:?}");
         assert_eq!(deletions[0].recording_id, old.to_string());

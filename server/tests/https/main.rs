@@ -98,6 +98,37 @@ async fn https_and_wss_work_and_shutdown_stays_graceful() {
     let link = session["links"]["mentor"].as_str().expect("a link");
     assert!(link.starts_with(&format!("https://{addr}/join#")), "{link}");
 
+    // Under TLS the console cookie is Secure.
+    let data = dir.path().join("data");
+    let mut create = std::process::Command::new(env!("CARGO_BIN_EXE_duet"))
+        .arg("--data")
+        .arg(&data)
+        .args(["admin", "create", "tls.admin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("duet admin create");
+    {
+        use std::io::Write;
+        let mut stdin = create.stdin.take().expect("stdin");
+        writeln!(stdin, "a long enough password").expect("password");
+    }
+    assert!(create.wait().expect("wait").success());
+    let login = http
+        .post(format!("https://{addr}/api/v1/admin/login"))
+        .json(&json!({"username": "tls.admin", "password": "a long enough password"}))
+        .send()
+        .await
+        .expect("login over HTTPS");
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(attr), "{attr} missing: {cookie}");
+    }
+
     let tls = ca.connect(addr).await.expect("TLS to the server");
     let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://{addr}/api/v1/ws"), tls)
         .await
