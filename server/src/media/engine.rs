@@ -25,7 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::bandwidth::{DownlinkCap, RateMeter};
-use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
+use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
 use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
@@ -372,15 +372,7 @@ impl Engine {
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: BytesMut) {
         self.counters.datagrams_in += 1;
-        let key = super::demux::stun_local_ufrag(&data)
-            .and_then(|ufrag| self.by_ufrag.get(ufrag))
-            .or_else(|| self.by_addr.get(&from))
-            .or_else(|| {
-                super::demux::is_stun_response(&data)
-                    .then(|| self.by_probe.get(&from))
-                    .flatten()
-            })
-            .copied();
+        let key = super::demux::route(&data, from, &self.by_ufrag, &self.by_addr, &self.by_probe);
         let Some(key) = key else {
             self.counters.datagrams_unknown += 1;
             return;
@@ -560,21 +552,16 @@ impl Engine {
         };
         for (slot, mut packet) in self.forward_buf.drain(..) {
             let i = slot.index();
-            let Some(pt) = src.pt_maps[i].map(packet.header.payload_type) else {
-                self.counters.rtp_dropped += 1;
-                continue;
+            let leg = Leg {
+                connected: dst.connected,
+                payload_map: &src.pt_maps[i],
+                continuity: &mut dst.continuity[i],
+                ssrc: dst.outbound[i].ssrc,
             };
-            if !dst.connected {
+            if forward_header(now, slot, &mut packet.header, leg).is_err() {
                 self.counters.rtp_dropped += 1;
                 continue;
             }
-            let h = &packet.header;
-            let clock_rate = if slot.is_video() { 90_000 } else { 48_000 };
-            let (seq, ts) =
-                dst.continuity[i].rewrite(now, h.ssrc, h.sequence_number, h.timestamp, clock_rate);
-            packet.header.sequence_number = seq;
-            packet.header.timestamp = ts;
-            rewrite_header(&mut packet.header, dst.outbound[i].ssrc, pt);
             let payload_len = packet.payload.len() as u64;
             let sent = dst
                 .pc
