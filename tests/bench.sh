@@ -37,8 +37,14 @@ run_one() {
             (exec 3<>/dev/tcp/127.0.0.1/18088) 2>/dev/null && break
             sleep 0.1
         done
+        # UDP counters of the namespace (RcvbufErrors: datagrams dropped on a full
+        # socket buffer), and per-socket drops (skmem d) late in the window, which tell
+        # whether Duet (one socket) or the load tool (one socket per peer) dropped them.
+        grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-before.txt"
+        (sleep "$(awk "BEGIN{print $7 + $6 * 0.8 + 3}")"; ss -uanmp >"${8%.json}.ss.txt" 2>&1) &
         "$2" --url http://127.0.0.1:18088 --api-key "$4" --calls "$3" \
             --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" || rc=$?
+        grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-after.txt"
         kill -TERM "$pid"; wait "$pid" || true
         exit "${rc:-0}"
     ' bash "$duet" "$load" "$calls" "$key" "$data" "$DURATION" "$RAMP" "$OUT/calls-$calls.json" "$SHAPE" \

@@ -103,6 +103,9 @@ pub struct Counters {
     pub tcp_refused: u64,
     /// Packets dropped because an ICE-TCP connection's queue was full.
     pub tcp_dropped: u64,
+    /// UDP datagrams the socket refused to send (a full send buffer, or an
+    /// error from the network stack).
+    pub udp_send_failed: u64,
 }
 
 pub(super) struct Engine {
@@ -469,7 +472,9 @@ impl Engine {
                 }
                 pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
                 note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-                let _ = self.socket.try_send_to(&out.message, to);
+                if self.socket.try_send_to(&out.message, to).is_err() {
+                    self.counters.udp_send_failed += 1;
+                }
             }
             while let Some(event) = peer.pc.poll_event() {
                 progressed = true;
