@@ -8,6 +8,7 @@
 #   ./tests/bench.sh 1 8 32 64    # choose N
 #   DURATION=20 RAMP=10 ./tests/bench.sh 64
 #   SHAPE=640x480 ./tests/bench.sh 1 8 32 64   # 640x480 30 fps instead of 320x240 15 fps
+#   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,12 @@ run_one() {
         # whether Duet (one socket) or the load tool (one socket per peer) dropped them.
         grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-before.txt"
         (sleep "$(awk "BEGIN{print $7 + $6 * 0.8 + 3}")"; ss -uanmp >"${8%.json}.ss.txt" 2>&1) &
+        # PERF=1: a CPU profile of Duet over the measurement window.
+        if [ -n "${PERF:-}" ]; then
+            (sleep "$(awk "BEGIN{print $7 + 4}")"
+             perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" \
+                 -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
+        fi
         "$2" --url http://127.0.0.1:18088 --api-key "$4" --calls "$3" \
             --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" || rc=$?
         grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-after.txt"
