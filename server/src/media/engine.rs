@@ -42,6 +42,7 @@ mod pinning;
 mod slots;
 mod tcp_conns;
 mod tcp_path;
+mod timers;
 
 use events::handle_event;
 use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};
@@ -85,6 +86,10 @@ struct Peer {
     /// Addresses this connection sent STUN binding requests to.
     probed: Vec<SocketAddr>,
     connected: bool,
+    /// Its next timer deadline as last read (in `Engine::timers`).
+    deadline: Option<Instant>,
+    /// Serviced since its deadline was last read (listed in `Engine::dirty`).
+    dirty: bool,
 }
 
 /// Counters for tests, logs and (later) metrics.
@@ -136,8 +141,12 @@ pub(super) struct Engine {
     /// Keyframes the recorder wants from the peer being drained.
     own_keyframes: Vec<Slot>,
     timeout_keys: Vec<PeerKey>,
-    /// When the loop must wake for connection timers at the latest.
-    next_wake: Instant,
+    /// Connection deadlines, earliest first (see `engine::timers`).
+    timers: timers::TimerHeap,
+    /// Connections serviced since their deadlines were last read.
+    dirty: Vec<PeerKey>,
+    /// The loop wakes at least this often (ICE-TCP sweep, reports).
+    idle_wake: Instant,
     counters: Counters,
     last_report: Instant,
     metrics: MediaMetrics,
@@ -145,6 +154,9 @@ pub(super) struct Engine {
 }
 
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
+/// Datagrams read per wake-up at most, so commands and timers still get
+/// their turn under a flood (about a millisecond of work).
+const RECV_BATCH: usize = 32;
 
 impl Engine {
     /// `advertise_tcp` is the ICE-TCP candidate's address, when ICE-TCP is on.
@@ -168,7 +180,9 @@ impl Engine {
             loss_buf: Vec::with_capacity(8),
             own_keyframes: Vec::with_capacity(4),
             timeout_keys: Vec::with_capacity(16),
-            next_wake: Instant::now() + IDLE_WAKEUP,
+            timers: timers::TimerHeap::new(),
+            dirty: Vec::with_capacity(64),
+            idle_wake: Instant::now() + IDLE_WAKEUP,
             counters: Counters::default(),
             last_report: Instant::now(),
             metrics,
@@ -182,8 +196,21 @@ impl Engine {
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {
         let mut rx = ReceiveBuffer::default();
+        let sleep = tokio::time::sleep_until(self.idle_wake.into());
+        tokio::pin!(sleep);
         loop {
-            let next = self.next_wake;
+            self.flush_timeouts();
+            // Checked here too, not only by the sleep below: under a flood
+            // the socket is always ready and would win every select.
+            let due = self.next_wake();
+            if due <= Instant::now() {
+                self.handle_timeouts(Instant::now());
+                self.flush_timeouts();
+            }
+            let next = tokio::time::Instant::from_std(self.next_wake());
+            if sleep.deadline() != next {
+                sleep.as_mut().reset(next);
+            }
             tokio::select! {
                 biased;
                 cmd = commands.recv() => match cmd {
@@ -191,7 +218,10 @@ impl Engine {
                     Some(cmd) => self.handle_command(cmd),
                 },
                 res = self.socket.recv_buf_from(rx.prepare()) => match res {
-                    Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
+                    Ok((_, from)) => {
+                        self.handle_datagram(Instant::now(), from, rx.take());
+                        self.drain_socket(&mut rx);
+                    }
                     // ICMP errors from a vanished peer surface here; the
                     // socket itself is fine.
                     Err(e) => tracing::debug!(error = %e, "media socket receive error"),
@@ -201,7 +231,7 @@ impl Engine {
                     // The acceptor and every connection task are gone.
                     None => tcp_events = None,
                 },
-                _ = tokio::time::sleep_until(next.into()) => self.handle_timeouts(Instant::now()),
+                _ = &mut sleep => self.handle_timeouts(Instant::now()),
             }
         }
         for (_, mut peer) in self.peers.drain() {
@@ -210,13 +240,20 @@ impl Engine {
         tracing::info!(counters = ?self.counters, "media plane stopped");
     }
 
-    /// Lowers the next wake-up to `key`'s timeout. Called for every
-    /// connection that was just serviced, so the loop never asks every
-    /// connection for its timeout on every packet: a timeout that moved
-    /// later only causes one early wake-up, which rescans.
-    fn note_timeout(&mut self, key: PeerKey) {
-        if let Some(t) = self.peers.get_mut(&key).and_then(|p| p.pc.poll_timeout()) {
-            self.next_wake = self.next_wake.min(t);
+    /// Reads what else is already queued on the socket, up to a batch,
+    /// before the loop polls its other sources again: under load one
+    /// wake-up serves many datagrams, and timer deadlines are read once per
+    /// batch.
+    fn drain_socket(&mut self, rx: &mut ReceiveBuffer) {
+        for _ in 1..RECV_BATCH {
+            match self.socket.try_recv_buf_from(rx.prepare()) {
+                Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "media socket receive error");
+                    break;
+                }
+            }
         }
     }
 
@@ -243,7 +280,7 @@ impl Engine {
             } => {
                 self.remote_candidate(key, conn, candidate);
                 // A new candidate schedules connectivity checks.
-                self.note_timeout(key);
+                self.touch(key);
             }
             Command::Remove { key, conn } => self.remove(key, conn),
             Command::Record { session, tap } => self.set_recorder(session, tap),
@@ -294,8 +331,11 @@ impl Engine {
                 pinned: Vec::new(),
                 probed: Vec::new(),
                 connected: false,
+                deadline: None,
+                dirty: false,
             },
         );
+        self.touch(key);
         self.refresh_payload_maps(key);
         Ok(built.answer_sdp)
     }
@@ -406,32 +446,6 @@ impl Engine {
         self.maybe_report(now);
     }
 
-    fn handle_timeouts(&mut self, now: Instant) {
-        self.timeout_keys.clear();
-        for (key, peer) in self.peers.iter_mut() {
-            if peer.pc.poll_timeout().is_some_and(|t| t <= now) {
-                self.timeout_keys.push(*key);
-            }
-        }
-        let mut keys = std::mem::take(&mut self.timeout_keys);
-        for key in keys.drain(..) {
-            if let Some(peer) = self.peers.get_mut(&key) {
-                let _ = peer.pc.handle_timeout(now);
-            }
-            self.service(now, key);
-        }
-        self.timeout_keys = keys;
-        self.tcp.sweep(now);
-        // The one full scan: the true earliest timeout from here.
-        self.next_wake = now + IDLE_WAKEUP;
-        for peer in self.peers.values_mut() {
-            if let Some(t) = peer.pc.poll_timeout() {
-                self.next_wake = self.next_wake.min(t);
-            }
-        }
-        self.maybe_report(now);
-    }
-
     /// Drains `key`'s connection, hands what it produced to the other
     /// participant, and services that one too.
     fn service(&mut self, now: Instant, key: PeerKey) {
@@ -440,7 +454,7 @@ impl Engine {
         // after one hand-over; the bound is a guard, not a tuning knob.
         for _ in 0..4 {
             self.drain(now, current);
-            self.note_timeout(current);
+            self.touch(current);
             let other = current.other();
             if self.forward_buf.is_empty()
                 && self.keyframe_buf.is_empty()
@@ -449,7 +463,7 @@ impl Engine {
                 break;
             }
             self.deliver(now, current, other);
-            self.note_timeout(other);
+            self.touch(other);
             current = other;
         }
     }
