@@ -21,7 +21,8 @@ mkdir -p "$OUT"
 [ "$#" -gt 0 ] || set -- 1 8 32
 
 cargo build --release --locked -p duet-server -p duet-tests --bins
-duet="$CARGO_TARGET_DIR/release/duet"
+# DUET_BIN: another build of the server to measure (e.g. an older commit), same tool.
+duet="${DUET_BIN:-$CARGO_TARGET_DIR/release/duet}"
 load="$CARGO_TARGET_DIR/release/duet-load"
 
 run_one() {
