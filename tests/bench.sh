@@ -9,6 +9,7 @@
 #   DURATION=20 RAMP=10 ./tests/bench.sh 64
 #   SHAPE=640x480 ./tests/bench.sh 1 8 32 64   # 640x480 30 fps instead of 320x240 15 fps
 #   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
+#   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +52,15 @@ run_one() {
                  -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
         fi
         "$2" --url http://127.0.0.1:18088 --api-key "$4" --calls "$3" \
-            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" || rc=$?
+            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" &
+        tool=$!
+        # PERF=tool: the load tool'"'"'s profile too.
+        if [ "${PERF:-}" = tool ]; then
+            (sleep "$(awk "BEGIN{print $7 + 4}")"
+             perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$tool" \
+                 -o "${8%.json}.tool.perf.data" -- sleep "$6" >/dev/null 2>&1) &
+        fi
+        wait "$tool" || rc=$?
         grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-after.txt"
         kill -TERM "$pid"; wait "$pid" || true
         exit "${rc:-0}"
