@@ -473,25 +473,15 @@ impl Engine {
             return;
         };
         let mut connection_changed = false;
+        // Every poll_* call of an `rtc` connection sweeps its whole handler
+        // pipeline, so each kind is asked until empty once, in the order
+        // one can feed the next: events (which may release reads), reads,
+        // then writes (nothing here turns a write into a read). Only an
+        // event earns another round.
         loop {
-            let mut progressed = false;
-            while let Some(out) = peer.pc.poll_write() {
-                progressed = true;
-                let to = out.transport.peer_addr;
-                if out.transport.transport_protocol == TransportProtocol::TCP {
-                    if self.tcp.send(key, to, out.message) == Sent::Dropped {
-                        self.counters.tcp_dropped += 1;
-                    }
-                    continue;
-                }
-                pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
-                note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-                if self.socket.try_send_to(&out.message, to).is_err() {
-                    self.counters.udp_send_failed += 1;
-                }
-            }
+            let mut raised = false;
             while let Some(event) = peer.pc.poll_event() {
-                progressed = true;
+                raised = true;
                 let was_connected = peer.connected;
                 handle_event(peer, key, event, &mut self.keyframe_buf);
                 if peer.connected != was_connected {
@@ -502,7 +492,6 @@ impl Engine {
                 }
             }
             while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
-                progressed = true;
                 match message {
                     RTCMessage::RtpPacket(track_id, packet) => {
                         let slot = Slot::ALL.into_iter().find(|s| {
@@ -543,7 +532,21 @@ impl Engine {
                     _ => {}
                 }
             }
-            if !progressed {
+            while let Some(out) = peer.pc.poll_write() {
+                let to = out.transport.peer_addr;
+                if out.transport.transport_protocol == TransportProtocol::TCP {
+                    if self.tcp.send(key, to, out.message) == Sent::Dropped {
+                        self.counters.tcp_dropped += 1;
+                    }
+                    continue;
+                }
+                pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
+                note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
+                if self.socket.try_send_to(&out.message, to).is_err() {
+                    self.counters.udp_send_failed += 1;
+                }
+            }
+            if !raised {
                 break;
             }
         }
