@@ -447,24 +447,40 @@ impl Engine {
     }
 
     /// Drains `key`'s connection, hands what it produced to the other
-    /// participant, and services that one too.
+    /// participant, and sends what that one then has to send. Writing into
+    /// a connection never makes it read or raise events (those were drained
+    /// when its own packets and timers were handled), so the other side
+    /// only needs its writes flushed.
     fn service(&mut self, now: Instant, key: PeerKey) {
-        let mut current = key;
-        // Writing into a connection never makes it read, so this settles
-        // after one hand-over; the bound is a guard, not a tuning knob.
-        for _ in 0..4 {
-            self.drain(now, current);
-            self.touch(current);
-            let other = current.other();
-            if self.forward_buf.is_empty()
-                && self.keyframe_buf.is_empty()
-                && self.loss_buf.is_empty()
-            {
-                break;
+        self.drain(now, key);
+        self.touch(key);
+        if self.forward_buf.is_empty() && self.keyframe_buf.is_empty() && self.loss_buf.is_empty() {
+            return;
+        }
+        let other = key.other();
+        self.deliver(now, key, other);
+        self.flush_writes(other);
+        self.touch(other);
+    }
+
+    /// Sends everything `key`'s connection has queued.
+    fn flush_writes(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        while let Some(out) = peer.pc.poll_write() {
+            let to = out.transport.peer_addr;
+            if out.transport.transport_protocol == TransportProtocol::TCP {
+                if self.tcp.send(key, to, out.message) == Sent::Dropped {
+                    self.counters.tcp_dropped += 1;
+                }
+                continue;
             }
-            self.deliver(now, current, other);
-            self.touch(other);
-            current = other;
+            pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
+            note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
+            if self.socket.try_send_to(&out.message, to).is_err() {
+                self.counters.udp_send_failed += 1;
+            }
         }
     }
 
@@ -477,7 +493,7 @@ impl Engine {
         // pipeline, so each kind is asked until empty once, in the order
         // one can feed the next: events (which may release reads), reads,
         // then writes (nothing here turns a write into a read). Only an
-        // event earns another round.
+        // event earns another round of events and reads.
         loop {
             let mut raised = false;
             while let Some(event) = peer.pc.poll_event() {
@@ -532,20 +548,6 @@ impl Engine {
                     _ => {}
                 }
             }
-            while let Some(out) = peer.pc.poll_write() {
-                let to = out.transport.peer_addr;
-                if out.transport.transport_protocol == TransportProtocol::TCP {
-                    if self.tcp.send(key, to, out.message) == Sent::Dropped {
-                        self.counters.tcp_dropped += 1;
-                    }
-                    continue;
-                }
-                pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
-                note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-                if self.socket.try_send_to(&out.message, to).is_err() {
-                    self.counters.udp_send_failed += 1;
-                }
-            }
             if !raised {
                 break;
             }
@@ -554,6 +556,7 @@ impl Engine {
         for slot in self.own_keyframes.drain(..) {
             request_keyframe(now, peer, slot);
         }
+        self.flush_writes(key);
         if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
             self.refresh_payload_maps_if_needed(key);
         }
