@@ -71,6 +71,9 @@ struct Peer {
     /// outbound slot.
     pt_maps: [PayloadMap; 3],
     keyframe: [KeyframeThrottle; 3],
+    /// The other participant asked for a keyframe of this inbound slot
+    /// before its track opened: asked upstream once it opens.
+    keyframe_pending: [bool; 3],
     /// Bitrate of each inbound stream, and the cap the other participant's
     /// downlink puts on it.
     meters: [RateMeter; 3],
@@ -140,6 +143,9 @@ pub(super) struct Engine {
     loss_buf: Vec<(Slot, u8)>,
     /// Keyframes the recorder wants from the peer being drained.
     own_keyframes: Vec<Slot>,
+    /// Keyframes the other participant asked of the peer being drained
+    /// before its track opened (see `Peer::keyframe_pending`).
+    opened_keyframes: Vec<Slot>,
     timeout_keys: Vec<PeerKey>,
     /// Connection deadlines, earliest first (see `engine::timers`).
     timers: timers::TimerHeap,
@@ -179,6 +185,7 @@ impl Engine {
             keyframe_buf: Vec::with_capacity(8),
             loss_buf: Vec::with_capacity(8),
             own_keyframes: Vec::with_capacity(4),
+            opened_keyframes: Vec::with_capacity(4),
             timeout_keys: Vec::with_capacity(16),
             timers: timers::TimerHeap::new(),
             dirty: Vec::with_capacity(64),
@@ -200,13 +207,6 @@ impl Engine {
         tokio::pin!(sleep);
         loop {
             self.flush_timeouts();
-            // Checked here too, not only by the sleep below: under a flood
-            // the socket is always ready and would win every select.
-            let due = self.next_wake();
-            if due <= Instant::now() {
-                self.handle_timeouts(Instant::now());
-                self.flush_timeouts();
-            }
             let next = tokio::time::Instant::from_std(self.next_wake());
             if sleep.deadline() != next {
                 sleep.as_mut().reset(next);
@@ -217,6 +217,12 @@ impl Engine {
                     Some(Command::Shutdown) | None => break,
                     Some(cmd) => self.handle_command(cmd),
                 },
+                // Before the socket: under a flood the socket is always
+                // ready and would otherwise win every select. Deadlines are
+                // kept at the timer's millisecond resolution: handling an
+                // "at once" deadline at once sent the first ICE checks before
+                // the client had the answer, and the retry comes 200 ms later.
+                _ = &mut sleep => self.handle_timeouts(Instant::now()),
                 res = self.socket.recv_buf_from(rx.prepare()) => match res {
                     Ok((_, from)) => {
                         self.handle_datagram(Instant::now(), from, rx.take());
@@ -231,7 +237,6 @@ impl Engine {
                     // The acceptor and every connection task are gone.
                     None => tcp_events = None,
                 },
-                _ = &mut sleep => self.handle_timeouts(Instant::now()),
             }
         }
         for (_, mut peer) in self.peers.drain() {
@@ -323,6 +328,7 @@ impl Engine {
                 inbound: [None, None, None],
                 pt_maps: Default::default(),
                 keyframe: Default::default(),
+                keyframe_pending: Default::default(),
                 meters: Default::default(),
                 caps: Default::default(),
                 continuity: Default::default(),
@@ -499,7 +505,13 @@ impl Engine {
             while let Some(event) = peer.pc.poll_event() {
                 raised = true;
                 let was_connected = peer.connected;
-                handle_event(peer, key, event, &mut self.keyframe_buf);
+                handle_event(
+                    peer,
+                    key,
+                    event,
+                    &mut self.keyframe_buf,
+                    &mut self.opened_keyframes,
+                );
                 if peer.connected != was_connected {
                     connection_changed = true;
                     if let Some(offered) = peer.offered.take().filter(|_| peer.connected) {
@@ -556,6 +568,13 @@ impl Engine {
         for slot in self.own_keyframes.drain(..) {
             request_keyframe(now, peer, slot);
         }
+        // The other participant asked before this track opened.
+        for slot in self.opened_keyframes.drain(..) {
+            if request_keyframe(now, peer, slot) {
+                self.counters.keyframe_requests_relayed += 1;
+                self.metrics.plis.inc();
+            }
+        }
         self.flush_writes(key);
         if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
             self.refresh_payload_maps_if_needed(key);
@@ -611,6 +630,9 @@ impl Engine {
             if request_keyframe(now, dst, slot) {
                 self.counters.keyframe_requests_relayed += 1;
                 self.metrics.plis.inc();
+            } else if dst.inbound[slot.index()].is_none() {
+                // Both sides came up at once: ask when the track opens.
+                dst.keyframe_pending[slot.index()] = true;
             }
         }
         // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
