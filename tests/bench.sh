@@ -7,22 +7,27 @@
 #   ./tests/bench.sh              # N = 1 8 32
 #   ./tests/bench.sh 1 8 32 64    # choose N
 #   DURATION=20 RAMP=10 ./tests/bench.sh 64
+#   SHAPE=640x480 ./tests/bench.sh 1 8 32 64   # 640x480 30 fps instead of 320x240 15 fps
+#   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
+#   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HOME/.cache/duet-release}"
 DURATION="${DURATION:-10}"
 RAMP="${RAMP:-5}"
+SHAPE="${SHAPE:-320x240}"
 OUT="${OUT:-$(mktemp -d /tmp/duet-bench.XXXXXX)}"
 mkdir -p "$OUT"
 [ "$#" -gt 0 ] || set -- 1 8 32
 
 cargo build --release --locked -p duet-server -p duet-tests --bins
-duet="$CARGO_TARGET_DIR/release/duet"
+# DUET_BIN: another build of the server to measure (e.g. an older commit), same tool.
+duet="${DUET_BIN:-$CARGO_TARGET_DIR/release/duet}"
 load="$CARGO_TARGET_DIR/release/duet-load"
 
 run_one() {
-    local calls="$1" data key
+    local calls="$1" data key rc
     data="$(mktemp -d)"
     key="bench-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     # Server and peers share one namespace that has only loopback.
@@ -35,32 +40,65 @@ run_one() {
             (exec 3<>/dev/tcp/127.0.0.1/18088) 2>/dev/null && break
             sleep 0.1
         done
+        # UDP counters of the namespace (RcvbufErrors: datagrams dropped on a full
+        # socket buffer), and per-socket drops (skmem d) late in the window, which tell
+        # whether Duet (one socket) or the load tool (one socket per peer) dropped them.
+        grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-before.txt"
+        (sleep "$(awk "BEGIN{print $7 + $6 * 0.8 + 3}")"; ss -uanmp >"${8%.json}.ss.txt" 2>&1) &
+        # PERF=1: a CPU profile of Duet over the measurement window.
+        if [ -n "${PERF:-}" ]; then
+            (sleep "$(awk "BEGIN{print $7 + 4}")"
+             perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" \
+                 -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
+        fi
         "$2" --url http://127.0.0.1:18088 --api-key "$4" --calls "$3" \
-            --duration "$6" --ramp-up "$7" --server-pid "$pid" --json "$8"
+            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" &
+        tool=$!
+        # PERF=tool: the load tool'"'"'s profile too.
+        if [ "${PERF:-}" = tool ]; then
+            (sleep "$(awk "BEGIN{print $7 + 4}")"
+             perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$tool" \
+                 -o "${8%.json}.tool.perf.data" -- sleep "$6" >/dev/null 2>&1) &
+        fi
+        wait "$tool" || rc=$?
+        grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-after.txt"
         kill -TERM "$pid"; wait "$pid" || true
-    ' bash "$duet" "$load" "$calls" "$key" "$data" "$DURATION" "$RAMP" "$OUT/calls-$calls.json"
+        exit "${rc:-0}"
+    ' bash "$duet" "$load" "$calls" "$key" "$data" "$DURATION" "$RAMP" "$OUT/calls-$calls.json" "$SHAPE" \
+        || rc=$?
+    cp "$data/server.log" "$OUT/server-$calls.log" 2>/dev/null || true
     rm -rf "$data"
+    return "${rc:-0}"
 }
 
+done_ns=()
 for n in "$@"; do
-    echo "==> $n calls" >&2
-    run_one "$n" >&2
+    echo "==> $n calls ($SHAPE)" >&2
+    if ! run_one "$n" >&2; then
+        echo "==> $n calls failed; stopping here (server log: $OUT/server-$n.log)" >&2
+        break
+    fi
+    done_ns+=("$n")
 done
+[ "${#done_ns[@]}" -gt 0 ] || exit 1
+set -- "${done_ns[@]}"
 
 python3 - "$OUT" "$@" <<'PY'
 import json, sys
 out, ns = sys.argv[1], sys.argv[2:]
-print("| calls | forwarded pkt/s | loss | Duet CPU µs/pkt | Duet CPU % | RSS MiB/call | join→video p50/p99 ms | tool CPU % |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | Duet CPU % | RSS MiB/call | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
+print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in ns:
     r = json.load(open(f"{out}/calls-{n}.json"))
     s = r.get("server") or {}
     j = r.get("join_to_first_video_ms") or {}
     t = r.get("tool") or {}
+    l = r.get("added_latency_ms") or {}
     rss = s.get("rss_per_call_kib")
-    print(f"| {n} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
+    print(f"| {n} | {r.get('shape', '?')} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
           f"| {s.get('cpu_us_per_packet', float('nan')):.1f} | {s.get('cpu_percent', float('nan')):.0f} "
-          f"| {(rss or 0)/1024:.2f} | {j.get('p50', 0):.0f} / {j.get('p99', 0):.0f} "
+          f"| {(rss or 0)/1024:.2f} | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
+          f"| {j.get('p50', 0):.0f} / {j.get('p99', 0):.0f} "
           f"| {t.get('cpu_percent', float('nan')):.0f} |")
 PY
 echo "(JSON in $OUT)" >&2

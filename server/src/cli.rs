@@ -247,9 +247,27 @@ fn config_command(command: &ConfigCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+/// `rtc` reports a packet its pipeline refused (an SRTP replay, such as a
+/// NACK retransmission that raced its original; SRTP before the keys) at
+/// WARN, once per packet: thousands of lines a second under load or under a
+/// spray of junk. Held to ERROR unless the configured level names the target.
+const PER_PACKET_TARGET: &str = "rtc::peer_connection::handler";
+
+/// The log filter for `level`, with [`PER_PACKET_TARGET`] quietened.
+fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if level.contains(PER_PACKET_TARGET) {
+        return filter;
+    }
+    match format!("{PER_PACKET_TARGET}=error").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = log_filter(&config.log.level);
     // Colour only for a person at a terminal, never in files or journald.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
@@ -397,4 +415,20 @@ fn create_session(config: &Config, spec: &SessionSpec) -> anyhow::Result<()> {
     )?;
     writeln!(out, "links expire at {}", sessions::rfc3339(new.expires_at))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_packet_warnings_are_quiet_unless_asked_for() {
+        let quiet = log_filter("warn").to_string();
+        assert!(
+            quiet.contains("rtc::peer_connection::handler=error"),
+            "{quiet}"
+        );
+        let asked = log_filter("info,rtc::peer_connection::handler=debug").to_string();
+        assert!(!asked.contains("handler=error"), "{asked}");
+    }
 }

@@ -27,12 +27,19 @@ use crate::state::{AppState, now_s};
 /// and the connection lives on.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
+/// Bytes read from the socket at a time. The WebSocket layer's default
+/// (128 KiB, allocated per connection up front) was a fifth of what a call
+/// cost in memory; signaling messages are a few KiB, and larger ones are
+/// read in several pieces.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// How many messages may wait for a slow client before it is dropped.
 const OUTBOUND_QUEUE: usize = 256;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| Connection::new(state).run(socket))
 }
 

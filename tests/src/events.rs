@@ -122,10 +122,19 @@ async fn receive_loop(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
                         k
                     }
                 };
+                let arrived_us = crate::latency::now_us();
                 let ssrc = packet.header.ssrc;
-                shared
-                    .stats
-                    .send_modify(|s| s.received.get_mut(k).record(k, ssrc, &packet.payload));
+                let latency = (k == MediaKind::Audio)
+                    .then(|| crate::tone::sent_us(&packet.payload))
+                    .flatten()
+                    .map(|sent| u32::try_from(arrived_us.saturating_sub(sent)).unwrap_or(u32::MAX));
+                shared.stats.send_modify(|s| {
+                    let stream = s.received.get_mut(k);
+                    stream.record(k, ssrc, &packet.payload);
+                    if let Some(us) = latency {
+                        stream.latency_us.push(us);
+                    }
+                });
             }
             TrackRemoteEvent::OnEnded => break,
             _ => {}

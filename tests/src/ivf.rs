@@ -4,10 +4,11 @@
 //! 12-byte frame headers); this module only adds looping-friendly storage and a little
 //! metadata.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -16,6 +17,8 @@ use rtc::media::io::ivf_reader::IVFReader;
 
 /// Name of the default video fixture in `tests/fixtures/`.
 pub const DEFAULT_VIDEO_FIXTURE: &str = "video-320x240.ivf";
+/// The larger clip: 640x480 at 30 fps (the load tool's `--shape 640x480`).
+pub const LARGE_VIDEO_FIXTURE: &str = "video-640x480.ivf";
 
 /// Absolute path of a file in `tests/fixtures/`.
 pub fn fixture_path(name: &str) -> PathBuf {
@@ -90,12 +93,21 @@ impl IvfClip {
 
     /// The default fixture, parsed once per process.
     pub fn default_fixture() -> anyhow::Result<Arc<IvfClip>> {
-        static CLIP: OnceLock<Arc<IvfClip>> = OnceLock::new();
-        if let Some(clip) = CLIP.get() {
-            return Ok(Arc::clone(clip));
+        IvfClip::fixture(DEFAULT_VIDEO_FIXTURE)
+    }
+
+    /// A file in `tests/fixtures/`, parsed once per process.
+    pub fn fixture(name: &str) -> anyhow::Result<Arc<IvfClip>> {
+        static CLIPS: OnceLock<Mutex<HashMap<String, Arc<IvfClip>>>> = OnceLock::new();
+        let clips = CLIPS.get_or_init(Default::default);
+        if let Some(clip) = clips.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Ok(clip);
         }
-        let clip = Arc::new(IvfClip::load(&fixture_path(DEFAULT_VIDEO_FIXTURE))?);
-        Ok(Arc::clone(CLIP.get_or_init(|| clip)))
+        let clip = Arc::new(IvfClip::load(&fixture_path(name))?);
+        if let Ok(mut c) = clips.lock() {
+            return Ok(Arc::clone(c.entry(name.to_owned()).or_insert(clip)));
+        }
+        Ok(clip)
     }
 
     /// Time between frames. IVF writers (ffmpeg included) put the frame rate in the timebase,

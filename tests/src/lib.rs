@@ -20,6 +20,7 @@ mod events;
 pub mod feedback;
 pub mod harness;
 pub mod ivf;
+pub mod latency;
 pub mod load;
 pub mod media_check;
 pub mod media_peer;

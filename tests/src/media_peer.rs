@@ -163,13 +163,13 @@ impl MediaPeer {
             transport: opts.transport,
             tasks,
         };
-        peer.start_media()?;
+        peer.start_media(opts.video_fixture)?;
         Ok(peer)
     }
 
-    fn start_media(&self) -> anyhow::Result<()> {
+    fn start_media(&self, video_fixture: &str) -> anyhow::Result<()> {
         let frames = tone::opus_tone_frames()?;
-        let clip = IvfClip::default_fixture()?;
+        let clip = IvfClip::fixture(video_fixture)?;
         for local in &self.locals {
             let ctx = || SendContext {
                 local: local.clone(),

@@ -23,6 +23,8 @@ pub struct PeerOptions {
     pub relay_only: bool,
     /// Which ICE transport the peer may use.
     pub transport: Transport,
+    /// The IVF clip in `tests/fixtures/` looped on the video m-lines.
+    pub video_fixture: &'static str,
 }
 
 /// The ICE transport a test peer gathers candidates on.
@@ -46,6 +48,7 @@ impl Default for PeerOptions {
             rewrite_server_candidates: None,
             relay_only: false,
             transport: Transport::Udp,
+            video_fixture: crate::ivf::DEFAULT_VIDEO_FIXTURE,
         }
     }
 }

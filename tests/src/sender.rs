@@ -221,7 +221,8 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
         }
         let frame = &frames[tick as usize % frames.len()];
         counter = counter.wrapping_add(1);
-        let Ok(payload) = tone::tag_opus_packet(frame, tag, counter) else {
+        let sent_us = crate::latency::now_us();
+        let Ok(payload) = tone::tag_opus_packet(frame, tag, counter, sent_us) else {
             continue;
         };
         let ts = ts0.wrapping_add(tick.wrapping_mul(tone::SAMPLES_PER_FRAME));

@@ -69,6 +69,9 @@ pub struct StreamStats {
     pub keyframes: u64,
     /// SSRCs seen (received) or used (sent).
     pub ssrcs: HashSet<u32>,
+    /// Received audio only: for each packet that carried a send stamp, in arrival order,
+    /// microseconds from sending to receiving ([`crate::latency`]).
+    pub latency_us: Vec<u32>,
 }
 
 impl StreamStats {
@@ -97,6 +100,7 @@ impl fmt::Debug for StreamStats {
             .field("distinct_payloads", &self.payload_hashes.len())
             .field("keyframes", &self.keyframes)
             .field("ssrcs", &self.ssrcs)
+            .field("latency_samples", &self.latency_us.len())
             .finish()
     }
 }

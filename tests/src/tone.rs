@@ -47,13 +47,20 @@ fn encode_tone() -> anyhow::Result<Vec<Bytes>> {
     Ok(frames)
 }
 
-/// Bytes of Opus padding added by [`tag_opus_packet`]; the tag fills the last 8.
-const TAG_PADDING: usize = 10;
+/// Bytes of Opus padding added by [`tag_opus_packet`]: a send-time stamp, then the tag in
+/// the last 8.
+const TAG_PADDING: usize = 2 + crate::latency::STAMP_LEN + 8;
 
-/// Makes `frame` unique: re-frames it as an Opus code-3 packet whose padding (ignored by every
-/// decoder, RFC 6716 §3.2.5) ends with `tag` and `counter`, big-endian. The audio decodes
+/// Makes `frame` unique and stamps it: re-frames it as an Opus code-3 packet whose padding
+/// (ignored by every decoder, RFC 6716 §3.2.5) ends with a send-time stamp
+/// ([`crate::latency`], `sent_us`), then `tag` and `counter`, big-endian. The audio decodes
 /// exactly as before.
-pub fn tag_opus_packet(frame: &[u8], tag: u32, counter: u32) -> anyhow::Result<Bytes> {
+pub fn tag_opus_packet(
+    frame: &[u8],
+    tag: u32,
+    counter: u32,
+    sent_us: u64,
+) -> anyhow::Result<Bytes> {
     // Code 3 adds a frame-count byte and one padding-length byte (padding < 255).
     let len = frame.len() + 2 + TAG_PADDING;
     let mut buf = vec![0u8; len];
@@ -61,9 +68,18 @@ pub fn tag_opus_packet(frame: &[u8], tag: u32, counter: u32) -> anyhow::Result<B
     // `opus_packet_pad` fills the whole buffer (it returns OPUS_OK, not a length).
     opus::packet::pad(&mut buf, frame.len()).context("padding an Opus packet")?;
     let n = buf.len();
+    let stamp_at = n - 8 - crate::latency::STAMP_LEN;
+    buf[stamp_at..n - 8].copy_from_slice(&crate::latency::stamp(sent_us));
     buf[n - 8..n - 4].copy_from_slice(&tag.to_be_bytes());
     buf[n - 4..].copy_from_slice(&counter.to_be_bytes());
     Ok(Bytes::from(buf))
+}
+
+/// The send time stamped into a payload by [`tag_opus_packet`], if it has one.
+pub fn sent_us(payload: &[u8]) -> Option<u64> {
+    let n = payload.len();
+    let at = n.checked_sub(8 + crate::latency::STAMP_LEN)?;
+    crate::latency::read_stamp(&payload[at..])
 }
 
 #[cfg(test)]
@@ -76,10 +92,12 @@ mod tests {
         let mut decoder = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).expect("decoder");
         let mut plain = vec![0i16; SAMPLES_PER_FRAME as usize];
         let mut tagged_pcm = plain.clone();
-        let a = tag_opus_packet(&frames[3], 7, 1).expect("tag");
-        let b = tag_opus_packet(&frames[3], 7, 2).expect("tag");
+        let a = tag_opus_packet(&frames[3], 7, 1, 99).expect("tag");
+        let b = tag_opus_packet(&frames[3], 7, 2, 99).expect("tag");
         assert_ne!(a, b);
         assert_eq!(&a[a.len() - 8..], &[0, 0, 0, 7, 0, 0, 0, 1]);
+        assert_eq!(sent_us(&a), Some(99));
+        assert_eq!(sent_us(&frames[3]), None, "an unstamped frame");
         let n = decoder
             .decode(&frames[3], &mut plain, false)
             .expect("decode plain");

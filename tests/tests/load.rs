@@ -51,6 +51,22 @@ async fn two_calls_under_the_load_tool_lose_nothing() {
     assert_eq!(report.join_to_first_video_ms.count, 4);
     assert!(report.join_to_first_video_ms.p50 > 0.0);
     assert!(report.join_to_first_video_ms.p99 >= report.join_to_first_video_ms.p50);
+    // Audio carries send stamps: 2 calls x 2 directions of 50 packets/s for 3 s.
+    assert!(
+        report.added_latency_ms.count >= 400,
+        "latency samples: {:?}",
+        report.added_latency_ms
+    );
+    assert!(report.added_latency_ms.p99 >= report.added_latency_ms.p50);
+    assert!(report.added_latency_worst_stream_p99_ms >= report.added_latency_ms.p50);
+    assert!(
+        report
+            .streams
+            .iter()
+            .filter(|s| s.kind == "audio")
+            .all(|s| s.latency_ms.count > 0)
+    );
+    assert_eq!(report.shape, "320x240@15");
     let duet = report.server.as_ref().expect("server measured");
     assert!(duet.cpu_us > 0 && duet.cpu_us_per_packet > 0.0);
     assert!(duet.rss_end_kib > 0);
@@ -66,6 +82,8 @@ async fn two_calls_under_the_load_tool_lose_nothing() {
         "total_lost",
         "forwarded_packets_per_s",
         "join_to_first_video_ms",
+        "added_latency_ms",
+        "shape",
         "server",
         "tool",
     ] {

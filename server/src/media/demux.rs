@@ -9,6 +9,9 @@
 //! ICE-TCP connections are routed the same way, once per connection: by
 //! the USERNAME of the binding request they must start with.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
 const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 const STUN_HEADER_LEN: usize = 20;
 const ATTR_USERNAME: u16 = 0x0006;
@@ -60,6 +63,28 @@ pub fn stun_local_ufrag(packet: &[u8]) -> Option<&str> {
         at += 4 + len.div_ceil(4) * 4;
     }
     None
+}
+
+/// The connection a datagram from `from` belongs to (see the module docs):
+/// the one a STUN USERNAME names, else the one `from` is pinned to, else,
+/// for a STUN response, the one that sent a binding request to `from`.
+/// Called once per received datagram; allocates nothing.
+pub fn route<K: Copy>(
+    packet: &[u8],
+    from: SocketAddr,
+    by_ufrag: &HashMap<String, K>,
+    by_addr: &HashMap<SocketAddr, K>,
+    by_probe: &HashMap<SocketAddr, K>,
+) -> Option<K> {
+    stun_local_ufrag(packet)
+        .and_then(|ufrag| by_ufrag.get(ufrag))
+        .or_else(|| by_addr.get(&from))
+        .or_else(|| {
+            is_stun_response(packet)
+                .then(|| by_probe.get(&from))
+                .flatten()
+        })
+        .copied()
 }
 
 #[cfg(test)]
@@ -130,6 +155,25 @@ mod tests {
         assert!(is_media_plane_packet(&[0x80, 0x60]), "RTP");
         assert!(!is_media_plane_packet(b"GET / HTTP/1.1"), "HTTP");
         assert!(!is_media_plane_packet(&[]), "empty");
+    }
+
+    #[test]
+    fn routes_by_username_then_address_then_probe() {
+        let a: SocketAddr = ([127, 0, 0, 1], 5000).into();
+        let b: SocketAddr = ([127, 0, 0, 1], 5001).into();
+        let ufrags = HashMap::from([("srv1".to_owned(), 1u8)]);
+        let pinned = HashMap::from([(a, 2u8)]);
+        let probed = HashMap::from([(b, 3u8)]);
+        let route = |p: &[u8], from| route(p, from, &ufrags, &pinned, &probed);
+        let request = binding_request(b"srv1:cli");
+        assert_eq!(route(&request, a), Some(1), "USERNAME wins over the pin");
+        assert_eq!(route(&[0x80, 0x60, 0, 1], a), Some(2), "RTP by address");
+        assert_eq!(route(&[0x80, 0x60, 0, 1], b), None, "a probe routes no RTP");
+        let mut response = vec![0x01, 0x01, 0x00, 0x00];
+        response.extend_from_slice(&STUN_MAGIC_COOKIE);
+        response.extend_from_slice(&[0; 12]);
+        assert_eq!(route(&response, b), Some(3), "a response to our probe");
+        assert_eq!(route(&binding_request(b"nobody:cli"), b), None);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::bandwidth::{DownlinkCap, RateMeter};
-use super::forward::{KeyframeThrottle, PayloadMap, Slot, StreamContinuity, rewrite_header};
+use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
 use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
@@ -42,6 +42,7 @@ mod pinning;
 mod slots;
 mod tcp_conns;
 mod tcp_path;
+mod timers;
 
 use events::handle_event;
 use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};
@@ -72,6 +73,9 @@ struct Peer {
     /// outbound slot.
     pt_maps: [PayloadMap; 3],
     keyframe: [KeyframeThrottle; 3],
+    /// The other participant asked for a keyframe of this inbound slot
+    /// before its track opened: asked upstream once it opens.
+    keyframe_pending: [bool; 3],
     /// Bitrate of each inbound stream, and the cap the other participant's
     /// downlink puts on it.
     meters: [RateMeter; 3],
@@ -87,6 +91,10 @@ struct Peer {
     /// Addresses this connection sent STUN binding requests to.
     probed: Vec<SocketAddr>,
     connected: bool,
+    /// Its next timer deadline as last read (in `Engine::timers`).
+    deadline: Option<Instant>,
+    /// Serviced since its deadline was last read (listed in `Engine::dirty`).
+    dirty: bool,
 }
 
 /// Counters for tests, logs and (later) metrics.
@@ -105,6 +113,9 @@ pub struct Counters {
     pub tcp_refused: u64,
     /// Packets dropped because an ICE-TCP connection's queue was full.
     pub tcp_dropped: u64,
+    /// UDP datagrams the socket refused to send (a full send buffer, or an
+    /// error from the network stack).
+    pub udp_send_failed: u64,
 }
 
 pub(super) struct Engine {
@@ -134,9 +145,16 @@ pub(super) struct Engine {
     loss_buf: Vec<(Slot, u8)>,
     /// Keyframes the recorder wants from the peer being drained.
     own_keyframes: Vec<Slot>,
+    /// Keyframes the other participant asked of the peer being drained
+    /// before its track opened (see `Peer::keyframe_pending`).
+    opened_keyframes: Vec<Slot>,
     timeout_keys: Vec<PeerKey>,
-    /// When the loop must wake for connection timers at the latest.
-    next_wake: Instant,
+    /// Connection deadlines, earliest first (see `engine::timers`).
+    timers: timers::TimerHeap,
+    /// Connections serviced since their deadlines were last read.
+    dirty: Vec<PeerKey>,
+    /// The loop wakes at least this often (ICE-TCP sweep, reports).
+    idle_wake: Instant,
     counters: Counters,
     last_report: Instant,
     metrics: MediaMetrics,
@@ -144,6 +162,9 @@ pub(super) struct Engine {
 }
 
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
+/// Datagrams read per wake-up at most, so commands and timers still get
+/// their turn under a flood (about a millisecond of work).
+const RECV_BATCH: usize = 32;
 
 impl Engine {
     /// `advertise_tcp` is the ICE-TCP candidate's address, when ICE-TCP is on.
@@ -166,8 +187,11 @@ impl Engine {
             keyframe_buf: Vec::with_capacity(8),
             loss_buf: Vec::with_capacity(8),
             own_keyframes: Vec::with_capacity(4),
+            opened_keyframes: Vec::with_capacity(4),
             timeout_keys: Vec::with_capacity(16),
-            next_wake: Instant::now() + IDLE_WAKEUP,
+            timers: timers::TimerHeap::new(),
+            dirty: Vec::with_capacity(64),
+            idle_wake: Instant::now() + IDLE_WAKEUP,
             counters: Counters::default(),
             last_report: Instant::now(),
             metrics,
@@ -181,16 +205,31 @@ impl Engine {
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {
         let mut rx = ReceiveBuffer::default();
+        let sleep = tokio::time::sleep_until(self.idle_wake.into());
+        tokio::pin!(sleep);
         loop {
-            let next = self.next_wake;
+            self.flush_timeouts();
+            let next = tokio::time::Instant::from_std(self.next_wake());
+            if sleep.deadline() != next {
+                sleep.as_mut().reset(next);
+            }
             tokio::select! {
                 biased;
                 cmd = commands.recv() => match cmd {
                     Some(Command::Shutdown) | None => break,
                     Some(cmd) => self.handle_command(cmd),
                 },
+                // Before the socket: under a flood the socket is always
+                // ready and would otherwise win every select. Deadlines are
+                // kept at the timer's millisecond resolution: handling an
+                // "at once" deadline at once sent the first ICE checks before
+                // the client had the answer, and the retry comes 200 ms later.
+                _ = &mut sleep => self.handle_timeouts(Instant::now()),
                 res = self.socket.recv_buf_from(rx.prepare()) => match res {
-                    Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
+                    Ok((_, from)) => {
+                        self.handle_datagram(Instant::now(), from, rx.take());
+                        self.drain_socket(&mut rx);
+                    }
                     // ICMP errors from a vanished peer surface here; the
                     // socket itself is fine.
                     Err(e) => tracing::debug!(error = %e, "media socket receive error"),
@@ -200,7 +239,6 @@ impl Engine {
                     // The acceptor and every connection task are gone.
                     None => tcp_events = None,
                 },
-                _ = tokio::time::sleep_until(next.into()) => self.handle_timeouts(Instant::now()),
             }
         }
         for (_, mut peer) in self.peers.drain() {
@@ -209,13 +247,20 @@ impl Engine {
         tracing::info!(counters = ?self.counters, "media plane stopped");
     }
 
-    /// Lowers the next wake-up to `key`'s timeout. Called for every
-    /// connection that was just serviced, so the loop never asks every
-    /// connection for its timeout on every packet: a timeout that moved
-    /// later only causes one early wake-up, which rescans.
-    fn note_timeout(&mut self, key: PeerKey) {
-        if let Some(t) = self.peers.get_mut(&key).and_then(|p| p.pc.poll_timeout()) {
-            self.next_wake = self.next_wake.min(t);
+    /// Reads what else is already queued on the socket, up to a batch,
+    /// before the loop polls its other sources again: under load one
+    /// wake-up serves many datagrams, and timer deadlines are read once per
+    /// batch.
+    fn drain_socket(&mut self, rx: &mut ReceiveBuffer) {
+        for _ in 1..RECV_BATCH {
+            match self.socket.try_recv_buf_from(rx.prepare()) {
+                Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "media socket receive error");
+                    break;
+                }
+            }
         }
     }
 
@@ -242,7 +287,7 @@ impl Engine {
             } => {
                 self.remote_candidate(key, conn, candidate);
                 // A new candidate schedules connectivity checks.
-                self.note_timeout(key);
+                self.touch(key);
             }
             Command::Remove { key, conn } => self.remove(key, conn),
             Command::Record { session, tap } => self.set_recorder(session, tap),
@@ -296,6 +341,7 @@ impl Engine {
                 inbound: [None, None, None],
                 pt_maps: Default::default(),
                 keyframe: Default::default(),
+                keyframe_pending: Default::default(),
                 meters: Default::default(),
                 caps: Default::default(),
                 continuity: Default::default(),
@@ -304,8 +350,11 @@ impl Engine {
                 pinned: Vec::new(),
                 probed: Vec::new(),
                 connected: false,
+                deadline: None,
+                dirty: false,
             },
         );
+        self.touch(key);
         self.refresh_payload_maps(key);
         Ok(built.answer_sdp)
     }
@@ -385,15 +434,7 @@ impl Engine {
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: BytesMut) {
         self.counters.datagrams_in += 1;
-        let key = super::demux::stun_local_ufrag(&data)
-            .and_then(|ufrag| self.by_ufrag.get(ufrag))
-            .or_else(|| self.by_addr.get(&from))
-            .or_else(|| {
-                super::demux::is_stun_response(&data)
-                    .then(|| self.by_probe.get(&from))
-                    .flatten()
-            })
-            .copied();
+        let key = super::demux::route(&data, from, &self.by_ufrag, &self.by_addr, &self.by_probe);
         let Some(key) = key else {
             self.counters.datagrams_unknown += 1;
             return;
@@ -424,51 +465,41 @@ impl Engine {
         self.maybe_report(now);
     }
 
-    fn handle_timeouts(&mut self, now: Instant) {
-        self.timeout_keys.clear();
-        for (key, peer) in self.peers.iter_mut() {
-            if peer.pc.poll_timeout().is_some_and(|t| t <= now) {
-                self.timeout_keys.push(*key);
-            }
+    /// Drains `key`'s connection, hands what it produced to the other
+    /// participant, and sends what that one then has to send. Writing into
+    /// a connection never makes it read or raise events (those were drained
+    /// when its own packets and timers were handled), so the other side
+    /// only needs its writes flushed.
+    fn service(&mut self, now: Instant, key: PeerKey) {
+        self.drain(now, key);
+        self.touch(key);
+        if self.forward_buf.is_empty() && self.keyframe_buf.is_empty() && self.loss_buf.is_empty() {
+            return;
         }
-        let mut keys = std::mem::take(&mut self.timeout_keys);
-        for key in keys.drain(..) {
-            if let Some(peer) = self.peers.get_mut(&key) {
-                let _ = peer.pc.handle_timeout(now);
-            }
-            self.service(now, key);
-        }
-        self.timeout_keys = keys;
-        self.tcp.sweep(now);
-        // The one full scan: the true earliest timeout from here.
-        self.next_wake = now + IDLE_WAKEUP;
-        for peer in self.peers.values_mut() {
-            if let Some(t) = peer.pc.poll_timeout() {
-                self.next_wake = self.next_wake.min(t);
-            }
-        }
-        self.maybe_report(now);
+        let other = key.other();
+        self.deliver(now, key, other);
+        self.flush_writes(other);
+        self.touch(other);
     }
 
-    /// Drains `key`'s connection, hands what it produced to the other
-    /// participant, and services that one too.
-    fn service(&mut self, now: Instant, key: PeerKey) {
-        let mut current = key;
-        // Writing into a connection never makes it read, so this settles
-        // after one hand-over; the bound is a guard, not a tuning knob.
-        for _ in 0..4 {
-            self.drain(now, current);
-            self.note_timeout(current);
-            let other = current.other();
-            if self.forward_buf.is_empty()
-                && self.keyframe_buf.is_empty()
-                && self.loss_buf.is_empty()
-            {
-                break;
+    /// Sends everything `key`'s connection has queued.
+    fn flush_writes(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        while let Some(out) = peer.pc.poll_write() {
+            let to = out.transport.peer_addr;
+            if out.transport.transport_protocol == TransportProtocol::TCP {
+                if self.tcp.send(key, to, out.message) == Sent::Dropped {
+                    self.counters.tcp_dropped += 1;
+                }
+                continue;
             }
-            self.deliver(now, current, other);
-            self.note_timeout(other);
-            current = other;
+            pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
+            note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
+            if self.socket.try_send_to(&out.message, to).is_err() {
+                self.counters.udp_send_failed += 1;
+            }
         }
     }
 
@@ -477,25 +508,23 @@ impl Engine {
             return;
         };
         let mut connection_changed = false;
+        // Every poll_* call of an `rtc` connection sweeps its whole handler
+        // pipeline, so each kind is asked until empty once, in the order
+        // one can feed the next: events (which may release reads), reads,
+        // then writes (nothing here turns a write into a read). Only an
+        // event earns another round of events and reads.
         loop {
-            let mut progressed = false;
-            while let Some(out) = peer.pc.poll_write() {
-                progressed = true;
-                let to = out.transport.peer_addr;
-                if out.transport.transport_protocol == TransportProtocol::TCP {
-                    if self.tcp.send(key, to, out.message) == Sent::Dropped {
-                        self.counters.tcp_dropped += 1;
-                    }
-                    continue;
-                }
-                pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
-                note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-                let _ = self.socket.try_send_to(&out.message, to);
-            }
+            let mut raised = false;
             while let Some(event) = peer.pc.poll_event() {
-                progressed = true;
+                raised = true;
                 let was_connected = peer.connected;
-                handle_event(peer, key, event, &mut self.keyframe_buf);
+                handle_event(
+                    peer,
+                    key,
+                    event,
+                    &mut self.keyframe_buf,
+                    &mut self.opened_keyframes,
+                );
                 if peer.connected != was_connected {
                     connection_changed = true;
                     if let Some(offered) = peer.offered.take().filter(|_| peer.connected) {
@@ -504,7 +533,6 @@ impl Engine {
                 }
             }
             while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
-                progressed = true;
                 match message {
                     RTCMessage::RtpPacket(track_id, packet) => {
                         let slot = Slot::ALL.into_iter().find(|s| {
@@ -549,7 +577,7 @@ impl Engine {
                     _ => {}
                 }
             }
-            if !progressed {
+            if !raised {
                 break;
             }
         }
@@ -557,6 +585,14 @@ impl Engine {
         for slot in self.own_keyframes.drain(..) {
             request_keyframe(now, peer, slot);
         }
+        // The other participant asked before this track opened.
+        for slot in self.opened_keyframes.drain(..) {
+            if request_keyframe(now, peer, slot) {
+                self.counters.keyframe_requests_relayed += 1;
+                self.metrics.plis.inc();
+            }
+        }
+        self.flush_writes(key);
         if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
             self.refresh_payload_maps_if_needed(key);
         }
@@ -577,21 +613,16 @@ impl Engine {
         };
         for (slot, mut packet) in self.forward_buf.drain(..) {
             let i = slot.index();
-            let Some(pt) = src.pt_maps[i].map(packet.header.payload_type) else {
-                self.counters.rtp_dropped += 1;
-                continue;
+            let leg = Leg {
+                connected: dst.connected,
+                payload_map: &src.pt_maps[i],
+                continuity: &mut dst.continuity[i],
+                ssrc: dst.outbound[i].ssrc,
             };
-            if !dst.connected {
+            if forward_header(now, slot, &mut packet.header, leg).is_err() {
                 self.counters.rtp_dropped += 1;
                 continue;
             }
-            let h = &packet.header;
-            let clock_rate = if slot.is_video() { 90_000 } else { 48_000 };
-            let (seq, ts) =
-                dst.continuity[i].rewrite(now, h.ssrc, h.sequence_number, h.timestamp, clock_rate);
-            packet.header.sequence_number = seq;
-            packet.header.timestamp = ts;
-            rewrite_header(&mut packet.header, dst.outbound[i].ssrc, pt);
             let payload_len = packet.payload.len() as u64;
             let sent = dst
                 .pc
@@ -616,6 +647,9 @@ impl Engine {
             if request_keyframe(now, dst, slot) {
                 self.counters.keyframe_requests_relayed += 1;
                 self.metrics.plis.inc();
+            } else if dst.inbound[slot.index()].is_none() {
+                // Both sides came up at once: ask when the track opens.
+                dst.keyframe_pending[slot.index()] = true;
             }
         }
         // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.

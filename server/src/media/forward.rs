@@ -189,6 +189,58 @@ pub fn codec_key(mime_type: &str, fmtp: &str) -> String {
     key
 }
 
+/// Why a packet is not forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The receiving participant's connection is not up.
+    NotConnected,
+    /// The packet's payload type has no counterpart on the outbound stream.
+    UnmappedPayloadType,
+}
+
+/// The outbound stream one inbound stream is forwarded to, as the
+/// forwarding decision needs it.
+pub struct Leg<'a> {
+    /// Whether the receiving connection is up.
+    pub connected: bool,
+    /// Inbound to outbound payload types.
+    pub payload_map: &'a PayloadMap,
+    pub continuity: &'a mut StreamContinuity,
+    /// The server's SSRC on the outbound stream.
+    pub ssrc: u32,
+}
+
+/// The forwarding decision for one packet of `slot`: whether it goes out
+/// on `leg`, and if so its header rewritten for it (payload type, SSRC,
+/// continuous sequence numbers and timestamps, no extensions). Called per
+/// forwarded packet: arithmetic and a short scan, no allocation.
+pub fn forward_header(
+    now: Instant,
+    slot: Slot,
+    header: &mut rtc::rtp::header::Header,
+    leg: Leg<'_>,
+) -> Result<(), Skip> {
+    if !leg.connected {
+        return Err(Skip::NotConnected);
+    }
+    let pt = leg
+        .payload_map
+        .map(header.payload_type)
+        .ok_or(Skip::UnmappedPayloadType)?;
+    let clock_rate = if slot.is_video() { 90_000 } else { 48_000 };
+    let (seq, ts) = leg.continuity.rewrite(
+        now,
+        header.ssrc,
+        header.sequence_number,
+        header.timestamp,
+        clock_rate,
+    );
+    header.sequence_number = seq;
+    header.timestamp = ts;
+    rewrite_header(header, leg.ssrc, pt);
+    Ok(())
+}
+
 /// Rewrites an RTP header for the outbound stream: the server's SSRC and
 /// payload type, and no header extensions (their ids are negotiated per
 /// connection and would be refused; the outbound leg adds its own).
@@ -314,6 +366,62 @@ mod tests {
         c.rewrite(t, 2, 9, 0, 90_000);
         let (seq, _) = c.rewrite(t, 1, 101, 3000, 90_000);
         assert_eq!(seq, 102);
+    }
+
+    #[test]
+    fn the_forwarding_decision() {
+        let t = Instant::now();
+        let map = PayloadMap::build(
+            &[(100, codec_key("video/VP8", ""))],
+            &[(96, codec_key("video/VP8", ""))],
+        );
+        let mut continuity = StreamContinuity::default();
+        let mut h = rtc::rtp::header::Header {
+            ssrc: 7,
+            payload_type: 100,
+            sequence_number: 5,
+            timestamp: 9000,
+            ..Default::default()
+        };
+        fn leg<'a>(
+            connected: bool,
+            map: &'a PayloadMap,
+            continuity: &'a mut StreamContinuity,
+        ) -> Leg<'a> {
+            Leg {
+                connected,
+                payload_map: map,
+                continuity,
+                ssrc: 42,
+            }
+        }
+        assert_eq!(
+            forward_header(
+                t,
+                Slot::Camera,
+                &mut h.clone(),
+                leg(false, &map, &mut continuity)
+            ),
+            Err(Skip::NotConnected)
+        );
+        let mut other_pt = rtc::rtp::header::Header {
+            payload_type: 101,
+            ..h.clone()
+        };
+        assert_eq!(
+            forward_header(
+                t,
+                Slot::Camera,
+                &mut other_pt,
+                leg(true, &map, &mut continuity)
+            ),
+            Err(Skip::UnmappedPayloadType)
+        );
+        assert_eq!(
+            forward_header(t, Slot::Camera, &mut h, leg(true, &map, &mut continuity)),
+            Ok(())
+        );
+        assert_eq!((h.ssrc, h.payload_type, h.sequence_number), (42, 96, 5));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod demux;
 mod engine;
 pub mod forward;
 mod peer;
+mod sockbuf;
 mod tcp;
 
 use std::net::{IpAddr, SocketAddr};
@@ -149,6 +150,18 @@ impl MediaPlane {
         public_port: Option<u16>,
         metrics: crate::metrics::MediaMetrics,
     ) -> std::io::Result<MediaPlane> {
+        match sockbuf::enlarge(&socket) {
+            Ok(sizes) if sizes.recv < sockbuf::RECV_BUFFER => tracing::warn!(
+                granted = sizes.recv,
+                wanted = sockbuf::RECV_BUFFER,
+                "media socket receive buffer is small: raise net.core.rmem_max \
+                 (or run with CAP_NET_ADMIN), or expect drops under load"
+            ),
+            Ok(sizes) => {
+                tracing::debug!(recv = sizes.recv, send = sizes.send, "media socket buffers")
+            }
+            Err(e) => tracing::warn!(error = %e, "media socket buffers could not be sized"),
+        }
         socket.set_nonblocking(true)?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         let local_addr = socket.local_addr()?;

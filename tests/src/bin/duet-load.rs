@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use duet_tests::load::{self, LoadConfig};
+use duet_tests::load::{self, LoadConfig, Shape};
 
 const USAGE: &str = "\
 usage: duet-load [options]
@@ -20,6 +20,8 @@ usage: duet-load [options]
   --calls N          number of 1:1 calls (default 1)
   --duration SECS    measurement window (default 20)
   --ramp-up SECS     spread call starts over this long (default 5)
+  --shape SHAPE      video each publisher sends: 320x240 (15 fps, default) or
+                     640x480 (30 fps); Opus 20 ms either way
   --server-pid PID   Duet's pid, for CPU per packet and RSS per call
   --json FILE        also write the report as JSON to FILE
   -h, --help         this text";
@@ -37,6 +39,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     let mut duration = 20.0f64;
     let mut ramp_up = 5.0f64;
     let mut server_pid = None;
+    let mut shape = Shape::default();
     let mut json = None;
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -61,6 +64,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
             "--ramp-up" => ramp_up = value()?.parse().context("--ramp-up")?,
             "--server-pid" => server_pid = Some(value()?.parse().context("--server-pid")?),
             "--json" => json = Some(value()?),
+            "--shape" => {
+                let v = value()?;
+                shape = Shape::parse(&v)
+                    .ok_or_else(|| anyhow!("--shape {v:?}: one of {}", Shape::NAMES.join(", ")))?;
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -79,6 +87,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     cfg.duration = secs(duration, "--duration")?;
     cfg.ramp_up = secs(ramp_up, "--ramp-up")?;
     cfg.server_pid = server_pid;
+    cfg.shape = shape;
     Ok(Some(Args { cfg, json }))
 }
 

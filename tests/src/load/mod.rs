@@ -12,6 +12,11 @@
 //!    Duet's utime+stime and RSS, and the tool's own CPU;
 //! 5. pauses every sender again, waits for in-flight packets, and counts per stream what
 //!    was sent in the window and never arrived.
+//!
+//! Added latency: every audio packet carries its send time ([`crate::latency`]); the
+//! receiving peer notes arrival minus send time, on the same clock (peers and tool are one
+//! process). Nothing is subtracted: it is the senders' and receivers' WebRTC stacks plus
+//! Duet. Percentiles are per stream and over every sample of the window.
 
 pub mod procstat;
 pub mod report;
@@ -38,6 +43,46 @@ const ROLES: [&str; 2] = ["mentor", "mentee"];
 /// The kinds every party sends.
 const KINDS: [MediaKind; 2] = [MediaKind::Audio, MediaKind::Camera];
 
+/// The media each publisher sends, besides 20 ms Opus (50 packets/s).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// 320x240 VP8 at 15 fps (about 95 packets/s with the audio).
+    #[default]
+    Small,
+    /// 640x480 VP8 at 30 fps (about 160 packets/s with the audio).
+    Large,
+}
+
+impl Shape {
+    /// The names `--shape` takes.
+    pub const NAMES: [&'static str; 2] = ["320x240", "640x480"];
+
+    /// `320x240` or `640x480` (a `@fps` suffix is allowed).
+    pub fn parse(text: &str) -> Option<Shape> {
+        match text.split('@').next()? {
+            "320x240" | "small" => Some(Shape::Small),
+            "640x480" | "large" => Some(Shape::Large),
+            _ => None,
+        }
+    }
+
+    /// Size and frame rate, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Small => "320x240@15",
+            Shape::Large => "640x480@30",
+        }
+    }
+
+    /// The clip in `tests/fixtures/`.
+    pub fn fixture(self) -> &'static str {
+        match self {
+            Shape::Small => crate::ivf::DEFAULT_VIDEO_FIXTURE,
+            Shape::Large => crate::ivf::LARGE_VIDEO_FIXTURE,
+        }
+    }
+}
+
 /// What to run against which Duet.
 #[derive(Clone, Debug)]
 pub struct LoadConfig {
@@ -55,6 +100,8 @@ pub struct LoadConfig {
     pub ramp_up: Duration,
     /// Duet's pid, for CPU and RSS; `None` skips them.
     pub server_pid: Option<u32>,
+    /// What each publisher sends.
+    pub shape: Shape,
 }
 
 impl LoadConfig {
@@ -70,6 +117,7 @@ impl LoadConfig {
             duration: Duration::from_secs(10),
             ramp_up: Duration::ZERO,
             server_pid: None,
+            shape: Shape::Small,
         }
     }
 }
@@ -101,6 +149,8 @@ struct Counts {
     sent: [u64; 3],
     /// Received media packets (empty padding payloads excluded).
     received: [u64; 3],
+    /// Latency samples received so far.
+    latency_samples: [usize; 3],
 }
 
 fn counts(peer: &TestPeer) -> Counts {
@@ -112,6 +162,7 @@ fn counts(peer: &TestPeer) -> Counts {
         c.sent[i] = stats.sent.get(kind).packets;
         let got = stats.received.get(kind);
         c.received[i] = got.packets.saturating_sub(got.empty_payloads);
+        c.latency_samples[i] = got.latency_us.len();
     }
     c
 }
@@ -243,6 +294,7 @@ async fn measure(
     let fin = snapshot(calls);
 
     let mut streams = Vec::new();
+    let mut all_latency_ms = Vec::new();
     for (c, call) in calls.iter().enumerate() {
         for from in 0..2 {
             let to = 1 - from;
@@ -252,6 +304,19 @@ async fn measure(
                 let received = fin[c][to].received[k].saturating_sub(base[c][to].received[k]);
                 let received_in_window =
                     end[c][to].received[k].saturating_sub(base[c][to].received[k]);
+                let latency_ms: Vec<f64> = {
+                    let rx = call.peers[to].watch_stats();
+                    let stats = rx.borrow();
+                    let samples = &stats.received.get(kind).latency_us;
+                    let window = base[c][to].latency_samples[k]..end[c][to].latency_samples[k];
+                    samples
+                        .get(window)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&us| f64::from(us) / 1000.0)
+                        .collect()
+                };
+                all_latency_ms.extend_from_slice(&latency_ms);
                 streams.push(StreamReport {
                     call: call.index,
                     session: call.session.clone(),
@@ -262,6 +327,7 @@ async fn measure(
                     received,
                     lost: sent.saturating_sub(received),
                     received_in_window,
+                    latency_ms: Percentiles::of(&latency_ms),
                 });
             }
         }
@@ -299,8 +365,14 @@ async fn measure(
     };
     let tool_cpu_us = micros(tool1.cpu.saturating_sub(tool0.cpu));
 
+    let worst_stream_p99 = streams
+        .iter()
+        .filter(|s| s.latency_ms.count > 0)
+        .map(|s| s.latency_ms.p99)
+        .fold(0.0, f64::max);
     Ok(LoadReport {
         calls: calls.len(),
+        shape: cfg.shape.name().to_owned(),
         ramp_up_s: cfg.ramp_up.as_secs_f64(),
         window_s,
         streams,
@@ -315,6 +387,8 @@ async fn measure(
         forwarded_packets: forwarded,
         forwarded_packets_per_s: forwarded as f64 / window_s,
         join_to_first_video_ms: Percentiles::of(&first_video),
+        added_latency_ms: Percentiles::of(&all_latency_ms),
+        added_latency_worst_stream_p99_ms: worst_stream_p99,
         server,
         tool: ToolReport {
             cpu_us: tool_cpu_us,
@@ -366,13 +440,13 @@ async fn join_peer(
         .as_str()
         .ok_or_else(|| anyhow!("the session has no {role} token: {session}"))?;
     let started = Instant::now();
-    let peer = TestPeer::join(
-        &cfg.ws_url,
-        token,
-        PeerOptions::named(&format!("load-{index}-{role}")),
-    )
-    .await
-    .with_context(|| format!("call {index}: {role} joining"))?;
+    let opts = PeerOptions {
+        video_fixture: cfg.shape.fixture(),
+        ..PeerOptions::named(&format!("load-{index}-{role}"))
+    };
+    let peer = TestPeer::join(&cfg.ws_url, token, opts)
+        .await
+        .with_context(|| format!("call {index}: {role} joining"))?;
     peer.wait_until(
         |s| s.received.get(MediaKind::Camera).packets > 0,
         SETUP_TIMEOUT,
@@ -443,5 +517,16 @@ mod tests {
             "wss://duet.example/api/v1/ws"
         );
         assert_eq!(ws_url_for("10.0.0.1:80"), "ws://10.0.0.1:80/api/v1/ws");
+    }
+
+    #[test]
+    fn parses_shapes() {
+        assert_eq!(Shape::parse("320x240"), Some(Shape::Small));
+        assert_eq!(Shape::parse("640x480@30"), Some(Shape::Large));
+        assert_eq!(Shape::parse("1280x720"), None);
+        for name in Shape::NAMES {
+            let shape = Shape::parse(name).expect("a listed name parses");
+            assert!(crate::ivf::fixture_path(shape.fixture()).exists());
+        }
     }
 }

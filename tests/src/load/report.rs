@@ -9,6 +9,8 @@ use serde::Serialize;
 pub struct LoadReport {
     /// Calls (sessions) run, two peers each.
     pub calls: usize,
+    /// What each publisher sent: video size and frame rate (`320x240@15`, `640x480@30`).
+    pub shape: String,
     /// Ramp-up over which the calls joined, seconds.
     pub ramp_up_s: f64,
     /// Length of the measurement window, seconds (as measured).
@@ -29,6 +31,11 @@ pub struct LoadReport {
     pub forwarded_packets_per_s: f64,
     /// Time from the start of `join` to the first received camera packet, per peer.
     pub join_to_first_video_ms: Percentiles,
+    /// Receive time minus send time of every stamped (audio) packet in the window, all
+    /// streams together: what the two peers' WebRTC stacks and Duet added.
+    pub added_latency_ms: Percentiles,
+    /// The highest per-stream p99 of added latency.
+    pub added_latency_worst_stream_p99_ms: f64,
     /// Duet's own costs, when its pid was given.
     pub server: Option<ServerReport>,
     /// The load tool's own CPU use over the window.
@@ -56,6 +63,9 @@ pub struct StreamReport {
     pub lost: u64,
     /// Packets received during the window, for the forwarded rate.
     pub received_in_window: u64,
+    /// Added latency of this stream's packets in the window (audio carries the stamps;
+    /// empty for video).
+    pub latency_ms: Percentiles,
 }
 
 /// Percentiles of a sample, milliseconds.
@@ -132,8 +142,9 @@ impl LoadReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "duet-load: {} calls ({} streams), {:.1} s window after {:.1} s ramp-up",
+            "duet-load: {} calls of {} ({} streams), {:.1} s window after {:.1} s ramp-up",
             self.calls,
+            self.shape,
             self.streams.len(),
             self.window_s,
             self.ramp_up_s
@@ -166,6 +177,13 @@ impl LoadReport {
             out,
             "  join to first video: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} peers)",
             j.p50, j.p99, j.max, j.count
+        );
+        let l = &self.added_latency_ms;
+        let _ = writeln!(
+            out,
+            "  added latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} packets); \
+             worst stream p99 {:.2} ms",
+            l.p50, l.p99, l.max, l.count, self.added_latency_worst_stream_p99_ms
         );
         match &self.server {
             Some(s) => {

@@ -10,12 +10,15 @@ use crate::media::forward::{PayloadMap, Slot};
 use crate::media::peer;
 
 /// Updates `peer` for `event`; pushes the slots whose keyframes this peer
-/// now needs from the other participant.
+/// now needs from the other participant (`keyframes`), and the slots of
+/// this peer's own tracks that just opened with a keyframe request waiting
+/// (`opened`).
 pub(super) fn handle_event(
     peer: &mut Peer,
     key: PeerKey,
     event: RTCPeerConnectionEvent,
     keyframes: &mut Vec<Slot>,
+    opened: &mut Vec<Slot>,
 ) {
     match event {
         RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
@@ -31,6 +34,9 @@ pub(super) fn handle_event(
             });
             // Make the payload maps be rebuilt for this slot.
             peer.pt_maps[slot.index()] = PayloadMap::default();
+            if std::mem::take(&mut peer.keyframe_pending[slot.index()]) {
+                opened.push(slot);
+            }
             tracing::debug!(session = %key.session, role = %key.role, ?slot, "inbound track open");
         }
         RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {

@@ -1,0 +1,161 @@
+//! When the media loop must wake for connection timers, without asking
+//! every connection on every packet or every wake-up.
+//!
+//! Each connection's next deadline (`Peer::deadline`) sits in a min-heap.
+//! A connection that was just serviced is only marked (`touch`); its
+//! deadline is read once per batch of datagrams (`flush_timeouts`), however
+//! many packets it handled. A wake-up pops only the connections that are
+//! due. Entries whose connection moved its deadline or went away are stale
+//! and skipped; the heap is rebuilt when they pile up.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use rtc::sansio::Protocol;
+
+use super::{Engine, IDLE_WAKEUP};
+use crate::media::PeerKey;
+
+/// A connection's deadline in the heap, earliest first.
+pub(super) struct Due {
+    at: Instant,
+    key: PeerKey,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    /// Reversed: `BinaryHeap` is a max-heap and the earliest must be on top.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.at.cmp(&self.at)
+    }
+}
+
+pub(super) type TimerHeap = BinaryHeap<Due>;
+
+impl Engine {
+    /// Marks `key`'s connection as serviced: its deadline is re-read at the
+    /// end of the batch.
+    pub(super) fn touch(&mut self, key: PeerKey) {
+        if let Some(peer) = self.peers.get_mut(&key)
+            && !peer.dirty
+        {
+            peer.dirty = true;
+            self.dirty.push(key);
+        }
+    }
+
+    /// Re-reads the deadline of every connection serviced since the last
+    /// call. Must run before the loop goes to sleep.
+    pub(super) fn flush_timeouts(&mut self) {
+        for key in self.dirty.drain(..) {
+            let Some(peer) = self.peers.get_mut(&key) else {
+                continue;
+            };
+            peer.dirty = false;
+            let at = peer.pc.poll_timeout();
+            if at != peer.deadline {
+                peer.deadline = at;
+                if let Some(at) = at {
+                    self.timers.push(Due { at, key });
+                }
+            }
+        }
+        if self.timers.len() > 4 * self.peers.len() + 64 {
+            self.timers = self
+                .peers
+                .iter()
+                .filter_map(|(key, p)| p.deadline.map(|at| Due { at, key: *key }))
+                .collect();
+        }
+    }
+
+    /// The earliest live deadline, or the idle wake-up.
+    pub(super) fn next_wake(&mut self) -> Instant {
+        while let Some(top) = self.timers.peek() {
+            let live = self
+                .peers
+                .get(&top.key)
+                .is_some_and(|p| p.deadline == Some(top.at));
+            if live {
+                return top.at.min(self.idle_wake);
+            }
+            self.timers.pop();
+        }
+        self.idle_wake
+    }
+
+    /// Hands `now` to every connection whose deadline has come, and services
+    /// them.
+    pub(super) fn handle_timeouts(&mut self, now: Instant) {
+        let mut keys = std::mem::take(&mut self.timeout_keys);
+        keys.clear();
+        while self.timers.peek().is_some_and(|top| top.at <= now) {
+            let Some(Due { at, key }) = self.timers.pop() else {
+                break;
+            };
+            if let Some(peer) = self.peers.get_mut(&key)
+                && peer.deadline == Some(at)
+            {
+                // Taken: any other entry for this deadline is now stale.
+                peer.deadline = None;
+                keys.push(key);
+            }
+        }
+        for key in keys.drain(..) {
+            if let Some(peer) = self.peers.get_mut(&key) {
+                let _ = peer.pc.handle_timeout(now);
+            }
+            self.service(now, key);
+            self.touch(key);
+        }
+        self.timeout_keys = keys;
+        if now >= self.idle_wake {
+            self.idle_wake = now + IDLE_WAKEUP;
+            self.tcp.sweep(now);
+        }
+        self.maybe_report(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use duet_signaling::{Role, SessionId};
+
+    use super::*;
+
+    #[test]
+    fn the_heap_gives_the_earliest_first() {
+        let key = PeerKey {
+            session: SessionId(uuid::Uuid::nil()),
+            role: Role::Mentor,
+        };
+        let t = Instant::now();
+        let mut heap = TimerHeap::new();
+        for ms in [30, 10, 20] {
+            heap.push(Due {
+                at: t + Duration::from_millis(ms),
+                key,
+            });
+        }
+        let order: Vec<_> = std::iter::from_fn(|| heap.pop())
+            .map(|d| d.at.duration_since(t).as_millis())
+            .collect();
+        assert_eq!(order, [10, 20, 30]);
+    }
+}
