@@ -1,0 +1,177 @@
+//! Commands from rooms and the API: a participant's offer and candidates,
+//! a connection leaving, a recording starting or stopping, questions about
+//! counters and link quality.
+
+use std::time::Instant;
+
+use super::*;
+
+impl Engine {
+    pub(super) fn handle_command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::Offer {
+                key,
+                conn,
+                sdp,
+                reply,
+            } => {
+                let result = self.offer(now, key, conn, sdp);
+                let ok = result.is_ok();
+                let _ = reply.send(result);
+                if ok {
+                    self.service(now, key);
+                }
+            }
+            Command::Candidate {
+                key,
+                conn,
+                candidate,
+            } => {
+                self.remote_candidate(key, conn, candidate);
+                // A new candidate schedules connectivity checks.
+                self.touch(key);
+            }
+            Command::Remove { key, conn } => self.remove(key, conn),
+            Command::Record { session, tap } => self.set_recorder(session, tap),
+            Command::Counters(reply) => {
+                let _ = reply.send(self.counters);
+            }
+            Command::Quality { session, reply } => {
+                let out = [Role::Mentor, Role::Mentee]
+                    .into_iter()
+                    .filter_map(|role| {
+                        let p = self.peers.get(&PeerKey { session, role })?;
+                        Some((role, p.quality))
+                    })
+                    .collect();
+                let _ = reply.send(out);
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn offer(
+        &mut self,
+        now: Instant,
+        key: PeerKey,
+        conn: ConnId,
+        sdp: String,
+    ) -> Result<String, MediaError> {
+        if let Some(existing) = self.peers.get_mut(&key) {
+            if existing.conn == conn {
+                return peer::renegotiate(now, &mut existing.pc, sdp)
+                    .map_err(|e| MediaError::BadOffer(e.to_string()));
+            }
+            if existing.conn > conn {
+                return Err(MediaError::Stale);
+            }
+            let old = existing.conn;
+            self.remove(key, old);
+        }
+        let built = peer::build(now, sdp, self.advertise, self.tcp.local())
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        self.by_ufrag.insert(built.ufrag.clone(), key);
+        self.peers.insert(
+            key,
+            Peer {
+                conn,
+                offered: Some(now),
+                quality: Default::default(),
+                pc: built.pc,
+                ufrag: built.ufrag,
+                outbound: built.outbound,
+                inbound: [None, None, None],
+                pt_maps: Default::default(),
+                keyframe: Default::default(),
+                keyframe_pending: Default::default(),
+                meters: Default::default(),
+                caps: Default::default(),
+                continuity: Default::default(),
+                inbound_codecs: Default::default(),
+                recorder: self.recordings.get(&key.session).cloned(),
+                pinned: Vec::new(),
+                probed: Vec::new(),
+                connected: false,
+                deadline: None,
+                dirty: false,
+            },
+        );
+        self.touch(key);
+        self.refresh_payload_maps(key);
+        Ok(built.answer_sdp)
+    }
+
+    fn remote_candidate(&mut self, key: PeerKey, conn: ConnId, candidate: IceCandidate) {
+        let Some(peer) = self.peers.get_mut(&key).filter(|p| p.conn == conn) else {
+            return;
+        };
+        // mDNS (.local) candidates need a resolver Duet does not run; the
+        // browser's other candidates and peer-reflexive discovery cover it.
+        if candidate.candidate.is_empty() || candidate.candidate.contains(".local") {
+            return;
+        }
+        let init = RTCIceCandidateInit {
+            candidate: candidate.candidate,
+            sdp_mid: candidate.sdp_mid,
+            sdp_mline_index: candidate.sdp_mline_index,
+            username_fragment: candidate.username_fragment,
+            ..Default::default()
+        };
+        if let Err(e) = peer.pc.add_remote_candidate(init) {
+            tracing::debug!(error = %e, "remote candidate refused");
+        }
+    }
+
+    fn remove(&mut self, key: PeerKey, conn: ConnId) {
+        if self.peers.get(&key).map(|p| p.conn) != Some(conn) {
+            return;
+        }
+        let Some(mut peer) = self.peers.remove(&key) else {
+            return;
+        };
+        let _ = peer.pc.close();
+        // Flush what close() queued (DTLS close_notify) so the client learns
+        // at once instead of waiting for ICE consent to expire.
+        while let Some(out) = peer.pc.poll_write() {
+            let to = out.transport.peer_addr;
+            if out.transport.transport_protocol == TransportProtocol::TCP {
+                self.send_tcp(key, to, out.message);
+            } else {
+                let _ = self.socket.try_send_to(&out.message, to);
+            }
+        }
+        self.update_connected_call(key.session);
+        self.tcp.remove_peer(key);
+        self.by_ufrag.remove(&peer.ufrag);
+        for addr in &peer.pinned {
+            if self.by_addr.get(addr) == Some(&key) {
+                self.by_addr.remove(addr);
+            }
+        }
+        for addr in &peer.probed {
+            if self.by_probe.get(addr) == Some(&key) {
+                self.by_probe.remove(addr);
+            }
+        }
+    }
+
+    /// Starts or stops handing a session's packets to its recording; a
+    /// connection made while it records (a late first offer) gets the tap
+    /// too.
+    fn set_recorder(&mut self, session: SessionId, tap: Option<RecordTap>) {
+        match &tap {
+            Some(t) => {
+                self.recordings.insert(session, t.clone());
+            }
+            None => {
+                self.recordings.remove(&session);
+            }
+        }
+        for role in Role::ALL {
+            if let Some(peer) = self.peers.get_mut(&PeerKey { session, role }) {
+                peer.recorder = tap.clone();
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The packet path after `rtc` has a connection's input: drain what it
+//! produced (events, media, feedback), hand media and feedback to the other
+//! participant's connection, and keep the payload-type maps between the two
+//! legs current.
+
+use std::time::Instant;
+
+use super::*;
+
+impl Engine {
+    pub(super) fn drain(&mut self, now: Instant, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let mut connection_changed = false;
+        // Every poll_* call of an `rtc` connection sweeps its whole handler
+        // pipeline, so each kind is asked until empty once, in the order
+        // one can feed the next: events (which may release reads), reads,
+        // then writes (nothing here turns a write into a read). Only an
+        // event earns another round of events and reads.
+        loop {
+            let mut raised = false;
+            while let Some(event) = peer.pc.poll_event() {
+                raised = true;
+                let was_connected = peer.connected;
+                handle_event(
+                    peer,
+                    key,
+                    event,
+                    &mut self.keyframe_buf,
+                    &mut self.opened_keyframes,
+                );
+                if peer.connected != was_connected {
+                    connection_changed = true;
+                    if let Some(offered) = peer.offered.take().filter(|_| peer.connected) {
+                        call_metrics::first_connect(&self.metrics, offered, now);
+                    }
+                }
+            }
+            while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
+                match message {
+                    RTCMessage::RtpPacket(track_id, packet) => {
+                        let slot = Slot::ALL.into_iter().find(|s| {
+                            peer.inbound[s.index()]
+                                .as_ref()
+                                .is_some_and(|i| i.track_id == track_id)
+                        });
+                        match slot {
+                            Some(slot) => {
+                                peer.meters[slot.index()].add(packet.payload.len());
+                                if let Some(tap) = &peer.recorder {
+                                    let rec = recorded(
+                                        key.role,
+                                        slot,
+                                        &peer.inbound_codecs,
+                                        &packet,
+                                        now,
+                                    );
+                                    if tap.wants_keyframe(key.role, rec.kind) {
+                                        self.own_keyframes.push(slot);
+                                    }
+                                    tap.offer(rec);
+                                }
+                                self.forward_buf.push((slot, packet));
+                            }
+                            None => self.counters.rtp_dropped += 1,
+                        }
+                    }
+                    RTCMessage::RtcpPacket(_, packets) => {
+                        for p in &packets {
+                            call_metrics::observe_rtcp(
+                                &self.metrics,
+                                &mut peer.quality,
+                                p.as_ref(),
+                            );
+                            if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
+                                self.keyframe_buf.push(slot);
+                            }
+                            collect_loss(p.as_ref(), &peer.outbound, &mut self.loss_buf);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !raised {
+                break;
+            }
+        }
+        // The recorder asked this sender for keyframes.
+        for slot in self.own_keyframes.drain(..) {
+            request_keyframe(now, peer, slot);
+        }
+        // The other participant asked before this track opened.
+        for slot in self.opened_keyframes.drain(..) {
+            if request_keyframe(now, peer, slot) {
+                self.counters.keyframe_requests_relayed += 1;
+                self.metrics.plis.inc();
+            }
+        }
+        self.flush_writes(key);
+        if !self.forward_buf.is_empty() || !self.keyframe_buf.is_empty() {
+            self.refresh_payload_maps_if_needed(key);
+        }
+        if connection_changed {
+            self.update_connected_call(key.session);
+        }
+    }
+
+    /// Hands `from`'s inbound media to `to`'s outbound streams and relays
+    /// `from`'s keyframe requests (about `to`'s media it receives) upstream.
+    pub(super) fn deliver(&mut self, now: Instant, from: PeerKey, to: PeerKey) {
+        let [Some(src), Some(dst)] = self.peers.get_disjoint_mut([&from, &to]) else {
+            self.counters.rtp_dropped += self.forward_buf.len() as u64;
+            self.forward_buf.clear();
+            self.keyframe_buf.clear();
+            self.loss_buf.clear();
+            return;
+        };
+        for (slot, mut packet) in self.forward_buf.drain(..) {
+            let i = slot.index();
+            let leg = Leg {
+                connected: dst.connected,
+                payload_map: &src.pt_maps[i],
+                continuity: &mut dst.continuity[i],
+                ssrc: dst.outbound[i].ssrc,
+            };
+            if forward_header(now, slot, &mut packet.header, leg).is_err() {
+                self.counters.rtp_dropped += 1;
+                continue;
+            }
+            let payload_len = packet.payload.len() as u64;
+            let sent = dst
+                .pc
+                .rtp_sender(dst.outbound[i].sender)
+                .map(|mut s| s.write_rtp(now, packet));
+            match sent {
+                Some(Ok(())) => {
+                    self.counters.rtp_forwarded += 1;
+                    let (packets, bytes) = if slot.is_video() {
+                        (&self.metrics.video_packets, &self.metrics.video_bytes)
+                    } else {
+                        (&self.metrics.audio_packets, &self.metrics.audio_bytes)
+                    };
+                    packets.inc();
+                    bytes.inc_by(payload_len);
+                }
+                _ => self.counters.rtp_dropped += 1,
+            }
+        }
+        // `src` asked for keyframes of streams that `dst` sends.
+        for slot in self.keyframe_buf.drain(..) {
+            if request_keyframe(now, dst, slot) {
+                self.counters.keyframe_requests_relayed += 1;
+                self.metrics.plis.inc();
+            } else if dst.inbound[slot.index()].is_none() {
+                // Both sides came up at once: ask when the track opens.
+                dst.keyframe_pending[slot.index()] = true;
+            }
+        }
+        // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
+        for (slot, fraction_lost) in self.loss_buf.drain(..) {
+            if cap_bitrate(now, dst, slot, fraction_lost) {
+                self.counters.bitrate_caps_sent += 1;
+            }
+        }
+    }
+
+    pub(super) fn update_connected_call(&mut self, session: SessionId) {
+        let up = |role: Role| {
+            self.peers
+                .get(&PeerKey { session, role })
+                .is_some_and(|p| p.connected)
+        };
+        let both_up = up(Role::Mentor) && up(Role::Mentee);
+        self.connected_calls.update(&self.metrics, session, both_up);
+    }
+
+    fn refresh_payload_maps_if_needed(&mut self, key: PeerKey) {
+        let needs = self.peers.get(&key).is_some_and(|p| {
+            Slot::ALL
+                .into_iter()
+                .any(|s| p.inbound[s.index()].is_some() && p.pt_maps[s.index()].is_empty())
+        });
+        if needs {
+            self.refresh_payload_maps(key);
+        }
+    }
+
+    /// Recomputes payload-type maps in both directions between `key` and
+    /// the other participant (after a track opens or a peer arrives).
+    pub(super) fn refresh_payload_maps(&mut self, key: PeerKey) {
+        let [Some(a), Some(b)] = self.peers.get_disjoint_mut([&key, &key.other()]) else {
+            return;
+        };
+        map_slots(a, b);
+        map_slots(b, a);
+    }
+}
