@@ -15,8 +15,12 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 /// How long a console login lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
-/// Failed logins allowed per username and per client address in a window.
-const MAX_FAILURES: usize = 5;
+/// Failed logins allowed in a window: per username (guessing one account's
+/// password), and per client address (trying many accounts). The address
+/// limit is looser because behind a reverse proxy every admin shares the
+/// proxy's address, and one person's typos must not lock out the others.
+pub const MAX_FAILURES_PER_USER: usize = 5;
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
@@ -77,14 +81,14 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// `Some(wait)` when any of `keys` is locked out now.
-    pub fn locked(&self, keys: &[String], now: Instant) -> Option<Duration> {
+    /// `Some(wait)` when any of `keys` has reached its limit of failures.
+    pub fn locked(&self, keys: &[(String, usize)], now: Instant) -> Option<Duration> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         keys.iter()
-            .filter_map(|k| {
+            .filter_map(|(k, max)| {
                 let times = map.get_mut(k)?;
                 times.retain(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW);
-                (times.len() >= MAX_FAILURES)
+                (times.len() >= *max)
                     .then(|| {
                         times
                             .first()
@@ -95,7 +99,7 @@ impl LoginLimiter {
             .max()
     }
 
-    pub fn failed(&self, keys: &[String], now: Instant) {
+    pub fn failed(&self, keys: &[(String, usize)], now: Instant) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Bound the map: forget keys whose failures have all aged out.
         if map.len() > 10_000 {
@@ -104,7 +108,7 @@ impl LoginLimiter {
                     .any(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW)
             });
         }
-        for k in keys {
+        for (k, _) in keys {
             map.entry(k.clone()).or_default().push(now);
         }
     }
@@ -141,19 +145,34 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_lock_a_key_for_the_window() {
+    fn failures_lock_a_user_at_five_and_an_address_at_twenty_for_the_window() {
         let limiter = LoginLimiter::default();
-        let keys = vec!["user:alice".to_string(), "ip:127.0.0.1".to_string()];
+        let ip = ("ip:127.0.0.1".to_string(), MAX_FAILURES_PER_ADDRESS);
+        let user = |name: &str| (format!("user:{name}"), MAX_FAILURES_PER_USER);
         let t0 = Instant::now();
-        for i in 0..MAX_FAILURES {
-            assert!(limiter.locked(&keys, t0).is_none(), "after {i}");
-            limiter.failed(&keys, t0);
+        for i in 0..MAX_FAILURES_PER_USER {
+            assert!(
+                limiter.locked(&[user("alice"), ip.clone()], t0).is_none(),
+                "after {i}"
+            );
+            limiter.failed(&[user("alice"), ip.clone()], t0);
         }
-        assert!(limiter.locked(&keys, t0).is_some());
-        assert!(limiter.locked(&["ip:127.0.0.1".to_string()], t0).is_some());
-        assert!(limiter.locked(&["user:bob".to_string()], t0).is_none());
+        assert!(limiter.locked(&[user("alice"), ip.clone()], t0).is_some());
         assert!(
-            limiter.locked(&keys, t0 + FAILURE_WINDOW).is_none(),
+            limiter.locked(&[user("bob"), ip.clone()], t0).is_none(),
+            "another admin behind the same proxy still gets in"
+        );
+        for n in 0..(MAX_FAILURES_PER_ADDRESS - MAX_FAILURES_PER_USER) {
+            limiter.failed(&[user(&format!("u{n}")), ip.clone()], t0);
+        }
+        assert!(
+            limiter.locked(&[user("bob"), ip.clone()], t0).is_some(),
+            "address limit"
+        );
+        assert!(
+            limiter
+                .locked(&[user("alice"), ip.clone()], t0 + FAILURE_WINDOW)
+                .is_none(),
             "ages out"
         );
     }

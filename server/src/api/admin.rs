@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use super::auth::{Admin, COOKIE, session_cookie};
 use super::error::ApiError;
-use crate::admin::{SESSION_TTL, new_token, verify_password};
+use crate::admin::{
+    MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, SESSION_TTL, new_token, verify_password,
+};
 use crate::policy::{Policy, PolicyChange, PolicyError};
 use crate::sessions::rfc3339;
 use crate::state::{AppState, now_s};
@@ -59,7 +61,10 @@ async fn login(
     let now = Instant::now();
     let user_key = format!("user:{}", req.username.to_lowercase());
     let client = peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.0.ip().to_string());
-    let keys = [user_key.clone(), format!("ip:{client}")];
+    let keys = [
+        (user_key.clone(), MAX_FAILURES_PER_USER),
+        (format!("ip:{client}"), MAX_FAILURES_PER_ADDRESS),
+    ];
     let limiter = state.login_limiter();
     if let Some(wait) = limiter.locked(&keys, now) {
         return Err(refused(
