@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::auth::{Admin, COOKIE, session_cookie};
 use super::error::ApiError;
+use super::query::ApiQuery;
 use crate::admin::{
     MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, SESSION_TTL, new_token, verify_password,
 };
@@ -84,7 +85,7 @@ async fn login(
     // Hashing runs for unknown users too, so timing does not tell which
     // usernames exist.
     let password = req.password.clone();
-    let hash = stored.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
+    let hash = stored.clone().unwrap_or_else(|| DUMMY_HASH.clone());
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false)
@@ -126,9 +127,11 @@ async fn login(
     Ok(response)
 }
 
-/// A valid argon2id hash of a random password, checked against when the
-/// username is unknown.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1lX8Yq3WJtYb8Yb3i0mGqA2m0c8m9b0vH3m8tq0rEJk";
+/// The hash of a random password, checked against when the username is
+/// unknown, so that answering takes as long as for a real account.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::admin::hash_password(&crate::admin::new_token()).unwrap_or_default()
+});
 
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let session = match cookie_of(&headers) {
@@ -140,9 +143,7 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Respons
 }
 
 fn cookie_of(headers: &HeaderMap) -> Option<String> {
-    let mut parts = axum::http::Request::new(()).into_parts().0;
-    parts.headers = headers.clone();
-    session_cookie(&parts).map(str::to_string)
+    session_cookie(headers).map(str::to_string)
 }
 
 async fn logout(
@@ -229,7 +230,7 @@ struct AuditQuery {
 async fn audit(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let events = state
         .store()

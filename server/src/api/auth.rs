@@ -7,7 +7,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 
 use super::error::ApiError;
 use crate::state::{AppState, now_s};
@@ -46,9 +46,8 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The console session token from the cookie, if any.
-pub fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -73,7 +72,7 @@ pub async fn admin_from_parts(parts: &Parts, state: &AppState) -> Result<Option<
         }
         return Ok(None);
     }
-    let Some(token) = session_cookie(parts) else {
+    let Some(token) = session_cookie(&parts.headers) else {
         return Ok(None);
     };
     let Some(session) = state.store().admin_session(token, now_s() * 1000).await? else {

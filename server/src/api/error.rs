@@ -22,6 +22,8 @@ pub enum ApiError {
     },
     #[error("{0}")]
     BadPath(String),
+    #[error("the query string is not valid: {0}")]
+    BadQuery(String),
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::BadJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             ApiError::BadPath(_) => (StatusCode::BAD_REQUEST, "invalid_id"),
+            ApiError::BadQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "session_ended"),
             ApiError::Link { status, code, .. } => (*status, code),

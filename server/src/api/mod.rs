@@ -6,6 +6,7 @@ mod check;
 pub mod error;
 mod health;
 mod join;
+mod query;
 mod recording_files;
 mod recordings;
 mod sessions;

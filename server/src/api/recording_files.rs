@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use tower::ServiceExt;
 
 use super::error::ApiError;
+use super::query::ApiQuery;
 use super::recordings::{Access, load};
 use crate::recorder::mix::Mixer;
 use crate::recorder::{files, manifest};
@@ -59,7 +60,7 @@ async fn file(
     State(state): State<AppState>,
     access: Access,
     Path((id, name)): Path<(String, String)>,
-    Query(q): Query<FileQuery>,
+    ApiQuery(q): ApiQuery<FileQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let row = load(&state, &access, &id).await?;
@@ -90,7 +91,7 @@ async fn mix(
     State(state): State<AppState>,
     access: Access,
     Path(id): Path<String>,
-    Query(q): Query<FileQuery>,
+    ApiQuery(q): ApiQuery<FileQuery>,
 ) -> Result<Response, ApiError> {
     let row = load(&state, &access, &id).await?;
     let dir = state.recorders().dir_of_str(&row.id);

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::auth::Admin;
 use super::error::ApiError;
+use super::query::ApiQuery;
 use crate::links::{join_url, new_link_id};
 use crate::sessions::{self, SessionSpec};
 use crate::state::{AppState, now_s};
@@ -102,7 +103,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let wanted = match q.state.as_deref() {
         None | Some("") => None,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::auth::Admin;
 use super::error::ApiError;
+use super::query::ApiQuery;
 use crate::state::AppState;
 use crate::store::{StoredConsentEvent, TrailFilter};
 
@@ -67,7 +68,7 @@ async fn session_trail(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-    Query(q): Query<TrailQuery>,
+    ApiQuery(q): ApiQuery<TrailQuery>,
 ) -> Result<Response, ApiError> {
     let sid = uuid::Uuid::parse_str(&id)
         .map(SessionId)
@@ -87,7 +88,7 @@ async fn session_trail(
 async fn deployment_trail(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(q): Query<TrailQuery>,
+    ApiQuery(q): ApiQuery<TrailQuery>,
 ) -> Result<Response, ApiError> {
     respond(&state, q, None).await
 }
