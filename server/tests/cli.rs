@@ -2,12 +2,17 @@
 //! SIGTERM with participants told the session ended.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "common/serve.rs"]
+mod common_serve;
+
+use common_serve::serve_command;
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
 
@@ -126,28 +131,7 @@ impl Drop for Server {
 /// Starts `duet serve` on free ports and reads its HTTP address from the
 /// JSON startup log line.
 fn serve(data: &std::path::Path) -> Server {
-    let mut child = Command::new(DUET)
-        .arg("--data")
-        .arg(data)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--media-port",
-            "0",
-            "--public-ip",
-            "127.0.0.1",
-            "--log-format",
-            "json",
-        ])
-        .env_remove("DUET_API_KEY")
-        // The ICE-TCP port too: the default would collide between tests.
-        .env("DUET_MEDIA_TCP_PORT", "0")
-        // End calls at once; tests/tests/drain.rs covers the grace period.
-        .env("DUET_SHUTDOWN_GRACE_PERIOD_S", "0")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("duet serve starts");
+    let mut child = serve_command(data).spawn().expect("duet serve starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let http = loop {

@@ -26,6 +26,17 @@ pub struct TestServer {
     task: Option<JoinHandle<Result<(), duet_server::ServerError>>>,
 }
 
+/// Log to standard error when `RUST_LOG` is set: for the tools
+/// (`duet-load`, `duet-peer`), whose standard output is their report.
+pub fn init_tool_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 /// Log to the test's output when `RUST_LOG` is set.
 pub fn init_logging() {
     if std::env::var_os("RUST_LOG").is_some() {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::certs::{self, TestCa};
+use crate::common_serve::serve_command;
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
 
@@ -26,26 +27,9 @@ fn write_config(dir: &Path, cert: &Path, key: &Path) -> std::path::PathBuf {
 }
 
 fn duet_serve(dir: &Path, config: &Path) -> Command {
-    let mut cmd = Command::new(DUET);
-    cmd.arg("--config")
-        .arg(config)
-        .arg("--data")
-        .arg(dir.join("data"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--media-port",
-            "0",
-            "--public-ip",
-            "127.0.0.1",
-            "--log-format",
-            "json",
-        ])
-        .env_remove("DUET_API_KEY")
-        // The default ICE-TCP port would collide between parallel tests.
-        .env("DUET_MEDIA_TCP_PORT", "0")
-        .stderr(Stdio::piped());
+    // `--config` is global: it may follow the subcommand.
+    let mut cmd = serve_command(&dir.join("data"));
+    cmd.arg("--config").arg(config);
     cmd
 }
 

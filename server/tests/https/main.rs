@@ -3,6 +3,8 @@
 
 mod binary;
 mod certs;
+#[path = "../common/serve.rs"]
+mod common_serve;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
