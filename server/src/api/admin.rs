@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Admin, COOKIE, session_cookie};
-use super::error::ApiError;
+use super::error::{ApiError, parse_json};
 use super::query::ApiQuery;
 use crate::admin::{
     MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, SESSION_TTL, new_token, verify_password,
@@ -31,11 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/logout", post(logout))
         .route("/api/v1/policy", get(policy).put(update_policy))
         .route("/api/v1/audit", get(audit))
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))
 }
 
 #[derive(Deserialize)]

@@ -22,7 +22,7 @@ use duet_signaling::{Role, SessionId};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::error::ApiError;
+use super::error::{ApiError, parse_json};
 use crate::media::PeerKey;
 use crate::state::{AppState, now_s};
 
@@ -47,8 +47,7 @@ async fn plan(State(state): State<AppState>, body: Bytes) -> Result<Response, Ap
     let req: PlanRequest = if body.is_empty() {
         PlanRequest { token: None }
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))?
+        parse_json(&body)?
     };
     let config = state.config();
     let relay_configured = config.turn.shared_secret.is_some()
@@ -96,8 +95,7 @@ struct OfferRequest {
 }
 
 async fn offer(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let req: OfferRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))?;
+    let req: OfferRequest = parse_json(&body)?;
     if state.is_draining() {
         return Err(ApiError::Link {
             status: StatusCode::SERVICE_UNAVAILABLE,

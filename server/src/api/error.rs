@@ -65,6 +65,13 @@ impl ApiError {
     }
 }
 
+/// Parses a JSON body with our own error shape instead of axum's plain-text
+/// rejections.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))
+}
+
 /// An error body with a given status, for responses outside `ApiError`.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (

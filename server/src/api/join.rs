@@ -14,7 +14,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::error::ApiError;
+use super::error::{ApiError, parse_json};
 use crate::links::LinkError;
 use crate::state::{AppState, now_s};
 
@@ -37,8 +37,7 @@ fn refused(status: StatusCode, code: &'static str, message: &str) -> ApiError {
 }
 
 async fn preview(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let req: PreviewRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))?;
+    let req: PreviewRequest = parse_json(&body)?;
     let now = now_s();
     let claims = state.links().verify(&req.token, now).map_err(|e| match e {
         LinkError::Invalid => refused(StatusCode::UNAUTHORIZED, "invalid_token", &e.to_string()),

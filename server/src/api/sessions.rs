@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Admin;
-use super::error::ApiError;
+use super::error::{ApiError, parse_json};
 use super::query::ApiQuery;
 use crate::links::{join_url, new_link_id};
 use crate::sessions::{self, SessionSpec};
@@ -26,13 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sessions", post(create).get(list))
         .route("/api/v1/sessions/{id}", get(show).delete(end))
         .route("/api/v1/sessions/{id}/links", post(new_link))
-}
-
-/// Parses a JSON body with our own error shape instead of axum's plain-text
-/// rejections.
-fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))
 }
 
 fn parse_id(id: &str) -> Result<SessionId, ApiError> {
