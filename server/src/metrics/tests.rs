@@ -1,0 +1,39 @@
+//! Tests of `metrics`.
+
+use super::*;
+
+#[test]
+fn renders_duet_names_with_fixed_labels() {
+    let m = Metrics::new(std::env::temp_dir());
+    m.join_attempts.inc();
+    m.join_failed("session_full");
+    m.consent_event("consent");
+    m.media.video_packets.inc_by(3);
+    m.media.rtt.observe(0.02);
+    let text = m.render();
+    for line in [
+        "duet_join_attempts_total 1",
+        "duet_join_failures_total{reason=\"session_full\"} 1",
+        "duet_consent_events_total{action=\"consent\"} 1",
+        "duet_rtp_packets_forwarded_total{kind=\"video\"} 3",
+        "duet_rtp_packets_forwarded_total{kind=\"audio\"} 0",
+        "duet_call_rtt_seconds_count 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let free = text
+        .lines()
+        .find_map(|l| l.strip_prefix("duet_data_disk_free_bytes "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("free disk gauge");
+    assert!(free > 0);
+    assert!(
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .all(|l| l.starts_with("duet_")),
+        "every metric is duet_-prefixed:\n{text}"
+    );
+}
