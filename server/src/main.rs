@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// A fatal error is reported on stderr, before or without logging.
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
     let cli = duet_server::cli::Cli::parse();
     match duet_server::cli::dispatch(cli) {

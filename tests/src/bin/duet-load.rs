@@ -5,6 +5,8 @@
 //! duet-load --url http://127.0.0.1:8080 --api-key KEY --calls 20 --duration 20 \
 //!           --ramp-up 5 --server-pid $(pidof duet) --json out.json
 //! ```
+// A command-line tool: what it prints is its product, not logging.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 use std::time::Duration;

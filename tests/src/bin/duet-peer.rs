@@ -17,6 +17,8 @@
 //!
 //! It keeps sending until standard input closes or it gets SIGTERM or SIGINT, then sends
 //! `leave` and exits 0. Errors go to standard error, with exit status 1 (2 for bad arguments).
+// A command-line tool: what it prints is its product, not logging.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 use std::time::Duration;
