@@ -22,7 +22,7 @@ use duet_signaling::consent::RecordingId;
 use super::frames::{FrameAssembler, VideoCodec};
 use super::manifest::{self, Manifest, ManifestTrack};
 use super::ogg::OggOpusWriter;
-use super::service::FailureHook;
+use super::FailureHook;
 use super::tap::{KeyframeRequests, RecordedPacket, TrackCodec, TrackKind};
 use super::webm::WebmWriter;
 use super::{files, finalize};
