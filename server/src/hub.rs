@@ -192,11 +192,7 @@ impl Hub {
 
     /// Removes an idle room unless commands arrived meanwhile. Returns
     /// whether it was removed (and its task may end).
-    fn retire(
-        &self,
-        id: SessionId,
-        queue: &mpsc::UnboundedReceiver<RoomCommand>,
-    ) -> bool {
+    fn retire(&self, id: SessionId, queue: &mpsc::UnboundedReceiver<RoomCommand>) -> bool {
         let mut rooms = self.rooms();
         if !queue.is_empty() {
             return false;
@@ -207,7 +203,10 @@ impl Hub {
 }
 
 /// Passes each policy change on to the live rooms, until the hub is gone.
-async fn follow_policy(hub: std::sync::Weak<Inner>, mut changes: tokio::sync::watch::Receiver<u64>) {
+async fn follow_policy(
+    hub: std::sync::Weak<Inner>,
+    mut changes: tokio::sync::watch::Receiver<u64>,
+) {
     while changes.changed().await.is_ok() {
         let Some(inner) = hub.upgrade() else { return };
         Hub { inner }.policy_changed();

@@ -18,9 +18,9 @@ use duet_signaling::{ConnId, Role, SessionId, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::now_millis;
-use crate::policy::{Notice, effective_policy};
 use crate::media::{MediaPlane, PeerKey};
 use crate::metrics::Metrics;
+use crate::policy::{Notice, effective_policy};
 use crate::recorder::service::{ActiveRecording, Recorders};
 use crate::sessions::RoomSnapshot;
 use crate::store::Store;
@@ -63,7 +63,9 @@ pub(crate) enum RoomCommand {
         discard: bool,
     },
     /// The deployment's policy changed (an admin, the console).
-    Policy { recording_allowed: bool },
+    Policy {
+        recording_allowed: bool,
+    },
     Snapshot(oneshot::Sender<RoomSnapshot>),
     /// A message for everyone connected (the server is draining).
     Broadcast(ServerMessage),

@@ -129,7 +129,9 @@ impl Connection {
             if let Step::Close = step {
                 // Deliver what the room queued before its Close.
                 while let Ok(out) = self.outbound_rx.try_recv() {
-                    let Outbound::Message(msg) = out else { continue };
+                    let Outbound::Message(msg) = out else {
+                        continue;
+                    };
                     let _ = sink
                         .send(Message::Text(Utf8Bytes::from(encode_server_message(&msg))))
                         .await;

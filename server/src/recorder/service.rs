@@ -224,7 +224,11 @@ fn create_folder(dir: &Path, manifest: &Manifest) -> Result<(), RecorderError> {
     Ok(())
 }
 
-fn first_manifest(id: RecordingId, ctx: &RecordingContext, trail: Vec<StoredConsentEvent>) -> Manifest {
+fn first_manifest(
+    id: RecordingId,
+    ctx: &RecordingContext,
+    trail: Vec<StoredConsentEvent>,
+) -> Manifest {
     Manifest {
         id: id.to_string(),
         session: ManifestSession {

@@ -16,8 +16,8 @@ use duet_signaling::{ConnId, Role, UnixMillis};
 
 use super::Room;
 use crate::clock::now_millis;
-use crate::recorder::service::RecordingContext;
 use crate::policy::effective_policy;
+use crate::recorder::service::RecordingContext;
 
 impl Room {
     pub(super) fn recording_action(

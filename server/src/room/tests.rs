@@ -181,7 +181,10 @@ async fn revoke_with(fault: Fault) -> (u64, u64, bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_stops_writing_while_the_database_is_slow() {
     let (at_one_second, after, waiting) = revoke_with(Fault::Slow(Duration::from_secs(2))).await;
-    assert!(waiting, "the revoke's events were stored at once: not a slow store");
+    assert!(
+        waiting,
+        "the revoke's events were stored at once: not a slow store"
+    );
     assert_eq!(
         at_one_second, after,
         "audio was written after the revoke, while its event was being stored"

@@ -1231,7 +1231,13 @@ fn turning_the_policy_off_closes_an_open_request() {
         assert_eq!(
             handle_at(&mut c, T_NOW, ConsentInput::Policy(RecordingPolicy::Off)),
             vec![
-                ev(REC, ConsentAction::Decline, None, T_NOW, Some(POLICY_DETAIL)),
+                ev(
+                    REC,
+                    ConsentAction::Decline,
+                    None,
+                    T_NOW,
+                    Some(POLICY_DETAIL)
+                ),
                 bc(off(RecordingPolicy::Off)),
             ]
         );
@@ -1251,7 +1257,11 @@ fn a_policy_change_with_nothing_running_is_only_broadcast_and_can_be_undone() {
         "the same policy again changes nothing"
     );
     assert_eq!(
-        handle_at(&mut c, T_LATER, ConsentInput::Policy(RecordingPolicy::Allowed)),
+        handle_at(
+            &mut c,
+            T_LATER,
+            ConsentInput::Policy(RecordingPolicy::Allowed)
+        ),
         vec![bc(off(RecordingPolicy::Allowed))]
     );
     handle_at(&mut c, T_LATER, request(Role::Mentor, REC2));

@@ -136,7 +136,9 @@ async fn a_full_trail_starts_and_the_manifest_holds_it() {
     assert_eq!(m.consent.len(), events.len());
     assert!(f.store.recording(id).await.expect("row").is_some());
     active.stop(true);
-    f.recorders.wait_idle(std::time::Duration::from_secs(10)).await;
+    f.recorders
+        .wait_idle(std::time::Duration::from_secs(10))
+        .await;
 }
 
 #[tokio::test]
