@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use duet_signaling::consent::RecordingId;
 use duet_signaling::protocol::{
     EndReason, RecordingAction, RecordingPolicy, ServerMessage, SessionInfo,
 };
@@ -19,7 +18,8 @@ use crate::media::MediaPlane;
 use crate::metrics::Metrics;
 use crate::policy::Policies;
 use crate::recorder::service::Recorders;
-use crate::room::{Outbound, Room, RoomCommand, RoomDeps, RoomSnapshot};
+use crate::room::{Outbound, Room, RoomCommand, RoomDeps};
+use crate::sessions::RoomSnapshot;
 use crate::store::Store;
 
 type Rooms = HashMap<SessionId, mpsc::UnboundedSender<RoomCommand>>;
@@ -39,6 +39,8 @@ struct Inner {
 }
 
 impl Hub {
+    /// Also starts following the policy: every change reaches every live
+    /// room (needs a tokio runtime).
     pub fn new(
         media: MediaPlane,
         recorders: Recorders,
@@ -46,7 +48,8 @@ impl Hub {
         policies: Policies,
         metrics: Metrics,
     ) -> Hub {
-        Hub {
+        let changes = policies.subscribe();
+        let hub = Hub {
             inner: Arc::new(Inner {
                 rooms: Mutex::new(HashMap::new()),
                 media,
@@ -55,6 +58,16 @@ impl Hub {
                 policies,
                 metrics,
             }),
+        };
+        tokio::spawn(follow_policy(Arc::downgrade(&hub.inner), changes));
+        hub
+    }
+
+    /// Tells every live room the deployment's policy now.
+    fn policy_changed(&self) {
+        let recording_allowed = self.inner.policies.current().recording_allowed;
+        for tx in self.rooms().values() {
+            let _ = tx.send(RoomCommand::Policy { recording_allowed });
         }
     }
 
@@ -62,15 +75,18 @@ impl Hub {
         self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Read under the map lock (in `join`), so a room either starts with a
+    /// policy change or is in the map when the change is sent to rooms.
     fn deps(&self) -> RoomDeps {
+        let policy = self.inner.policies.current();
         RoomDeps {
-            hub: self.clone(),
             media: self.inner.media.clone(),
             recorders: self.inner.recorders.clone(),
             store: self.inner.store.clone(),
             // New rooms take the notice as it is now; a room keeps the one
             // it started with, which its consents refer to.
-            notice: self.inner.policies.current().notice,
+            notice: policy.notice,
+            recording_allowed: policy.recording_allowed,
             metrics: self.inner.metrics.clone(),
         }
     }
@@ -83,6 +99,7 @@ impl Hub {
     }
 
     /// Hands a verified join to the session's room, starting it if needed.
+    /// `policy` is the session's own; the room applies the deployment's.
     pub fn join(
         &self,
         info: SessionInfo,
@@ -91,11 +108,11 @@ impl Hub {
         outbound: mpsc::Sender<Outbound>,
     ) {
         let id = info.id;
-        let deps = self.deps();
         let mut rooms = self.rooms();
         let tx = rooms.entry(id).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(Room::new(info, policy, deps).run(rx));
+            let room = Room::new(info, policy, self.deps());
+            tokio::spawn(run_room(Arc::downgrade(&self.inner), id, room, rx));
             tx
         });
         // Sent under the lock: a room only retires under it, after checking
@@ -124,17 +141,6 @@ impl Hub {
                 action,
                 notice_hash,
                 discard,
-            },
-        );
-    }
-
-    /// A recording's writer stopped on its own.
-    pub fn recorder_failed(&self, id: SessionId, recording: RecordingId, reason: String) {
-        self.send(
-            id,
-            RoomCommand::RecorderFailed {
-                id: recording,
-                reason,
             },
         );
     }
@@ -184,13 +190,9 @@ impl Hub {
         self.rooms().len()
     }
 
-    /// Called by a room that has nobody left: removes it unless commands
-    /// arrived meanwhile. Returns whether the room may stop.
-    pub(crate) fn retire(
-        &self,
-        id: SessionId,
-        queue: &mpsc::UnboundedReceiver<RoomCommand>,
-    ) -> bool {
+    /// Removes an idle room unless commands arrived meanwhile. Returns
+    /// whether it was removed (and its task may end).
+    fn retire(&self, id: SessionId, queue: &mpsc::UnboundedReceiver<RoomCommand>) -> bool {
         let mut rooms = self.rooms();
         if !queue.is_empty() {
             return false;
@@ -198,4 +200,36 @@ impl Hub {
         rooms.remove(&id);
         true
     }
+}
+
+/// Passes each policy change on to the live rooms, until the hub is gone.
+async fn follow_policy(
+    hub: std::sync::Weak<Inner>,
+    mut changes: tokio::sync::watch::Receiver<u64>,
+) {
+    while changes.changed().await.is_ok() {
+        let Some(inner) = hub.upgrade() else { return };
+        Hub { inner }.policy_changed();
+    }
+}
+
+/// A room's task: runs it until it is idle, then retires it unless
+/// something arrived meanwhile. Only the hub adds rooms to its map and
+/// removes them, under its lock.
+async fn run_room(
+    hub: std::sync::Weak<Inner>,
+    id: SessionId,
+    mut room: Room,
+    mut commands: mpsc::UnboundedReceiver<RoomCommand>,
+) {
+    let metrics = room.metrics().clone();
+    metrics.sessions_active.inc();
+    while room.run_until_idle(&mut commands).await {
+        let Some(inner) = hub.upgrade() else { break };
+        if (Hub { inner }).retire(id, &commands) {
+            break;
+        }
+    }
+    metrics.sessions_active.dec();
+    tracing::debug!(session = %id, "room closed");
 }

@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod datadir;
 pub mod drain;

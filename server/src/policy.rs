@@ -5,13 +5,43 @@
 
 use std::sync::{Arc, RwLock};
 
+use duet_signaling::protocol::RecordingPolicy;
+use tokio::sync::watch;
+
 use crate::config::Config;
-use crate::room::Notice;
 use crate::store::{NoticeVersion, Store, StoreError};
 
 const KEY_RECORDING_ALLOWED: &str = "recording_allowed";
 const KEY_RETENTION_DAYS: &str = "retention_days";
 const KEY_NOTICE_HASH: &str = "notice_hash";
+
+/// The deployment's recording notice, and its hash that consents refer to.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub text: Arc<str>,
+    pub hash: String,
+}
+
+impl Notice {
+    pub fn new(text: &str) -> Notice {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        Notice {
+            text: Arc::from(text),
+            hash: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// A session's recording policy as it applies: off on a deployment that
+/// does not record, whatever the session says.
+pub fn effective_policy(recording_allowed: bool, policy: RecordingPolicy) -> RecordingPolicy {
+    if recording_allowed {
+        policy
+    } else {
+        RecordingPolicy::Off
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -45,6 +75,8 @@ pub enum PolicyError {
 #[derive(Clone)]
 pub struct Policies {
     current: Arc<RwLock<Policy>>,
+    /// Bumped after each change, so live rooms can follow it (the hub).
+    changes: Arc<watch::Sender<u64>>,
 }
 
 impl Policies {
@@ -75,7 +107,13 @@ impl Policies {
                 notice,
                 notice_version: version.version,
             })),
+            changes: Arc::new(watch::Sender::new(0)),
         })
+    }
+
+    /// Changes as they happen: the value is a count of changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn current(&self) -> Policy {
@@ -148,6 +186,8 @@ impl Policies {
             }
         }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
+        // Live rooms follow at once (recording off stops what runs).
+        self.changes.send_modify(|n| *n += 1);
         Ok((next, changed))
     }
 }

@@ -8,20 +8,21 @@
 mod recording;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use duet_signaling::consent::{Consent, ConsentInput, NoticeHash, RecordingId};
 use duet_signaling::protocol::{
-    ParticipantInfo, RecordingAction, RecordingPolicy, RecordingStatus, ServerMessage, SessionInfo,
+    RecordingAction, RecordingPolicy, RecordingStatus, ServerMessage, SessionInfo,
 };
 use duet_signaling::session::{Input, JoinRequest, Output, Session};
 use duet_signaling::{ConnId, Role, SessionId, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::hub::Hub;
+use crate::clock::now_millis;
 use crate::media::{MediaPlane, PeerKey};
 use crate::metrics::Metrics;
+use crate::policy::{Notice, effective_policy};
 use crate::recorder::service::{ActiveRecording, Recorders};
+use crate::sessions::RoomSnapshot;
 use crate::store::Store;
 
 /// What a room sends to one WebSocket task.
@@ -29,49 +30,24 @@ use crate::store::Store;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Outbound {
+    /// The connection holds `role`'s place now; sent before its `joined`,
+    /// so the socket is in its joined phase when the client answers.
+    Admitted(Role),
     Message(ServerMessage),
     /// Close the socket once what came before is sent.
     Close,
 }
 
-/// The deployment's recording notice, and its hash that consents refer to.
-#[derive(Debug, Clone)]
-pub struct Notice {
-    pub text: Arc<str>,
-    pub hash: String,
-}
-
-impl Notice {
-    pub fn new(text: &str) -> Notice {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(text.as_bytes());
-        Notice {
-            text: Arc::from(text),
-            hash: digest.iter().map(|b| format!("{b:02x}")).collect(),
-        }
-    }
-}
-
 /// What a room needs from the rest of the server.
 #[derive(Clone)]
 pub(crate) struct RoomDeps {
-    pub hub: Hub,
     pub media: MediaPlane,
     pub recorders: Recorders,
     pub store: Store,
     pub notice: Notice,
+    /// Whether the deployment allows recording, as the room starts.
+    pub recording_allowed: bool,
     pub metrics: Metrics,
-}
-
-/// A live session as the API shows it.
-#[derive(Debug, Clone)]
-pub struct RoomSnapshot {
-    pub participants: Vec<ParticipantInfo>,
-    pub recording: RecordingStatus,
-    /// When each connected participant joined (this connection).
-    pub since: Vec<(Role, UnixMillis)>,
-    /// Filled in by the API from the media plane, not by the room.
-    pub quality: Vec<(Role, crate::media::LinkQuality)>,
 }
 
 pub(crate) enum RoomCommand {
@@ -86,18 +62,13 @@ pub(crate) enum RoomCommand {
         notice_hash: Option<String>,
         discard: bool,
     },
-    RecorderFailed {
-        id: RecordingId,
-        reason: String,
+    /// The deployment's policy changed (an admin, the console).
+    Policy {
+        recording_allowed: bool,
     },
     Snapshot(oneshot::Sender<RoomSnapshot>),
     /// A message for everyone connected (the server is draining).
     Broadcast(ServerMessage),
-}
-
-pub(crate) fn now_millis() -> UnixMillis {
-    let now = time::OffsetDateTime::now_utc();
-    UnixMillis((now.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 pub(crate) struct Room {
@@ -109,10 +80,24 @@ pub(crate) struct Room {
     deps: RoomDeps,
     active: Option<ActiveRecording>,
     joined_at: HashMap<Role, UnixMillis>,
+    /// The session's own recording policy, before the deployment's.
+    session_policy: RecordingPolicy,
+    /// Writer threads report a failure here: the room's own channel, so a
+    /// recorder never calls back into the hub.
+    failures: (
+        mpsc::UnboundedSender<RecorderFailure>,
+        mpsc::UnboundedReceiver<RecorderFailure>,
+    ),
 }
 
+/// A recording whose writer stopped on its own, and why.
+type RecorderFailure = (RecordingId, String);
+
 impl Room {
-    pub(crate) fn new(info: SessionInfo, policy: RecordingPolicy, deps: RoomDeps) -> Room {
+    /// `session_policy` is the session's own; the deployment's policy in
+    /// `deps` may turn it off.
+    pub(crate) fn new(info: SessionInfo, session_policy: RecordingPolicy, deps: RoomDeps) -> Room {
+        let policy = effective_policy(deps.recording_allowed, session_policy);
         let consent = Consent::new(policy, NoticeHash(deps.notice.hash.clone()));
         let mut session = Session::new(info.clone(), policy);
         session.set_recording(with_notice(consent.status(), &deps.notice));
@@ -125,65 +110,93 @@ impl Room {
             deps,
             active: None,
             joined_at: HashMap::new(),
+            session_policy,
+            failures: mpsc::unbounded_channel(),
         }
     }
 
-    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<RoomCommand>) {
-        self.deps.metrics.sessions_active.inc();
-        while let Some(cmd) = commands.recv().await {
-            let now = now_millis();
-            let mut disconnected = None;
-            match cmd {
-                RoomCommand::Join { req, outbound } => {
-                    self.conns.insert(req.conn, outbound);
-                    self.session.handle(now, Input::Join(req));
+    /// Handles commands (and writer failures) until the room is idle:
+    /// nobody holds a place, no socket is attached, no recording runs.
+    /// Returns false when its channel closed. The hub, which owns the map of
+    /// rooms, then decides whether it retires (`hub::run_room`).
+    pub(crate) async fn run_until_idle(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<RoomCommand>,
+    ) -> bool {
+        loop {
+            tokio::select! {
+                // A failed writer first: it has already stopped writing.
+                biased;
+                Some((id, reason)) = self.failures.1.recv() => {
+                    self.recorder_failed(now_millis(), id, reason);
+                    self.apply_consent_outputs().await;
                 }
-                RoomCommand::Input(input) => {
-                    if let Input::Disconnected { conn } = &input {
-                        disconnected = Some(*conn);
-                    }
-                    if matches!(input, Input::End { .. }) {
-                        // Ends any recording as "the session ended", before
-                        // the departures below would call it an interruption.
-                        self.consent.handle(now, ConsentInput::End);
-                    }
-                    self.session.handle(now, input);
-                }
-                RoomCommand::Recording {
-                    conn,
-                    action,
-                    notice_hash,
-                    discard,
-                } => self.recording_action(now, conn, action, notice_hash, discard),
-                RoomCommand::RecorderFailed { id, reason } => self.recorder_failed(now, id, reason),
-                RoomCommand::Snapshot(reply) => {
-                    let _ = reply.send(self.snapshot());
-                }
-                RoomCommand::Broadcast(msg) => {
-                    let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-                    for conn in conns {
-                        self.send(conn, msg.clone());
-                    }
-                }
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.step(cmd).await,
+                    None => return false,
+                },
             }
-            self.apply_session_outputs(now);
-            self.apply_consent_outputs().await;
-            if let Some(conn) = disconnected {
-                self.conns.remove(&conn);
-            }
-            let empty = Role::ALL
-                .iter()
-                .all(|r| self.session.participant(*r).is_none());
-            if (self.session.is_ended() || empty)
-                && self.conns.is_empty()
-                && self.active.is_none()
-                && self.deps.hub.retire(self.id, &commands)
-            {
-                break;
+            if self.is_idle() {
+                return true;
             }
         }
-        self.deps.metrics.sessions_active.dec();
-        tracing::debug!(session = %self.id, "room closed");
+    }
+
+    fn is_idle(&self) -> bool {
+        let empty = Role::ALL
+            .iter()
+            .all(|r| self.session.participant(*r).is_none());
+        (self.session.is_ended() || empty) && self.conns.is_empty() && self.active.is_none()
+    }
+
+    /// One command, and everything the two machines say in answer.
+    pub(crate) async fn step(&mut self, cmd: RoomCommand) {
+        let now = now_millis();
+        let mut disconnected = None;
+        match cmd {
+            RoomCommand::Join { req, outbound } => {
+                self.conns.insert(req.conn, outbound);
+                self.session.handle(now, Input::Join(req));
+            }
+            RoomCommand::Input(input) => {
+                if let Input::Disconnected { conn } = &input {
+                    disconnected = Some(*conn);
+                }
+                if matches!(input, Input::End { .. }) {
+                    // Ends any recording as "the session ended", before
+                    // the departures below would call it an interruption.
+                    self.consent.handle(now, ConsentInput::End);
+                }
+                self.session.handle(now, input);
+            }
+            RoomCommand::Recording {
+                conn,
+                action,
+                notice_hash,
+                discard,
+            } => self.recording_action(now, conn, action, notice_hash, discard),
+            RoomCommand::Policy { recording_allowed } => {
+                self.policy_changed(now, recording_allowed)
+            }
+            RoomCommand::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot());
+            }
+            RoomCommand::Broadcast(msg) => {
+                let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+                for conn in conns {
+                    self.send(conn, msg.clone());
+                }
+            }
+        }
+        self.apply_session_outputs(now);
+        self.apply_consent_outputs().await;
+        if let Some(conn) = disconnected {
+            self.conns.remove(&conn);
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.deps.metrics
     }
 
     fn snapshot(&self) -> RoomSnapshot {
@@ -232,8 +245,14 @@ impl Room {
                     }
                 }
                 Output::Admitted {
-                    role, participant, ..
+                    conn,
+                    role,
+                    participant,
                 } => {
+                    if let Some(tx) = self.conns.get(&conn) {
+                        // Cannot be full: nothing was sent to it before.
+                        let _ = tx.try_send(Outbound::Admitted(role));
+                    }
                     tracing::info!(session = %self.id, %role, "participant joined");
                     self.deps.metrics.participants_connected.inc();
                     self.joined_at.insert(role, now);
@@ -265,3 +284,6 @@ fn with_notice(mut status: RecordingStatus, notice: &Notice) -> RecordingStatus 
     }
     status
 }
+
+#[cfg(test)]
+mod tests;

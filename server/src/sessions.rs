@@ -1,14 +1,13 @@
 //! Creating sessions and describing them: shared by the HTTP API and the
 //! `duet session create` command.
 
-use duet_signaling::protocol::{ParticipantInfo, RecordingPolicy, RecordingState};
-use duet_signaling::{Role, SessionId};
+use duet_signaling::protocol::{ParticipantInfo, RecordingPolicy, RecordingState, RecordingStatus};
+use duet_signaling::{Role, SessionId, UnixMillis};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::links::{Claims, LinkSigner, join_url, new_link_id};
-use crate::room::RoomSnapshot;
 use crate::store::SessionRecord;
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -122,14 +121,17 @@ pub fn token_for(
     })
 }
 
-pub fn rfc3339(unix_s: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_s)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+pub use crate::clock::rfc3339;
+
+/// A live session as the API shows it.
+#[derive(Debug, Clone)]
+pub struct RoomSnapshot {
+    pub participants: Vec<ParticipantInfo>,
+    pub recording: RecordingStatus,
+    /// When each connected participant joined (this connection).
+    pub since: Vec<(Role, UnixMillis)>,
+    /// Filled in by the API from the media plane, not by the room.
+    pub quality: Vec<(Role, crate::media::LinkQuality)>,
 }
 
 /// Where a session is in its life, as listed by the API.
@@ -142,6 +144,32 @@ pub enum SessionStatus {
     Live,
     Ended,
     Expired,
+}
+
+impl SessionStatus {
+    /// The one place a session's status is decided, for the view and for
+    /// the list's `?state=` filter alike.
+    pub fn of(s: &SessionRecord, live: Option<&RoomSnapshot>, now_s: i64) -> SessionStatus {
+        if s.ended_at.is_some() {
+            SessionStatus::Ended
+        } else if now_s >= s.expires_at {
+            SessionStatus::Expired
+        } else if live.is_some_and(|l| !l.participants.is_empty()) {
+            SessionStatus::Live
+        } else {
+            SessionStatus::Open
+        }
+    }
+
+    /// The `?state=` filter value it is listed under: `live`, `ended`
+    /// (ended or expired) or `upcoming` (neither).
+    pub fn filter_class(self) -> &'static str {
+        match self {
+            SessionStatus::Live => "live",
+            SessionStatus::Ended | SessionStatus::Expired => "ended",
+            SessionStatus::Open => "upcoming",
+        }
+    }
 }
 
 /// The JSON a session is shown as: its links and tokens, who is connected
@@ -180,15 +208,7 @@ pub fn view(
             })),
         })
     };
-    let status = if s.ended_at.is_some() {
-        SessionStatus::Ended
-    } else if now_s >= s.expires_at {
-        SessionStatus::Expired
-    } else if !connected.is_empty() {
-        SessionStatus::Live
-    } else {
-        SessionStatus::Open
-    };
+    let status = SessionStatus::of(s, live, now_s);
     json!({
         "id": s.id,
         "title": s.title,
@@ -211,12 +231,4 @@ pub fn view(
     })
 }
 
-/// A session's recording policy as it applies: off on a deployment that
-/// does not record.
-pub fn effective_policy(recording_allowed: bool, policy: RecordingPolicy) -> RecordingPolicy {
-    if recording_allowed {
-        policy
-    } else {
-        RecordingPolicy::Off
-    }
-}
+pub use crate::policy::effective_policy;

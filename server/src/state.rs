@@ -197,7 +197,4 @@ impl AppState {
     }
 }
 
-/// Now, in Unix seconds.
-pub fn now_s() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
+pub use crate::clock::now_s;

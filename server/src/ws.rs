@@ -46,9 +46,11 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 struct Connection {
     state: AppState,
     conn: ConnId,
+    /// Where the socket is in its life; `Joining` from handing `join` to
+    /// the room until the room admits it or refuses.
     phase: ConnectionPhase,
-    /// Set once `join` was handed to a room, before it answers.
-    pending: Option<SessionId>,
+    /// The session `join` was handed to (to tell it when the socket goes).
+    session: Option<SessionId>,
     /// Set once the room admitted us.
     key: Option<PeerKey>,
     /// Handed to the room on join: once the room drops it, the socket
@@ -69,7 +71,7 @@ impl Connection {
             conn: state.next_conn_id(),
             state,
             phase: ConnectionPhase::AwaitingJoin,
-            pending: None,
+            session: None,
             key: None,
             outbound_tx: Some(outbound_tx),
             outbound_rx,
@@ -98,6 +100,10 @@ impl Connection {
                     }
                 },
                 out = self.outbound_rx.recv() => match out {
+                    Some(Outbound::Admitted(role)) => {
+                        self.admitted(role);
+                        Step::Continue
+                    }
                     Some(Outbound::Message(msg)) => {
                         self.on_room_message(&msg);
                         replies.push(msg);
@@ -105,7 +111,7 @@ impl Connection {
                     }
                     Some(Outbound::Close) | None => Step::Close,
                 },
-                _ = &mut join_deadline, if self.phase == ConnectionPhase::AwaitingJoin && self.pending.is_none() => {
+                _ = &mut join_deadline, if self.phase.awaits_join() => {
                     replies.push(ServerMessage::error(ErrorCode::Timeout, "no join message arrived in time"));
                     Step::Close
                 }
@@ -122,7 +128,10 @@ impl Connection {
             }
             if let Step::Close = step {
                 // Deliver what the room queued before its Close.
-                while let Ok(Outbound::Message(msg)) = self.outbound_rx.try_recv() {
+                while let Ok(out) = self.outbound_rx.try_recv() {
+                    let Outbound::Message(msg) = out else {
+                        continue;
+                    };
                     let _ = sink
                         .send(Message::Text(Utf8Bytes::from(encode_server_message(&msg))))
                         .await;
@@ -142,27 +151,27 @@ impl Connection {
 
     /// The socket is gone: tell the room, if we were in one.
     fn finish(&mut self) {
-        if let Some(session) = self.pending.or(self.key.map(|k| k.session)) {
+        if let Some(session) = self.session {
             self.state
                 .hub()
                 .input(session, Input::Disconnected { conn: self.conn });
         }
     }
 
+    fn admitted(&mut self, role: duet_signaling::Role) {
+        if let Some(session) = self.session
+            && self.phase == ConnectionPhase::Joining
+        {
+            self.phase = self.phase.admitted();
+            self.key = Some(PeerKey { session, role });
+        }
+    }
+
     fn on_room_message(&mut self, msg: &ServerMessage) {
-        match (msg, self.pending) {
-            (ServerMessage::Joined { you, session, .. }, Some(_)) => {
-                self.phase = ConnectionPhase::Joined;
-                self.key = Some(PeerKey {
-                    session: session.id,
-                    role: you.role,
-                });
-            }
-            // The room refused the join (a third person, an ended session).
-            (ServerMessage::Error { code, .. }, Some(_)) if self.key.is_none() => {
-                self.state.metrics().join_failed(code.as_str());
-            }
-            _ => {}
+        // While joining, an error from the room is its refusal (a third
+        // person, an ended session); the close follows.
+        if let (ServerMessage::Error { code, .. }, ConnectionPhase::Joining) = (msg, self.phase) {
+            self.state.metrics().join_failed(code.as_str());
         }
     }
 
@@ -183,13 +192,6 @@ impl Connection {
         };
         if let Err((code, message)) = self.phase.check(&msg) {
             replies.push(ServerMessage::error(code, message));
-            return Step::Continue;
-        }
-        if self.pending.is_some() && self.key.is_none() && !matches!(msg, ClientMessage::Ping) {
-            replies.push(ServerMessage::error(
-                ErrorCode::OutOfOrder,
-                "wait for \"joined\" before sending more",
-            ));
             return Step::Continue;
         }
         match msg {
@@ -326,11 +328,6 @@ impl Connection {
             id: record.id,
             title: record.title.clone(),
         };
-        // The deployment can forbid recording whatever the session says.
-        let policy = crate::sessions::effective_policy(
-            self.state.policies().current().recording_allowed,
-            record.recording,
-        );
         let Some(outbound) = self.outbound_tx.take() else {
             return refuse(
                 replies,
@@ -338,8 +335,10 @@ impl Connection {
                 "this connection has already asked to join",
             );
         };
-        self.pending = Some(record.id);
-        self.state.hub().join(info, policy, req, outbound);
+        self.session = Some(record.id);
+        self.phase = self.phase.join_sent();
+        // The room applies the deployment's policy over the session's own.
+        self.state.hub().join(info, record.recording, req, outbound);
         Step::Continue
     }
 

@@ -11,7 +11,11 @@
 //! - either may decline (the request ends) or revoke (recording stops at
 //!   once, optionally discarding what was written);
 //! - a participant leaving or dropping ends any request or recording; a new
-//!   recording needs a new request and two new consents.
+//!   recording needs a new request and two new consents;
+//! - the deployment turning recording off ends any request or recording.
+//!
+//! Order: whenever writing must stop, `Stop` is the first output of that
+//! input, before any event to store, so a slow database never delays it.
 //!
 //! Structural guarantee: the recorder can only be started with a
 //! [`RecordingGrant`], and the only way to obtain one is this machine's
@@ -124,6 +128,8 @@ pub enum StopReason {
     /// The recorder could not write (disk full, I/O error).
     WriteFailed(String),
     SessionEnded,
+    /// Recording was turned off by the deployment's policy.
+    PolicyOff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +166,10 @@ pub enum ConsentInput {
     },
     /// The session ends for everyone.
     End,
+    /// The deployment's policy changed for this session (an admin turned
+    /// recording off or on). Anything but `Allowed` ends any request or
+    /// recording at once.
+    Policy(RecordingPolicy),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -277,7 +287,20 @@ impl Consent {
                 // Nobody is in the call any more: nothing can be requested.
                 self.present = [None, None];
             }
+            ConsentInput::Policy(policy) => self.set_policy(now, policy),
         }
+    }
+
+    fn set_policy(&mut self, now: UnixMillis, policy: RecordingPolicy) {
+        if policy == self.policy {
+            return;
+        }
+        self.policy = policy;
+        if policy != RecordingPolicy::Allowed && self.state != State::Off {
+            // Broadcasts the new status, policy included.
+            return self.end_everything(now, StopReason::PolicyOff);
+        }
+        self.broadcast();
     }
 
     fn refuse(&mut self, role: Role, code: ErrorCode, message: &'static str) {
@@ -424,11 +447,13 @@ impl Consent {
         match self.state {
             State::Recording { id, .. } => {
                 self.state = State::Off;
-                self.event(now, id, ConsentAction::Revoke, Some(role), None);
+                // Stop first: storing the events below may be slow, and a
+                // "no" must not wait for the database to take effect.
                 self.out.push_back(ConsentOutput::Stop {
                     id,
                     reason: StopReason::Revoked { by: role, discard },
                 });
+                self.event(now, id, ConsentAction::Revoke, Some(role), None);
                 self.event(
                     now,
                     id,
@@ -477,6 +502,7 @@ fn describe(reason: &StopReason) -> String {
         StopReason::ParticipantLeft(role) => format!("the {role} left the call"),
         StopReason::WriteFailed(why) => format!("writing failed: {why}"),
         StopReason::SessionEnded => "the session ended".to_string(),
+        StopReason::PolicyOff => "policy: recording was turned off on this server".to_string(),
     }
 }
 

@@ -40,7 +40,7 @@ fn truncate(s: &str) -> String {
 
 /// The room's snapshot with each participant's link quality from the media
 /// plane; `None` when nobody is connected.
-async fn live_view(state: &AppState, id: SessionId) -> Option<crate::room::RoomSnapshot> {
+async fn live_view(state: &AppState, id: SessionId) -> Option<crate::sessions::RoomSnapshot> {
     let mut live = state.hub().snapshot(id).await?;
     live.quality = state.media().quality(id).await;
     Some(live)
@@ -113,15 +113,7 @@ async fn list(
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
         let live = live_view(&state, r.id).await;
-        let ended = r.ended_at.is_some() || now >= r.expires_at;
-        let is_live = !ended && live.as_ref().is_some_and(|l| !l.participants.is_empty());
-        let class = if ended {
-            "ended"
-        } else if is_live {
-            "live"
-        } else {
-            "upcoming"
-        };
+        let class = sessions::SessionStatus::of(r, live.as_ref(), now).filter_class();
         if wanted.is_some_and(|w| w != class) {
             continue;
         }

@@ -11,6 +11,11 @@
 //!   [`probe`] reads them back; [`wav`] and [`talk`] make transcripts and
 //!   talk time; [`manifest`] and [`files`] describe what is on disk.
 
+/// Called from a recording's thread when writing fails (disk full, I/O
+/// error): the recording has stopped on its own. Here, not in `service`,
+/// so that the writer does not import the service that starts it.
+pub type FailureHook = Box<dyn FnOnce(duet_signaling::consent::RecordingId, String) + Send>;
+
 pub mod deletion;
 pub mod files;
 mod finalize;

@@ -7,11 +7,13 @@
 //! without two stored consents is thus impossible by construction, not by
 //! convention.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
+
+use tokio::sync::oneshot;
 
 use duet_signaling::consent::{RecordingGrant, RecordingId};
 use duet_signaling::protocol::SessionInfo;
@@ -21,7 +23,7 @@ use super::manifest::{self, Manifest, ManifestParticipant, ManifestSession, Mani
 use super::tap::{self, RecordTap};
 use super::writer::{self, Control, WriterJob};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredConsentEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecorderError {
@@ -44,9 +46,7 @@ pub struct RecordingContext {
     pub started_at_ms: i64,
 }
 
-/// Called from the writer's thread when writing fails (disk full, I/O
-/// error): the recording has stopped on its own.
-pub type FailureHook = Box<dyn FnOnce(RecordingId, String) + Send>;
+pub use super::FailureHook;
 
 #[derive(Clone)]
 pub struct Recorders {
@@ -100,56 +100,27 @@ impl Recorders {
         }
     }
 
+    /// Checks the stored trail (one read, also copied into the manifest),
+    /// then has the recording's own thread create its folder and first
+    /// manifest, stores its row, and lets the thread start writing. The
+    /// room awaits only the database and that thread, never a blocking pool.
     pub async fn start(
         &self,
         grant: RecordingGrant,
         ctx: RecordingContext,
         on_failure: FailureHook,
     ) -> Result<ActiveRecording, RecorderError> {
-        self.verify_trail(&grant, &ctx.notice_hash).await?;
         let id = grant.id();
-        let dir = self.dir_of(id);
-        std::fs::create_dir_all(&dir)?;
-        let manifest = Manifest {
-            id: id.to_string(),
-            session: ManifestSession {
-                id: ctx.session.id.to_string(),
-                title: ctx.session.title.clone(),
-            },
-            participants: ctx
-                .participants
-                .iter()
-                .map(|(role, pid, name)| ManifestParticipant {
-                    role: role.as_str().to_string(),
-                    name: name.clone(),
-                    participant_id: pid.to_string(),
-                })
-                .collect(),
-            notice_hash: ctx.notice_hash.clone(),
-            status: ManifestStatus::Recording,
-            started_at: crate::sessions::rfc3339(ctx.started_at_ms / 1000),
-            stopped_at: None,
-            stop_reason: None,
-            tracks: Vec::new(),
-            transcripts: Vec::new(),
-            talk_time: Default::default(),
-            dropped_packets: 0,
-            notes: Vec::new(),
-            consent: self.store.recording_trail(id).await?,
-        };
-        manifest::write(&dir, &manifest)?;
-        self.store
-            .insert_recording(id, ctx.session.id, ctx.started_at_ms)
-            .await?;
-
+        let trail = self.store.recording_trail(id).await?;
+        check_trail(&grant, &ctx.notice_hash, &trail)?;
         let queue = tap::queue(tap::QUEUE_PACKETS);
         let (control, control_rx) = mpsc::channel();
         let job = WriterJob {
             id,
-            dir,
+            dir: self.dir_of(id),
             start: Instant::now(),
             started_at_ms: ctx.started_at_ms,
-            manifest,
+            manifest: first_manifest(id, &ctx, trail),
             packets: queue.rx,
             control: control_rx,
             dropped: queue.dropped,
@@ -159,21 +130,59 @@ impl Recorders {
             on_failure,
             bytes_written: self.metrics.recording_bytes.clone(),
         };
-        let running = self.running.clone();
-        let active = self.metrics.recordings_active.clone();
-        running.fetch_add(1, Ordering::SeqCst);
-        active.inc();
-        tokio::task::spawn_blocking(move || {
-            writer::run(job);
-            active.dec();
-            running.fetch_sub(1, Ordering::SeqCst);
-        });
+        let (go, prepared) = self.spawn_writer(job)?;
+        prepared
+            .await
+            .map_err(|_| std::io::Error::other("the recording thread ended early"))??;
+        // Dropping `go` on this error makes the thread remove the folder.
+        self.store
+            .insert_recording(id, ctx.session.id, ctx.started_at_ms)
+            .await?;
+        let _ = go.send(());
         tracing::info!(recording = %id, session = %ctx.session.id, "recording started");
         Ok(ActiveRecording {
             id,
             tap: queue.tap.clone(),
             control,
         })
+    }
+
+    /// The recording's thread: creates the folder and first manifest,
+    /// reports that through the returned receiver, then writes once told to
+    /// go (after the database row exists). A std thread, not the blocking
+    /// pool, so that nothing queued there can delay or starve a recording.
+    #[allow(clippy::type_complexity)]
+    fn spawn_writer(
+        &self,
+        job: WriterJob,
+    ) -> Result<
+        (
+            mpsc::SyncSender<()>,
+            oneshot::Receiver<Result<(), RecorderError>>,
+        ),
+        RecorderError,
+    > {
+        let (go, go_rx) = mpsc::sync_channel::<()>(1);
+        let (ready, prepared) = oneshot::channel();
+        let running = Running::enter(self.running.clone(), self.metrics.recordings_active.clone());
+        std::thread::Builder::new()
+            .name("duet-recorder".into())
+            .spawn(move || {
+                let _running = running;
+                let result = create_folder(&job.dir, &job.manifest);
+                let ok = result.is_ok();
+                let _ = ready.send(result);
+                if !ok {
+                    return;
+                }
+                if go_rx.recv().is_err() {
+                    // The row could not be stored: leave nothing behind.
+                    let _ = std::fs::remove_dir_all(&job.dir);
+                    return;
+                }
+                writer::run(job);
+            })?;
+        Ok((go, prepared))
     }
 
     /// Waits (up to `limit`) until every recording has finished writing
@@ -185,33 +194,98 @@ impl Recorders {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
+}
 
-    /// Both consents of this recording, by the granted participants, to
-    /// this notice, are in the stored trail.
-    async fn verify_trail(
-        &self,
-        grant: &RecordingGrant,
-        notice_hash: &str,
-    ) -> Result<(), RecorderError> {
-        let trail = self.store.recording_trail(grant.id()).await?;
-        let stored = |role: Role, participant: ParticipantId| {
-            trail.iter().any(|e| {
-                e.action == "consent"
-                    && e.role.as_deref() == Some(role.as_str())
-                    && e.participant_id.as_deref() == Some(participant.to_string().as_str())
-                    && e.notice_hash == notice_hash
-            })
-        };
-        let both = grant
-            .consents()
-            .iter()
-            .all(|c| c.notice.0 == notice_hash && stored(c.role, c.participant));
-        let roles_differ = grant.consents()[0].role != grant.consents()[1].role;
-        if both && roles_differ {
-            Ok(())
-        } else {
-            tracing::error!(recording = %grant.id(), "refused to record: consents missing from the trail");
-            Err(RecorderError::NotConsented)
-        }
+/// Counts a recording thread as running (writing or finalizing) until the
+/// thread ends, whichever way it ends.
+struct Running {
+    count: Arc<AtomicUsize>,
+    gauge: prometheus_client::metrics::gauge::Gauge,
+}
+
+impl Running {
+    fn enter(count: Arc<AtomicUsize>, gauge: prometheus_client::metrics::gauge::Gauge) -> Running {
+        count.fetch_add(1, Ordering::SeqCst);
+        gauge.inc();
+        Running { count, gauge }
     }
 }
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.gauge.dec();
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn create_folder(dir: &Path, manifest: &Manifest) -> Result<(), RecorderError> {
+    std::fs::create_dir_all(dir)?;
+    manifest::write(dir, manifest)?;
+    Ok(())
+}
+
+fn first_manifest(
+    id: RecordingId,
+    ctx: &RecordingContext,
+    trail: Vec<StoredConsentEvent>,
+) -> Manifest {
+    Manifest {
+        id: id.to_string(),
+        session: ManifestSession {
+            id: ctx.session.id.to_string(),
+            title: ctx.session.title.clone(),
+        },
+        participants: ctx
+            .participants
+            .iter()
+            .map(|(role, pid, name)| ManifestParticipant {
+                role: role.as_str().to_string(),
+                name: name.clone(),
+                participant_id: pid.to_string(),
+            })
+            .collect(),
+        notice_hash: ctx.notice_hash.clone(),
+        status: ManifestStatus::Recording,
+        started_at: crate::clock::rfc3339(ctx.started_at_ms / 1000),
+        stopped_at: None,
+        stop_reason: None,
+        tracks: Vec::new(),
+        transcripts: Vec::new(),
+        talk_time: Default::default(),
+        dropped_packets: 0,
+        notes: Vec::new(),
+        consent: trail,
+    }
+}
+
+/// Both consents of this recording, by the granted participants, to this
+/// notice, are in the stored `trail`, from two different roles.
+pub(crate) fn check_trail(
+    grant: &RecordingGrant,
+    notice_hash: &str,
+    trail: &[StoredConsentEvent],
+) -> Result<(), RecorderError> {
+    let stored = |role: Role, participant: ParticipantId| {
+        trail.iter().any(|e| {
+            e.action == "consent"
+                && e.recording_id == grant.id().to_string()
+                && e.role.as_deref() == Some(role.as_str())
+                && e.participant_id.as_deref() == Some(participant.to_string().as_str())
+                && e.notice_hash == notice_hash
+        })
+    };
+    let both = grant
+        .consents()
+        .iter()
+        .all(|c| c.notice.0 == notice_hash && stored(c.role, c.participant));
+    let roles_differ = grant.consents()[0].role != grant.consents()[1].role;
+    if both && roles_differ {
+        Ok(())
+    } else {
+        tracing::error!(recording = %grant.id(), "refused to record: consents missing from the trail");
+        Err(RecorderError::NotConsented)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use duet_signaling::Role;
 use duet_signaling::consent::RecordingId;
 
+use super::FailureHook;
 use super::frames::{FrameAssembler, VideoCodec};
 use super::manifest::{self, Manifest, ManifestTrack};
 use super::ogg::OggOpusWriter;
-use super::service::FailureHook;
 use super::tap::{KeyframeRequests, RecordedPacket, TrackCodec, TrackKind};
 use super::webm::WebmWriter;
 use super::{files, finalize};

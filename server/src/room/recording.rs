@@ -2,15 +2,21 @@
 //! `recording` messages into consent inputs, and carrying out what the
 //! consent machine decides, in order.
 //!
-//! Order matters: every consent event is stored before the next output is
-//! acted on, and a `Start` whose trail could not be stored is refused. The
-//! recorder itself re-reads the stored trail before opening any file.
+//! Order matters: a `Stop` is always the first output of its input, and is
+//! carried out at once (no await), before any event of it is stored; every
+//! consent event is stored before the next output is acted on, and a
+//! `Start` whose trail could not be stored is refused. The recorder itself
+//! re-reads the stored trail before opening any file.
 
 use duet_signaling::consent::{ConsentInput, ConsentOutput, RecordingId, StopReason};
-use duet_signaling::protocol::{ErrorCode, RecordingAction, ServerMessage};
+use duet_signaling::protocol::{
+    ErrorCode, RecordingAction, RecordingPolicy, RecordingState, ServerMessage,
+};
 use duet_signaling::{ConnId, Role, UnixMillis};
 
-use super::{Room, now_millis};
+use super::Room;
+use crate::clock::now_millis;
+use crate::policy::effective_policy;
 use crate::recorder::service::RecordingContext;
 
 impl Room {
@@ -60,6 +66,28 @@ impl Room {
         );
     }
 
+    /// The deployment's policy changed: recording off ends a request or a
+    /// recording at once, and both people are told why.
+    pub(super) fn policy_changed(&mut self, now: UnixMillis, recording_allowed: bool) {
+        let policy = effective_policy(recording_allowed, self.session_policy);
+        let before = self.consent.status().state;
+        self.consent.handle(now, ConsentInput::Policy(policy));
+        if policy == RecordingPolicy::Allowed {
+            return;
+        }
+        match before {
+            RecordingState::Recording => self.tell_both(
+                "Recording stopped: the administrator turned recording off on this server. \
+                 What was recorded until now is kept. The call goes on.",
+            ),
+            RecordingState::Requested => self.tell_both(
+                "The recording request was closed: the administrator turned recording off \
+                 on this server. The call goes on.",
+            ),
+            RecordingState::Off => {}
+        }
+    }
+
     fn tell_both(&mut self, message: &'static str) {
         for role in Role::ALL {
             self.send_to_role(
@@ -93,9 +121,10 @@ impl Room {
                         continue;
                     }
                     let ctx = self.recording_context(&grant);
-                    let hub = self.deps.hub.clone();
-                    let session = self.id;
-                    let hook = Box::new(move |id, reason| hub.recorder_failed(session, id, reason));
+                    let failures = self.failures.0.clone();
+                    let hook = Box::new(move |id, reason| {
+                        let _ = failures.send((id, reason));
+                    });
                     match self.deps.recorders.start(grant, ctx, hook).await {
                         Ok(active) => {
                             self.deps.media.record(self.id, active.tap.clone());
@@ -118,16 +147,18 @@ impl Room {
                 }
                 ConsentOutput::Stop { id, reason } => {
                     if self.active.as_ref().map(|a| a.id) == Some(id) {
-                        self.deps.media.stop_recording(self.id);
+                        // The writer first: it checks before every packet,
+                        // so nothing more is written from here on.
                         let discard = matches!(reason, StopReason::Revoked { discard: true, .. });
                         if let Some(active) = self.active.take() {
                             active.stop(discard);
                         }
+                        self.deps.media.stop_recording(self.id);
                         tracing::info!(session = %self.id, recording = %id, ?reason, "recording stopped");
                     }
                 }
                 // The files go with the stop that precedes it (a revoke with
-                // discard); the trail already holds the discard event.
+                // discard), which tells the writer to delete them.
                 ConsentOutput::Discard { .. } => {}
                 ConsentOutput::Broadcast(_) => {
                     let status = self.recording_status();

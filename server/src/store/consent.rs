@@ -9,7 +9,7 @@ use duet_signaling::consent::{ConsentAction, ConsentEvent, RecordingId};
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{Lane, Store, StoreError};
 
 /// One stored consent event, as the audit trail shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +152,7 @@ impl Store {
             event.notice.0.clone(),
             event.detail.clone(),
         );
-        self.call(move |conn| {
+        self.call_in(Lane::Urgent, move |conn| {
             conn.execute(
                 "INSERT INTO consent_events (session_id, recording_id, action, role, participant_id,
                                              actor, at_ms, notice_hash, detail)
@@ -243,7 +243,7 @@ impl Store {
         &self,
         recording: RecordingId,
     ) -> Result<Vec<StoredConsentEvent>, StoreError> {
-        self.call(move |conn| {
+        self.call_in(Lane::Urgent, move |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {EVENT_COLUMNS} FROM consent_events WHERE recording_id = ?1 ORDER BY seq"
             ))?;
@@ -259,7 +259,7 @@ impl Store {
         session: SessionId,
         started_at_ms: i64,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
+        self.call_in(Lane::Urgent, move |conn| {
             conn.execute(
                 "INSERT INTO recordings (id, session_id, status, started_at_ms) VALUES (?1, ?2, 'recording', ?3)",
                 rusqlite::params![id.to_string(), session.to_string(), started_at_ms],

@@ -1,8 +1,15 @@
 //! The embedded SQLite database: sessions, API keys, the consent trail,
 //! recordings, admin accounts and audit log, and the stored policy.
 //!
-//! One connection behind a mutex, used from blocking tasks. Nothing here is
-//! on the media path; SQLite's own locking would serialise writers anyway.
+//! One connection, used by the server only from its own thread
+//! (`worker.rs`): async callers queue a job and await its result, so no
+//! load on tokio's blocking pool can hold up a consent event. Nothing here
+//! is on the media path. The CLI's synchronous commands use the same
+//! connection on their own thread (`call_blocking`).
+//!
+//! Durability: WAL with `synchronous=FULL`, so a transaction that returned
+//! (a consent event) is on disk before its caller goes on, and survives a
+//! power loss, not only a process crash.
 
 mod admin;
 mod apikeys;
@@ -10,6 +17,7 @@ mod consent;
 mod migrations;
 mod policy;
 mod sessions;
+mod worker;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,6 +27,7 @@ pub use apikeys::{hash_api_key, new_api_key};
 pub use consent::{AdminEvent, RecordingRow, RecordingStatus, StoredConsentEvent, TrailFilter};
 pub use policy::NoticeVersion;
 pub use sessions::SessionRecord;
+pub(crate) use worker::Lane;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,38 +42,88 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<rusqlite::Connection>>,
+    worker: Arc<worker::Worker>,
+    #[cfg(test)]
+    fault: Arc<Mutex<Fault>>,
+}
+
+/// What the tests make every query of the server (not `call_blocking`) do:
+/// a real database that is slow or failing.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Fault {
+    #[default]
+    None,
+    /// Each query waits this long before it runs.
+    Slow(std::time::Duration),
+    /// Each query fails.
+    Fail,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and brings its schema up
-    /// to date.
+    /// Opens (creating if needed) the database file, brings its schema up
+    /// to date and starts the database thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = rusqlite::Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a commit is synced to disk before it returns (NORMAL only
+        // syncs at checkpoints, so a power loss could undo a consent event).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::migrate(&conn)?;
+        let conn = Arc::new(Mutex::new(conn));
+        let worker = worker::Worker::spawn(conn.clone())
+            .map_err(|e| StoreError::Task(format!("starting the database thread: {e}")))?;
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
+            worker: Arc::new(worker),
+            #[cfg(test)]
+            fault: Arc::default(),
         })
     }
 
-    /// Runs `f` on the connection in a blocking task.
+    /// Runs `f` on the database thread, in the normal lane.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // A poisoned lock means a panic mid-call elsewhere; SQLite's
-            // transactions keep the file consistent, so carry on.
-            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&guard)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        self.call_in(Lane::Normal, f).await
+    }
+
+    /// Runs `f` on the database thread in `lane`; the consent path uses
+    /// [`Lane::Urgent`], which goes before every waiting normal query.
+    pub(crate) async fn call_in<T, F>(&self, lane: Lane, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        #[cfg(test)]
+        let fault = *self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        let job: worker::Job = Box::new(move |conn| {
+            #[cfg(test)]
+            match fault {
+                Fault::None => {}
+                Fault::Slow(d) => std::thread::sleep(d),
+                Fault::Fail => {
+                    let _ = reply.send(Err(StoreError::Task("injected failure".into())));
+                    return;
+                }
+            }
+            // The caller may have gone (a dropped request): nothing to do.
+            let _ = reply.send(f(conn));
+        });
+        let gone = || StoreError::Task("the database thread has stopped".into());
+        self.worker.push(lane, job).map_err(|_| gone())?;
+        result.await.map_err(|_| gone())?
+    }
+
+    /// Makes every later query slow or failing (tests only).
+    #[cfg(test)]
+    pub(crate) fn inject(&self, fault: Fault) {
+        *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
     }
 
     /// Runs `f` on the connection on this thread (CLI commands).

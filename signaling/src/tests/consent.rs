@@ -785,7 +785,6 @@ fn declining_while_recording_stops_like_a_revoke_that_keeps_the_files() {
         assert_eq!(
             handle_at(&mut c, T_NOW, decline(role)),
             vec![
-                ev(REC, ConsentAction::Revoke, by(role), T_NOW, None),
                 stop(
                     REC,
                     StopReason::Revoked {
@@ -793,6 +792,7 @@ fn declining_while_recording_stops_like_a_revoke_that_keeps_the_files() {
                         discard: false
                     }
                 ),
+                ev(REC, ConsentAction::Revoke, by(role), T_NOW, None),
                 ev(REC, ConsentAction::Stop, None, T_NOW, Some(&detail)),
                 broadcast_off(),
             ]
@@ -834,8 +834,8 @@ fn revoking_while_recording_stops_at_once_and_discards_when_asked() {
             let (mut c, grant) = recording();
             let detail = format!("revoked by the {role}");
             let mut expected = vec![
-                ev(REC, ConsentAction::Revoke, by(role), T_NOW, None),
                 stop(grant.id(), StopReason::Revoked { by: role, discard }),
+                ev(REC, ConsentAction::Revoke, by(role), T_NOW, None),
                 ev(REC, ConsentAction::Stop, None, T_NOW, Some(&detail)),
             ];
             if discard {
@@ -1195,6 +1195,82 @@ fn nothing_can_be_requested_after_the_session_ended() {
 }
 
 // ---------------------------------------------------------------------------
+// The deployment's policy changing under a live session
+// ---------------------------------------------------------------------------
+
+const POLICY_DETAIL: &str = "policy: recording was turned off on this server";
+
+#[test]
+fn turning_the_policy_off_stops_a_recording_first_then_says_why() {
+    let (mut c, grant) = recording();
+    assert_eq!(
+        handle_at(&mut c, T_NOW, ConsentInput::Policy(RecordingPolicy::Off)),
+        vec![
+            stop(grant.id(), StopReason::PolicyOff),
+            ev(
+                REC,
+                ConsentAction::Interruption,
+                None,
+                T_NOW,
+                Some(POLICY_DETAIL)
+            ),
+            bc(off(RecordingPolicy::Off)),
+        ]
+    );
+    assert!(!c.is_recording());
+    // Nothing can be asked for until the policy allows it again.
+    assert_eq!(
+        handle_at(&mut c, T_LATER, request(Role::Mentor, REC2)),
+        vec![refuse(Role::Mentor, ErrorCode::RecordingUnavailable)]
+    );
+}
+
+#[test]
+fn turning_the_policy_off_closes_an_open_request() {
+    for mut c in [requested(Role::Mentee), half_consented(Role::Mentor)] {
+        assert_eq!(
+            handle_at(&mut c, T_NOW, ConsentInput::Policy(RecordingPolicy::Off)),
+            vec![
+                ev(
+                    REC,
+                    ConsentAction::Decline,
+                    None,
+                    T_NOW,
+                    Some(POLICY_DETAIL)
+                ),
+                bc(off(RecordingPolicy::Off)),
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_policy_change_with_nothing_running_is_only_broadcast_and_can_be_undone() {
+    let mut c = both_in();
+    assert_eq!(
+        handle_at(&mut c, T_NOW, ConsentInput::Policy(RecordingPolicy::Off)),
+        vec![bc(off(RecordingPolicy::Off))]
+    );
+    assert_eq!(
+        handle_at(&mut c, T_NOW, ConsentInput::Policy(RecordingPolicy::Off)),
+        vec![],
+        "the same policy again changes nothing"
+    );
+    assert_eq!(
+        handle_at(
+            &mut c,
+            T_LATER,
+            ConsentInput::Policy(RecordingPolicy::Allowed)
+        ),
+        vec![bc(off(RecordingPolicy::Allowed))]
+    );
+    handle_at(&mut c, T_LATER, request(Role::Mentor, REC2));
+    handle_at(&mut c, T_LATER, consent(Role::Mentor));
+    let (_, grant, _) = take_start(handle_at(&mut c, T_LATEST, consent(Role::Mentee)));
+    assert_eq!(grant.id(), REC2);
+}
+
+// ---------------------------------------------------------------------------
 // Every input in every state, with exact outputs
 // ---------------------------------------------------------------------------
 
@@ -1411,8 +1487,8 @@ fn every_input_when_recording() {
         };
         let revoke_then = |discard: bool| {
             let mut out = vec![
-                ev(REC, ConsentAction::Revoke, by(role), T_NOW, None),
                 stop(REC, StopReason::Revoked { by: role, discard }),
+                ev(REC, ConsentAction::Revoke, by(role), T_NOW, None),
                 ev(REC, ConsentAction::Stop, None, T_NOW, Some(&revoked)),
             ];
             if discard {
@@ -1506,10 +1582,17 @@ enum Op {
     },
     RecorderFailed,
     End,
+    /// The deployment's policy for this session becomes this one.
+    Policy(RecordingPolicy),
 }
 
 fn every_op() -> Vec<Op> {
-    let mut ops = vec![Op::RecorderFailed, Op::End];
+    let mut ops = vec![
+        Op::RecorderFailed,
+        Op::End,
+        Op::Policy(RecordingPolicy::Off),
+        Op::Policy(RecordingPolicy::Allowed),
+    ];
     for role in Role::ALL {
         ops.extend([
             Op::Present { role, fresh: true },
@@ -1628,6 +1711,13 @@ impl Model {
                 self.present = [None, None];
                 false
             }
+            ConsentInput::Policy(policy) => {
+                self.policy = *policy;
+                if *policy != RecordingPolicy::Allowed {
+                    self.current = None;
+                }
+                false
+            }
         }
     }
 
@@ -1732,6 +1822,7 @@ impl Run {
             Op::Revoke { role, discard } => revoke(role, discard),
             Op::RecorderFailed => recorder_failed(),
             Op::End => ConsentInput::End,
+            Op::Policy(policy) => ConsentInput::Policy(policy),
         }
     }
 
@@ -1889,12 +1980,18 @@ impl Run {
                 | ConsentInput::Decline { .. }
                 | ConsentInput::RecorderFailed { .. }
                 | ConsentInput::End
+                | ConsentInput::Policy(RecordingPolicy::Off)
         ) {
             assert!(!self.consent.is_recording(), "{}", ctx());
         }
         let stopped_now = was_recording.filter(|id| self.model.recording() != Some(*id));
         assert_eq!(stops.first().map(|(id, _)| **id), stopped_now, "{}", ctx());
         assert!(stops.len() <= 1, "{}", ctx());
+        // (6) A stop comes before anything else of the same input, so that
+        // storing events (which may be slow) never delays it.
+        if !stops.is_empty() {
+            assert!(matches!(out.first(), Some(Seen::Stop { .. })), "{}", ctx());
+        }
         if let Some((id, reason)) = stops.first() {
             assert!(self.started.contains(id), "stop without start: {}", ctx());
             assert!(self.stopped.insert(**id), "second stop: {}", ctx());
@@ -1912,6 +2009,7 @@ impl Run {
                 },
                 ConsentInput::RecorderFailed { reason } => StopReason::WriteFailed(reason.clone()),
                 ConsentInput::End => StopReason::SessionEnded,
+                ConsentInput::Policy(_) => StopReason::PolicyOff,
                 other => panic!("{other:?} stopped a recording: {}", ctx()),
             };
             assert_eq!(*reason, &expected, "{}", ctx());
@@ -2074,7 +2172,7 @@ fn every_sequence_of_three_inputs_from_every_state_keeps_the_invariants() {
         .iter()
         .map(|op| std::mem::discriminant(&Run::new(RecordingPolicy::Allowed).input(*op)))
         .collect();
-    assert_eq!(kinds.len(), 8, "every kind of input is tried");
+    assert_eq!(kinds.len(), 9, "every kind of input is tried");
 
     let mut starts = 0;
     for (name, policy, prefix) in start_states() {
@@ -2124,6 +2222,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (role(), any::<bool>()).prop_map(|(role, discard)| Op::Revoke { role, discard }),
         1 => Just(Op::RecorderFailed),
         1 => Just(Op::End),
+        1 => prop_oneof![Just(RecordingPolicy::Off), Just(RecordingPolicy::Allowed)]
+            .prop_map(Op::Policy),
     ]
 }
 
