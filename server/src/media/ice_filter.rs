@@ -71,7 +71,12 @@ impl Cidr {
             v4 => v4,
         };
         match (self.net, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(u128::from(n.to_bits()), u128::from(a.to_bits()), 32, self.len),
+            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(
+                u128::from(n.to_bits()),
+                u128::from(a.to_bits()),
+                32,
+                self.len,
+            ),
             (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(n.to_bits(), a.to_bits(), 128, self.len),
             _ => false,
         }

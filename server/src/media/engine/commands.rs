@@ -27,7 +27,9 @@ impl Engine {
                         result
                     })
                     .unwrap_or_else(|| {
-                        Err(MediaError::BadOffer("the server failed on this offer".into()))
+                        Err(MediaError::BadOffer(
+                            "the server failed on this offer".into(),
+                        ))
                     });
                 let _ = reply.send(result);
             }

@@ -24,7 +24,13 @@ fn cidrs_parse_and_match() {
     assert!(host.contains(ip("10.1.2.3")) && !host.contains(ip("10.1.2.4")));
     let v6: Cidr = "fe80::/10".parse().expect("cidr");
     assert!(v6.contains(ip("fe80::abcd")) && !v6.contains(ip("2001:db8::1")));
-    for bad in ["", "10.0.0.0/33", "fe80::/129", "example.com/8", "10.0.0.0/x"] {
+    for bad in [
+        "",
+        "10.0.0.0/33",
+        "fe80::/129",
+        "example.com/8",
+        "10.0.0.0/x",
+    ] {
         assert!(bad.parse::<Cidr>().is_err(), "{bad}");
     }
 }
@@ -32,10 +38,26 @@ fn cidrs_parse_and_match() {
 #[test]
 fn the_defaults_deny_loopback_and_link_local_but_not_private_ranges() {
     let f = IceFilter::new(&defaults(), PUBLIC);
-    for denied in ["127.0.0.1", "127.9.9.9", "169.254.1.1", "::1", "fe80::1", "224.0.0.1", "0.0.0.0", "::ffff:127.0.0.1"] {
+    for denied in [
+        "127.0.0.1",
+        "127.9.9.9",
+        "169.254.1.1",
+        "::1",
+        "fe80::1",
+        "224.0.0.1",
+        "0.0.0.0",
+        "::ffff:127.0.0.1",
+    ] {
         assert!(!f.allows(ip(denied)), "{denied} should be denied");
     }
-    for allowed in ["10.0.0.5", "172.16.4.4", "192.168.1.20", "198.51.100.7", "2001:db8::7", "fd00::1"] {
+    for allowed in [
+        "10.0.0.5",
+        "172.16.4.4",
+        "192.168.1.20",
+        "198.51.100.7",
+        "2001:db8::7",
+        "fd00::1",
+    ] {
         assert!(f.allows(ip(allowed)), "{allowed} should be allowed");
     }
 }
@@ -57,7 +79,9 @@ fn entries_covering_the_advertised_address_are_left_out() {
 fn candidate_lines_are_judged_by_their_address() {
     let f = IceFilter::new(&defaults(), PUBLIC);
     assert!(f.allows_candidate("candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host"));
-    assert!(f.allows_candidate("a=candidate:1 1 UDP 1 198.51.100.7 9 typ srflx raddr 0.0.0.0 rport 0"));
+    assert!(
+        f.allows_candidate("a=candidate:1 1 UDP 1 198.51.100.7 9 typ srflx raddr 0.0.0.0 rport 0")
+    );
     assert!(!f.allows_candidate("candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host"));
     assert!(!f.allows_candidate("candidate:1 1 udp 2122260223 169.254.9.9 50000 typ host"));
     // mDNS names and junk are never used.

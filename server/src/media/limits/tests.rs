@@ -11,7 +11,13 @@ fn offer(extra: &str) -> String {
 
 fn candidates(n: usize) -> String {
     (0..n)
-        .map(|i| format!("a=candidate:{i} 1 udp 1 10.0.{}.{} 9 typ host\r\n", i / 250, i % 250))
+        .map(|i| {
+            format!(
+                "a=candidate:{i} 1 udp 1 10.0.{}.{} 9 typ host\r\n",
+                i / 250,
+                i % 250
+            )
+        })
         .collect()
 }
 
