@@ -90,6 +90,10 @@ pub struct MediaConfig {
     pub tcp_port: u16,
     /// STUN/TURN servers handed to clients in `joined.ice_servers`.
     pub ice_servers: Vec<IceServerConfig>,
+    /// CIDR blocks the server never sends ICE checks to (remote candidates
+    /// there are dropped); entries covering the advertised address are
+    /// ignored. See `media::ice_filter`.
+    pub ice_deny: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +272,10 @@ impl Default for MediaConfig {
             ice_tcp: true,
             tcp_port: 7882,
             ice_servers: Vec::new(),
+            ice_deny: crate::media::ice_filter::DEFAULT_DENY
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }

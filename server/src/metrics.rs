@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -49,6 +50,58 @@ pub struct MediaMetrics {
     pub plis: Counter,
     pub loss: Histogram,
     pub rtt: Histogram,
+    /// When the media loop last turned (see [`Heartbeat`]).
+    pub heartbeat: Heartbeat,
+    /// Seconds since the loop last turned, read at each scrape.
+    pub loop_lag: Gauge<f64, AtomicU64>,
+    /// Connections ended because handling them panicked.
+    pub peer_panics: Counter,
+}
+
+/// The media loop's pulse: it stamps every turn, and it turns at least once
+/// a second even when idle, so a stale stamp means it is stuck or gone.
+#[derive(Clone)]
+pub struct Heartbeat(Arc<HeartbeatInner>);
+
+struct HeartbeatInner {
+    base: Instant,
+    /// Milliseconds after `base` of the last turn.
+    last_ms: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat(Arc::new(HeartbeatInner {
+            base: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        }))
+    }
+}
+
+impl Heartbeat {
+    /// A turn of the loop at `now`.
+    pub fn beat(&self, now: Instant) {
+        let ms = now.saturating_duration_since(self.0.base).as_millis();
+        self.0
+            .last_ms
+            .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// The loop has ended for good.
+    pub fn stop(&self) {
+        self.0.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// How long ago the loop last turned; `None` once it has stopped.
+    pub fn lag(&self, now: Instant) -> Option<Duration> {
+        if self.0.stopped.load(Ordering::Relaxed) {
+            return None;
+        }
+        let last = Duration::from_millis(self.0.last_ms.load(Ordering::Relaxed));
+        Some(now.saturating_duration_since(self.0.base + last))
+    }
 }
 
 impl Metrics {
@@ -140,6 +193,11 @@ impl Metrics {
         if let Ok(s) = rustix::fs::statvfs(&self.data_dir) {
             self.disk_free.set(s.f_bavail.saturating_mul(s.f_frsize));
         }
+        // A stopped loop shows as lagging forever.
+        let lag = self.media.heartbeat.lag(Instant::now());
+        self.media
+            .loop_lag
+            .set(lag.map_or(f64::INFINITY, |l| l.as_secs_f64()));
         let mut out = String::with_capacity(8 * 1024);
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
@@ -199,6 +257,18 @@ impl MediaMetrics {
             "Round-trip time between Duet and a participant, from receiver reports",
             rtt.clone(),
         );
+        let loop_lag = Gauge::<f64, AtomicU64>::default();
+        r.register(
+            "media_loop_lag_seconds",
+            "Seconds since the media loop last turned (it turns at least once a second; +Inf once it stopped)",
+            loop_lag.clone(),
+        );
+        let peer_panics = Counter::default();
+        r.register(
+            "media_peer_panics",
+            "Media connections ended because handling them panicked (the other calls go on)",
+            peer_panics.clone(),
+        );
         let kind = |family: &Family<Labels, Counter>, k: &'static str| {
             family.get_or_create(&[("kind", k)]).clone()
         };
@@ -213,6 +283,9 @@ impl MediaMetrics {
             plis,
             loss,
             rtt,
+            heartbeat: Heartbeat::default(),
+            loop_lag,
+            peer_panics,
         }
     }
 }

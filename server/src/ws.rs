@@ -18,7 +18,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::links::LinkError;
-use crate::media::{MediaError, PeerKey};
+use crate::media::limits::{CandidateBudget, TokenBucket, candidate_rate};
+use crate::media::{IceFilter, MediaError, OfferRefusal, PeerKey};
 use crate::room::Outbound;
 use crate::state::{AppState, now_s};
 
@@ -57,6 +58,11 @@ struct Connection {
     /// closes (a client that stopped reading is cut off this way).
     outbound_tx: Option<mpsc::Sender<Outbound>>,
     outbound_rx: mpsc::Receiver<Outbound>,
+    /// Candidate addresses the media plane may check.
+    ice_filter: IceFilter,
+    /// Candidates this connection may still trickle, and how fast.
+    candidates: CandidateBudget,
+    candidate_rate: TokenBucket,
 }
 
 enum Step {
@@ -67,8 +73,12 @@ enum Step {
 impl Connection {
     fn new(state: AppState) -> Connection {
         let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let ice_filter = state.media().ice_filter(&state.config().media.ice_deny);
         Connection {
             conn: state.next_conn_id(),
+            ice_filter,
+            candidates: CandidateBudget::default(),
+            candidate_rate: candidate_rate(),
             state,
             phase: ConnectionPhase::AwaitingJoin,
             session: None,
@@ -208,11 +218,7 @@ impl Connection {
                     ErrorCode::BadSdp,
                     "that is not an ICE candidate line (candidate:<foundation> <component> ...)",
                 )),
-                Some(c) => {
-                    if let Some(key) = self.key {
-                        self.state.media().candidate(key, self.conn, c);
-                    }
-                }
+                Some(c) => self.candidate(c, replies),
                 None => {}
             },
             ClientMessage::Media {
@@ -346,17 +352,63 @@ impl Connection {
         let Some(key) = self.key else {
             return;
         };
-        match self.state.media().offer(key, self.conn, sdp).await {
-            Ok(answer) => replies.push(ServerMessage::Answer { sdp: answer }),
-            Err(e @ MediaError::BadOffer(_)) => {
-                replies.push(ServerMessage::error(ErrorCode::BadSdp, e.to_string()))
+        let media = self.state.media();
+        match media.offer(key, self.conn, sdp, &self.ice_filter).await {
+            Ok((answer, facts)) => {
+                self.candidates.offered(&facts);
+                replies.push(ServerMessage::Answer { sdp: answer })
             }
-            Err(e @ MediaError::Stale) => {
-                replies.push(ServerMessage::error(ErrorCode::Replaced, e.to_string()))
-            }
-            Err(e @ MediaError::Stopped) => {
-                replies.push(ServerMessage::error(ErrorCode::Unavailable, e.to_string()))
-            }
+            Err(e) => replies.push(ServerMessage::error(media_error_code(&e), e.to_string())),
         }
+    }
+
+    /// A trickled candidate: within this connection's rate and budget, and
+    /// to an allowed address, it goes to the media plane.
+    fn candidate(
+        &mut self,
+        c: duet_signaling::protocol::IceCandidate,
+        replies: &mut Vec<ServerMessage>,
+    ) {
+        let Some(key) = self.key else {
+            return;
+        };
+        if !self.candidate_rate.take(std::time::Instant::now()) {
+            replies.push(ServerMessage::error(
+                ErrorCode::RateLimited,
+                "candidates are coming too fast; this one was dropped",
+            ));
+            return;
+        }
+        if !self.candidates.take() {
+            replies.push(ServerMessage::error(
+                ErrorCode::TooManyCandidates,
+                format!(
+                    "a connection may have at most {} candidates; this one was dropped",
+                    duet_signaling::protocol::MAX_CANDIDATES_PER_PEER
+                ),
+            ));
+            return;
+        }
+        if let Err(e) = self
+            .state
+            .media()
+            .candidate(key, self.conn, c, &self.ice_filter)
+        {
+            replies.push(ServerMessage::error(media_error_code(&e), e.to_string()));
+        }
+    }
+}
+
+/// The error code a client gets for a media plane refusal.
+fn media_error_code(e: &MediaError) -> ErrorCode {
+    match e {
+        MediaError::BadOffer(_) | MediaError::Refused(OfferRefusal::DataChannel) => {
+            ErrorCode::BadSdp
+        }
+        MediaError::Refused(OfferRefusal::TooLarge(_)) => ErrorCode::SdpTooLarge,
+        MediaError::Refused(OfferRefusal::TooManyCandidates(_)) => ErrorCode::TooManyCandidates,
+        MediaError::Busy => ErrorCode::Busy,
+        MediaError::Stale => ErrorCode::Replaced,
+        MediaError::Stopped => ErrorCode::Unavailable,
     }
 }

@@ -37,6 +37,16 @@ pub struct IceCandidate {
 /// Longest candidate line accepted.
 pub const MAX_CANDIDATE_CHARS: usize = 1024;
 
+/// Largest SDP offer accepted, on the WebSocket and at `/check/offer`. A
+/// browser's offer for Duet's three m-lines is 5-12 KiB, with every
+/// candidate in it (no trickle) a few KiB more.
+pub const MAX_SDP_BYTES: usize = 32 * 1024;
+
+/// ICE candidates one peer connection may give the server, in its offers
+/// plus trickled. A browser gathers a handful per network interface; each
+/// one costs the media loop connectivity checks, so more is refused.
+pub const MAX_CANDIDATES_PER_PEER: usize = 50;
+
 impl IceCandidate {
     /// An empty candidate marks the end of candidates (it is valid and
     /// means nothing more will come).
@@ -333,6 +343,14 @@ pub enum ErrorCode {
     Replaced,
     /// The SDP or candidate could not be used.
     BadSdp,
+    /// The SDP is larger than [`MAX_SDP_BYTES`].
+    SdpTooLarge,
+    /// More than [`MAX_CANDIDATES_PER_PEER`] candidates for one connection.
+    TooManyCandidates,
+    /// `candidate` messages come faster than the server takes them.
+    RateLimited,
+    /// The media plane has more work queued than it takes; try again.
+    Busy,
     /// A field is out of range (too long a chat message or name, ...).
     InvalidField,
     /// Recording is not possible in this session or state.
@@ -359,6 +377,10 @@ impl ErrorCode {
             ErrorCode::SessionFull => "session_full",
             ErrorCode::Replaced => "replaced",
             ErrorCode::BadSdp => "bad_sdp",
+            ErrorCode::SdpTooLarge => "sdp_too_large",
+            ErrorCode::TooManyCandidates => "too_many_candidates",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Busy => "busy",
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::RecordingUnavailable => "recording_unavailable",
             ErrorCode::Timeout => "timeout",
@@ -456,6 +478,10 @@ mod tests {
             SessionFull,
             Replaced,
             BadSdp,
+            SdpTooLarge,
+            TooManyCandidates,
+            RateLimited,
+            Busy,
             InvalidField,
             RecordingUnavailable,
             Timeout,

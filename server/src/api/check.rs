@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, parse_json};
-use crate::media::PeerKey;
+use crate::media::{MediaError, OfferRefusal, PeerKey};
 use crate::state::{AppState, now_s};
 
 /// How long a probe connection may live: enough to connect over a slow
@@ -116,11 +116,12 @@ async fn offer(State(state): State<AppState>, body: Bytes) -> Result<Response, A
         role: Role::Mentor,
     };
     let conn = state.next_conn_id();
-    let answer = state
+    let filter = state.media().ice_filter(&state.config().media.ice_deny);
+    let (answer, _) = state
         .media()
-        .offer(key, conn, req.sdp)
+        .offer(key, conn, req.sdp, &filter)
         .await
-        .map_err(|e| ApiError::invalid("sdp", e.to_string()))?;
+        .map_err(offer_error)?;
     let media = state.media().clone();
     tokio::spawn(async move {
         tokio::time::sleep(PROBE_LIFETIME).await;
@@ -128,4 +129,26 @@ async fn offer(State(state): State<AppState>, body: Bytes) -> Result<Response, A
         drop(probe);
     });
     Ok(Json(json!({ "sdp": answer })).into_response())
+}
+
+/// A refused probe offer in the API's error shape.
+fn offer_error(e: MediaError) -> ApiError {
+    let (status, code) = match &e {
+        MediaError::Refused(OfferRefusal::TooLarge(_)) => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "sdp_too_large")
+        }
+        MediaError::Refused(OfferRefusal::TooManyCandidates(_)) => {
+            (StatusCode::BAD_REQUEST, "too_many_candidates")
+        }
+        MediaError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+        MediaError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        MediaError::BadOffer(_) | MediaError::Refused(_) | MediaError::Stale => {
+            return ApiError::invalid("sdp", e.to_string());
+        }
+    };
+    ApiError::Link {
+        status,
+        code,
+        message: e.to_string(),
+    }
 }

@@ -1,6 +1,8 @@
 //! Liveness and readiness for load balancers and orchestrators, and
 //! Prometheus metrics.
 
+use std::time::{Duration, Instant};
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +12,10 @@ use serde_json::json;
 
 use super::error::error_response;
 use crate::state::AppState;
+
+/// The media loop turns at least once a second; five without a turn means
+/// it is stuck (or gone) and no call is being carried.
+const MEDIA_LOOP_STALL: Duration = Duration::from_secs(5);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,6 +53,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "draining",
             "the server is shutting down and takes no new calls",
+        );
+    }
+    let lag = state.metrics().media.heartbeat.lag(Instant::now());
+    if lag.is_none_or(|l| l > MEDIA_LOOP_STALL) {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "media_stalled",
+            "the media loop has stopped or not turned for 5 s: calls cannot flow",
         );
     }
     axum::Json(json!({"status": "ready", "live_sessions": state.hub().live_rooms()}))

@@ -26,6 +26,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "media.public_port",
     "media.ice_tcp",
     "media.tcp_port",
+    "media.ice_deny",
     "auth.api_keys",
     "sessions.default_expiry_s",
     "sessions.max_expiry_s",
@@ -43,7 +44,7 @@ pub const ENV_SETTINGS: &[&str] = &[
 ];
 
 /// Settings whose values are lists: the variable holds comma-separated items.
-const LIST_SETTINGS: &[&str] = &["auth.api_keys", "turn.urls"];
+const LIST_SETTINGS: &[&str] = &["auth.api_keys", "turn.urls", "media.ice_deny"];
 
 pub fn env_name(path: &str) -> String {
     format!("DUET_{}", path.replace('.', "_").to_ascii_uppercase())

@@ -44,6 +44,12 @@ impl Config {
                 message: "must be at least 1 second".into(),
             });
         }
+        if let Err(e) = crate::media::ice_filter::validate(&self.media.ice_deny) {
+            return Err(ConfigError::Invalid {
+                field: "media.ice_deny",
+                message: e.to_string(),
+            });
+        }
         for server in &self.media.ice_servers {
             if server.urls.is_empty() {
                 return Err(ConfigError::Invalid {

@@ -40,6 +40,7 @@ mod packet_path;
 mod recv_buffer;
 
 mod events;
+mod guard;
 mod pinning;
 mod slots;
 mod tcp_conns;
@@ -163,6 +164,16 @@ pub(super) struct Engine {
     connected_calls: call_metrics::ConnectedCalls,
 }
 
+/// The loop's two inboxes (see `MediaPlane`).
+pub(super) struct Inbox {
+    pub control: mpsc::UnboundedReceiver<Command>,
+    pub requests: mpsc::Receiver<Command>,
+}
+
+/// Client requests handled after each turn at most, so neither packets nor
+/// requests can starve the other.
+const REQUESTS_PER_TURN: usize = 4;
+
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
 /// Datagrams read per wake-up at most, so commands and timers still get
 /// their turn under a flood (about a millisecond of work).
@@ -203,22 +214,25 @@ impl Engine {
 
     pub(super) async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut inbox: Inbox,
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {
         let mut rx = ReceiveBuffer::default();
         let sleep = tokio::time::sleep_until(self.idle_wake.into());
         tokio::pin!(sleep);
         loop {
+            self.metrics.heartbeat.beat(Instant::now());
             self.flush_timeouts();
             let next = tokio::time::Instant::from_std(self.next_wake());
             if sleep.deadline() != next {
                 sleep.as_mut().reset(next);
             }
-            tokio::select! {
+            let stop = tokio::select! {
                 biased;
-                cmd = commands.recv() => match cmd {
-                    Some(Command::Shutdown) | None => break,
+                // The server's own orders: few, and a recording's stop must
+                // land at once.
+                cmd = inbox.control.recv() => match cmd {
+                    Some(Command::Shutdown) | None => true,
                     Some(cmd) => self.handle_command(cmd),
                 },
                 // Before the socket: under a flood the socket is always
@@ -226,27 +240,56 @@ impl Engine {
                 // kept at the timer's millisecond resolution: handling an
                 // "at once" deadline at once sent the first ICE checks before
                 // the client had the answer, and the retry comes 200 ms later.
-                _ = &mut sleep => self.handle_timeouts(Instant::now()),
-                res = self.socket.recv_buf_from(rx.prepare()) => match res {
-                    Ok((_, from)) => {
-                        self.handle_datagram(Instant::now(), from, rx.take());
-                        self.drain_socket(&mut rx);
+                _ = &mut sleep => { self.handle_timeouts(Instant::now()); false }
+                res = self.socket.recv_buf_from(rx.prepare()) => {
+                    match res {
+                        Ok((_, from)) => {
+                            self.handle_datagram(Instant::now(), from, rx.take());
+                            self.drain_socket(&mut rx);
+                        }
+                        // ICMP errors from a vanished peer surface here; the
+                        // socket itself is fine.
+                        Err(e) => tracing::debug!(error = %e, "media socket receive error"),
                     }
-                    // ICMP errors from a vanished peer surface here; the
-                    // socket itself is fine.
-                    Err(e) => tracing::debug!(error = %e, "media socket receive error"),
-                },
-                event = next_tcp_event(&mut tcp_events) => match event {
-                    Some(event) => self.handle_tcp(Instant::now(), event),
-                    // The acceptor and every connection task are gone.
-                    None => tcp_events = None,
-                },
+                    false
+                }
+                event = next_tcp_event(&mut tcp_events) => {
+                    match event {
+                        Some(event) => self.handle_tcp(Instant::now(), event),
+                        // The acceptor and every connection task are gone.
+                        None => tcp_events = None,
+                    }
+                    false
+                }
+                // Client requests last: a burst of offers or candidates
+                // waits behind the packets of every call.
+                Some(cmd) = inbox.requests.recv() => self.handle_command(cmd),
+            };
+            // ...and still gets a few turns' worth under a packet flood.
+            if stop || self.take_requests(&mut inbox.requests) {
+                break;
             }
         }
         for (_, mut peer) in self.peers.drain() {
-            let _ = peer.pc.close();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| peer.pc.close()));
         }
         tracing::info!(counters = ?self.counters, "media plane stopped");
+    }
+
+    /// Handles up to [`REQUESTS_PER_TURN`] waiting client requests; true
+    /// when one of them was the last (shutdown).
+    fn take_requests(&mut self, requests: &mut mpsc::Receiver<Command>) -> bool {
+        for _ in 0..REQUESTS_PER_TURN {
+            match requests.try_recv() {
+                Ok(cmd) => {
+                    if self.handle_command(cmd) {
+                        return true;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        false
     }
 
     /// Reads what else is already queued on the socket, up to a batch,
@@ -282,20 +325,24 @@ impl Engine {
         self.feed(now, key, transport, data);
     }
 
-    /// Hands one received packet to `key`'s connection and services it.
+    /// Hands one received packet to `key`'s connection and services it. A
+    /// panic in there ends that connection only.
     fn feed(&mut self, now: Instant, key: PeerKey, transport: TransportContext, data: BytesMut) {
-        let Some(peer) = self.peers.get_mut(&key) else {
-            return;
-        };
-        let msg = TaggedBytesMut {
-            now,
-            transport,
-            message: data,
-        };
-        if let Err(e) = peer.pc.handle_read(msg) {
-            tracing::trace!(error = %e, "packet refused by peer connection");
-        }
-        self.service(now, key);
+        self.guarded(key, |engine| {
+            let Some(peer) = engine.peers.get_mut(&key) else {
+                return;
+            };
+            super::fault::maybe_panic(key);
+            let msg = TaggedBytesMut {
+                now,
+                transport,
+                message: data,
+            };
+            if let Err(e) = peer.pc.handle_read(msg) {
+                tracing::trace!(error = %e, "packet refused by peer connection");
+            }
+            engine.service(now, key);
+        });
         self.maybe_report(now);
     }
 

@@ -11,18 +11,31 @@
 //!   becomes REMB to the sender).
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //!
+//! - [`limits`]: bounds on offers and candidates, checked before the loop.
+//! - [`ice_filter`]: addresses the server never sends ICE checks to.
+//! - [`fault`]: a test-only way to make one connection's path panic.
+//!
 //! Other tasks talk to the loop through [`MediaPlane`], a cheap handle over
-//! a channel.
+//! two channels: a bounded one for what clients ask (offers, candidates,
+//! questions), which answers "busy" when full, and one for the server's own
+//! few orders (a connection leaving, a recording starting or stopping),
+//! which must never be dropped.
 
 pub mod bandwidth;
 pub mod demux;
 mod engine;
+#[doc(hidden)]
+pub mod fault;
 pub mod forward;
+pub mod ice_filter;
+pub mod limits;
 mod peer;
 mod sockbuf;
+mod supervise;
 mod tcp;
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use duet_signaling::protocol::IceCandidate;
 use duet_signaling::{ConnId, Role, SessionId};
@@ -31,6 +44,15 @@ use tokio::sync::{mpsc, oneshot};
 use crate::recorder::tap::RecordTap;
 
 pub use engine::Counters;
+pub use ice_filter::IceFilter;
+pub use limits::{OfferFacts, OfferRefusal};
+
+/// Client requests waiting for the media loop at most; past this, "busy".
+const REQUEST_QUEUE: usize = 256;
+
+/// How long an offer may wait for room in the queue and for its answer: a
+/// loop this late is overloaded or stuck, and the client should retry.
+const OFFER_WAIT: Duration = Duration::from_secs(10);
 
 /// A participant's link quality as their own receiver reports state it:
 /// loss on what Duet sends them, and the round trip.
@@ -95,6 +117,10 @@ impl PeerKey {
 pub enum MediaError {
     #[error("the offer could not be used: {0}")]
     BadOffer(String),
+    #[error(transparent)]
+    Refused(#[from] OfferRefusal),
+    #[error("the media server is busy; try again in a moment")]
+    Busy,
     #[error("a newer connection has taken this place")]
     Stale,
     #[error("the media plane has stopped")]
@@ -134,9 +160,15 @@ pub(crate) enum Command {
 /// A cheap, cloneable handle to the media loop.
 #[derive(Clone)]
 pub struct MediaPlane {
-    commands: mpsc::UnboundedSender<Command>,
+    /// Offers, candidates and questions: bounded, so a flood of client
+    /// input waits here (or is refused) instead of piling up in memory.
+    requests: mpsc::Sender<Command>,
+    /// Removals, recording taps and shutdown: a handful per connection and
+    /// consent-critical (a stop must land), so never refused.
+    control: mpsc::UnboundedSender<Command>,
     local_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
+    advertise_ip: IpAddr,
 }
 
 impl MediaPlane {
@@ -178,13 +210,38 @@ impl MediaPlane {
             None => (None, None),
         };
         let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
+        let heartbeat = metrics.heartbeat.clone();
         let engine = engine::Engine::new(socket, advertise, advertise_tcp, metrics)?;
-        let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(engine.run(rx, tcp_events));
+        let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let inbox = engine::Inbox {
+            control: control_rx,
+            requests: requests_rx,
+        };
+        supervise::spawn(engine.run(inbox, tcp_events), heartbeat);
         Ok(MediaPlane {
-            commands,
+            requests,
+            control,
             local_addr,
             tcp_addr,
+            advertise_ip: ip,
+        })
+    }
+
+    /// The address put in the server's ICE candidates.
+    pub fn advertised_ip(&self) -> IpAddr {
+        self.advertise_ip
+    }
+
+    /// The deny list `deny` (`media.ice_deny`) as it applies to this plane.
+    pub fn ice_filter(&self, deny: &[String]) -> IceFilter {
+        IceFilter::new(deny, self.advertise_ip)
+    }
+
+    fn request(&self, cmd: Command) -> Result<(), MediaError> {
+        self.requests.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => MediaError::Busy,
+            mpsc::error::TrySendError::Closed(_) => MediaError::Stopped,
         })
     }
 
@@ -198,41 +255,66 @@ impl MediaPlane {
     }
 
     /// Applies a client's offer and returns the server's answer (with its
-    /// candidates in it).
+    /// candidates in it), and what the limits need to know of the offer.
+    /// The offer is checked and its denied candidates removed here, in the
+    /// caller's task, so nothing oversized reaches the loop.
     pub async fn offer(
         &self,
         key: PeerKey,
         conn: ConnId,
         sdp: String,
-    ) -> Result<String, MediaError> {
+        filter: &IceFilter,
+    ) -> Result<(String, OfferFacts), MediaError> {
+        let mut facts = limits::check_offer(&sdp)?;
+        let (sdp, denied) = filter.filter_sdp(&sdp);
+        facts.candidates = facts.candidates.saturating_sub(denied);
         let (reply, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Offer {
-                key,
-                conn,
-                sdp,
-                reply,
-            })
-            .map_err(|_| MediaError::Stopped)?;
-        rx.await.map_err(|_| MediaError::Stopped)?
+        let cmd = Command::Offer {
+            key,
+            conn,
+            sdp,
+            reply,
+        };
+        let answer = tokio::time::timeout(OFFER_WAIT, async {
+            self.requests
+                .send(cmd)
+                .await
+                .map_err(|_| MediaError::Stopped)?;
+            rx.await.map_err(|_| MediaError::Stopped)?
+        })
+        .await
+        .map_err(|_| MediaError::Busy)??;
+        Ok((answer, facts))
     }
 
-    pub fn candidate(&self, key: PeerKey, conn: ConnId, candidate: IceCandidate) {
-        let _ = self.commands.send(Command::Candidate {
+    /// Hands a trickled candidate to the loop unless `filter` denies its
+    /// address. `Busy` when the loop's queue is full.
+    pub fn candidate(
+        &self,
+        key: PeerKey,
+        conn: ConnId,
+        candidate: IceCandidate,
+        filter: &IceFilter,
+    ) -> Result<(), MediaError> {
+        if !filter.allows_candidate(&candidate.candidate) {
+            tracing::debug!("remote candidate dropped: address not allowed");
+            return Ok(());
+        }
+        self.request(Command::Candidate {
             key,
             conn,
             candidate,
-        });
+        })
     }
 
     /// Tears down `conn`'s connection for `key`, if it is still the current one.
     pub fn remove(&self, key: PeerKey, conn: ConnId) {
-        let _ = self.commands.send(Command::Remove { key, conn });
+        let _ = self.control.send(Command::Remove { key, conn });
     }
 
     /// Starts feeding a session's packets to a recording.
     pub fn record(&self, session: SessionId, tap: RecordTap) {
-        let _ = self.commands.send(Command::Record {
+        let _ = self.control.send(Command::Record {
             session,
             tap: Some(tap),
         });
@@ -240,14 +322,12 @@ impl MediaPlane {
 
     /// Stops feeding a session's packets to its recording.
     pub fn stop_recording(&self, session: SessionId) {
-        let _ = self.commands.send(Command::Record { session, tap: None });
+        let _ = self.control.send(Command::Record { session, tap: None });
     }
 
     pub async fn counters(&self) -> Result<Counters, MediaError> {
         let (reply, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Counters(reply))
-            .map_err(|_| MediaError::Stopped)?;
+        self.request(Command::Counters(reply))?;
         rx.await.map_err(|_| MediaError::Stopped)
     }
 
@@ -255,18 +335,14 @@ impl MediaPlane {
     /// reports they send (empty when the media plane has stopped).
     pub async fn quality(&self, session: SessionId) -> Vec<(Role, LinkQuality)> {
         let (reply, rx) = oneshot::channel();
-        if self
-            .commands
-            .send(Command::Quality { session, reply })
-            .is_err()
-        {
+        if self.request(Command::Quality { session, reply }).is_err() {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
     }
 
     pub fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.control.send(Command::Shutdown);
     }
 }
 

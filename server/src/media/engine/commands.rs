@@ -7,7 +7,9 @@ use std::time::Instant;
 use super::*;
 
 impl Engine {
-    pub(super) fn handle_command(&mut self, cmd: Command) {
+    /// Handles one command; true when it was the last (shutdown). Work on
+    /// one connection runs guarded: a panic ends that connection only.
+    pub(super) fn handle_command(&mut self, cmd: Command) -> bool {
         let now = Instant::now();
         match cmd {
             Command::Offer {
@@ -16,23 +18,35 @@ impl Engine {
                 sdp,
                 reply,
             } => {
-                let result = self.offer(now, key, conn, sdp);
-                let ok = result.is_ok();
+                let result = self
+                    .guarded(key, |engine| {
+                        let result = engine.offer(now, key, conn, sdp);
+                        if result.is_ok() {
+                            engine.service(now, key);
+                        }
+                        result
+                    })
+                    .unwrap_or_else(|| {
+                        Err(MediaError::BadOffer(
+                            "the server failed on this offer".into(),
+                        ))
+                    });
                 let _ = reply.send(result);
-                if ok {
-                    self.service(now, key);
-                }
             }
             Command::Candidate {
                 key,
                 conn,
                 candidate,
             } => {
-                self.remote_candidate(key, conn, candidate);
-                // A new candidate schedules connectivity checks.
-                self.touch(key);
+                self.guarded(key, |engine| {
+                    engine.remote_candidate(key, conn, candidate);
+                    // A new candidate schedules connectivity checks.
+                    engine.touch(key);
+                });
             }
-            Command::Remove { key, conn } => self.remove(key, conn),
+            Command::Remove { key, conn } => {
+                self.guarded(key, |engine| engine.remove(key, conn));
+            }
             Command::Record { session, tap } => self.set_recorder(session, tap),
             Command::Counters(reply) => {
                 let _ = reply.send(self.counters);
@@ -47,8 +61,9 @@ impl Engine {
                     .collect();
                 let _ = reply.send(out);
             }
-            Command::Shutdown => {}
+            Command::Shutdown => return true,
         }
+        false
     }
 
     fn offer(
@@ -123,7 +138,7 @@ impl Engine {
         }
     }
 
-    fn remove(&mut self, key: PeerKey, conn: ConnId) {
+    pub(super) fn remove(&mut self, key: PeerKey, conn: ConnId) {
         if self.peers.get(&key).map(|p| p.conn) != Some(conn) {
             return;
         }

@@ -116,11 +116,13 @@ impl Engine {
             }
         }
         for key in keys.drain(..) {
-            if let Some(peer) = self.peers.get_mut(&key) {
-                let _ = peer.pc.handle_timeout(now);
-            }
-            self.service(now, key);
-            self.touch(key);
+            self.guarded(key, |engine| {
+                if let Some(peer) = engine.peers.get_mut(&key) {
+                    let _ = peer.pc.handle_timeout(now);
+                }
+                engine.service(now, key);
+                engine.touch(key);
+            });
         }
         self.timeout_keys = keys;
         if now >= self.idle_wake {
