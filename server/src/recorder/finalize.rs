@@ -56,6 +56,13 @@ pub(super) fn finish(
             m.stop_reason = Some(format!("writing failed: {reason}"));
             ManifestStatus::Interrupted
         }
+        Outcome::Limit(reached) => {
+            m.stop_reason = Some(reached.to_string());
+            match reached.is_fault() {
+                true => ManifestStatus::Interrupted,
+                false => ManifestStatus::Complete,
+            }
+        }
         Outcome::Stopped { .. } => ManifestStatus::Complete,
     };
     for t in &tracks {

@@ -15,6 +15,7 @@ pub mod deletion;
 pub mod files;
 mod finalize;
 pub mod frames;
+pub mod limits;
 pub mod manifest;
 pub mod mix;
 pub mod ogg;

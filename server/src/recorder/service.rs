@@ -17,6 +17,7 @@ use duet_signaling::consent::{RecordingGrant, RecordingId};
 use duet_signaling::protocol::SessionInfo;
 use duet_signaling::{ParticipantId, Role};
 
+use super::limits::Limits;
 use super::manifest::{self, Manifest, ManifestParticipant, ManifestSession, ManifestStatus};
 use super::tap::{self, RecordTap};
 use super::writer::{self, Control, WriterJob};
@@ -55,6 +56,7 @@ pub struct Recorders {
     /// Writer threads still running (writing or finalizing).
     running: Arc<AtomicUsize>,
     metrics: Metrics,
+    limits: Limits,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
@@ -80,7 +82,14 @@ impl Recorders {
             store,
             running: Arc::new(AtomicUsize::new(0)),
             metrics,
+            limits: Limits::default(),
         }
+    }
+
+    /// The size, length and free-space limits of every recording.
+    pub fn with_limits(mut self, limits: Limits) -> Recorders {
+        self.limits = limits;
+        self
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -109,6 +118,9 @@ impl Recorders {
         self.verify_trail(&grant, &ctx.notice_hash).await?;
         let id = grant.id();
         let dir = self.dir_of(id);
+        if let Some(low) = self.limits.check_free_at(&self.root) {
+            return Err(std::io::Error::other(low.to_string()).into());
+        }
         std::fs::create_dir_all(&dir)?;
         let manifest = Manifest {
             id: id.to_string(),
@@ -158,6 +170,7 @@ impl Recorders {
             runtime: tokio::runtime::Handle::current(),
             on_failure,
             bytes_written: self.metrics.recording_bytes.clone(),
+            limits: self.limits,
         };
         let running = self.running.clone();
         let active = self.metrics.recordings_active.clone();
