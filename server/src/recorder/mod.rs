@@ -12,6 +12,7 @@
 //!   talk time; [`manifest`] and [`files`] describe what is on disk.
 
 pub mod deletion;
+pub mod discard;
 pub mod files;
 mod finalize;
 pub mod frames;

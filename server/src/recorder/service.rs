@@ -65,12 +65,19 @@ pub struct ActiveRecording {
     /// Where the media engine hands this recording's packets.
     pub tap: RecordTap,
     control: mpsc::Sender<Control>,
+    /// The recordings folder, for the discard marker.
+    root: PathBuf,
 }
 
 impl ActiveRecording {
     /// Stops writing at once (the writer checks before every packet) and
-    /// finalizes the files; with `discard`, deletes them instead.
+    /// finalizes the files; with `discard`, deletes them instead. A discard
+    /// is first made durable (see [`super::discard`]): a few milliseconds
+    /// of disk sync here, so that no crash can turn it into a kept file.
     pub fn stop(&self, discard: bool) {
+        if discard && let Err(e) = super::discard::mark(&self.root, self.id) {
+            tracing::error!(recording = %self.id, error = %e, "could not mark a discard durably");
+        }
         let _ = self.control.send(Control::Stop { discard });
     }
 }
@@ -122,6 +129,8 @@ impl Recorders {
             return Err(std::io::Error::other(low.to_string()).into());
         }
         std::fs::create_dir_all(&dir)?;
+        // The new folder's name is durable only once its parent is synced.
+        super::files::sync_dir(&self.root)?;
         let manifest = Manifest {
             id: id.to_string(),
             session: ManifestSession {
@@ -186,6 +195,7 @@ impl Recorders {
             id,
             tap: queue.tap.clone(),
             control,
+            root: self.root.clone(),
         })
     }
 
