@@ -198,6 +198,14 @@ pub struct RecordingConfig {
     /// access it, how long it is kept. Consents refer to its hash, so
     /// changing it never rewrites what earlier consents meant.
     pub notice: String,
+    /// A recording stops (its files kept, playable) once its track files
+    /// hold this many megabytes. 0: no cap.
+    pub max_size_mb: u64,
+    /// A recording stops once it is this many minutes long. 0: no cap.
+    pub max_duration_min: u64,
+    /// No recording starts, and a running one stops, when the recordings'
+    /// file system has less than this many megabytes free. 0: no check.
+    pub min_free_mb: u64,
 }
 
 impl Default for RecordingConfig {
@@ -205,6 +213,9 @@ impl Default for RecordingConfig {
         RecordingConfig {
             enabled: true,
             notice: DEFAULT_NOTICE.to_string(),
+            max_size_mb: 4096,
+            max_duration_min: 240,
+            min_free_mb: 1024,
         }
     }
 }

@@ -136,15 +136,9 @@ pub async fn run_with_signals(
     let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
     let recordings = config.data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)?;
-    {
-        // Recordings a crash left open are finalized before anyone joins.
-        let (store, runtime) = (store.clone(), tokio::runtime::Handle::current());
-        tokio::task::spawn_blocking(move || {
-            recorder::recovery::recover(&recordings, &store, &runtime)
-        })
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    }
+    // Discards a crash cut short are finished now; recordings it left open
+    // are finalized in the background, so HTTP is up at once.
+    recorder::recovery::start(recordings, store.clone()).await?;
     let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
     let metrics = metrics::Metrics::new(config.data_dir.clone());
     let media = media::MediaPlane::start(

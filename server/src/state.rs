@@ -71,7 +71,8 @@ impl AppState {
             config.data_dir.join("recordings"),
             store.clone(),
             metrics.clone(),
-        );
+        )
+        .with_limits((&config.recording).into());
         AppState {
             inner: Arc::new(Inner {
                 hub: Hub::new(

@@ -341,6 +341,13 @@ impl MediaPeer {
         self.control.set_enabled(kind, on);
     }
 
+    /// From now on, every audio packet's RTP timestamp jumps `ticks` ahead
+    /// of the last one's on top of its 20 ms (0 to stop): a misbehaving or
+    /// hostile sender.
+    pub fn set_audio_timestamp_jump(&self, ticks: u32) {
+        self.control.set_audio_timestamp_jump(ticks);
+    }
+
     /// Our SSRC for `kind`.
     pub fn local_ssrc(&self, kind: MediaKind) -> u32 {
         self.locals[kind.index()].ssrc

@@ -2,7 +2,7 @@
 //! payload recorded before it is handed to the connection.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -90,11 +90,18 @@ pub(crate) struct SendControl {
     /// Negotiated payload type; 0 until known (0 is PCMU, never used here).
     payload_type: [AtomicU8; 3],
     keyframe_wanted: [AtomicBool; 3],
+    /// Extra RTP ticks added to the audio timestamp line on every packet:
+    /// a sender whose timestamps run away (an attack on the recorder).
+    audio_ts_jump: AtomicU32,
 }
 
 impl SendControl {
     pub(crate) fn set_enabled(&self, kind: MediaKind, on: bool) {
         self.enabled[kind.index()].store(on, Ordering::SeqCst);
+    }
+
+    pub(crate) fn set_audio_timestamp_jump(&self, ticks: u32) {
+        self.audio_ts_jump.store(ticks, Ordering::SeqCst);
     }
 
     pub(crate) fn enabled(&self, kind: MediaKind) -> bool {
@@ -210,6 +217,7 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
     let tag = rand::random::<u32>();
     let mut counter = 0u32;
     let mut first = true;
+    let mut jumped = 0u32;
     for tick in 0u32.. {
         ticker.tick().await;
         let Some(pt) = ctx.control.payload_type(kind) else {
@@ -225,7 +233,10 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
         let Ok(payload) = tone::tag_opus_packet(frame, tag, counter, sent_us) else {
             continue;
         };
-        let ts = ts0.wrapping_add(tick.wrapping_mul(tone::SAMPLES_PER_FRAME));
+        jumped = jumped.wrapping_add(ctx.control.audio_ts_jump.load(Ordering::SeqCst));
+        let ts = ts0
+            .wrapping_add(tick.wrapping_mul(tone::SAMPLES_PER_FRAME))
+            .wrapping_add(jumped);
         let packet = rtp_packet(pt, seq, ts, ctx.local.ssrc, first, payload);
         seq = seq.wrapping_add(1);
         first = false;

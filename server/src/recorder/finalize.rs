@@ -10,7 +10,7 @@ use std::time::Duration;
 use duet_signaling::Role;
 use duet_signaling::consent::RecordingId;
 
-use super::files;
+use super::{discard, files};
 use super::manifest::{self, Manifest, ManifestStatus, ManifestTranscript};
 use super::probe::OpusPackets;
 use super::tap::TrackKind;
@@ -37,24 +37,19 @@ pub(super) fn finish(
 ) {
     let stopped_at_ms = ctx.started_at_ms + ctx.session_length.as_millis() as i64;
     if let Outcome::Stopped { discard: true } = outcome {
-        if let Err(e) = std::fs::remove_dir_all(ctx.dir) {
-            tracing::error!(recording = %ctx.id, error = %e, "could not delete a discarded recording");
-        }
-        let marked = ctx.runtime.block_on(ctx.store.mark_recording_deleted(
-            ctx.id,
-            stopped_at_ms,
-            "participant".into(),
-        ));
-        if let Err(e) = marked {
-            tracing::error!(recording = %ctx.id, error = %e, "could not mark a recording deleted");
-        }
-        tracing::info!(recording = %ctx.id, "recording discarded");
-        return;
+        return discard(&ctx, stopped_at_ms);
     }
     let status = match &outcome {
         Outcome::Failed(reason) => {
             m.stop_reason = Some(format!("writing failed: {reason}"));
             ManifestStatus::Interrupted
+        }
+        Outcome::Limit(reached) => {
+            m.stop_reason = Some(reached.to_string());
+            match reached.is_fault() {
+                true => ManifestStatus::Interrupted,
+                false => ManifestStatus::Complete,
+            }
         }
         Outcome::Stopped { .. } => ManifestStatus::Complete,
     };
@@ -75,6 +70,36 @@ pub(super) fn finish(
         .map(|t| (t.role, t.file.clone(), t.start_offset))
         .collect();
     complete(&ctx, &mut m, status, stopped_at_ms, &audio);
+}
+
+/// Deletes a discarded recording. The marker made when the discard
+/// arrived goes last, and only if all else worked, so that a crash or an
+/// error here leaves the rest to recovery at the next start.
+fn discard(ctx: &Finalize<'_>, stopped_at_ms: i64) {
+    let root = ctx.dir.parent().unwrap_or(ctx.dir);
+    let removed = match std::fs::remove_dir_all(ctx.dir) {
+        Ok(()) => files::sync_dir(root),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &removed {
+        tracing::error!(recording = %ctx.id, error = %e, "could not delete a discarded recording");
+    }
+    let marked = ctx.runtime.block_on(ctx.store.mark_recording_deleted(
+        ctx.id,
+        stopped_at_ms,
+        "participant".into(),
+    ));
+    if let Err(e) = &marked {
+        tracing::error!(recording = %ctx.id, error = %e, "could not mark a recording deleted");
+    }
+    if removed.is_ok()
+        && marked.is_ok()
+        && let Err(e) = discard::clear(root, ctx.id)
+    {
+        tracing::error!(recording = %ctx.id, error = %e, "could not remove a discard marker");
+    }
+    tracing::info!(recording = %ctx.id, "recording discarded");
 }
 
 /// Writes WAVs and talk time, then the manifest and the database status.

@@ -1,8 +1,9 @@
 //! `manifest.json`: what a recording holds, from whom, under which consent.
 //!
 //! Written when a recording starts, rewritten whenever a track starts and
-//! when it ends, always atomically (temporary file, fsync, rename), so a
-//! crash leaves either the old or the new manifest, never half of one.
+//! when it ends, always atomically (temporary file, fsync, rename, fsync of
+//! the folder), so a crash or a power loss leaves either the old or the new
+//! manifest, never half of one.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -111,6 +112,9 @@ pub fn write(dir: &Path, manifest: &Manifest) -> Result<(), ManifestError> {
     file.write_all(&serde_json::to_vec_pretty(manifest)?)?;
     file.sync_all()?;
     std::fs::rename(&tmp, dir.join(FILE_NAME))?;
+    // The rename (and any track file created since the last write) is on
+    // the disk only once the folder itself is synced.
+    super::files::sync_dir(dir)?;
     Ok(())
 }
 

@@ -17,9 +17,11 @@
 pub type FailureHook = Box<dyn FnOnce(duet_signaling::consent::RecordingId, String) + Send>;
 
 pub mod deletion;
+pub mod discard;
 pub mod files;
 mod finalize;
 pub mod frames;
+pub mod limits;
 pub mod manifest;
 pub mod mix;
 pub mod ogg;

@@ -47,6 +47,10 @@ const GAP_QUANTUM: u64 = 120;
 /// timestamp base) the caller did not [`OggOpusWriter::rebase`] for.
 const NEW_SOURCE_BEHIND: i32 = 10 * 48_000;
 const NEW_SOURCE_AHEAD: i32 = 3600 * 48_000;
+/// How far the timeline may run ahead of the wall clock (see
+/// [`OggOpusWriter::push_timed`]): network jitter and a first packet that
+/// came late, never a sender's claim.
+const WALL_SLACK: u64 = 2 * 48_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OggError {
@@ -65,6 +69,9 @@ pub enum Pushed {
     Invalid,
     /// Not after the last written packet (reordered or duplicated).
     Late,
+    /// The timeline is already further ahead of the wall clock than any
+    /// jitter explains: the sender claims more time than has passed.
+    Ahead,
 }
 
 /// Writes an Ogg Opus stream; see the module docs. When the track's source
@@ -86,6 +93,8 @@ pub struct OggOpusWriter<W: Write> {
     /// Set by `rebase`: the gap to put before the next packet.
     rebase: Option<u64>,
     discontinuities: u64,
+    /// Packets placed earlier than their timestamp said (wall-clock cap).
+    clamped: u64,
 }
 
 impl<W: Write> OggOpusWriter<W> {
@@ -109,6 +118,7 @@ impl<W: Write> OggOpusWriter<W> {
             filled: 0,
             rebase: None,
             discontinuities: 0,
+            clamped: 0,
         };
         let mut head = [0u8; 19];
         head[..8].copy_from_slice(b"OpusHead");
@@ -133,6 +143,30 @@ impl<W: Write> OggOpusWriter<W> {
     /// A jump of over an hour ahead or 10 s back is taken as a new source
     /// and the packet placed right after the last one.
     pub fn push(&mut self, rtp_timestamp: u32, payload: &[u8]) -> Result<Pushed> {
+        self.push_timed(rtp_timestamp, payload, None)
+    }
+
+    /// [`OggOpusWriter::push`], held to the wall clock: `elapsed` is the
+    /// time since the track's first packet arrived. The RTP timestamp is
+    /// the sender's claim, so a forward jump is filled only up to the real
+    /// time that passed (plus [`WALL_SLACK`]) and the timeline follows on
+    /// from there; a packet arriving while the timeline is already that
+    /// far ahead is dropped ([`Pushed::Ahead`]). Without this, one 50-byte
+    /// packet jumping an hour ahead made the writer fill an hour of silence
+    /// (about 0.5 MB), fifty times a second.
+    pub fn push_timed(
+        &mut self,
+        rtp_timestamp: u32,
+        payload: &[u8],
+        elapsed: Option<std::time::Duration>,
+    ) -> Result<Pushed> {
+        let limit = elapsed.map_or(u64::MAX, |e| {
+            let samples = e.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000;
+            u64::try_from(samples).unwrap_or(u64::MAX).saturating_add(WALL_SLACK)
+        });
+        if self.last_toc.is_some() && self.granule > limit {
+            return Ok(Pushed::Ahead);
+        }
         let Some(samples) = opus_samples(payload) else {
             return Ok(Pushed::Invalid);
         };
@@ -151,6 +185,10 @@ impl<W: Write> OggOpusWriter<W> {
                 None if delta <= 0 => return Ok(Pushed::Late),
                 None => self.last_pos + delta as u64,
             };
+            if pos > limit {
+                self.clamped += 1;
+                pos = limit;
+            }
             let gap = pos.saturating_sub(self.granule);
             self.fill_gap(toc, gap - gap % GAP_QUANTUM)?;
         }
@@ -174,6 +212,12 @@ impl<W: Write> OggOpusWriter<W> {
     /// Samples of gaps filled (with concealment or silence) so far.
     pub fn filled_samples(&self) -> u64 {
         self.filled
+    }
+
+    /// Packets whose timestamp ran ahead of the wall clock and were
+    /// placed earlier (see [`OggOpusWriter::push_timed`]).
+    pub fn clamped(&self) -> u64 {
+        self.clamped
     }
 
     /// Times the timestamp line restarted ([`OggOpusWriter::rebase`] or a

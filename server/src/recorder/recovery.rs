@@ -1,9 +1,16 @@
 //! At start-up: recordings a crash (or a kill) left in `recording` status
 //! are marked `interrupted`, with the durations actually on disk, their
 //! transcripts made from what was written, and an `interruption` event in
-//! the consent trail.
+//! the consent trail. Discards a crash cut short are finished first (see
+//! [`super::discard`]).
+//!
+//! Only the quick part holds up the start: finishing discards and listing
+//! what is left open. Transcoding hours of audio into WAVs runs on a
+//! thread of its own while HTTP already serves; a recording being
+//! recovered stays `recording` until it is done, so a second crash in the
+//! middle just starts it again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use duet_signaling::Role;
@@ -11,24 +18,67 @@ use duet_signaling::consent::{ConsentAction, RecordingId};
 
 use super::finalize::{self, Finalize};
 use super::manifest::{self, ManifestStatus};
-use super::probe;
-use crate::store::{AdminEvent, Store};
+use super::{discard, probe};
+use crate::store::{AdminEvent, RecordingRow, Store};
 
-/// Finds interrupted recordings under `root` and finalizes them. Runs on a
-/// blocking thread; call before accepting connections.
-pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
-    let pending = match runtime.block_on(store.recordings_in_progress()) {
+const INTERRUPTED: &str = "the server stopped while recording";
+
+/// Finishes interrupted discards, lists the recordings a crash left open,
+/// and finalizes those on a background thread. Call before accepting
+/// connections: a recording started afterwards is never taken for one a
+/// crash left open.
+pub async fn start(root: PathBuf, store: Store) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Handle::current();
+    let (list_root, list_store, list_runtime) = (root.clone(), store.clone(), runtime.clone());
+    let pending = tokio::task::spawn_blocking(move || {
+        let now_ms = crate::state::now_s() * 1000;
+        discard::recover(&list_root, &list_store, &list_runtime, now_ms);
+        list_runtime.block_on(list_store.recordings_in_progress())
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let pending = match pending {
         Ok(rows) => rows,
         Err(e) => {
             tracing::error!(error = %e, "could not look for interrupted recordings");
-            return;
+            return Ok(());
         }
     };
+    if pending.is_empty() {
+        return Ok(());
+    }
+    // A plain thread, not the blocking pool: it may run for minutes, and
+    // the process may exit before it is done (the next start resumes).
+    std::thread::Builder::new()
+        .name("duet-recovery".into())
+        .spawn(move || recover_rows(&root, pending, &store, &runtime))?;
+    Ok(())
+}
+
+/// Finds interrupted recordings under `root` and finalizes them, on the
+/// calling (blocking) thread.
+pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
+    discard::recover(root, store, runtime, crate::state::now_s() * 1000);
+    match runtime.block_on(store.recordings_in_progress()) {
+        Ok(rows) => recover_rows(root, rows, store, runtime),
+        Err(e) => tracing::error!(error = %e, "could not look for interrupted recordings"),
+    }
+}
+
+fn recover_rows(
+    root: &Path,
+    pending: Vec<RecordingRow>,
+    store: &Store,
+    runtime: &tokio::runtime::Handle,
+) {
     for row in pending {
         let Ok(uuid) = uuid::Uuid::parse_str(&row.id) else {
             continue;
         };
         let id = RecordingId(uuid);
+        if discard::is_marked(root, id) {
+            continue; // its discard failed just now and stays pending
+        }
         let dir = root.join(&row.id);
         let mut m = match manifest::read(&dir) {
             Ok(m) => m,
@@ -72,23 +122,11 @@ pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
                 ));
             }
         }
-        m.stop_reason = Some(
-            "the server stopped while recording; the files hold everything written until then"
-                .into(),
-        );
+        m.stop_reason = Some(format!(
+            "{INTERRUPTED}; the files hold everything written until then"
+        ));
         let ended_at_ms = row.started_at_ms + length.as_millis() as i64;
-        let event = store.append_admin_event(AdminEvent {
-            session_id: row.session_id.clone(),
-            recording: id,
-            action: ConsentAction::Interruption,
-            actor: "server",
-            at_ms: ended_at_ms,
-            notice_hash: m.notice_hash.clone(),
-            detail: Some("the server stopped while recording".into()),
-        });
-        if let Err(e) = runtime.block_on(event) {
-            tracing::error!(recording = %id, error = %e, "could not store an interruption event");
-        }
+        note_interruption(store, runtime, &row, id, ended_at_ms, &m.notice_hash);
         let ctx = Finalize {
             id,
             dir: &dir,
@@ -106,5 +144,37 @@ pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
             &audio,
         );
         tracing::warn!(recording = %id, "marked a recording interrupted by a previous stop");
+    }
+}
+
+/// Adds the `interruption` event, once: a recovery that was itself cut
+/// short already added it.
+fn note_interruption(
+    store: &Store,
+    runtime: &tokio::runtime::Handle,
+    row: &RecordingRow,
+    id: RecordingId,
+    at_ms: i64,
+    notice_hash: &str,
+) {
+    let noted = runtime.block_on(store.recording_trail(id)).is_ok_and(|trail| {
+        trail
+            .iter()
+            .any(|e| e.detail.as_deref() == Some(INTERRUPTED))
+    });
+    if noted {
+        return;
+    }
+    let event = store.append_admin_event(AdminEvent {
+        session_id: row.session_id.clone(),
+        recording: id,
+        action: ConsentAction::Interruption,
+        actor: "server",
+        at_ms,
+        notice_hash: notice_hash.to_string(),
+        detail: Some(INTERRUPTED.into()),
+    });
+    if let Err(e) = runtime.block_on(event) {
+        tracing::error!(recording = %id, error = %e, "could not store an interruption event");
     }
 }

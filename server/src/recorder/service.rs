@@ -19,6 +19,7 @@ use duet_signaling::consent::{RecordingGrant, RecordingId};
 use duet_signaling::protocol::SessionInfo;
 use duet_signaling::{ParticipantId, Role};
 
+use super::limits::Limits;
 use super::manifest::{self, Manifest, ManifestParticipant, ManifestSession, ManifestStatus};
 use super::tap::{self, RecordTap};
 use super::writer::{self, Control, WriterJob};
@@ -55,6 +56,7 @@ pub struct Recorders {
     /// Writer threads still running (writing or finalizing).
     running: Arc<AtomicUsize>,
     metrics: Metrics,
+    limits: Limits,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
@@ -63,12 +65,19 @@ pub struct ActiveRecording {
     /// Where the media engine hands this recording's packets.
     pub tap: RecordTap,
     control: mpsc::Sender<Control>,
+    /// The recordings folder, for the discard marker.
+    root: PathBuf,
 }
 
 impl ActiveRecording {
     /// Stops writing at once (the writer checks before every packet) and
-    /// finalizes the files; with `discard`, deletes them instead.
+    /// finalizes the files; with `discard`, deletes them instead. A discard
+    /// is first made durable (see [`super::discard`]): a few milliseconds
+    /// of disk sync here, so that no crash can turn it into a kept file.
     pub fn stop(&self, discard: bool) {
+        if discard && let Err(e) = super::discard::mark(&self.root, self.id) {
+            tracing::error!(recording = %self.id, error = %e, "could not mark a discard durably");
+        }
         let _ = self.control.send(Control::Stop { discard });
     }
 }
@@ -80,7 +89,14 @@ impl Recorders {
             store,
             running: Arc::new(AtomicUsize::new(0)),
             metrics,
+            limits: Limits::default(),
         }
+    }
+
+    /// The size, length and free-space limits of every recording.
+    pub fn with_limits(mut self, limits: Limits) -> Recorders {
+        self.limits = limits;
+        self
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -129,6 +145,7 @@ impl Recorders {
             runtime: tokio::runtime::Handle::current(),
             on_failure,
             bytes_written: self.metrics.recording_bytes.clone(),
+            limits: self.limits,
         };
         let (go, prepared) = self.spawn_writer(job)?;
         prepared
@@ -144,6 +161,7 @@ impl Recorders {
             id,
             tap: queue.tap.clone(),
             control,
+            root: self.root.clone(),
         })
     }
 
@@ -163,13 +181,14 @@ impl Recorders {
         RecorderError,
     > {
         let (go, go_rx) = mpsc::sync_channel::<()>(1);
+        let root = self.root.clone();
         let (ready, prepared) = oneshot::channel();
         let running = Running::enter(self.running.clone(), self.metrics.recordings_active.clone());
         std::thread::Builder::new()
             .name("duet-recorder".into())
             .spawn(move || {
                 let _running = running;
-                let result = create_folder(&job.dir, &job.manifest);
+                let result = create_folder(&root, &job.dir, &job.manifest, &job.limits);
                 let ok = result.is_ok();
                 let _ = ready.send(result);
                 if !ok {
@@ -218,8 +237,19 @@ impl Drop for Running {
     }
 }
 
-fn create_folder(dir: &Path, manifest: &Manifest) -> Result<(), RecorderError> {
+/// Refuses when the disk is nearly full, then makes the folder (durably:
+/// its parent is synced) and the first manifest.
+fn create_folder(
+    root: &Path,
+    dir: &Path,
+    manifest: &Manifest,
+    limits: &Limits,
+) -> Result<(), RecorderError> {
+    if let Some(low) = limits.check_free_at(root) {
+        return Err(std::io::Error::other(low.to_string()).into());
+    }
     std::fs::create_dir_all(dir)?;
+    super::files::sync_dir(root)?;
     manifest::write(dir, manifest)?;
     Ok(())
 }

@@ -49,6 +49,9 @@ const NEW_SOURCE_AHEAD: i32 = 3600 * 90_000;
 /// Where a frame from an unannounced new source goes: one 30 fps frame
 /// after the last.
 const NOMINAL_FRAME: u64 = 3000;
+/// How far the timeline may run ahead of the wall clock (90 kHz ticks; see
+/// [`WebmWriter::write_frame_timed`]).
+const WALL_SLACK: u64 = 2 * 90_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebmError {
@@ -68,6 +71,9 @@ pub enum Written {
     Late,
     /// Empty or larger than [`MAX_FRAME_BYTES`]: dropped.
     Invalid,
+    /// The timeline is already further ahead of the wall clock than jitter
+    /// explains: dropped.
+    Ahead,
 }
 
 pub struct WebmWriter<W: Write> {
@@ -120,6 +126,30 @@ impl<W: Write> WebmWriter<W> {
         keyframe: bool,
         data: &[u8],
     ) -> Result<Written> {
+        self.write_frame_timed(rtp_timestamp, keyframe, data, None)
+    }
+
+    /// [`WebmWriter::write_frame`], held to the wall clock: `elapsed` is
+    /// the time since the track's first packet arrived. A timestamp further
+    /// ahead than the time that passed (plus [`WALL_SLACK`]) is placed at
+    /// that limit, and a frame arriving while the timeline is already past
+    /// it is dropped, so a sender's timestamps cannot stretch the file's
+    /// timeline beyond the real one.
+    pub fn write_frame_timed(
+        &mut self,
+        rtp_timestamp: u32,
+        keyframe: bool,
+        data: &[u8],
+        elapsed: Option<std::time::Duration>,
+    ) -> Result<Written> {
+        let limit = elapsed.map_or(u64::MAX, |e| {
+            u64::try_from(e.as_micros() * 9 / 100)
+                .unwrap_or(u64::MAX)
+                .saturating_add(WALL_SLACK)
+        });
+        if self.size.is_some() && self.last_pos > limit {
+            return Ok(Written::Ahead);
+        }
         if data.is_empty() || data.len() > MAX_FRAME_BYTES {
             return Ok(Written::Invalid);
         }
@@ -147,6 +177,7 @@ impl<W: Write> WebmWriter<W> {
             None if delta < 0 => return Ok(Written::Late),
             None => self.last_pos + delta as u64,
         };
+        let pos = pos.min(limit.max(self.last_pos));
         let ms = pos / 90;
         self.scratch.clear();
         let cluster_ms = match self.cluster_ms {
@@ -372,5 +403,24 @@ mod tests {
         w.write_frame(12_345, true, &vp8_key()).unwrap();
         assert_eq!(w.duration(), std::time::Duration::from_micros(533_333));
         assert_eq!(w.discontinuities(), 2);
+    }
+
+    #[test]
+    fn timestamps_cannot_run_ahead_of_the_wall_clock() {
+        use std::time::Duration;
+        let mut w = WebmWriter::with_track_uid(Vec::new(), VideoCodec::Vp8, 5);
+        let delta = [0x51, 0, 0, 1, 2, 3];
+        let mut ahead = 0;
+        for i in 0..60u32 {
+            // 30 frames a second, each claiming to be 59 minutes later
+            let ts = i.wrapping_mul(3599 * 90_000);
+            let elapsed = Some(Duration::from_millis(33 * u64::from(i)));
+            let frame: &[u8] = if i == 0 { &vp8_key() } else { &delta };
+            let r = w.write_frame_timed(ts, i == 0, frame, elapsed).unwrap();
+            ahead += usize::from(r == Written::Ahead);
+        }
+        // 2 s passed: the timeline is at most the 2 s slack ahead of it
+        assert!(w.duration() <= Duration::from_secs(4), "{:?}", w.duration());
+        assert!(w.frames() >= 30, "{} frames, {ahead} dropped", w.frames());
     }
 }

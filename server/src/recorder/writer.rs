@@ -1,10 +1,13 @@
 //! The thread that writes one recording: packets from the tap queue into one
-//! file per participant and track, flushed at least twice a second so a
-//! crash loses at most that; then, once stopped, the manifest and the
-//! transcription-ready WAVs.
+//! file per participant and track, flushed to the OS and `fdatasync`ed
+//! twice a second, so a process crash loses at most that and a power loss
+//! at most that plus what the disk itself had not stored; then, once
+//! stopped, the manifest and the transcription-ready WAVs.
 //!
 //! A stop is checked before every packet, so revoking stops writing at once
-//! even with a full queue behind it.
+//! even with a full queue behind it. The recording's [`Limits`] (size,
+//! length, free space) are checked as it goes: reaching one stops it like a
+//! write error would, with every file left playable.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -21,6 +24,7 @@ use duet_signaling::consent::RecordingId;
 
 use super::FailureHook;
 use super::frames::{FrameAssembler, VideoCodec};
+use super::limits::{Counted, LimitReached, Limits};
 use super::manifest::{self, Manifest, ManifestTrack};
 use super::ogg::OggOpusWriter;
 use super::tap::{KeyframeRequests, RecordedPacket, TrackCodec, TrackKind};
@@ -28,7 +32,8 @@ use super::webm::WebmWriter;
 use super::{files, finalize};
 use crate::store::Store;
 
-/// Flush to the OS at least this often: a killed process loses at most this.
+/// Flush to the OS and sync to the disk at least this often: a killed
+/// process, or a power loss, loses at most this (plus the 100 ms poll).
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// How long to wait for a packet before checking for a stop again.
 const POLL: Duration = Duration::from_millis(100);
@@ -54,6 +59,7 @@ pub struct WriterJob {
     pub on_failure: FailureHook,
     /// `duet_recording_bytes_written_total`.
     pub bytes_written: prometheus_client::metrics::counter::Counter,
+    pub limits: Limits,
 }
 
 /// What the writer thread receives: packets, and orders to stop.
@@ -62,12 +68,23 @@ struct Inbox {
     control: Receiver<Control>,
 }
 
+type TrackFile = Counted<BufWriter<File>>;
+
 enum Sink {
-    Audio(OggOpusWriter<BufWriter<File>>),
+    Audio(OggOpusWriter<TrackFile>),
     Video {
         frames: FrameAssembler,
-        webm: WebmWriter<BufWriter<File>>,
+        webm: WebmWriter<TrackFile>,
     },
+}
+
+impl Sink {
+    fn file(&mut self) -> &mut TrackFile {
+        match self {
+            Sink::Audio(ogg) => ogg.get_mut(),
+            Sink::Video { webm, .. } => webm.get_mut(),
+        }
+    }
 }
 
 pub(super) struct Track {
@@ -83,6 +100,8 @@ pub(super) struct Track {
 pub(super) enum Outcome {
     Stopped { discard: bool },
     Failed(String),
+    /// A cap or the free-space floor of [`Limits`].
+    Limit(LimitReached),
 }
 
 pub fn run(job: WriterJob) {
@@ -100,22 +119,28 @@ pub fn run(job: WriterJob) {
         runtime,
         on_failure,
         bytes_written,
+        limits,
     } = job;
     let mut tracks: BTreeMap<(Role, TrackKind), Track> = BTreeMap::new();
     let inbox = Inbox { packets, control };
-    let outcome = record(
-        &dir,
+    let ctx = Context {
+        dir: &dir,
         start,
-        &inbox,
-        &keyframes,
-        &bytes_written,
-        &mut tracks,
-        &mut manifest,
-    );
+        keyframes: &keyframes,
+        bytes_written: &bytes_written,
+        limits,
+    };
+    let outcome = record(&ctx, &inbox, &mut tracks, &mut manifest);
     let stopped = Instant::now();
-    if let Outcome::Failed(reason) = &outcome {
-        tracing::warn!(recording = %id, %reason, "recording write failed");
-        on_failure(id, reason.clone());
+    let reason = match &outcome {
+        Outcome::Failed(reason) => Some(reason.clone()),
+        Outcome::Limit(reached) => Some(reached.to_string()),
+        Outcome::Stopped { .. } => None,
+    };
+    if let Some(reason) = reason {
+        // The room must hear that nothing is written any more.
+        tracing::warn!(recording = %id, %reason, "recording stopped by the writer");
+        on_failure(id, reason);
     }
     let summaries = close_tracks(tracks, start);
     let ctx = finalize::Finalize {
@@ -130,12 +155,18 @@ pub fn run(job: WriterJob) {
     finalize::finish(ctx, manifest, summaries, outcome);
 }
 
-fn record(
-    dir: &Path,
+/// What the writing loop reads but never changes.
+struct Context<'a> {
+    dir: &'a Path,
     start: Instant,
+    keyframes: &'a KeyframeRequests,
+    bytes_written: &'a prometheus_client::metrics::counter::Counter,
+    limits: Limits,
+}
+
+fn record(
+    ctx: &Context<'_>,
     inbox: &Inbox,
-    keyframes: &KeyframeRequests,
-    bytes_written: &prometheus_client::metrics::counter::Counter,
     tracks: &mut BTreeMap<(Role, TrackKind), Track>,
     manifest: &mut Manifest,
 ) -> Outcome {
@@ -151,10 +182,13 @@ fn record(
         match packets.recv_timeout(POLL) {
             Ok(p) => {
                 let len = p.payload.len() as u64;
-                if let Err(e) = write(dir, start, p, keyframes, tracks, manifest) {
+                if let Err(e) = write(ctx.dir, ctx.start, p, ctx.keyframes, tracks, manifest) {
                     return Outcome::Failed(e.to_string());
                 }
-                bytes_written.inc_by(len);
+                ctx.bytes_written.inc_by(len);
+                if let Some(reached) = ctx.limits.check(total_bytes(tracks), Duration::ZERO) {
+                    return Outcome::Limit(reached);
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             // Every tap is gone: the stop that came with that is queued.
@@ -165,20 +199,39 @@ fn record(
         }
         if last_flush.elapsed() >= FLUSH_EVERY {
             last_flush = Instant::now();
-            for track in tracks.values_mut() {
-                if let Err(e) = flush(&mut track.sink) {
-                    return Outcome::Failed(e.to_string());
-                }
+            if let Err(outcome) = tick(ctx, tracks) {
+                return outcome;
             }
         }
     }
 }
 
-fn flush(sink: &mut Sink) -> std::io::Result<()> {
-    match sink {
-        Sink::Audio(ogg) => ogg.get_mut().flush(),
-        Sink::Video { webm, .. } => webm.get_mut().flush(),
+/// Twice a second: every file to the disk, then the limits that need a
+/// clock or a system call.
+fn tick(ctx: &Context<'_>, tracks: &mut BTreeMap<(Role, TrackKind), Track>) -> Result<(), Outcome> {
+    for track in tracks.values_mut() {
+        sync_data(track.sink.file()).map_err(|e| Outcome::Failed(e.to_string()))?;
     }
+    let reached = ctx
+        .limits
+        .check(total_bytes(tracks), ctx.start.elapsed())
+        .or_else(|| ctx.limits.check_free_at(ctx.dir));
+    match reached {
+        Some(reached) => Err(Outcome::Limit(reached)),
+        None => Ok(()),
+    }
+}
+
+/// Hands buffered bytes to the OS, then waits for the disk to hold them
+/// (`fdatasync`): what the documented "at most a second lost on a power
+/// loss" rests on. Never per packet: it may take milliseconds.
+fn sync_data(file: &mut TrackFile) -> std::io::Result<()> {
+    file.flush()?;
+    file.get_mut().get_ref().sync_data()
+}
+
+fn total_bytes(tracks: &mut BTreeMap<(Role, TrackKind), Track>) -> u64 {
+    tracks.values_mut().map(|t| t.sink.file().bytes()).sum()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,13 +284,15 @@ fn write(
         }
     };
     track.packets += 1;
+    // The sender's timestamps are held to the time that really passed.
+    let elapsed = Some(p.arrival.saturating_duration_since(track.first_arrival));
     match &mut track.sink {
         Sink::Audio(ogg) => {
-            ogg.push(p.timestamp, &p.payload)?;
+            ogg.push_timed(p.timestamp, &p.payload, elapsed)?;
         }
         Sink::Video { frames, webm } => {
             if let Some(frame) = frames.push(p.seq, p.timestamp, p.marker, &p.payload) {
-                webm.write_frame(frame.timestamp, frame.keyframe, frame.data)?;
+                webm.write_frame_timed(frame.timestamp, frame.keyframe, frame.data, elapsed)?;
             }
             if frames.needs_keyframe() {
                 keyframes.request(p.role, p.kind);
@@ -265,7 +320,10 @@ fn open_track(dir: &Path, p: &RecordedPacket) -> Result<Option<Track>, WriteErro
         TrackCodec::Other => return Ok(None),
     };
     let file = files::track_file(p.role, p.kind, ext);
-    let out = BufWriter::with_capacity(64 * 1024, File::create(dir.join(&file))?);
+    let out = Counted::new(BufWriter::with_capacity(
+        64 * 1024,
+        File::create(dir.join(&file))?,
+    ));
     let sink = match video {
         None => Sink::Audio(OggOpusWriter::new(out)?),
         Some(codec) => Sink::Video {
@@ -326,7 +384,7 @@ fn close_tracks(tracks: BTreeMap<(Role, TrackKind), Track>, start: Instant) -> V
         .collect()
 }
 
-fn sync(writer: BufWriter<File>) -> std::io::Result<()> {
-    let file = writer.into_inner().map_err(|e| e.into_error())?;
+fn sync(writer: TrackFile) -> std::io::Result<()> {
+    let file = writer.into_inner().into_inner().map_err(|e| e.into_error())?;
     file.sync_all()
 }

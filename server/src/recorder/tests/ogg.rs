@@ -152,3 +152,58 @@ fn new_sources_restart_the_timeline() {
     w.push(7 + 2 * 3600 * 48_000, &SILENCE).unwrap();
     assert_eq!((w.discontinuities(), w.filled_samples()), (3, 48_000));
 }
+
+/// A sender jumping its timestamps 59 minutes ahead on every packet, fifty
+/// packets a second: the file grows with the time that passed, not with the
+/// time claimed (before, each packet added an hour of silence, ~0.5 MB).
+#[test]
+fn timestamp_jumps_fill_only_the_wall_clock_gap() {
+    use std::time::Duration;
+    let mut w = OggOpusWriter::with_serial(Vec::new(), 4).unwrap();
+    let header = w.get_mut().len();
+    let jump = 3599 * 48_000u32;
+    let (mut ts, mut received) = (0u32, 0usize);
+    for i in 0..100u64 {
+        let elapsed = Duration::from_millis(20 * i);
+        w.push_timed(ts, &SILENCE, Some(elapsed)).unwrap();
+        received += SILENCE.len();
+        ts = ts.wrapping_add(jump);
+    }
+    // 2 s of wall clock: at most 2 s of slack on top, never an hour
+    assert!(w.duration() <= Duration::from_secs(4), "{:?}", w.duration());
+    assert!(w.clamped() > 90, "{}", w.clamped());
+    let written = w.get_mut().len() - header;
+    // a page per packet (28 bytes + payload) plus at most 2 s of fill
+    assert!(
+        written <= 100 * (28 + SILENCE.len()) + 2 * 500,
+        "{written} bytes written for {received} received"
+    );
+}
+
+#[test]
+fn a_real_pause_is_still_filled() {
+    use std::time::Duration;
+    let mut w = OggOpusWriter::with_serial(Vec::new(), 5).unwrap();
+    w.push_timed(0, &SILENCE, Some(Duration::ZERO)).unwrap();
+    // DTX: 5 s of no packets, and 5 s passed
+    let r = w.push_timed(5 * 48_000, &SILENCE, Some(Duration::from_secs(5)));
+    assert_eq!(r.unwrap(), Pushed::Written);
+    assert_eq!(w.filled_samples(), 5 * 48_000 - 960);
+    assert_eq!(w.clamped(), 0);
+}
+
+#[test]
+fn packets_claiming_more_time_than_passed_are_dropped() {
+    use std::time::Duration;
+    let mut w = OggOpusWriter::with_serial(Vec::new(), 6).unwrap();
+    // 120 ms packets (CELT FB 20 ms x 6, code 3), sent every 20 ms
+    let long = [0xFB, 6];
+    let mut ahead = 0;
+    for i in 0..500u32 {
+        let r = w.push_timed(i * 5760, &long, Some(Duration::from_millis(20 * u64::from(i))));
+        ahead += usize::from(r.unwrap() == Pushed::Ahead);
+    }
+    assert!(ahead > 300, "{ahead}");
+    // 10 s passed: the timeline is at most 2 s (and a packet) ahead of it
+    assert!(w.duration() <= Duration::from_millis(12_200), "{:?}", w.duration());
+}
