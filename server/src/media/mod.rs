@@ -21,6 +21,8 @@ pub mod forward;
 mod peer;
 mod sockbuf;
 mod tcp;
+#[cfg(test)]
+mod tests_fuzz;
 
 use std::net::{IpAddr, SocketAddr};
 
