@@ -35,6 +35,9 @@ pub mod tls;
 pub mod turn;
 pub mod ws;
 
+#[cfg(test)]
+mod tests_fuzz;
+
 use std::future::Future;
 use std::net::SocketAddr;
 

@@ -30,6 +30,7 @@ pub mod relay;
 pub mod rtcp_stats;
 pub mod sender;
 pub mod signal;
+pub mod soak;
 pub mod stats;
 pub mod tasks;
 pub mod tone;

@@ -33,6 +33,8 @@ mod peer;
 mod sockbuf;
 mod supervise;
 mod tcp;
+#[cfg(test)]
+mod tests_fuzz;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

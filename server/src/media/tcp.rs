@@ -254,7 +254,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 }
 
 /// Splits one whole frame's packet off the front of `buf`, if there is one.
-fn split_frame(buf: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+pub(super) fn split_frame(buf: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
     if buf.len() < FRAMING_HEADER_LEN {
         return Ok(None);
     }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use duet_tests::load::{self, LoadConfig, Shape};
+use duet_tests::soak::{self, SoakConfig};
 
 const USAGE: &str = "\
 usage: duet-load [options]
@@ -26,11 +27,19 @@ usage: duet-load [options]
                      640x480 (30 fps); Opus 20 ms either way
   --server-pid PID   Duet's pid, for CPU per packet and RSS per call
   --json FILE        also write the report as JSON to FILE
+  --soak             soak mode (tests/soak.sh): hold the calls for --duration
+                     while each runs recording cycles; needs --server-pid
+  --data-dir DIR     (soak) Duet's data folder, to time the writer's stop
+  --record-for SECS  (soak) how long each recording runs (default 5)
+  --pause SECS       (soak) pause between a call's cycles (default 2)
+  --sample-every SECS (soak) how often Duet is sampled (default 5)
   -h, --help         this text";
 
 struct Args {
     cfg: LoadConfig,
     json: Option<String>,
+    /// Set with `--soak`.
+    soak: Option<SoakConfig>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Args>> {
@@ -43,6 +52,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     let mut server_pid = None;
     let mut shape = Shape::default();
     let mut json = None;
+    let mut soak = false;
+    let mut data_dir = None;
+    let (mut record_for, mut pause, mut sample_every) = (5.0f64, 2.0f64, 5.0f64);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
@@ -66,6 +78,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
             "--ramp-up" => ramp_up = value()?.parse().context("--ramp-up")?,
             "--server-pid" => server_pid = Some(value()?.parse().context("--server-pid")?),
             "--json" => json = Some(value()?),
+            "--soak" => soak = true,
+            "--data-dir" => data_dir = Some(value()?.into()),
+            "--record-for" => record_for = value()?.parse().context("--record-for")?,
+            "--pause" => pause = value()?.parse().context("--pause")?,
+            "--sample-every" => sample_every = value()?.parse().context("--sample-every")?,
             "--shape" => {
                 let v = value()?;
                 shape = Shape::parse(&v)
@@ -90,7 +107,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     cfg.ramp_up = secs(ramp_up, "--ramp-up")?;
     cfg.server_pid = server_pid;
     cfg.shape = shape;
-    Ok(Some(Args { cfg, json }))
+    let soak = match soak {
+        true => Some(SoakConfig {
+            load: cfg.clone(),
+            data_dir,
+            record_for: secs(record_for, "--record-for")?,
+            pause: secs(pause, "--pause")?,
+            sample_every: secs(sample_every.max(0.5), "--sample-every")?,
+        }),
+        false => None,
+    };
+    Ok(Some(Args { cfg, json, soak }))
 }
 
 #[tokio::main]
@@ -107,6 +134,9 @@ async fn main() -> ExitCode {
         }
     };
     duet_tests::harness::init_tool_logging();
+    if let Some(cfg) = &args.soak {
+        return run_soak(cfg, args.json.as_deref()).await;
+    }
     let report = match load::run(&args.cfg, |line| eprintln!("[duet-load] {line}")).await {
         Ok(report) => report,
         Err(err) => {
@@ -125,4 +155,28 @@ async fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+async fn run_soak(cfg: &SoakConfig, json: Option<&str>) -> ExitCode {
+    let report = match soak::run(cfg, |line| eprintln!("[duet-soak] {line}")).await {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("duet-load --soak: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", report.summary());
+    if let Some(path) = json {
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| std::fs::write(path, text + "\n").map_err(anyhow::Error::from));
+        if let Err(err) = written {
+            eprintln!("duet-load: writing {path}: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match report.failed_cycles == 0 && report.not_at_baseline.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    }
 }

@@ -102,6 +102,9 @@ pub struct LoadConfig {
     pub server_pid: Option<u32>,
     /// What each publisher sends.
     pub shape: Shape,
+    /// The sessions' recording policy: `off`, or `allowed` for the soak's
+    /// recording cycles.
+    pub recording: &'static str,
 }
 
 impl LoadConfig {
@@ -118,6 +121,7 @@ impl LoadConfig {
             ramp_up: Duration::ZERO,
             server_pid: None,
             shape: Shape::Small,
+            recording: "off",
         }
     }
 }
@@ -134,11 +138,11 @@ pub fn ws_url_for(base_url: &str) -> String {
 }
 
 /// One running call.
-struct Call {
-    index: usize,
-    session: String,
+pub(crate) struct Call {
+    pub(crate) index: usize,
+    pub(crate) session: String,
     /// Mentor, mentee.
-    peers: [TestPeer; 2],
+    pub(crate) peers: [TestPeer; 2],
     /// Join start to first received camera packet, per peer.
     first_video: [Duration; 2],
 }
@@ -398,7 +402,7 @@ async fn measure(
 }
 
 /// Creates a session at `at`, joins both parties and waits until each receives both kinds.
-async fn start_call(
+pub(crate) async fn start_call(
     cfg: &LoadConfig,
     client: &reqwest::Client,
     index: usize,
@@ -475,7 +479,7 @@ async fn create_session(
             "title": format!("duet-load call {index}"),
             "mentor": {"name": format!("Load mentor {index}")},
             "mentee": {"name": format!("Load mentee {index}")},
-            "recording": "off",
+            "recording": cfg.recording,
         }))
         .send()
         .await?;
@@ -488,7 +492,7 @@ async fn create_session(
 }
 
 /// Ends a session (best effort).
-async fn end_session(cfg: &LoadConfig, client: &reqwest::Client, id: &str) {
+pub(crate) async fn end_session(cfg: &LoadConfig, client: &reqwest::Client, id: &str) {
     if id.is_empty() {
         return;
     }
