@@ -167,8 +167,8 @@ async fn a_full_disk_stops_the_recording_tells_both_and_the_call_goes_on() {
         // refuse to start on a disk this small.
         c.recording.min_free_mb = 0;
     })
-        .await
-        .expect("server");
+    .await
+    .expect("server");
     let session = server.create_recordable_session().await.expect("session");
     let (mentor, mentee) = join_both(&server.ws_url(), &session).await;
     record(&mentor, &mentee).await;
@@ -265,7 +265,10 @@ impl BusyFile {
             .arg(file)
             .status()
             .is_ok_and(|s| s.success());
-        assert!(ok, "bind mount needs root in a private mount namespace (tests/run.sh)");
+        assert!(
+            ok,
+            "bind mount needs root in a private mount namespace (tests/run.sh)"
+        );
         BusyFile(file.to_path_buf())
     }
 }
@@ -328,7 +331,10 @@ async fn a_discard_cut_short_by_a_kill_is_finished_at_the_next_start() {
     let events = trail["events"].as_array().expect("events");
     let discards: Vec<_> = events.iter().filter(|e| e["action"] == "discard").collect();
     assert_eq!(discards.len(), 1, "{trail}");
-    assert_eq!(discards[0]["role"], "mentor", "the trail keeps who discarded");
+    assert_eq!(
+        discards[0]["role"], "mentor",
+        "the trail keeps who discarded"
+    );
     assert!(
         events.iter().all(|e| e["action"] != "interruption"),
         "not kept as interrupted: {trail}"

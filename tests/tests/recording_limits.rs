@@ -138,7 +138,10 @@ async fn a_recording_stops_cleanly_at_its_size_cap() {
     // The call goes on.
     let so_far = c.mentee.stats().received.get(MediaKind::Camera).packets;
     c.mentee
-        .wait_until(|s| s.received.get(MediaKind::Camera).packets > so_far + 30, T)
+        .wait_until(
+            |s| s.received.get(MediaKind::Camera).packets > so_far + 30,
+            T,
+        )
         .await
         .expect("media still flows");
 }

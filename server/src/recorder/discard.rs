@@ -101,21 +101,25 @@ fn finish(
     }
     let trail = runtime.block_on(store.recording_trail(id))?;
     if let Some(first) = trail.first()
-        && !trail.iter().any(|e| e.action == ConsentAction::Discard.as_str())
+        && !trail
+            .iter()
+            .any(|e| e.action == ConsentAction::Discard.as_str())
     {
         // The crash came before the participant's discard was stored.
-        runtime.block_on(store.append_admin_event(AdminEvent {
-            session_id: first.session_id.clone(),
-            recording: id,
-            action: ConsentAction::Discard,
-            actor: "server",
-            at_ms: now_ms,
-            notice_hash: notice.unwrap_or_else(|| first.notice_hash.clone()),
-            detail: Some(
-                "a participant discarded this recording; the server stopped before deleting it"
-                    .into(),
-            ),
-        }))?;
+        runtime.block_on(
+            store.append_admin_event(AdminEvent {
+                session_id: first.session_id.clone(),
+                recording: id,
+                action: ConsentAction::Discard,
+                actor: "server",
+                at_ms: now_ms,
+                notice_hash: notice.unwrap_or_else(|| first.notice_hash.clone()),
+                detail: Some(
+                    "a participant discarded this recording; the server stopped before deleting it"
+                        .into(),
+                ),
+            }),
+        )?;
     }
     runtime.block_on(store.mark_recording_deleted(id, now_ms, "participant".into()))?;
     clear(root, id)?;

@@ -10,12 +10,12 @@ use std::time::Duration;
 use duet_signaling::Role;
 use duet_signaling::consent::RecordingId;
 
-use super::{discard, files};
 use super::manifest::{self, Manifest, ManifestStatus, ManifestTranscript};
 use super::probe::OpusPackets;
 use super::tap::TrackKind;
 use super::wav::{self, OpusInput, WavWriter};
 use super::writer::{Outcome, TrackSummary};
+use super::{discard, files};
 use crate::store::{RecordingStatus, Store};
 
 pub(super) struct Finalize<'a> {

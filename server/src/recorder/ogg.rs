@@ -162,7 +162,9 @@ impl<W: Write> OggOpusWriter<W> {
     ) -> Result<Pushed> {
         let limit = elapsed.map_or(u64::MAX, |e| {
             let samples = e.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000;
-            u64::try_from(samples).unwrap_or(u64::MAX).saturating_add(WALL_SLACK)
+            u64::try_from(samples)
+                .unwrap_or(u64::MAX)
+                .saturating_add(WALL_SLACK)
         });
         if self.last_toc.is_some() && self.granule > limit {
             return Ok(Pushed::Ahead);

@@ -157,11 +157,13 @@ fn note_interruption(
     at_ms: i64,
     notice_hash: &str,
 ) {
-    let noted = runtime.block_on(store.recording_trail(id)).is_ok_and(|trail| {
-        trail
-            .iter()
-            .any(|e| e.detail.as_deref() == Some(INTERRUPTED))
-    });
+    let noted = runtime
+        .block_on(store.recording_trail(id))
+        .is_ok_and(|trail| {
+            trail
+                .iter()
+                .any(|e| e.detail.as_deref() == Some(INTERRUPTED))
+        });
     if noted {
         return;
     }

@@ -98,7 +98,9 @@ pub(super) struct Track {
 
 /// How the writing ended.
 pub(super) enum Outcome {
-    Stopped { discard: bool },
+    Stopped {
+        discard: bool,
+    },
     Failed(String),
     /// A cap or the free-space floor of [`Limits`].
     Limit(LimitReached),
@@ -385,6 +387,9 @@ fn close_tracks(tracks: BTreeMap<(Role, TrackKind), Track>, start: Instant) -> V
 }
 
 fn sync(writer: TrackFile) -> std::io::Result<()> {
-    let file = writer.into_inner().into_inner().map_err(|e| e.into_error())?;
+    let file = writer
+        .into_inner()
+        .into_inner()
+        .map_err(|e| e.into_error())?;
     file.sync_all()
 }

@@ -26,7 +26,10 @@ async fn open_recording(store: &Store, root: &Path, session: SessionId) -> Recor
             notice: NoticeHash("v1".into()),
             detail: None,
         };
-        store.append_consent(session, &event).await.expect("consent");
+        store
+            .append_consent(session, &event)
+            .await
+            .expect("consent");
     }
     let dir = root.join(id.to_string());
     std::fs::create_dir_all(&dir).expect("dir");
@@ -58,7 +61,11 @@ async fn a_discard_marked_before_a_crash_is_carried_out_at_the_next_start() {
 
     assert!(!root.join(discarded.to_string()).exists(), "files deleted");
     assert!(!is_marked(&root, discarded), "marker cleared once done");
-    let row = store.recording(discarded).await.expect("read").expect("row");
+    let row = store
+        .recording(discarded)
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(row.status, RecordingStatus::Deleted);
     assert_eq!(row.deleted_by.as_deref(), Some("participant"));
     let trail = store.recording_trail(discarded).await.expect("trail");
@@ -87,7 +94,10 @@ async fn a_stored_discard_is_not_recorded_twice() {
         notice: NoticeHash("v1".into()),
         detail: None,
     };
-    store.append_consent(session, &by_mentee).await.expect("discard");
+    store
+        .append_consent(session, &by_mentee)
+        .await
+        .expect("discard");
     mark(&root, id).expect("marked");
     recover_now(&root, &store).await;
 
@@ -104,7 +114,9 @@ fn markers_sit_beside_the_folder_and_clearing_twice_is_harmless() {
     let id = RecordingId(uuid::Uuid::new_v4());
     mark(tmp.path(), id).expect("marked");
     assert_eq!(
-        marker_path(tmp.path(), id).file_name().and_then(|n| n.to_str()),
+        marker_path(tmp.path(), id)
+            .file_name()
+            .and_then(|n| n.to_str()),
         Some(format!("{id}.discard").as_str())
     );
     assert_eq!(pending(tmp.path()), vec![id]);

@@ -200,10 +200,18 @@ fn packets_claiming_more_time_than_passed_are_dropped() {
     let long = [0xFB, 6];
     let mut ahead = 0;
     for i in 0..500u32 {
-        let r = w.push_timed(i * 5760, &long, Some(Duration::from_millis(20 * u64::from(i))));
+        let r = w.push_timed(
+            i * 5760,
+            &long,
+            Some(Duration::from_millis(20 * u64::from(i))),
+        );
         ahead += usize::from(r.unwrap() == Pushed::Ahead);
     }
     assert!(ahead > 300, "{ahead}");
     // 10 s passed: the timeline is at most 2 s (and a packet) ahead of it
-    assert!(w.duration() <= Duration::from_millis(12_200), "{:?}", w.duration());
+    assert!(
+        w.duration() <= Duration::from_millis(12_200),
+        "{:?}",
+        w.duration()
+    );
 }
