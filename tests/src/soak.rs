@@ -97,26 +97,51 @@ pub async fn run(cfg: &SoakConfig, progress: impl Fn(&str)) -> anyhow::Result<So
         load::start_call(&load, &client, i, at, progress_ref)
     }))
     .await?;
-    progress(&format!("{} calls up; soaking for {:.0} s", calls.len(), load.duration.as_secs_f64()));
+    progress(&format!(
+        "{} calls up; soaking for {:.0} s",
+        calls.len(),
+        load.duration.as_secs_f64()
+    ));
 
-    let marks: Vec<[usize; 2]> = calls.iter().map(|c| c.peers.each_ref().map(audio_samples)).collect();
+    let marks: Vec<[usize; 2]> = calls
+        .iter()
+        .map(|c| c.peers.each_ref().map(audio_samples))
+        .collect();
     let until = Instant::now() + load.duration;
     let recordings = cfg.data_dir.as_ref().map(|d| d.join("recordings"));
     let cycles = join_all(calls.iter().map(|call| async {
         let mut out = Vec::new();
         let mut i = call.index;
         while Instant::now() + cfg.record_for < until {
-            let times = cycle::run(&call.peers, &call.session, i, cfg.record_for, recordings.as_deref());
-            out.push(times.await.map_err(|e| format!("call {}: {e:#}", call.index)));
+            let times = cycle::run(
+                &call.peers,
+                &call.session,
+                i,
+                cfg.record_for,
+                recordings.as_deref(),
+            );
+            out.push(
+                times
+                    .await
+                    .map_err(|e| format!("call {}: {e:#}", call.index)),
+            );
             i += 1;
-            tokio::time::sleep(cfg.pause.min(until.saturating_duration_since(Instant::now()))).await;
+            tokio::time::sleep(
+                cfg.pause
+                    .min(until.saturating_duration_since(Instant::now())),
+            )
+            .await;
         }
         out
     }));
     let sampler = async {
         let mut timeline = vec![baseline.clone()];
         while Instant::now() < until {
-            tokio::time::sleep(cfg.sample_every.min(until.saturating_duration_since(Instant::now()))).await;
+            tokio::time::sleep(
+                cfg.sample_every
+                    .min(until.saturating_duration_since(Instant::now())),
+            )
+            .await;
             match server::sample(&client, base, pid, t0).await {
                 Ok(s) => {
                     progress_ref(&format!("{:>6.0} s: {}", s.t_s, line(&s)));
@@ -132,7 +157,12 @@ pub async fn run(cfg: &SoakConfig, progress: impl Fn(&str)) -> anyhow::Result<So
 
     progress("ending the calls");
     join_all(calls.iter().flat_map(|c| c.peers.iter()).map(|p| p.leave())).await;
-    join_all(calls.iter().map(|c| load::end_session(&load, &client, &c.session))).await;
+    join_all(
+        calls
+            .iter()
+            .map(|c| load::end_session(&load, &client, &c.session)),
+    )
+    .await;
     for call in &calls {
         for peer in &call.peers {
             peer.close().await;
@@ -141,16 +171,39 @@ pub async fn run(cfg: &SoakConfig, progress: impl Fn(&str)) -> anyhow::Result<So
     drop(calls);
     let (after, not_at_baseline) = settle(&client, base, pid, t0, &baseline).await?;
     progress(&format!("after: {}", line(&after)));
-    Ok(report(cfg, cycles.into_iter().flatten().collect(), media_lag, timeline, baseline, after, not_at_baseline))
+    Ok(report(
+        cfg,
+        cycles.into_iter().flatten().collect(),
+        media_lag,
+        timeline,
+        baseline,
+        after,
+        not_at_baseline,
+    ))
 }
 
 fn line(s: &ServerSample) -> String {
-    let gauges: Vec<String> = s.gauges.iter().map(|(k, v)| format!("{}={v}", k.trim_start_matches("duet_"))).collect();
-    format!("rss {} KiB, {} fds, {} threads, {}", s.rss_kib, s.fds, s.threads, gauges.join(" "))
+    let gauges: Vec<String> = s
+        .gauges
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.trim_start_matches("duet_")))
+        .collect();
+    format!(
+        "rss {} KiB, {} fds, {} threads, {}",
+        s.rss_kib,
+        s.fds,
+        s.threads,
+        gauges.join(" ")
+    )
 }
 
 fn audio_samples(peer: &crate::TestPeer) -> usize {
-    peer.watch_stats().borrow().received.get(MediaKind::Audio).latency_us.len()
+    peer.watch_stats()
+        .borrow()
+        .received
+        .get(MediaKind::Audio)
+        .latency_us
+        .len()
 }
 
 /// Added latency of the audio received since `marks`, over every peer.
@@ -161,7 +214,13 @@ fn media_lag(calls: &[load::Call], marks: &[[usize; 2]]) -> Percentiles {
             let rx = peer.watch_stats();
             let stats = rx.borrow();
             let samples = &stats.received.get(MediaKind::Audio).latency_us;
-            all.extend(samples.get(from..).unwrap_or_default().iter().map(|&us| f64::from(us) / 1000.0));
+            all.extend(
+                samples
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&us| f64::from(us) / 1000.0),
+            );
         }
     }
     Percentiles::of(&all)
@@ -183,10 +242,19 @@ async fn settle(
         let mut off: Vec<String> = LIVE_GAUGES
             .iter()
             .filter(|g| s.gauges.get(**g) != baseline.gauges.get(**g))
-            .map(|g| format!("{g}: {:?} (baseline {:?})", s.gauges.get(*g), baseline.gauges.get(*g)))
+            .map(|g| {
+                format!(
+                    "{g}: {:?} (baseline {:?})",
+                    s.gauges.get(*g),
+                    baseline.gauges.get(*g)
+                )
+            })
             .collect();
         if s.fds > baseline.fds + FD_SLACK {
-            off.push(format!("open descriptors: {} (baseline {})", s.fds, baseline.fds));
+            off.push(format!(
+                "open descriptors: {} (baseline {})",
+                s.fds, baseline.fds
+            ));
         }
         if off.is_empty() || Instant::now() > deadline {
             return Ok((s, off));
@@ -236,8 +304,14 @@ impl SoakReport {
         let p = |p: &Percentiles| format!("p50 {:.1} / p99 {:.1} ms (n={})", p.p50, p.p99, p.count);
         let mut out = String::new();
         let mut add = |k: &str, v: String| out.push_str(&format!("{k:<32} {v}\n"));
-        add("calls, duration", format!("{}, {:.0} s", self.calls, self.duration_s));
-        add("recording cycles (failed)", format!("{} ({})", self.cycles, self.failed_cycles));
+        add(
+            "calls, duration",
+            format!("{}, {:.0} s", self.calls, self.duration_s),
+        );
+        add(
+            "recording cycles (failed)",
+            format!("{} ({})", self.cycles, self.failed_cycles),
+        );
         if let Some(f) = &self.first_failure {
             add("first failure", f.clone());
         }
@@ -246,15 +320,40 @@ impl SoakReport {
         add("revoke -> off", p(&self.revoke_ms));
         add("revoke -> writer stopped", p(&self.writer_stopped_ms));
         add("media lag (audio added latency)", p(&self.media_lag_ms));
-        add("RSS KiB baseline/peak/after", format!("{} / {} / {}", self.baseline.rss_kib, self.peak_rss_kib, self.after.rss_kib));
-        add("RSS slope, 2nd half", format!("{:+.1} KiB/min", self.rss_slope_kib_per_min));
-        add("fds baseline/peak/after", format!("{} / {} / {}", self.baseline.fds, self.peak_fds, self.after.fds));
-        add("threads baseline/peak/after", format!("{} / {} / {}", self.baseline.threads, self.peak_threads, self.after.threads));
+        add(
+            "RSS KiB baseline/peak/after",
+            format!(
+                "{} / {} / {}",
+                self.baseline.rss_kib, self.peak_rss_kib, self.after.rss_kib
+            ),
+        );
+        add(
+            "RSS slope, 2nd half",
+            format!("{:+.1} KiB/min", self.rss_slope_kib_per_min),
+        );
+        add(
+            "fds baseline/peak/after",
+            format!(
+                "{} / {} / {}",
+                self.baseline.fds, self.peak_fds, self.after.fds
+            ),
+        );
+        add(
+            "threads baseline/peak/after",
+            format!(
+                "{} / {} / {}",
+                self.baseline.threads, self.peak_threads, self.after.threads
+            ),
+        );
         let gauges: BTreeMap<_, _> = self.after.gauges.iter().collect();
         add("gauges after", format!("{gauges:?}"));
         add(
             "back to baseline",
-            if self.not_at_baseline.is_empty() { "yes".to_owned() } else { format!("NO: {}", self.not_at_baseline.join("; ")) },
+            if self.not_at_baseline.is_empty() {
+                "yes".to_owned()
+            } else {
+                format!("NO: {}", self.not_at_baseline.join("; "))
+            },
         );
         out
     }

@@ -44,9 +44,9 @@ mod pinning;
 mod slots;
 mod tcp_conns;
 mod tcp_path;
-mod timers;
 #[cfg(test)]
 mod tests_fuzz;
+mod timers;
 
 use events::handle_event;
 use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};

@@ -170,8 +170,13 @@ fn sdp_line() -> impl Strategy<Value = String> {
             value
         )
             .prop_map(|(kind, v)| format!("m={kind} 9 {v}")),
-        prop_oneof![Just("a=sendonly"), Just("a=recvonly"), Just("a=inactive"), Just("a=sendrecv")]
-            .prop_map(str::to_owned),
+        prop_oneof![
+            Just("a=sendonly"),
+            Just("a=recvonly"),
+            Just("a=inactive"),
+            Just("a=sendrecv")
+        ]
+        .prop_map(str::to_owned),
         "[a-z]=[ -~]{0,60}",
         ".{0,80}",
     ]
@@ -404,8 +409,8 @@ proptest! {
 
 #[test]
 fn the_chromium_offer_builds() {
-    let built = peer::build(Instant::now(), CHROMIUM_OFFER.to_owned(), advertise(), None)
-        .expect("builds");
+    let built =
+        peer::build(Instant::now(), CHROMIUM_OFFER.to_owned(), advertise(), None).expect("builds");
     assert_eq!(built.answer_sdp.matches("m=").count(), 3);
     assert!(built.answer_sdp.len() <= answer_bound(CHROMIUM_OFFER));
 }

@@ -29,7 +29,11 @@ fn signed_body(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(&KEY).expect("any key length");
     mac.update(body);
     let sig = mac.finalize().into_bytes();
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(body), URL_SAFE_NO_PAD.encode(sig))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(body),
+        URL_SAFE_NO_PAD.encode(sig)
+    )
 }
 
 /// One change to a token: replace, insert or delete a character.

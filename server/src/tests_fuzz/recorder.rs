@@ -126,10 +126,7 @@ fn read_ogg(bytes: &[u8]) -> usize {
     let Ok(packets) = OpusPackets::new(bytes) else {
         return 0;
     };
-    packets
-        .map_while(Result::ok)
-        .map(|p| p.data.len())
-        .sum()
+    packets.map_while(Result::ok).map(|p| p.data.len()).sum()
 }
 
 /// RTP packets for the video path: the real clip's packets, damaged by
@@ -142,7 +139,12 @@ fn video_packets() -> impl Strategy<Value = Vec<(u16, u32, bool, Bytes)>> {
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Move(a, b)),
         (any::<usize>(), any::<usize>(), any::<u8>()).prop_map(|(p, at, x)| Edit::Flip(p, at, x)),
         (any::<usize>(), any::<u32>()).prop_map(|(p, ts)| Edit::Timestamp(p, ts)),
-        (any::<usize>(), any::<u16>(), any::<bool>(), vec(any::<u8>(), 0..1300))
+        (
+            any::<usize>(),
+            any::<u16>(),
+            any::<bool>(),
+            vec(any::<u8>(), 0..1300)
+        )
             .prop_map(|(p, seq, m, data)| Edit::Insert(p, seq, m, data)),
     ];
     vec(edit, 0..40).prop_map(|edits| {

@@ -119,7 +119,9 @@ mod tests {
         };
         let flat: Vec<_> = (0..10).map(|i| at(i as f64 * 60.0, 1000)).collect();
         assert_eq!(rss_slope_kib_per_min(&flat), 0.0);
-        let growing: Vec<_> = (0..10).map(|i| at(i as f64 * 60.0, 1000 + 50 * i)).collect();
+        let growing: Vec<_> = (0..10)
+            .map(|i| at(i as f64 * 60.0, 1000 + 50 * i))
+            .collect();
         assert!((rss_slope_kib_per_min(&growing) - 50.0).abs() < 1e-9);
     }
 }

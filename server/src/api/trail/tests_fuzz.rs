@@ -71,11 +71,7 @@ fn is_formula(s: &str) -> bool {
 
 /// Text with the characters that matter to CSV and spreadsheets often.
 fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        ".{0,40}",
-        "[=+@\"',\r\n a-z0-9-]{0,20}",
-        any::<String>(),
-    ]
+    prop_oneof![".{0,40}", "[=+@\"',\r\n a-z0-9-]{0,20}", any::<String>(),]
 }
 
 proptest! {

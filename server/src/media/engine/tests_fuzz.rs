@@ -60,8 +60,13 @@ async fn client() -> Client {
         .with_media_engine(media)
         .build(Instant::now())
         .expect("client pc");
-    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video, RtpCodecKind::Video] {
-        pc.add_transceiver_from_kind(kind, None).expect("transceiver");
+    for kind in [
+        RtpCodecKind::Audio,
+        RtpCodecKind::Video,
+        RtpCodecKind::Video,
+    ] {
+        pc.add_transceiver_from_kind(kind, None)
+            .expect("transceiver");
     }
     let host = CandidateHostConfig {
         base_config: CandidateConfig {
@@ -75,7 +80,9 @@ async fn client() -> Client {
     }
     .new_candidate_host()
     .expect("candidate");
-    let init = RTCIceCandidate::from(&host).to_json().expect("candidate json");
+    let init = RTCIceCandidate::from(&host)
+        .to_json()
+        .expect("candidate json");
     pc.add_local_candidate(init).expect("local candidate");
     Client {
         pc,
@@ -187,7 +194,11 @@ fn payload(ufrag: String, captured: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u
         p
     });
     let n = captured.len().max(1);
-    let mutated = (any::<usize>(), vec((any::<usize>(), any::<u8>()), 0..6), any::<usize>())
+    let mutated = (
+        any::<usize>(),
+        vec((any::<usize>(), any::<u8>()), 0..6),
+        any::<usize>(),
+    )
         .prop_map(move |(i, flips, cut)| {
             let mut p = captured.get(i % n).cloned().unwrap_or_default();
             for (at, x) in flips {
@@ -227,14 +238,23 @@ fn source(client: SocketAddr) -> impl Strategy<Value = SocketAddr> {
 /// else), well-formed or not.
 fn candidate() -> impl Strategy<Value = IceCandidate> {
     let line = prop_oneof![
-        (any::<u32>(), 1u16..=65535, prop_oneof![Just("udp".to_owned()), Just("tcp".to_owned()), "[a-z]{0,4}"], "[ -~]{0,30}")
+        (
+            any::<u32>(),
+            1u16..=65535,
+            prop_oneof![Just("udp".to_owned()), Just("tcp".to_owned()), "[a-z]{0,4}"],
+            "[ -~]{0,30}"
+        )
             .prop_map(|(prio, port, proto, rest)| format!(
                 "candidate:1 1 {proto} {prio} 127.0.0.1 {port} typ host {rest}"
             )),
         // No dots or colons: no address the checks could go to.
         "[a-zA-Z0-9 _/+-]{0,120}",
     ];
-    (line, proptest::option::of("[ -~]{0,8}"), proptest::option::of(any::<u16>()))
+    (
+        line,
+        proptest::option::of("[ -~]{0,8}"),
+        proptest::option::of(any::<u16>()),
+    )
         .prop_map(|(candidate, sdp_mid, sdp_mline_index)| IceCandidate {
             candidate,
             sdp_mid,
@@ -271,7 +291,10 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
                 .by_addr
                 .keys()
                 .any(|a| a.ip() == std::net::IpAddr::from([127, 0, 0, 2]));
-            prop_assert!(!pinned_elsewhere, "an address was pinned without the password");
+            prop_assert!(
+                !pinned_elsewhere,
+                "an address was pinned without the password"
+            );
             Ok(())
         })
         .expect("datagrams");
