@@ -277,7 +277,7 @@ pub fn ogg_duration(input: impl Read) -> Result<OggStats> {
         stats.last_granule = stats.last_granule.max(packet.granule_end);
     }
     if let Some(start) = start {
-        let skip = start + u64::from(stats.head.pre_skip);
+        let skip = start.saturating_add(u64::from(stats.head.pre_skip));
         stats.duration = samples_to_duration(stats.last_granule.saturating_sub(skip));
     }
     stats.eos = packets.eos();

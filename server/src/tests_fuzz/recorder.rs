@@ -93,7 +93,7 @@ fn push_all(steps: &[(u32, Vec<u8>)]) -> (Vec<u8>, Vec<Vec<u8>>, usize, u64) {
 fn ogg_pages() -> impl Strategy<Value = Vec<u8>> {
     let page = (
         any::<u8>(),
-        any::<u64>(),
+        prop_oneof![any::<u64>(), u64::MAX - 6000..=u64::MAX],
         prop_oneof![3 => Just(1u32), 1 => any::<u32>()],
         vec(any::<u8>(), 0..20),
         vec(any::<u8>(), 0..600),
