@@ -15,13 +15,52 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 /// How long a console login lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
-/// Failed logins allowed in a window: per username (guessing one account's
-/// password), and per client address (trying many accounts). The address
-/// limit is looser because behind a reverse proxy every admin shares the
-/// proxy's address, and one person's typos must not lock out the others.
-pub const MAX_FAILURES_PER_USER: usize = 5;
+/// Failed logins allowed in a window, under three keys at once:
+/// - a username from one client address (guessing from one place): 5 per
+///   15 minutes. It is what usually locks, and it locks only that address,
+///   so someone else's failures never lock the real admin out elsewhere;
+/// - a client address over all usernames (trying many accounts): 20 per
+///   15 minutes. Looser, because behind a reverse proxy without
+///   `trusted_proxies` every admin shares the proxy's address;
+/// - a username over all addresses (guessing spread over many addresses):
+///   30 per hour, slower, so it locks the account only under a real attack.
+pub const MAX_FAILURES_PER_USER_AND_ADDRESS: usize = 5;
 pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const MAX_FAILURES_PER_USER: usize = 30;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const USER_FAILURE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// One counter a login attempt is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub key: String,
+    pub max: usize,
+    pub window: Duration,
+}
+
+/// The counters for a login of `username` (already checked with
+/// [`check_username`], so keys stay short) from `client`. The first is the
+/// one a successful login clears.
+pub fn login_limits(username: &str, client: std::net::IpAddr) -> [LoginLimit; 3] {
+    let user = username.to_lowercase();
+    [
+        LoginLimit {
+            key: format!("user-address:{user}|{client}"),
+            max: MAX_FAILURES_PER_USER_AND_ADDRESS,
+            window: FAILURE_WINDOW,
+        },
+        LoginLimit {
+            key: format!("address:{client}"),
+            max: MAX_FAILURES_PER_ADDRESS,
+            window: FAILURE_WINDOW,
+        },
+        LoginLimit {
+            key: format!("user:{user}"),
+            max: MAX_FAILURES_PER_USER,
+            window: USER_FAILURE_WINDOW,
+        },
+    ]
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -73,49 +112,46 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Counts failed logins per username and per client address; a key with
-/// too many recent failures is refused until they age out.
+/// Counts failed logins per [`LoginLimit`] key; a key with too many
+/// recent failures is refused until they age out.
 #[derive(Clone, Default)]
 pub struct LoginLimiter {
     failures: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
 }
 
 impl LoginLimiter {
-    /// `Some(wait)` when any of `keys` has reached its limit of failures.
-    pub fn locked(&self, keys: &[(String, usize)], now: Instant) -> Option<Duration> {
+    /// `Some(wait)` when any of `limits` has reached its maximum.
+    pub fn locked(&self, limits: &[LoginLimit], now: Instant) -> Option<Duration> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
-            .filter_map(|(k, max)| {
-                let times = map.get_mut(k)?;
-                times.retain(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW);
-                (times.len() >= *max)
-                    .then(|| {
-                        times
-                            .first()
-                            .map(|t| FAILURE_WINDOW - now.saturating_duration_since(*t))
-                    })
-                    .flatten()
+        limits
+            .iter()
+            .filter_map(|l| {
+                let times = map.get_mut(&l.key)?;
+                times.retain(|t| now.saturating_duration_since(*t) < l.window);
+                let first = times.first()?;
+                (times.len() >= l.max).then(|| l.window - now.saturating_duration_since(*first))
             })
             .max()
     }
 
-    pub fn failed(&self, keys: &[(String, usize)], now: Instant) {
+    pub fn failed(&self, limits: &[LoginLimit], now: Instant) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Bound the map: forget keys whose failures have all aged out.
         if map.len() > 10_000 {
             map.retain(|_, v| {
                 v.iter()
-                    .any(|t| now.saturating_duration_since(*t) < FAILURE_WINDOW)
+                    .any(|t| now.saturating_duration_since(*t) < USER_FAILURE_WINDOW)
             });
         }
-        for (k, _) in keys {
-            map.entry(k.clone()).or_default().push(now);
+        for l in limits {
+            map.entry(l.key.clone()).or_default().push(now);
         }
     }
 
-    pub fn succeeded(&self, username_key: &str) {
+    /// Clears one key's failures (a successful login's own counter).
+    pub fn succeeded(&self, limit: &LoginLimit) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(username_key);
+        map.remove(&limit.key);
     }
 }
 

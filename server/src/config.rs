@@ -66,6 +66,25 @@ pub struct HttpConfig {
     pub tls_cert_file: Option<PathBuf>,
     /// The PEM private key of `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// A client must send a request's whole head within this long, also on
+    /// an idle keep-alive connection; otherwise it is closed (slowloris).
+    pub header_timeout_s: u64,
+    /// An HTTP connection on which no byte moves either way for this long
+    /// is closed: a stalled upload, or a download the client stopped
+    /// reading. WebSockets keep their own pings.
+    pub idle_timeout_s: u64,
+    /// Open HTTP connections (WebSockets included) at most; further clients
+    /// wait to be accepted. Lowered to 3/4 of the descriptor limit, so
+    /// recordings can always open their files.
+    pub max_connections: usize,
+    /// WebSockets at most from one client address.
+    pub max_websockets_per_address: usize,
+    /// Recording files and mixes streamed at once per credential (join
+    /// token, API key or console login); more get `429 busy`.
+    pub max_downloads_per_credential: usize,
+    /// Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` is
+    /// believed: the client is the rightmost address not in this list.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -269,6 +288,12 @@ impl Default for HttpConfig {
             web_dir: None,
             tls_cert_file: None,
             tls_key_file: None,
+            header_timeout_s: 10,
+            idle_timeout_s: 30,
+            max_connections: 4096,
+            max_websockets_per_address: 256,
+            max_downloads_per_credential: 4,
+            trusted_proxies: Vec::new(),
         }
     }
 }

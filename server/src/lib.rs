@@ -28,6 +28,7 @@ pub mod policy;
 pub mod recorder;
 pub mod retention;
 pub mod room;
+pub mod serve;
 pub mod sessions;
 pub mod state;
 pub mod store;
@@ -128,6 +129,8 @@ pub async fn run_with_signals(
     second: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     config.validate()?;
+    // Before any file is opened, so every later open has the full limit.
+    let limits = serve::ServeLimits::new(&config.http, serve::raise_nofile_limit());
     // Before anything else starts, so a wrong path fails fast and named.
     let tls = match (&config.http.tls_cert_file, &config.http.tls_key_file) {
         (Some(cert), Some(key)) => Some(tls::CertReloader::load(cert, key)?),
@@ -163,6 +166,7 @@ pub async fn run_with_signals(
         media = %media.local_addr(),
         media_tcp = %media.tcp_addr().map_or_else(|| "off".to_owned(), |a| a.to_string()),
         advertised = %advertise,
+        max_connections = limits.max_connections,
         data = %config.data_dir.display(),
         "duet is running"
     );
@@ -182,13 +186,7 @@ pub async fn run_with_signals(
     );
     let app = api::app(state.clone());
     let drain = drain::drain(state.clone(), shutdown, second);
-    let served = match tls_config {
-        Some(tls_config) => match tls::TlsListener::new(listeners.http, tls_config) {
-            Ok(listener) => serve(listener, app, drain).await,
-            Err(e) => Err(e),
-        },
-        None => serve(listeners.http, app, drain).await,
-    };
+    let served = serve::serve(listeners.http, tls_config, app, limits, drain).await;
     #[cfg(unix)]
     reloads.abort();
     if let Some(retention) = retention {
@@ -198,25 +196,4 @@ pub async fn run_with_signals(
     media.shutdown();
     tracing::info!("duet stopped");
     Ok(())
-}
-
-/// The one server loop for HTTP and HTTPS: it stops accepting once `drain`
-/// completes, then waits for open connections to finish.
-async fn serve<L>(
-    listener: L,
-    app: axum::Router,
-    drain: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-    api::ClientAddr:
-        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    // The peer address is kept for the login limiter, never logged.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<api::ClientAddr>(),
-    )
-    .with_graceful_shutdown(drain)
-    .await
 }

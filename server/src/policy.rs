@@ -9,7 +9,7 @@ use duet_signaling::protocol::RecordingPolicy;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::store::{NoticeVersion, Store, StoreError};
+use crate::store::{NewNotice, NoticeVersion, Store, StoreError};
 
 const KEY_RECORDING_ALLOWED: &str = "recording_allowed";
 const KEY_RETENTION_DAYS: &str = "retention_days";
@@ -124,6 +124,9 @@ impl Policies {
     }
 
     /// Applies and stores `change`; a new notice text becomes a new version.
+    /// Every field is checked before anything is written, and everything
+    /// is written in one transaction, so a refused or failed change leaves
+    /// the stored and the live policy as they were.
     /// Returns the new policy and what changed, for the audit log.
     pub async fn update(
         &self,
@@ -132,33 +135,60 @@ impl Policies {
         actor: &str,
         now_ms: i64,
     ) -> Result<(Policy, Vec<String>), PolicyError> {
+        change.check()?;
         let mut next = self.current();
         let mut changed = Vec::new();
+        let mut values = Vec::new();
         if let Some(allowed) = change.recording_allowed
             && allowed != next.recording_allowed
         {
-            store
-                .set_policy_value(KEY_RECORDING_ALLOWED, allowed.to_string())
-                .await?;
+            values.push((KEY_RECORDING_ALLOWED, allowed.to_string()));
             next.recording_allowed = allowed;
             changed.push(format!("recording_allowed = {allowed}"));
         }
         if let Some(days) = change.retention_days
             && days != next.retention_days
         {
-            if days > 36_500 {
-                return Err(PolicyError::Invalid {
-                    field: "retention_days",
-                    message: "must be at most 36500 (100 years); 0 keeps recordings until deleted",
-                });
-            }
-            store
-                .set_policy_value(KEY_RETENTION_DAYS, days.to_string())
-                .await?;
+            values.push((KEY_RETENTION_DAYS, days.to_string()));
             next.retention_days = days;
             changed.push(format!("retention_days = {days}"));
         }
-        if let Some(text) = change.notice {
+        let notice = change
+            .notice
+            .map(|text| Notice::new(text.trim()))
+            .filter(|n| n.hash != next.notice.hash);
+        let new_notice = notice.as_ref().map(|n| {
+            values.push((KEY_NOTICE_HASH, n.hash.clone()));
+            NewNotice {
+                hash: n.hash.clone(),
+                text: n.text.to_string(),
+                now_ms,
+                created_by: actor.to_string(),
+            }
+        });
+        let version: Option<NoticeVersion> = store.apply_policy(values, new_notice).await?;
+        if let (Some(notice), Some(version)) = (notice, version) {
+            changed.push(format!("notice = version {}", version.version));
+            next.notice = notice;
+            next.notice_version = version.version;
+        }
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
+        // Live rooms follow at once (recording off stops what runs).
+        self.changes.send_modify(|n| *n += 1);
+        Ok((next, changed))
+    }
+}
+
+impl PolicyChange {
+    /// Refuses the change if any field is out of range.
+    fn check(&self) -> Result<(), PolicyError> {
+        if self.retention_days.is_some_and(|d| d > 36_500) {
+            return Err(PolicyError::Invalid {
+                field: "retention_days",
+                message: "must be at most 36500 (100 years); 0 keeps recordings until deleted",
+            });
+        }
+        if let Some(text) = &self.notice {
             let text = text.trim();
             if text.is_empty() {
                 return Err(PolicyError::Invalid {
@@ -172,22 +202,7 @@ impl Policies {
                     message: "the consent notice must be at most 20000 bytes",
                 });
             }
-            let notice = Notice::new(text);
-            if notice.hash != next.notice.hash {
-                let version: NoticeVersion = store
-                    .notice_version(&notice.hash, text, now_ms, actor)
-                    .await?;
-                store
-                    .set_policy_value(KEY_NOTICE_HASH, notice.hash.clone())
-                    .await?;
-                next.notice = notice;
-                next.notice_version = version.version;
-                changed.push(format!("notice = version {}", version.version));
-            }
         }
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
-        // Live rooms follow at once (recording off stops what runs).
-        self.changes.send_modify(|n| *n += 1);
-        Ok((next, changed))
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@
 //! half-written renewal never leaves the server without TLS. The `duet`
 //! process calls it on SIGHUP ([`reload_on_sighup`]); tests call it directly.
 
-mod listener;
+mod handshake;
 #[cfg(test)]
 mod tests;
 
@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-pub use listener::TlsListener;
+pub use handshake::handshake;
 
 /// Each message names the file and carries its cause in full, because the
 /// reload warning shows only this message; so no field is a `#[source]`

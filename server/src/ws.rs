@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use duet_signaling::connection::ConnectionPhase;
 use duet_signaling::protocol::{
     ClientMessage, ErrorCode, MAX_FRAME_BYTES, ServerMessage, SessionInfo, decode_client_message,
@@ -37,11 +37,26 @@ const READ_BUFFER: usize = 16 * 1024;
 /// How many messages may wait for a slow client before it is dropped.
 const OUTBOUND_QUEUE: usize = 256;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Opens the socket, unless the client's address already holds
+/// `http.max_websockets_per_address` of them (`429 busy`): each is a
+/// descriptor and a task, and one address must not take them all.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    axum::Extension(edge): axum::Extension<crate::api::edge::Edge>,
+    crate::api::edge::ClientIp(ip): crate::api::edge::ClientIp,
+) -> Response {
+    let Some(slot) = edge.websocket_slot(ip) else {
+        return crate::api::error::ApiError::Busy("too many signaling sockets from this address")
+            .into_response();
+    };
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| Connection::new(state).run(socket))
+        .on_upgrade(move |socket| async move {
+            Connection::new(state).run(socket).await;
+            drop(slot);
+        })
 }
 
 struct Connection {

@@ -23,35 +23,71 @@ fn usernames_are_plain() {
     }
 }
 
+fn addr(s: &str) -> std::net::IpAddr {
+    s.parse().expect("ip")
+}
+
 #[test]
-fn failures_lock_a_user_at_five_and_an_address_at_twenty_for_the_window() {
+fn failures_lock_a_user_at_one_address_and_an_address_at_twenty_for_the_window() {
     let limiter = LoginLimiter::default();
-    let ip = ("ip:127.0.0.1".to_string(), MAX_FAILURES_PER_ADDRESS);
-    let user = |name: &str| (format!("user:{name}"), MAX_FAILURES_PER_USER);
+    let a = addr("192.0.2.1");
     let t0 = Instant::now();
-    for i in 0..MAX_FAILURES_PER_USER {
+    for i in 0..MAX_FAILURES_PER_USER_AND_ADDRESS {
         assert!(
-            limiter.locked(&[user("alice"), ip.clone()], t0).is_none(),
+            limiter.locked(&login_limits("alice", a), t0).is_none(),
             "after {i}"
         );
-        limiter.failed(&[user("alice"), ip.clone()], t0);
+        limiter.failed(&login_limits("Alice", a), t0);
     }
-    assert!(limiter.locked(&[user("alice"), ip.clone()], t0).is_some());
+    assert!(limiter.locked(&login_limits("alice", a), t0).is_some());
     assert!(
-        limiter.locked(&[user("bob"), ip.clone()], t0).is_none(),
+        limiter.locked(&login_limits("bob", a), t0).is_none(),
         "another admin behind the same proxy still gets in"
     );
-    for n in 0..(MAX_FAILURES_PER_ADDRESS - MAX_FAILURES_PER_USER) {
-        limiter.failed(&[user(&format!("u{n}")), ip.clone()], t0);
+    assert!(
+        limiter
+            .locked(&login_limits("alice", addr("198.51.100.2")), t0)
+            .is_none(),
+        "the real admin elsewhere is not locked out by these failures"
+    );
+    for n in 0..(MAX_FAILURES_PER_ADDRESS - MAX_FAILURES_PER_USER_AND_ADDRESS) {
+        limiter.failed(&login_limits(&format!("u{n}"), a), t0);
     }
     assert!(
-        limiter.locked(&[user("bob"), ip.clone()], t0).is_some(),
+        limiter.locked(&login_limits("bob", a), t0).is_some(),
         "address limit"
     );
     assert!(
         limiter
-            .locked(&[user("alice"), ip.clone()], t0 + FAILURE_WINDOW)
+            .locked(&login_limits("alice", a), t0 + FAILURE_WINDOW)
             .is_none(),
         "ages out"
+    );
+}
+
+#[test]
+fn failures_spread_over_many_addresses_lock_the_username_more_slowly() {
+    let limiter = LoginLimiter::default();
+    let t0 = Instant::now();
+    for n in 0..MAX_FAILURES_PER_USER {
+        let from = addr(&format!("203.0.113.{n}"));
+        assert!(limiter.locked(&login_limits("alice", from), t0).is_none());
+        limiter.failed(&login_limits("alice", from), t0);
+    }
+    let fresh = addr("198.51.100.9");
+    assert!(limiter.locked(&login_limits("alice", fresh), t0).is_some());
+    assert!(
+        limiter
+            .locked(&login_limits("alice", fresh), t0 + FAILURE_WINDOW)
+            .is_some(),
+        "the global window is the slower one"
+    );
+    // A success clears only its own address's counter.
+    limiter.succeeded(&login_limits("alice", fresh)[0]);
+    assert!(limiter.locked(&login_limits("alice", fresh), t0).is_some());
+    assert!(
+        limiter
+            .locked(&login_limits("alice", fresh), t0 + USER_FAILURE_WINDOW)
+            .is_none()
     );
 }

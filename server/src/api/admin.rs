@@ -3,11 +3,10 @@
 
 use std::time::Instant;
 
-use axum::Extension;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,11 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Admin, COOKIE, session_cookie};
+use super::edge::ClientIp;
 use super::error::{ApiError, parse_json};
 use super::query::ApiQuery;
-use crate::admin::{
-    MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, SESSION_TTL, new_token, verify_password,
-};
+use crate::admin::{SESSION_TTL, login_limits, new_token, verify_password};
 use crate::policy::{Policy, PolicyChange, PolicyError};
 use crate::sessions::rfc3339;
 use crate::state::{AppState, now_s};
@@ -50,19 +48,20 @@ fn refused(status: StatusCode, code: &'static str, message: String) -> ApiError 
 
 async fn login(
     State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<super::ClientAddr>>>,
+    ClientIp(client): ClientIp,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: LoginRequest = parse_json(&body)?;
+    if crate::admin::check_username(&req.username).is_err() {
+        // No account can have this name. It is refused before it reaches
+        // the limiter or the audit log, so a huge or odd name costs
+        // nothing there and cannot forge lines in it.
+        return Err(wrong_login());
+    }
     let now = Instant::now();
-    let user_key = format!("user:{}", req.username.to_lowercase());
-    let client = peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.0.ip().to_string());
-    let keys = [
-        (user_key.clone(), MAX_FAILURES_PER_USER),
-        (format!("ip:{client}"), MAX_FAILURES_PER_ADDRESS),
-    ];
+    let limits = login_limits(&req.username, client);
     let limiter = state.login_limiter();
-    if let Some(wait) = limiter.locked(&keys, now) {
+    if let Some(wait) = limiter.locked(&limits, now) {
         return Err(refused(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -72,11 +71,7 @@ async fn login(
             ),
         ));
     }
-    let stored = if crate::admin::check_username(&req.username).is_ok() {
-        state.store().admin_password_hash(&req.username).await?
-    } else {
-        None
-    };
+    let stored = state.store().admin_password_hash(&req.username).await?;
     // Hashing runs for unknown users too, so timing does not tell which
     // usernames exist.
     let password = req.password.clone();
@@ -85,18 +80,15 @@ async fn login(
         .await
         .unwrap_or(false)
         && stored.is_some();
+    let from = Some(format!("from {client}"));
     if !ok {
-        limiter.failed(&keys, now);
+        limiter.failed(&limits, now);
         state
-            .audit(&req.username, "login_failed", None, None)
+            .audit(&req.username, "login_failed", None, from)
             .await?;
-        return Err(refused(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong username or password".into(),
-        ));
+        return Err(wrong_login());
     }
-    limiter.succeeded(&user_key);
+    limiter.succeeded(&limits[0]);
     let token = new_token();
     let csrf = new_token();
     let expires = now_s() * 1000 + SESSION_TTL.as_millis() as i64;
@@ -104,22 +96,33 @@ async fn login(
         .store()
         .create_admin_session(&token, &req.username, &csrf, expires)
         .await?;
-    state.audit(&req.username, "login", None, None).await?;
+    state.audit(&req.username, "login", None, from).await?;
     tracing::info!("admin logged in");
-    let secure = if state.config().http.tls_cert_file.is_some() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        SESSION_TTL.as_secs()
-    );
     let mut response = Json(json!({"user": req.username, "csrf_token": csrf})).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie_header(&state, &token)) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
+}
+
+fn wrong_login() -> ApiError {
+    refused(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "wrong username or password".into(),
+    )
+}
+
+/// `Secure` whenever people reach Duet over HTTPS, also through a reverse
+/// proxy that terminates TLS (the public URL says so): the browser must
+/// never send the admin cookie over plain HTTP.
+fn session_cookie_header(state: &AppState, token: &str) -> String {
+    let https = state.config().public_base_url().starts_with("https://");
+    let secure = if https { "; Secure" } else { "" };
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_TTL.as_secs()
+    )
 }
 
 /// The hash of a random password, checked against when the username is

@@ -36,8 +36,12 @@ impl FromRequestParts<AppState> for Admin {
 
 /// The bearer credential, if any.
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_of(&parts.headers)
+}
+
+/// The bearer credential in `headers`, if any.
+pub fn bearer_of(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))

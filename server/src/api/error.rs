@@ -35,6 +35,9 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// A cap on concurrent use was reached (429 `busy`).
+    #[error("{0}")]
+    Busy(&'static str),
     #[error("this request needs the console's CSRF token in the X-CSRF-Token header")]
     Csrf,
     #[error("storage error")]
@@ -60,6 +63,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "session_ended"),
             ApiError::Link { status, code, .. } => (*status, code),
             ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
+            ApiError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

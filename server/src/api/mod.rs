@@ -3,6 +3,8 @@
 mod admin;
 pub mod auth;
 mod check;
+pub mod client_ip;
+pub mod edge;
 pub mod error;
 mod health;
 mod join;
@@ -14,34 +16,25 @@ mod trail;
 mod web;
 
 use axum::Router;
-use axum::extract::connect_info::Connected;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::serve::IncomingStream;
 
 use crate::state::AppState;
 
-/// The client's address, for the login limiter (never logged). Works for
-/// both listeners (plain TCP and TLS).
+/// The TCP peer of a request, put in its extensions by the server loop
+/// (`serve.rs`). Behind a reverse proxy this is the proxy: see
+/// [`edge::ClientIp`] for the client's own address.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::SocketAddr);
-
-impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
 
 /// The whole HTTP application, without a listener, so tests can call it
 /// directly.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let edge = edge::Edge::new(&state.config().http);
+    // HSTS only when people reach Duet over HTTPS (directly or through a
+    // proxy): over plain HTTP the header is ignored and misleading.
+    let https = state.config().public_base_url().starts_with("https://");
+    let router = Router::new()
         .merge(health::router())
         .merge(admin::router())
         .merge(check::router())
@@ -55,6 +48,22 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::Extension(edge));
+    if https {
+        router.layer(axum::middleware::map_response(strict_transport_security))
+    } else {
+        router
+    }
+}
+
+/// Browsers that saw this once use HTTPS for the host for a year, so a
+/// network attacker cannot downgrade a later visit and read the cookie.
+async fn strict_transport_security(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    );
+    response
 }
 
 async fn method_not_allowed() -> Response {

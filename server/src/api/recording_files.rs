@@ -4,16 +4,24 @@
 //! speakers in one file). File names from the URL are served only when the
 //! manifest lists them, so nothing from input reaches the filesystem as a
 //! path.
+//!
+//! Streams are bounded: each credential may hold a few at once (the next
+//! gets `429 busy`), a client that stops reading is dropped by the server
+//! loop's idle timeout, and the mix holds a blocking thread only while it
+//! mixes a chunk, never while it waits for the client. Hundreds of stalled
+//! downloads once starved the blocking pool that consent writes need.
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use tower::ServiceExt;
 
+use super::edge::{Edge, Slot};
 use super::error::ApiError;
 use super::query::ApiQuery;
 use super::recordings::{Access, load};
@@ -56,14 +64,32 @@ fn private_headers(response: &mut Response, name: &str, mime: &'static str, down
     );
 }
 
+const BUSY: &str = "too many downloads at once with this credential; finish one first";
+
+/// A place for one more stream by this request's credential.
+fn download_slot(edge: &Edge, headers: &HeaderMap) -> Result<Slot<[u8; 32]>, ApiError> {
+    edge.download_slot(headers).ok_or(ApiError::Busy(BUSY))
+}
+
+/// The body, holding `slot` until it is sent or dropped.
+fn holding(body: Body, slot: Slot<[u8; 32]>) -> Body {
+    use futures_util::StreamExt;
+    Body::from_stream(body.into_data_stream().map(move |chunk| {
+        let _held = &slot;
+        chunk
+    }))
+}
+
 async fn file(
     State(state): State<AppState>,
+    Extension(edge): Extension<Edge>,
     access: Access,
     Path((id, name)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<FileQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let row = load(&state, &access, &id).await?;
+    let slot = download_slot(&edge, request.headers())?;
     if !files::is_plain_name(&name) {
         return Err(ApiError::NotFound("file"));
     }
@@ -81,7 +107,7 @@ async fn file(
         .oneshot(request)
         .await
         .map_err(|_| ApiError::NotFound("file"))?;
-    let mut response = served.map(Body::new).into_response();
+    let mut response = served.map(|b| holding(Body::new(b), slot)).into_response();
     let download = q.download.is_some_and(|d| d != "0");
     private_headers(&mut response, listed, mime_of(listed), download);
     Ok(response)
@@ -89,11 +115,14 @@ async fn file(
 
 async fn mix(
     State(state): State<AppState>,
+    Extension(edge): Extension<Edge>,
     access: Access,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<FileQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let row = load(&state, &access, &id).await?;
+    let slot = download_slot(&edge, &headers)?;
     let dir = state.recorders().dir_of_str(&row.id);
     let m = manifest::read(&dir).map_err(|_| ApiError::NotFound("file"))?;
     let paths: Vec<std::path::PathBuf> = m.transcripts.iter().map(|t| dir.join(&t.file)).collect();
@@ -103,28 +132,16 @@ async fn mix(
             "mixed audio (the recording has no transcripts yet)",
         ));
     }
-    let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-    let mut mixer = Mixer::open(&refs).map_err(|_| ApiError::NotFound("file"))?;
+    let opened = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        Mixer::open(&refs)
+    })
+    .await;
+    let Ok(Ok(mixer)) = opened else {
+        return Err(ApiError::NotFound("file"));
+    };
     let len = mixer.file_len();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        loop {
-            match mixer.next_chunk() {
-                Ok(Some(chunk)) => {
-                    if tx.blocking_send(Ok(chunk)).is_err() {
-                        return; // the client went away
-                    }
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    let stream = tokio_stream_from(rx);
-    let mut response = Body::from_stream(stream).into_response();
+    let mut response = holding(Body::from_stream(mix_stream(mixer)), slot).into_response();
     if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
         response.headers_mut().insert(header::CONTENT_LENGTH, v);
     }
@@ -133,8 +150,23 @@ async fn mix(
     Ok(response)
 }
 
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+/// The mix, one chunk per blocking task: the next chunk is made only when
+/// the client has taken the last, and no thread waits on a slow client.
+fn mix_stream(
+    mixer: Mixer,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    futures_util::stream::unfold(Some(mixer), |mixer| async move {
+        let mut mixer = mixer?;
+        let chunk = tokio::task::spawn_blocking(move || {
+            let chunk = mixer.next_chunk();
+            (mixer, chunk)
+        })
+        .await;
+        match chunk {
+            Ok((mixer, Ok(Some(chunk)))) => Some((Ok(chunk), Some(mixer))),
+            Ok((_, Ok(None))) => None,
+            Ok((_, Err(e))) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        }
+    })
 }

@@ -20,6 +20,12 @@ pub const ENV_SETTINGS: &[&str] = &[
     "http.web_dir",
     "http.tls_cert_file",
     "http.tls_key_file",
+    "http.header_timeout_s",
+    "http.idle_timeout_s",
+    "http.max_connections",
+    "http.max_websockets_per_address",
+    "http.max_downloads_per_credential",
+    "http.trusted_proxies",
     "media.port",
     "media.bind",
     "media.public_ip",
@@ -47,7 +53,12 @@ pub const ENV_SETTINGS: &[&str] = &[
 ];
 
 /// Settings whose values are lists: the variable holds comma-separated items.
-const LIST_SETTINGS: &[&str] = &["auth.api_keys", "turn.urls", "media.ice_deny"];
+const LIST_SETTINGS: &[&str] = &[
+    "auth.api_keys",
+    "turn.urls",
+    "media.ice_deny",
+    "http.trusted_proxies",
+];
 
 pub fn env_name(path: &str) -> String {
     format!("DUET_{}", path.replace('.', "_").to_ascii_uppercase())

@@ -6,6 +6,7 @@ use super::{Config, ConfigError};
 impl Config {
     /// Checks what serde cannot: ranges and combinations.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_http_limits()?;
         if let Some(url) = &self.http.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -133,6 +134,36 @@ impl Config {
                 message: "is the HTTP listen port; ICE-TCP needs a port of its own".into(),
             });
         }
+        Ok(())
+    }
+
+    fn validate_http_limits(&self) -> Result<(), ConfigError> {
+        let http = &self.http;
+        let at_least_one = [
+            ("http.header_timeout_s", http.header_timeout_s as usize),
+            ("http.idle_timeout_s", http.idle_timeout_s as usize),
+            ("http.max_connections", http.max_connections),
+            (
+                "http.max_websockets_per_address",
+                http.max_websockets_per_address,
+            ),
+            (
+                "http.max_downloads_per_credential",
+                http.max_downloads_per_credential,
+            ),
+        ];
+        if let Some((field, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid {
+                field,
+                message: "must be at least 1".into(),
+            });
+        }
+        crate::api::client_ip::parse_all(&http.trusted_proxies).map_err(|message| {
+            ConfigError::Invalid {
+                field: "http.trusted_proxies",
+                message,
+            }
+        })?;
         Ok(())
     }
 

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
 pub use consent::{AdminEvent, RecordingRow, RecordingStatus, StoredConsentEvent, TrailFilter};
-pub use policy::NoticeVersion;
+pub use policy::{NewNotice, NoticeVersion};
 pub use sessions::SessionRecord;
 pub(crate) use worker::Lane;
 
