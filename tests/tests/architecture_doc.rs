@@ -24,7 +24,11 @@ fn files(dir: &Path, exts: &[&str]) -> Vec<String> {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
-                stack.push(path);
+                // Installed packages (the browser tests' node_modules) are
+                // not the project's code.
+                if !path.ends_with("node_modules") {
+                    stack.push(path);
+                }
             } else if exts.iter().any(|e| path.to_string_lossy().ends_with(e))
                 && let Ok(rel) = path.strip_prefix(dir)
             {
@@ -53,9 +57,10 @@ fn named(rel: &str, spans: &BTreeSet<String>) -> bool {
         .any(|s| rel == s || rel.ends_with(&format!("/{s}")))
 }
 
-/// Test modules are maps of their own module, not of the architecture.
+/// Test modules (`tests.rs`, `tests_fuzz.rs`, files in `tests/` or
+/// `tests_fuzz/`) belong to their module, not to the architecture.
 fn is_test_module(rel: &str) -> bool {
-    rel.ends_with("tests.rs") || rel.starts_with("tests/") || rel.contains("/tests/")
+    rel.split('/').any(|part| part.starts_with("tests"))
 }
 
 #[test]
