@@ -91,7 +91,7 @@ pub(crate) struct Room {
 }
 
 /// A recording whose writer stopped on its own, and why.
-type RecorderFailure = (RecordingId, String);
+type RecorderFailure = (RecordingId, crate::recorder::WriterStopped);
 
 impl Room {
     /// `session_policy` is the session's own; the deployment's policy in

@@ -112,6 +112,9 @@ async fn a_recording_stops_cleanly_at_its_size_cap() {
     for peer in [&c.mentor, &c.mentee] {
         let err = peer.wait_for_message("error", T * 3).await.expect("told");
         assert_eq!(err["code"], "recording_unavailable", "{err}");
+        // People hear that a cap was reached, not that the disk failed.
+        let said = err["message"].as_str().unwrap_or_default();
+        assert!(said.contains("longest or largest"), "{err}");
         wait_state(peer, "off").await;
     }
     let dirs = recording_dirs(&c.server.recordings_dir());

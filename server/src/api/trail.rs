@@ -206,7 +206,10 @@ fn to_csv(rows: &[Value]) -> String {
 }
 
 fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+    // OWASP's CSV-injection list: these first characters start a formula
+    // (tab and carriage return in some spreadsheets too); plain numbers
+    // such as `-5` stay numbers.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
         format!("'{s}")
     } else {
         s.to_string()

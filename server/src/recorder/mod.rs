@@ -11,10 +11,21 @@
 //!   [`probe`] reads them back; [`wav`] and [`talk`] make transcripts and
 //!   talk time; [`manifest`] and [`files`] describe what is on disk.
 
-/// Called from a recording's thread when writing fails (disk full, I/O
-/// error): the recording has stopped on its own. Here, not in `service`,
-/// so that the writer does not import the service that starts it.
-pub type FailureHook = Box<dyn FnOnce(duet_signaling::consent::RecordingId, String) + Send>;
+/// Called from a recording's thread when it stopped writing on its own (a
+/// write error, a cap, a nearly full disk). Here, not in `service`, so
+/// that the writer does not import the service that starts it.
+pub type FailureHook = Box<dyn FnOnce(duet_signaling::consent::RecordingId, WriterStopped) + Send>;
+
+/// Why a writer stopped on its own: the room tells people which.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriterStopped {
+    /// Writing failed (an I/O error).
+    #[error("{0}")]
+    Failed(String),
+    /// A size or length cap, or the free-space floor.
+    #[error("{0}")]
+    Limit(#[from] limits::LimitReached),
+}
 
 pub mod deletion;
 pub mod discard;

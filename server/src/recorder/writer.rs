@@ -24,6 +24,7 @@ use duet_signaling::consent::RecordingId;
 
 use super::FailureHook;
 use super::frames::{FrameAssembler, VideoCodec};
+use super::WriterStopped;
 use super::limits::{Counted, LimitReached, Limits};
 use super::manifest::{self, Manifest, ManifestTrack};
 use super::ogg::OggOpusWriter;
@@ -135,8 +136,8 @@ pub fn run(job: WriterJob) {
     let outcome = record(&ctx, &inbox, &mut tracks, &mut manifest);
     let stopped = Instant::now();
     let reason = match &outcome {
-        Outcome::Failed(reason) => Some(reason.clone()),
-        Outcome::Limit(reached) => Some(reached.to_string()),
+        Outcome::Failed(reason) => Some(WriterStopped::Failed(reason.clone())),
+        Outcome::Limit(reached) => Some(WriterStopped::Limit(reached.clone())),
         Outcome::Stopped { .. } => None,
     };
     if let Some(reason) = reason {

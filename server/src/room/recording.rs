@@ -17,6 +17,8 @@ use duet_signaling::{ConnId, Role, UnixMillis};
 use super::Room;
 use crate::clock::now_millis;
 use crate::policy::effective_policy;
+use crate::recorder::WriterStopped;
+use crate::recorder::limits::LimitReached;
 use crate::recorder::service::RecordingContext;
 
 impl Room {
@@ -52,18 +54,24 @@ impl Room {
         self.consent.handle(now, input);
     }
 
-    /// The writer stopped on its own (disk full, I/O error).
-    pub(super) fn recorder_failed(&mut self, now: UnixMillis, id: RecordingId, reason: String) {
+    /// The writer stopped on its own (a write error, a cap, a full disk).
+    pub(super) fn recorder_failed(
+        &mut self,
+        now: UnixMillis,
+        id: RecordingId,
+        stopped: WriterStopped,
+    ) {
         if self.active.as_ref().map(|a| a.id) != Some(id) {
             return;
         }
-        tracing::warn!(session = %self.id, recording = %id, %reason, "recording stopped by a write error");
-        self.consent
-            .handle(now, ConsentInput::RecorderFailed { reason });
-        self.tell_both(
-            "Recording stopped: the server could not write it (is its disk full?). \
-             What was recorded until now is kept. The call goes on.",
+        tracing::warn!(session = %self.id, recording = %id, reason = %stopped, "recording stopped by its writer");
+        self.consent.handle(
+            now,
+            ConsentInput::RecorderFailed {
+                reason: stopped.to_string(),
+            },
         );
+        self.tell_both(writer_stopped_message(&stopped));
     }
 
     /// The deployment's policy changed: recording off ends a request or a
@@ -199,6 +207,24 @@ impl Room {
             participants,
             notice_hash: self.deps.notice.hash.clone(),
             started_at_ms: now_millis().0,
+        }
+    }
+}
+
+/// What both people read when the writer stopped on its own.
+fn writer_stopped_message(stopped: &WriterStopped) -> &'static str {
+    match stopped {
+        WriterStopped::Limit(LimitReached::Size(_)) | WriterStopped::Limit(LimitReached::Duration(_)) => {
+            "Recording stopped: it reached the longest or largest recording this server allows. \
+             What was recorded is kept. The call goes on; you can ask to record again."
+        }
+        WriterStopped::Limit(LimitReached::LowSpace { .. }) => {
+            "Recording stopped: the server's disk is almost full. \
+             What was recorded until now is kept. The call goes on."
+        }
+        WriterStopped::Failed(_) => {
+            "Recording stopped: the server could not write it. \
+             What was recorded until now is kept. The call goes on."
         }
     }
 }
