@@ -311,14 +311,15 @@ async fn bad_sdp_and_candidates_get_errors_not_crashes() {
         json!([{"urls": ["stun:stun.example.org:3478"]}]),
         "configured STUN/TURN servers reach the client"
     );
-    for sdp in [
-        "",
-        "v=0",
-        "garbage\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n",
-        &"a".repeat(60_000),
+    for (sdp, code) in [
+        ("", "bad_sdp"),
+        ("v=0", "bad_sdp"),
+        ("garbage\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "bad_sdp"),
+        // Over the 32 KiB SDP limit, though within the frame limit.
+        (&"a".repeat(60_000), "sdp_too_large"),
     ] {
         let err = error_for(&ws, &json!({"type":"offer","sdp":sdp}).to_string()).await;
-        assert_eq!(err["code"], "bad_sdp", "{}", &sdp[..sdp.len().min(40)]);
+        assert_eq!(err["code"], code, "{}", &sdp[..sdp.len().min(40)]);
         assert_alive(&ws).await;
     }
     for bad in [

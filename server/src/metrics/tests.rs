@@ -37,3 +37,15 @@ fn renders_duet_names_with_fixed_labels() {
         "every metric is duet_-prefixed:\n{text}"
     );
 }
+
+#[test]
+fn the_heartbeat_reports_lag_and_a_stopped_loop() {
+    use std::time::{Duration, Instant};
+    let beat = super::Heartbeat::default();
+    let t = Instant::now() + Duration::from_secs(1);
+    beat.beat(t);
+    let lag = beat.lag(t + Duration::from_secs(6)).expect("running");
+    assert!(lag >= Duration::from_millis(5_990) && lag <= Duration::from_millis(6_010));
+    beat.stop();
+    assert_eq!(beat.lag(t), None);
+}
