@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod cidr;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -170,7 +171,7 @@ pub async fn run_with_signals(
         data = %config.data_dir.display(),
         "duet is running"
     );
-    let policies = policy::Policies::load(&store, &config, state::now_s() * 1000).await?;
+    let policies = policy::Policies::load(&store, &config, clock::now_s() * 1000).await?;
     let state = AppState::new(
         config,
         store,

@@ -16,7 +16,8 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use super::ClientAddr;
-use super::client_ip::{Cidr, client_ip, parse_all};
+use super::client_ip::client_ip;
+use crate::cidr::{Cidr, parse_all};
 use crate::config::HttpConfig;
 
 #[cfg(test)]
@@ -54,7 +55,7 @@ impl Edge {
     }
 
     /// A place for one more WebSocket from `ip`, unless it holds the most.
-    pub fn websocket_slot(&self, ip: IpAddr) -> Option<Slot<IpAddr>> {
+    pub fn websocket_slot(&self, ip: IpAddr) -> Option<HeldPlace<IpAddr>> {
         self.inner
             .websockets
             .try_take(ip, self.inner.max_websockets)
@@ -62,7 +63,7 @@ impl Edge {
 
     /// A place for one more recording stream by the request's credential
     /// (bearer token or console cookie), unless it holds the most.
-    pub fn download_slot(&self, headers: &HeaderMap) -> Option<Slot<[u8; 32]>> {
+    pub fn download_slot(&self, headers: &HeaderMap) -> Option<HeldPlace<[u8; 32]>> {
         let credential = super::auth::bearer_of(headers)
             .or_else(|| super::auth::session_cookie(headers))
             .unwrap_or("");
@@ -72,7 +73,7 @@ impl Edge {
     }
 }
 
-/// Counters per key with a cap; a [`Slot`] gives its place back on drop.
+/// Counters per key with a cap; a [`HeldPlace`] gives its place back on drop.
 pub struct Slots<K> {
     held: Arc<Mutex<HashMap<K, usize>>>,
 }
@@ -86,7 +87,7 @@ impl<K> Default for Slots<K> {
 }
 
 impl<K: Hash + Eq + Clone> Slots<K> {
-    pub fn try_take(&self, key: K, max: usize) -> Option<Slot<K>> {
+    pub fn try_take(&self, key: K, max: usize) -> Option<HeldPlace<K>> {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let n = held.entry(key.clone()).or_insert(0);
         if *n >= max {
@@ -96,7 +97,7 @@ impl<K: Hash + Eq + Clone> Slots<K> {
             return None;
         }
         *n += 1;
-        Some(Slot {
+        Some(HeldPlace {
             held: Arc::clone(&self.held),
             key,
         })
@@ -110,12 +111,12 @@ impl<K: Hash + Eq + Clone> Slots<K> {
 }
 
 /// One place under a [`Slots`] cap, held until dropped.
-pub struct Slot<K: Hash + Eq> {
+pub struct HeldPlace<K: Hash + Eq> {
     held: Arc<Mutex<HashMap<K, usize>>>,
     key: K,
 }
 
-impl<K: Hash + Eq> Drop for Slot<K> {
+impl<K: Hash + Eq> Drop for HeldPlace<K> {
     fn drop(&mut self) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = held.get_mut(&self.key) {

@@ -21,7 +21,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use tower::ServiceExt;
 
-use super::edge::{Edge, Slot};
+use super::edge::{Edge, HeldPlace};
 use super::error::ApiError;
 use super::query::ApiQuery;
 use super::recordings::{Access, load};
@@ -67,12 +67,12 @@ fn private_headers(response: &mut Response, name: &str, mime: &'static str, down
 const BUSY: &str = "too many downloads at once with this credential; finish one first";
 
 /// A place for one more stream by this request's credential.
-fn download_slot(edge: &Edge, headers: &HeaderMap) -> Result<Slot<[u8; 32]>, ApiError> {
+fn download_slot(edge: &Edge, headers: &HeaderMap) -> Result<HeldPlace<[u8; 32]>, ApiError> {
     edge.download_slot(headers).ok_or(ApiError::Busy(BUSY))
 }
 
 /// The body, holding `slot` until it is sent or dropped.
-fn holding(body: Body, slot: Slot<[u8; 32]>) -> Body {
+fn holding(body: Body, slot: HeldPlace<[u8; 32]>) -> Body {
     use futures_util::StreamExt;
     Body::from_stream(body.into_data_stream().map(move |chunk| {
         let _held = &slot;

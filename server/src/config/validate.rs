@@ -158,11 +158,9 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        crate::api::client_ip::parse_all(&http.trusted_proxies).map_err(|message| {
-            ConfigError::Invalid {
-                field: "http.trusted_proxies",
-                message,
-            }
+        crate::cidr::parse_all(&http.trusted_proxies).map_err(|e| ConfigError::Invalid {
+            field: "http.trusted_proxies",
+            message: e.to_string(),
         })?;
         Ok(())
     }

@@ -12,6 +12,8 @@
 
 use std::net::IpAddr;
 
+use crate::cidr::{Cidr, CidrError};
+
 #[cfg(test)]
 mod tests;
 
@@ -29,68 +31,6 @@ pub const DEFAULT_DENY: &[&str] = &[
     "fe80::/10",
     "ff00::/8",
 ];
-
-/// One CIDR block, e.g. `169.254.0.0/16` or `fe80::/10`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    net: IpAddr,
-    len: u8,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a CIDR block like 169.254.0.0/16 or fe80::/10")]
-pub struct CidrError(pub String);
-
-impl std::str::FromStr for Cidr {
-    type Err = CidrError;
-
-    fn from_str(s: &str) -> Result<Cidr, CidrError> {
-        let bad = || CidrError(s.to_owned());
-        let (ip, len) = match s.split_once('/') {
-            Some((ip, len)) => (ip, Some(len)),
-            None => (s, None),
-        };
-        let net: IpAddr = ip.trim().parse().map_err(|_| bad())?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let len = match len {
-            Some(l) => l.trim().parse::<u8>().map_err(|_| bad())?,
-            None => max,
-        };
-        if len > max {
-            return Err(bad());
-        }
-        Ok(Cidr { net, len })
-    }
-}
-
-impl Cidr {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        // An IPv4-mapped IPv6 address is its IPv4 address.
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.net, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(
-                u128::from(n.to_bits()),
-                u128::from(a.to_bits()),
-                32,
-                self.len,
-            ),
-            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(n.to_bits(), a.to_bits(), 128, self.len),
-            _ => false,
-        }
-    }
-}
-
-/// Whether the first `len` of `bits` bits of `a` and `b` agree.
-fn prefix_eq(a: u128, b: u128, bits: u32, len: u8) -> bool {
-    let shift = bits - u32::from(len);
-    if shift >= 128 {
-        return true;
-    }
-    (a >> shift) == (b >> shift)
-}
 
 /// The deny list in force.
 #[derive(Debug, Clone, Default)]
