@@ -11,10 +11,10 @@ use clap::{Args, Parser, Subcommand};
 use duet_signaling::Role;
 use duet_signaling::protocol::RecordingPolicy;
 
+use crate::clock::now_s;
 use crate::config::{Config, LogFormat};
 use crate::links::{LinkSigner, join_url};
 use crate::sessions::{self, PersonSpec, SessionSpec};
-use crate::state::now_s;
 use crate::{Listeners, datadir, drain, store};
 
 const ENV_HELP: &str = "Environment: DUET_CONFIG, DUET_DATA, DUET_LISTEN, DUET_MEDIA_PORT, \
@@ -40,11 +40,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "DUET_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: CliCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// Run the server (HTTP or HTTPS, signaling and media) until SIGTERM or
     /// Ctrl-C; SIGHUP reloads the TLS certificate and key files.
     Serve(ServeArgs),
@@ -156,7 +156,7 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(url) = &cli.public_url {
         config.http.public_url = Some(url.clone());
     }
-    if let Command::Serve(args) = &cli.command {
+    if let CliCommand::Serve(args) = &cli.command {
         if let Some(v) = args.listen {
             config.http.listen = v;
         }
@@ -189,16 +189,16 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Config { command } = &cli.command {
+    if let CliCommand::Config { command } = &cli.command {
         return config_command(command);
     }
     let config = load_config(&cli)?;
     match cli.command {
-        Command::Serve(_) => serve(config),
-        Command::Apikey {
+        CliCommand::Serve(_) => serve(config),
+        CliCommand::Apikey {
             command: ApikeyCommand::Create,
         } => create_api_key(&config),
-        Command::Session {
+        CliCommand::Session {
             command:
                 SessionCommand::Create {
                     title,
@@ -221,8 +221,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             create_session(&config, &spec)
         }
-        Command::Config { .. } => Ok(()),
-        Command::Admin {
+        CliCommand::Config { .. } => Ok(()),
+        CliCommand::Admin {
             command: AdminCommand::Create { username },
         } => create_admin(&config, &username),
     }
@@ -413,7 +413,11 @@ fn create_session(config: &Config, spec: &SessionSpec) -> anyhow::Result<()> {
         new.mentee_name,
         link(Role::Mentee, &new.mentee_link)
     )?;
-    writeln!(out, "links expire at {}", sessions::rfc3339(new.expires_at))?;
+    writeln!(
+        out,
+        "links expire at {}",
+        crate::clock::rfc3339(new.expires_at)
+    )?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::media::MediaPlane;
 use crate::metrics::Metrics;
 use crate::policy::Policies;
 use crate::recorder::service::Recorders;
-use crate::room::{Outbound, Room, RoomCommand, RoomDeps};
+use crate::room::{Room, RoomCommand, RoomDeps, ToSocket};
 use crate::sessions::RoomSnapshot;
 use crate::store::Store;
 
@@ -105,7 +105,7 @@ impl Hub {
         info: SessionInfo,
         policy: RecordingPolicy,
         req: JoinRequest,
-        outbound: mpsc::Sender<Outbound>,
+        outbound: mpsc::Sender<ToSocket>,
     ) {
         let id = info.id;
         let mut rooms = self.rooms();

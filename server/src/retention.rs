@@ -56,7 +56,7 @@ pub fn spawn(
         loop {
             every.tick().await;
             let days = policies.current().retention_days;
-            let now_ms = crate::state::now_s() * 1000;
+            let now_ms = crate::clock::now_s() * 1000;
             match sweep(&store, &recorders, days, now_ms).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "retention: deleted expired recordings"),

@@ -29,7 +29,7 @@ use crate::store::Store;
 // Moved once through a bounded channel; boxing would allocate per message.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum Outbound {
+pub enum ToSocket {
     /// The connection holds `role`'s place now; sent before its `joined`,
     /// so the socket is in its joined phase when the client answers.
     Admitted(Role),
@@ -53,7 +53,7 @@ pub(crate) struct RoomDeps {
 pub(crate) enum RoomCommand {
     Join {
         req: JoinRequest,
-        outbound: mpsc::Sender<Outbound>,
+        outbound: mpsc::Sender<ToSocket>,
     },
     Input(Input),
     Recording {
@@ -76,7 +76,7 @@ pub(crate) struct Room {
     info: SessionInfo,
     session: Session,
     consent: Consent,
-    conns: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    conns: HashMap<ConnId, mpsc::Sender<ToSocket>>,
     deps: RoomDeps,
     active: Option<ActiveRecording>,
     joined_at: HashMap<Role, UnixMillis>,
@@ -221,7 +221,7 @@ impl Room {
         };
         // A client that does not read its socket fills its queue; it is
         // closed rather than allowed to hold the room up.
-        if tx.try_send(Outbound::Message(msg)).is_err() {
+        if tx.try_send(ToSocket::Message(msg)).is_err() {
             tracing::info!(session = %self.id, "closing a connection that stopped reading");
             self.conns.remove(&to);
             self.session
@@ -241,7 +241,7 @@ impl Room {
                 Output::Send { to, msg } => self.send(to, msg),
                 Output::Close { conn } => {
                     if let Some(tx) = self.conns.remove(&conn) {
-                        let _ = tx.try_send(Outbound::Close);
+                        let _ = tx.try_send(ToSocket::Close);
                     }
                 }
                 Output::Admitted {
@@ -251,7 +251,7 @@ impl Room {
                 } => {
                     if let Some(tx) = self.conns.get(&conn) {
                         // Cannot be full: nothing was sent to it before.
-                        let _ = tx.try_send(Outbound::Admitted(role));
+                        let _ = tx.try_send(ToSocket::Admitted(role));
                     }
                     tracing::info!(session = %self.id, %role, "participant joined");
                     self.deps.metrics.participants_connected.inc();

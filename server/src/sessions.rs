@@ -6,6 +6,7 @@ use duet_signaling::{Role, SessionId, UnixMillis};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::links::{Claims, LinkSigner, join_url, new_link_id};
 use crate::store::SessionRecord;
@@ -120,8 +121,6 @@ pub fn token_for(
         lid: link_id.to_string(),
     })
 }
-
-pub use crate::clock::rfc3339;
 
 /// A live session as the API shows it.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use duet_signaling::ConnId;
 use duet_signaling::protocol::IceServer;
 
+use crate::clock::now_s;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::links::LinkSigner;
@@ -197,5 +198,3 @@ impl AppState {
         servers
     }
 }
-
-pub use crate::clock::now_s;

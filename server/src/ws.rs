@@ -17,11 +17,12 @@ use duet_signaling::{ConnId, LinkId, ParticipantId, SessionId};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use crate::clock::now_s;
 use crate::links::LinkError;
 use crate::media::limits::{CandidateBudget, TokenBucket, candidate_rate};
 use crate::media::{IceFilter, MediaError, OfferRefusal, PeerKey};
-use crate::room::Outbound;
-use crate::state::{AppState, now_s};
+use crate::room::ToSocket;
+use crate::state::AppState;
 
 /// Frames past this are cut off by the WebSocket layer itself; between
 /// [`MAX_FRAME_BYTES`] and this, the client gets a `frame_too_large` error
@@ -71,8 +72,8 @@ struct Connection {
     key: Option<PeerKey>,
     /// Handed to the room on join: once the room drops it, the socket
     /// closes (a client that stopped reading is cut off this way).
-    outbound_tx: Option<mpsc::Sender<Outbound>>,
-    outbound_rx: mpsc::Receiver<Outbound>,
+    outbound_tx: Option<mpsc::Sender<ToSocket>>,
+    outbound_rx: mpsc::Receiver<ToSocket>,
     /// Candidate addresses the media plane may check.
     ice_filter: IceFilter,
     /// Candidates this connection may still trickle, and how fast.
@@ -125,16 +126,16 @@ impl Connection {
                     }
                 },
                 out = self.outbound_rx.recv() => match out {
-                    Some(Outbound::Admitted(role)) => {
+                    Some(ToSocket::Admitted(role)) => {
                         self.admitted(role);
                         Step::Continue
                     }
-                    Some(Outbound::Message(msg)) => {
+                    Some(ToSocket::Message(msg)) => {
                         self.on_room_message(&msg);
                         replies.push(msg);
                         Step::Continue
                     }
-                    Some(Outbound::Close) | None => Step::Close,
+                    Some(ToSocket::Close) | None => Step::Close,
                 },
                 _ = &mut join_deadline, if self.phase.awaits_join() => {
                     replies.push(ServerMessage::error(ErrorCode::Timeout, "no join message arrived in time"));
@@ -154,7 +155,7 @@ impl Connection {
             if let Step::Close = step {
                 // Deliver what the room queued before its Close.
                 while let Ok(out) = self.outbound_rx.try_recv() {
-                    let Outbound::Message(msg) = out else {
+                    let ToSocket::Message(msg) = out else {
                         continue;
                     };
                     let _ = sink

@@ -67,7 +67,11 @@ fn no_two_visible_types_share_a_name() {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         // Stop at an in-file test module: its helpers are private.
         let code = text.split("#[cfg(test)]\nmod tests {").next().unwrap_or("");
-        let rel = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for line in code.lines() {
             if let Some(name) = visible_type(line)
                 && !CONVENTIONS.contains(&name)

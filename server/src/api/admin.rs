@@ -18,9 +18,10 @@ use super::edge::ClientIp;
 use super::error::{ApiError, parse_json};
 use super::query::ApiQuery;
 use crate::admin::{SESSION_TTL, login_limits, new_token, verify_password};
+use crate::clock::now_s;
+use crate::clock::rfc3339;
 use crate::policy::{Policy, PolicyChange, PolicyError};
-use crate::sessions::rfc3339;
-use crate::state::{AppState, now_s};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

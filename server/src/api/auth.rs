@@ -10,7 +10,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 
 use super::error::ApiError;
-use crate::state::{AppState, now_s};
+use crate::clock::now_s;
+use crate::state::AppState;
 
 pub const COOKIE: &str = "duet_admin";
 pub const CSRF_HEADER: &str = "x-csrf-token";

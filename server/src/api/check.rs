@@ -23,8 +23,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, parse_json};
+use crate::clock::now_s;
 use crate::media::{MediaError, OfferRefusal, PeerKey};
-use crate::state::{AppState, now_s};
+use crate::state::AppState;
 
 /// How long a probe connection may live: enough to connect over a slow
 /// relay, short enough that probes cannot pile up.

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, parse_json};
+use crate::clock::now_s;
 use crate::links::LinkError;
-use crate::state::{AppState, now_s};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/join/preview", post(preview))
@@ -73,7 +74,7 @@ async fn preview(State(state): State<AppState>, body: Bytes) -> Result<Response,
             state.policies().current().recording_allowed,
             record.recording,
         ),
-        "expires_at": crate::sessions::rfc3339(record.expires_at),
+        "expires_at": crate::clock::rfc3339(record.expires_at),
     }))
     .into_response())
 }

@@ -18,8 +18,9 @@ use duet_signaling::consent::RecordingId;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use crate::clock::now_s;
 use crate::recorder::manifest;
-use crate::state::{AppState, now_s};
+use crate::state::AppState;
 use crate::store::RecordingRow;
 
 pub fn router() -> Router<AppState> {
@@ -113,9 +114,9 @@ fn summary(state: &AppState, row: &RecordingRow, m: Option<&manifest::Manifest>)
         "duration_s": duration_s,
         "size_bytes": size_bytes,
         "status": row.status,
-        "started_at": crate::sessions::rfc3339(row.started_at_ms / 1000),
-        "stopped_at": row.stopped_at_ms.map(|t| crate::sessions::rfc3339(t / 1000)),
-        "deleted_at": row.deleted_at_ms.map(|t| crate::sessions::rfc3339(t / 1000)),
+        "started_at": crate::clock::rfc3339(row.started_at_ms / 1000),
+        "stopped_at": row.stopped_at_ms.map(|t| crate::clock::rfc3339(t / 1000)),
+        "deleted_at": row.deleted_at_ms.map(|t| crate::clock::rfc3339(t / 1000)),
         "deleted_by": row.deleted_by,
         "participants": m.map(|m| &m.participants),
         "tracks": m.map(|m| &m.tracks),
@@ -181,7 +182,7 @@ async fn delete(
             )));
         }
     }
-    if row.status != crate::store::RecordingStatus::Deleted {
+    if row.status != crate::store::RecordingRowStatus::Deleted {
         state
             .audit(&actor, "recording_delete", Some(row.id.clone()), None)
             .await?;

@@ -16,9 +16,10 @@ use serde_json::json;
 use super::auth::Admin;
 use super::error::{ApiError, parse_json};
 use super::query::ApiQuery;
+use crate::clock::now_s;
 use crate::links::{join_url, new_link_id};
 use crate::sessions::{self, SessionSpec};
-use crate::state::{AppState, now_s};
+use crate::state::AppState;
 use crate::store::SessionRecord;
 
 pub fn router() -> Router<AppState> {
@@ -216,7 +217,7 @@ async fn new_link(
         "role": req.role,
         "link": join_url(&state.config().public_base_url(), &token),
         "token": token,
-        "expires_at": sessions::rfc3339(record.expires_at),
+        "expires_at": crate::clock::rfc3339(record.expires_at),
     });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

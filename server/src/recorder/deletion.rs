@@ -33,11 +33,11 @@ pub async fn delete(
     by: Deleter,
     now_ms: i64,
 ) -> Result<(), DeleteError> {
-    use crate::store::RecordingStatus;
+    use crate::store::RecordingRowStatus;
     match row.status {
-        RecordingStatus::Recording => return Err(DeleteError::InProgress),
-        RecordingStatus::Deleted => return Ok(()),
-        RecordingStatus::Complete | RecordingStatus::Interrupted => {}
+        RecordingRowStatus::Recording => return Err(DeleteError::InProgress),
+        RecordingRowStatus::Deleted => return Ok(()),
+        RecordingRowStatus::Complete | RecordingRowStatus::Interrupted => {}
     }
     let Ok(uuid) = uuid::Uuid::parse_str(&row.id) else {
         return Err(DeleteError::Store(StoreError::Task(format!(

@@ -10,13 +10,34 @@ use std::time::Duration;
 use duet_signaling::Role;
 use duet_signaling::consent::RecordingId;
 
+use super::limits::LimitReached;
 use super::manifest::{self, Manifest, ManifestStatus, ManifestTranscript};
 use super::probe::OpusPackets;
 use super::tap::TrackKind;
 use super::wav::{self, OpusInput, WavWriter};
-use super::writer::{Outcome, TrackSummary};
 use super::{discard, files};
-use crate::store::{RecordingStatus, Store};
+use crate::store::{RecordingRowStatus, Store};
+
+/// How the writing ended.
+pub(super) enum Outcome {
+    Stopped {
+        discard: bool,
+    },
+    Failed(String),
+    /// A size or length cap, or the free-space floor.
+    Limit(LimitReached),
+}
+
+/// What finalization needs to know of a closed track.
+pub(super) struct TrackSummary {
+    pub role: Role,
+    pub kind: TrackKind,
+    pub file: String,
+    pub start_offset: Duration,
+    pub duration: Duration,
+    pub packets: u64,
+    pub error: Option<String>,
+}
 
 pub(super) struct Finalize<'a> {
     pub id: RecordingId,
@@ -111,7 +132,7 @@ pub(super) fn complete(
     audio: &[(Role, String, Duration)],
 ) {
     m.status = status;
-    m.stopped_at = Some(crate::sessions::rfc3339(stopped_at_ms / 1000));
+    m.stopped_at = Some(crate::clock::rfc3339(stopped_at_ms / 1000));
     m.dropped_packets = ctx.dropped;
     if ctx.dropped > 0 {
         m.notes.push(format!(
@@ -139,8 +160,8 @@ pub(super) fn complete(
         tracing::error!(recording = %ctx.id, error = %e, "could not write the final manifest");
     }
     let db_status = match status {
-        ManifestStatus::Complete => RecordingStatus::Complete,
-        _ => RecordingStatus::Interrupted,
+        ManifestStatus::Complete => RecordingRowStatus::Complete,
+        _ => RecordingRowStatus::Interrupted,
     };
     let stored = ctx.runtime.block_on(ctx.store.set_recording_status(
         ctx.id,

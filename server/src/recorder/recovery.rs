@@ -31,7 +31,7 @@ pub async fn start(root: PathBuf, store: Store) -> std::io::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     let (list_root, list_store, list_runtime) = (root.clone(), store.clone(), runtime.clone());
     let pending = tokio::task::spawn_blocking(move || {
-        let now_ms = crate::state::now_s() * 1000;
+        let now_ms = crate::clock::now_s() * 1000;
         discard::recover(&list_root, &list_store, &list_runtime, now_ms);
         list_runtime.block_on(list_store.recordings_in_progress())
     })
@@ -58,7 +58,7 @@ pub async fn start(root: PathBuf, store: Store) -> std::io::Result<()> {
 /// Finds interrupted recordings under `root` and finalizes them, on the
 /// calling (blocking) thread.
 pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
-    discard::recover(root, store, runtime, crate::state::now_s() * 1000);
+    discard::recover(root, store, runtime, crate::clock::now_s() * 1000);
     match runtime.block_on(store.recordings_in_progress()) {
         Ok(rows) => recover_rows(root, rows, store, runtime),
         Err(e) => tracing::error!(error = %e, "could not look for interrupted recordings"),
@@ -86,7 +86,7 @@ fn recover_rows(
                 tracing::error!(recording = %id, error = %e, "interrupted recording has no readable manifest");
                 let _ = runtime.block_on(store.set_recording_status(
                     id,
-                    crate::store::RecordingStatus::Interrupted,
+                    crate::store::RecordingRowStatus::Interrupted,
                     None,
                 ));
                 continue;

@@ -23,14 +23,15 @@ use duet_signaling::Role;
 use duet_signaling::consent::RecordingId;
 
 use super::FailureHook;
-use super::frames::{FrameAssembler, VideoCodec};
 use super::WriterStopped;
-use super::limits::{Counted, LimitReached, Limits};
+use super::files;
+use super::finalize::{self, Outcome, TrackSummary};
+use super::frames::{FrameAssembler, VideoCodec};
+use super::limits::{Counted, Limits};
 use super::manifest::{self, Manifest, ManifestTrack};
 use super::ogg::OggOpusWriter;
 use super::tap::{KeyframeRequests, RecordedPacket, TrackCodec, TrackKind};
 use super::webm::WebmWriter;
-use super::{files, finalize};
 use crate::store::Store;
 
 /// Flush to the OS and sync to the disk at least this often: a killed
@@ -95,16 +96,6 @@ pub(super) struct Track {
     pub first_arrival: Instant,
     pub packets: u64,
     sink: Sink,
-}
-
-/// How the writing ended.
-pub(super) enum Outcome {
-    Stopped {
-        discard: bool,
-    },
-    Failed(String),
-    /// A cap or the free-space floor of [`Limits`].
-    Limit(LimitReached),
 }
 
 pub fn run(job: WriterJob) {
@@ -342,17 +333,6 @@ fn open_track(dir: &Path, p: &RecordedPacket) -> Result<Option<Track>, WriteErro
         packets: 0,
         sink,
     }))
-}
-
-/// What finalization needs to know of a closed track.
-pub(super) struct TrackSummary {
-    pub role: Role,
-    pub kind: TrackKind,
-    pub file: String,
-    pub start_offset: Duration,
-    pub duration: Duration,
-    pub packets: u64,
-    pub error: Option<String>,
 }
 
 fn close_tracks(tracks: BTreeMap<(Role, TrackKind), Track>, start: Instant) -> Vec<TrackSummary> {

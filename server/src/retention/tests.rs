@@ -5,7 +5,7 @@ use duet_signaling::{ParticipantId, Role, SessionId, UnixMillis};
 
 use super::*;
 use crate::metrics::Metrics;
-use crate::store::RecordingStatus;
+use crate::store::RecordingRowStatus;
 
 const NOW_MS: i64 = 1_900_000_000_000;
 
@@ -22,7 +22,7 @@ async fn finished_recording(
         .await
         .expect("insert");
     store
-        .set_recording_status(id, RecordingStatus::Complete, Some(started + 60_000))
+        .set_recording_status(id, RecordingRowStatus::Complete, Some(started + 60_000))
         .await
         .expect("complete");
     // The consents it was made under.
@@ -70,10 +70,10 @@ async fn deletes_what_is_past_retention_keeps_the_rest_and_records_each_deletion
         .await
         .expect("read")
         .expect("row stays");
-    assert_eq!(row.status, RecordingStatus::Deleted);
+    assert_eq!(row.status, RecordingRowStatus::Deleted);
     assert_eq!(row.deleted_by.as_deref(), Some("server"));
     let kept = store.recording(recent).await.expect("read").expect("row");
-    assert_eq!(kept.status, RecordingStatus::Complete);
+    assert_eq!(kept.status, RecordingRowStatus::Complete);
 
     let trail = store.consent_trail(session).await.expect("trail");
     // Both stay visible in the trail: what was agreed, and what was deleted.

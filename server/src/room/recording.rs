@@ -214,7 +214,8 @@ impl Room {
 /// What both people read when the writer stopped on its own.
 fn writer_stopped_message(stopped: &WriterStopped) -> &'static str {
     match stopped {
-        WriterStopped::Limit(LimitReached::Size(_)) | WriterStopped::Limit(LimitReached::Duration(_)) => {
+        WriterStopped::Limit(LimitReached::Size(_))
+        | WriterStopped::Limit(LimitReached::Duration(_)) => {
             "Recording stopped: it reached the longest or largest recording this server allows. \
              What was recorded is kept. The call goes on; you can ask to record again."
         }

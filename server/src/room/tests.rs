@@ -25,7 +25,7 @@ struct Fixture {
     store: Store,
     room: Room,
     /// What each socket was sent.
-    _sockets: Vec<mpsc::Receiver<Outbound>>,
+    _sockets: Vec<mpsc::Receiver<ToSocket>>,
 }
 
 async fn fixture() -> Fixture {

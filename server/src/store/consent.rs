@@ -54,29 +54,29 @@ pub struct AdminEvent {
 /// Status of a recording in the database (mirrors the manifest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecordingStatus {
+pub enum RecordingRowStatus {
     Recording,
     Complete,
     Interrupted,
     Deleted,
 }
 
-impl RecordingStatus {
+impl RecordingRowStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            RecordingStatus::Recording => "recording",
-            RecordingStatus::Complete => "complete",
-            RecordingStatus::Interrupted => "interrupted",
-            RecordingStatus::Deleted => "deleted",
+            RecordingRowStatus::Recording => "recording",
+            RecordingRowStatus::Complete => "complete",
+            RecordingRowStatus::Interrupted => "interrupted",
+            RecordingRowStatus::Deleted => "deleted",
         }
     }
 
-    fn parse(s: &str) -> RecordingStatus {
+    fn parse(s: &str) -> RecordingRowStatus {
         match s {
-            "recording" => RecordingStatus::Recording,
-            "complete" => RecordingStatus::Complete,
-            "deleted" => RecordingStatus::Deleted,
-            _ => RecordingStatus::Interrupted,
+            "recording" => RecordingRowStatus::Recording,
+            "complete" => RecordingRowStatus::Complete,
+            "deleted" => RecordingRowStatus::Deleted,
+            _ => RecordingRowStatus::Interrupted,
         }
     }
 }
@@ -85,7 +85,7 @@ impl RecordingStatus {
 pub struct RecordingRow {
     pub id: String,
     pub session_id: String,
-    pub status: RecordingStatus,
+    pub status: RecordingRowStatus,
     pub started_at_ms: i64,
     pub stopped_at_ms: Option<i64>,
     pub deleted_at_ms: Option<i64>,
@@ -112,7 +112,7 @@ fn recording_from_row(row: &Row<'_>) -> rusqlite::Result<RecordingRow> {
     Ok(RecordingRow {
         id: row.get(0)?,
         session_id: row.get(1)?,
-        status: RecordingStatus::parse(&status),
+        status: RecordingRowStatus::parse(&status),
         started_at_ms: row.get(3)?,
         stopped_at_ms: row.get(4)?,
         deleted_at_ms: row.get(5)?,
@@ -272,7 +272,7 @@ impl Store {
     pub async fn set_recording_status(
         &self,
         id: RecordingId,
-        status: RecordingStatus,
+        status: RecordingRowStatus,
         stopped_at_ms: Option<i64>,
     ) -> Result<(), StoreError> {
         self.call(move |conn| {

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
-pub use consent::{AdminEvent, RecordingRow, RecordingStatus, StoredConsentEvent, TrailFilter};
+pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEvent, TrailFilter};
 pub use policy::{NewNotice, NoticeVersion};
 pub use sessions::SessionRecord;
 pub(crate) use worker::Lane;

@@ -5,7 +5,7 @@ use duet_signaling::consent::{ConsentAction, ConsentEvent, NoticeHash, Recording
 use duet_signaling::{ParticipantId, Role, SessionId, UnixMillis};
 
 use super::*;
-use crate::store::RecordingStatus;
+use crate::store::RecordingRowStatus;
 
 const NOW_MS: i64 = 1_900_000_000_000;
 
@@ -66,7 +66,7 @@ async fn a_discard_marked_before_a_crash_is_carried_out_at_the_next_start() {
         .await
         .expect("read")
         .expect("row");
-    assert_eq!(row.status, RecordingStatus::Deleted);
+    assert_eq!(row.status, RecordingRowStatus::Deleted);
     assert_eq!(row.deleted_by.as_deref(), Some("participant"));
     let trail = store.recording_trail(discarded).await.expect("trail");
     assert_eq!(trail.len(), 3, "the consents stay, the discard is added");
@@ -75,7 +75,7 @@ async fn a_discard_marked_before_a_crash_is_carried_out_at_the_next_start() {
 
     // The other recording is recovered as interrupted, not deleted.
     let other = store.recording(kept).await.expect("read").expect("row");
-    assert_eq!(other.status, RecordingStatus::Interrupted);
+    assert_eq!(other.status, RecordingRowStatus::Interrupted);
     assert!(root.join(kept.to_string()).exists());
 }
 
