@@ -507,5 +507,4 @@ fn describe(reason: &StopReason) -> String {
 }
 
 #[cfg(test)]
-#[path = "tests/consent.rs"]
 mod tests;

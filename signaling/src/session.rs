@@ -353,5 +353,4 @@ fn clean_name(name: &str, role: Role) -> String {
 }
 
 #[cfg(test)]
-#[path = "tests/session.rs"]
 mod tests;

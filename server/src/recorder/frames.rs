@@ -385,5 +385,4 @@ impl Bits<'_> {
 }
 
 #[cfg(test)]
-#[path = "tests/frames.rs"]
 pub(crate) mod tests;

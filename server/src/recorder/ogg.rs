@@ -356,5 +356,4 @@ static CRC_TABLE: [u32; 256] = {
 };
 
 #[cfg(test)]
-#[path = "tests/ogg.rs"]
 mod tests;

@@ -290,5 +290,4 @@ pub fn ogg_duration_file(path: &Path) -> Result<OggStats> {
 }
 
 #[cfg(test)]
-#[path = "tests/media.rs"]
-mod media_tests;
+mod tests;

@@ -264,5 +264,4 @@ impl<W: Write + Seek> Timeline<'_, W> {
 }
 
 #[cfg(test)]
-#[path = "tests/wav.rs"]
 mod tests;

@@ -1,0 +1,91 @@
+use super::*;
+
+const LOSS_20: u8 = 51;
+const LOSS_0: u8 = 0;
+const LOSS_5: u8 = 13;
+
+#[test]
+fn no_loss_means_no_cap() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    for i in 0..10 {
+        assert_eq!(
+            cap.on_report(t + Duration::from_secs(i), LOSS_0, 1_000_000),
+            None
+        );
+    }
+    assert_eq!(cap.cap_bps(), None);
+}
+
+#[test]
+fn heavy_loss_cuts_below_the_incoming_rate() {
+    let mut cap = DownlinkCap::default();
+    let sent = cap
+        .on_report(Instant::now(), LOSS_20, 1_000_000)
+        .expect("a cap");
+    // 20 % loss keeps 90 % of the rate.
+    assert!((890_000..=910_000).contains(&sent), "{sent}");
+}
+
+#[test]
+fn repeated_loss_keeps_cutting_but_not_below_the_floor() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    let mut last = u64::MAX;
+    for i in 0..60 {
+        if let Some(c) = cap.on_report(t + Duration::from_millis(i * 100), 128, 1_000_000) {
+            assert!(c <= last);
+            last = c;
+        }
+    }
+    assert_eq!(cap.cap_bps(), Some(MIN_CAP_BPS));
+}
+
+#[test]
+fn moderate_loss_holds_and_refreshes() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    let first = cap.on_report(t, LOSS_20, 1_000_000).expect("cap");
+    assert_eq!(
+        cap.on_report(t + Duration::from_millis(100), LOSS_5, 1_000_000),
+        None,
+        "held, not due"
+    );
+    assert_eq!(
+        cap.on_report(t + REMB_REFRESH, LOSS_5, 1_000_000),
+        Some(first),
+        "refreshed"
+    );
+}
+
+#[test]
+fn recovery_raises_the_cap_until_it_lifts() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    cap.on_report(t, LOSS_20, 1_000_000).expect("cap");
+    let mut lifted = false;
+    for i in 1..40 {
+        cap.on_report(t + Duration::from_secs(i), LOSS_0, 300_000);
+        if cap.cap_bps().is_none() {
+            lifted = true;
+            break;
+        }
+    }
+    assert!(lifted, "the cap lifts once the sender stays well under it");
+}
+
+#[test]
+fn rate_meter_measures_bits_per_second() {
+    let mut m = RateMeter::default();
+    let t = Instant::now();
+    assert_eq!(m.rate_bps(t), 0);
+    for _ in 0..100 {
+        m.add(1250);
+    }
+    assert_eq!(m.rate_bps(t + Duration::from_secs(1)), 1_000_000);
+    assert_eq!(
+        m.rate_bps(t + Duration::from_millis(1100)),
+        1_000_000,
+        "too soon: last rate"
+    );
+}
