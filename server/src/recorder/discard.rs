@@ -2,9 +2,10 @@
 //!
 //! Deleting the files happens after the writer has stopped, and a crash in
 //! between used to turn the discarded recording into a kept `interrupted`
-//! one. So the moment the discard arrives, a marker file
-//! `recordings/<id>.discard` is created and synced together with its
-//! folder. It sits beside the recording's folder, not in it, so the writer
+//! one. So when the discard reaches the writer's thread, before it closes
+//! or finalizes anything, a marker file `recordings/<id>.discard` is
+//! created and synced together with its folder (the room only sends the
+//! stop, so neither the stop nor its async task waits for the sync). It sits beside the recording's folder, not in it, so the writer
 //! (which still has files open there) is not disturbed. Finalization
 //! removes the folder, marks the row deleted, and only then the marker; at
 //! start-up [`recover`] finishes any discard a crash cut short, so a

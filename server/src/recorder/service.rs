@@ -65,19 +65,15 @@ pub struct ActiveRecording {
     /// Where the media engine hands this recording's packets.
     pub tap: RecordTap,
     control: mpsc::Sender<Control>,
-    /// The recordings folder, for the discard marker.
-    root: PathBuf,
 }
 
 impl ActiveRecording {
     /// Stops writing at once (the writer checks before every packet) and
-    /// finalizes the files; with `discard`, deletes them instead. A discard
-    /// is first made durable (see [`super::discard`]): a few milliseconds
-    /// of disk sync here, so that no crash can turn it into a kept file.
+    /// finalizes the files; with `discard`, deletes them instead. Only a
+    /// message: the writer's thread makes the discard durable (see
+    /// [`super::discard`]) before it touches the files, so no disk sync
+    /// runs on the caller's async task or delays the stop.
     pub fn stop(&self, discard: bool) {
-        if discard && let Err(e) = super::discard::mark(&self.root, self.id) {
-            tracing::error!(recording = %self.id, error = %e, "could not mark a discard durably");
-        }
         let _ = self.control.send(Control::Stop { discard });
     }
 }
@@ -161,7 +157,6 @@ impl Recorders {
             id,
             tap: queue.tap.clone(),
             control,
-            root: self.root.clone(),
         })
     }
 

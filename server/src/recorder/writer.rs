@@ -24,6 +24,7 @@ use duet_signaling::consent::RecordingId;
 
 use super::FailureHook;
 use super::WriterStopped;
+use super::discard;
 use super::files;
 use super::finalize::{self, Outcome, TrackSummary};
 use super::frames::{FrameAssembler, VideoCodec};
@@ -39,6 +40,10 @@ use crate::store::Store;
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// How long to wait for a packet before checking for a stop again.
 const POLL: Duration = Duration::from_millis(100);
+/// After stopping on its own, how long to wait for the room's answer (a
+/// `Stop`, which may carry a discard that crossed the failure). The room
+/// answers a failure at once; this only bounds a room that is stuck.
+const ROOM_ANSWER: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub enum Control {
@@ -136,6 +141,13 @@ pub fn run(job: WriterJob) {
         tracing::warn!(recording = %id, %reason, "recording stopped by the writer");
         on_failure(id, reason);
     }
+    // Before the files are closed or finalized, so the marker is durable
+    // before anything is done to them.
+    let root = dir.parent().unwrap_or(&dir);
+    let outcome = match settle_discard(&outcome, &inbox.control, root, id) {
+        true => Outcome::Stopped { discard: true },
+        false => outcome,
+    };
     let summaries = close_tracks(tracks, start);
     let ctx = finalize::Finalize {
         id,
@@ -147,6 +159,36 @@ pub fn run(job: WriterJob) {
         runtime: &runtime,
     };
     finalize::finish(ctx, manifest, summaries, outcome);
+}
+
+/// Whether the recording is to be deleted; if so, its discard marker is
+/// on the disk when this returns (see [`super::discard`]). The marker is
+/// written here, on this thread, not by the room: the room only sends the
+/// stop, so its async task never waits for a disk sync and the stop is not
+/// delayed by one. A discard also counts when the writer stopped on its
+/// own first (a cap, a write error): the room then answers with a stop
+/// that may carry the participant's discard, or a marker is already there.
+fn settle_discard(
+    outcome: &Outcome,
+    control: &Receiver<Control>,
+    root: &Path,
+    id: RecordingId,
+) -> bool {
+    let asked = match outcome {
+        Outcome::Stopped { discard } => *discard,
+        Outcome::Failed(_) | Outcome::Limit(_) => matches!(
+            control.recv_timeout(ROOM_ANSWER),
+            Ok(Control::Stop { discard: true })
+        ),
+    };
+    if !asked {
+        return discard::is_marked(root, id);
+    }
+    if let Err(e) = discard::mark(root, id) {
+        // Deleting goes ahead: only a crash before it would keep the files.
+        tracing::error!(recording = %id, error = %e, "could not mark a discard durably");
+    }
+    true
 }
 
 /// What the writing loop reads but never changes.
@@ -374,3 +416,6 @@ fn sync(writer: TrackFile) -> std::io::Result<()> {
         .map_err(|e| e.into_error())?;
     file.sync_all()
 }
+
+#[cfg(test)]
+mod tests;
