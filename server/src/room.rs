@@ -7,9 +7,9 @@
 
 mod recording;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
-use duet_signaling::consent::{Consent, ConsentInput, NoticeHash, RecordingId};
+use duet_signaling::consent::{Consent, ConsentEvent, ConsentInput, NoticeHash, RecordingId};
 use duet_signaling::protocol::{
     RecordingAction, RecordingPolicy, RecordingStatus, ServerMessage, SessionInfo,
 };
@@ -82,6 +82,10 @@ pub(crate) struct Room {
     joined_at: HashMap<Role, UnixMillis>,
     /// The session's own recording policy, before the deployment's.
     session_policy: RecordingPolicy,
+    /// Consent events the store refused, oldest first: retried in order
+    /// before any later event is stored, and no recording starts while one
+    /// is waiting (see `room/recording.rs`).
+    unstored: VecDeque<ConsentEvent>,
     /// Writer threads report a failure here: the room's own channel, so a
     /// recorder never calls back into the hub.
     failures: (
@@ -111,6 +115,7 @@ impl Room {
             active: None,
             joined_at: HashMap::new(),
             session_policy,
+            unstored: VecDeque::new(),
             failures: mpsc::unbounded_channel(),
         }
     }

@@ -4,9 +4,11 @@
 //!
 //! Order matters: a `Stop` is always the first output of its input, and is
 //! carried out at once (no await), before any event of it is stored; every
-//! consent event is stored before the next output is acted on, and a
-//! `Start` whose trail could not be stored is refused. The recorder itself
-//! re-reads the stored trail before opening any file.
+//! consent event is stored (or, if the store refuses it, kept to retry)
+//! before the next output is acted on. Kept events are retried in order
+//! before any later one is stored, and a `Start` is refused while one is
+//! waiting. The recorder itself re-reads the stored trail before opening
+//! any file.
 
 use duet_signaling::consent::{ConsentInput, ConsentOutput, RecordingId, StopReason};
 use duet_signaling::protocol::{
@@ -15,6 +17,11 @@ use duet_signaling::protocol::{
 use duet_signaling::{ConnId, Role, UnixMillis};
 
 use super::Room;
+
+/// Consent events a room keeps waiting for a failing store. A few are made
+/// per minute at most; past this the store is plainly gone, and further
+/// events are logged and dropped rather than held without bound.
+const MAX_UNSTORED: usize = 256;
 use crate::clock::now_millis;
 use crate::policy::effective_policy;
 use crate::recorder::WriterStopped;
@@ -106,20 +113,20 @@ impl Room {
     }
 
     pub(super) async fn apply_consent_outputs(&mut self) {
-        let mut trail_stored = true;
+        // Events an earlier failure left waiting go first, in order.
+        self.store_unstored().await;
         while let Some(out) = self.consent.poll_output() {
             match out {
                 ConsentOutput::Event(event) => {
-                    match self.deps.store.append_consent(self.id, &event).await {
-                        Ok(_) => self.deps.metrics.consent_event(event.action.as_str()),
-                        Err(e) => {
-                            tracing::error!(session = %self.id, error = %e, "could not store a consent event");
-                            trail_stored = false;
-                        }
+                    if self.unstored.len() >= MAX_UNSTORED {
+                        tracing::error!(session = %self.id, action = event.action.as_str(), "dropped a consent event: too many wait to be stored");
+                    } else {
+                        self.unstored.push_back(event);
                     }
+                    self.store_unstored().await;
                 }
                 ConsentOutput::Start(grant) => {
-                    if !trail_stored {
+                    if !self.unstored.is_empty() {
                         self.consent.handle(
                             now_millis(),
                             ConsentInput::RecorderFailed {
@@ -181,6 +188,24 @@ impl Room {
                     message,
                 } => {
                     self.send_to_role(role, ServerMessage::error(code, message));
+                }
+            }
+        }
+    }
+
+    /// Stores waiting consent events oldest first, stopping at the first
+    /// the store refuses so that the trail never holds them out of order;
+    /// the rest are tried again before the next event is stored.
+    async fn store_unstored(&mut self) {
+        while let Some(event) = self.unstored.front() {
+            match self.deps.store.append_consent(self.id, event).await {
+                Ok(_) => {
+                    self.deps.metrics.consent_event(event.action.as_str());
+                    self.unstored.pop_front();
+                }
+                Err(e) => {
+                    tracing::error!(session = %self.id, error = %e, waiting = self.unstored.len(), "could not store a consent event; kept to retry");
+                    return;
                 }
             }
         }

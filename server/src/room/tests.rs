@@ -231,3 +231,37 @@ async fn a_slow_database_delays_a_start_but_never_skips_the_check() {
         active.stop(true);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_event_the_store_refused_is_stored_later_in_order() {
+    // Fails without the retry queue: the mentor's consent was dropped, and
+    // the start was refused for want of it.
+    let mut f = fixture().await;
+    f.room.step(action(MENTOR, RecordingAction::Request)).await;
+    f.store.inject(Fault::Fail);
+    f.room.step(action(MENTOR, RecordingAction::Consent)).await;
+    assert_eq!(f.room.unstored.len(), 1, "the refused event is kept");
+    f.store.inject(Fault::None);
+    f.room.step(action(MENTEE, RecordingAction::Consent)).await;
+    assert!(f.room.unstored.is_empty());
+    let active = f
+        .room
+        .active
+        .take()
+        .expect("recording with both consents stored");
+    let trail = f.store.recording_trail(active.id).await.expect("trail");
+    let actions: Vec<(&str, Option<&str>)> = trail
+        .iter()
+        .map(|e| (e.action.as_str(), e.role.as_deref()))
+        .collect();
+    assert_eq!(
+        &actions[..3],
+        &[
+            ("request", Some("mentor")),
+            ("consent", Some("mentor")),
+            ("consent", Some("mentee")),
+        ],
+        "the trail holds every event, in order"
+    );
+    active.stop(true);
+}
