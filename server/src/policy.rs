@@ -77,6 +77,12 @@ pub struct Policies {
     current: Arc<RwLock<Policy>>,
     /// Bumped after each change, so live rooms can follow it (the hub).
     changes: Arc<watch::Sender<u64>>,
+    /// Held by an update from reading the current policy until the new one
+    /// is stored and published: two admins changing different fields at
+    /// once would otherwise each build on the old policy, and the later
+    /// write would undo the earlier change. A tokio mutex, as it is held
+    /// across the store's await; reads (`current`) never take it.
+    updating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Policies {
@@ -108,6 +114,7 @@ impl Policies {
                 notice_version: version.version,
             })),
             changes: Arc::new(watch::Sender::new(0)),
+            updating: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -136,6 +143,7 @@ impl Policies {
         now_ms: i64,
     ) -> Result<(Policy, Vec<String>), PolicyError> {
         change.check()?;
+        let _updating = self.updating.lock().await;
         let mut next = self.current();
         let mut changed = Vec::new();
         let mut values = Vec::new();
@@ -206,3 +214,6 @@ impl PolicyChange {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
