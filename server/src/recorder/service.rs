@@ -233,7 +233,9 @@ impl Drop for Running {
 }
 
 /// Refuses when the disk is nearly full, then makes the folder (durably:
-/// its parent is synced) and the first manifest.
+/// its parent is synced, and so is the parent of every folder above it
+/// that this created, such as `recordings/` on the first recording) and
+/// the first manifest.
 fn create_folder(
     root: &Path,
     dir: &Path,
@@ -243,10 +245,34 @@ fn create_folder(
     if let Some(low) = limits.check_free_at(root) {
         return Err(std::io::Error::other(low.to_string()).into());
     }
+    let parents = parents_to_sync(root, dir);
     std::fs::create_dir_all(dir)?;
-    super::files::sync_dir(root)?;
+    for parent in &parents {
+        super::files::sync_dir(parent)?;
+    }
     manifest::write(dir, manifest)?;
     Ok(())
+}
+
+/// Before `dir` is created: the folders whose entries creating it changes,
+/// `root` first, then the parent of each missing folder above `dir`. A new
+/// folder's name is durable only once its parent is synced.
+fn parents_to_sync(root: &Path, dir: &Path) -> Vec<PathBuf> {
+    let mut parents = vec![root.to_path_buf()];
+    for missing in dir
+        .ancestors()
+        .skip(1)
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+    {
+        let parent = match missing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !parents.iter().any(|p| p == parent) {
+            parents.push(parent.to_path_buf());
+        }
+    }
+    parents
 }
 
 fn first_manifest(

@@ -209,3 +209,18 @@ async fn a_consent_by_another_participant_in_the_role_refuses_the_start() {
     store_all(&f, &consents).await;
     expect_refused(&f, grant, NOTICE).await;
 }
+
+#[test]
+fn a_new_recordings_folder_has_its_parent_synced_too() {
+    // Before, only `recordings/` itself was synced, so a power loss could
+    // lose the new `recordings/` entry in its parent.
+    let base = tempfile::tempdir().expect("tempdir");
+    let root = base.path().join("recordings");
+    let dir = root.join("some-id");
+    assert_eq!(
+        parents_to_sync(&root, &dir),
+        vec![root.clone(), base.path().to_path_buf()]
+    );
+    std::fs::create_dir_all(&root).expect("mkdir");
+    assert_eq!(parents_to_sync(&root, &dir), vec![root.clone()]);
+}
