@@ -249,7 +249,7 @@ fn writer_stopped_message(stopped: &WriterStopped) -> &'static str {
              What was recorded until now is kept. The call goes on."
         }
         WriterStopped::Failed(_) => {
-            "Recording stopped: the server could not write it. \
+            "Recording stopped: the server could not write it (is its disk full?). \
              What was recorded until now is kept. The call goes on."
         }
     }
