@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use duet_tests::consent_flow::{self, recording, wait_state};
-use duet_tests::harness::{client, token, TestServer, API_KEY};
+use duet_tests::harness::{API_KEY, TestServer, client, token};
 use duet_tests::{MediaKind, PeerOptions, TestPeer};
 use serde_json::Value;
 
