@@ -1,20 +1,23 @@
 //! A revoke stops writing whatever else the server is doing (issue 11,
-//! point 1). The attack: a participant of a session with a finished
+//! point 1). The attack was: a participant of a session with a finished
 //! recording opens many downloads of its `mix.wav` with their own join
-//! token and never reads them. Each download streams from a thread of
-//! tokio's blocking pool, which blocks once the socket is full; when they
-//! hold every thread of the pool, anything else queued there waits for
-//! ever. A revoke whose consent event had to be stored there first never
-//! stopped the recording.
+//! token and never reads them; each held a thread of tokio's blocking pool
+//! until the pool was full, and a revoke whose consent event had to be
+//! stored there first never stopped the recording.
 //!
-//! The `duet` binary runs with tokio's default pool of 512 threads; the
-//! server here runs on a runtime with a pool of [`POOL`] threads so the
-//! same attack needs fewer sockets (the kernel holds a few MB per stalled
-//! socket), with [`STALLED`] downloads, more than the pool.
+//! Downloads no longer hold a blocking thread and are capped per
+//! credential, so they alone cannot fill the pool any more. The test
+//! therefore fills the pool itself: the server runs in-process on a
+//! runtime with a pool of [`POOL`] threads, and the test parks a closure on
+//! every one of them (and proves no further task can start) before the
+//! revoke. The stalled downloads stay, with the per-credential cap lifted
+//! above [`STALLED`], as the load the issue described.
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use duet_tests::consent_flow::{self, recording, wait_state};
@@ -142,12 +145,71 @@ fn lengthen_transcripts(dir: &Path) {
 }
 
 #[test]
-fn a_revoke_stops_writing_while_stalled_downloads_hold_the_blocking_pool() {
+fn a_revoke_stops_writing_while_the_blocking_pool_is_full() {
     runtime().block_on(revoke_under_load());
 }
 
+/// A gate the parked closures wait on until the test opens it.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            open = self.cv.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+}
+
+/// Parks a closure on every thread of the blocking pool and proves the
+/// pool is full: all [`POOL`] closures run, and one more task does not
+/// start within half a second.
+async fn fill_blocking_pool(gate: &Arc<Gate>) {
+    let running = Arc::new(AtomicUsize::new(0));
+    for _ in 0..POOL {
+        let (gate, running) = (gate.clone(), running.clone());
+        drop(tokio::task::spawn_blocking(move || {
+            running.fetch_add(1, Ordering::SeqCst);
+            gate.wait();
+        }));
+    }
+    let deadline = Instant::now() + T;
+    while running.load(Ordering::SeqCst) < POOL {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {POOL} blocking threads started",
+            running.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let probe = Arc::new(AtomicBool::new(false));
+    let flag = probe.clone();
+    drop(tokio::task::spawn_blocking(move || {
+        flag.store(true, Ordering::SeqCst)
+    }));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !probe.load(Ordering::SeqCst),
+        "a blocking task still started: the pool is not full"
+    );
+}
+
 async fn revoke_under_load() {
-    let server = TestServer::start().await.expect("server");
+    let server = TestServer::start_with(|c| {
+        // Lifted so every stalled download is served, not refused.
+        c.http.max_downloads_per_credential = STALLED as _;
+    })
+    .await
+    .expect("server");
     let session = server.create_recordable_session().await.expect("session");
     let (mentor, mentee) = call(&server, &session).await;
 
@@ -155,18 +217,28 @@ async fn revoke_under_load() {
     lengthen_transcripts(&server.recordings_dir().join(&first));
 
     consent_flow::start_recording(&mentor, &mentee).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let list = get_json(&server, "/api/v1/recordings").await;
-    let second = list["recordings"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|r| r["id"].as_str())
-        .find(|id| *id != first)
-        .expect("second recording")
-        .to_string();
-    let dir = server.recordings_dir().join(&second);
-    assert!(!track_sizes(&dir).is_empty(), "the second recording writes");
+    let dir_of_second = async {
+        let deadline = Instant::now() + T;
+        loop {
+            let list = get_json(&server, "/api/v1/recordings").await;
+            let second = list["recordings"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .filter_map(|r| r["id"].as_str())
+                .find(|id| *id != first)
+                .map(str::to_string);
+            if let Some(id) = second {
+                let dir = server.recordings_dir().join(&id);
+                if track_sizes(&dir).iter().any(|(_, len)| *len > 0) {
+                    return (id, dir);
+                }
+            }
+            assert!(Instant::now() < deadline, "the second recording writes");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (second, dir) = dir_of_second.await;
 
     // The mentor's own token: allowed to download their recordings.
     let path = format!("/api/v1/recordings/{first}/mix.wav");
@@ -174,21 +246,29 @@ async fn revoke_under_load() {
     let stalled: Vec<TcpStream> = (0..STALLED)
         .filter_map(|_| stalled_download(server.http, &path, &mentor_token))
         .collect();
-    // Time for every download to fill its socket and block its thread.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(stalled.len(), STALLED, "every download connects");
+    let gate = Arc::new(Gate::default());
+    fill_blocking_pool(&gate).await;
 
     mentee.send_json(&recording("revoke")).expect("revoke");
     let revoked = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let at_one_second = track_sizes(&dir);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The writer's end: the manifest records when it stopped. Only after
+    // that is a size final.
+    let deadline = Instant::now() + T;
+    let stopped = loop {
+        let stopped = std::fs::read(dir.join("manifest.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|m| m["stopped_at"].is_string());
+        if stopped || Instant::now() >= deadline {
+            break stopped;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let stopped_after = revoked.elapsed();
     let later = track_sizes(&dir);
-    assert_eq!(
-        at_one_second, later,
-        "tracks still grew more than a second after the revoke"
-    );
-    let finalized = wait_status(&server, &second, "complete", Duration::from_secs(5)).await;
-    let finalized_after = revoked.elapsed();
     let trail = get_json(
         &server,
         &format!(
@@ -197,11 +277,17 @@ async fn revoke_under_load() {
         ),
     )
     .await;
+    // The pool is still full here: all of the above happened without it.
+    gate.open();
     drop(stalled);
 
     assert!(
-        finalized,
-        "the writer did not finish within {finalized_after:?} of the revoke"
+        stopped,
+        "the writer did not finish within {stopped_after:?} of the revoke"
+    );
+    assert_eq!(
+        at_one_second, later,
+        "tracks still grew more than a second after the revoke"
     );
     let revokes: Vec<&Value> = trail["events"]
         .as_array()

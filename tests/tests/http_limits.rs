@@ -409,3 +409,64 @@ async fn a_credential_streams_four_downloads_at_most_and_stalled_ones_are_droppe
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_from_many_addresses_do_not_lock_the_admin_out_of_a_fresh_one() {
+    let server = TestServer::start_with(|c| c.http.trusted_proxies = vec!["127.0.0.1".into()])
+        .await
+        .expect("server");
+    create_admin(server.data.path()).expect("admin");
+    let base = server.url("");
+    // More than the 30 an hour for one username; from different addresses
+    // so no address reaches its own limits.
+    for n in 0..32 {
+        let from = format!("203.0.113.{n}");
+        let resp = login_from(&base, &from, ADMIN_USER, "wrong password!").await;
+        assert!(
+            matches!(resp.status().as_u16(), 401 | 429),
+            "attempt {n}: {}",
+            resp.status()
+        );
+    }
+    // The right password from a fresh address gets in after at most the
+    // trickle interval (10 s).
+    let deadline = Instant::now() + Duration::from_secs(12);
+    loop {
+        let resp = login_from(&base, "198.51.100.8", ADMIN_USER, ADMIN_PASSWORD).await;
+        match resp.status().as_u16() {
+            200 => break,
+            429 if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+            s => panic!("the admin was locked out: {s}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_beyond_the_concurrent_password_checks_are_turned_away_busy() {
+    let server = TestServer::start_with(|c| c.http.trusted_proxies = vec!["127.0.0.1".into()])
+        .await
+        .expect("server");
+    let base = server.url("");
+    let attempts = (0..12).map(|n| {
+        let base = base.clone();
+        tokio::spawn(async move {
+            let from = format!("203.0.113.{n}");
+            let resp = login_from(&base, &from, &format!("user{n}"), "whatever it is").await;
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or_default();
+            (status, body["error"]["code"].as_str().map(str::to_string))
+        })
+    });
+    let mut busy = 0;
+    for a in attempts.collect::<Vec<_>>() {
+        let (status, code) = a.await.expect("task");
+        match (status, code.as_deref()) {
+            (429, Some("busy")) => busy += 1,
+            (401, Some("invalid_credentials")) => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(busy > 0, "12 logins at once never hit the cap of 4");
+}

@@ -15,6 +15,11 @@ use duet_tests::{MediaKind, MediaPeer, PeerOptions, PeerStats, TestPeer};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(20);
+/// How long each audio rate is measured over.
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+/// Candidates in a probe offer that fits under the 32 KiB size cap: more
+/// than the 50 allowed.
+const MANY: u32 = 200;
 
 fn got_audio(s: &PeerStats) -> bool {
     s.received.get(MediaKind::Audio).packets >= 50
@@ -81,10 +86,13 @@ async fn a_candidate_flood_leaves_another_call_flowing() {
     let server = TestServer::start().await.expect("server");
     let (victim, _) = flowing_call(&server).await;
     let (attacker, _) = flowing_call(&server).await;
-    let before = audio_rate(&victim, Duration::from_secs(2)).await;
+    // Five-second windows and a 60 % floor: long enough and loose enough
+    // for a loaded two-core machine, while a flood that starved the media
+    // loop would still fail it.
+    let before = audio_rate(&victim, RATE_WINDOW).await;
     assert!(before > 50.0, "the victim call carries audio: {before}/s");
 
-    // Four anonymous probes with 20,000 candidates each...
+    // Four anonymous probes with 20,000 candidates each (refused by size)...
     let offer = plain_offer().await;
     let mut huge = offer.clone();
     for i in 0..20_000 {
@@ -96,6 +104,29 @@ async fn a_candidate_flood_leaves_another_call_flowing() {
             tokio::spawn(async move {
                 let resp = client().post(url).json(&json!({ "sdp": sdp })).send().await;
                 resp.map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    // ...four under the 32 KiB cap with more than 50 candidates each, so
+    // the count cap is what refuses them...
+    let mut many = offer.clone();
+    for i in 0..MANY {
+        many.push_str(&format!("a={}\r\n", flood_candidate(i)));
+    }
+    assert!(many.len() <= 32 * 1024, "{} bytes", many.len());
+    let counted: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, sdp) = (server.url("/api/v1/check/offer"), many.clone());
+            tokio::spawn(async move {
+                let resp = client().post(url).json(&json!({ "sdp": sdp })).send().await;
+                match resp {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let body: Value = r.json().await.unwrap_or_default();
+                        (status, body["error"]["code"].as_str().map(str::to_string))
+                    }
+                    Err(_) => (0, None),
+                }
             })
         })
         .collect();
@@ -114,18 +145,29 @@ async fn a_candidate_flood_leaves_another_call_flowing() {
         attacker
     });
 
-    let during = audio_rate(&victim, Duration::from_secs(3)).await;
+    let during = audio_rate(&victim, RATE_WINDOW).await;
     let attacker = trickle.await.expect("trickle");
     let mut statuses = Vec::new();
     for probe in probes {
         statuses.push(probe.await.expect("probe"));
     }
-    let after = audio_rate(&victim, Duration::from_secs(2)).await;
+    let mut counted_answers = Vec::new();
+    for probe in counted {
+        counted_answers.push(probe.await.expect("probe"));
+    }
+    let after = audio_rate(&victim, RATE_WINDOW).await;
     assert!(
-        during >= 0.7 * before && after >= 0.7 * before,
+        during >= 0.6 * before && after >= 0.6 * before,
         "the other call's audio: {before:.0}/s before, {during:.0}/s during, {after:.0}/s after"
     );
     assert_eq!(statuses, [413; 4], "oversize probe offers are refused");
+    for answer in &counted_answers {
+        assert_eq!(
+            (answer.0, answer.1.as_deref()),
+            (400, Some("too_many_candidates")),
+            "probes with {MANY} candidates are refused by the count cap"
+        );
+    }
     // The attacker was told, and its excess never reached the media plane.
     let refused = attacker
         .0

@@ -74,20 +74,26 @@ fn failures_spread_over_many_addresses_lock_the_username_more_slowly() {
         assert!(limiter.locked(&login_limits("alice", from), t0).is_none());
         limiter.failed(&login_limits("alice", from), t0);
     }
+    // Someone else's failures never lock out an address with none of its
+    // own: it gets one attempt per USER_TRICKLE for the username.
     let fresh = addr("198.51.100.9");
-    assert!(limiter.locked(&login_limits("alice", fresh), t0).is_some());
+    assert!(limiter.locked(&login_limits("alice", fresh), t0).is_none());
+    let other = addr("198.51.100.10");
+    let wait = limiter.locked(&login_limits("alice", other), t0);
+    assert!(wait.is_some_and(|w| w <= USER_TRICKLE), "{wait:?}");
     assert!(
         limiter
-            .locked(&login_limits("alice", fresh), t0 + FAILURE_WINDOW)
-            .is_some(),
-        "the global window is the slower one"
+            .locked(&login_limits("alice", other), t0 + USER_TRICKLE)
+            .is_none(),
+        "the next attempt passes after the trickle interval"
     );
-    // A success clears only its own address's counter.
-    limiter.succeeded(&login_limits("alice", fresh)[0]);
-    assert!(limiter.locked(&login_limits("alice", fresh), t0).is_some());
+    // An address that failed itself gets no trickle.
+    let guesser = addr("203.0.113.1");
+    let wait = limiter.locked(&login_limits("alice", guesser), t0 + 2 * USER_TRICKLE);
+    assert!(wait.is_some_and(|w| w > USER_TRICKLE), "{wait:?}");
     assert!(
         limiter
-            .locked(&login_limits("alice", fresh), t0 + USER_FAILURE_WINDOW)
+            .locked(&login_limits("alice", guesser), t0 + USER_FAILURE_WINDOW)
             .is_none()
     );
 }

@@ -1,7 +1,7 @@
 //! The console's own calls: log in and out (`/api/v1/admin/*`), the policy
 //! (`/api/v1/policy`) and the audit log (`/api/v1/audit`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -66,29 +66,52 @@ async fn login(
         return Err(refused(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
-            format!(
-                "too many failed logins; try again in {} minutes",
-                wait.as_secs().div_ceil(60).max(1)
-            ),
+            if wait < Duration::from_secs(60) {
+                format!(
+                    "too many failed logins; try again in {} seconds",
+                    wait.as_secs().max(1)
+                )
+            } else {
+                format!(
+                    "too many failed logins; try again in {} minutes",
+                    wait.as_secs().div_ceil(60)
+                )
+            },
         ));
     }
+    // Each check holds 19 MiB for a moment on the blocking pool; anyone
+    // can ask for one, so only a few run at once and the rest are turned
+    // away at once rather than queued.
+    let Ok(permit) = VERIFY_SLOTS.try_acquire() else {
+        return Err(refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            "too many logins at once; try again in a moment".into(),
+        ));
+    };
+    // Counted before the check, so concurrent guesses cannot outrun the
+    // limit; taken back below if the password is right.
+    limiter.failed(&limits, now);
     let stored = state.store().admin_password_hash(&req.username).await?;
     // Hashing runs for unknown users too, so timing does not tell which
     // usernames exist.
     let password = req.password.clone();
     let hash = stored.clone().unwrap_or_else(|| DUMMY_HASH.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_password(&password, &hash)
+    })
+    .await
+    .unwrap_or(false)
         && stored.is_some();
     let from = Some(format!("from {client}"));
     if !ok {
-        limiter.failed(&limits, now);
         state
             .audit(&req.username, "login_failed", None, from)
             .await?;
         return Err(wrong_login());
     }
+    limiter.uncount(&limits, now);
     limiter.succeeded(&limits[0]);
     let token = new_token();
     let csrf = new_token();
@@ -125,6 +148,10 @@ fn session_cookie_header(state: &AppState, token: &str) -> String {
         SESSION_TTL.as_secs()
     )
 }
+
+/// Password checks running at once (argon2id with 19 MiB each).
+const VERIFY_PERMITS: usize = 4;
+static VERIFY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(VERIFY_PERMITS);
 
 /// The hash of a random password, checked against when the username is
 /// unknown, so that answering takes as long as for a real account.

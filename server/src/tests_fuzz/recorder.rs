@@ -1,7 +1,7 @@
 //! The recorder's writers, readers and transcoder on arbitrary and
 //! mutated input: nothing panics, the files written stay within a fixed
 //! multiple of the bytes received (plus, for Ogg, the silence that fills a
-//! timestamp gap, which is bounded per second of timeline), what is
+//! timestamp gap, which is bounded per second of wall-clock time), what is
 //! written reads back, and the readers never return more than they read.
 
 use std::io::Cursor;
@@ -71,7 +71,40 @@ fn timestamp_step() -> impl Strategy<Value = u32> {
         6 => Just(960u32),
         2 => 0..5_000u32,
         1 => any::<u32>(),
+        // A jump forward of up to an hour: filled, but only as far as the
+        // wall clock allows.
+        1 => 48_000..3600 * 48_000u32,
     ]
+}
+
+/// Wall-clock time between two packets' arrival: usually 20 ms, sometimes
+/// a burst, sometimes a pause.
+fn arrival_step() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        6 => Just(Duration::from_millis(20)),
+        2 => (0..100u64).prop_map(Duration::from_millis),
+        1 => (0..3_000u64).prop_map(Duration::from_millis),
+    ]
+}
+
+/// The writer's lead over the wall clock (`WALL_SLACK` in `ogg`) plus the
+/// longest Opus packet (120 ms), which may start just inside it.
+const LEAD_SAMPLES: u64 = 2 * 48_000 + 5_760;
+
+/// Like [`push_all`], but held to a simulated clock advancing by each
+/// step's arrival time; also returns the elapsed time in 48 kHz samples.
+fn push_all_timed(steps: &[(u32, Duration, Vec<u8>)]) -> (Vec<u8>, usize, u64) {
+    let mut w = OggOpusWriter::with_serial(Vec::new(), 1).expect("headers");
+    let (mut ts, mut elapsed, mut received) = (0u32, Duration::ZERO, 0);
+    for (step, arrival, payload) in steps {
+        ts = ts.wrapping_add(*step);
+        elapsed += *arrival;
+        received += payload.len();
+        w.push_timed(ts, payload, Some(elapsed))
+            .expect("Vec never fails");
+    }
+    let elapsed_samples = u64::try_from(elapsed.as_micros() * 48 / 1000).unwrap_or(u64::MAX);
+    (w.finish().expect("finish"), received, elapsed_samples)
 }
 
 fn push_all(steps: &[(u32, Vec<u8>)]) -> (Vec<u8>, Vec<Vec<u8>>, usize, u64) {
@@ -202,6 +235,24 @@ impl Edit {
 
 proptest! {
     #![proptest_config(super::config(64))]
+
+    /// The Ogg writer's output follows the bytes received and the real
+    /// time that passed, not the timestamps a sender claims: an hour's
+    /// jump after a second of call costs a second of silence. Fails if
+    /// `push_timed` stops clamping to the wall clock.
+    #[test]
+    fn ogg_output_is_bounded_by_input_and_wall_clock(
+        steps in vec((timestamp_step(), arrival_step(), opus_payload()), 0..120),
+    ) {
+        let (out, received, elapsed) = push_all_timed(&steps);
+        let bound = 200
+            + received
+            + steps.len() * PAGE
+            + received / 255
+            + steps.len() * FILL_PER_GAP
+            + ((elapsed + LEAD_SAMPLES) as f64 * FILL_BYTES_PER_SAMPLE) as usize;
+        prop_assert!(out.len() <= bound, "{} bytes out for {} in over {} samples", out.len(), received, elapsed);
+    }
 
     #[test]
     fn ogg_output_is_bounded_by_input_and_reads_back(
