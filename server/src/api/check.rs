@@ -121,6 +121,8 @@ async fn offer(State(state): State<AppState>, body: Bytes) -> Result<Response, A
     let (answer, _) = state
         .media()
         .offer(key, conn, req.sdp, &filter)
+        .map_err(offer_error)?
+        .answer()
         .await
         .map_err(offer_error)?;
     let media = state.media().clone();
