@@ -61,18 +61,31 @@ impl Engine {
     /// Re-reads the deadline of every connection serviced since the last
     /// call. Must run before the loop goes to sleep.
     pub(super) fn flush_timeouts(&mut self) {
-        for key in self.dirty.drain(..) {
-            let Some(peer) = self.peers.get_mut(&key) else {
-                continue;
-            };
-            peer.dirty = false;
-            let at = peer.pc.poll_timeout();
-            if at != peer.deadline {
-                peer.deadline = at;
-                if let Some(at) = at {
-                    self.timers.push(Due { at, key });
-                }
+        // Taken out (and put back, keeping its capacity) so each key can be
+        // handled under its own guard, which needs the whole engine.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        while !dirty.is_empty() {
+            for key in dirty.drain(..) {
+                // `poll_timeout` runs `rtc`: a panic there closes this
+                // connection only.
+                self.guarded(key, |engine| {
+                    let Some(peer) = engine.peers.get_mut(&key) else {
+                        return;
+                    };
+                    peer.dirty = false;
+                    let at = peer.pc.poll_timeout();
+                    if at != peer.deadline {
+                        peer.deadline = at;
+                        if let Some(at) = at {
+                            engine.timers.push(Due { at, key });
+                        }
+                    }
+                });
             }
+            // A panic's cleanup may have touched other peers meanwhile: their
+            // deadlines are read too before the loop sleeps. The drained list
+            // goes back in place, keeping its capacity.
+            std::mem::swap(&mut dirty, &mut self.dirty);
         }
         if self.timers.len() > 4 * self.peers.len() + 64 {
             self.timers = self
