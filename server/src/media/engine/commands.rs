@@ -18,6 +18,13 @@ impl Engine {
                 sdp,
                 reply,
             } => {
+                // Whoever asked has gone (a cancelled probe, a closed
+                // socket): a peer made now would have no one to remove it,
+                // and their `Remove`, sent on the priority lane, may
+                // already have passed this offer.
+                if reply.is_closed() {
+                    return false;
+                }
                 let result = self
                     .guarded(key, |engine| {
                         let result = engine.offer(now, key, conn, sdp);
