@@ -6,6 +6,9 @@ use std::time::Instant;
 
 use super::*;
 
+#[cfg(test)]
+mod tests;
+
 impl Engine {
     /// Handles one command; true when it was the last (shutdown). Work on
     /// one connection runs guarded: a panic ends that connection only.
