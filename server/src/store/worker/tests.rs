@@ -72,5 +72,8 @@ async fn a_query_whose_caller_went_away_is_skipped() {
     assert!(abandoned.is_none(), "the thread is held by the slow query");
     let _ = slow.await;
     store.call(|_| Ok(())).await.expect("a later query runs");
-    assert!(!ran.load(Ordering::SeqCst), "the abandoned query was skipped");
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "the abandoned query was skipped"
+    );
 }
