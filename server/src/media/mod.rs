@@ -13,7 +13,8 @@
 //!
 //! - [`limits`]: bounds on offers and candidates, checked before the loop.
 //! - [`ice_filter`]: addresses the server never sends ICE checks to.
-//! - [`fault`]: a test-only way to make one connection's path panic.
+//! - [`fault`]: test-only ways to make one connection's path panic, or a
+//!   session's offer answers slow.
 //!
 //! Other tasks talk to the loop through [`MediaPlane`], a cheap handle over
 //! two channels: a bounded one for what clients ask (offers, candidates,
@@ -163,6 +164,7 @@ pub(crate) enum Command {
 
 /// An offer in the loop's queue: await [`PendingOffer::answer`].
 pub struct PendingOffer {
+    session: SessionId,
     rx: oneshot::Receiver<Result<String, MediaError>>,
     facts: OfferFacts,
     deadline: tokio::time::Instant,
@@ -172,6 +174,9 @@ impl PendingOffer {
     /// The server's answer, or `Busy` once [`OFFER_WAIT`] has passed since
     /// the offer was queued (a loop this late is overloaded or stuck).
     pub async fn answer(&mut self) -> Result<(String, OfferFacts), MediaError> {
+        if let Some(delay) = fault::answer_delay(self.session) {
+            tokio::time::sleep(delay).await;
+        }
         let answer = tokio::time::timeout_at(self.deadline, &mut self.rx)
             .await
             .map_err(|_| MediaError::Busy)?
@@ -305,6 +310,7 @@ impl MediaPlane {
             reply,
         })?;
         Ok(PendingOffer {
+            session: key.session,
             rx,
             facts,
             deadline: tokio::time::Instant::now() + OFFER_WAIT,
