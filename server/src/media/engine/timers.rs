@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::sansio::Protocol;
 
@@ -141,10 +141,37 @@ impl Engine {
         if now >= self.idle_wake {
             self.idle_wake = now + IDLE_WAKEUP;
             self.tcp.sweep(now);
+            self.reap_unconnected(now);
         }
         self.maybe_report(now);
     }
+
+    /// Removes connections that never came up within [`CONNECT_WITHIN`] of
+    /// their offer. Failed connections are otherwise kept (an ICE restart
+    /// may revive them), so one whose asker vanished (a probe's request
+    /// cancelled before its cleanup was armed, a client gone mid-offer)
+    /// would stay for good.
+    fn reap_unconnected(&mut self, now: Instant) {
+        let mut stale = std::mem::take(&mut self.timeout_keys);
+        stale.clear();
+        stale.extend(self.peers.iter().filter_map(|(key, p)| {
+            p.offered
+                .is_some_and(|at| now.saturating_duration_since(at) >= CONNECT_WITHIN)
+                .then_some(*key)
+        }));
+        for key in stale.drain(..) {
+            let Some(conn) = self.peers.get(&key).map(|p| p.conn) else {
+                continue;
+            };
+            tracing::debug!(session = %key.session, role = %key.role, "connection never came up: removed");
+            self.guarded(key, |engine| engine.remove(key, conn));
+        }
+        self.timeout_keys = stale;
+    }
 }
+
+/// How long a connection may take to come up after its offer.
+const CONNECT_WITHIN: Duration = Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests;
