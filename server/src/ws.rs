@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::clock::now_s;
 use crate::links::LinkError;
 use crate::media::limits::{CandidateBudget, TokenBucket, candidate_rate};
-use crate::media::{IceFilter, MediaError, OfferRefusal, PeerKey};
+use crate::media::{IceFilter, MediaError, OfferRefusal, PeerKey, PendingOffer};
 use crate::room::ToSocket;
 use crate::state::AppState;
 
@@ -79,6 +79,10 @@ struct Connection {
     /// Candidates this connection may still trickle, and how fast.
     candidates: CandidateBudget,
     candidate_rate: TokenBucket,
+    /// The offer the media plane is answering. Awaited alongside the next
+    /// frame, never instead of it: a `recording` revoke sent while an
+    /// answer is slow must act at once.
+    pending_offer: Option<PendingOffer>,
 }
 
 enum Step {
@@ -101,6 +105,7 @@ impl Connection {
             key: None,
             outbound_tx: Some(outbound_tx),
             outbound_rx,
+            pending_offer: None,
         }
     }
 
@@ -137,6 +142,17 @@ impl Connection {
                     }
                     Some(ToSocket::Close) | None => Step::Close,
                 },
+                answer = answer_of(&mut self.pending_offer), if self.pending_offer.is_some() => {
+                    self.pending_offer = None;
+                    match answer {
+                        Ok((sdp, facts)) => {
+                            self.candidates.offered(&facts);
+                            replies.push(ServerMessage::Answer { sdp });
+                        }
+                        Err(e) => replies.push(ServerMessage::error(media_error_code(&e), e.to_string())),
+                    }
+                    Step::Continue
+                }
                 _ = &mut join_deadline, if self.phase.awaits_join() => {
                     replies.push(ServerMessage::error(ErrorCode::Timeout, "no join message arrived in time"));
                     Step::Close
@@ -223,7 +239,7 @@ impl Connection {
         match msg {
             ClientMessage::Join { token, name } => return self.join(&token, name, replies).await,
             ClientMessage::Ping => replies.push(ServerMessage::Pong),
-            ClientMessage::Offer { sdp } => self.offer(sdp, replies).await,
+            ClientMessage::Offer { sdp } => self.offer(sdp, replies),
             ClientMessage::Answer { .. } => replies.push(ServerMessage::error(
                 ErrorCode::OutOfOrder,
                 "the server has not sent an offer to answer",
@@ -364,16 +380,26 @@ impl Connection {
         Step::Continue
     }
 
-    async fn offer(&mut self, sdp: String, replies: &mut Vec<ServerMessage>) {
+    /// Queues the offer; its answer is sent when the media plane gives it
+    /// (see `pending_offer`). One at a time, as before: a second offer
+    /// before the first is answered is refused.
+    fn offer(&mut self, sdp: String, replies: &mut Vec<ServerMessage>) {
         let Some(key) = self.key else {
             return;
         };
-        let media = self.state.media();
-        match media.offer(key, self.conn, sdp, &self.ice_filter).await {
-            Ok((answer, facts)) => {
-                self.candidates.offered(&facts);
-                replies.push(ServerMessage::Answer { sdp: answer })
-            }
+        if self.pending_offer.is_some() {
+            replies.push(ServerMessage::error(
+                ErrorCode::OutOfOrder,
+                "the previous offer has not been answered yet",
+            ));
+            return;
+        }
+        match self
+            .state
+            .media()
+            .offer(key, self.conn, sdp, &self.ice_filter)
+        {
+            Ok(pending) => self.pending_offer = Some(pending),
             Err(e) => replies.push(ServerMessage::error(media_error_code(&e), e.to_string())),
         }
     }
@@ -412,6 +438,17 @@ impl Connection {
         {
             replies.push(ServerMessage::error(media_error_code(&e), e.to_string()));
         }
+    }
+}
+
+/// The answer to the pending offer; never resolves when there is none
+/// (the `select!` arm is disabled then anyway).
+async fn answer_of(
+    pending: &mut Option<PendingOffer>,
+) -> Result<(String, crate::media::OfferFacts), MediaError> {
+    match pending {
+        Some(p) => p.answer().await,
+        None => std::future::pending().await,
     }
 }
 

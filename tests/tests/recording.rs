@@ -309,3 +309,31 @@ async fn transcripts_line_up_on_the_recording_clock() {
         assert!((talk - 1.0).abs() <= 0.15, "{role} talked {talk}s");
     }
 }
+
+// A revoke sent while the same participant's offer waits for a slow media
+// plane acts at once: the signaling socket used to read no frame until the
+// answer came (up to 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_is_not_held_behind_a_slow_offer() {
+    let c = call().await;
+    start_recording(&c).await;
+    let sid: uuid::Uuid = c.session["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("session id");
+    duet_server::media::fault::delay_answers(
+        duet_signaling::SessionId(sid),
+        Duration::from_secs(5),
+    );
+    c.mentee
+        .send_json(&json!({"type": "offer", "sdp": "v=0\r\n"}))
+        .expect("offer");
+    let sent = Instant::now();
+    c.mentee.send_json(&recording("revoke")).expect("revoke");
+    wait_state(&c.mentor, "off").await;
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "the revoke took {:?}",
+        sent.elapsed()
+    );
+}

@@ -118,18 +118,53 @@ async fn offer(State(state): State<AppState>, body: Bytes) -> Result<Response, A
     };
     let conn = state.next_conn_id();
     let filter = state.media().ice_filter(&state.config().media.ice_deny);
+    let mut cleanup = ProbeCleanup {
+        media: state.media().clone(),
+        key,
+        conn,
+        probe: Some(probe),
+        answered: false,
+    };
     let (answer, _) = state
         .media()
         .offer(key, conn, req.sdp, &filter)
+        .map_err(offer_error)?
+        .answer()
         .await
         .map_err(offer_error)?;
-    let media = state.media().clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(PROBE_LIFETIME).await;
-        media.remove(key, conn);
-        drop(probe);
-    });
+    cleanup.answered = true;
     Ok(Json(json!({ "sdp": answer })).into_response())
+}
+
+/// Removes a probe's peer however its request ends. Made before the offer
+/// is awaited: a client that disconnects cancels the handler mid-await,
+/// and a timed-out offer may still be made later; either way the peer
+/// must not stay in the engine (failed peers are kept there).
+struct ProbeCleanup {
+    media: crate::media::MediaPlane,
+    key: PeerKey,
+    conn: duet_signaling::ConnId,
+    probe: Option<crate::state::ProbeGuard>,
+    /// Answered: the probe lives [`PROBE_LIFETIME`]; otherwise it goes now.
+    answered: bool,
+}
+
+impl Drop for ProbeCleanup {
+    fn drop(&mut self) {
+        let (media, key, conn, probe) =
+            (self.media.clone(), self.key, self.conn, self.probe.take());
+        if !self.answered {
+            // The engine also skips an offer whose asker is gone, in case
+            // this overtakes it in the queue.
+            media.remove(key, conn);
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::time::sleep(PROBE_LIFETIME).await;
+            media.remove(key, conn);
+            drop(probe);
+        });
+    }
 }
 
 /// A refused probe offer in the API's error shape.

@@ -360,9 +360,14 @@ impl Engine {
             return;
         }
         let other = key.other();
-        self.deliver(now, key, other);
-        self.flush_writes(other);
-        self.touch(other);
+        // Delivering runs `rtc` on the other participant's connection: a
+        // panic there is theirs, so it closes theirs, not `key`'s (this
+        // runs under `key`'s guard).
+        self.guarded(other, |engine| {
+            engine.deliver(now, key, other);
+            engine.flush_writes(other);
+            engine.touch(other);
+        });
     }
 
     /// Sends everything `key`'s connection has queued.

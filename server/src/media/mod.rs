@@ -13,7 +13,8 @@
 //!
 //! - [`limits`]: bounds on offers and candidates, checked before the loop.
 //! - [`ice_filter`]: addresses the server never sends ICE checks to.
-//! - [`fault`]: a test-only way to make one connection's path panic.
+//! - [`fault`]: test-only ways to make one connection's path panic, or a
+//!   session's offer answers slow.
 //!
 //! Other tasks talk to the loop through [`MediaPlane`], a cheap handle over
 //! two channels: a bounded one for what clients ask (offers, candidates,
@@ -33,6 +34,8 @@ mod peer;
 mod sockbuf;
 mod supervise;
 mod tcp;
+#[cfg(test)]
+mod tests;
 #[cfg(test)]
 mod tests_fuzz;
 
@@ -159,6 +162,29 @@ pub(crate) enum Command {
     Shutdown,
 }
 
+/// An offer in the loop's queue: await [`PendingOffer::answer`].
+pub struct PendingOffer {
+    session: SessionId,
+    rx: oneshot::Receiver<Result<String, MediaError>>,
+    facts: OfferFacts,
+    deadline: tokio::time::Instant,
+}
+
+impl PendingOffer {
+    /// The server's answer, or `Busy` once [`OFFER_WAIT`] has passed since
+    /// the offer was queued (a loop this late is overloaded or stuck).
+    pub async fn answer(&mut self) -> Result<(String, OfferFacts), MediaError> {
+        if let Some(delay) = fault::answer_delay(self.session) {
+            tokio::time::sleep(delay).await;
+        }
+        let answer = tokio::time::timeout_at(self.deadline, &mut self.rx)
+            .await
+            .map_err(|_| MediaError::Busy)?
+            .map_err(|_| MediaError::Stopped)??;
+        Ok((answer, self.facts.clone()))
+    }
+}
+
 /// A cheap, cloneable handle to the media loop.
 #[derive(Clone)]
 pub struct MediaPlane {
@@ -256,37 +282,39 @@ impl MediaPlane {
         self.tcp_addr
     }
 
-    /// Applies a client's offer and returns the server's answer (with its
-    /// candidates in it), and what the limits need to know of the offer.
-    /// The offer is checked and its denied candidates removed here, in the
-    /// caller's task, so nothing oversized reaches the loop.
-    pub async fn offer(
+    /// Queues a client's offer for the loop and returns, at once, a
+    /// [`PendingOffer`] that yields the server's answer (with its candidates
+    /// in it), and what the limits need to know of the offer. The offer is
+    /// checked and its denied candidates removed here, in the caller's task,
+    /// so nothing oversized reaches the loop.
+    ///
+    /// Queued before returning, so a candidate handed over after this call
+    /// reaches the loop after the offer; not awaited here, so the caller can
+    /// keep reading its socket (a revoke must not wait behind an answer).
+    /// `Busy` when the queue is full: the client retries the offer.
+    pub fn offer(
         &self,
         key: PeerKey,
         conn: ConnId,
         sdp: String,
         filter: &IceFilter,
-    ) -> Result<(String, OfferFacts), MediaError> {
+    ) -> Result<PendingOffer, MediaError> {
         let mut facts = limits::check_offer(&sdp)?;
         let (sdp, denied) = filter.filter_sdp(&sdp);
         facts.candidates = facts.candidates.saturating_sub(denied);
         let (reply, rx) = oneshot::channel();
-        let cmd = Command::Offer {
+        self.request(Command::Offer {
             key,
             conn,
             sdp,
             reply,
-        };
-        let answer = tokio::time::timeout(OFFER_WAIT, async {
-            self.requests
-                .send(cmd)
-                .await
-                .map_err(|_| MediaError::Stopped)?;
-            rx.await.map_err(|_| MediaError::Stopped)?
+        })?;
+        Ok(PendingOffer {
+            session: key.session,
+            rx,
+            facts,
+            deadline: tokio::time::Instant::now() + OFFER_WAIT,
         })
-        .await
-        .map_err(|_| MediaError::Busy)??;
-        Ok((answer, facts))
     }
 
     /// Hands a trickled candidate to the loop unless `filter` denies its

@@ -35,6 +35,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database task failed: {0}")]
     Task(String),
+    /// The normal lane of the database thread is full; retry later.
+    #[error("the database is busy; try again in a moment")]
+    Busy,
     #[error("database is newer than this version of Duet (schema {found}, known {known})")]
     TooNew { found: i64, known: i64 },
 }
@@ -103,6 +106,11 @@ impl Store {
         #[cfg(test)]
         let fault = *self.fault.lock().unwrap_or_else(|p| p.into_inner());
         let job: worker::Job = Box::new(move |conn| {
+            // The caller went away while this waited (a dropped request):
+            // skip the query rather than run it for no one.
+            if reply.is_closed() {
+                return;
+            }
             #[cfg(test)]
             match fault {
                 Fault::None => {}
@@ -112,11 +120,14 @@ impl Store {
                     return;
                 }
             }
-            // The caller may have gone (a dropped request): nothing to do.
+            // The caller may have gone meanwhile: nothing to do.
             let _ = reply.send(f(conn));
         });
         let gone = || StoreError::Task("the database thread has stopped".into());
-        self.worker.push(lane, job).map_err(|_| gone())?;
+        self.worker.push(lane, job).map_err(|e| match e {
+            worker::PushError::Gone => gone(),
+            worker::PushError::Full => StoreError::Busy,
+        })?;
         result.await.map_err(|_| gone())?
     }
 

@@ -15,6 +15,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+/// Jobs the normal lane holds at most; past this, pushing one fails with
+/// [`PushError::Full`]. A flood of API reads then gets "busy" instead of
+/// growing the queue without bound. The urgent lane is never capped: a
+/// consent event must be stored.
+pub(super) const NORMAL_QUEUE: usize = 1024;
+
 /// One unit of work; it sends its own result back to whoever waits.
 pub(super) type Job = Box<dyn FnOnce(&Connection) + Send>;
 
@@ -58,9 +64,14 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
 }
 
-/// The thread could not be started, or has stopped.
-#[derive(Debug)]
-pub(super) struct Gone;
+/// Why a job was not queued.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum PushError {
+    /// The thread has stopped.
+    Gone,
+    /// The normal lane holds [`NORMAL_QUEUE`] jobs already.
+    Full,
+}
 
 impl Worker {
     /// Starts the thread that runs every job on `conn`.
@@ -73,13 +84,14 @@ impl Worker {
         Ok(Worker { shared })
     }
 
-    pub(super) fn push(&self, lane: Lane, job: Job) -> Result<(), Gone> {
+    pub(super) fn push(&self, lane: Lane, job: Job) -> Result<(), PushError> {
         let mut queue = self.shared.lock();
         if queue.closed {
-            return Err(Gone);
+            return Err(PushError::Gone);
         }
         match lane {
             Lane::Urgent => queue.urgent.push_back(job),
+            Lane::Normal if queue.normal.len() >= NORMAL_QUEUE => return Err(PushError::Full),
             Lane::Normal => queue.normal.push_back(job),
         }
         drop(queue);
@@ -94,6 +106,9 @@ impl Drop for Worker {
         self.shared.ready.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 fn run(shared: &Shared, conn: &Mutex<Connection>) {
     loop {

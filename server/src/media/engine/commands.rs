@@ -6,6 +6,9 @@ use std::time::Instant;
 
 use super::*;
 
+#[cfg(test)]
+mod tests;
+
 impl Engine {
     /// Handles one command; true when it was the last (shutdown). Work on
     /// one connection runs guarded: a panic ends that connection only.
@@ -18,6 +21,13 @@ impl Engine {
                 sdp,
                 reply,
             } => {
+                // Whoever asked has gone (a cancelled probe, a closed
+                // socket): a peer made now would have no one to remove it,
+                // and their `Remove`, sent on the priority lane, may
+                // already have passed this offer.
+                if reply.is_closed() {
+                    return false;
+                }
                 let result = self
                     .guarded(key, |engine| {
                         let result = engine.offer(now, key, conn, sdp);

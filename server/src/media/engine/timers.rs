@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::sansio::Protocol;
 
@@ -61,18 +61,31 @@ impl Engine {
     /// Re-reads the deadline of every connection serviced since the last
     /// call. Must run before the loop goes to sleep.
     pub(super) fn flush_timeouts(&mut self) {
-        for key in self.dirty.drain(..) {
-            let Some(peer) = self.peers.get_mut(&key) else {
-                continue;
-            };
-            peer.dirty = false;
-            let at = peer.pc.poll_timeout();
-            if at != peer.deadline {
-                peer.deadline = at;
-                if let Some(at) = at {
-                    self.timers.push(Due { at, key });
-                }
+        // Taken out (and put back, keeping its capacity) so each key can be
+        // handled under its own guard, which needs the whole engine.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        while !dirty.is_empty() {
+            for key in dirty.drain(..) {
+                // `poll_timeout` runs `rtc`: a panic there closes this
+                // connection only.
+                self.guarded(key, |engine| {
+                    let Some(peer) = engine.peers.get_mut(&key) else {
+                        return;
+                    };
+                    peer.dirty = false;
+                    let at = peer.pc.poll_timeout();
+                    if at != peer.deadline {
+                        peer.deadline = at;
+                        if let Some(at) = at {
+                            engine.timers.push(Due { at, key });
+                        }
+                    }
+                });
             }
+            // A panic's cleanup may have touched other peers meanwhile: their
+            // deadlines are read too before the loop sleeps. The drained list
+            // goes back in place, keeping its capacity.
+            std::mem::swap(&mut dirty, &mut self.dirty);
         }
         if self.timers.len() > 4 * self.peers.len() + 64 {
             self.timers = self
@@ -128,10 +141,37 @@ impl Engine {
         if now >= self.idle_wake {
             self.idle_wake = now + IDLE_WAKEUP;
             self.tcp.sweep(now);
+            self.reap_unconnected(now);
         }
         self.maybe_report(now);
     }
+
+    /// Removes connections that never came up within [`CONNECT_WITHIN`] of
+    /// their offer. Failed connections are otherwise kept (an ICE restart
+    /// may revive them), so one whose asker vanished (a probe's request
+    /// cancelled before its cleanup was armed, a client gone mid-offer)
+    /// would stay for good.
+    fn reap_unconnected(&mut self, now: Instant) {
+        let mut stale = std::mem::take(&mut self.timeout_keys);
+        stale.clear();
+        stale.extend(self.peers.iter().filter_map(|(key, p)| {
+            p.offered
+                .is_some_and(|at| now.saturating_duration_since(at) >= CONNECT_WITHIN)
+                .then_some(*key)
+        }));
+        for key in stale.drain(..) {
+            let Some(conn) = self.peers.get(&key).map(|p| p.conn) else {
+                continue;
+            };
+            tracing::debug!(session = %key.session, role = %key.role, "connection never came up: removed");
+            self.guarded(key, |engine| engine.remove(key, conn));
+        }
+        self.timeout_keys = stale;
+    }
 }
+
+/// How long a connection may take to come up after its offer.
+const CONNECT_WITHIN: Duration = Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests;
