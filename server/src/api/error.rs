@@ -64,6 +64,8 @@ impl ApiError {
             ApiError::Link { status, code, .. } => (*status, code),
             ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
             ApiError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            // The database's queue is full: a moment's overload, not a fault.
+            ApiError::Store(StoreError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
