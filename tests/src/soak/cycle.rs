@@ -20,7 +20,8 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Track files are flushed at least every 500 ms while written: unchanged
 /// for longer than this, the writer has stopped.
 const QUIET: Duration = Duration::from_millis(1200);
-const POLL: Duration = Duration::from_millis(20);
+/// Fine enough to time a stop that takes a few milliseconds.
+const POLL: Duration = Duration::from_millis(2);
 
 /// The times of one cycle, in milliseconds.
 #[derive(Clone, Debug, Default)]
@@ -77,13 +78,25 @@ pub async fn run(
     let revoker = &peers[(index / 2) % 2];
     let told = &peers[1 - (index / 2) % 2];
     let mark = told.signal().message_count();
+    // The writer usually stops before the other person is told, so the
+    // track files are watched from before the revoke is sent, alongside
+    // the wait for `off`, not after it.
+    let before = folder.as_deref().map(track_bytes);
     let t = Instant::now();
-    revoker.send_json(&recording("revoke"))?;
-    wait_state(told, "off", mark).await?;
-    times.revoke_ms = ms(t.elapsed());
-    if let Some(folder) = folder {
-        times.writer_stopped_ms = last_write_after(&folder, t).await.map(ms);
-    }
+    let told_off = async {
+        revoker.send_json(&recording("revoke"))?;
+        wait_state(told, "off", mark).await?;
+        anyhow::Ok(t.elapsed())
+    };
+    let watch = async {
+        match (folder.as_deref(), before) {
+            (Some(folder), Some(size)) => last_write_after(folder, size, t).await,
+            _ => None,
+        }
+    };
+    let (told_off, stopped) = tokio::join!(told_off, watch);
+    times.revoke_ms = ms(told_off?);
+    times.writer_stopped_ms = stopped.map(ms);
     Ok(times)
 }
 
@@ -154,10 +167,10 @@ fn track_bytes(folder: &Path) -> u64 {
         .sum()
 }
 
-/// Polls the track files until they have not grown for [`QUIET`]; returns
-/// the time from `since` to the last growth seen (zero if none).
-async fn last_write_after(folder: &Path, since: Instant) -> Option<Duration> {
-    let mut size = track_bytes(folder);
+/// Polls the track files (last seen at `size` bytes) until they have not
+/// grown for [`QUIET`]; returns the time from `since` to the last growth
+/// seen, to within one [`POLL`] (zero if none).
+async fn last_write_after(folder: &Path, mut size: u64, since: Instant) -> Option<Duration> {
     let mut last_change = since;
     let deadline = since + STEP_TIMEOUT;
     while last_change.elapsed() < QUIET {
