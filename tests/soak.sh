@@ -11,6 +11,7 @@
 #   ./tests/soak.sh 32 1800            # 32 calls for 30 minutes
 #   RELEASE=1 ./tests/soak.sh 32 1800  # release build (for docs/benchmarks.md)
 #   RECORD_FOR=10 PAUSE=5 SAMPLE_EVERY=10 RAMP=10 ./tests/soak.sh 8 600
+#   NO_BUILD=1 RELEASE=1 ./tests/soak.sh 32 1800  # the binaries as last built
 #
 # Output: a summary on stdout; the JSON report (with the sample timeline) and
 # Duet's log under $OUT. Exits non-zero when a cycle failed or something did
@@ -30,11 +31,11 @@ mkdir -p "$OUT"
 
 if [ -n "${RELEASE:-}" ]; then
     export CARGO_TARGET_DIR="${SOAK_TARGET_DIR:-$HOME/.cache/duet-release}"
-    cargo build --release --locked -p duet-server -p duet-tests --bins
+    [ -n "${NO_BUILD:-}" ] || cargo build --release --locked -p duet-server -p duet-tests --bins
     bin="$CARGO_TARGET_DIR/release"
 else
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-    cargo build --locked -p duet-server -p duet-tests --bins
+    [ -n "${NO_BUILD:-}" ] || cargo build --locked -p duet-server -p duet-tests --bins
     bin="$CARGO_TARGET_DIR/debug"
 fi
 duet="${DUET_BIN:-$bin/duet}"
