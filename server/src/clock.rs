@@ -14,6 +14,11 @@ pub fn now_millis() -> UnixMillis {
     UnixMillis((now.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// Now, in Unix milliseconds, as stored in the database.
+pub fn now_ms() -> i64 {
+    now_millis().0
+}
+
 /// RFC 3339 (UTC) of a time in Unix seconds; empty if out of range.
 pub fn rfc3339(unix_s: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_s)

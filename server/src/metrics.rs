@@ -34,6 +34,17 @@ pub struct Metrics {
     pub draining: Gauge,
     disk_free: Gauge<u64, AtomicU64>,
     pub media: MediaMetrics,
+    transcription: TranscriptionMetrics,
+}
+
+/// What the transcriber counts: jobs by outcome, the speech it heard, and
+/// how long that took (the real-time factor is their ratio).
+#[derive(Clone)]
+struct TranscriptionMetrics {
+    jobs: Family<Labels, Counter>,
+    speech_seconds: Counter<f64, AtomicU64>,
+    busy_seconds: Counter<f64, AtomicU64>,
+    real_time_factor: Histogram,
 }
 
 /// What the media loop counts, with each labelled counter taken out of its
@@ -162,6 +173,7 @@ impl Metrics {
             disk_free.clone(),
         );
         let media = MediaMetrics::register(&mut r);
+        let transcription = TranscriptionMetrics::register(&mut r);
         Metrics {
             registry: Arc::new(r),
             data_dir,
@@ -175,7 +187,27 @@ impl Metrics {
             draining,
             disk_free,
             media,
+            transcription,
         }
+    }
+
+    /// A transcript was written: `speech_s` of speech in `took`.
+    pub fn transcription_done(&self, speech_s: f64, took: Duration) {
+        let t = &self.transcription;
+        t.jobs.get_or_create(&[("outcome", "done")]).inc();
+        t.speech_seconds.inc_by(speech_s);
+        t.busy_seconds.inc_by(took.as_secs_f64());
+        if speech_s > 0.0 {
+            t.real_time_factor.observe(took.as_secs_f64() / speech_s);
+        }
+    }
+
+    /// A job ended otherwise: `failed` or `cancelled`.
+    pub fn transcription_ended(&self, outcome: &'static str) {
+        self.transcription
+            .jobs
+            .get_or_create(&[("outcome", outcome)])
+            .inc();
     }
 
     pub fn join_failed(&self, code: &'static str) {
@@ -202,6 +234,42 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+impl TranscriptionMetrics {
+    fn register(r: &mut Registry) -> TranscriptionMetrics {
+        let jobs = Family::<Labels, Counter>::default();
+        r.register(
+            "transcription_jobs",
+            "Transcription jobs ended, by outcome (done, failed, cancelled)",
+            jobs.clone(),
+        );
+        let speech_seconds = Counter::<f64, AtomicU64>::default();
+        r.register(
+            "transcription_speech_seconds",
+            "Seconds of speech transcribed",
+            speech_seconds.clone(),
+        );
+        let busy_seconds = Counter::<f64, AtomicU64>::default();
+        r.register(
+            "transcription_busy_seconds",
+            "Wall-clock seconds spent transcribing",
+            busy_seconds.clone(),
+        );
+        // 0.01 (100x faster than real time) to ~10 (10x slower).
+        let real_time_factor = Histogram::new(exponential_buckets(0.01, 2.0, 11));
+        r.register(
+            "transcription_real_time_factor",
+            "Per job: seconds spent per second of speech (below 1 is faster than real time)",
+            real_time_factor.clone(),
+        );
+        TranscriptionMetrics {
+            jobs,
+            speech_seconds,
+            busy_seconds,
+            real_time_factor,
+        }
     }
 }
 

@@ -91,6 +91,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TRIGGER notices_no_update BEFORE UPDATE ON notices
         BEGIN SELECT RAISE(ABORT, 'notice versions are never rewritten'); END;",
+    // 4: transcription jobs, one per recording, so queued and running jobs
+    // survive a restart.
+    "CREATE TABLE transcription_jobs (
+        recording_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        language TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        queued_at_ms INTEGER NOT NULL,
+        started_at_ms INTEGER,
+        finished_at_ms INTEGER
+    );
+    CREATE INDEX transcription_jobs_status ON transcription_jobs (status, queued_at_ms);",
 ];
 
 pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! The embedded SQLite database: sessions, API keys, the consent trail,
-//! recordings, admin accounts and audit log, and the stored policy.
+//! recordings, admin accounts and audit log, the stored policy, and
+//! transcription jobs.
 //!
 //! One connection, used by the server only from its own thread
 //! (`worker.rs`): async callers queue a job and await its result, so no
@@ -17,6 +18,7 @@ mod consent;
 mod migrations;
 mod policy;
 mod sessions;
+mod transcription;
 mod worker;
 
 use std::path::Path;
@@ -27,6 +29,7 @@ pub use apikeys::{hash_api_key, new_api_key};
 pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEvent, TrailFilter};
 pub use policy::{NewNotice, NoticeVersion};
 pub use sessions::SessionRecord;
+pub use transcription::{JobStatus, TranscriptionJob};
 pub(crate) use worker::Lane;
 
 #[derive(Debug, thiserror::Error)]
