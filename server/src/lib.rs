@@ -34,6 +34,7 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod transcript;
 pub mod turn;
 pub mod ws;
 
@@ -64,6 +65,8 @@ pub enum ServerError {
     Tls(#[from] tls::TlsError),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("transcription.model: no model file at {0} (see `duet model download`)")]
+    NoModel(String),
 }
 
 /// The sockets a server runs on, bound before it starts.
@@ -143,11 +146,34 @@ pub async fn run_with_signals(
     let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
     let recordings = config.data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)?;
-    // Discards a crash cut short are finished now; recordings it left open
-    // are finalized in the background, so HTTP is up at once.
-    recorder::recovery::start(recordings, store.clone()).await?;
-    let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
     let metrics = metrics::Metrics::new(config.data_dir.clone());
+    let model = config.transcription_model();
+    if let Some(model) = &model
+        && !model.is_file()
+    {
+        return Err(ServerError::NoModel(model.display().to_string()));
+    }
+    if model.is_some() && !transcript::engine::BUILT {
+        tracing::warn!(
+            "transcription.model is set, but this build has no transcription; it stays off"
+        );
+    }
+    let transcriber = transcript::service::Transcriber::start(
+        transcript::service::TranscriberSetup::new(
+            &config.transcription,
+            model.filter(|_| transcript::engine::BUILT),
+            recordings.clone(),
+        ),
+        store.clone(),
+        metrics.clone(),
+    )
+    .await?;
+    // Discards a crash cut short are finished now; recordings it left open
+    // are finalized (and queued for transcription) in the background, so
+    // HTTP is up at once.
+    let after: recorder::After = std::sync::Arc::new(transcriber.clone());
+    recorder::recovery::start(recordings, store.clone(), Some(after)).await?;
+    let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
     let media = media::MediaPlane::start(
         listeners.media,
         listeners.media_tcp,
@@ -179,6 +205,7 @@ pub async fn run_with_signals(
         media.clone(),
         metrics,
         policies,
+        transcriber,
     );
     let retention = retention::spawn(
         state.store().clone(),

@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::policy::Policies;
 use crate::recorder::service::Recorders;
 use crate::store::{Store, hash_api_key};
+use crate::transcript::service::Transcriber;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +30,7 @@ struct Inner {
     hub: Hub,
     media: MediaPlane,
     recorders: Recorders,
+    transcriber: Transcriber,
     /// Hashes of the keys from the config (and `DUET_API_KEY`).
     config_key_hashes: Vec<String>,
     next_conn: AtomicU64,
@@ -61,6 +63,7 @@ impl AppState {
         media: MediaPlane,
         metrics: Metrics,
         policies: Policies,
+        transcriber: Transcriber,
     ) -> AppState {
         let config_key_hashes = config
             .auth
@@ -73,7 +76,8 @@ impl AppState {
             store.clone(),
             metrics.clone(),
         )
-        .with_limits((&config.recording).into());
+        .with_limits((&config.recording).into())
+        .with_after(std::sync::Arc::new(transcriber.clone()));
         AppState {
             inner: Arc::new(Inner {
                 hub: Hub::new(
@@ -86,6 +90,7 @@ impl AppState {
                 policies,
                 metrics,
                 recorders,
+                transcriber,
                 config,
                 store,
                 links,
@@ -121,6 +126,10 @@ impl AppState {
 
     pub fn recorders(&self) -> &Recorders {
         &self.inner.recorders
+    }
+
+    pub fn transcriber(&self) -> &Transcriber {
+        &self.inner.transcriber
     }
 
     pub fn next_conn_id(&self) -> ConnId {

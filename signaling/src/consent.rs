@@ -86,6 +86,9 @@ pub enum ConsentAction {
     Start,
     Stop,
     Interruption,
+    /// A finished recording's audio and video were deleted and its
+    /// transcript kept.
+    DeleteMedia,
 }
 
 impl ConsentAction {
@@ -99,6 +102,7 @@ impl ConsentAction {
             ConsentAction::Start => "start",
             ConsentAction::Stop => "stop",
             ConsentAction::Interruption => "interruption",
+            ConsentAction::DeleteMedia => "delete_media",
         }
     }
 }

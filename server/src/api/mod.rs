@@ -13,6 +13,7 @@ mod recording_files;
 mod recordings;
 mod sessions;
 mod trail;
+mod transcript;
 mod web;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(join::router())
         .merge(recordings::router())
         .merge(recording_files::router())
+        .merge(transcript::router())
         .merge(trail::router())
         .merge(web::router())
         .route("/api/v1/ws", axum::routing::get(crate::ws::upgrade))

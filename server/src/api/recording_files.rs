@@ -47,6 +47,8 @@ fn mime_of(name: &str) -> &'static str {
         Some("webm") => "video/webm",
         Some("wav") => "audio/wav",
         Some("json") => "application/json",
+        Some("vtt") => "text/vtt; charset=utf-8",
+        Some("md") => "text/markdown; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -126,6 +128,9 @@ async fn mix(
     let dir = state.recorders().dir_of_str(&row.id);
     let m = manifest::read(&dir).map_err(|_| ApiError::NotFound("file"))?;
     let paths: Vec<std::path::PathBuf> = m.transcripts.iter().map(|t| dir.join(&t.file)).collect();
+    if m.media_deleted.is_some() {
+        return Err(ApiError::NotFound("mixed audio (the media was deleted)"));
+    }
     if paths.is_empty() {
         // Transcripts are made when a recording ends.
         return Err(ApiError::NotFound(

@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 /// their join token.
 pub(super) enum Access {
     Admin(String),
-    Participant(SessionId),
+    Participant(SessionId, duet_signaling::Role),
 }
 
 impl FromRequestParts<AppState> for Access {
@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Access {
         }
         let bearer = super::auth::bearer(parts).ok_or(ApiError::Unauthorized)?;
         match state.links().verify(bearer, now_s()) {
-            Ok(claims) => Ok(Access::Participant(claims.sid)),
+            Ok(claims) => Ok(Access::Participant(claims.sid, claims.role)),
             Err(_) => Err(ApiError::Unauthorized),
         }
     }
@@ -58,14 +58,14 @@ impl Access {
     fn require_admin(&self) -> Result<(), ApiError> {
         match self {
             Access::Admin(_) => Ok(()),
-            Access::Participant(_) => Err(ApiError::Unauthorized),
+            Access::Participant(..) => Err(ApiError::Unauthorized),
         }
     }
 
     fn may_read(&self, row: &RecordingRow) -> bool {
         match self {
             Access::Admin(_) => true,
-            Access::Participant(sid) => sid.to_string() == row.session_id,
+            Access::Participant(sid, _) => sid.to_string() == row.session_id,
         }
     }
 }
@@ -158,7 +158,7 @@ async fn delete(
     let row = load(&state, &access, &id).await?;
     let actor = match &access {
         Access::Admin(actor) => actor.clone(),
-        Access::Participant(_) => return Err(ApiError::Unauthorized),
+        Access::Participant(..) => return Err(ApiError::Unauthorized),
     };
     let by = Deleter {
         actor: "admin",
@@ -173,6 +173,13 @@ async fn delete(
                 message:
                     "this recording is still being written; a participant revoking consent stops it"
                         .into(),
+            });
+        }
+        Err(e @ DeleteError::TranscriptInProgress) => {
+            return Err(ApiError::Link {
+                status: StatusCode::CONFLICT,
+                code: "transcript_in_progress",
+                message: e.to_string(),
             });
         }
         Err(DeleteError::Store(e)) => return Err(ApiError::Store(e)),

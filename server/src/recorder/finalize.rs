@@ -48,6 +48,8 @@ pub(super) struct Finalize<'a> {
     pub dropped: u64,
     pub store: &'a Store,
     pub runtime: &'a tokio::runtime::Handle,
+    /// Told once the recording is finalized (it queues the transcript).
+    pub after: Option<&'a super::After>,
 }
 
 pub(super) fn finish(
@@ -158,6 +160,11 @@ pub(super) fn complete(
         .unwrap_or_else(|_| m.consent.clone());
     if let Err(e) = manifest::write(ctx.dir, m) {
         tracing::error!(recording = %ctx.id, error = %e, "could not write the final manifest");
+    }
+    // Queued before the row says finished, so that nobody who sees a
+    // finished recording finds no transcription job for it.
+    if let Some(after) = ctx.after {
+        after.finished(ctx.id);
     }
     let db_status = match status {
         ManifestStatus::Complete => RecordingRowStatus::Complete,

@@ -87,14 +87,56 @@ pub struct Manifest {
     /// The consent trail of this recording, as stored.
     #[serde(default)]
     pub consent: Vec<StoredConsentEvent>,
+    /// The transcript, once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<ManifestTranscriptFiles>,
+    /// Set when the audio and video were deleted and the transcript kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_deleted: Option<MediaDeleted>,
+}
+
+/// The transcript's files and what made them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestTranscriptFiles {
+    pub language: Option<String>,
+    /// The model file's name.
+    pub model: String,
+    /// `transcript.json`, `transcript.vtt`, `transcript.md`.
+    pub files: Vec<String>,
+    pub segments: usize,
+}
+
+/// Who deleted a recording's media (keeping its transcript), and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaDeleted {
+    pub at: String,
+    /// `participant` or `admin`.
+    pub by: String,
 }
 
 impl Manifest {
-    /// Every file of the recording a client may download.
+    /// Every file of the recording a client may download (once the media
+    /// was deleted: the manifest and the transcript).
     pub fn files(&self) -> impl Iterator<Item = &str> {
+        let media = self.media_deleted.is_none();
         std::iter::once(FILE_NAME)
-            .chain(self.tracks.iter().map(|t| t.file.as_str()))
-            .chain(self.transcripts.iter().map(|t| t.file.as_str()))
+            .chain(
+                self.tracks
+                    .iter()
+                    .filter(move |_| media)
+                    .map(|t| t.file.as_str()),
+            )
+            .chain(
+                self.transcripts
+                    .iter()
+                    .filter(move |_| media)
+                    .map(|t| t.file.as_str()),
+            )
+            .chain(
+                self.transcript
+                    .iter()
+                    .flat_map(|t| t.files.iter().map(String::as_str)),
+            )
     }
 }
 
@@ -116,6 +158,18 @@ pub fn write(dir: &Path, manifest: &Manifest) -> Result<(), ManifestError> {
     // the disk only once the folder itself is synced.
     super::files::sync_dir(dir)?;
     Ok(())
+}
+
+/// Changes a finished recording's manifest (read, change, write) with no
+/// other such change in between: the transcriber and a media deletion may
+/// both edit it.
+pub fn update(dir: &Path, change: impl FnOnce(&mut Manifest)) -> Result<Manifest, ManifestError> {
+    static EDITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = EDITING.lock().unwrap_or_else(|p| p.into_inner());
+    let mut m = read(dir)?;
+    change(&mut m);
+    write(dir, &m)?;
+    Ok(m)
 }
 
 pub fn read(dir: &Path) -> Result<Manifest, ManifestError> {

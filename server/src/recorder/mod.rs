@@ -16,6 +16,24 @@
 /// that the writer does not import the service that starts it.
 pub type FailureHook = Box<dyn FnOnce(duet_signaling::consent::RecordingId, WriterStopped) + Send>;
 
+/// What happens to a recording after it is written, done by another part
+/// of the server (the transcriber). A trait here, so the recorder does not
+/// import what it hands recordings to.
+pub trait AfterRecording: Send + Sync {
+    /// The recording was finalized (complete or interrupted). Called on a
+    /// blocking thread (the writer's or recovery's), never on tokio's.
+    fn finished(&self, id: duet_signaling::consent::RecordingId);
+    /// The recording is about to be deleted: stop working on it, and
+    /// resolve (true) once nothing touches its folder any more.
+    fn deleting<'a>(
+        &'a self,
+        id: duet_signaling::consent::RecordingId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>;
+}
+
+/// Shared handle to what runs after a recording.
+pub type After = std::sync::Arc<dyn AfterRecording>;
+
 /// Why a writer stopped on its own: the room tells people which.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriterStopped {

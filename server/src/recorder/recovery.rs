@@ -27,7 +27,11 @@ const INTERRUPTED: &str = "the server stopped while recording";
 /// and finalizes those on a background thread. Call before accepting
 /// connections: a recording started afterwards is never taken for one a
 /// crash left open.
-pub async fn start(root: PathBuf, store: Store) -> std::io::Result<()> {
+pub async fn start(
+    root: PathBuf,
+    store: Store,
+    after: Option<super::After>,
+) -> std::io::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     let (list_root, list_store, list_runtime) = (root.clone(), store.clone(), runtime.clone());
     let pending = tokio::task::spawn_blocking(move || {
@@ -51,7 +55,7 @@ pub async fn start(root: PathBuf, store: Store) -> std::io::Result<()> {
     // the process may exit before it is done (the next start resumes).
     std::thread::Builder::new()
         .name("duet-recovery".into())
-        .spawn(move || recover_rows(&root, pending, &store, &runtime))?;
+        .spawn(move || recover_rows(&root, pending, &store, &runtime, after.as_ref()))?;
     Ok(())
 }
 
@@ -60,7 +64,7 @@ pub async fn start(root: PathBuf, store: Store) -> std::io::Result<()> {
 pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
     discard::recover(root, store, runtime, crate::clock::now_s() * 1000);
     match runtime.block_on(store.recordings_in_progress()) {
-        Ok(rows) => recover_rows(root, rows, store, runtime),
+        Ok(rows) => recover_rows(root, rows, store, runtime, None),
         Err(e) => tracing::error!(error = %e, "could not look for interrupted recordings"),
     }
 }
@@ -70,6 +74,7 @@ fn recover_rows(
     pending: Vec<RecordingRow>,
     store: &Store,
     runtime: &tokio::runtime::Handle,
+    after: Option<&super::After>,
 ) {
     for row in pending {
         let Ok(uuid) = uuid::Uuid::parse_str(&row.id) else {
@@ -135,6 +140,7 @@ fn recover_rows(
             dropped: m.dropped_packets,
             store,
             runtime,
+            after,
         };
         finalize::complete(
             &ctx,

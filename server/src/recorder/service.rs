@@ -57,6 +57,7 @@ pub struct Recorders {
     running: Arc<AtomicUsize>,
     metrics: Metrics,
     limits: Limits,
+    after: Option<super::After>,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
@@ -86,7 +87,18 @@ impl Recorders {
             running: Arc::new(AtomicUsize::new(0)),
             metrics,
             limits: Limits::default(),
+            after: None,
         }
+    }
+
+    /// What runs after each recording is finalized or before it is deleted.
+    pub fn with_after(mut self, after: super::After) -> Recorders {
+        self.after = Some(after);
+        self
+    }
+
+    pub fn after(&self) -> Option<&super::After> {
+        self.after.as_ref()
     }
 
     /// The size, length and free-space limits of every recording.
@@ -142,6 +154,7 @@ impl Recorders {
             on_failure,
             bytes_written: self.metrics.recording_bytes.clone(),
             limits: self.limits,
+            after: self.after.clone(),
         };
         let (go, prepared) = self.spawn_writer(job)?;
         prepared
@@ -306,6 +319,8 @@ fn first_manifest(
         dropped_packets: 0,
         notes: Vec::new(),
         consent: trail,
+        transcript: None,
+        media_deleted: None,
     }
 }
 

@@ -67,6 +67,8 @@ pub struct WriterJob {
     /// `duet_recording_bytes_written_total`.
     pub bytes_written: prometheus_client::metrics::counter::Counter,
     pub limits: Limits,
+    /// Told when the recording is finalized.
+    pub after: Option<super::After>,
 }
 
 /// What the writer thread receives: packets, and orders to stop.
@@ -119,6 +121,7 @@ pub fn run(job: WriterJob) {
         on_failure,
         bytes_written,
         limits,
+        after,
     } = job;
     let mut tracks: BTreeMap<(Role, TrackKind), Track> = BTreeMap::new();
     let inbox = Inbox { packets, control };
@@ -157,6 +160,7 @@ pub fn run(job: WriterJob) {
         dropped: dropped.load(Ordering::Relaxed),
         store: &store,
         runtime: &runtime,
+        after: after.as_ref(),
     };
     finalize::finish(ctx, manifest, summaries, outcome);
 }

@@ -27,6 +27,8 @@ fn sample() -> Manifest {
         dropped_packets: 0,
         notes: vec![],
         consent: vec![],
+        transcript: None,
+        media_deleted: None,
     }
 }
 
