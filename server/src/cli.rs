@@ -1,5 +1,8 @@
 //! The `duet` command line: `serve`, `apikey create`, `session create`,
-//! `config check`.
+//! `admin create`, `config check`, `transcribe`, `model download|list`.
+
+mod model;
+mod transcribe;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -18,7 +21,7 @@ use crate::sessions::{self, PersonSpec, SessionSpec};
 use crate::{Listeners, datadir, drain, store};
 
 const ENV_HELP: &str = "Environment: DUET_CONFIG, DUET_DATA, DUET_LISTEN, DUET_MEDIA_PORT, \
-DUET_PUBLIC_IP, DUET_PUBLIC_PORT, DUET_PUBLIC_URL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
+DUET_PUBLIC_IP, DUET_PUBLIC_PORT, DUET_PUBLIC_URL, DUET_TRANSCRIPTION_MODEL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
 one API key valid for this run. Precedence: flag, then environment, then the config file, then \
 built-in defaults.";
 
@@ -39,6 +42,10 @@ pub struct Cli {
     /// Base URL of join links, e.g. https://duet.example.com [default: http://<listen>].
     #[arg(long, global = true, env = "DUET_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Whisper model for transcripts: a ggml file, or a name fetched with
+    /// `duet model download` (env DUET_TRANSCRIPTION_MODEL) [default: none, transcription off].
+    #[arg(long, global = true, value_name = "FILE|NAME")]
+    pub transcription_model: Option<String>,
     #[command(subcommand)]
     pub command: CliCommand,
 }
@@ -67,6 +74,13 @@ pub enum CliCommand {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Transcribe finished recordings now, in the foreground.
+    Transcribe(transcribe::TranscribeArgs),
+    /// Fetch and list Whisper models for transcription.
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
     },
 }
 
@@ -156,6 +170,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(url) = &cli.public_url {
         config.http.public_url = Some(url.clone());
     }
+    if let Some(model) = &cli.transcription_model {
+        config.transcription.model = Some(model.clone());
+    }
     if let CliCommand::Serve(args) = &cli.command {
         if let Some(v) = args.listen {
             config.http.listen = v;
@@ -225,6 +242,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         CliCommand::Admin {
             command: AdminCommand::Create { username },
         } => create_admin(&config, &username),
+        CliCommand::Transcribe(args) => {
+            init_logging(&config);
+            transcribe::run(&config, open_store(&config)?, &args)
+        }
+        CliCommand::Model { command } => model::run(&config, &command),
     }
 }
 

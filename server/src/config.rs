@@ -43,6 +43,7 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub signaling: SignalingConfig,
     pub recording: RecordingConfig,
+    pub transcription: TranscriptionConfig,
     pub retention: RetentionConfig,
     pub turn: TurnConfig,
     pub metrics: MetricsConfig,
@@ -241,9 +242,60 @@ impl Default for RecordingConfig {
 
 pub const DEFAULT_NOTICE: &str = "This session will be recorded: the audio and video of both of you \
 (and any screen you share) are written to this Duet server, with a text-ready audio copy per \
-speaker. Only the two of you and this deployment's administrators can access the recording. It is \
+speaker and, where this server transcribes, a written transcript made on this server (no \
+outside service hears it). The transcript is part of the recording: it is deleted with it. Only \
+the two of you and this deployment's administrators can access the recording. It is \
 kept until an administrator deletes it. Either of you can stop the recording at any time, and ask \
 for what was recorded to be deleted.";
+
+/// Transcripts made on this server with whisper.cpp (`docs/recording.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscriptionConfig {
+    /// A whisper.cpp (ggml) model file, or the name of one fetched with
+    /// `duet model download` (`tiny.en` = `<data>/models/ggml-tiny.en.bin`).
+    /// Unset: transcription is off.
+    pub model: Option<String>,
+    /// Threads per job. One by default: measured here, two threads ran
+    /// four times slower than one whenever the other core was busy.
+    pub threads: usize,
+    /// Jobs at once.
+    pub jobs: usize,
+    /// The language spoken (ISO 639-1, e.g. `en`), or `auto` to detect it
+    /// per speaker (multilingual models only; `.en` models are English).
+    pub language: String,
+    /// Where `duet model download` fetches model files from.
+    pub models_url: String,
+}
+
+impl Default for TranscriptionConfig {
+    fn default() -> Self {
+        TranscriptionConfig {
+            model: None,
+            threads: 1,
+            jobs: 1,
+            language: "auto".into(),
+            models_url: crate::transcript::models::DEFAULT_BASE_URL.into(),
+        }
+    }
+}
+
+impl Config {
+    /// The configured model's file: a path as given, or a catalog name
+    /// resolved in the data folder's `models/`. `None`: transcription off.
+    pub fn transcription_model(&self) -> Option<PathBuf> {
+        let model = self.transcription.model.as_deref()?.trim();
+        if model.is_empty() {
+            return None;
+        }
+        match crate::transcript::models::find(model) {
+            Some(m) if !model.contains('/') => {
+                Some(self.data_dir.join("models").join(m.file_name()))
+            }
+            _ => Some(PathBuf::from(model)),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -271,6 +323,7 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             signaling: SignalingConfig::default(),
             recording: RecordingConfig::default(),
+            transcription: TranscriptionConfig::default(),
             retention: RetentionConfig::default(),
             turn: TurnConfig::default(),
             metrics: MetricsConfig::default(),

@@ -39,6 +39,7 @@ impl Config {
                 message: "the consent notice must say what is recorded; it cannot be empty".into(),
             });
         }
+        self.validate_transcription()?;
         if self.signaling.join_timeout_s == 0 {
             return Err(ConfigError::Invalid {
                 field: "signaling.join_timeout_s",
@@ -132,6 +133,37 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "media.tcp_port",
                 message: "is the HTTP listen port; ICE-TCP needs a port of its own".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn validate_transcription(&self) -> Result<(), ConfigError> {
+        let t = &self.transcription;
+        if !(1..=64).contains(&t.threads) {
+            return Err(ConfigError::Invalid {
+                field: "transcription.threads",
+                message: "must be between 1 and 64".into(),
+            });
+        }
+        if !(1..=16).contains(&t.jobs) {
+            return Err(ConfigError::Invalid {
+                field: "transcription.jobs",
+                message: "must be between 1 and 16".into(),
+            });
+        }
+        let lang = t.language.as_str();
+        let code = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
+        if lang != "auto" && !code {
+            return Err(ConfigError::Invalid {
+                field: "transcription.language",
+                message: format!("{lang:?} must be `auto` or a language code such as `en`"),
+            });
+        }
+        if !(t.models_url.starts_with("http://") || t.models_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                field: "transcription.models_url",
+                message: "must start with http:// or https://".into(),
             });
         }
         Ok(())
