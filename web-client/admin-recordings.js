@@ -3,6 +3,7 @@
 // delete it (the consent trail keeps that it existed and who deleted it).
 
 import { api } from './admin-api.js';
+import * as transcript from './admin-transcript.js';
 import {
   $, confirmAction, el, fillTable, fmtBytes, fmtDuration, pill, poll, reportError,
   ROLE_LABEL, shortId, showError, td, timeEl, toast,
@@ -22,11 +23,17 @@ let shownStatus = null;
 
 export function init() {
   $('recording-delete').addEventListener('click', deleteRecording);
+  transcript.init();
+  // Deleting the media changes the tracks: draw the recording again.
+  window.addEventListener('duet:recording-changed', () => {
+    if (currentId !== null) showDetail(currentId);
+  });
 }
 
 export function stop() {
   stopPolling?.();
   stopPolling = null;
+  transcript.stop();
 }
 
 const base = (id) => `/api/v1/recordings/${encodeURIComponent(id)}`;
@@ -90,6 +97,7 @@ export function showDetail(id) {
   $('rec-mix').hidden = true;
   $('rec-gone').hidden = true;
   $('recording-delete').hidden = true;
+  transcript.show(null);
   stopPolling = poll(loadDetail, DETAIL_EVERY_MS);
 }
 
@@ -112,7 +120,10 @@ async function loadDetail() {
   // Rebuilding the players would stop one that is playing: only redraw
   // when something changed that matters (the status).
   if (r.status !== shownStatus) renderDetail(r);
-  if (r.status !== 'recording') stop();
+  if (r.status !== 'recording') {
+    stopPolling?.();
+    stopPolling = null;
+  }
 }
 
 function renderDetail(r) {
@@ -150,10 +161,17 @@ function renderDetail(r) {
     gone.textContent = 'The files of this recording were deleted. The consent trail keeps that it existed.';
     gone.hidden = false;
     $('recording-delete').hidden = true;
+    transcript.show(null);
     return;
   }
   gone.hidden = true;
   $('recording-delete').hidden = false;
+  transcript.show(r.status === 'recording' ? null : r.id);
+  if (m.media_deleted) {
+    tracks.append(el('p', { class: 'note' }, `The audio and video were deleted (${m.media_deleted.by === 'admin' ? 'by an administrator' : 'by a participant'}); the transcript is kept.`));
+    $('rec-mix').hidden = true;
+    return;
+  }
 
   const transcripts = m.transcripts ?? [];
   const mix = $('rec-mix');
