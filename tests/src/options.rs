@@ -25,6 +25,9 @@ pub struct PeerOptions {
     pub transport: Transport,
     /// The IVF clip in `tests/fixtures/` looped on the video m-lines.
     pub video_fixture: &'static str,
+    /// Send silence on the audio line instead of the tone, until
+    /// [`crate::MediaPeer::play_audio`] gives something to say.
+    pub quiet: bool,
 }
 
 /// The ICE transport a test peer gathers candidates on.
@@ -49,6 +52,7 @@ impl Default for PeerOptions {
             relay_only: false,
             transport: Transport::Udp,
             video_fixture: crate::ivf::DEFAULT_VIDEO_FIXTURE,
+            quiet: false,
         }
     }
 }

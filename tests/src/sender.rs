@@ -93,9 +93,42 @@ pub(crate) struct SendControl {
     /// Extra RTP ticks added to the audio timestamp line on every packet:
     /// a sender whose timestamps run away (an attack on the recorder).
     audio_ts_jump: AtomicU32,
+    /// Sound to send instead of the tone: silence until [`SendControl::play`]
+    /// gives frames, which are sent once, then silence again.
+    script: std::sync::Mutex<Option<Script>>,
+}
+
+/// What the audio line sends in place of the looped tone.
+pub(crate) struct Script {
+    frames: Arc<Vec<Bytes>>,
+    next: usize,
 }
 
 impl SendControl {
+    /// From now on, the audio line sends silence instead of the tone.
+    pub(crate) fn quiet(&self) {
+        let mut script = self.script.lock().unwrap_or_else(|p| p.into_inner());
+        script.get_or_insert(Script {
+            frames: Arc::new(Vec::new()),
+            next: 0,
+        });
+    }
+
+    /// Sends `frames` once, from the next 20 ms tick, then silence.
+    pub(crate) fn play(&self, frames: Arc<Vec<Bytes>>) {
+        *self.script.lock().unwrap_or_else(|p| p.into_inner()) = Some(Script { frames, next: 0 });
+    }
+
+    /// The scripted frame for this tick: `None` when no script is set (the
+    /// tone plays); `Some(None)` for silence.
+    fn scripted(&self) -> Option<Option<Bytes>> {
+        let mut script = self.script.lock().unwrap_or_else(|p| p.into_inner());
+        let s = script.as_mut()?;
+        let frame = s.frames.get(s.next).cloned();
+        s.next += 1;
+        Some(frame)
+    }
+
     pub(crate) fn set_enabled(&self, kind: MediaKind, on: bool) {
         self.enabled[kind.index()].store(on, Ordering::SeqCst);
     }
@@ -210,6 +243,9 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
         return;
     }
     let kind = ctx.local.kind;
+    let Ok(silence) = tone::opus_silence_frame() else {
+        return;
+    };
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut seq = rand::random::<u16>();
@@ -227,10 +263,14 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
             first = true;
             continue;
         }
-        let frame = &frames[tick as usize % frames.len()];
+        let frame = match ctx.control.scripted() {
+            None => frames[tick as usize % frames.len()].clone(),
+            Some(Some(frame)) => frame,
+            Some(None) => silence.clone(),
+        };
         counter = counter.wrapping_add(1);
         let sent_us = crate::latency::now_us();
-        let Ok(payload) = tone::tag_opus_packet(frame, tag, counter, sent_us) else {
+        let Ok(payload) = tone::tag_opus_packet(&frame, tag, counter, sent_us) else {
             continue;
         };
         jumped = jumped.wrapping_add(ctx.control.audio_ts_jump.load(Ordering::SeqCst));

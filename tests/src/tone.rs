@@ -26,6 +26,36 @@ pub fn opus_tone_frames() -> anyhow::Result<Arc<Vec<Bytes>>> {
     Ok(Arc::clone(FRAMES.get_or_init(|| frames)))
 }
 
+/// One 20 ms Opus frame of digital silence.
+pub fn opus_silence_frame() -> anyhow::Result<Bytes> {
+    static FRAME: OnceLock<Bytes> = OnceLock::new();
+    if let Some(frame) = FRAME.get() {
+        return Ok(frame.clone());
+    }
+    let frames = encode_pcm(&[0i16; SAMPLES_PER_FRAME as usize], opus::Application::Voip)?;
+    let frame = frames.into_iter().next().context("no silence frame")?;
+    Ok(FRAME.get_or_init(|| frame).clone())
+}
+
+/// 48 kHz mono samples as 20 ms Opus frames (the last one padded with
+/// silence).
+pub fn encode_pcm(pcm: &[i16], application: opus::Application) -> anyhow::Result<Vec<Bytes>> {
+    let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, application)
+        .context("creating the Opus encoder")?;
+    let n = SAMPLES_PER_FRAME as usize;
+    let mut out = vec![0u8; 1500];
+    let mut frames = Vec::with_capacity(pcm.len() / n + 1);
+    for chunk in pcm.chunks(n) {
+        let mut frame = chunk.to_vec();
+        frame.resize(n, 0);
+        let len = encoder
+            .encode(&frame, &mut out)
+            .context("encoding an Opus frame")?;
+        frames.push(Bytes::copy_from_slice(&out[..len]));
+    }
+    Ok(frames)
+}
+
 fn encode_tone() -> anyhow::Result<Vec<Bytes>> {
     let mut encoder =
         opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Audio)
