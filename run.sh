@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Duet from source on a fresh Debian machine: installs the few build
-# tools it needs when they are missing (cmake builds the bundled libopus used
-# for transcripts), then builds and starts the server. Arguments go to
+# tools it needs when they are missing (cmake and a C++ compiler build the
+# bundled libopus and whisper.cpp, for transcripts), then builds and starts
+# the server. Arguments go to
 # `duet serve`, e.g. ./run.sh --listen 0.0.0.0:8080 --public-ip 203.0.113.7
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,6 +10,7 @@ cd "$(dirname "$0")"
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v cc >/dev/null || missing+=(build-essential)
+command -v c++ >/dev/null || missing+=(g++)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "==> installing ${missing[*]}"

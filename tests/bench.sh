@@ -10,6 +10,8 @@
 #   SHAPE=640x480 ./tests/bench.sh 1 8 32 64   # 640x480 30 fps instead of 320x240 15 fps
 #   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
 #   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
+#   BACKGROUND='cmd' ./tests/bench.sh 64        # run cmd (outside the namespace) during each run
+#                                               # (tests/bench-transcription.sh uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,11 @@ load="$CARGO_TARGET_DIR/release/duet-load"
 run_one() {
     local calls="$1" data key rc
     data="$(mktemp -d)"
+    local background=""
+    if [ -n "${BACKGROUND:-}" ]; then
+        bash -c "$BACKGROUND" >"$OUT/background-$calls.log" 2>&1 &
+        background=$!
+    fi
     key="bench-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     # Server and peers share one namespace that has only loopback.
     unshare --net -- bash -c '
@@ -66,6 +73,11 @@ run_one() {
         exit "${rc:-0}"
     ' bash "$duet" "$load" "$calls" "$key" "$data" "$DURATION" "$RAMP" "$OUT/calls-$calls.json" "$SHAPE" \
         || rc=$?
+    if [ -n "$background" ]; then
+        pkill -TERM -P "$background" 2>/dev/null || true
+        kill -TERM "$background" 2>/dev/null || true
+        wait "$background" 2>/dev/null || true
+    fi
     cp "$data/server.log" "$OUT/server-$calls.log" 2>/dev/null || true
     rm -rf "$data"
     return "${rc:-0}"
