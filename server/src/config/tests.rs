@@ -94,6 +94,7 @@ fn every_setting_has_an_environment_variable() {
     c.media.public_ip = Some("203.0.113.1".parse().expect("ip"));
     c.media.public_port = Some(1);
     c.turn.shared_secret = Some("s".into());
+    c.transcription.model = Some("tiny.en".into());
     let table: toml::Table =
         toml::from_str(&toml::to_string(&c).expect("serializes")).expect("parses");
     let mut leaves = Vec::new();
