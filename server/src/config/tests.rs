@@ -224,3 +224,48 @@ fn links_use_https_when_serving_tls() {
     c.http.tls_key_file = Some("k.pem".into());
     assert_eq!(c.public_base_url(), "https://127.0.0.1:8080");
 }
+
+#[test]
+fn the_transcription_model_is_a_file_or_a_downloaded_name() {
+    let mut c = Config::default();
+    assert_eq!(c.transcription_model(), None, "off by default");
+    c.transcription.model = Some("tiny.en".into());
+    assert_eq!(
+        c.transcription_model(),
+        Some(PathBuf::from("./data/models/ggml-tiny.en.bin"))
+    );
+    c.transcription.model = Some("/models/my-model.bin".into());
+    assert_eq!(
+        c.transcription_model(),
+        Some(PathBuf::from("/models/my-model.bin"))
+    );
+    c.transcription.model = Some("  ".into());
+    assert_eq!(c.transcription_model(), None);
+}
+
+#[test]
+fn transcription_settings_are_checked() {
+    let bad = [
+        ("[transcription]\nthreads = 0\n", "transcription.threads"),
+        ("[transcription]\njobs = 99\n", "transcription.jobs"),
+        (
+            "[transcription]\nlanguage = \"English\"\n",
+            "transcription.language",
+        ),
+        (
+            "[transcription]\nmodels_url = \"ftp://x\"\n",
+            "transcription.models_url",
+        ),
+    ];
+    for (toml, field) in bad {
+        let err = Config::from_toml(toml)
+            .expect("parses")
+            .validate()
+            .expect_err(toml)
+            .to_string();
+        assert!(err.contains(field), "{toml}: {err}");
+    }
+    let ok =
+        Config::from_toml("[transcription]\nlanguage = \"de\"\nthreads = 2\n").expect("parses");
+    ok.validate().expect("valid");
+}
