@@ -61,7 +61,7 @@ async function load() {
   progress.value = t.progress ?? 0;
   const done = t.status === 'done';
   state.textContent = done
-    ? `${t.segments.length} lines${t.language ? ` · language ${t.language}` : ''}${t.model ? ` · ${t.model}` : ''}`
+    ? `${t.segments.length} ${t.segments.length === 1 ? 'line' : 'lines'}${t.language ? ` · language ${t.language}` : ''}${t.model ? ` · ${t.model}` : ''}`
     : [STATUS_TEXT[t.status] ?? t.status, t.reason ?? t.error ?? ''].filter(Boolean).join(' ');
   $('transcript-tools').hidden = !done;
   $('transcript-requeue').hidden = !(t.status === 'failed' || (t.status === 'off' && !/no model/.test(t.reason ?? '')));

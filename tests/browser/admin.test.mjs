@@ -106,7 +106,11 @@ async function shot(name, opts = {}) {
 
 before(async () => {
   assert.ok(existsSync(peerBin()), `${peerBin()} is missing: cargo build -p duet-tests --bin duet-peer`);
-  ctx.server = await startServer();
+  // With the test's Whisper model, so the recording page shows a transcript
+  // (tests/run.sh sets DUET_TEST_WHISPER_MODEL).
+  const model = process.env.DUET_TEST_WHISPER_MODEL;
+  assert.ok(model, 'DUET_TEST_WHISPER_MODEL must name the test model (tests/run.sh sets it)');
+  ctx.server = await startServer({ extraArgs: ['--transcription-model', model] });
   // The server reads accounts from its database, so one made now works at once.
   await createAdmin(ctx.server.dataDir, ADMIN, PASSWORD);
   admin = await launchPerson('admin', { viewport: { width: 1280, height: 860 } });
@@ -277,6 +281,16 @@ e2e('the recording is complete, plays, and is deleted after a confirmation', ctx
     const states = players.map((p) => ({ file: p.closest('[data-file]')?.dataset.file, ready: p.readyState, error: p.error?.code ?? null }));
     return states.every((s) => s.ready >= 1) ? { ok: true } : { ok: false, states };
   }));
+  // The peers send a tone, not speech: the transcript is made, and empty.
+  await waitUntil('the transcript to be made', async () => {
+    const state = await byTestId(page, 'transcript-state').getAttribute('data-state');
+    return state === 'done' ? { ok: true } : { ok: false, state };
+  });
+  assert.equal(await byTestId(page, 'recording-transcript').isVisible(), true);
+  assert.equal(await byTestId(page, 'transcript-search').isVisible(), true);
+  const transcript = await pageFetch(`/api/v1/recordings/${recordingId}/transcript`);
+  assert.equal(transcript.status, 200);
+  assert.equal(JSON.parse(transcript.text).status, 'done');
   await shot('admin-recording.png', { fullPage: true });
 
   // Cancel first: nothing happens.
