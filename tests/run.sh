@@ -23,6 +23,8 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v cc >/dev/null || missing+=(build-essential)
+# whisper.cpp (transcripts) is C++.
+command -v c++ >/dev/null || missing+=(g++)
 # ffprobe/ffmpeg check recordings (codecs, durations, that they play).
 command -v ffprobe >/dev/null || missing+=(ffmpeg)
 # A real TURN server: calls with relay-only peers go through it.
