@@ -48,6 +48,7 @@ const ACTIONS: &[&str] = &[
     "start",
     "stop",
     "interruption",
+    "delete_media",
 ];
 
 const COLUMNS: &[&str] = &[
