@@ -345,7 +345,7 @@ impl Default for HttpConfig {
             idle_timeout_s: 30,
             max_connections: 4096,
             max_websockets_per_address: 256,
-            max_downloads_per_credential: 4,
+            max_downloads_per_credential: 16,
             trusted_proxies: Vec::new(),
         }
     }
