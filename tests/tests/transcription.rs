@@ -261,7 +261,10 @@ async fn a_two_person_call_becomes_a_speaker_labelled_transcript() {
         .await
         .expect("json");
     let trail = trail.to_string();
-    assert!(trail.contains("delete_media") && trail.contains("by the mentee"), "{trail}");
+    assert!(
+        trail.contains("delete_media") && trail.contains("by the mentee"),
+        "{trail}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
