@@ -354,9 +354,12 @@ async fn status_of(server: &TestServer, path: &str, bearer: &str) -> (u16, Value
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_credential_streams_four_downloads_at_most_and_stalled_ones_are_dropped() {
-    let server = TestServer::start_with(|c| c.http.idle_timeout_s = 2)
-        .await
-        .expect("server");
+    let server = TestServer::start_with(|c| {
+        c.http.idle_timeout_s = 2;
+        c.http.max_downloads_per_credential = 4;
+    })
+    .await
+    .expect("server");
     let session = server.create_recordable_session().await.expect("session");
     let rid = huge_recording(&server, &session).await;
     let mentor = token(&session, "mentor");
