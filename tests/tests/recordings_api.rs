@@ -276,3 +276,50 @@ async fn recording_off_sessions_refuse_requests() {
     .expect("mentor");
     assert_eq!(mentor.joined()["recording"]["policy"], "off");
 }
+
+/// The transcript calls refuse bad ids, unknown recordings, missing
+/// credentials and unknown formats with the usual error bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcript_calls_refuse_bad_input() {
+    let server = TestServer::start().await.expect("server");
+    let unknown = uuid::Uuid::new_v4();
+    let cases = [
+        (
+            "/api/v1/recordings/not-a-uuid/transcript".to_string(),
+            Some(API_KEY),
+            400,
+        ),
+        (
+            format!("/api/v1/recordings/{unknown}/transcript"),
+            Some(API_KEY),
+            404,
+        ),
+        (
+            format!("/api/v1/recordings/{unknown}/transcript?format=pdf"),
+            Some(API_KEY),
+            404,
+        ),
+        (
+            format!("/api/v1/recordings/{unknown}/transcript"),
+            None,
+            401,
+        ),
+    ];
+    for (path, bearer, status) in cases {
+        let r = get(&server, &path, bearer).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+    }
+    let r = client()
+        .delete(server.url(&format!("/api/v1/recordings/{unknown}/media")))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status().as_u16(), 404);
+    let r = client()
+        .delete(server.url(&format!("/api/v1/recordings/{unknown}/media")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status().as_u16(), 401);
+}
