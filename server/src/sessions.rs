@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::links::{Claims, LinkSigner, join_url, new_link_id};
-use crate::store::SessionRecord;
+use crate::store::{CallStats, SessionRecord};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MIN_EXPIRY_S: u64 = 60;
@@ -131,6 +131,10 @@ pub struct RoomSnapshot {
     pub since: Vec<(Role, UnixMillis)>,
     /// Filled in by the API from the media plane, not by the room.
     pub quality: Vec<(Role, crate::media::LinkQuality)>,
+    /// The call so far, the stretch going on included (the stored row
+    /// lags until the next leave); `None` for the moment a leaver's talk
+    /// time is still owed by the media plane.
+    pub call: Option<CallStats>,
 }
 
 /// Where a session is in its life, as listed by the API.
