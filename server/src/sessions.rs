@@ -176,13 +176,15 @@ impl SessionStatus {
 }
 
 /// The JSON a session is shown as: its links and tokens, who is connected
-/// now, and its recording policy and state.
+/// now, its recording policy and state, and its call (`stored_call`, or
+/// the live one while someone is in it).
 pub fn view(
     config: &Config,
     recording_allowed: bool,
     links: &LinkSigner,
     s: &SessionRecord,
     live: Option<&RoomSnapshot>,
+    stored_call: Option<&CallStats>,
     now_s: i64,
 ) -> Value {
     let connected: &[ParticipantInfo] = live.map_or(&[], |l| &l.participants);
@@ -212,6 +214,7 @@ pub fn view(
         })
     };
     let status = SessionStatus::of(s, live, now_s);
+    let call = live.and_then(|l| l.call.as_ref()).or(stored_call);
     json!({
         "id": s.id,
         "title": s.title,
@@ -231,7 +234,26 @@ pub fn view(
         "created_at": rfc3339(s.created_at),
         "expires_at": rfc3339(s.expires_at),
         "ended_at": s.ended_at.map(rfc3339),
+        "call": call.map(call_view),
+    })
+}
+
+/// A call as the API shows it: how long both were in it and how long each
+/// talked, in whole seconds (rounded), and when it began and last emptied.
+fn call_view(c: &CallStats) -> Value {
+    let seconds = |ms: i64| ms.max(0).saturating_add(500) / 1000;
+    json!({
+        "duration_s": seconds(c.together_ms),
+        "first_joined_at": rfc3339(c.first_joined_at_ms.div_euclid(1000)),
+        "last_left_at": c.last_left_at_ms.map(|ms| rfc3339(ms.div_euclid(1000))),
+        "talk_s": {
+            "mentor": seconds(c.mentor_talk_ms),
+            "mentee": seconds(c.mentee_talk_ms),
+        },
     })
 }
 
 pub use crate::policy::effective_policy;
+
+#[cfg(test)]
+mod tests;
