@@ -25,6 +25,7 @@ pub mod hub;
 pub mod links;
 pub mod media;
 pub mod metrics;
+pub mod pairs;
 pub mod policy;
 pub mod recorder;
 pub mod retention;
