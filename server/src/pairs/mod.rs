@@ -1,5 +1,6 @@
 //! Mentoring pairs: a mentor and a mentee over many sessions. Everything
 //! here is pure (no IO): scheduling and recurrence across time zones
-//! ([`schedule`]).
+//! ([`schedule`]) and the calendar files written from it ([`calendar`]).
 
+pub mod calendar;
 pub mod schedule;
