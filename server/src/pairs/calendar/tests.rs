@@ -4,6 +4,8 @@ use chrono_tz::{Africa, America, Asia, Australia, Europe};
 use super::*;
 use crate::pairs::schedule::Recurrence;
 
+mod python;
+
 fn utc_ms(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
     chrono::Utc
         .with_ymd_and_hms(y, mo, d, h, mi, 0)
