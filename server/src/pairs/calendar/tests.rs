@@ -53,6 +53,10 @@ fn invite(schedule: &Schedule) -> Invite<'_> {
                 email: Some("bob@example.org".into()),
             },
         ],
+        organizer: Attendee {
+            name: "Ann Lee".into(),
+            email: Some("ann@example.org".into()),
+        },
         schedule,
         status: InviteStatus::Scheduled,
         created_ms: utc_ms(2027, 2, 1, 12, 0),
@@ -484,4 +488,24 @@ fn irregular_changes_are_listed_not_ruled() {
         assert_eq!(props.iter().filter(|p| p.starts_with("DTSTART")).count(), 1);
         assert_eq!(props.iter().filter(|p| p.starts_with("RDATE")).count(), 1);
     }
+}
+
+#[test]
+fn every_invite_has_an_organizer_and_a_stranger_never_gets_replies() {
+    let s = berlin_weekly();
+    let mut i = invite(&s);
+    let with_email = lines(&invite_ics(&i));
+    assert!(
+        with_email.contains(&"ORGANIZER;CN=Ann Lee:mailto:ann@example.org".to_string()),
+        "{with_email:?}"
+    );
+    i.organizer = Attendee {
+        name: "Duet".into(),
+        email: None,
+    };
+    let without = lines(&invite_ics(&i));
+    assert!(
+        without.contains(&"ORGANIZER;CN=Duet:mailto:noreply@duet.example.org".to_string()),
+        "{without:?}"
+    );
 }
