@@ -176,7 +176,11 @@ fn pump_client(client: &mut Client) {
 }
 
 /// A datagram as the media plane's one port sees them (RFC 7983 classes).
-fn payload(ufrag: String, captured: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+/// Without `captured`, none is made from the client's own datagrams: a
+/// copy of its binding request still proves the ICE password (a mutation
+/// can miss the bytes the integrity covers), so a stranger sending one may
+/// rightly be answered.
+fn payload(ufrag: String, captured: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     let stun_named = (vec(any::<u8>(), 0..80), any::<u8>()).prop_map(move |(tail, class)| {
         let username = format!("{ufrag}:fuzz");
         let mut attrs = vec![0x00, 0x06];
@@ -193,6 +197,7 @@ fn payload(ufrag: String, captured: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u
         p.extend_from_slice(&attrs);
         p
     });
+    let none_captured = captured.is_empty();
     let n = captured.len().max(1);
     let mutated = (
         any::<usize>(),
@@ -216,6 +221,15 @@ fn payload(ufrag: String, captured: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u
             rest
         })
     };
+    if none_captured {
+        return prop_oneof![
+            2 => vec(any::<u8>(), 0..1500),
+            2 => stun_named,
+            2 => classed(20..=63),
+            2 => classed(128..=191),
+        ]
+        .boxed();
+    }
     prop_oneof![
         2 => vec(any::<u8>(), 0..1500),
         2 => stun_named,
@@ -223,14 +237,29 @@ fn payload(ufrag: String, captured: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u
         2 => classed(20..=63),
         2 => classed(128..=191),
     ]
+    .boxed()
 }
 
-fn source(client: SocketAddr) -> impl Strategy<Value = SocketAddr> {
+/// Where each datagram comes from, with what: the client and the replaying
+/// ports send anything, a stranger (127.0.0.2) anything but the client's
+/// own datagrams (see [`payload`]).
+fn sourced(
+    client: SocketAddr,
+    ufrag: String,
+    captured: Vec<Vec<u8>>,
+) -> impl Strategy<Value = (SocketAddr, Vec<u8>)> {
+    let any_payload = payload(ufrag.clone(), captured);
     prop_oneof![
-        3 => Just(client),
-        1 => proptest::sample::select(REPLAY_PORTS.to_vec())
-            .prop_map(|port| SocketAddr::from(([127, 0, 0, 1], port))),
-        1 => any::<u16>().prop_map(|port| SocketAddr::from(([127, 0, 0, 2], port))),
+        3 => (Just(client), any_payload.clone()),
+        1 => (
+            proptest::sample::select(REPLAY_PORTS.to_vec())
+                .prop_map(|port| SocketAddr::from(([127, 0, 0, 1], port))),
+            any_payload,
+        ),
+        1 => (
+            any::<u16>().prop_map(|port| SocketAddr::from(([127, 0, 0, 2], port))),
+            payload(ufrag, Vec::new()),
+        ),
     ]
 }
 
@@ -273,7 +302,7 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
     assert!(!captured.is_empty());
 
     let engine = RefCell::new(engine);
-    let strategy = vec((source(client.addr), payload(ufrag, captured)), 1..16);
+    let strategy = vec(sourced(client.addr, ufrag, captured), 1..16);
     TestRunner::new(config(64))
         .run(&strategy, |datagrams| {
             let mut engine = engine.borrow_mut();
