@@ -45,6 +45,7 @@ pub struct Config {
     pub recording: RecordingConfig,
     pub transcription: TranscriptionConfig,
     pub retention: RetentionConfig,
+    pub pairs: PairsConfig,
     pub turn: TurnConfig,
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
@@ -145,6 +146,23 @@ pub struct RetentionConfig {
     /// Recordings older than this many days are deleted (and the deletion
     /// recorded in the consent trail). 0 keeps them until deleted by hand.
     pub recordings_days: u32,
+    /// Notes and messages of pairs older than this many days (since last
+    /// changed) are deleted. 0 keeps them until deleted with their pair.
+    pub notes_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PairsConfig {
+    /// How long a personal link (to a person's pair home) works, in days;
+    /// an admin can revoke and re-issue one at any time.
+    pub link_days: u32,
+}
+
+impl Default for PairsConfig {
+    fn default() -> Self {
+        PairsConfig { link_days: 365 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,6 +343,7 @@ impl Default for Config {
             recording: RecordingConfig::default(),
             transcription: TranscriptionConfig::default(),
             retention: RetentionConfig::default(),
+            pairs: PairsConfig::default(),
             turn: TurnConfig::default(),
             metrics: MetricsConfig::default(),
             shutdown: ShutdownConfig::default(),

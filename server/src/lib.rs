@@ -25,6 +25,7 @@ pub mod hub;
 pub mod links;
 pub mod media;
 pub mod metrics;
+pub mod pairs;
 pub mod policy;
 pub mod recorder;
 pub mod retention;
@@ -211,6 +212,7 @@ pub async fn run_with_signals(
         state.store().clone(),
         state.recorders().clone(),
         state.policies().clone(),
+        state.config().retention.notes_days,
     );
     let app = api::app(state.clone());
     let drain = drain::drain(state.clone(), shutdown, second);

@@ -62,20 +62,22 @@ impl LinkSigner {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        let body = serde_json::to_vec(claims).unwrap_or_default();
+        self.sign_body(&serde_json::to_vec(claims).unwrap_or_default())
+    }
+
+    fn sign_body(&self, body: &[u8]) -> String {
         let mut mac = self.mac();
-        mac.update(&body);
+        mac.update(body);
         let sig = mac.finalize().into_bytes();
         format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(&body),
+            URL_SAFE_NO_PAD.encode(body),
             URL_SAFE_NO_PAD.encode(sig)
         )
     }
 
-    /// Checks signature first (so nothing unauthenticated is parsed as
-    /// claims), then expiry against `now_s` (Unix seconds).
-    pub fn verify(&self, token: &str, now_s: i64) -> Result<Claims, LinkError> {
+    /// The signed body of a token, once its signature holds.
+    fn verified_body(&self, token: &str) -> Result<Vec<u8>, LinkError> {
         if token.len() > 1024 {
             return Err(LinkError::Invalid);
         }
@@ -89,6 +91,13 @@ impl LinkSigner {
         let mut mac = self.mac();
         mac.update(&body);
         mac.verify_slice(&sig).map_err(|_| LinkError::Invalid)?;
+        Ok(body)
+    }
+
+    /// Checks signature first (so nothing unauthenticated is parsed as
+    /// claims), then expiry against `now_s` (Unix seconds).
+    pub fn verify(&self, token: &str, now_s: i64) -> Result<Claims, LinkError> {
+        let body = self.verified_body(token)?;
         let claims: Claims = serde_json::from_slice(&body).map_err(|_| LinkError::Invalid)?;
         if claims.v != 1 {
             return Err(LinkError::Invalid);
@@ -98,6 +107,59 @@ impl LinkSigner {
         }
         Ok(claims)
     }
+
+    pub fn sign_pair(&self, claims: &PairClaims) -> String {
+        self.sign_body(&serde_json::to_vec(claims).unwrap_or_default())
+    }
+
+    /// Like [`LinkSigner::verify`] for a pair token of kind `kind`. A join
+    /// token never passes as a pair token nor the other way round: each
+    /// lacks the other's required fields, and `typ` tells a personal link
+    /// from a calendar feed.
+    pub fn verify_pair(
+        &self,
+        token: &str,
+        kind: PairTokenKind,
+        now_s: i64,
+    ) -> Result<PairClaims, LinkError> {
+        let body = self.verified_body(token)?;
+        let claims: PairClaims = serde_json::from_slice(&body).map_err(|_| LinkError::Invalid)?;
+        if claims.v != 1 || claims.typ != kind {
+            return Err(LinkError::Invalid);
+        }
+        if now_s >= claims.exp {
+            return Err(LinkError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// What a pair token opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairTokenKind {
+    /// The person's pair home and API access as their role.
+    Personal,
+    /// Their calendar feed only (it sits in calendar apps' settings, so it
+    /// must open nothing else).
+    Feed,
+}
+
+/// What a valid personal link or feed token says. Revocation is not in
+/// the token: the link row named by `lid` must still be live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairClaims {
+    pub v: u8,
+    pub typ: PairTokenKind,
+    pub pid: crate::pairs::PairId,
+    pub role: Role,
+    pub exp: i64,
+    pub lid: String,
+}
+
+/// The browser link to a person's pair home.
+pub fn pair_url(base_url: &str, token: &str) -> String {
+    format!("{base_url}/pair#{token}")
 }
 
 /// The browser link for a token.

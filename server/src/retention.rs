@@ -1,6 +1,8 @@
 //! Recordings do not outlive their purpose: with `retention.recordings_days`
 //! set, a background job deletes finished recordings older than that, and
-//! each deletion is recorded in the consent trail (actor `server`).
+//! each deletion is recorded in the consent trail (actor `server`). With
+//! `retention.notes_days` set, pairs' notes and messages not changed for
+//! that long are deleted the same way (they have no trail).
 
 use std::time::Duration;
 
@@ -44,12 +46,25 @@ pub async fn sweep(
     Ok(deleted)
 }
 
-/// Runs [`sweep`] now and then every hour, for as long as the server runs,
-/// with the retention period the policy has at each sweep.
+/// Deletes pairs' notes and messages last changed more than `days` days
+/// before `now_ms`; returns how many.
+pub async fn sweep_notes(store: &Store, days: u32, now_ms: i64) -> Result<usize, StoreError> {
+    if days == 0 {
+        return Ok(0);
+    }
+    store
+        .expire_pair_content(now_ms.saturating_sub(i64::from(days) * DAY_MS))
+        .await
+}
+
+/// Runs [`sweep`] and [`sweep_notes`] now and then every hour, for as long
+/// as the server runs, with the recordings' retention period the policy has
+/// at each sweep.
 pub fn spawn(
     store: Store,
     recorders: Recorders,
     policies: Policies,
+    notes_days: u32,
 ) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -61,6 +76,15 @@ pub fn spawn(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "retention: deleted expired recordings"),
                 Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+            }
+            match sweep_notes(&store, notes_days, now_ms).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    deleted = n,
+                    days = notes_days,
+                    "retention: deleted old notes and messages"
+                ),
+                Err(e) => tracing::error!(error = %e, "notes retention sweep failed"),
             }
         }
     }))

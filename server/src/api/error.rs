@@ -40,6 +40,14 @@ pub enum ApiError {
     Busy(&'static str),
     #[error("this request needs the console's CSRF token in the X-CSRF-Token header")]
     Csrf,
+    /// Any other refusal, with its status and code (e.g. `forbidden`,
+    /// `pair_ended`, `stale`, `too_large`).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("storage error")]
     Store(#[from] StoreError),
 }
@@ -48,6 +56,14 @@ impl ApiError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::Invalid {
             field,
+            message: message.into(),
+        }
+    }
+
+    pub fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Refused {
+            status,
+            code,
             message: message.into(),
         }
     }
@@ -61,7 +77,9 @@ impl ApiError {
             ApiError::BadQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "session_ended"),
-            ApiError::Link { status, code, .. } => (*status, code),
+            ApiError::Link { status, code, .. } | ApiError::Refused { status, code, .. } => {
+                (*status, code)
+            }
             ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
             ApiError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             // The database's queue is full: a moment's overload, not a fault.
@@ -76,6 +94,23 @@ impl ApiError {
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::BadJson(format!("the request body is not valid: {e}")))
+}
+
+/// Reads a JSON body of at most `max` bytes: a longer one is refused with
+/// `413 too_large` before it is all read, so a 10 MB note costs the server
+/// no more than the limit.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    body: axum::body::Body,
+    max: usize,
+) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+        ApiError::refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body must be at most {} KiB", max / 1024),
+        )
+    })?;
+    parse_json(&bytes)
 }
 
 /// An error body with a given status, for responses outside `ApiError`.

@@ -66,8 +66,12 @@ async fn preview(State(state): State<AppState>, body: Bytes) -> Result<Response,
         ));
     }
     let peer = claims.role.other();
+    // A pair's call: the page shows the pair's agenda and notes beside it,
+    // reached with this same join token.
+    let pair = state.store().pair_of_session(record.id).await?;
     Ok(Json(json!({
         "session": {"id": record.id, "title": record.title},
+        "pair": pair.map(|id| json!({ "id": id })),
         "you": {"role": claims.role, "name": record.name(claims.role)},
         "peer": {"role": peer, "name": record.name(peer)},
         "recording": crate::sessions::effective_policy(

@@ -8,6 +8,11 @@ pub mod edge;
 pub mod error;
 mod health;
 mod join;
+mod pair_auth;
+mod pair_content;
+mod pair_schedule;
+mod pair_view;
+mod pairs;
 mod query;
 mod recording_files;
 mod recordings;
@@ -41,6 +46,9 @@ pub fn app(state: AppState) -> Router {
         .merge(check::router())
         .merge(sessions::router())
         .merge(join::router())
+        .merge(pairs::router())
+        .merge(pair_schedule::router())
+        .merge(pair_content::router())
         .merge(recordings::router())
         .merge(recording_files::router())
         .merge(transcript::router())

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/join", get(join))
         .route("/check", get(check))
         .route("/admin", get(admin))
+        .route("/pair", get(pair))
         .route("/static/{*path}", get(asset))
 }
 
@@ -50,6 +51,10 @@ async fn check(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn admin(State(state): State<AppState>, headers: HeaderMap) -> Response {
     serve(&state, "admin.html", &headers)
+}
+
+async fn pair(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, "pair.html", &headers)
 }
 
 async fn asset(

@@ -43,6 +43,8 @@ pub const ENV_SETTINGS: &[&str] = &[
     "recording.max_duration_min",
     "recording.min_free_mb",
     "retention.recordings_days",
+    "retention.notes_days",
+    "pairs.link_days",
     "transcription.model",
     "transcription.threads",
     "transcription.jobs",

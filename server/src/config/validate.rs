@@ -27,6 +27,12 @@ impl Config {
                 message: "must not exceed sessions.max_expiry_s".into(),
             });
         }
+        if self.pairs.link_days == 0 || self.pairs.link_days > 3650 {
+            return Err(ConfigError::Invalid {
+                field: "pairs.link_days",
+                message: "must be between 1 and 3650 days".into(),
+            });
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::Invalid {
                 field: "log.level",

@@ -107,7 +107,7 @@ fn event_from_row(row: &Row<'_>) -> rusqlite::Result<StoredConsentEvent> {
     })
 }
 
-fn recording_from_row(row: &Row<'_>) -> rusqlite::Result<RecordingRow> {
+pub(crate) fn recording_from_row(row: &Row<'_>) -> rusqlite::Result<RecordingRow> {
     let status: String = row.get(2)?;
     Ok(RecordingRow {
         id: row.get(0)?,
@@ -122,7 +122,7 @@ fn recording_from_row(row: &Row<'_>) -> rusqlite::Result<RecordingRow> {
 
 const EVENT_COLUMNS: &str = "seq, session_id, recording_id, action, role, participant_id, actor, \
                              at_ms, notice_hash, detail";
-const RECORDING_COLUMNS: &str =
+pub(crate) const RECORDING_COLUMNS: &str =
     "id, session_id, status, started_at_ms, stopped_at_ms, deleted_at_ms, deleted_by";
 
 impl Store {

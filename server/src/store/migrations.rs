@@ -105,6 +105,104 @@ const MIGRATIONS: &[&str] = &[
         finished_at_ms INTEGER
     );
     CREATE INDEX transcription_jobs_status ON transcription_jobs (status, queued_at_ms);",
+    // 5: mentoring pairs and what they keep between calls. A pair's calls
+    // are rows of `sessions` that name it, one per scheduled occurrence
+    // (the unique index makes the two people's joins meet in one row).
+    // Everything a pair owns goes with it (ON DELETE CASCADE); the consent
+    // trail and audit log stay, as for any deletion.
+    "CREATE TABLE pairs (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        goal TEXT NOT NULL DEFAULT '',
+        recording TEXT NOT NULL,
+        mentor_name TEXT NOT NULL,
+        mentor_email TEXT,
+        mentor_time_zone TEXT,
+        mentee_name TEXT NOT NULL,
+        mentee_email TEXT,
+        mentee_time_zone TEXT,
+        agreement_text TEXT NOT NULL,
+        agreement_version INTEGER NOT NULL DEFAULT 1,
+        mentor_confirmed INTEGER NOT NULL DEFAULT 0,
+        mentee_confirmed INTEGER NOT NULL DEFAULT 0,
+        mentor_read_seq INTEGER NOT NULL DEFAULT 0,
+        mentee_read_seq INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER
+    );
+    CREATE TABLE pair_links (
+        id TEXT PRIMARY KEY,
+        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        issued_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER
+    );
+    CREATE INDEX pair_links_pair ON pair_links (pair_id, role);
+    CREATE TABLE pair_schedules (
+        id TEXT PRIMARY KEY,
+        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        starts_at_ms INTEGER NOT NULL,
+        duration_min INTEGER NOT NULL,
+        time_zone TEXT NOT NULL,
+        recurrence TEXT,
+        skipped TEXT NOT NULL DEFAULT '[]',
+        recording TEXT NOT NULL,
+        sequence INTEGER NOT NULL DEFAULT 0,
+        created_by TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        cancelled_at_ms INTEGER
+    );
+    CREATE INDEX pair_schedules_pair ON pair_schedules (pair_id);
+    ALTER TABLE sessions ADD COLUMN pair_id TEXT;
+    ALTER TABLE sessions ADD COLUMN schedule_id TEXT;
+    ALTER TABLE sessions ADD COLUMN occurrence_ms INTEGER;
+    CREATE INDEX sessions_pair ON sessions (pair_id, created_at);
+    CREATE UNIQUE INDEX sessions_occurrence ON sessions (schedule_id, occurrence_ms)
+        WHERE schedule_id IS NOT NULL;
+    CREATE TABLE pair_agenda (
+        id TEXT PRIMARY KEY,
+        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        added_by TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        done_at_ms INTEGER,
+        done_by TEXT
+    );
+    CREATE INDEX pair_agenda_pair ON pair_agenda (pair_id, position);
+    CREATE TABLE pair_actions (
+        id TEXT PRIMARY KEY,
+        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        due TEXT,
+        created_by TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        done_at_ms INTEGER
+    );
+    CREATE INDEX pair_actions_pair ON pair_actions (pair_id, created_at_ms);
+    CREATE TABLE pair_notes (
+        id TEXT PRIMARY KEY,
+        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        session_id TEXT,
+        author TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX pair_notes_pair ON pair_notes (pair_id, created_at_ms);
+    CREATE TABLE pair_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX pair_messages_pair ON pair_messages (pair_id, seq);",
 ];
 
 pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {

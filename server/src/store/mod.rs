@@ -1,6 +1,6 @@
 //! The embedded SQLite database: sessions, API keys, the consent trail,
-//! recordings, admin accounts and audit log, the stored policy, and
-//! transcription jobs.
+//! recordings, admin accounts and audit log, the stored policy,
+//! transcription jobs, and mentoring pairs with what they keep.
 //!
 //! One connection, used by the server only from its own thread
 //! (`worker.rs`): async callers queue a job and await its result, so no
@@ -16,6 +16,9 @@ mod admin;
 mod apikeys;
 mod consent;
 mod migrations;
+mod pair_content;
+mod pair_schedule;
+mod pairs;
 mod policy;
 mod sessions;
 mod transcription;
@@ -27,6 +30,11 @@ use std::sync::{Arc, Mutex};
 pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
 pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEvent, TrailFilter};
+pub use pair_content::{
+    ActionChange, ActionItem, AgendaChange, AgendaItem, ContentError, Message, Note,
+};
+pub use pair_schedule::{PairCall, ScheduleRecord, creator};
+pub use pairs::{PairChanges, PairLink, PairPerson, PairRecord, PersonChanges};
 pub use policy::{NewNotice, NoticeVersion};
 pub use sessions::SessionRecord;
 pub use transcription::{JobStatus, TranscriptionJob};

@@ -46,7 +46,7 @@ fn policy_str(p: RecordingPolicy) -> &'static str {
     }
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     let id: String = row.get(0)?;
     let id = Uuid::parse_str(&id).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -70,7 +70,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     })
 }
 
-const COLUMNS: &str = "id, title, mentor_name, mentee_name, mentor_link, mentee_link, \
+pub(crate) const COLUMNS: &str = "id, title, mentor_name, mentee_name, mentor_link, mentee_link, \
                        recording, created_at, expires_at, ended_at";
 
 pub(crate) fn insert(conn: &rusqlite::Connection, s: &SessionRecord) -> Result<(), StoreError> {
@@ -93,6 +93,50 @@ pub(crate) fn insert(conn: &rusqlite::Connection, s: &SessionRecord) -> Result<(
     Ok(())
 }
 
+/// Inserts a pair's call for one occurrence unless that occurrence has
+/// one already (the unique index decides; see `pair_schedule.rs`).
+pub(crate) fn insert_pair_call(
+    conn: &rusqlite::Connection,
+    s: &SessionRecord,
+    pair: crate::pairs::PairId,
+    schedule: Uuid,
+    occurrence_ms: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO sessions (id, title, mentor_name, mentee_name, mentor_link,
+             mentee_link, recording, created_at, expires_at, pair_id, schedule_id, occurrence_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        rusqlite::params![
+            s.id.0.to_string(),
+            s.title,
+            s.mentor_name,
+            s.mentee_name,
+            s.mentor_link,
+            s.mentee_link,
+            policy_str(s.recording),
+            s.created_at,
+            s.expires_at,
+            pair.0.to_string(),
+            schedule.to_string(),
+            occurrence_ms
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn load(
+    conn: &rusqlite::Connection,
+    id: SessionId,
+) -> Result<Option<SessionRecord>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
+            [id.0.to_string()],
+            from_row,
+        )
+        .optional()?)
+}
+
 impl Store {
     pub async fn create_session(&self, s: SessionRecord) -> Result<(), StoreError> {
         self.call(move |conn| insert(conn, &s)).await
@@ -103,16 +147,7 @@ impl Store {
     }
 
     pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
-                    [id.0.to_string()],
-                    from_row,
-                )
-                .optional()?)
-        })
-        .await
+        self.call(move |conn| load(conn, id)).await
     }
 
     /// Newest first.
