@@ -119,7 +119,7 @@ after(async () => {
   await ctx.server?.stop();
 }, { timeout: TEST_TIMEOUT_MS });
 
-e2e('an admin creates a pair in the console and gets two personal links', ctx, async () => {
+e2e('an admin creates a pair in the console, gets two personal links, re-issues one', ctx, async () => {
   const page = await admin.open(`${ctx.server.base}/admin`);
   await byTestId(page, 'admin-username').fill(ADMIN);
   await byTestId(page, 'admin-password').fill(PASSWORD);
@@ -150,6 +150,26 @@ e2e('an admin creates a pair in the console and gets two personal links', ctx, a
   await waitUntil('both link fields', async () => (await byTestId(page, 'pair-detail-link').count()) === 2);
   assert.equal(await byTestId(page, 'pair-link-reissue').count(), 2);
   assert.equal(await byTestId(page, 'pair-link-revoke').count(), 2);
+
+  // A new link for the mentee: the old one stops working, the mentor's not.
+  const menteeLink = page.locator('[data-testid="pair-detail-link"][data-role="mentee"]');
+  assert.equal(tokenOf(await menteeLink.inputValue()), pair.tokens.mentee);
+  await page.locator('[data-testid="pair-link-reissue"][data-role="mentee"]').click();
+  await byTestId(page, 'confirm-yes').click();
+  await waitUntil('the new mentee link', async () => tokenOf(await menteeLink.inputValue()) !== pair.tokens.mentee);
+  const oldToken = pair.tokens.mentee;
+  const newLink = await menteeLink.inputValue();
+  pair.links.mentee = rebaseLink(newLink, ctx.server.base);
+  pair.tokens.mentee = tokenOf(newLink);
+  assert.equal((await ctx.server.api('GET', '/api/v1/pairs', undefined, { token: oldToken })).status, 401);
+  assert.equal((await ctx.server.api('GET', '/api/v1/pairs', undefined, { token: pair.tokens.mentee })).status, 200);
+  assert.equal((await ctx.server.api('GET', '/api/v1/pairs', undefined, { token: pair.tokens.mentor })).status, 200);
+
+  await page.evaluate(() => {
+    document.getElementById('toasts')?.replaceChildren();
+    window.scrollTo(0, 0);
+  });
+  await page.screenshot({ path: screenshotPath('admin-pair.png') });
   await admin.close();
   ctx.people = [mentor, mentee];
 });
@@ -232,24 +252,44 @@ e2e('both add to the agenda and confirm the agreement', ctx, async () => {
   await eventually(m, 'confirmed on the mentor page', async (p) => (await attr(p, 'agreement-status', 'data-state')) === 'confirmed');
 });
 
-e2e('messages: a link is clickable, markup stays text, reading clears the count', ctx, async () => {
+e2e('what people write is shown as text, never as markup', ctx, async () => {
+  const markup = '<img src=x onerror="window.__xss=1"><b>bold?</b> javascript:alert(1)';
+  await byTestId(mentee.page, 'agenda-input').fill(markup);
+  await byTestId(mentee.page, 'agenda-add').click();
+  const m = mentor.page;
+  await eventually(m, 'the markup as text on the mentor page', async (p) => (await agendaTexts(p)).includes(markup));
+  assert.equal(await byTestId(m, 'agenda-list').locator('img, b, a').count(), 0);
+  assert.equal(await m.evaluate(() => window.__xss), undefined);
+  // The mentee takes it off the agenda again.
+  const item = mentee.page.locator('[data-testid="agenda-item"]', { hasText: 'bold?' });
+  await item.locator('[data-testid="agenda-delete"]').click();
+  await waitUntil('the topic deleted', async () => (await agendaTexts(mentee.page)).length === 2);
+});
+
+e2e('messages: a link is clickable, reading clears the unread count', ctx, async () => {
   const m = mentor.page;
   const a = mentee.page;
-  const text = 'Here is the article I mentioned: https://example.org/leading-teams and <img src=x onerror="window.__xss=1">';
+  // The mentor reads further down the page: the thread is off screen.
+  await m.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const text = 'Here is the article I mentioned: https://example.org/leading-teams';
   await byTestId(a, 'message-input').fill(text);
   await byTestId(a, 'message-send').click();
   await eventually(m, 'the message on the mentor page', async (p) => (await textOf(p, 'message-list')).includes('Here is the article'));
+  // Unread while she has not seen it: the count, and the server agrees.
+  await waitUntil('the unread count', async () => (await textOf(m, 'messages-unread')) === '1 new');
+  const before = await ctx.server.api('GET', `/api/v1/pairs/${pair.id}/messages`, undefined, { token: pair.tokens.mentor });
+  assert.equal(before.json.unread, 1);
   const link = byTestId(m, 'message-list').locator('a[href="https://example.org/leading-teams"]');
   assert.equal(await link.count(), 1);
   assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
-  assert.equal(await byTestId(m, 'message-list').locator('img').count(), 0);
-  assert.equal(await m.evaluate(() => window.__xss), undefined);
   // On screen in a visible tab means read.
+  await byTestId(m, 'message-list').scrollIntoViewIfNeeded();
   await waitUntil('the mentor to have read it', async () => {
     const res = await ctx.server.api('GET', `/api/v1/pairs/${pair.id}/messages`, undefined, { token: pair.tokens.mentor });
     return res.json.unread === 0 ? true : { ok: false, unread: res.json.unread };
   });
-  await byTestId(m, 'message-input').fill('Thanks! Let us talk about it on Tuesday.');
+  await waitUntil('the count gone', async () => !(await byTestId(m, 'messages-unread').isVisible()));
+  await byTestId(m, 'message-input').fill('Thanks! Let us talk about it next time.');
   await byTestId(m, 'message-send').click();
   await eventually(a, 'the reply on the mentee page', async (p) => (await textOf(p, 'message-list')).includes('Let us talk about it'));
 });
@@ -308,9 +348,19 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
       const box = await byTestId(m, id).boundingBox();
       assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${id} fits: ${JSON.stringify(box)}`);
     }
+    await m.screenshot({ path: screenshotPath('call-notes-phone.png') });
   } finally {
     await m.setViewportSize({ width: 1280, height: 900 });
   }
+
+  // They record a little (both agree), so the call has a reflection page.
+  await byTestId(m, 'record-request').click();
+  for (const page of [m, a]) {
+    await waitUntil('the consent dialog', () => byTestId(page, 'consent-accept').isVisible());
+    await byTestId(page, 'consent-accept').click();
+  }
+  await Promise.all([m, a].map((page) => waitUntil('recording', () => byTestId(page, 'recording-indicator').isVisible())));
+  await new Promise((r) => setTimeout(r, 1500));
 
   await Promise.all([byTestId(m, 'leave').click(), byTestId(a, 'leave').click()]);
   await Promise.all([waitForState(m, 'ended'), waitForState(a, 'ended')]);
@@ -321,7 +371,15 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
   assert.ok(callId, `the call is in the pair's history: ${JSON.stringify(outline.history)}`);
   await a.goto(`${ctx.server.base}/pair`);
   await byTestId(a, 'pair-home').waitFor({ state: 'visible' });
-  await a.locator(`[data-testid="history-item"][data-session-id="${callId}"]`).waitFor({ state: 'visible' });
+  const call = a.locator(`[data-testid="history-item"][data-session-id="${callId}"]`);
+  await call.waitFor({ state: 'visible' });
+  // Recorded: a link to its reflection page, with his personal token.
+  const recordingId = outline.history[0].recording?.id;
+  assert.ok(recordingId, `the call has a recording: ${JSON.stringify(outline.history[0])}`);
+  await eventually(a, 'the reflect link', async () => (await call.locator('[data-testid="reflect-link"]').count()) === 1);
+  assert.equal(await call.locator('[data-testid="reflect-link"]').getAttribute('href'),
+    `/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
+  assert.match(await call.innerText(), /Recorded\s*yes/);
   await waitUntil('the shared note on the mentee pair home', async () => (await textOf(a, 'home-notes')).includes(SHARED));
   assert.ok(!(await a.locator('body').innerText()).includes(PRIVATE), 'no private note of hers on his page');
   assert.equal(await byTestId(a, 'home-notes').locator('[data-testid="note-item"][data-visibility="private"][data-author="mentor"]').count(), 0);
@@ -348,7 +406,19 @@ e2e('screenshots of the pair home, desktop and phone', ctx, async () => {
   await byTestId(page, 'action-owner').selectOption('mentee');
   await byTestId(page, 'action-add').click();
   await waitUntil('the action', async () => (await byTestId(page, 'action-item').count()) === 1);
-  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+  // The call is over: cancel its session, so the next one is the first one scheduled.
+  const { sessions } = (await ctx.server.api('GET', `/api/v1/pairs/${pair.id}`)).json;
+  for (const s of sessions.filter((x) => x.starts_at !== rfc3339(firstStart))) {
+    assert.equal((await ctx.server.api('DELETE', `/api/v1/pairs/${pair.id}/sessions/${s.id}`)).status, 200);
+  }
+  await eventually(page, 'the first session next', async (p) => (await attr(p, 'next-session', 'data-starts-at')) === rfc3339(firstStart));
+  // The top of the page, as someone opening it sees it.
+  const top = () => page.evaluate(() => {
+    document.activeElement?.blur();
+    document.getElementById('toasts')?.replaceChildren();
+    window.scrollTo(0, 0);
+  });
+  await top();
   await page.screenshot({ path: screenshotPath('pair-home.png') });
   await page.setViewportSize({ width: 375, height: 812 });
   try {
@@ -358,6 +428,7 @@ e2e('screenshots of the pair home, desktop and phone', ctx, async () => {
     }
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(wide <= 376, `no sideways scrolling at 375 px (${wide} px)`);
+    await top();
     await page.screenshot({ path: screenshotPath('pair-home-phone.png') });
   } finally {
     await page.setViewportSize({ width: 1280, height: 900 });
