@@ -5,8 +5,9 @@
 // agenda and confirm the agreement; they join a call from the pair home,
 // write a private and a shared note and tick an agenda item in the call's
 // side panel; afterwards the mentee's pair home shows the shared note and
-// never the private one, and the call in its history. A revoked link and
-// an ended pair close the page as they should.
+// never the private one, and the call in its history. A revoked link, an
+// ended pair (read-only, still exportable) and a deleted one close the
+// page as they should.
 //
 // The tests run in order and build on each other (one pair, one story).
 
@@ -459,7 +460,36 @@ e2e('an ended pair stays readable but offers nothing to change', ctx, async () =
     assert.equal(await byTestId(page, id).isVisible(), false, `${id} is hidden`);
   }
   assert.equal(await byTestId(page, 'join-next').isDisabled(), true);
-  // History and notes are still there to read.
+  // History and notes are still there to read, and to export.
   assert.ok((await byTestId(page, 'history-item').count()) >= 1);
   assert.ok((await textOf(page, 'home-notes')).includes(SHARED));
+  const [md] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'export-md').click()]);
+  const markdown = readFileSync(await md.path(), 'utf8');
+  assert.match(markdown, /^# Growing into a lead/);
+  assert.ok(markdown.includes(PRIVATE) && markdown.includes(SHARED), 'her export has her notes');
+  const [json] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'export-json').click()]);
+  const exported = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  assert.equal(exported.you, 'mentor');
+});
+
+e2e('the admin deletes the pair, recordings and all, after a clear warning', ctx, async () => {
+  const person = await launchPerson('admin-again', { viewport: { width: 1280, height: 900 } });
+  ctx.people.push(person);
+  const page = await person.open(`${ctx.server.base}/admin#pairs/${pair.id}`);
+  await byTestId(page, 'admin-username').fill(ADMIN);
+  await byTestId(page, 'admin-password').fill(PASSWORD);
+  await byTestId(page, 'admin-login').click();
+  await waitUntil('the ended pair', async () => (await textOf(page, 'pair-detail-status')) === 'Ended');
+  await byTestId(page, 'pair-delete').click();
+  await byTestId(page, 'confirm-dialog').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#confirm-text').innerText(), /notes, messages.*recordings/s);
+  await byTestId(page, 'confirm-yes').click();
+  await waitUntil('back on the list without it', async () => (
+    new URL(page.url()).hash === '#pairs'
+    && (await page.locator(`[data-testid="pair-row"][data-id="${pair.id}"]`).count()) === 0));
+  assert.equal((await ctx.server.api('GET', `/api/v1/pairs/${pair.id}`)).status, 404);
+  // Her pair home is gone too.
+  await mentor.page.reload();
+  await byTestId(mentor.page, 'error-message').waitFor({ state: 'visible' });
+  assert.equal(await byTestId(mentor.page, 'pair-home').isVisible(), false);
 });
