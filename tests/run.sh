@@ -80,6 +80,23 @@ echo "==> Whisper test model"
 DUET_TEST_WHISPER_MODEL="$(tests/fixtures/whisper/fetch-model.sh)"
 export DUET_TEST_WHISPER_MODEL
 
+# The calendar test reads Duet's .ics files with an independent parser,
+# PyPI's icalendar, and expands series with recurring-ical-events. pip's
+# --target puts them in a folder of their own (no venv needed, and allowed
+# where the system Python is externally managed), which only that test puts
+# on its PYTHONPATH; installed again whenever the pins change.
+calendar_py="${DUET_PY_CACHE:-$HOME/.cache/duet-python}/calendar"
+calendar_pins="icalendar==7.3.0 recurring-ical-events==3.8.2"
+if [ "$(cat "$calendar_py/.duet-pins" 2>/dev/null)" != "$calendar_pins" ]; then
+    echo "==> pip install $calendar_pins (calendar test)"
+    rm -rf "$calendar_py"
+    # shellcheck disable=SC2086 # one word per pin
+    python3 -m pip install --quiet --disable-pip-version-check --no-input \
+        --root-user-action=ignore --target "$calendar_py" $calendar_pins
+    echo "$calendar_pins" >"$calendar_py/.duet-pins"
+fi
+export DUET_TEST_PYTHONPATH="$calendar_py"
+
 echo "==> cargo test, then the browser tests (in a loopback-only network namespace)"
 # The browser tests start the `duet` binary that cargo just built, and one
 # headless Chromium per person; the server and the browsers must share the

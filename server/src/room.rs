@@ -3,8 +3,11 @@
 //! recorded). WebSocket tasks send it commands through a channel; it sends
 //! each connection what the machines say, tells the media plane when a
 //! participant's connection must go, and starts and stops the recorder only
-//! as the consent machine decides (see `room/recording.rs`).
+//! as the consent machine decides (see `room/recording.rs`). It also keeps
+//! the call's timing and talk time and stores them (`room/history.rs`).
 
+mod call_clock;
+mod history;
 mod recording;
 
 use std::collections::{HashMap, VecDeque};
@@ -15,10 +18,12 @@ use duet_signaling::protocol::{
 };
 use duet_signaling::session::{Input, JoinRequest, Output, Session};
 use duet_signaling::{ConnId, Role, SessionId, UnixMillis};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::now_millis;
-use crate::media::{MediaPlane, PeerKey};
+use crate::media::{MediaPlane, PeerKey, TalkReceipt};
 use crate::metrics::Metrics;
 use crate::policy::{Notice, effective_policy};
 use crate::recorder::service::{ActiveRecording, Recorders};
@@ -92,6 +97,15 @@ pub(crate) struct Room {
         mpsc::UnboundedSender<RecorderFailure>,
         mpsc::UnboundedReceiver<RecorderFailure>,
     ),
+    /// The call's timing and talk, stored as it goes (`room/history.rs`).
+    call: call_clock::CallClock,
+    /// `call` starts from what earlier rooms of the session stored; until
+    /// that was read, nothing is written.
+    call_restored: bool,
+    /// `call` changed since its row was last queued or written.
+    call_dirty: bool,
+    /// Connections that left and the talk the media plane owes for them.
+    leaving: FuturesUnordered<tokio::time::Timeout<TalkReceipt>>,
 }
 
 /// A recording whose writer stopped on its own, and why.
@@ -117,6 +131,10 @@ impl Room {
             session_policy,
             unstored: VecDeque::new(),
             failures: mpsc::unbounded_channel(),
+            call: Default::default(),
+            call_restored: false,
+            call_dirty: false,
+            leaving: FuturesUnordered::new(),
         }
     }
 
@@ -136,12 +154,17 @@ impl Room {
                     self.recorder_failed(now_millis(), id, reason);
                     self.apply_consent_outputs().await;
                 }
+                Some(reply) = self.leaving.next(), if !self.leaving.is_empty() => {
+                    self.talk_reported(reply);
+                    self.queue_call_stats();
+                }
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.step(cmd).await,
                     None => return false,
                 },
             }
             if self.is_idle() {
+                self.flush_call_stats().await;
                 return true;
             }
         }
@@ -151,7 +174,10 @@ impl Room {
         let empty = Role::ALL
             .iter()
             .all(|r| self.session.participant(*r).is_none());
-        (self.session.is_ended() || empty) && self.conns.is_empty() && self.active.is_none()
+        (self.session.is_ended() || empty)
+            && self.conns.is_empty()
+            && self.active.is_none()
+            && self.leaving.is_empty()
     }
 
     /// One command, and everything the two machines say in answer.
@@ -160,6 +186,8 @@ impl Room {
         let mut disconnected = None;
         match cmd {
             RoomCommand::Join { req, outbound } => {
+                // Once per room, before its first join counts.
+                self.restore_call().await;
                 self.conns.insert(req.conn, outbound);
                 self.session.handle(now, Input::Join(req));
             }
@@ -198,6 +226,7 @@ impl Room {
         if let Some(conn) = disconnected {
             self.conns.remove(&conn);
         }
+        self.queue_call_stats();
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {
@@ -213,6 +242,13 @@ impl Room {
             recording: self.recording_status(),
             since: self.joined_at.iter().map(|(r, t)| (*r, *t)).collect(),
             quality: Vec::new(),
+            // While a leaver's talk is owed these figures lack it; the
+            // view then shows the stored row, never written without it.
+            call: if self.leaving.is_empty() {
+                self.call.stats(self.id, now_millis())
+            } else {
+                None
+            },
         }
     }
 
@@ -261,6 +297,7 @@ impl Room {
                     tracing::info!(session = %self.id, %role, "participant joined");
                     self.deps.metrics.participants_connected.inc();
                     self.joined_at.insert(role, now);
+                    self.call_joined(now, role);
                     self.consent
                         .handle(now, ConsentInput::Present { role, participant });
                 }
@@ -268,13 +305,12 @@ impl Room {
                     tracing::info!(session = %self.id, %role, "participant left");
                     self.deps.metrics.participants_connected.dec();
                     self.joined_at.remove(&role);
-                    self.deps.media.remove(
-                        PeerKey {
-                            session: self.id,
-                            role,
-                        },
-                        conn,
-                    );
+                    let key = PeerKey {
+                        session: self.id,
+                        role,
+                    };
+                    let talk = self.deps.media.leave(key, conn);
+                    self.call_left(now, role, talk);
                     self.consent.handle(now, ConsentInput::Absent { role });
                 }
             }

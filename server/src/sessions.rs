@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::links::{Claims, LinkSigner, join_url, new_link_id};
-use crate::store::SessionRecord;
+use crate::store::{CallStats, SessionRecord};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MIN_EXPIRY_S: u64 = 60;
@@ -131,6 +131,10 @@ pub struct RoomSnapshot {
     pub since: Vec<(Role, UnixMillis)>,
     /// Filled in by the API from the media plane, not by the room.
     pub quality: Vec<(Role, crate::media::LinkQuality)>,
+    /// The call so far, the stretch going on included (the stored row
+    /// lags until the next leave); `None` for the moment a leaver's talk
+    /// time is still owed by the media plane.
+    pub call: Option<CallStats>,
 }
 
 /// Where a session is in its life, as listed by the API.
@@ -172,13 +176,15 @@ impl SessionStatus {
 }
 
 /// The JSON a session is shown as: its links and tokens, who is connected
-/// now, and its recording policy and state.
+/// now, its recording policy and state, and its call (`stored_call`, or
+/// the live one while someone is in it).
 pub fn view(
     config: &Config,
     recording_allowed: bool,
     links: &LinkSigner,
     s: &SessionRecord,
     live: Option<&RoomSnapshot>,
+    stored_call: Option<&CallStats>,
     now_s: i64,
 ) -> Value {
     let connected: &[ParticipantInfo] = live.map_or(&[], |l| &l.participants);
@@ -208,6 +214,7 @@ pub fn view(
         })
     };
     let status = SessionStatus::of(s, live, now_s);
+    let call = live.and_then(|l| l.call.as_ref()).or(stored_call);
     json!({
         "id": s.id,
         "title": s.title,
@@ -227,7 +234,26 @@ pub fn view(
         "created_at": rfc3339(s.created_at),
         "expires_at": rfc3339(s.expires_at),
         "ended_at": s.ended_at.map(rfc3339),
+        "call": call.map(call_view),
+    })
+}
+
+/// A call as the API shows it: how long both were in it and how long each
+/// talked, in whole seconds (rounded), and when it began and last emptied.
+pub fn call_view(c: &CallStats) -> Value {
+    let seconds = |ms: i64| ms.max(0).saturating_add(500) / 1000;
+    json!({
+        "duration_s": seconds(c.together_ms),
+        "first_joined_at": rfc3339(c.first_joined_at_ms.div_euclid(1000)),
+        "last_left_at": c.last_left_at_ms.map(|ms| rfc3339(ms.div_euclid(1000))),
+        "talk_s": {
+            "mentor": seconds(c.mentor_talk_ms),
+            "mentee": seconds(c.mentee_talk_ms),
+        },
     })
 }
 
 pub use crate::policy::effective_policy;
+
+#[cfg(test)]
+mod tests;

@@ -158,6 +158,37 @@ impl TestServer {
         Ok(resp.json().await?)
     }
 
+    /// `GET /api/v1/sessions/{id}`: the session as the API shows it.
+    pub async fn session(&self, session: &Value) -> anyhow::Result<Value> {
+        let id = session["id"].as_str().unwrap_or_default();
+        let resp = client()
+            .get(self.url(&format!("/api/v1/sessions/{id}")))
+            .bearer_auth(API_KEY)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            resp.status().as_u16() == 200,
+            "get session: {}",
+            resp.status()
+        );
+        Ok(resp.json().await?)
+    }
+
+    /// `GET /api/v1/sessions`: every session as the API lists them.
+    pub async fn sessions(&self) -> anyhow::Result<Value> {
+        let resp = client()
+            .get(self.url("/api/v1/sessions"))
+            .bearer_auth(API_KEY)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            resp.status().as_u16() == 200,
+            "list sessions: {}",
+            resp.status()
+        );
+        Ok(resp.json().await?)
+    }
+
     /// Ends a session over the API (`DELETE`), checking it answered 200.
     pub async fn end_session(&self, session: &Value) -> anyhow::Result<()> {
         let id = session["id"].as_str().unwrap_or_default();

@@ -138,6 +138,7 @@ impl MediaPeer {
         if opts.quiet {
             control.quiet();
         }
+        control.set_voice_bit(opts.voice_bit);
         control.set_enabled(MediaKind::Audio, opts.send_audio);
         control.set_enabled(MediaKind::Camera, opts.send_video);
         let mut senders = Vec::new();
@@ -335,13 +336,24 @@ impl MediaPeer {
         Ok(desc.sdp)
     }
 
-    /// Reads each sender's negotiated payload type; sending starts once it is known.
+    /// Reads each sender's negotiated payload type (sending starts once it is known) and the
+    /// audio-level extension's id (audio carries levels once it is known).
     async fn refresh_payload_types(&self) -> anyhow::Result<()> {
         for (local, sender) in self.locals.iter().zip(&self.senders) {
             let params = sender.get_parameters().await?;
             if let Some(codec) = params.rtp_parameters.codecs.first() {
                 self.control
                     .set_payload_type(local.kind, codec.payload_type);
+            }
+            if local.kind == MediaKind::Audio {
+                let id = params
+                    .rtp_parameters
+                    .header_extensions
+                    .iter()
+                    .find(|e| e.uri == sender::AUDIO_LEVEL_URI)
+                    .and_then(|e| u8::try_from(e.id).ok())
+                    .unwrap_or(0);
+                self.control.set_audio_level_id(id);
             }
         }
         Ok(())

@@ -28,6 +28,9 @@ pub struct PeerOptions {
     /// Send silence on the audio line instead of the tone, until
     /// [`crate::MediaPeer::play_audio`] gives something to say.
     pub quiet: bool,
+    /// Set the V bit (voice activity) of each audio packet's level when it is loud, as a
+    /// browser's voice detector would; false sends the level only.
+    pub voice_bit: bool,
 }
 
 /// The ICE transport a test peer gathers candidates on.
@@ -53,6 +56,7 @@ impl Default for PeerOptions {
             transport: Transport::Udp,
             video_fixture: crate::ivf::DEFAULT_VIDEO_FIXTURE,
             quiet: false,
+            voice_bit: true,
         }
     }
 }

@@ -11,10 +11,12 @@ use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
 use rtc::rtp;
+use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
-    RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
+use rtc::shared::marshal::Marshal;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -52,8 +54,15 @@ pub fn vp8_codec() -> RTCRtpCodec {
     }
 }
 
+/// The audio-level header extension (RFC 6464) a browser sends on its audio.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// The loudest level (−dBov) at which a test peer's stand-in voice detector says "speech"
+/// (the V bit): a crude energy detector where a browser has a real one.
+const VOICE_LEVEL: u8 = 40;
+
 /// The codecs every test peer offers: Opus (PT 111) and VP8 (PT 96, with FIR, NACK and PLI
-/// feedback).
+/// feedback); and on audio, like a browser, the audio-level extension.
 pub(crate) fn media_engine() -> anyhow::Result<MediaEngine> {
     let mut engine = MediaEngine::default();
     engine.register_codec(
@@ -80,6 +89,13 @@ pub(crate) fn media_engine() -> anyhow::Result<MediaEngine> {
         },
         RtpCodecKind::Video,
     )?;
+    engine.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
+        },
+        RtpCodecKind::Audio,
+        None,
+    )?;
     Ok(engine)
 }
 
@@ -96,6 +112,11 @@ pub(crate) struct SendControl {
     /// Sound to send instead of the tone: silence until [`SendControl::play`]
     /// gives frames, which are sent once, then silence again.
     script: std::sync::Mutex<Option<Script>>,
+    /// Leave the audio level's V bit clear: a sender with no voice detector.
+    no_voice_bit: AtomicBool,
+    /// The audio-level extension's negotiated id; 0 until known, or when the answer left
+    /// it out (the sender then refuses packets that carry it).
+    audio_level_id: AtomicU8,
 }
 
 /// What the audio line sends in place of the looped tone.
@@ -131,6 +152,29 @@ impl SendControl {
 
     pub(crate) fn set_enabled(&self, kind: MediaKind, on: bool) {
         self.enabled[kind.index()].store(on, Ordering::SeqCst);
+    }
+
+    /// Whether audio packets carry the V bit of their level (see [`VOICE_LEVEL`]).
+    pub(crate) fn set_voice_bit(&self, on: bool) {
+        self.no_voice_bit.store(!on, Ordering::SeqCst);
+    }
+
+    pub(crate) fn set_audio_level_id(&self, id: u8) {
+        self.audio_level_id.store(id, Ordering::SeqCst);
+    }
+
+    /// The audio-level extension (its id and value) for a packet at `level` (−dBov), when
+    /// it was negotiated.
+    fn audio_level(&self, level: u8) -> Option<(u8, Bytes)> {
+        let id = self.audio_level_id.load(Ordering::SeqCst);
+        if id == 0 {
+            return None;
+        }
+        let ext = AudioLevelExtension {
+            level,
+            voice: !self.no_voice_bit.load(Ordering::SeqCst) && level <= VOICE_LEVEL,
+        };
+        Some((id, ext.marshal().ok()?.freeze()))
     }
 
     pub(crate) fn set_audio_timestamp_jump(&self, ticks: u32) {
@@ -219,6 +263,16 @@ impl SendContext {
             .send_modify(|s| s.sent.get_mut(kind).record(kind, ssrc, &packet.payload));
         self.local.track.write_rtp(packet).await.is_ok()
     }
+
+    /// [`Self::send`] for audio at `level` (−dBov), stamped with the audio-level extension
+    /// when it was negotiated, as a browser does.
+    async fn send_audio(&self, mut packet: rtp::Packet, level: u8) -> bool {
+        if let Some((id, value)) = self.control.audio_level(level) {
+            // Refused only for an id out of range: then the packet goes without it.
+            let _ = packet.header.set_extension(id, value);
+        }
+        self.send(packet).await
+    }
 }
 
 fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Bytes) -> rtp::Packet {
@@ -246,6 +300,9 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
     let Ok(silence) = tone::opus_silence_frame() else {
         return;
     };
+    let Ok(mut levels) = tone::FrameLevels::new() else {
+        return;
+    };
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut seq = rand::random::<u16>();
@@ -263,10 +320,16 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
             first = true;
             continue;
         }
-        let frame = match ctx.control.scripted() {
-            None => frames[tick as usize % frames.len()].clone(),
-            Some(Some(frame)) => frame,
-            Some(None) => silence.clone(),
+        let (frame, level) = match ctx.control.scripted() {
+            None => (
+                frames[tick as usize % frames.len()].clone(),
+                tone::TONE_LEVEL,
+            ),
+            Some(Some(frame)) => {
+                let level = levels.of(&frame);
+                (frame, level)
+            }
+            Some(None) => (silence.clone(), tone::SILENCE_LEVEL),
         };
         counter = counter.wrapping_add(1);
         let sent_us = crate::latency::now_us();
@@ -280,7 +343,7 @@ pub(crate) async fn audio_loop(ctx: SendContext, frames: Arc<Vec<Bytes>>) {
         let packet = rtp_packet(pt, seq, ts, ctx.local.ssrc, first, payload);
         seq = seq.wrapping_add(1);
         first = false;
-        if !ctx.send(packet).await {
+        if !ctx.send_audio(packet, level).await {
             return;
         }
     }

@@ -15,6 +15,54 @@ pub const TONE_HZ: f32 = 440.0;
 /// One second of frames: 440 Hz fits a whole number of periods into it, so the loop is
 /// seamless.
 const FRAMES_PER_LOOP: usize = 50;
+/// The tone's peak, as a fraction of full scale.
+const TONE_AMPLITUDE: f32 = 0.3;
+/// The tone's audio level (RFC 6464, −dBov): a sine's RMS is its peak over √2, so
+/// 20·log10(0.3 / √2) ≈ −13.5 dBov. Every tone frame has it.
+pub const TONE_LEVEL: u8 = 13;
+/// The audio level of silence (−127 dBov, the extension's floor).
+pub const SILENCE_LEVEL: u8 = 127;
+
+/// The audio level (RFC 6464) of 16-bit samples: their RMS in −dBov, 0 the loudest and
+/// 127 silence, as a browser measures the `ssrc-audio-level` it sends.
+pub fn audio_level(pcm: &[i16]) -> u8 {
+    if pcm.is_empty() {
+        return SILENCE_LEVEL;
+    }
+    let mean_square = pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len() as f64;
+    if mean_square <= 0.0 {
+        return SILENCE_LEVEL;
+    }
+    let dbov = 10.0 * (mean_square / (32768.0 * 32768.0)).log10();
+    (-dbov).round().clamp(0.0, f64::from(SILENCE_LEVEL)) as u8
+}
+
+/// Measures the level of Opus frames by decoding them: for audio whose level is not known
+/// in advance (speech a test plays).
+pub struct FrameLevels {
+    decoder: opus::Decoder,
+    pcm: Vec<i16>,
+}
+
+impl FrameLevels {
+    pub fn new() -> anyhow::Result<FrameLevels> {
+        Ok(FrameLevels {
+            decoder: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
+                .context("creating the Opus decoder")?,
+            // The longest Opus packet: 120 ms.
+            pcm: vec![0; SAMPLE_RATE as usize / 1000 * 120],
+        })
+    }
+
+    /// The level of one mono Opus frame (of a stream: the decoder keeps its state);
+    /// silence if it does not decode.
+    pub fn of(&mut self, frame: &[u8]) -> u8 {
+        match self.decoder.decode(frame, &mut self.pcm, false) {
+            Ok(n) => audio_level(&self.pcm[..n.min(self.pcm.len())]),
+            Err(_) => SILENCE_LEVEL,
+        }
+    }
+}
 
 /// One second of a mono 440 Hz tone as Opus packets (20 ms each), to be sent in a loop.
 pub fn opus_tone_frames() -> anyhow::Result<Arc<Vec<Bytes>>> {
@@ -67,7 +115,7 @@ fn encode_tone() -> anyhow::Result<Vec<Bytes>> {
     for f in 0..FRAMES_PER_LOOP {
         for (i, s) in pcm.iter_mut().enumerate() {
             let t = (f * n + i) as f32 / SAMPLE_RATE as f32;
-            *s = ((2.0 * PI * TONE_HZ * t).sin() * 0.3 * f32::from(i16::MAX)) as i16;
+            *s = ((2.0 * PI * TONE_HZ * t).sin() * TONE_AMPLITUDE * f32::from(i16::MAX)) as i16;
         }
         let len = encoder
             .encode(&pcm, &mut out)

@@ -612,16 +612,22 @@ async fn export(
                 cancelled: s.cancelled_at_ms.is_some(),
             })
             .collect(),
-        calls: store
-            .pair_calls(pair.id, 10_000)
-            .await?
-            .into_iter()
-            .map(|c| ExportCall {
-                session_id: c.session.id.0.to_string(),
-                at_ms: c.occurrence_ms.unwrap_or(c.session.created_at * 1000),
-                duration_s: None,
-            })
-            .collect(),
+        calls: {
+            let calls = store.pair_calls(pair.id, 10_000).await?;
+            let stats = store
+                .call_stats_of(calls.iter().map(|c| c.session.id).collect())
+                .await?;
+            calls
+                .into_iter()
+                .map(|c| ExportCall {
+                    session_id: c.session.id.0.to_string(),
+                    at_ms: c.occurrence_ms.unwrap_or(c.session.created_at * 1000),
+                    duration_s: stats
+                        .get(&c.session.id)
+                        .map(|s| (s.together_ms.max(0) / 1000) as u64),
+                })
+                .collect()
+        },
         agenda: store
             .agenda(pair.id)
             .await?

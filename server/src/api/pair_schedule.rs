@@ -288,6 +288,20 @@ fn invite_for<'a>(
                 email: pair.person(role).email.clone(),
             })
             .collect(),
+        organizer: match r.created_by.as_str() {
+            "mentor" => Attendee {
+                name: pair.mentor.name.clone(),
+                email: pair.mentor.email.clone(),
+            },
+            "mentee" => Attendee {
+                name: pair.mentee.name.clone(),
+                email: pair.mentee.email.clone(),
+            },
+            _ => Attendee {
+                name: "Duet".into(),
+                email: None,
+            },
+        },
         schedule,
         status: if r.cancelled_at_ms.is_some() {
             InviteStatus::Cancelled

@@ -223,6 +223,9 @@ async fn history(
     let store = state.store();
     let calls = store.pair_calls(pair.id, 200).await?;
     let recordings = store.pair_recordings(pair.id).await?;
+    let stats = store
+        .call_stats_of(calls.iter().map(|c| c.session.id).collect())
+        .await?;
     let counts = match caller.role() {
         Some(role) => store.note_counts(pair.id, role).await?,
         None => Vec::new(),
@@ -250,6 +253,7 @@ async fn history(
             "scheduled_session_id": c.schedule_id,
             "starts_at": at(at_ms),
             "ended": c.session.ended_at.is_some() || now_ms() / 1000 >= c.session.expires_at,
+            "call": stats.get(&c.session.id).map(crate::sessions::call_view),
             "recording": recording.map(|r| json!({
                 "id": r.id,
                 "status": r.status,

@@ -81,6 +81,7 @@ async fn create(
         state.links(),
         &new,
         None,
+        None,
         now_s(),
     );
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -110,6 +111,10 @@ async fn list(
         }
     };
     let records = state.store().sessions(500).await?;
+    let calls = state
+        .store()
+        .call_stats_of(records.iter().map(|r| r.id).collect())
+        .await?;
     let now = now_s();
     let mut out = Vec::with_capacity(records.len());
     for r in &records {
@@ -124,6 +129,7 @@ async fn list(
             state.links(),
             r,
             live.as_ref(),
+            calls.get(&r.id),
             now,
         ));
     }
@@ -137,12 +143,14 @@ async fn show(
 ) -> Result<Response, ApiError> {
     let record = load(&state, parse_id(&id)?).await?;
     let live = live_view(&state, record.id).await;
+    let call = state.store().call_stats(record.id).await?;
     Ok(Json(sessions::view(
         state.config(),
         state.policies().current().recording_allowed,
         state.links(),
         &record,
         live.as_ref(),
+        call.as_ref(),
         now_s(),
     ))
     .into_response())
@@ -165,12 +173,16 @@ async fn end(
     // join raced the first call.
     state.hub().end(id, EndReason::Ended);
     let record = load(&state, id).await?;
+    // The room may still be storing the last stretch: this is the call as
+    // stored so far.
+    let call = state.store().call_stats(id).await?;
     Ok(Json(sessions::view(
         state.config(),
         state.policies().current().recording_allowed,
         state.links(),
         &record,
         None,
+        call.as_ref(),
         now_s(),
     ))
     .into_response())

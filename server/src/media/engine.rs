@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
+use super::talk::TalkMeter;
 use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
 use crate::metrics::MediaMetrics;
@@ -88,6 +89,9 @@ struct Peer {
     /// Sequence and timestamp continuity of each outbound stream across
     /// changes of the other participant's connection.
     continuity: [StreamContinuity; 3],
+    /// How long this participant talked to the other: voiced audio that
+    /// was delivered (see `media::talk`).
+    talk: TalkMeter,
     /// Codec of each inbound payload type, per slot, for the recorder.
     inbound_codecs: [Vec<(u8, TrackCodec)>; 3],
     /// Set while this session is being recorded.

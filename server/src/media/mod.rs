@@ -10,6 +10,8 @@
 //! - [`bandwidth`]: receiver-driven bitrate caps (loss on the downlink
 //!   becomes REMB to the sender).
 //! - [`demux`]: finding a datagram's connection on the shared socket.
+//! - [`talk`]: each participant's talk time from the audio-level header
+//!   extension, counted on the packet path without decoding.
 //!
 //! - [`limits`]: bounds on offers and candidates, checked before the loop.
 //! - [`ice_filter`]: addresses the server never sends ICE checks to.
@@ -33,6 +35,7 @@ pub mod limits;
 mod peer;
 mod sockbuf;
 mod supervise;
+pub mod talk;
 mod tcp;
 #[cfg(test)]
 mod tests;
@@ -40,6 +43,8 @@ mod tests;
 mod tests_fuzz;
 
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use duet_signaling::protocol::IceCandidate;
@@ -147,6 +152,9 @@ pub(crate) enum Command {
     Remove {
         key: PeerKey,
         conn: ConnId,
+        /// Answered with the connection's talk time in milliseconds
+        /// (0 when `conn` is not the current connection).
+        talk: Option<oneshot::Sender<u64>>,
     },
     /// Start (`Some`) or stop (`None`) handing a session's packets to a
     /// recorder.
@@ -182,6 +190,25 @@ impl PendingOffer {
             .map_err(|_| MediaError::Busy)?
             .map_err(|_| MediaError::Stopped)??;
         Ok((answer, self.facts.clone()))
+    }
+}
+
+/// The answer to [`MediaPlane::leave`]: the participant and their talk
+/// time on the connection in milliseconds, or `None` when the media plane
+/// stopped (or the connection failed) before answering.
+pub struct TalkReceipt {
+    key: PeerKey,
+    rx: oneshot::Receiver<u64>,
+}
+
+impl Future for TalkReceipt {
+    type Output = (PeerKey, Option<u64>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let key = self.key;
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|answer| (key, answer.ok()))
     }
 }
 
@@ -339,7 +366,27 @@ impl MediaPlane {
 
     /// Tears down `conn`'s connection for `key`, if it is still the current one.
     pub fn remove(&self, key: PeerKey, conn: ConnId) {
-        let _ = self.control.send(Command::Remove { key, conn });
+        let _ = self.control.send(Command::Remove {
+            key,
+            conn,
+            talk: None,
+        });
+    }
+
+    /// Tears down `conn`'s connection for `key` like [`Self::remove`], and
+    /// answers how long the participant talked on it (see [`talk`]). Call
+    /// when the participant leaves; the talk is read once, at the end, so
+    /// the packet path never sends anything for it.
+    pub fn leave(&self, key: PeerKey, conn: ConnId) -> TalkReceipt {
+        let (reply, rx) = oneshot::channel();
+        // A stopped loop drops the command, and with it `reply`: the
+        // receipt then resolves at once, with no answer.
+        let _ = self.control.send(Command::Remove {
+            key,
+            conn,
+            talk: Some(reply),
+        });
+        TalkReceipt { key, rx }
     }
 
     /// Starts feeding a session's packets to a recording.

@@ -30,7 +30,7 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
-    RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use rtc::sansio::Protocol;
@@ -38,6 +38,7 @@ use rtc::shared::error::Error as RtcError;
 use std::collections::VecDeque;
 
 use super::forward::Slot;
+use super::talk::AUDIO_LEVEL_URI;
 
 pub type Pc = RTCPeerConnection;
 
@@ -274,6 +275,15 @@ pub fn build(
     for (codec, kind) in codecs() {
         media_engine.register_codec(codec, kind)?;
     }
+    // Talk time is counted from each audio packet's level (`media::talk`),
+    // so the answer must accept the extension; browsers offer it on audio.
+    media_engine.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
+        },
+        RtpCodecKind::Audio,
+        None,
+    )?;
     let registry = Registry::new().with(InterceptorSlot::from(14_000), DeliverRtcp::default());
     let registry = register_interceptors(registry, &mut media_engine)?;
 
@@ -361,6 +371,21 @@ pub fn slot_of_receiver(
         }
     }
     None
+}
+
+/// The id this receiver's audio-level extension was negotiated with; 0
+/// when the offer did not include it.
+pub fn audio_level_id(pc: &mut Pc, receiver: RTCRtpReceiverId) -> u8 {
+    pc.rtp_receiver(receiver)
+        .and_then(|mut r| {
+            r.get_parameters()
+                .rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == AUDIO_LEVEL_URI)
+                .and_then(|e| u8::try_from(e.id).ok())
+        })
+        .unwrap_or(0)
 }
 
 /// (payload type, codec key) pairs of negotiated codecs.

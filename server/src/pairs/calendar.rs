@@ -71,6 +71,11 @@ pub struct Invite<'a> {
     /// The page that joins the call (URL, and LOCATION).
     pub url: String,
     pub attendees: Vec<Attendee>,
+    /// Who sent it: RFC 5546 wants an ORGANIZER on a REQUEST or CANCEL,
+    /// and Outlook shows an event without one oddly. The person who
+    /// scheduled it when they have an address, else the server
+    /// (`noreply@<host>`), so replies never reach a stranger.
+    pub organizer: Attendee,
     pub schedule: &'a Schedule,
     pub status: InviteStatus,
     pub created_ms: i64,
@@ -212,6 +217,16 @@ fn event(invite: &Invite<'_>) -> Event {
         exdate.add_parameter("TZID", s.time_zone.name());
         event.append_multi_property(exdate);
     }
+    let organizer_email = invite.organizer.email.clone().unwrap_or_else(|| {
+        let host = invite.uid.rsplit_once('@').map_or("localhost", |(_, h)| h);
+        format!("noreply@{host}")
+    });
+    let mut organizer = Property::new(
+        "ORGANIZER",
+        format!("mailto:{}", clean_value(&organizer_email)),
+    );
+    organizer.add_parameter("CN", &clean_param(&invite.organizer.name));
+    event.append_property(organizer);
     for a in &invite.attendees {
         if let Some(email) = &a.email {
             let attendee = icalendar::Attendee::new(format!("mailto:{}", clean_value(email)))

@@ -58,6 +58,18 @@ async fn fixture() -> Fixture {
         title: "t".into(),
     };
     let mut room = Room::new(info, RecordingPolicy::Allowed, deps);
+    let sockets = join_both(&mut room).await;
+    Fixture {
+        dir,
+        store,
+        room,
+        _sockets: sockets,
+    }
+}
+
+/// The mentor (`MENTOR`) and the mentee (`MENTEE`) join; returns what
+/// each socket is sent.
+async fn join_both(room: &mut Room) -> Vec<mpsc::Receiver<ToSocket>> {
     let mut sockets = Vec::new();
     for (conn, role) in [(MENTOR, Role::Mentor), (MENTEE, Role::Mentee)] {
         let (tx, rx) = mpsc::channel(256);
@@ -72,12 +84,20 @@ async fn fixture() -> Fixture {
         };
         room.step(RoomCommand::Join { req, outbound: tx }).await;
     }
-    Fixture {
-        dir,
-        store,
-        room,
-        _sockets: sockets,
+    sockets
+}
+
+/// Both leave; then the room runs until it is idle, as the hub runs it
+/// (the media plane's talk answers arrive on its loop).
+async fn leave_both(room: &mut Room) {
+    for conn in [MENTEE, MENTOR] {
+        room.step(RoomCommand::Input(Input::Leave { conn })).await;
     }
+    let (_keep, mut commands) = mpsc::unbounded_channel();
+    let idle = tokio::time::timeout(Duration::from_secs(10), room.run_until_idle(&mut commands))
+        .await
+        .expect("the room goes idle");
+    assert!(idle);
 }
 
 fn action(conn: ConnId, action: RecordingAction) -> RoomCommand {
@@ -264,4 +284,79 @@ async fn a_consent_event_the_store_refused_is_stored_later_in_order() {
         "the trail holds every event, in order"
     );
     active.stop(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_stored_once_everyone_left_and_a_later_room_carries_on() {
+    let mut f = fixture().await;
+    let id = f.room.id;
+    let stored = f.store.call_stats(id).await.expect("read");
+    assert!(stored.is_some(), "the joins were queued for the database");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    leave_both(&mut f.room).await;
+    let first = f.store.call_stats(id).await.expect("read").expect("a row");
+    assert!(first.together_ms >= 300, "{first:?}");
+    assert!(first.last_left_at_ms.is_some());
+    // Nobody sent audio: the media plane answered 0 for both.
+    assert_eq!((first.mentor_talk_ms, first.mentee_talk_ms), (0, 0));
+
+    // The room retired; the next join starts another, which starts from
+    // what the first stored.
+    let mut room = Room::new(
+        f.room.info.clone(),
+        RecordingPolicy::Allowed,
+        f.room.deps.clone(),
+    );
+    let _sockets = join_both(&mut room).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    leave_both(&mut room).await;
+    let both = f.store.call_stats(id).await.expect("read").expect("a row");
+    assert_eq!(both.first_joined_at_ms, first.first_joined_at_ms);
+    assert_eq!(both.together_since_ms, first.together_since_ms);
+    assert!(both.together_ms >= first.together_ms + 300, "{both:?}");
+    assert!(both.last_left_at_ms > first.last_left_at_ms);
+}
+
+// Without the retry before the last write (or with writes before the
+// stored row was read), the earlier call was replaced by this one alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_call_that_could_not_be_read_at_first_is_added_to_not_replaced() {
+    let f = fixture().await;
+    let info = SessionInfo {
+        id: SessionId(uuid::Uuid::new_v4()),
+        title: "t".into(),
+    };
+    let earlier = crate::store::CallStats {
+        session: info.id,
+        first_joined_at_ms: 1_000,
+        together_since_ms: Some(2_000),
+        last_left_at_ms: Some(62_000),
+        together_ms: 60_000,
+        mentor_talk_ms: 20_000,
+        mentee_talk_ms: 30_000,
+        updated_at_ms: 62_000,
+    };
+    f.store.save_call_stats(earlier).await.expect("save");
+    // The database fails while both join (the read of the earlier call
+    // too), then recovers before they leave.
+    f.store.inject(Fault::Fail);
+    let mut room = Room::new(info.clone(), RecordingPolicy::Allowed, f.room.deps.clone());
+    let _sockets = join_both(&mut room).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    f.store.inject(Fault::None);
+    leave_both(&mut room).await;
+    let stored = f
+        .store
+        .call_stats(info.id)
+        .await
+        .expect("read")
+        .expect("a row");
+    assert_eq!(stored.first_joined_at_ms, 1_000, "{stored:?}");
+    assert_eq!(stored.together_since_ms, Some(2_000));
+    assert!(stored.together_ms >= 60_200, "{stored:?}");
+    assert_eq!(
+        (stored.mentor_talk_ms, stored.mentee_talk_ms),
+        (20_000, 30_000)
+    );
+    assert!(stored.last_left_at_ms > Some(62_000));
 }

@@ -203,6 +203,22 @@ const MIGRATIONS: &[&str] = &[
         at_ms INTEGER NOT NULL
     );
     CREATE INDEX pair_messages_pair ON pair_messages (pair_id, seq);",
+    // 6: each session's call, recorded or not: when the first person
+    // joined, when both were first in it together, when the last one left,
+    // how long both were in it (summed over stretches) and how long each
+    // talked. One row per session anyone joined, rewritten whole by the
+    // room (`store/call_stats.rs`). Keyed by session id without a foreign
+    // key, like `recordings.session_id`.
+    "CREATE TABLE call_stats (
+        session_id TEXT PRIMARY KEY,
+        first_joined_at_ms INTEGER NOT NULL,
+        together_since_ms INTEGER,
+        last_left_at_ms INTEGER,
+        together_ms INTEGER NOT NULL DEFAULT 0,
+        mentor_talk_ms INTEGER NOT NULL DEFAULT 0,
+        mentee_talk_ms INTEGER NOT NULL DEFAULT 0,
+        updated_at_ms INTEGER NOT NULL
+    );",
 ];
 
 pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! The embedded SQLite database: sessions, API keys, the consent trail,
 //! recordings, admin accounts and audit log, the stored policy,
-//! transcription jobs, and mentoring pairs with what they keep.
+//! transcription jobs, each call's timing and talk time, and mentoring
+//! pairs with what they keep.
 //!
 //! One connection, used by the server only from its own thread
 //! (`worker.rs`): async callers queue a job and await its result, so no
@@ -14,6 +15,7 @@
 
 mod admin;
 mod apikeys;
+mod call_stats;
 mod consent;
 mod migrations;
 mod pair_content;
@@ -29,6 +31,7 @@ use std::sync::{Arc, Mutex};
 
 pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
+pub use call_stats::CallStats;
 pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEvent, TrailFilter};
 pub use pair_content::{
     ActionChange, ActionItem, AgendaChange, AgendaItem, ContentError, Message, Note,
@@ -140,6 +143,37 @@ impl Store {
             worker::PushError::Full => StoreError::Busy,
         })?;
         result.await.map_err(|_| gone())?
+    }
+
+    /// Queues `f` in the normal lane and returns without waiting for it:
+    /// for writes whose caller must not wait on the disk (the room, mid
+    /// call). Jobs run in the order queued, so a later write of the same
+    /// row lands after an earlier one. `f`'s error is logged, as
+    /// `what`; `Busy` or a stopped thread is returned at once.
+    pub(crate) fn call_detached<F>(&self, what: &'static str, f: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        #[cfg(test)]
+        let fault = *self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        let job: worker::Job = Box::new(move |conn| {
+            #[cfg(test)]
+            match fault {
+                Fault::None => {}
+                Fault::Slow(d) => std::thread::sleep(d),
+                Fault::Fail => {
+                    tracing::warn!(what, "a queued database write failed: injected failure");
+                    return;
+                }
+            }
+            if let Err(e) = f(conn) {
+                tracing::warn!(what, error = %e, "a queued database write failed");
+            }
+        });
+        self.worker.push(Lane::Normal, job).map_err(|e| match e {
+            worker::PushError::Gone => StoreError::Task("the database thread has stopped".into()),
+            worker::PushError::Full => StoreError::Busy,
+        })
     }
 
     /// Makes every later query slow or failing (tests only).

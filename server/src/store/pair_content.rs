@@ -679,3 +679,6 @@ fn load_note(
     )
     .optional()
 }
+
+#[cfg(test)]
+mod tests;

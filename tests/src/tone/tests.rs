@@ -25,3 +25,33 @@ fn tagged_packets_are_unique_and_decode_like_the_original() {
     );
     assert_eq!(plain, tagged_pcm);
 }
+
+#[test]
+fn levels_are_measured_as_rfc_6464_says() {
+    assert_eq!(audio_level(&[]), SILENCE_LEVEL);
+    assert_eq!(audio_level(&[0; 960]), SILENCE_LEVEL);
+    assert_eq!(audio_level(&[i16::MIN; 960]), 0, "full scale");
+    // A square wave at half scale: −6 dBov.
+    let half: Vec<i16> = (0..960)
+        .map(|i| if i % 2 == 0 { 16384 } else { -16384 })
+        .collect();
+    assert_eq!(audio_level(&half), 6);
+}
+
+#[test]
+fn the_tone_and_silence_decode_to_their_levels() {
+    let frames = opus_tone_frames().expect("tone");
+    let mut levels = FrameLevels::new().expect("decoder");
+    // The decoder settles after its first frame.
+    let _ = levels.of(&frames[0]);
+    for frame in frames.iter().skip(1).take(10) {
+        let level = levels.of(frame);
+        assert!(
+            level.abs_diff(TONE_LEVEL) <= 1,
+            "tone frame at -{level} dBov"
+        );
+    }
+    let silence = opus_silence_frame().expect("silence");
+    let mut levels = FrameLevels::new().expect("decoder");
+    assert!(levels.of(&silence) >= 90, "silence is quiet");
+}

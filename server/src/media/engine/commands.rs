@@ -54,8 +54,12 @@ impl Engine {
                     engine.touch(key);
                 });
             }
-            Command::Remove { key, conn } => {
-                self.guarded(key, |engine| engine.remove(key, conn));
+            Command::Remove { key, conn, talk } => {
+                let removed = self.guarded(key, |engine| engine.remove(key, conn));
+                // After a panic the talk is unknown: no answer rather than 0.
+                if let (Some(reply), Some(meter)) = (talk, removed) {
+                    let _ = reply.send(meter.talk_ms());
+                }
             }
             Command::Record { session, tap } => self.set_recorder(session, tap),
             Command::Counters(reply) => {
@@ -83,6 +87,7 @@ impl Engine {
         conn: ConnId,
         sdp: String,
     ) -> Result<String, MediaError> {
+        let mut carried = TalkMeter::default();
         if let Some(existing) = self.peers.get_mut(&key) {
             if existing.conn == conn {
                 return peer::renegotiate(now, &mut existing.pc, sdp)
@@ -92,7 +97,9 @@ impl Engine {
                 return Err(MediaError::Stale);
             }
             let old = existing.conn;
-            self.remove(key, old);
+            // The same person on a newer connection (their `Remove` has
+            // not come yet): what they said so far stays theirs.
+            carried = TalkMeter::carried_from(&self.remove(key, old));
         }
         let built = peer::build(now, sdp, self.advertise, self.tcp.local())
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
@@ -113,6 +120,7 @@ impl Engine {
                 meters: Default::default(),
                 caps: Default::default(),
                 continuity: Default::default(),
+                talk: carried,
                 inbound_codecs: Default::default(),
                 recorder: self.recordings.get(&key.session).cloned(),
                 pinned: Vec::new(),
@@ -148,12 +156,14 @@ impl Engine {
         }
     }
 
-    pub(super) fn remove(&mut self, key: PeerKey, conn: ConnId) {
+    /// Closes and forgets `conn`'s connection for `key` if it is the
+    /// current one; returns its talk (nothing when it was not).
+    pub(super) fn remove(&mut self, key: PeerKey, conn: ConnId) -> TalkMeter {
         if self.peers.get(&key).map(|p| p.conn) != Some(conn) {
-            return;
+            return TalkMeter::default();
         }
         let Some(mut peer) = self.peers.remove(&key) else {
-            return;
+            return TalkMeter::default();
         };
         let _ = peer.pc.close();
         // Flush what close() queued (DTLS close_notify) so the client learns
@@ -179,6 +189,7 @@ impl Engine {
                 self.by_probe.remove(addr);
             }
         }
+        peer.talk
     }
 
     /// Starts or stops handing a session's packets to its recording; a

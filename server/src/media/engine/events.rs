@@ -32,6 +32,10 @@ pub(super) fn handle_event(
                 receiver: init.receiver_id,
                 ssrc: init.ssrc,
             });
+            if slot == Slot::Audio {
+                let id = peer::audio_level_id(&mut peer.pc, init.receiver_id);
+                peer.talk.set_extension_id(id);
+            }
             // Make the payload maps be rebuilt for this slot.
             peer.pt_maps[slot.index()] = PayloadMap::default();
             if std::mem::take(&mut peer.keyframe_pending[slot.index()]) {

@@ -118,6 +118,13 @@ impl Engine {
         };
         for (slot, mut packet) in self.forward_buf.drain(..) {
             let i = slot.index();
+            // Judged before the rewrite strips the extensions, counted only
+            // once delivered: talk time is what the other person could hear.
+            let talk = if slot == Slot::Audio {
+                src.talk.observe(&packet.header)
+            } else {
+                0
+            };
             let leg = Leg {
                 connected: dst.connected,
                 payload_map: &src.pt_maps[i],
@@ -135,6 +142,7 @@ impl Engine {
                 .map(|mut s| s.write_rtp(now, packet));
             match sent {
                 Some(Ok(())) => {
+                    src.talk.count(talk);
                     self.counters.rtp_forwarded += 1;
                     let (packets, bytes) = if slot.is_video() {
                         (&self.metrics.video_packets, &self.metrics.video_bytes)

@@ -9,3 +9,34 @@ fn the_same_interceptors_as_rtcs_defaults() {
     let b = register_default_interceptors(Registry::new(), &mut theirs).expect("defaults");
     assert_eq!(a.slots(), b.slots());
 }
+
+/// The server's side of talk time: without the extension in the answer a
+/// browser sends no levels and nobody ever talks.
+#[test]
+fn the_answer_accepts_the_audio_level_extension_on_audio() {
+    let advertise = SocketAddr::from(([127, 0, 0, 1], 40_000));
+    let offer = crate::media::tests_fuzz::CHROMIUM_OFFER.to_owned();
+    let mut built = build(Instant::now(), offer, advertise, None).expect("answer");
+    let sections: Vec<&str> = built.answer_sdp.split("\r\nm=").skip(1).collect();
+    assert_eq!(sections.len(), 3, "audio, camera, screen");
+    assert!(sections[0].starts_with("audio"));
+    assert!(
+        sections[0].contains(&format!("a=extmap:1 {AUDIO_LEVEL_URI}")),
+        "the offer's id, on audio:\n{}",
+        built.answer_sdp
+    );
+    for video in &sections[1..] {
+        assert!(!video.contains(AUDIO_LEVEL_URI), "not on video");
+    }
+
+    // And the engine finds the id on the audio receiver only.
+    let ids: Vec<_> = built.pc.get_transceivers().collect();
+    let mut found = Vec::new();
+    for id in ids {
+        let receiver = built.pc.rtp_transceiver(id).and_then(|t| t.receiver());
+        if let Some(receiver) = receiver {
+            found.push(audio_level_id(&mut built.pc, receiver));
+        }
+    }
+    assert_eq!(found, vec![1, 0, 0]);
+}

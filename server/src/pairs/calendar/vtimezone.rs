@@ -10,7 +10,14 @@
 //! within one day would show one change; no zone does in the years Duet
 //! schedules for.
 //!
-//! Changes of one kind (same offsets, same name, summer time or not) that
+//! A change that puts the clock forward starts a DAYLIGHT observance, one
+//! that puts it back (or keeps it) a STANDARD one. That is the tz
+//! database's summer time everywhere but where it has "negative" summer
+//! time (Ireland's winter, Morocco's Ramadan): a DAYLIGHT with the lower
+//! offset there makes readers that take DAYLIGHT to be ahead (Python's
+//! dateutil, for one) place times near each change an hour off.
+//!
+//! Changes of one kind (same offsets, same name, same direction) that
 //! fall on one rule in every year examined ("the last Sunday of March at
 //! 02:00") become one observance with a yearly RRULE, which calendars
 //! extend past those years as the series goes on. Other changes are
@@ -37,11 +44,12 @@ pub(super) struct Span {
     pub first_event_s: i64,
 }
 
-/// What a zone's clock is at an instant.
+/// What a zone's clock is at an instant. A change of any part is a
+/// change (the summer-time flag can flip with the offset kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ClockState {
     offset_s: i32,
-    daylight: bool,
+    summer_time: bool,
     name: Option<String>,
 }
 
@@ -51,7 +59,7 @@ impl ClockState {
         let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
         ClockState {
             offset_s: offset.fix().local_minus_utc(),
-            daylight: !offset.dst_offset().is_zero(),
+            summer_time: !offset.dst_offset().is_zero(),
             name: offset.abbreviation().map(str::to_owned),
         }
     }
@@ -97,22 +105,7 @@ fn observances(tz: Tz, span: Span) -> Vec<Observance> {
                 earliest_change = Some(change_s);
             }
             let after = ClockState::at(tz, change_s);
-            let onset = local(change_s, state.offset_s);
-            match groups.iter_mut().find(|g| {
-                g.daylight == after.daylight
-                    && g.from_s == state.offset_s
-                    && g.to_s == after.offset_s
-                    && g.name == after.name
-            }) {
-                Some(group) => group.onsets.push(onset),
-                None => groups.push(Observance {
-                    daylight: after.daylight,
-                    from_s: state.offset_s,
-                    to_s: after.offset_s,
-                    name: after.name,
-                    onsets: vec![onset],
-                }),
-            }
+            add_change(&mut groups, &state, after, local(change_s, state.offset_s));
         }
         state = next_state;
         at = next;
@@ -127,7 +120,7 @@ fn observances(tz: Tz, span: Span) -> Vec<Observance> {
         groups.insert(
             0,
             Observance {
-                daylight: initial.daylight,
+                daylight: false,
                 from_s: initial.offset_s,
                 to_s: initial.offset_s,
                 name: initial.name,
@@ -136,6 +129,33 @@ fn observances(tz: Tz, span: Span) -> Vec<Observance> {
         );
     }
     groups
+}
+
+/// Files a change from `before` to `after` at `onset` (local time before
+/// it) under the observance of its kind.
+fn add_change(
+    groups: &mut Vec<Observance>,
+    before: &ClockState,
+    after: ClockState,
+    onset: NaiveDateTime,
+) {
+    let daylight = after.offset_s > before.offset_s;
+    let same_kind = |g: &&mut Observance| {
+        g.daylight == daylight
+            && g.from_s == before.offset_s
+            && g.to_s == after.offset_s
+            && g.name == after.name
+    };
+    match groups.iter_mut().find(same_kind) {
+        Some(group) => group.onsets.push(onset),
+        None => groups.push(Observance {
+            daylight,
+            from_s: before.offset_s,
+            to_s: after.offset_s,
+            name: after.name,
+            onsets: vec![onset],
+        }),
+    }
 }
 
 /// The first second in `(lo, hi]` at which the clock is no longer
