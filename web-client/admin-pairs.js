@@ -6,7 +6,7 @@
 
 import { api, ApiError } from './admin-api.js';
 import {
-  $, confirmAction, el, fillTable, fmtDateTime, pill, poll, reportError, ROLE_LABEL,
+  $, confirmAction, el, fillTable, fmtDateTime, fmtDuration, pill, poll, reportError, ROLE_LABEL,
   shortId, showError, td, timeEl, toast,
 } from './admin-ui.js';
 
@@ -273,6 +273,8 @@ function callRow(h) {
   return el('tr', { dataset: { testid: 'pair-call', id: h.session_id } },
     td('When', timeEl(h.starts_at)),
     td('Session', el('a', { href: `#sessions/${encodeURIComponent(h.session_id)}` }, shortId(h.session_id))),
+    td('Together', fmtDuration(h.call?.duration_s)),
+    td('Talk', h.call?.talk_s ? `${fmtDuration(h.call.talk_s.mentor)} / ${fmtDuration(h.call.talk_s.mentee)}` : '—'),
     td('Recording', rec ? el('a', { href: `#recordings/${encodeURIComponent(rec.id)}` }, rec.status ?? 'yes') : '—'),
     td('Transcript', rec?.transcript ?? '—'));
 }

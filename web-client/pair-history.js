@@ -1,7 +1,7 @@
 // History: every call of the pair, newest first, with what the server
-// knows of it (length, talk-time balance, recording and transcript, how
-// many notes you can read) and, for a recorded call, a link to its
-// reflection page. Numbers the server does not give (yet) show as "—".
+// knows of it (how long both were in it, the talk-time balance, recording
+// and transcript, how many notes you can read) and, for a recorded call, a
+// link to its reflection page. What the server does not know shows as "—".
 
 import { fmtDayTime, fmtDuration } from './pair-time.js';
 import { el } from './ui.js';
@@ -14,22 +14,25 @@ const TRANSCRIPT = {
   failed: 'transcript failed',
 };
 
-/** "Grace 55 % · Alan 45 %" from whatever shape of talk time the server gives. */
+/**
+ * "Grace 55 % · Alan 45 %": each person's share of the talking, from the
+ * call's `talk_s` (seconds each spoke); "—" before anyone joined.
+ */
 function talkTime(h, name) {
-  const t = h.talk_time;
+  const t = h.call?.talk_s;
   if (!t || typeof t !== 'object') return '—';
-  const secs = (r) => Number(t[r] ?? t[`${r}_s`] ?? t[r]?.seconds ?? NaN);
-  const a = secs('mentor');
-  const b = secs('mentee');
-  if (!Number.isFinite(a) || !Number.isFinite(b) || a + b <= 0) return '—';
+  const a = Number(t.mentor);
+  const b = Number(t.mentee);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return '—';
+  if (a + b <= 0) return 'no speech measured';
   const pa = Math.round((a / (a + b)) * 100);
   return `${name('mentor')} ${pa} % · ${name('mentee')} ${100 - pa} %`;
 }
 
+/** How long both were in the call; "—" before anyone joined. */
 function duration(h) {
-  if (Number.isFinite(Number(h.duration_s)) && h.duration_s !== null) return fmtDuration(h.duration_s);
-  if (h.ended_at && h.started_at) return fmtDuration((new Date(h.ended_at) - new Date(h.started_at)) / 1000);
-  return '—';
+  const s = h.call?.duration_s;
+  return s === null || s === undefined ? '—' : fmtDuration(s);
 }
 
 export class PastCalls {

@@ -90,10 +90,12 @@ export function fmtRelative(at, now = Date.now()) {
   return relative.format(Math.round(s / 86400), 'day');
 }
 
-/** Seconds as "45 min" or "1 h 5 min"; "—" when unknown. */
+/** Seconds as "40 s", "45 min" or "1 h 5 min"; "—" when unknown. */
 export function fmtDuration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '—';
-  const m = Math.max(0, Math.round(Number(seconds) / 60));
+  const s = Math.max(0, Math.round(Number(seconds)));
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
   if (m < 60) return `${m} min`;
   return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
 }

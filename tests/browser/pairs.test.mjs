@@ -381,6 +381,10 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
   assert.equal(await call.locator('[data-testid="reflect-link"]').getAttribute('href'),
     `/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
   assert.match(await call.innerText(), /Recorded\s*yes/);
+  // How long they were in it together, as the server measured it.
+  assert.ok(Number.isFinite(outline.history[0].call?.duration_s), JSON.stringify(outline.history[0].call));
+  assert.match(await call.innerText(), /Length\s*\d+ (s|min)/);
+  assert.match(await call.innerText(), /Talk time\s*(Grace \d+ % · Alan \d+ %|no speech measured)/);
   await waitUntil('the shared note on the mentee pair home', async () => (await textOf(a, 'home-notes')).includes(SHARED));
   assert.ok(!(await a.locator('body').innerText()).includes(PRIVATE), 'no private note of hers on his page');
   assert.equal(await byTestId(a, 'home-notes').locator('[data-testid="note-item"][data-visibility="private"][data-author="mentor"]').count(), 0);
@@ -480,6 +484,13 @@ e2e('the admin deletes the pair, recordings and all, after a clear warning', ctx
   await byTestId(page, 'admin-password').fill(PASSWORD);
   await byTestId(page, 'admin-login').click();
   await waitUntil('the ended pair', async () => (await textOf(page, 'pair-detail-status')) === 'Ended');
+  // The outline: the call and how long it was; never what the two wrote.
+  await waitUntil('the call in the console', async () => (await byTestId(page, 'pair-call').count()) === 1);
+  assert.match(await byTestId(page, 'pair-call').innerText(), /\d+ s|\d+:\d\d/);
+  const seen = await page.locator('body').innerText();
+  for (const secret of [PRIVATE, SHARED, 'How the presentation went', 'Let us talk about it']) {
+    assert.ok(!seen.includes(secret), `the console shows "${secret}"`);
+  }
   await byTestId(page, 'pair-delete').click();
   await byTestId(page, 'confirm-dialog').waitFor({ state: 'visible' });
   assert.match(await page.locator('#confirm-text').innerText(), /notes, messages.*recordings/s);
