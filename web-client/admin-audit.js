@@ -19,6 +19,12 @@ const ACTION_LABEL = {
   recording_delete: 'Deleted a recording',
   policy_change: 'Changed the policy',
   admin_create: 'Created an admin',
+  pair_create: 'Created a pair',
+  pair_update: 'Changed a pair',
+  pair_link_create: 'Issued a personal link',
+  pair_link_revoke: 'Revoked a personal link',
+  pair_end: 'Ended a pair',
+  pair_delete: 'Deleted a pair',
 };
 
 export function init() {
@@ -42,6 +48,11 @@ const TARGET_VIEW = {
   session_end: 'sessions',
   link_create: 'sessions',
   recording_delete: 'recordings',
+  pair_create: 'pairs',
+  pair_update: 'pairs',
+  pair_link_create: 'pairs',
+  pair_link_revoke: 'pairs',
+  pair_end: 'pairs',
 };
 
 function targetCell(action, target) {

@@ -1,28 +1,9 @@
 // DOM helpers and formatting for the admin console. Every value from the
 // server (titles, names, details) goes in as text, never as HTML.
 
-export { $ } from './ui.js';
+import { el } from './ui.js';
 
-/**
- * Builds an element: `el('td', { class: 'x', dataset: { id } }, 'text', child)`.
- * Attributes with `null`/`undefined`/`false` values are left out.
- */
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : String(c));
-  }
-  return node;
-}
+export { $, confirmAction, copyFrom, el } from './ui.js';
 
 /** A Date from an RFC 3339 string or Unix milliseconds; null for neither. */
 export function toDate(v) {
@@ -128,36 +109,6 @@ export function td(label, ...children) {
 }
 
 /**
- * Asks before something that cannot be undone. Resolves true when the
- * person clicks the confirm button, false on Cancel or Escape.
- */
-export function confirmAction({ title, text, confirm }) {
-  const dialog = document.getElementById('confirm-dialog');
-  document.getElementById('confirm-heading').textContent = title;
-  document.getElementById('confirm-text').textContent = text;
-  const yes = document.getElementById('confirm-yes');
-  const no = document.getElementById('confirm-no');
-  yes.textContent = confirm;
-  return new Promise((resolve) => {
-    const done = (answer) => {
-      yes.removeEventListener('click', onYes);
-      no.removeEventListener('click', onNo);
-      dialog.removeEventListener('close', onClose);
-      if (dialog.open) dialog.close();
-      resolve(answer);
-    };
-    const onYes = () => done(true);
-    const onNo = () => done(false);
-    const onClose = () => done(false);
-    yes.addEventListener('click', onYes);
-    no.addEventListener('click', onNo);
-    dialog.addEventListener('close', onClose);
-    dialog.showModal();
-    no.focus();
-  });
-}
-
-/**
  * Runs `fn` now and then every `ms` after each run finishes, skipping runs
  * while the tab is hidden. Returns a function that stops it.
  */
@@ -210,29 +161,4 @@ export function dayBoundary(value, end = false) {
   const [y, m, d] = value.split('-').map(Number);
   const date = end ? new Date(y, m - 1, d, 23, 59, 59) : new Date(y, m - 1, d, 0, 0, 0);
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** Copies an input's text; the button says "Copied" for a moment. */
-export async function copyFrom(input, button) {
-  const text = input.value;
-  let ok = false;
-  try {
-    await navigator.clipboard.writeText(text);
-    ok = true;
-  } catch {
-    input.focus();
-    input.select();
-    try {
-      ok = document.execCommand('copy');
-    } catch {
-      ok = false;
-    }
-  }
-  if (button) {
-    const label = button.dataset.label ?? button.textContent;
-    button.dataset.label = label;
-    button.textContent = ok ? 'Copied' : 'Select and copy';
-    setTimeout(() => { button.textContent = label; }, 2000);
-  }
-  return ok;
 }

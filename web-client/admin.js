@@ -1,5 +1,5 @@
-// The admin console at /admin: sign in, then sessions, recordings, the
-// consent trail, the recording policy and the audit log, one view at a
+// The admin console at /admin: sign in, then sessions, pairs, recordings,
+// the consent trail, the recording policy and the audit log, one view at a
 // time, chosen by the URL's fragment (#sessions, #recordings/<id>, …).
 //
 // The login is the `duet_admin` cookie (HttpOnly: this page never sees it).
@@ -7,14 +7,15 @@
 
 import { api, onAuthLost, setCsrfToken } from './admin-api.js';
 import * as audit from './admin-audit.js';
+import * as pairs from './admin-pairs.js';
 import * as policy from './admin-policy.js';
 import * as recordings from './admin-recordings.js';
 import * as sessions from './admin-sessions.js';
 import * as trail from './admin-trail.js';
 import { $, copyFrom, showError } from './admin-ui.js';
 
-const VIEWS = ['login', 'sessions', 'session', 'recordings', 'recording', 'trail', 'policy', 'audit'];
-const MODULES = [sessions, recordings, trail, policy, audit];
+const VIEWS = ['login', 'sessions', 'session', 'pairs', 'pair', 'recordings', 'recording', 'trail', 'policy', 'audit'];
+const MODULES = [sessions, pairs, recordings, trail, policy, audit];
 
 let signedIn = false;
 let userShown = '';
@@ -22,7 +23,7 @@ let userShown = '';
 function showView(view) {
   document.body.dataset.view = view;
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
-  const section = { session: 'sessions', recording: 'recordings' }[view] ?? view;
+  const section = { session: 'sessions', pair: 'pairs', recording: 'recordings' }[view] ?? view;
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -44,6 +45,15 @@ function route() {
   const params = new URLSearchParams(search);
   document.title = 'Duet · Admin';
   switch (section) {
+    case 'pairs':
+      if (id) {
+        showView('pair');
+        pairs.showDetail(id);
+      } else {
+        showView('pairs');
+        pairs.showList();
+      }
+      break;
     case 'recordings':
       if (id) {
         showView('recording');

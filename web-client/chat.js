@@ -3,40 +3,13 @@
 // back. Text is user input: it only ever goes in via textContent, and
 // links become <a> elements only for http(s) URLs.
 
+import { linkedText } from './linkify.js';
 import { $ } from './ui.js';
-
-const URL_RE = /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]])/g;
 
 function timeText(at) {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return '';
   return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-/** Text with http(s) links made clickable, built from text nodes only. */
-function richText(text) {
-  const p = document.createElement('p');
-  p.className = 'chat-text';
-  let last = 0;
-  for (const m of text.matchAll(URL_RE)) {
-    let url;
-    try {
-      url = new URL(m[0]);
-    } catch {
-      continue;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
-    p.append(text.slice(last, m.index));
-    const a = document.createElement('a');
-    a.href = url.href;
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
-    a.textContent = m[0];
-    p.append(a);
-    last = m.index + m[0].length;
-  }
-  p.append(text.slice(last));
-  return p;
 }
 
 export class Chat {
@@ -129,7 +102,7 @@ export class Chat {
       t.textContent = timeText(at);
       meta.append(t);
     }
-    li.append(meta, richText(text));
+    li.append(meta, linkedText(text, 'chat-text'));
     return li;
   }
 

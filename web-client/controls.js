@@ -66,6 +66,7 @@ export function wireControls({ session, media, stage, pickers, displayName }) {
 
   // Chat: a column on wide screens (open by default), a panel over the
   // stage on phones (closed by default, with an unread count).
+  const panels = { onChatOpen: null };
   let unread = 0;
   let wideOpen = true;
   function setChat(open, focus = false) {
@@ -78,6 +79,8 @@ export function wireControls({ session, media, stage, pickers, displayName }) {
     }
     if (!NARROW.matches) wideOpen = open;
     if (open && NARROW.matches) setSettings(false);
+    // The chat and a pair's side panel share the place beside the stage.
+    if (open) panels.onChatOpen?.();
   }
   setChat(!NARROW.matches);
   NARROW.addEventListener('change', () => setChat(NARROW.matches ? false : wideOpen));
@@ -134,5 +137,11 @@ export function wireControls({ session, media, stage, pickers, displayName }) {
     }
   });
 
-  return { reflect, closePanels: () => setSettings(false) };
+  return {
+    reflect,
+    closePanels: () => setSettings(false),
+    setChat,
+    chatOpen: () => call.dataset.chat === 'open',
+    panels,
+  };
 }

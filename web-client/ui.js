@@ -1,7 +1,30 @@
-// Small DOM helpers shared by the page's modules. Everything that shows
-// user-supplied text (names, chat) goes through textContent, never HTML.
+// Small DOM helpers shared by the pages' modules. Everything that shows
+// user-supplied text (names, chat, notes) goes through textContent, never
+// HTML.
 
 export const $ = (id) => document.getElementById(id);
+
+/**
+ * Builds an element: `el('td', { class: 'x', dataset: { id } }, 'text', child)`.
+ * Attributes with `null`/`undefined`/`false` values are left out; strings
+ * become text nodes, never HTML.
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : String(c));
+  }
+  return node;
+}
 
 /** Which screen is showing: "prejoin", "call" or "ended". */
 export function showView(view) {
@@ -68,4 +91,74 @@ export async function play(video) {
   } catch (e) {
     return e?.name !== 'NotAllowedError';
   }
+}
+
+/**
+ * Asks before something that cannot be undone. Resolves true when the
+ * person clicks the confirm button, false on Cancel or Escape.
+ */
+export function confirmAction({ title, text, confirm }) {
+  const dialog = document.getElementById('confirm-dialog');
+  document.getElementById('confirm-heading').textContent = title;
+  document.getElementById('confirm-text').textContent = text;
+  const yes = document.getElementById('confirm-yes');
+  const no = document.getElementById('confirm-no');
+  yes.textContent = confirm;
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      yes.removeEventListener('click', onYes);
+      no.removeEventListener('click', onNo);
+      dialog.removeEventListener('close', onClose);
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const onYes = () => done(true);
+    const onNo = () => done(false);
+    const onClose = () => done(false);
+    yes.addEventListener('click', onYes);
+    no.addEventListener('click', onNo);
+    dialog.addEventListener('close', onClose);
+    dialog.showModal();
+    no.focus();
+  });
+}
+
+/** Copies an input's text; the button says "Copied" for a moment. */
+export async function copyFrom(input, button) {
+  const text = input.value;
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    ok = true;
+  } catch {
+    input.focus();
+    input.select();
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+  }
+  if (button) {
+    const label = button.dataset.label ?? button.textContent;
+    button.dataset.label = label;
+    button.textContent = ok ? 'Copied' : 'Select and copy';
+    setTimeout(() => { button.textContent = label; }, 2000);
+  }
+  return ok;
+}
+
+/**
+ * Re-renders a list in place without losing the keyboard's place: the
+ * focused control (found again by its item's `data-id` and its own
+ * `data-control`) gets the focus back after `render()` replaced the items.
+ */
+export function keepFocus(container, render) {
+  const active = document.activeElement;
+  const item = active && container.contains(active) ? active.closest('[data-id]') : null;
+  const control = active?.dataset?.control;
+  render();
+  if (!item || !control) return;
+  const again = container.querySelector(`[data-id="${CSS.escape(item.dataset.id)}"] [data-control="${CSS.escape(control)}"]`);
+  (again && !again.disabled ? again : container).focus?.({ preventScroll: true });
 }

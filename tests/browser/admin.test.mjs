@@ -14,6 +14,7 @@ import { after, before } from 'node:test';
 
 import {
   byTestId,
+  createAdmin,
   duetBin,
   e2e,
   launchPerson,
@@ -36,21 +37,6 @@ let sessionId;
 
 function peerBin() {
   return process.env.DUET_PEER_BIN ?? join(dirname(duetBin()), 'duet-peer');
-}
-
-// `duet --data <dir> admin create <name>`, the password on standard input.
-function createAdmin(dataDir, name, password) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(duetBin(), ['--data', dataDir, 'admin', 'create', name], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`admin create exited ${code}: ${out}`))));
-    child.stdin.end(`${password}\n`);
-  });
 }
 
 // One `duet-peer`: a Rust WebRTC participant. Its stdout lines (`connected`,

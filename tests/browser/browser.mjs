@@ -47,7 +47,9 @@ function recordPeerConnections() {
 }
 
 // One simulated person: their own Chromium process and profile.
-export async function launchPerson(label, { viewport = { width: 1280, height: 800 } } = {}) {
+// `contextOptions` go to Playwright's context as they are: `timezoneId`
+// and `locale` make a person somewhere else in the world.
+export async function launchPerson(label, { viewport = { width: 1280, height: 800 }, contextOptions = {} } = {}) {
   const dir = scratchDir(`person-${label}`);
   const home = join(dir, 'home');
   mkdirSync(home);
@@ -58,6 +60,7 @@ export async function launchPerson(label, { viewport = { width: 1280, height: 80
     env: { ...process.env, HOME: home, TMPDIR: dir },
     permissions: ['camera', 'microphone'],
     viewport,
+    ...contextOptions,
   });
   context.setDefaultTimeout(TIMEOUT_MS);
   await context.addInitScript(recordPeerConnections);

@@ -68,6 +68,8 @@ e2e('both people connect and see and hear each other', ctx, async () => {
   assert.equal(seen.mentor.connected, true);
   assert.equal(seen.mentee.connected, true);
   assert.equal(seen.mentee.display_name, 'Grace H.');
+  // Not a pair's call: no agenda-and-notes panel.
+  assert.equal(await byTestId(mentor.page, 'notes-toggle').isVisible(), false);
 
   // The secret in the link's fragment never went out in a URL or a Referer.
   for (const person of [mentor, mentee]) {

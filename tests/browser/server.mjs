@@ -16,6 +16,22 @@ export function duetBin() {
   return join(target, 'debug', 'duet');
 }
 
+// `duet --data <dir> admin create <name>`, the password on standard input:
+// a console account, usable at once by a server on that data folder.
+export function createAdmin(dataDir, name, password) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(duetBin(), ['--data', dataDir, 'admin', 'create', name], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`admin create exited ${code}: ${out}`))));
+    child.stdin.end(`${password}\n`);
+  });
+}
+
 // Starts `duet serve` on free ports with a fresh data folder and a random
 // API key, and resolves once its JSON startup line gives the HTTP address.
 export async function startServer({ extraArgs = [], env = {} } = {}) {
@@ -84,11 +100,13 @@ export async function startServer({ extraArgs = [], env = {} } = {}) {
   });
   const base = `http://${http}`;
 
-  async function api(method, path, body) {
+  // An API call with the run's key, or with `token` (a personal or join
+  // token) as the bearer.
+  async function api(method, path, body, { token = key } = {}) {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${key}`,
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -189,12 +207,12 @@ function foldRepeats(lines) {
   return out;
 }
 
-// Join links are `{public_url}/join#token`. Without `--public-url` the
+// Join links are `{public_url}/join#token` (personal links `/pair#token`). Without `--public-url` the
 // server builds them from the *configured* listen address, which is port 0
 // here (a free port picked at start), so they point at
 // `http://127.0.0.1:0`. Keep the path and the fragment, and use the
 // address the server really listens on.
-function rebaseLink(link, base) {
+export function rebaseLink(link, base) {
   const url = new URL(link);
   if (url.origin === base) return link;
   if (!rebaseLink.told) {
