@@ -67,7 +67,7 @@ export class Schedule {
     } else {
       when.textContent = this.both(next.starts_at);
       when.dataset.startsAt = next.starts_at;
-      when.dataset.sessionId = next.session_id;
+      when.dataset.sessionId = next.scheduled_session_id;
       const minutes = Math.round((toDate(next.ends_at) - toDate(next.starts_at)) / 60000);
       const now = Date.now();
       const start = toDate(next.starts_at).getTime();
@@ -82,7 +82,7 @@ export class Schedule {
         ? ''
         : `The call opens whenever one of you joins; ${this.ctx.name(this.otherRole)} may not be there yet.`;
       ics.disabled = false;
-      ics.dataset.sessionId = next.session_id;
+      ics.dataset.sessionId = next.scheduled_session_id;
     }
     const feed = pair.calendar_feed;
     $('feed').hidden = !feed;

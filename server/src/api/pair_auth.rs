@@ -99,7 +99,7 @@ pub async fn caller(
                     session: claims.sid,
                 }
             } else {
-                return Err(ApiError::Unauthorized);
+                return Err(bad_link());
             }
         }
     };
@@ -109,6 +109,17 @@ pub async fn caller(
         .await?
         .ok_or(ApiError::NotFound("pair"))?;
     Ok((caller, pair))
+}
+
+/// A bearer that is no valid credential: said for people, who hold
+/// links, not API keys.
+pub fn bad_link() -> ApiError {
+    ApiError::refused(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this link does not work: it was revoked, has expired or was altered; \
+         ask whoever runs Duet for a new one",
+    )
 }
 
 /// [`caller`] plus the check that it may do `op`.

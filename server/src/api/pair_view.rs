@@ -63,7 +63,7 @@ pub fn occurrence_json(pair: &PairRecord, schedule_id: uuid::Uuid, o: &Occurrenc
         })
         .collect();
     json!({
-        "session_id": schedule_id,
+        "scheduled_session_id": schedule_id,
         "starts_at": at(o.start_ms),
         "ends_at": at(o.end_ms),
         "outside_working_hours": outside,
@@ -252,7 +252,7 @@ async fn history(
             "session_id": c.session.id,
             "scheduled_session_id": c.schedule_id,
             "starts_at": at(at_ms),
-            "ended": c.session.ended_at.is_some() || now_ms() / 1000 >= c.session.expires_at,
+            "live": state.hub().snapshot(c.session.id).await.is_some_and(|l| !l.participants.is_empty()),
             "call": stats.get(&c.session.id).map(crate::sessions::call_view),
             "recording": recording.map(|r| json!({
                 "id": r.id,

@@ -220,7 +220,7 @@ async fn list(State(state): State<AppState>, cred: PairCredential) -> Result<Res
         PairCredential::Bearer(token) => {
             let (id, role) = personal(&state, token)
                 .await?
-                .ok_or(ApiError::Unauthorized)?;
+                .ok_or_else(super::pair_auth::bad_link)?;
             let pair = state.store().pair(id).await?;
             (Caller::Person { role }, pair.into_iter().collect())
         }
