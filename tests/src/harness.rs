@@ -96,7 +96,10 @@ impl TestServer {
     }
 
     async fn wait_healthy(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Generous: opening the database syncs each migration to disk, and
+        // on ext4 a sync waits for every other file's dirty data, so a
+        // big copy elsewhere on the machine can stall start-up for seconds.
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = client().get(self.url("/healthz")).send().await
                 && r.status().is_success()
