@@ -127,9 +127,10 @@ fn calendar(properties: Vec<Property>, invites: &[Invite<'_>]) -> String {
         vtimezone::write(&mut out, tz, span);
     }
     for invite in invites {
-        let text = event(invite)
-            .try_into_string()
-            .expect("writing to a String cannot fail");
+        // Formatting into a String has no way to fail; should the crate
+        // ever report one, the file lacks that event rather than the
+        // server stopping.
+        let text = event(invite).try_into_string().unwrap_or_default();
         out.push_str(&text);
     }
     out.push_str("END:VCALENDAR\r\n");
@@ -138,9 +139,8 @@ fn calendar(properties: Vec<Property>, invites: &[Invite<'_>]) -> String {
 
 /// Appends one content line, escaped and folded by the crate.
 fn push_line(out: &mut String, property: Property) {
-    let line: String = property
-        .try_into()
-        .expect("writing to a String cannot fail");
+    // As above: writing to a String cannot fail.
+    let line: String = property.try_into().unwrap_or_default();
     out.push_str(&line);
 }
 
