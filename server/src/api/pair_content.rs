@@ -376,7 +376,11 @@ async fn add_note(
         created_at_ms: now,
         updated_at_ms: now,
     };
-    let note = state.store().add_note(pair.id, note).await?;
+    let note = state
+        .store()
+        .add_note(pair.id, note, fields::MAX_NOTES)
+        .await
+        .map_err(content_error)?;
     Ok((StatusCode::CREATED, Json(note)).into_response())
 }
 
@@ -455,8 +459,9 @@ async fn add_message(
         fields::text("text", &req.text, fields::MAX_MESSAGE_CHARS, false).map_err(field_error)?;
     let message = state
         .store()
-        .add_message(pair.id, role, text, now_ms())
-        .await?;
+        .add_message(pair.id, role, text, now_ms(), fields::MAX_MESSAGES)
+        .await
+        .map_err(content_error)?;
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
 

@@ -27,6 +27,10 @@ pub const MAX_MESSAGE_CHARS: usize = 5_000;
 /// Most open agenda items and actions a pair holds: enough for any real
 /// pair, and a bound on what one page load returns.
 pub const MAX_ITEMS: usize = 200;
+/// Most notes and messages a pair holds: years of weekly sessions, and a
+/// bound on what one person can make the server store.
+pub const MAX_NOTES: usize = 5_000;
+pub const MAX_MESSAGES: usize = 20_000;
 
 /// One line of text (a title, a name, an agenda item): trimmed, not empty,
 /// at most `max` characters, no control characters.

@@ -68,7 +68,7 @@ pub enum ContentError {
     NotFound(&'static str),
     #[error("only its author may change or delete a note")]
     NotAuthor,
-    #[error("this pair holds {0} open items already; finish or delete some first")]
+    #[error("this pair holds {0} of these already; delete some first")]
     TooMany(usize),
     #[error(transparent)]
     Agreement(#[from] AgreementError),
@@ -438,8 +438,17 @@ impl Store {
         .await
     }
 
-    pub async fn add_note(&self, pair: PairId, note: Note) -> Result<Note, StoreError> {
+    /// Stores a note unless the pair holds `max` already.
+    pub async fn add_note(
+        &self,
+        pair: PairId,
+        note: Note,
+        max: usize,
+    ) -> Result<Note, ContentError> {
         self.call(move |conn| {
+            if count(conn, "pair_notes", pair)? >= max {
+                return Ok(Err(ContentError::TooMany(max)));
+            }
             conn.execute(
                 &format!(
                     "INSERT INTO pair_notes (pair_id, {NOTES}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -455,9 +464,9 @@ impl Store {
                     note.updated_at_ms
                 ],
             )?;
-            Ok(note)
+            Ok(Ok(note))
         })
-        .await
+        .await?
     }
 
     /// Changes a note's text or visibility; its author only. Someone else
@@ -544,15 +553,20 @@ impl Store {
         .await
     }
 
-    /// Posts a message; the author has read everything up to it.
+    /// Posts a message unless the pair holds `max` already; the author
+    /// has read everything up to it.
     pub async fn add_message(
         &self,
         pair: PairId,
         author: Role,
         text: String,
         now_ms: i64,
-    ) -> Result<Message, StoreError> {
+        max: usize,
+    ) -> Result<Message, ContentError> {
         self.call(move |conn| {
+            if count(conn, "pair_messages", pair)? >= max {
+                return Ok(Err(ContentError::TooMany(max)));
+            }
             let tx = conn.unchecked_transaction()?;
             let id = Uuid::new_v4();
             tx.execute(
@@ -565,15 +579,15 @@ impl Store {
                 params![pair.0.to_string(), seq],
             )?;
             tx.commit()?;
-            Ok(Message {
+            Ok(Ok(Message {
                 seq,
                 id,
                 author,
                 text,
                 at_ms: now_ms,
-            })
+            }))
         })
-        .await
+        .await?
     }
 
     /// Messages by the other person after what `reader` has read.
@@ -660,6 +674,16 @@ impl Store {
         })
         .await
     }
+}
+
+/// How many rows of `table` (a pair content table) the pair has.
+fn count(conn: &rusqlite::Connection, table: &str, pair: PairId) -> rusqlite::Result<usize> {
+    let n: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM {table} WHERE pair_id = ?1"),
+        [pair.0.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as usize)
 }
 
 /// A note as `viewer` may see it: another person's private note is `None`.

@@ -81,11 +81,11 @@ proptest! {
             let other = pair(&store).await;
             let mut written = Vec::new();
             for (i, (author, vis)) in notes.iter().enumerate() {
-                let n = store.add_note(id, note(*author, *vis, i as i64)).await.expect("add");
+                let n = store.add_note(id, note(*author, *vis, i as i64), 100).await.expect("add");
                 written.push(n);
             }
             // Notes of another pair never show up.
-            store.add_note(other, note(Role::Mentor, Visibility::Shared, 99)).await.expect("add");
+            store.add_note(other, note(Role::Mentor, Visibility::Shared, 99), 100).await.expect("add");
             for viewer in Role::ALL {
                 let expected: Vec<Uuid> = written
                     .iter()
@@ -152,19 +152,19 @@ async fn retention_deletes_old_notes_and_messages_only() {
     let store = Store::open(&dir.path().join("db")).expect("open");
     let id = pair(&store).await;
     store
-        .add_note(id, note(Role::Mentor, Visibility::Private, 1_000))
+        .add_note(id, note(Role::Mentor, Visibility::Private, 1_000), 100)
         .await
         .expect("old note");
     store
-        .add_note(id, note(Role::Mentor, Visibility::Private, 9_000))
+        .add_note(id, note(Role::Mentor, Visibility::Private, 9_000), 100)
         .await
         .expect("new note");
     store
-        .add_message(id, Role::Mentee, "old".into(), 1_000)
+        .add_message(id, Role::Mentee, "old".into(), 1_000, 100)
         .await
         .expect("old message");
     store
-        .add_message(id, Role::Mentee, "new".into(), 9_000)
+        .add_message(id, Role::Mentee, "new".into(), 9_000, 100)
         .await
         .expect("new message");
     let n = crate::retention::sweep_notes(&store, 1, 1_000 + 24 * 3600 * 1000 + 1)
@@ -189,4 +189,32 @@ async fn retention_deletes_old_notes_and_messages_only() {
         0,
         "0 days keeps everything"
     );
+}
+
+#[tokio::test]
+async fn a_pair_cannot_grow_without_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("open");
+    let id = pair(&store).await;
+    for at in 0..3 {
+        store
+            .add_note(id, note(Role::Mentee, Visibility::Shared, at), 3)
+            .await
+            .expect("under the cap");
+        store
+            .add_message(id, Role::Mentor, "hi".into(), at, 3)
+            .await
+            .expect("under the cap");
+    }
+    let err = store
+        .add_note(id, note(Role::Mentee, Visibility::Shared, 9), 3)
+        .await
+        .expect_err("at the cap");
+    assert!(matches!(err, ContentError::TooMany(3)), "{err}");
+    let err = store
+        .add_message(id, Role::Mentor, "more".into(), 9, 3)
+        .await
+        .expect_err("at the cap");
+    assert!(matches!(err, ContentError::TooMany(3)), "{err}");
+    assert_eq!(store.messages(id, 10).await.expect("messages").len(), 3);
 }
