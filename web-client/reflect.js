@@ -227,7 +227,7 @@ async function remove(what) {
     if (media) await api.deleteMedia(data.recording.id);
     else await api.deleteAll(data.recording.id);
   } catch (err) {
-    if (err.status === 409) toast('The recording is still being made: it can be deleted once the call stops recording.');
+    if (err.code === 'recording_in_progress') toast('The recording is still being made: it can be deleted once the call stops recording.');
     else toast(`Could not delete: ${err.message}`);
     return;
   }
@@ -253,7 +253,9 @@ async function load() {
   showTalkTime(d.talk_time, d.people);
   showTrail(d.trail);
   $('delete-card').hidden = d.recording.status === 'deleted' || !d.viewer?.role;
-  $('delete-media').hidden = Boolean(d.recording.media_deleted) || !d.tracks?.length;
+  // Keeping only the transcript needs one: without it, only "everything".
+  $('delete-media').hidden = Boolean(d.recording.media_deleted) || !d.tracks?.length
+    || d.transcript?.status !== 'done';
   if (first) {
     transcript = new Transcript(api, {
       seek: (t) => player?.seek(t),

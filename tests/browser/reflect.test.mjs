@@ -1,0 +1,225 @@
+// The reflection page, as the two people use it after a recorded call: the
+// mentee opens it from the pair home, plays both cameras and both voices
+// on one timeline (they stay in step), seeks, reads the consent trail; a
+// stranger's link gets a clear error.
+
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+
+import {
+  byTestId,
+  createAdmin,
+  dumpDiagnostics,
+  e2e,
+  joinCall,
+  launchPerson,
+  rebaseLink,
+  screenshotPath,
+  startServer,
+  TEST_TIMEOUT_MS,
+  textOf,
+  waitForState,
+  waitUntil,
+} from './harness.mjs';
+
+const ctx = { server: null, people: [] };
+let mentor;
+let mentee;
+const pair = { id: null, tokens: {} };
+let recordingId = null;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  ctx.server = await startServer();
+  await createAdmin(ctx.server.dataDir, 'reflectadmin', 'a long and correct password');
+  [mentor, mentee] = await Promise.all([
+    launchPerson('mentor', { viewport: { width: 1280, height: 900 } }),
+    launchPerson('mentee', { viewport: { width: 1280, height: 900 } }),
+  ]);
+  ctx.people = [mentor, mentee];
+  try {
+    const created = await ctx.server.api('POST', '/api/v1/pairs', {
+      title: 'Grace and Alan', mentor: { name: 'Grace' }, mentee: { name: 'Alan' }, recording: 'allowed',
+    });
+    assert.equal(created.status, 201, created.text);
+    pair.id = created.json.id;
+    pair.tokens = created.json.tokens;
+    const soon = new Date(Math.ceil((Date.now() + 5 * 60_000) / 60_000) * 60_000);
+    const scheduled = await ctx.server.api('POST', `/api/v1/pairs/${pair.id}/sessions`,
+      { starts_at: soon.toISOString().replace(/\.\d{3}Z$/, 'Z'), duration_min: 30 });
+    assert.equal(scheduled.status, 201, scheduled.text);
+    // Both join the way the pair home's Join does.
+    const links = {};
+    for (const role of ['mentor', 'mentee']) {
+      const res = await ctx.server.api('POST', `/api/v1/pairs/${pair.id}/join`, undefined, { token: pair.tokens[role] });
+      assert.equal(res.status, 200, res.text);
+      links[role] = rebaseLink(res.json.link, ctx.server.base);
+    }
+    await Promise.all([joinCall(mentor, links.mentor), joinCall(mentee, links.mentee)]);
+    await Promise.all([waitForState(mentor.page, 'connected'), waitForState(mentee.page, 'connected')]);
+
+    // Both agree to record, and they talk (a tone) for a while.
+    const [m, a] = [mentor.page, mentee.page];
+    await byTestId(m, 'record-request').click();
+    for (const page of [m, a]) {
+      await waitUntil('the consent dialog', () => byTestId(page, 'consent-accept').isVisible());
+      await byTestId(page, 'consent-accept').click();
+    }
+    await Promise.all([m, a].map((page) => waitUntil('recording', () => byTestId(page, 'recording-indicator').isVisible())));
+    await sleep(16_000);
+    await Promise.all([byTestId(m, 'leave').click(), byTestId(a, 'leave').click()]);
+    await Promise.all([waitForState(m, 'ended'), waitForState(a, 'ended')]);
+  } catch (err) {
+    await dumpDiagnostics('the recorded call', ctx);
+    throw err;
+  }
+}, { timeout: TEST_TIMEOUT_MS });
+
+after(async () => {
+  await Promise.all(ctx.people.map((p) => p?.close()));
+  await ctx.server?.stop();
+}, { timeout: TEST_TIMEOUT_MS });
+
+/** Each camera's place on the recording's clock, read at one instant. */
+function positions(page) {
+  return page.evaluate(() => [...document.querySelectorAll('[data-testid="reflection-video"]')].map((v) => ({
+    role: v.dataset.role,
+    hidden: v.hidden,
+    paused: v.paused,
+    t: v.currentTime,
+    at: v.currentTime + Number(v.dataset.offsetS),
+    ready: v.readyState,
+  })));
+}
+
+e2e('the mentee opens it from the pair home, plays both people in step and seeks', ctx, async () => {
+  const a = await mentee.open(`${ctx.server.base}/pair#${pair.tokens.mentee}`);
+  await byTestId(a, 'pair-home').waitFor({ state: 'visible' });
+  const link = byTestId(a, 'reflect-link').first();
+  await waitUntil('the reflect link', async () => {
+    if ((await link.count()) === 1) return true;
+    await a.evaluate(() => window.dispatchEvent(new Event('focus')));
+    return false;
+  }, { interval: 500 });
+  const href = await link.getAttribute('href');
+  recordingId = new URLSearchParams(href.split('&').slice(1).join('&')).get('recording');
+  assert.ok(recordingId, href);
+  await link.click();
+  await a.waitForURL(/\/reflect$/);
+  assert.equal(new URL(a.url()).hash, '', 'the token left the address bar');
+  await byTestId(a, 'reflection').waitFor({ state: 'visible' });
+  assert.match(await a.locator('#reflect-title').innerText(), /\S/);
+
+  // One camera per person, both ready to play.
+  const videos = byTestId(a, 'reflection-video');
+  await waitUntil('two cameras', async () => (await videos.count()) === 2);
+  assert.deepEqual((await videos.evaluateAll((vs) => vs.map((v) => v.dataset.role))).sort(), ['mentee', 'mentor']);
+  await waitUntil('both cameras loaded', async () => (await positions(a)).every((p) => p.ready >= 1));
+
+  await byTestId(a, 'reflection-play').click();
+  await waitUntil('playing', async () => (await byTestId(a, 'reflection-play').getAttribute('aria-pressed')) === 'true');
+  // Over ten seconds both advance, and never more than 150 ms apart.
+  const first = await positions(a);
+  let worst = 0;
+  let samples = 0;
+  for (let i = 0; i < 20; i++) {
+    await sleep(500);
+    const ps = await positions(a);
+    const visible = ps.filter((p) => !p.hidden && !p.paused);
+    if (visible.length === 2) {
+      samples++;
+      worst = Math.max(worst, Math.abs(visible[0].at - visible[1].at));
+    }
+  }
+  const last = await positions(a);
+  for (const role of ['mentor', 'mentee']) {
+    const t0 = first.find((p) => p.role === role).at;
+    const t1 = last.find((p) => p.role === role).at;
+    assert.ok(t1 - t0 > 5, `the ${role}'s camera advanced: ${t0} → ${t1}`);
+  }
+  assert.ok(samples >= 10, `both cameras played together (${samples} samples)`);
+  assert.ok(worst <= 0.15, `the cameras stayed in step: worst ${worst.toFixed(3)} s apart`);
+
+  // Seeking moves every player there, playing or paused.
+  const seekTo = async (t) => a.evaluate((to) => {
+    const s = document.querySelector('[data-testid="reflection-seek"]');
+    s.value = String(to);
+    s.dispatchEvent(new Event('input', { bubbles: true }));
+  }, t);
+  await byTestId(a, 'reflection-play').click();
+  await waitUntil('paused', async () => (await byTestId(a, 'reflection-play').getAttribute('aria-pressed')) === 'false');
+  for (const target of [3, 9]) {
+    await seekTo(target);
+    await waitUntil(`both players at ${target} s`, async () => {
+      const ps = await positions(a);
+      const ok = ps.every((p) => p.hidden || Math.abs(p.at - target) <= 0.5);
+      return ok || { ok: false, ps };
+    });
+  }
+  // And while playing: the j key goes 10 s back.
+  await byTestId(a, 'reflection-play').click();
+  await sleep(500);
+  await a.locator('body').press('j');
+  await waitUntil('both players back near the start', async () => {
+    const ps = await positions(a);
+    return ps.every((p) => p.hidden || p.at < 2.5) || { ok: false, ps };
+  });
+  await byTestId(a, 'reflection-play').click();
+
+  // The consent trail, in plain words.
+  const trail = byTestId(a, 'consent-trail').locator('li.trail-line');
+  assert.ok((await trail.count()) >= 2, await textOf(a, 'consent-trail'));
+  assert.match(await textOf(a, 'consent-trail'), /Alan|Grace/);
+  assert.equal(await byTestId(a, 'talk-time').isVisible(), true);
+
+  await a.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+  await a.screenshot({ path: screenshotPath('reflect.png') });
+
+  // On a phone: one column, the controls fit.
+  await a.setViewportSize({ width: 375, height: 740 });
+  try {
+    for (const id of ['reflection-play', 'reflection-seek', 'reflection-speed']) {
+      const box = await byTestId(a, id).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${id} fits: ${JSON.stringify(box)}`);
+    }
+    const width = await a.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 376, `no sideways scrolling: ${width}`);
+  } finally {
+    await a.setViewportSize({ width: 1280, height: 900 });
+  }
+});
+
+e2e('a stranger\'s link gets a clear error, not the recording', ctx, async () => {
+  const other = await ctx.server.createSession({ title: 'Someone else', recording: 'allowed' });
+  const page = await mentor.open(`${ctx.server.base}/reflect#${other.tokens.mentee}&recording=${recordingId}`);
+  await byTestId(page, 'error-message').waitFor({ state: 'visible' });
+  assert.match(await textOf(page, 'error-message'), /no recording here/i);
+  assert.equal(await byTestId(page, 'reflection').isVisible(), false);
+  assert.equal(await byTestId(page, 'reflection-video').count(), 0);
+
+  const broken = await mentor.open(`${ctx.server.base}/reflect#not-a-real-token`);
+  await byTestId(broken, 'error-message').waitFor({ state: 'visible' });
+  assert.match(await textOf(broken, 'error-message'), /does not work/i);
+});
+
+e2e('either person deletes it: the page says what goes, then that it went', ctx, async () => {
+  const page = await mentor.open(`${ctx.server.base}/reflect#${pair.tokens.mentor}&recording=${recordingId}`);
+  await byTestId(page, 'reflection').waitFor({ state: 'visible' });
+  // No transcript on this server: keeping only the transcript is not offered.
+  assert.equal(await byTestId(page, 'delete-media').isVisible(), false);
+  await byTestId(page, 'delete-all').click();
+  assert.match(await page.locator('#confirm-text').innerText(), /video, the sound and the transcript.*Alan/s);
+  await byTestId(page, 'confirm-yes').click();
+  await byTestId(page, 'deleted-note').waitFor({ state: 'visible' });
+  assert.match(await textOf(page, 'deleted-note'), /recording was deleted.*by Grace/i);
+  await waitUntil('the cameras gone', async () => (await byTestId(page, 'reflection-video').count()) === 0);
+  assert.equal(await byTestId(page, 'delete-all').isVisible(), false);
+  // The other person reads it in the trail.
+  const res = await ctx.server.api('GET', `/api/v1/reflect?recording=${recordingId}`, undefined, { token: pair.tokens.mentee });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.tracks, []);
+  const a = await mentee.open(`${ctx.server.base}/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
+  await byTestId(a, 'deleted-note').waitFor({ state: 'visible' });
+  assert.match(await textOf(a, 'consent-trail'), /Grace deleted/);
+});
