@@ -132,12 +132,24 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
       worst = Math.max(worst, Math.abs(visible[0].at - visible[1].at));
     }
   }
+  // The voices (the .ogg tracks) play on the same clock.
+  const all = await a.evaluate(() => [...document.querySelectorAll('audio, [data-testid="reflection-video"]')].map((m) => ({
+    kind: m.dataset.kind, role: m.dataset.role, paused: m.paused, rate: m.playbackRate, at: m.currentTime + Number(m.dataset.offsetS),
+  })));
+  console.log(`# all ${JSON.stringify(all)} master ${await a.evaluate(() => document.querySelector('[data-testid="reflection-seek"]').value)}`);
+  const voices = all.filter((m) => m.kind === 'audio');
+  assert.equal(voices.length, 2, 'both voices');
+  const cam = all.find((m) => m.kind === 'camera');
+  for (const v of voices.filter((x) => !x.paused)) {
+    assert.ok(Math.abs(v.at - cam.at) <= 0.25, `the ${v.role}'s voice is with the cameras: ${v.at} vs ${cam.at}`);
+  }
   const last = await positions(a);
   for (const role of ['mentor', 'mentee']) {
     const t0 = first.find((p) => p.role === role).at;
     const t1 = last.find((p) => p.role === role).at;
     assert.ok(t1 - t0 > 5, `the ${role}'s camera advanced: ${t0} → ${t1}`);
   }
+  console.log(`# cameras in step: worst ${(worst * 1000).toFixed(0)} ms apart over ${samples} samples`);
   assert.ok(samples >= 10, `both cameras played together (${samples} samples)`);
   assert.ok(worst <= 0.15, `the cameras stayed in step: worst ${worst.toFixed(3)} s apart`);
 
