@@ -4,6 +4,8 @@
 // stranger's link gets a clear error.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 
 import {
@@ -14,6 +16,7 @@ import {
   joinCall,
   launchPerson,
   rebaseLink,
+  scratchDir,
   screenshotPath,
   startServer,
   TEST_TIMEOUT_MS,
@@ -29,13 +32,26 @@ const pair = { id: null, tokens: {} };
 let recordingId = null;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const MODEL = process.env.DUET_TEST_WHISPER_MODEL;
+const SPEECH = {
+  mentor: 'How did the budget review go this week? Tell me about the hardest part.',
+  mentee: 'The budget review went well. The hardest part was the timeline for the new team.',
+};
+
+/** A WAV of `text` spoken, with a pause after it, for Chromium's fake microphone. */
+function speech(role) {
+  const file = join(scratchDir(`speech-${role}`), `${role}.wav`);
+  execFileSync('espeak-ng', ['-s', '150', '-w', file, `${SPEECH[role]} [[_:_:_:]]`]);
+  return file;
+}
 
 before(async () => {
-  ctx.server = await startServer();
+  ctx.server = await startServer({ extraArgs: MODEL ? ['--transcription-model', MODEL] : [] });
   await createAdmin(ctx.server.dataDir, 'reflectadmin', 'a long and correct password');
+  const voice = (role) => (MODEL ? [`--use-file-for-fake-audio-capture=${speech(role)}`] : []);
   [mentor, mentee] = await Promise.all([
-    launchPerson('mentor', { viewport: { width: 1280, height: 900 } }),
-    launchPerson('mentee', { viewport: { width: 1280, height: 900 } }),
+    launchPerson('mentor', { viewport: { width: 1280, height: 900 }, args: voice('mentor') }),
+    launchPerson('mentee', { viewport: { width: 1280, height: 900 }, args: voice('mentee') }),
   ]);
   ctx.people = [mentor, mentee];
   try {
@@ -185,8 +201,8 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
   assert.match(await textOf(a, 'consent-trail'), /Alan|Grace/);
   assert.equal(await byTestId(a, 'talk-time').isVisible(), true);
 
-  await a.evaluate(() => document.getElementById('toasts')?.replaceChildren());
-  await a.screenshot({ path: screenshotPath('reflect.png') });
+  // The docs' picture shows the transcript when there is one (below).
+  if (!MODEL) await a.screenshot({ path: screenshotPath('reflect.png') });
 
   // On a phone: one column, the controls fit.
   await a.setViewportSize({ width: 375, height: 740 });
@@ -215,11 +231,68 @@ e2e('a stranger\'s link gets a clear error, not the recording', ctx, async () =>
   assert.match(await textOf(broken, 'error-message'), /does not work/i);
 });
 
+e2e('the transcript follows the playback; a click on a line plays from there', ctx, async (t) => {
+  if (!MODEL) {
+    t.skip('no DUET_TEST_WHISPER_MODEL');
+    return;
+  }
+  const a = await mentee.open(`${ctx.server.base}/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
+  await byTestId(a, 'reflection').waitFor({ state: 'visible' });
+  const segments = byTestId(a, 'transcript-segment');
+  await waitUntil('the transcript', async () => (await segments.count()) >= 3
+    || { ok: false, state: await textOf(a, 'transcript-state') }, { timeout: 120_000, interval: 1000 });
+  const roles = new Set(await segments.evaluateAll((ss) => ss.map((s) => s.dataset.role)));
+  assert.deepEqual([...roles].sort(), ['mentee', 'mentor']);
+  assert.match(await textOf(a, 'transcript'), /budget/i);
+
+  // Playing: the highlighted line moves on.
+  const current = () => a.evaluate(() => {
+    const c = document.querySelector('[data-testid="transcript-segment"].current');
+    return c ? Number(c.dataset.startS) : null;
+  });
+  await byTestId(a, 'reflection-play').click();
+  await waitUntil('a highlighted line', async () => (await current()) !== null, { timeout: 20_000 });
+  const firstLine = await current();
+  await waitUntil('the highlight to move on', async () => {
+    const now = await current();
+    return (now !== null && now > firstLine) || { ok: false, firstLine, now };
+  }, { timeout: 20_000 });
+  await byTestId(a, 'reflection-play').click();
+
+  // A click on the last line: every player goes there.
+  const last = segments.last();
+  const at = Number(await last.getAttribute('data-start-s'));
+  await last.locator('button').click();
+  await waitUntil(`the players at ${at} s`, async () => {
+    const ps = await positions(a);
+    return ps.every((p) => p.hidden || Math.abs(p.at - at) <= 0.5) || { ok: false, ps };
+  });
+  assert.equal(await current(), at);
+
+  // Search marks the lines and the timeline.
+  await byTestId(a, 'transcript-search').fill('budget');
+  await waitUntil('hits', async () => (await a.locator('[data-testid="transcript-segment"].hit').count()) >= 1);
+  assert.ok((await byTestId(a, 'search-hit').count()) >= 1, 'a mark on the timeline');
+  await a.locator('body').click({ position: { x: 5, y: 5 } });
+  await a.screenshot({ path: screenshotPath('reflect.png') });
+});
+
 e2e('either person deletes it: the page says what goes, then that it went', ctx, async () => {
   const page = await mentor.open(`${ctx.server.base}/reflect#${pair.tokens.mentor}&recording=${recordingId}`);
   await byTestId(page, 'reflection').waitFor({ state: 'visible' });
-  // No transcript on this server: keeping only the transcript is not offered.
-  assert.equal(await byTestId(page, 'delete-media').isVisible(), false);
+  if (MODEL) {
+    // With a transcript, the video and sound can go on their own first.
+    await byTestId(page, 'delete-media').click();
+    assert.match(await page.locator('#confirm-text').innerText(), /cameras.*voices.*transcript.*stay/s);
+    await byTestId(page, 'confirm-yes').click();
+    await byTestId(page, 'deleted-note').waitFor({ state: 'visible' });
+    assert.match(await textOf(page, 'deleted-note'), /video and sound were deleted.*transcript is kept/i);
+    await waitUntil('the cameras gone', async () => (await byTestId(page, 'reflection-video').count()) === 0);
+    assert.ok((await byTestId(page, 'transcript-segment').count()) >= 1, 'the transcript stays');
+  } else {
+    // No transcript on this server: keeping only the transcript is not offered.
+    assert.equal(await byTestId(page, 'delete-media').isVisible(), false);
+  }
   await byTestId(page, 'delete-all').click();
   assert.match(await page.locator('#confirm-text').innerText(), /video, the sound and the transcript.*Alan/s);
   await byTestId(page, 'confirm-yes').click();
