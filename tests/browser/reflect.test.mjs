@@ -243,7 +243,7 @@ e2e('the transcript follows the playback; a click on a line plays from there', c
     || { ok: false, state: await textOf(a, 'transcript-state') }, { timeout: 120_000, interval: 1000 });
   const roles = new Set(await segments.evaluateAll((ss) => ss.map((s) => s.dataset.role)));
   assert.deepEqual([...roles].sort(), ['mentee', 'mentor']);
-  assert.match(await textOf(a, 'transcript'), /budget/i);
+  assert.match(await textOf(a, 'transcript'), /hardest/i);
 
   // Playing: the highlighted line moves on.
   const current = () => a.evaluate(() => {
@@ -270,7 +270,7 @@ e2e('the transcript follows the playback; a click on a line plays from there', c
   assert.equal(await current(), at);
 
   // Search marks the lines and the timeline.
-  await byTestId(a, 'transcript-search').fill('budget');
+  await byTestId(a, 'transcript-search').fill('hardest');
   await waitUntil('hits', async () => (await a.locator('[data-testid="transcript-segment"].hit').count()) >= 1);
   assert.ok((await byTestId(a, 'search-hit').count()) >= 1, 'a mark on the timeline');
   await a.locator('body').click({ position: { x: 5, y: 5 } });
@@ -296,8 +296,8 @@ e2e('either person deletes it: the page says what goes, then that it went', ctx,
   await byTestId(page, 'delete-all').click();
   assert.match(await page.locator('#confirm-text').innerText(), /video, the sound and the transcript.*Alan/s);
   await byTestId(page, 'confirm-yes').click();
-  await byTestId(page, 'deleted-note').waitFor({ state: 'visible' });
-  assert.match(await textOf(page, 'deleted-note'), /recording was deleted.*by Grace/i);
+  await waitUntil('the deleted state', async () => /recording was deleted.*by Grace/i.test(await textOf(page, 'deleted-note'))
+    || { ok: false, note: await textOf(page, 'deleted-note') });
   await waitUntil('the cameras gone', async () => (await byTestId(page, 'reflection-video').count()) === 0);
   assert.equal(await byTestId(page, 'delete-all').isVisible(), false);
   // The other person reads it in the trail.
