@@ -109,6 +109,33 @@ function showDeleted(d) {
   return true;
 }
 
+function showDeleteButtons(d) {
+  $('delete-card').hidden = d.recording.status === 'deleted' || !d.viewer?.role;
+  // Keeping only the transcript needs one: without it, only "everything".
+  $('delete-media').hidden = Boolean(d.recording.media_deleted) || !d.tracks?.length
+    || d.transcript?.status !== 'done';
+}
+
+/** Who opened this page, how often (every view is logged). */
+async function showViews(d) {
+  const line = $('views-line');
+  try {
+    const { views } = await api.json('GET', `/api/v1/recordings/${encodeURIComponent(d.recording.id)}/views`);
+    const by = new Map();
+    for (const v of views || []) {
+      const who = v.who === 'admin' ? `an administrator (${v.admin})` : roleName(v.who);
+      const seen = by.get(who) || { n: 0, last: null };
+      by.set(who, { n: seen.n + 1, last: v.at });
+    }
+    line.textContent = by.size
+      ? `Watched by ${[...by].map(([who, v]) => `${who} ${v.n === 1 ? 'once' : `${v.n} times`}, last ${fmtDayTime(new Date(v.last))}`).join('; ')}.`
+      : '';
+    line.hidden = !by.size;
+  } catch {
+    line.hidden = true;
+  }
+}
+
 async function download(url, name, accept) {
   try {
     const blob = await api.blob(url, accept);
@@ -204,6 +231,7 @@ function pollTranscript() {
       const fresh = await api.reflect(data.recording.id);
       data.transcript = fresh.transcript;
       await showTranscript();
+      showDeleteButtons(data);
       pollTranscript();
     } catch (err) {
       if (err?.status === 401 || err?.status === 404) problem(err);
@@ -252,10 +280,8 @@ async function load() {
   const deleted = showDeleted(d);
   showTalkTime(d.talk_time, d.people);
   showTrail(d.trail);
-  $('delete-card').hidden = d.recording.status === 'deleted' || !d.viewer?.role;
-  // Keeping only the transcript needs one: without it, only "everything".
-  $('delete-media').hidden = Boolean(d.recording.media_deleted) || !d.tracks?.length
-    || d.transcript?.status !== 'done';
+  showDeleteButtons(d);
+  showViews(d);
   if (first) {
     transcript = new Transcript(api, {
       seek: (t) => player?.seek(t),

@@ -200,6 +200,8 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
   assert.ok((await trail.count()) >= 2, await textOf(a, 'consent-trail'));
   assert.match(await textOf(a, 'consent-trail'), /Alan|Grace/);
   assert.equal(await byTestId(a, 'talk-time').isVisible(), true);
+  // Every view is logged, and the two people see who looked.
+  await waitUntil('the views line', async () => /Watched by Alan/.test(await textOf(a, 'recording-views')));
 
   // The docs' picture shows the transcript when there is one (below).
   if (!MODEL) await a.screenshot({ path: screenshotPath('reflect.png') });
