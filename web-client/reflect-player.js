@@ -5,7 +5,7 @@
 // A master clock (performance.now() while playing) says where the
 // recording is; every 100 ms each media element is put where that clock
 // says: seeked to `t − start_offset` when it is far off, nudged with a
-// slightly faster or slower playbackRate when it drifts more than 100 ms,
+// slightly faster or slower playbackRate when it drifts more than 40 ms,
 // paused and hidden before its start and after its end. While one of them
 // is still loading, the clock waits for it, so no voice runs ahead.
 //
@@ -16,7 +16,7 @@
 import { el } from './ui.js';
 
 const TICK_MS = 100;
-const NUDGE_S = 0.1; // drift below this is left alone
+const NUDGE_S = 0.04; // drift below this is left alone
 const RESEEK_S = 1; // above this, seek instead of nudging
 
 /** The worker in control of this page, answering its questions for the token; false if it cannot be had. */
@@ -241,7 +241,7 @@ export class SyncedPlayer {
         m.currentTime = local;
         m.playbackRate = this.rate;
       } else if (Math.abs(drift) > NUDGE_S) {
-        // Ahead: a little slower; behind: a little faster.
+        // Ahead: a little slower; behind: a little faster (at most 10 %).
         m.playbackRate = this.rate * clamp(1 - drift, 0.9, 1.1);
       } else {
         m.playbackRate = this.rate;

@@ -220,6 +220,7 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
     }
     const width = await a.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 376, `no sideways scrolling: ${width}`);
+    await a.screenshot({ path: screenshotPath('reflect-phone.png') });
   } finally {
     await a.setViewportSize({ width: 1280, height: 900 });
   }
