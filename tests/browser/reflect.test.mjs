@@ -83,7 +83,12 @@ before(async () => {
       await byTestId(page, 'consent-accept').click();
     }
     await Promise.all([m, a].map((page) => waitUntil('recording', () => byTestId(page, 'recording-indicator').isVisible())));
-    await sleep(16_000);
+    // Grace shows her screen for a while in the middle.
+    await sleep(5_000);
+    await byTestId(m, 'share-screen').click();
+    await sleep(5_000);
+    await byTestId(m, 'share-screen').click();
+    await sleep(6_000);
     await Promise.all([byTestId(m, 'leave').click(), byTestId(a, 'leave').click()]);
     await Promise.all([waitForState(m, 'ended'), waitForState(a, 'ended')]);
     // The end screen of a recorded call leads to its reflection page.
@@ -199,6 +204,19 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
     return ps.every((p) => p.hidden || p.at < 2.5) || { ok: false, ps };
   });
   await byTestId(a, 'reflection-play').click();
+
+  // The shared screen: large while it was shared, gone before and after.
+  const screen = byTestId(a, 'reflection-screen');
+  assert.equal(await screen.count(), 1, 'one shared screen');
+  const offset = Number(await screen.getAttribute('data-offset-s'));
+  assert.ok(offset > 2, `the screen starts later: ${offset}`);
+  await seekTo(offset + 1.5);
+  await waitUntil('the screen shown', async () => (await screen.isVisible()) && (await a.locator('#screen').isVisible()));
+  const screenBox = await a.locator('#screen').boundingBox();
+  const camBox = await byTestId(a, 'reflection-video').first().boundingBox();
+  assert.ok(screenBox.width > camBox.width, `the screen is large: ${screenBox.width} vs ${camBox.width}`);
+  await seekTo(1);
+  await waitUntil('the screen hidden', async () => !(await a.locator('#screen').isVisible()));
 
   // The consent trail, in plain words.
   const trail = byTestId(a, 'consent-trail').locator('li.trail-line');
