@@ -221,7 +221,8 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
   // The consent trail, in plain words.
   const trail = byTestId(a, 'consent-trail').locator('li.trail-line');
   assert.ok((await trail.count()) >= 2, await textOf(a, 'consent-trail'));
-  assert.match(await textOf(a, 'consent-trail'), /Alan|Grace/);
+  assert.match(await textOf(a, 'consent-trail'), /Alan agreed to notice version \d+/);
+  assert.match(await textOf(a, 'consent-trail'), /Recording ended at .*: (Alan|Grace) left the call/);
   assert.equal(await byTestId(a, 'talk-time').isVisible(), true);
   // Every view is logged, and the two people see who looked.
   await waitUntil('the views line', async () => /Watched by Alan/.test(await textOf(a, 'recording-views')));

@@ -66,7 +66,14 @@ fn sentence(
         "start" => format!("Recording started at {at}"),
         "stop" if e.role.is_some() => format!("{who} stopped it at {at}"),
         "stop" => format!("Recording stopped at {at}"),
-        "interruption" => format!("Recording was interrupted at {at} (the server stopped)"),
+        // The call's own ending (someone left, the session ended) says why;
+        // the server's restart recovery writes its own note.
+        "interruption" => match e.detail.as_deref() {
+            Some(why) if e.actor.as_deref() != Some("server") && !why.trim().is_empty() => {
+                format!("Recording ended at {at}: {}", name_roles(why, names))
+            }
+            _ => format!("Recording was interrupted at {at} (the server stopped)"),
+        },
         "discard" if who_role.is_some_and(|r| r != "server") => {
             format!("{who} deleted the recording on {on}")
         }
@@ -94,6 +101,17 @@ fn day_and_clock(ms: i64) -> String {
     utc(ms).map_or_else(String::new, |t| {
         format!("{} {} {} at {}", t.day(), t.month(), t.year(), clock(ms))
     })
+}
+
+/// "the mentee left the call" → "Alan left the call".
+fn name_roles(text: &str, names: &HashMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for role in ["mentor", "mentee"] {
+        if let Some(name) = names.get(role).filter(|n| !n.trim().is_empty()) {
+            out = out.replace(&format!("the {role}"), name);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -154,6 +172,21 @@ mod tests {
                 "Recording started at 10:02 UTC",
                 "Alan withdrew consent at 10:31 UTC",
                 "Alan stopped it at 10:31 UTC",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ending_says_why_and_a_restart_says_so() {
+        let mut left = event("interruption", None, None, T0);
+        left.detail = Some("the mentee left the call".into());
+        let mut restart = event("interruption", None, Some("server"), T0);
+        restart.detail = Some("the server stopped while recording".into());
+        assert_eq!(
+            texts(&[left, restart]),
+            [
+                "Recording ended at 10:02 UTC: Alan left the call",
+                "Recording was interrupted at 10:02 UTC (the server stopped)",
             ]
         );
     }
