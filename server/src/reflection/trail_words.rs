@@ -68,11 +68,12 @@ fn sentence(
         "stop" => format!("Recording stopped at {at}"),
         // The call's own ending (someone left, the session ended) says why;
         // the server's restart recovery writes its own note.
-        "interruption" => match e.detail.as_deref() {
-            Some(why) if e.actor.as_deref() != Some("server") && !why.trim().is_empty() => {
+        "interruption" => match e.detail.as_deref().map(str::trim) {
+            Some(RESTART_NOTE) => format!("Recording was interrupted at {at} (the server stopped)"),
+            Some(why) if !why.is_empty() => {
                 format!("Recording ended at {at}: {}", name_roles(why, names))
             }
-            _ => format!("Recording was interrupted at {at} (the server stopped)"),
+            _ => format!("Recording ended at {at}"),
         },
         "discard" if who_role.is_some_and(|r| r != "server") => {
             format!("{who} deleted the recording on {on}")
@@ -102,6 +103,9 @@ fn day_and_clock(ms: i64) -> String {
         format!("{} {} {} at {}", t.day(), t.month(), t.year(), clock(ms))
     })
 }
+
+/// The note the server's restart recovery writes (`recorder::recovery`).
+const RESTART_NOTE: &str = "the server stopped while recording";
 
 /// "the mentee left the call" → "Alan left the call".
 fn name_roles(text: &str, names: &HashMap<String, String>) -> String {
@@ -181,12 +185,14 @@ mod tests {
         let mut left = event("interruption", None, None, T0);
         left.detail = Some("the mentee left the call".into());
         let mut restart = event("interruption", None, Some("server"), T0);
+        let bare = event("interruption", None, Some("server"), T0);
         restart.detail = Some("the server stopped while recording".into());
         assert_eq!(
-            texts(&[left, restart]),
+            texts(&[left, restart, bare]),
             [
                 "Recording ended at 10:02 UTC: Alan left the call",
                 "Recording was interrupted at 10:02 UTC (the server stopped)",
+                "Recording ended at 10:02 UTC",
             ]
         );
     }
