@@ -213,6 +213,10 @@ function onEnded(kind, text) {
   button.hidden = !action;
   button.disabled = false;
   button.textContent = action;
+  // A recorded call: watch it back on the reflection page, with this link's token.
+  const reflect = $('reflect-link');
+  reflect.hidden = !session.recording.recorded || kind === 'replaced';
+  reflect.href = `/reflect#${token}`;
   showView('ended');
   stage.attachSelf('prejoin');
   if (action) button.focus();

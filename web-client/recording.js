@@ -58,6 +58,8 @@ export class Recording {
       notice_hash: status.notice_hash ?? this.status.notice_hash ?? null,
     };
     const now = this.status.state;
+    // Something was recorded in this call: the end screen links to it.
+    if (now === 'recording') this.recorded = true;
     if (before !== 'recording' && now === 'recording') toast('Recording has started.');
     if (before === 'recording' && now === 'off') toast('Recording has stopped.');
     if (before === 'requested' && now === 'off') toast('Recording was not started: the request ended without both agreeing.');

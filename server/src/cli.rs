@@ -255,6 +255,9 @@ fn config_command(command: &ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Check { file } => {
             let config = Config::from_sources(Some(file), |name| std::env::var(name).ok())?;
             config.validate()?;
+            for warning in config.warnings() {
+                writeln!(std::io::stderr().lock(), "warning: {warning}")?;
+            }
             if let (Some(cert), Some(key)) = (&config.http.tls_cert_file, &config.http.tls_key_file)
             {
                 crate::tls::CertReloader::load(cert, key)?;
@@ -304,6 +307,9 @@ fn init_logging(config: &Config) {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -244,6 +244,42 @@ pub struct RecordingConfig {
     /// No recording starts, and a running one stops, when the recordings'
     /// file system has less than this many megabytes free. 0: no check.
     pub min_free_mb: u64,
+    /// What administrators may open of a recording: `full` (everything,
+    /// as the two people can) or `metadata` (that it exists, its manifest's
+    /// facts and its consent trail; no audio, video or transcript).
+    pub admin_access: AdminAccess,
+}
+
+/// How far administrators see into recordings (`recording.admin_access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminAccess {
+    /// Media, transcript and metadata, like the two people.
+    #[default]
+    Full,
+    /// The recording's row, its manifest's facts and its trail only.
+    Metadata,
+}
+
+impl RecordingConfig {
+    /// The notice people read: the configured text, except that the
+    /// built-in text follows `admin_access`, so the default never claims
+    /// administrators can open what they cannot (or the reverse).
+    pub fn notice_text(&self) -> &str {
+        matching_notice(&self.notice, self.admin_access)
+    }
+}
+
+/// `text`, or when it is one of the two built-in notices, the one that
+/// matches `access`. A notice written by the operator is theirs to keep
+/// true (`duet config check` warns, see [`Config::warnings`]).
+pub fn matching_notice(text: &str, access: AdminAccess) -> &str {
+    let builtin = text == DEFAULT_NOTICE || text == DEFAULT_NOTICE_METADATA;
+    match access {
+        _ if !builtin => text,
+        AdminAccess::Full => DEFAULT_NOTICE,
+        AdminAccess::Metadata => DEFAULT_NOTICE_METADATA,
+    }
 }
 
 impl Default for RecordingConfig {
@@ -254,6 +290,7 @@ impl Default for RecordingConfig {
             max_size_mb: 4096,
             max_duration_min: 240,
             min_free_mb: 1024,
+            admin_access: AdminAccess::Full,
         }
     }
 }
@@ -265,6 +302,17 @@ outside service hears it). The transcript is part of the recording: it is delete
 the two of you and this deployment's administrators can access the recording. It is \
 kept until an administrator deletes it. Either of you can stop the recording at any time, and ask \
 for what was recorded to be deleted.";
+
+/// The built-in notice when `recording.admin_access = "metadata"`: the
+/// same, except for who can open the recording.
+pub const DEFAULT_NOTICE_METADATA: &str = "This session will be recorded: the audio and video of both of you \
+(and any screen you share) are written to this Duet server, with a text-ready audio copy per \
+speaker and, where this server transcribes, a written transcript made on this server (no \
+outside service hears it). The transcript is part of the recording: it is deleted with it. Only \
+the two of you can watch, hear or read the recording; this deployment's administrators see only \
+that it exists, when and how long it was, and its consent trail. It is kept until one of you or \
+an administrator deletes it. Either of you can stop the recording at any time, and delete what \
+was recorded.";
 
 /// Transcripts made on this server with whisper.cpp (`docs/recording.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod pairs;
 pub mod policy;
 pub mod recorder;
+pub mod reflection;
 pub mod retention;
 pub mod room;
 pub mod serve;

@@ -100,8 +100,11 @@ impl Policies {
         let stored_hash = store.policy_value(KEY_NOTICE_HASH).await?;
         let notices = store.notices().await?;
         let notice = match stored_hash.and_then(|h| notices.into_iter().find(|n| n.hash == h)) {
-            Some(stored) => Notice::new(&stored.text),
-            None => Notice::new(&config.recording.notice),
+            Some(stored) => Notice::new(crate::config::matching_notice(
+                &stored.text,
+                config.recording.admin_access,
+            )),
+            None => Notice::new(config.recording.notice_text()),
         };
         let version = store
             .notice_version(&notice.hash, &notice.text, now_ms, "config")

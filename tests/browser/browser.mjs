@@ -49,14 +49,14 @@ function recordPeerConnections() {
 // One simulated person: their own Chromium process and profile.
 // `contextOptions` go to Playwright's context as they are: `timezoneId`
 // and `locale` make a person somewhere else in the world.
-export async function launchPerson(label, { viewport = { width: 1280, height: 800 }, contextOptions = {} } = {}) {
+export async function launchPerson(label, { viewport = { width: 1280, height: 800 }, contextOptions = {}, args = [] } = {}) {
   const dir = scratchDir(`person-${label}`);
   const home = join(dir, 'home');
   mkdirSync(home);
   const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     env: { ...process.env, HOME: home, TMPDIR: dir },
     permissions: ['camera', 'microphone'],
     viewport,

@@ -16,6 +16,7 @@ mod pairs;
 mod query;
 mod recording_files;
 mod recordings;
+mod reflect;
 mod sessions;
 mod trail;
 mod transcript;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pair_content::router())
         .merge(recordings::router())
         .merge(recording_files::router())
+        .merge(reflect::router())
         .merge(transcript::router())
         .merge(trail::router())
         .merge(web::router())

@@ -24,9 +24,10 @@ use tower::ServiceExt;
 use super::edge::{Edge, HeldPlace};
 use super::error::ApiError;
 use super::query::ApiQuery;
-use super::recordings::{Access, load};
+use super::recordings::{Access, load_content, load_reach, metadata_only};
 use crate::recorder::mix::Mixer;
 use crate::recorder::{files, manifest};
+use crate::reflection::access::Reach;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -90,7 +91,11 @@ async fn file(
     ApiQuery(q): ApiQuery<FileQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let row = load(&state, &access, &id).await?;
+    let (row, reach) = load_reach(&state, &access, &id).await?;
+    // With metadata-only access the manifest is all an admin may fetch.
+    if reach == Reach::Metadata && name != manifest::FILE_NAME {
+        return Err(metadata_only());
+    }
     let slot = download_slot(&edge, request.headers())?;
     if !files::is_plain_name(&name) {
         return Err(ApiError::NotFound("file"));
@@ -123,7 +128,7 @@ async fn mix(
     ApiQuery(q): ApiQuery<FileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let row = load(&state, &access, &id).await?;
+    let row = load_content(&state, &access, &id).await?;
     let slot = download_slot(&edge, &headers)?;
     let dir = state.recorders().dir_of_str(&row.id);
     let m = manifest::read(&dir).map_err(|_| ApiError::NotFound("file"))?;

@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use crate::clock::now_s;
 use crate::recorder::manifest;
+use crate::reflection;
+use crate::reflection::access::{Credential, Reach};
 use crate::state::AppState;
 use crate::store::RecordingRow;
 
@@ -29,11 +31,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/recordings/{id}", get(show).delete(delete))
 }
 
-/// Who is asking: an admin (API key or console), or a participant with
-/// their join token.
+/// Who is asking: an admin (API key or console), a participant with
+/// their join token, or one of a pair's two people with their personal
+/// link (which opens the recordings of that pair's calls).
 pub(super) enum Access {
     Admin(String),
     Participant(SessionId, duet_signaling::Role),
+    PairPerson(crate::pairs::PairId, duet_signaling::Role),
 }
 
 impl FromRequestParts<AppState> for Access {
@@ -47,9 +51,12 @@ impl FromRequestParts<AppState> for Access {
             return Ok(Access::Admin(admin.actor));
         }
         let bearer = super::auth::bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state.links().verify(bearer, now_s()) {
-            Ok(claims) => Ok(Access::Participant(claims.sid, claims.role)),
-            Err(_) => Err(ApiError::Unauthorized),
+        if let Ok(claims) = state.links().verify(bearer, now_s()) {
+            return Ok(Access::Participant(claims.sid, claims.role));
+        }
+        match super::pair_auth::personal(state, bearer).await? {
+            Some((pair, role)) => Ok(Access::PairPerson(pair, role)),
+            None => Err(super::pair_auth::bad_link()),
         }
     }
 }
@@ -58,15 +65,56 @@ impl Access {
     fn require_admin(&self) -> Result<(), ApiError> {
         match self {
             Access::Admin(_) => Ok(()),
-            Access::Participant(..) => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::Unauthorized),
         }
     }
 
-    fn may_read(&self, row: &RecordingRow) -> bool {
+    /// The person's role; `None` for an admin.
+    pub(super) fn role(&self) -> Option<duet_signaling::Role> {
         match self {
-            Access::Admin(_) => true,
-            Access::Participant(sid, _) => sid.to_string() == row.session_id,
+            Access::Admin(_) => None,
+            Access::Participant(_, role) | Access::PairPerson(_, role) => Some(*role),
         }
+    }
+
+    /// How the caller is named in the audit log: the admin's name, or the
+    /// person's role.
+    pub(super) fn actor(&self) -> String {
+        match self {
+            Access::Admin(actor) => actor.clone(),
+            Access::Participant(_, role) | Access::PairPerson(_, role) => role.to_string(),
+        }
+    }
+
+    fn credential(&self) -> Credential {
+        match self {
+            Access::Admin(_) => Credential::Admin,
+            Access::Participant(sid, _) => Credential::Session(*sid),
+            Access::PairPerson(pair, _) => Credential::Pair(*pair),
+        }
+    }
+
+    /// What this caller reaches of `row` (`None`: not theirs).
+    pub(super) async fn reach(
+        &self,
+        state: &AppState,
+        row: &RecordingRow,
+    ) -> Result<Option<Reach>, ApiError> {
+        let Ok(session) = uuid::Uuid::parse_str(&row.session_id).map(SessionId) else {
+            return Ok(None);
+        };
+        // Only a personal link needs to know the call's pair.
+        let pair = match self {
+            Access::PairPerson(..) => state.store().pair_of_session(session).await?,
+            _ => None,
+        };
+        let admin = state.config().recording.admin_access;
+        Ok(reflection::access::reach(
+            self.credential(),
+            session,
+            pair,
+            admin,
+        ))
     }
 }
 
@@ -81,16 +129,47 @@ pub(super) async fn load(
     access: &Access,
     id: &str,
 ) -> Result<RecordingRow, ApiError> {
+    load_reach(state, access, id).await.map(|(row, _)| row)
+}
+
+/// The recording and what the caller reaches of it. Someone else's
+/// recording is as good as absent.
+pub(super) async fn load_reach(
+    state: &AppState,
+    access: &Access,
+    id: &str,
+) -> Result<(RecordingRow, Reach), ApiError> {
     let row = state
         .store()
         .recording(parse_recording(id)?)
         .await?
         .ok_or(ApiError::NotFound("recording"))?;
-    // Someone else's recording is as good as absent.
-    if !access.may_read(&row) {
-        return Err(ApiError::NotFound("recording"));
+    match access.reach(state, &row).await? {
+        Some(reach) => Ok((row, reach)),
+        None => Err(ApiError::NotFound("recording")),
     }
-    Ok(row)
+}
+
+/// [`load`], for what needs the media or the transcript text: refused to
+/// an administrator when `recording.admin_access` is `metadata`.
+pub(super) async fn load_content(
+    state: &AppState,
+    access: &Access,
+    id: &str,
+) -> Result<RecordingRow, ApiError> {
+    match load_reach(state, access, id).await? {
+        (row, Reach::Full) => Ok(row),
+        (_, Reach::Metadata) => Err(metadata_only()),
+    }
+}
+
+pub(super) fn metadata_only() -> ApiError {
+    ApiError::refused(
+        StatusCode::FORBIDDEN,
+        "metadata_only",
+        "on this deployment administrators see a recording's facts and consent trail, \
+         not its audio, video or transcript (recording.admin_access = \"metadata\")",
+    )
 }
 
 fn summary(state: &AppState, row: &RecordingRow, m: Option<&manifest::Manifest>) -> Value {
@@ -143,6 +222,16 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let row = load(&state, &access, &id).await?;
+    if let Access::Admin(actor) = &access {
+        state
+            .audit(
+                actor,
+                crate::store::VIEW_ACTION,
+                Some(row.id.clone()),
+                Some("admin".into()),
+            )
+            .await?;
+    }
     let m = manifest::read(&state.recorders().dir_of_str(&row.id)).ok();
     let mut body = summary(&state, &row, m.as_ref());
     body["manifest"] = serde_json::to_value(&m).unwrap_or(Value::Null);
@@ -154,16 +243,21 @@ async fn delete(
     access: Access,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    access.require_admin()?;
     let row = load(&state, &access, &id).await?;
-    let actor = match &access {
-        Access::Admin(actor) => actor.clone(),
-        Access::Participant(..) => return Err(ApiError::Unauthorized),
+    // Either person may delete their recording outright (media and
+    // transcript); the trail names their role, and the other person reads
+    // it at their next visit.
+    let by = match &access {
+        Access::Admin(actor) => Deleter {
+            actor: "admin",
+            detail: format!("deleted by administrator {actor}"),
+        },
+        Access::Participant(_, role) | Access::PairPerson(_, role) => Deleter {
+            actor: role.as_str(),
+            detail: format!("deleted by the {role}"),
+        },
     };
-    let by = Deleter {
-        actor: "admin",
-        detail: format!("deleted by administrator {actor}"),
-    };
+    let actor = access.actor();
     match deletion::delete(state.store(), state.recorders(), &row, by, now_s() * 1000).await {
         Ok(()) => {}
         Err(DeleteError::InProgress) => {
@@ -189,7 +283,8 @@ async fn delete(
             )));
         }
     }
-    if row.status != crate::store::RecordingRowStatus::Deleted {
+    if row.status != crate::store::RecordingRowStatus::Deleted && matches!(access, Access::Admin(_))
+    {
         state
             .audit(&actor, "recording_delete", Some(row.id.clone()), None)
             .await?;

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::query::ApiQuery;
-use super::recordings::{Access, load};
+use super::recordings::{Access, load, load_content};
 use crate::clock::now_ms;
 use crate::recorder::deletion::{self, Deleter, MediaDeleteError};
 use crate::recorder::manifest;
@@ -47,7 +47,7 @@ async fn show(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<TranscriptQuery>,
 ) -> Result<Response, ApiError> {
-    let row = load(&state, &access, &id).await?;
+    let row = load_content(&state, &access, &id).await?;
     let format = q.format.as_deref().unwrap_or("json");
     let file = match format {
         "json" => JSON_FILE,
@@ -187,8 +187,8 @@ async fn delete_media(
             actor: "admin",
             detail: format!("media deleted by administrator {actor}; transcript kept"),
         },
-        Access::Participant(_, role) => Deleter {
-            actor: "participant",
+        Access::Participant(_, role) | Access::PairPerson(_, role) => Deleter {
+            actor: role.as_str(),
             detail: format!("media deleted by the {role}; transcript kept"),
         },
     };

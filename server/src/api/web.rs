@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/check", get(check))
         .route("/admin", get(admin))
         .route("/pair", get(pair))
+        .route("/reflect", get(reflect))
+        .route("/reflect-sw.js", get(reflect_worker))
         .route("/static/{*path}", get(asset))
 }
 
@@ -55,6 +57,19 @@ async fn admin(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn pair(State(state): State<AppState>, headers: HeaderMap) -> Response {
     serve(&state, "pair.html", &headers)
+}
+
+async fn reflect(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, "reflect.html", &headers)
+}
+
+/// The reflection page's service worker. Media elements cannot send the
+/// page's `Authorization` header, so the worker adds it to the page's
+/// recording file requests (ranges and all). Served from the root so that
+/// it may control `/reflect`, and nothing else: the page registers it with
+/// that scope.
+async fn reflect_worker(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, "reflect-sw.js", &headers)
 }
 
 async fn asset(

@@ -42,6 +42,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "recording.max_size_mb",
     "recording.max_duration_min",
     "recording.min_free_mb",
+    "recording.admin_access",
     "retention.recordings_days",
     "retention.notes_days",
     "pairs.link_days",

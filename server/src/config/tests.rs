@@ -269,3 +269,38 @@ fn transcription_settings_are_checked() {
         Config::from_toml("[transcription]\nlanguage = \"de\"\nthreads = 2\n").expect("parses");
     ok.validate().expect("valid");
 }
+
+#[test]
+fn the_built_in_notice_follows_admin_access() {
+    use super::{AdminAccess, DEFAULT_NOTICE, DEFAULT_NOTICE_METADATA, matching_notice};
+    let mut c = Config::default();
+    assert_eq!(c.recording.notice_text(), DEFAULT_NOTICE);
+    assert!(DEFAULT_NOTICE.contains("administrators can access"));
+    c.recording.admin_access = AdminAccess::Metadata;
+    assert_eq!(c.recording.notice_text(), DEFAULT_NOTICE_METADATA);
+    assert!(!DEFAULT_NOTICE_METADATA.contains("administrators can access"));
+    assert!(
+        c.warnings().is_empty(),
+        "the built-in text is never warned about"
+    );
+    // A stored built-in text follows the setting too; an operator's own stays.
+    assert_eq!(
+        matching_notice(DEFAULT_NOTICE_METADATA, AdminAccess::Full),
+        DEFAULT_NOTICE
+    );
+    assert_eq!(matching_notice("Ours.", AdminAccess::Metadata), "Ours.");
+}
+
+#[test]
+fn a_custom_notice_with_metadata_access_is_warned_about() {
+    let c = Config::from_toml(
+        "[recording]\nadmin_access = \"metadata\"\nnotice = \"Admins can see it.\"\n",
+    )
+    .expect("parses");
+    let w = c.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("recording.admin_access"));
+    let full = Config::from_toml("[recording]\nnotice = \"Ours.\"\n").expect("parses");
+    assert!(full.warnings().is_empty());
+    assert!(Config::from_toml("[recording]\nadmin_access = \"some\"\n").is_err());
+}

@@ -4,6 +4,23 @@
 use super::{Config, ConfigError};
 
 impl Config {
+    /// Settings that are valid but probably not what the operator means,
+    /// one sentence each (`duet config check` and start-up print them).
+    pub fn warnings(&self) -> Vec<String> {
+        use super::{AdminAccess, DEFAULT_NOTICE, DEFAULT_NOTICE_METADATA};
+        let r = &self.recording;
+        let builtin = r.notice == DEFAULT_NOTICE || r.notice == DEFAULT_NOTICE_METADATA;
+        let mut out = Vec::new();
+        if r.admin_access == AdminAccess::Metadata && !builtin {
+            out.push(
+                "recording.admin_access is \"metadata\" and recording.notice is your own text: \
+                 make sure it does not tell people that administrators can open their recordings"
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     /// Checks what serde cannot: ranges and combinations.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_http_limits()?;

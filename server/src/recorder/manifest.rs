@@ -110,7 +110,8 @@ pub struct ManifestTranscriptFiles {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaDeleted {
     pub at: String,
-    /// `participant` or `admin`.
+    /// `mentor`, `mentee` or `admin` (`participant` in manifests written
+    /// before deletions named the role).
     pub by: String,
 }
 

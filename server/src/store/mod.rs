@@ -22,6 +22,7 @@ mod pair_content;
 mod pair_schedule;
 mod pairs;
 mod policy;
+mod reflection;
 mod sessions;
 mod transcription;
 mod worker;
@@ -39,6 +40,7 @@ pub use pair_content::{
 pub use pair_schedule::{PairCall, ScheduleRecord, creator};
 pub use pairs::{PairChanges, PairLink, PairPerson, PairRecord, PersonChanges};
 pub use policy::{NewNotice, NoticeVersion};
+pub use reflection::VIEW_ACTION;
 pub use sessions::SessionRecord;
 pub use transcription::{JobStatus, TranscriptionJob};
 pub(crate) use worker::Lane;

@@ -1,0 +1,322 @@
+//! The reflection page's API with a real recorded call of a pair: both
+//! people get in with their personal links and their join tokens, a
+//! stranger's join token and another pair's personal link are refused,
+//! every view is listed for the two people, the trail reads in plain
+//! words, and a participant deleting the recording shows in the other's
+//! trail.
+
+use std::time::{Duration, Instant};
+
+use duet_tests::harness::{API_KEY, TestServer, client};
+use duet_tests::{MediaKind, PeerOptions, TestPeer};
+use serde_json::{Value, json};
+
+const T: Duration = Duration::from_secs(20);
+
+async fn send(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client()
+        .request(method, server.url(path))
+        .bearer_auth(bearer);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(server: &TestServer, path: &str, bearer: &str) -> (u16, Value) {
+    send(server, reqwest::Method::GET, path, bearer, None).await
+}
+
+async fn recording_state(peer: &TestPeer, state: &str) {
+    peer.signal()
+        .wait_messages(T, |log| {
+            log.iter()
+                .rev()
+                .find(|m| m["type"] == "recording")
+                .is_some_and(|m| m["state"] == state)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("recording state {state}: {e}"));
+}
+
+struct Pair {
+    id: String,
+    mentor: String,
+    mentee: String,
+}
+
+async fn pair(server: &TestServer, mentor: &str, mentee: &str) -> Pair {
+    let (status, p) = send(
+        server,
+        reqwest::Method::POST,
+        "/api/v1/pairs",
+        API_KEY,
+        Some(
+            json!({"title": "Reflecting", "mentor": {"name": mentor}, "mentee": {"name": mentee}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let s = |v: &Value| v.as_str().expect("string").to_string();
+    Pair {
+        id: s(&p["id"]),
+        mentor: s(&p["tokens"]["mentor"]),
+        mentee: s(&p["tokens"]["mentee"]),
+    }
+}
+
+/// Both people join their pair's call now: (call id, mentor's and
+/// mentee's join tokens).
+async fn join(server: &TestServer, p: &Pair) -> (String, String, String) {
+    let start = time::OffsetDateTime::now_utc()
+        .replace_second(0)
+        .and_then(|t| t.replace_nanosecond(0))
+        .expect("minute")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (status, _) = send(
+        server,
+        reqwest::Method::POST,
+        &format!("/api/v1/pairs/{}/sessions", p.id),
+        &p.mentor,
+        Some(json!({"starts_at": start, "duration_min": 30, "recording": "allowed"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let path = format!("/api/v1/pairs/{}/join", p.id);
+    let (_, a) = send(server, reqwest::Method::POST, &path, &p.mentor, None).await;
+    let (_, b) = send(server, reqwest::Method::POST, &path, &p.mentee, None).await;
+    let s = |v: &Value| v.as_str().expect("string").to_string();
+    (s(&a["session_id"]), s(&a["token"]), s(&b["token"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_two_people_reflect_strangers_do_not_and_deletion_shows_in_the_trail() {
+    use reqwest::Method;
+    let server = TestServer::start().await.expect("server");
+    let ours = pair(&server, "Grace", "Alan").await;
+    let theirs = pair(&server, "Ada", "Charles").await;
+    let (call, mentor_join, mentee_join) = join(&server, &ours).await;
+
+    let ws = server.ws_url();
+    let a = TestPeer::join(&ws, &mentor_join, PeerOptions::named("Grace"))
+        .await
+        .expect("mentor");
+    let b = TestPeer::join(&ws, &mentee_join, PeerOptions::named("Alan"))
+        .await
+        .expect("mentee");
+    b.wait_until(|s| s.received.get(MediaKind::Audio).packets > 20, T)
+        .await
+        .expect("media");
+    a.send_json(&json!({"type":"recording","action":"request"}))
+        .expect("request");
+    recording_state(&b, "requested").await;
+    for p in [&a, &b] {
+        p.send_json(&json!({"type":"recording","action":"consent"}))
+            .expect("consent");
+    }
+    recording_state(&a, "recording").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.send_json(&json!({"type":"recording","action":"revoke"}))
+        .expect("stop");
+    recording_state(&b, "off").await;
+    drop((a, b));
+
+    // Both personal links and both join tokens open the newest recording.
+    let deadline = Instant::now() + T;
+    let view = loop {
+        let (status, v) = get(&server, "/api/v1/reflect", &ours.mentee).await;
+        assert_eq!(status, 200, "{v}");
+        if v["recording"]["status"] == "complete" {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "never finished: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let id = view["recording"]["id"].as_str().expect("id").to_string();
+    assert_eq!(view["recording"]["session_id"], call.as_str());
+    assert_eq!(view["viewer"]["role"], "mentee");
+    assert_eq!(view["access"], "full");
+    let names: Vec<&str> = view["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Grace", "Alan"]);
+    let tracks = view["tracks"].as_array().expect("tracks");
+    assert!(!tracks.is_empty(), "{view}");
+    for t in tracks {
+        assert!(t["start_offset_s"].as_f64().is_some(), "{t}");
+        let url = t["url"].as_str().expect("url");
+        let resp = client()
+            .get(server.url(url))
+            .bearer_auth(&ours.mentor)
+            .header("Range", "bytes=0-99")
+            .send()
+            .await
+            .expect("file");
+        assert_eq!(
+            resp.status().as_u16(),
+            206,
+            "a personal link plays the files"
+        );
+    }
+    let trail: Vec<String> = view["trail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .filter_map(|l| l["text"].as_str().map(String::from))
+        .collect();
+    assert!(
+        trail[0].starts_with("Grace asked to record at "),
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|l| l.starts_with("Alan agreed to notice version 1")),
+        "{trail:?}"
+    );
+    assert!(
+        trail.iter().any(|l| l.starts_with("Recording started")),
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|l| l.starts_with("Grace withdrew consent")),
+        "{trail:?}"
+    );
+    for token in [&ours.mentor, &mentor_join, &mentee_join] {
+        let (status, v) = get(&server, &format!("/api/v1/reflect?recording={id}"), token).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["recording"]["id"], id.as_str());
+    }
+
+    // Nobody else: another pair's personal link, a stranger's join token,
+    // a broken token.
+    let (_, stranger) = send(
+        &server,
+        Method::POST,
+        "/api/v1/sessions",
+        API_KEY,
+        Some(json!({"title": "Other", "mentor": {"name": "M"}, "mentee": {"name": "N"}, "recording": "allowed"})),
+    )
+    .await;
+    let stranger_join = stranger["tokens"]["mentee"].as_str().expect("token");
+    let refused = [
+        (theirs.mentor.as_str(), 404),
+        (stranger_join, 404),
+        ("not-a-token", 401),
+    ];
+    for (token, want) in refused {
+        let (status, v) = get(&server, &format!("/api/v1/reflect?recording={id}"), token).await;
+        assert_eq!(status, want, "{v}");
+        assert!(
+            v["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
+            "{v}"
+        );
+        let (status, _) = get(
+            &server,
+            &format!("/api/v1/recordings/{id}/files/manifest.json"),
+            token,
+        )
+        .await;
+        assert_eq!(status, want);
+    }
+    let (status, v) = get(&server, "/api/v1/reflect", &theirs.mentee).await;
+    assert_eq!(status, 404, "another pair has no recording: {v}");
+
+    // Every view is listed, for both people; an admin's manifest read too.
+    let (status, _) = get(&server, &format!("/api/v1/recordings/{id}"), API_KEY).await;
+    assert_eq!(status, 200);
+    let (status, views) = get(
+        &server,
+        &format!("/api/v1/recordings/{id}/views"),
+        &ours.mentor,
+    )
+    .await;
+    assert_eq!(status, 200, "{views}");
+    let who: Vec<&str> = views["views"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .filter_map(|v| v["who"].as_str())
+        .collect();
+    assert!(who.len() >= 5, "{views}");
+    assert!(
+        who.contains(&"mentee") && who.contains(&"mentor") && who.contains(&"admin"),
+        "{who:?}"
+    );
+    let (status, _) = get(
+        &server,
+        &format!("/api/v1/recordings/{id}/views"),
+        &theirs.mentor,
+    )
+    .await;
+    assert_eq!(status, 404, "another pair does not see who viewed");
+
+    // Without a transcript there is no media-only deletion (nothing would
+    // be left); the whole recording goes, and the other person reads who
+    // deleted it.
+    let (status, v) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/recordings/{id}/media"),
+        &ours.mentor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "no_transcript");
+    let (status, v) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/recordings/{id}"),
+        &theirs.mentor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{v}");
+    let (status, v) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/recordings/{id}"),
+        &ours.mentor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "deleted");
+    assert_eq!(v["deleted_by"], "mentor");
+    assert!(
+        !server.recordings_dir().join(&id).exists(),
+        "files are gone"
+    );
+    let (status, v) = get(
+        &server,
+        &format!("/api/v1/reflect?recording={id}"),
+        &ours.mentee,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let last = v["trail"]
+        .as_array()
+        .and_then(|t| t.last())
+        .and_then(|l| l["text"].as_str())
+        .unwrap_or("")
+        .to_string();
+    assert!(last.starts_with("Grace deleted the recording on "), "{v}");
+    assert_eq!(v["tracks"], json!([]));
+    let (status, _) = get(&server, "/api/v1/reflect", &ours.mentee).await;
+    assert_eq!(status, 404, "no recording left to open by default");
+}

@@ -1,0 +1,69 @@
+// The reflection page's way to the server: every call carries the person's
+// token (join token or personal token) as `Authorization: Bearer`, never in
+// a URL.
+
+/** An error answer: HTTP `status`, the body's `code` and `message`. */
+export class ReflectApiError extends Error {
+  constructor(status, code, message) {
+    super(message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = code || '';
+  }
+}
+
+export class ReflectApi {
+  constructor(token) {
+    this.token = token;
+  }
+
+  async fetch(method, url, accept = 'application/json') {
+    let res;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { accept, authorization: `Bearer ${this.token}` },
+        cache: 'no-store',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch {
+      throw new ReflectApiError(0, 'unreachable', 'Cannot reach the server. Check your connection and reload.');
+    }
+    if (res.ok) return res;
+    let err = {};
+    try {
+      err = (await res.json())?.error ?? {};
+    } catch {
+      // Not JSON: the status says enough.
+    }
+    throw new ReflectApiError(res.status, err.code, err.message);
+  }
+
+  async json(method, url) {
+    const res = await this.fetch(method, url);
+    const text = await res.text();
+    return text ? JSON.parse(text) : null;
+  }
+
+  /** Everything the page shows of one recording (the newest without an id). */
+  reflect(recordingId) {
+    const q = recordingId ? `?recording=${encodeURIComponent(recordingId)}` : '';
+    return this.json('GET', `/api/v1/reflect${q}`);
+  }
+
+  transcript(url) {
+    return this.json('GET', url);
+  }
+
+  /** A file's body as a Blob (transcript downloads, the captions). */
+  async blob(url, accept) {
+    return (await this.fetch('GET', url, accept)).blob();
+  }
+
+  deleteMedia(id) {
+    return this.json('DELETE', `/api/v1/recordings/${encodeURIComponent(id)}/media`);
+  }
+
+  deleteAll(id) {
+    return this.json('DELETE', `/api/v1/recordings/${encodeURIComponent(id)}`);
+  }
+}
