@@ -41,7 +41,8 @@ fn admin_routes(session: &str, recording: &str) -> Vec<(Method, String, Option<V
         (Method::GET, s("/api/v1/sessions/{s}/consent"), None),
         (Method::GET, s("/api/v1/consent"), None),
         (Method::GET, s("/api/v1/recordings"), None),
-        (Method::DELETE, s("/api/v1/recordings/{r}"), None),
+        // Not `DELETE /api/v1/recordings/{r}`: the two participants may
+        // delete their own recording too (reflection_api.rs tests who).
         (Method::GET, s("/api/v1/policy"), None),
         (
             Method::PUT,
