@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use duet_tests::consent_flow::{recording, start_recording, wait_state};
 use duet_tests::harness::{API_KEY, TestServer, client};
 use duet_tests::{MediaKind, PeerOptions, TestPeer};
 use serde_json::{Value, json};
@@ -27,18 +28,6 @@ async fn send(
     let resp = req.send().await.expect("request");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn recording_state(peer: &TestPeer, state: &str) {
-    peer.signal()
-        .wait_messages(T, |log| {
-            log.iter()
-                .rev()
-                .find(|m| m["type"] == "recording")
-                .is_some_and(|m| m["state"] == state)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("recording state {state}: {e}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,18 +131,10 @@ async fn a_pair_call_is_recorded_noted_listed_and_deleted_with_the_pair() {
     .await;
     assert_eq!(status, 403, "a join token does not open the messages");
 
-    a.send_json(&json!({"type":"recording","action":"request"}))
-        .expect("request");
-    recording_state(&b, "requested").await;
-    for p in [&a, &b] {
-        p.send_json(&json!({"type":"recording","action":"consent"}))
-            .expect("consent");
-    }
-    recording_state(&a, "recording").await;
+    start_recording(&a, &b).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    b.send_json(&json!({"type":"recording","action":"revoke"}))
-        .expect("revoke");
-    recording_state(&a, "off").await;
+    b.send_json(&recording("revoke")).expect("revoke");
+    wait_state(&a, "off").await;
     drop((a, b));
 
     // The history lists the call with its recording once it is finished.

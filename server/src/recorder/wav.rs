@@ -8,7 +8,7 @@
 //! speakers' files are exactly as long as the session and line up sample
 //! for sample. The decoded audio also feeds the talk-time detector.
 
-use std::io::{self, Cursor, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use super::talk::{TalkDetector, TalkStats};
@@ -45,10 +45,11 @@ pub struct WavWriter<W: Write + Seek> {
     bytes: Vec<u8>,
 }
 
-impl WavWriter<Cursor<Vec<u8>>> {
-    /// A writer into memory (tests, small clips): `finish()?.into_inner()`.
+#[cfg(test)]
+impl WavWriter<std::io::Cursor<Vec<u8>>> {
+    /// A writer into memory for the tests: `finish()?.into_inner()`.
     pub fn in_memory() -> Self {
-        Self::new(Cursor::new(Vec::new())).expect("writing to memory cannot fail")
+        Self::new(std::io::Cursor::new(Vec::new())).expect("writing to memory cannot fail")
     }
 }
 
