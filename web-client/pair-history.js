@@ -62,8 +62,11 @@ export class PastCalls {
       el('p', { class: 'history-when' },
         el('time', { datetime: h.starts_at }, h.starts_at ? fmtDayTime(new Date(h.starts_at)) : '—')),
       facts);
-    // The link to the recording's reflection page (`reflect-link`) comes
-    // with that page (issue 14, branch h-reflect): no link to a missing page.
+    if (rec?.id) {
+      const href = `/reflect#${this.ctx.api.token}&recording=${encodeURIComponent(rec.id)}`;
+      li.append(el('a', { class: 'reflect-link', href, 'data-testid': 'reflect-link', rel: 'noreferrer' },
+        'Watch and reflect'));
+    }
     return li;
   }
 }

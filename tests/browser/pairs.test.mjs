@@ -374,8 +374,12 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
   await byTestId(a, 'pair-home').waitFor({ state: 'visible' });
   const call = a.locator(`[data-testid="history-item"][data-session-id="${callId}"]`);
   await call.waitFor({ state: 'visible' });
-  // Recorded (its reflection page, and the link to it, come with issue 14).
-  assert.ok(outline.history[0].recording?.id, `the call has a recording: ${JSON.stringify(outline.history[0])}`);
+  // Recorded: a link to its reflection page, with his personal token.
+  const recordingId = outline.history[0].recording?.id;
+  assert.ok(recordingId, `the call has a recording: ${JSON.stringify(outline.history[0])}`);
+  await eventually(a, 'the reflect link', async () => (await call.locator('[data-testid="reflect-link"]').count()) === 1);
+  assert.equal(await call.locator('[data-testid="reflect-link"]').getAttribute('href'),
+    `/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
   assert.match(await call.innerText(), /Recorded\s*yes/);
   // How long they were in it together, as the server measured it.
   assert.ok(Number.isFinite(outline.history[0].call?.duration_s), JSON.stringify(outline.history[0].call));
