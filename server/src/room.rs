@@ -249,6 +249,7 @@ impl Room {
             } else {
                 None
             },
+            recording_clock: self.active.as_ref().map(|a| (a.id, a.started_at_ms)),
         }
     }
 

@@ -135,6 +135,8 @@ pub struct RoomSnapshot {
     /// lags until the next leave); `None` for the moment a leaver's talk
     /// time is still owed by the media plane.
     pub call: Option<CallStats>,
+    /// The recording being written and when its clock started (unix ms).
+    pub recording_clock: Option<(duet_signaling::consent::RecordingId, i64)>,
 }
 
 /// Where a session is in its life, as listed by the API.

@@ -320,3 +320,299 @@ async fn the_two_people_reflect_strangers_do_not_and_deletion_shows_in_the_trail
     let (status, _) = get(&server, "/api/v1/reflect", &ours.mentee).await;
     assert_eq!(status, 404, "no recording left to open by default");
 }
+
+/// Records a call of `p` for about `secs` seconds, marking moments on the
+/// way: the mentee's private mark before recording (session clock), then
+/// while recording the mentor's shared one and the mentee's private one.
+/// Returns the call id and the join tokens.
+async fn marked_call(server: &TestServer, p: &Pair) -> (String, String, String) {
+    use reqwest::Method;
+    let (call, mentor_join, mentee_join) = join(server, p).await;
+    let ws = server.ws_url();
+    let a = TestPeer::join(&ws, &mentor_join, PeerOptions::named("Grace"))
+        .await
+        .expect("mentor");
+    let b = TestPeer::join(&ws, &mentee_join, PeerOptions::named("Alan"))
+        .await
+        .expect("mentee");
+    b.wait_until(|s| s.received.get(MediaKind::Audio).packets > 20, T)
+        .await
+        .expect("media");
+    let marks = format!("/api/v1/sessions/{call}/moments");
+    let (status, m) = send(server, Method::POST, &marks, &mentee_join, Some(json!({}))).await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["clock"], "session", "nothing is recorded yet: {m}");
+    assert_eq!(m["visibility"], "private", "private unless shared: {m}");
+    assert!(m["recording_id"].is_null(), "{m}");
+
+    a.send_json(&json!({"type":"recording","action":"request"}))
+        .expect("request");
+    recording_state(&b, "requested").await;
+    for peer in [&a, &b] {
+        peer.send_json(&json!({"type":"recording","action":"consent"}))
+            .expect("consent");
+    }
+    recording_state(&a, "recording").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (status, m) = send(
+        server,
+        Method::POST,
+        &marks,
+        &p.mentor,
+        Some(json!({"label": "the career question", "visibility": "shared"})),
+    )
+    .await;
+    assert_eq!(status, 201, "a personal link marks its pair's call: {m}");
+    assert_eq!(m["clock"], "recording", "{m}");
+    let at = m["at_s"].as_f64().expect("at_s");
+    assert!((1.5..4.5).contains(&at), "about two seconds in: {m}");
+    let (status, m) = send(
+        server,
+        Method::POST,
+        &marks,
+        &mentee_join,
+        Some(json!({"label": "mine"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    // A label is one line of reasonable length.
+    let (status, v) = send(
+        server,
+        Method::POST,
+        &marks,
+        &mentee_join,
+        Some(json!({"label": "a\nb"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["field"], "label", "{v}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    a.send_json(&json!({"type":"recording","action":"revoke"}))
+        .expect("stop");
+    recording_state(&b, "off").await;
+    drop((a, b));
+    (call, mentor_join, mentee_join)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookmarks_and_timed_notes_sit_on_the_recording_for_whom_they_are_meant() {
+    use reqwest::Method;
+    let server = TestServer::start().await.expect("server");
+    let ours = pair(&server, "Grace", "Alan").await;
+    let theirs = pair(&server, "Ada", "Charles").await;
+    let (call, mentor_join, mentee_join) = marked_call(&server, &ours).await;
+
+    let deadline = Instant::now() + T;
+    let view = loop {
+        let (status, v) = get(&server, "/api/v1/reflect", &ours.mentee).await;
+        assert_eq!(status, 200, "{v}");
+        if v["recording"]["status"] == "complete" {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "never finished: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let id = view["recording"]["id"].as_str().expect("id").to_string();
+    // The mentee sees the shared mark and her own private one on the
+    // recording; her mark from before recording stays on the session.
+    let labels = |v: &Value| -> Vec<String> {
+        v["moments"]
+            .as_array()
+            .expect("moments")
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m["author"].as_str().unwrap_or(""),
+                    m["text"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        labels(&view),
+        ["mentor:the career question", "mentee:mine"],
+        "{view}"
+    );
+    let (_, mentor_view) = get(
+        &server,
+        &format!("/api/v1/reflect?recording={id}"),
+        &ours.mentor,
+    )
+    .await;
+    assert_eq!(
+        labels(&mentor_view),
+        ["mentor:the career question"],
+        "not her private one"
+    );
+    let (_, admin_view) = get(&server, &format!("/api/v1/reflect?recording={id}"), API_KEY).await;
+    assert_eq!(
+        admin_view["moments"],
+        json!([]),
+        "administrators read no one's notes"
+    );
+    // Who spoke when, per person, with the figures.
+    let speech = view["timeline"]["speech"].as_array().expect("speech lanes");
+    assert_eq!(speech.len(), 2, "{view}");
+    let stats = view["timeline"]["stats"].as_array().expect("stats");
+    assert!(
+        stats
+            .iter()
+            .all(|s| s["turns"].is_u64() && s["talk_s"].is_f64()),
+        "{stats:?}"
+    );
+
+    // While reflecting: a note at a chosen time, private, then shared.
+    let notes = format!("/api/v1/recordings/{id}/moments");
+    let (status, note) = send(
+        &server,
+        Method::POST,
+        &notes,
+        &ours.mentor,
+        Some(json!({"at_s": 1.25, "kind": "note", "text": "Ask about the offer"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{note}");
+    assert_eq!(note["at_s"], 1.3);
+    let note_id = note["id"].as_str().expect("id").to_string();
+    let (_, v) = get(
+        &server,
+        &format!("/api/v1/reflect?recording={id}"),
+        &ours.mentee,
+    )
+    .await;
+    assert_eq!(
+        labels(&v).len(),
+        2,
+        "the private note is the mentor's alone: {v}"
+    );
+    let (status, v) = send(
+        &server,
+        Method::PATCH,
+        &format!("/api/v1/moments/{note_id}"),
+        &mentee_join,
+        Some(json!({"visibility": "shared"})),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "someone else's private note does not exist for her: {v}"
+    );
+    let (status, v) = send(
+        &server,
+        Method::PATCH,
+        &format!("/api/v1/moments/{note_id}"),
+        &mentor_join,
+        Some(json!({"visibility": "shared"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = get(
+        &server,
+        &format!("/api/v1/reflect?recording={id}"),
+        &ours.mentee,
+    )
+    .await;
+    assert!(
+        labels(&v).contains(&"mentor:Ask about the offer".to_string()),
+        "{v}"
+    );
+    let (status, v) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/moments/{note_id}"),
+        &ours.mentee,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "shared is readable, not hers to delete: {v}");
+    // Bad times and kinds are refused with the field named.
+    for (body, field) in [
+        (json!({"at_s": -1, "kind": "note", "text": "x"}), "at_s"),
+        (json!({"at_s": 99999, "kind": "note", "text": "x"}), "at_s"),
+        (json!({"at_s": 1, "kind": "note", "text": " "}), "text"),
+    ] {
+        let (status, v) = send(&server, Method::POST, &notes, &ours.mentee, Some(body)).await;
+        assert_eq!(status, 422, "{v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
+    let (status, _) = send(
+        &server,
+        Method::POST,
+        &notes,
+        &ours.mentee,
+        Some(json!({"at_s": 1, "kind": "pin"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Nobody else reads or writes them.
+    let session_marks = format!("/api/v1/sessions/{call}/moments");
+    for (token, want) in [(theirs.mentor.as_str(), 404), (API_KEY, 403), ("nope", 401)] {
+        let (status, v) = get(&server, &session_marks, token).await;
+        assert_eq!(status, want, "{v}");
+        let (status, v) = send(
+            &server,
+            Method::POST,
+            &notes,
+            token,
+            Some(json!({"at_s": 1, "kind": "bookmark"})),
+        )
+        .await;
+        assert_eq!(status, want, "{v}");
+        let (status, _) = send(
+            &server,
+            Method::DELETE,
+            &format!("/api/v1/moments/{note_id}"),
+            token,
+            None,
+        )
+        .await;
+        assert_eq!(status, want);
+    }
+    // After the call there is no live moment to mark.
+    let (status, v) = send(
+        &server,
+        Method::POST,
+        &session_marks,
+        &mentee_join,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "not_in_call");
+
+    // The mentee's session-clock mark is in the session's list, for her.
+    let (_, v) = get(&server, &session_marks, &mentee_join).await;
+    let clocks: Vec<&str> = v["moments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["clock"].as_str())
+        .collect();
+    assert_eq!(
+        clocks,
+        ["session", "recording", "recording", "recording"],
+        "{v}"
+    );
+    let (_, v) = get(&server, &session_marks, &mentor_join).await;
+    assert_eq!(
+        v["moments"].as_array().expect("list").len(),
+        2,
+        "the shared mark and note: {v}"
+    );
+
+    // Deleting the pair takes its calls' moments with it.
+    let (status, v) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/pairs/{}", ours.id),
+        API_KEY,
+        None,
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {v}");
+    let (status, v) = get(&server, &session_marks, &mentee_join).await;
+    assert_eq!(status, 200, "the join token still names the session: {v}");
+    assert_eq!(v["moments"], json!([]), "{v}");
+}

@@ -8,6 +8,7 @@ pub mod edge;
 pub mod error;
 mod health;
 mod join;
+mod moments;
 mod pair_auth;
 mod pair_content;
 mod pair_schedule;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(recordings::router())
         .merge(recording_files::router())
         .merge(reflect::router())
+        .merge(moments::router())
         .merge(transcript::router())
         .merge(trail::router())
         .merge(web::router())

@@ -15,7 +15,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use duet_signaling::SessionId;
+use duet_signaling::{Role, SessionId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ use super::recordings::{Access, load_reach};
 use crate::clock::rfc3339;
 use crate::recorder::manifest::{self, Manifest};
 use crate::reflection::access::Reach;
-use crate::reflection::trail_words;
+use crate::reflection::{timeline, trail_words};
 use crate::state::AppState;
 use crate::store::{JobStatus, RecordingRow, RecordingRowStatus, VIEW_ACTION};
 
@@ -81,10 +81,47 @@ async fn reflect(
         "people": people,
         "tracks": tracks_json(&row, m.as_ref(), reach),
         "talk_time": m.as_ref().map(|m| &m.talk_time),
+        "timeline": m.as_ref().map(timeline_json),
+        "moments": moments_json(&state, &row, &access).await?,
         "transcript": transcript_json(&state, &row, m.as_ref(), reach).await?,
         "trail": trail_json(&state, &row, &names).await?,
     });
     Ok(Json(body).into_response())
+}
+
+/// Who spoke when (the recorder's voice detector, per person) and what it
+/// adds up to: turns and the longest monologue.
+fn timeline_json(m: &Manifest) -> Value {
+    let speakers: Vec<(Role, Vec<(f64, f64)>)> = m
+        .transcripts
+        .iter()
+        .filter_map(|t| {
+            let role: Role = t.role.parse().ok()?;
+            Some((role, t.speech.iter().map(|[s, e]| (*s, *e)).collect()))
+        })
+        .collect();
+    let speech: Vec<Value> = m
+        .transcripts
+        .iter()
+        .map(|t| json!({"role": t.role, "regions": t.speech}))
+        .collect();
+    json!({"speech": speech, "stats": timeline::stats(&speakers)})
+}
+
+/// The bookmarks and notes on this recording the viewer may read; an
+/// administrator reads none (they are the people's own).
+async fn moments_json(
+    state: &AppState,
+    row: &RecordingRow,
+    access: &Access,
+) -> Result<Vec<crate::store::Moment>, ApiError> {
+    match access.role() {
+        Some(role) => Ok(state
+            .store()
+            .recording_moments(row.id.clone(), role)
+            .await?),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The newest recording, not deleted, of what the credential covers.

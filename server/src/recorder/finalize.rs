@@ -224,6 +224,17 @@ fn transcribe(
     Ok(ManifestTranscript {
         role: role.as_str().to_string(),
         file,
-        talk_seconds: (talk.speech_seconds * 100.0).round() / 100.0,
+        talk_seconds: round2(talk.speech_seconds),
+        speech: talk
+            .segments
+            .iter()
+            .map(|(s, e)| [round2(*s), round2(*e)])
+            .collect(),
     })
+}
+
+/// Hundredths of a second: finer than anyone reads, and it keeps a long
+/// session's manifest small.
+fn round2(s: f64) -> f64 {
+    (s * 100.0).round() / 100.0
 }

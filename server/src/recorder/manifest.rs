@@ -57,6 +57,11 @@ pub struct ManifestTranscript {
     pub file: String,
     /// Seconds of speech found by the voice detector.
     pub talk_seconds: f64,
+    /// When this person spoke, as `[start, end]` seconds on the
+    /// recording's clock (the detector's coarse regions): the reflection
+    /// page's "who spoke when" lane. Empty in manifests written before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speech: Vec<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

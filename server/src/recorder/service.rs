@@ -63,6 +63,9 @@ pub struct Recorders {
 /// A recording being written. Dropping it does not stop it; `stop` does.
 pub struct ActiveRecording {
     pub id: RecordingId,
+    /// When the recording's clock started (unix ms): what a moment marked
+    /// in the call is measured from.
+    pub started_at_ms: i64,
     /// Where the media engine hands this recording's packets.
     pub tap: RecordTap,
     control: mpsc::Sender<Control>,
@@ -168,6 +171,7 @@ impl Recorders {
         tracing::info!(recording = %id, session = %ctx.session.id, "recording started");
         Ok(ActiveRecording {
             id,
+            started_at_ms: ctx.started_at_ms,
             tap: queue.tap.clone(),
             control,
         })

@@ -219,6 +219,25 @@ const MIGRATIONS: &[&str] = &[
         mentee_talk_ms INTEGER NOT NULL DEFAULT 0,
         updated_at_ms INTEGER NOT NULL
     );",
+    // 7: moments, bookmarks and notes at a time (`reflection/moments.rs`):
+    // on a recording's clock (`recording_id` set) or on the session's.
+    // Keyed by session id without a foreign key, like `call_stats`; a
+    // deleted pair takes its sessions' moments with it (`store/pairs.rs`).
+    "CREATE TABLE moments (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        recording_id TEXT,
+        clock TEXT NOT NULL,
+        at_s REAL NOT NULL,
+        kind TEXT NOT NULL,
+        author TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX moments_session ON moments (session_id, created_at_ms);
+    CREATE INDEX moments_recording ON moments (recording_id, at_s);",
 ];
 
 pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@ mod apikeys;
 mod call_stats;
 mod consent;
 mod migrations;
+mod moments;
 mod pair_content;
 mod pair_schedule;
 mod pairs;
@@ -34,6 +35,7 @@ pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
 pub use call_stats::CallStats;
 pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEvent, TrailFilter};
+pub use moments::Moment;
 pub use pair_content::{
     ActionChange, ActionItem, AgendaChange, AgendaItem, ContentError, Message, Note,
 };

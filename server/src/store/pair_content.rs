@@ -660,7 +660,7 @@ impl Store {
         .await?
     }
 
-    /// Deletes notes and messages older than `before_ms` everywhere
+    /// Deletes notes, moments and messages older than `before_ms` everywhere
     /// (retention); returns how many rows went.
     pub async fn expire_pair_content(&self, before_ms: i64) -> Result<usize, StoreError> {
         self.call(move |conn| {
@@ -670,7 +670,10 @@ impl Store {
             )?;
             let messages =
                 conn.execute("DELETE FROM pair_messages WHERE at_ms < ?1", [before_ms])?;
-            Ok(notes + messages)
+            // Bookmarks and notes at a time are notes too.
+            let moments =
+                conn.execute("DELETE FROM moments WHERE updated_at_ms < ?1", [before_ms])?;
+            Ok(notes + messages + moments)
         })
         .await
     }

@@ -358,12 +358,18 @@ impl Store {
     }
 
     /// Deletes the pair and everything it owns (links, schedule, agenda,
-    /// actions, notes, messages). Its calls' session rows stay, unlinked,
+    /// actions, notes, messages, and its calls' moments). Its calls' session rows stay, unlinked,
     /// as the consent trail refers to them; their recordings are deleted
     /// by the caller first, through the recorder, so the trail says so.
     pub async fn delete_pair(&self, id: PairId) -> Result<bool, StoreError> {
         self.call(move |conn| {
             let tx = conn.unchecked_transaction()?;
+            // The people's bookmarks and notes in those calls go with it.
+            tx.execute(
+                "DELETE FROM moments WHERE session_id IN
+                 (SELECT id FROM sessions WHERE pair_id = ?1)",
+                [id.0.to_string()],
+            )?;
             tx.execute(
                 "UPDATE sessions SET pair_id = NULL WHERE pair_id = ?1",
                 [id.0.to_string()],
