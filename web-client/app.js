@@ -5,6 +5,7 @@
 // Flow: check the link (preview) and open camera and microphone at the same
 // time → pre-join screen → join → call → ended screen (with rejoin).
 
+import { MomentMarker } from './call-moments.js';
 import { CallPairPanel } from './call-pair.js';
 import { wireControls } from './controls.js';
 import { DevicePickers } from './devices.js';
@@ -98,7 +99,8 @@ async function boot() {
     stage.setPeer(null);
     showMediaProblem(); // now with the other person's name
     // A pair's call: its agenda and this call's notes beside the stage.
-    if (info.pair?.id) new CallPairPanel({ token, info, controls });
+    const panel = info.pair?.id ? new CallPairPanel({ token, info, controls }) : null;
+    new MomentMarker({ token, info, onMarked: () => panel?.loadMoments().catch(() => {}) });
   } else {
     setError(refusalText('unreachable'));
     $('joining-as').textContent = 'Your link could not be checked yet.';

@@ -10,6 +10,7 @@
 
 import { AgendaList } from './pair-agenda.js';
 import { PairApi } from './pair-api.js';
+import { momentItem } from './call-moments.js';
 import { noteItem, wireNoteTools } from './pair-notes.js';
 import { $ } from './ui.js';
 
@@ -20,6 +21,7 @@ export class CallPairPanel {
   /** info: the join preview (`pair.id`, `you`, `peer`); controls: from wireControls. */
   constructor({ token, info, controls }) {
     this.api = new PairApi(token, info.pair.id);
+    this.token = token;
     this.info = info;
     this.controls = controls;
     this.panel = $('pair-panel');
@@ -97,7 +99,7 @@ export class CallPairPanel {
 
   async load() {
     try {
-      await Promise.all([this.agenda.load(), this.loadNotes()]);
+      await Promise.all([this.agenda.load(), this.loadNotes(), this.loadMoments()]);
       this.error('');
     } catch (err) {
       this.error(err.status === 401
@@ -111,6 +113,18 @@ export class CallPairPanel {
     const who = { you: this.info.you.role, name: (role) => (role === this.info.peer.role ? this.info.peer.name : 'you') };
     const notes = (body?.notes ?? []).slice().sort((a, b) => b.created_at_ms - a.created_at_ms);
     $('call-notes').replaceChildren(...notes.map((n) => noteItem(n, who, true)));
+  }
+
+  /** This call's marked moments the person may read (theirs and shared ones). */
+  async loadMoments() {
+    const resp = await fetch(`/api/v1/sessions/${encodeURIComponent(this.info.session.id)}/moments`, {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const { moments = [] } = await resp.json();
+    const names = (role) => (role === this.info.peer.role ? this.info.peer.name : 'you');
+    $('call-moments').replaceChildren(...moments.map((m) => momentItem(m, names)));
+    $('call-moments-empty').hidden = moments.length > 0;
   }
 
   async saveNote() {

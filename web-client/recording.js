@@ -11,10 +11,16 @@
 import { $, toast } from './ui.js';
 
 export class Recording {
-  constructor({ send, myRole, peerName }) {
+  constructor({ send, myRole, peerName, rememberKey = null }) {
     this.send = send;
     this.myRole = myRole;
     this.peerName = peerName;
+    this.rememberKey = rememberKey;
+    try {
+      this.recorded = Boolean(rememberKey && sessionStorage.getItem(rememberKey));
+    } catch {
+      this.recorded = false;
+    }
     this.status = { state: 'off', policy: 'off', consented: [] };
     this.active = false; // in the call
     this.dialog = $('consent-dialog');
@@ -59,7 +65,14 @@ export class Recording {
     };
     const now = this.status.state;
     // Something was recorded in this call: the end screen links to it.
-    if (now === 'recording') this.recorded = true;
+    if (now === 'recording' && !this.recorded) {
+      this.recorded = true;
+      try {
+        if (this.rememberKey) sessionStorage.setItem(this.rememberKey, '1');
+      } catch {
+        // No storage: this page's memory is enough until a reload.
+      }
+    }
     if (before !== 'recording' && now === 'recording') toast('Recording has started.');
     if (before === 'recording' && now === 'off') toast('Recording has stopped.');
     if (before === 'requested' && now === 'off') toast('Recording was not started: the request ended without both agreeing.');

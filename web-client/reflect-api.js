@@ -16,12 +16,15 @@ export class ReflectApi {
     this.token = token;
   }
 
-  async fetch(method, url, accept = 'application/json') {
+  async fetch(method, url, accept = 'application/json', body = undefined) {
     let res;
+    const headers = { accept, authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     try {
       res = await fetch(url, {
         method,
-        headers: { accept, authorization: `Bearer ${this.token}` },
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
         referrerPolicy: 'no-referrer',
       });
@@ -38,8 +41,8 @@ export class ReflectApi {
     throw new ReflectApiError(res.status, err.code, err.message);
   }
 
-  async json(method, url) {
-    const res = await this.fetch(method, url);
+  async json(method, url, body) {
+    const res = await this.fetch(method, url, 'application/json', body);
     const text = await res.text();
     return text ? JSON.parse(text) : null;
   }
@@ -57,6 +60,19 @@ export class ReflectApi {
   /** A file's body as a Blob (transcript downloads, the captions). */
   async blob(url, accept) {
     return (await this.fetch('GET', url, accept)).blob();
+  }
+
+  /** A bookmark or a note at `at_s` on the recording's clock. */
+  addMoment(recordingId, moment) {
+    return this.json('POST', `/api/v1/recordings/${encodeURIComponent(recordingId)}/moments`, moment);
+  }
+
+  changeMoment(id, change) {
+    return this.json('PATCH', `/api/v1/moments/${encodeURIComponent(id)}`, change);
+  }
+
+  deleteMoment(id) {
+    return this.json('DELETE', `/api/v1/moments/${encodeURIComponent(id)}`);
   }
 
   deleteMedia(id) {

@@ -10,6 +10,7 @@
 import { ReflectApi } from './reflect-api.js';
 import { authorizeMedia, SyncedPlayer } from './reflect-player.js';
 import { showTalkTime, showTrail } from './reflect-trail.js';
+import { Moments } from './reflect-moments.js';
 import { Transcript } from './reflect-transcript.js';
 import { fmtDayTime } from './pair-time.js';
 import { $, confirmAction, setError, toast } from './ui.js';
@@ -52,6 +53,7 @@ const api = new ReflectApi(link.token);
 let data = null;
 let player = null;
 let transcript = null;
+let moments = null;
 let pollTimer = 0;
 
 function dead(code, detail) {
@@ -288,7 +290,22 @@ async function load() {
       duration: d.recording.duration_s || 0,
     });
     wireDownloads();
+    moments = new Moments(api, {
+      seek: (t) => {
+        player?.seek(t);
+        transcript?.setTime(t);
+      },
+      now: () => player?.now() ?? 0,
+      names: roleName,
+      viewer: d.viewer?.role || null,
+    });
+    const peer = d.people.find((p) => p.role !== d.viewer?.role);
+    if (peer?.name) {
+      $('reflect-note-shared-label').textContent = `Share with ${peer.name}`;
+      $('moments-peer').textContent = peer.name;
+    }
   }
+  moments.show(d);
   if (deleted || first) {
     $('stage').replaceChildren();
     $('screen').replaceChildren();

@@ -41,7 +41,14 @@ export class Session {
     const send = (m) => this.signaling.joined && this.signaling.send(m);
     this.chat = new Chat({ send, myRole: () => this.me?.role, onIncoming: () => hooks.onChat?.() });
     this.chat.myName = () => this.me?.name || '';
-    this.recording = new Recording({ send, myRole: () => this.me?.role, peerName: () => this.peerName() });
+    this.recording = new Recording({
+      send,
+      myRole: () => this.me?.role,
+      peerName: () => this.peerName(),
+      // Survives a reload of this tab, so the end screen still links to
+      // what was recorded before it.
+      rememberKey: token ? `duet.recorded.${token.slice(-24)}` : null,
+    });
 
     this.signaling.addEventListener('message', (e) => this.onMessage(e.detail));
     this.signaling.addEventListener('down', () => {

@@ -30,6 +30,8 @@ let mentor;
 let mentee;
 const pair = { id: null, tokens: {} };
 let recordingId = null;
+/** When the test saw recording start, and when Alan marked a moment (s after it). */
+const marks = { recordingSeen: 0, alanAt: 0 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MODEL = process.env.DUET_TEST_WHISPER_MODEL;
@@ -83,14 +85,34 @@ before(async () => {
       await byTestId(page, 'consent-accept').click();
     }
     await Promise.all([m, a].map((page) => waitUntil('recording', () => byTestId(page, 'recording-indicator').isVisible())));
+    marks.recordingSeen = Date.now();
+    await sleep(3_000);
+    // Alan marks a moment with the button, labels it and shares it; Grace
+    // marks one with the keyboard and keeps it to herself.
+    marks.alanAt = (Date.now() - marks.recordingSeen) / 1000;
+    await byTestId(a, 'mark-moment').click();
+    await byTestId(a, 'moment-box').waitFor({ state: 'visible' });
+    assert.match(await a.locator('#moment-said').innerText(), /of the recording/);
+    await byTestId(a, 'moment-label').fill('the budget question');
+    await byTestId(a, 'moment-shared').check();
+    await byTestId(a, 'moment-save').click();
+    await byTestId(a, 'moment-box').waitFor({ state: 'hidden' });
+    await m.keyboard.press('Alt+KeyM');
+    await byTestId(m, 'moment-box').waitFor({ state: 'visible' });
+    await m.keyboard.press('Escape');
+    await byTestId(m, 'moment-box').waitFor({ state: 'hidden' });
     // Grace shows her screen for a while in the middle.
-    await sleep(5_000);
+    await sleep(2_000);
     await byTestId(m, 'share-screen').click();
     await sleep(5_000);
     await byTestId(m, 'share-screen').click();
     await sleep(6_000);
-    await Promise.all([byTestId(m, 'leave').click(), byTestId(a, 'leave').click()]);
-    await Promise.all([waitForState(m, 'ended'), waitForState(a, 'ended')]);
+    // One after the other: the first leaving changes the other's page
+    // (the waiting view) under a click aimed at it.
+    await byTestId(a, 'leave').click();
+    await waitForState(a, 'ended');
+    await byTestId(m, 'leave').click();
+    await waitForState(m, 'ended');
     // The end screen of a recorded call leads to its reflection page.
     for (const page of [m, a]) {
       await byTestId(page, 'ended-reflect-link').waitFor({ state: 'visible' });
@@ -243,6 +265,48 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
   } finally {
     await a.setViewportSize({ width: 1280, height: 900 });
   }
+});
+
+e2e('bookmarks from the call sit on the timeline; notes at a time are shared or private', ctx, async () => {
+  const a = await mentee.open(`${ctx.server.base}/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
+  await byTestId(a, 'reflection').waitFor({ state: 'visible' });
+  // Alan's shared bookmark, where he made it (the server's clock started
+  // a little before the test saw the indicator: allow a second).
+  const bookmarks = byTestId(a, 'timeline-bookmark');
+  await waitUntil('the bookmarks', async () => (await bookmarks.count()) >= 1);
+  const seen = await bookmarks.evaluateAll((bs) => bs.map((b) => ({ at: Number(b.dataset.atS), label: b.getAttribute('aria-label') })));
+  assert.equal(seen.length, 1, `Grace's private mark is hers alone: ${JSON.stringify(seen)}`);
+  assert.match(seen[0].label, /the budget question/);
+  assert.ok(Math.abs(seen[0].at - marks.alanAt) <= 1.0, `at ${seen[0].at} s, made at ${marks.alanAt.toFixed(2)} s`);
+  // Who spoke when: a lane per person.
+  assert.equal(await byTestId(a, 'speech-lane').count(), 2);
+  // A click on the bookmark moves the players there.
+  await bookmarks.first().click();
+  await waitUntil('the players at the bookmark', async () => {
+    const ps = await positions(a);
+    return ps.every((p) => p.hidden || Math.abs(p.at - seen[0].at) <= 0.5) || { ok: false, ps };
+  });
+
+  // Two notes at this time: one shared with Grace, one private.
+  await byTestId(a, 'reflect-note-input').fill('Grace asked the right question here');
+  await byTestId(a, 'reflect-note-shared').check();
+  await byTestId(a, 'reflect-note-save').click();
+  await byTestId(a, 'reflect-note-input').fill('Only for me: prepare numbers');
+  await byTestId(a, 'reflect-note-shared').uncheck();
+  await byTestId(a, 'reflect-note-save').click();
+  await waitUntil('two notes on the timeline', async () => (await byTestId(a, 'timeline-note').count()) === 2);
+  const noteAt = Number(await byTestId(a, 'timeline-note').first().getAttribute('data-at-s'));
+  assert.ok(Math.abs(noteAt - seen[0].at) <= 1.0, `the note sits where the player was: ${noteAt}`);
+
+  const m = await mentor.open(`${ctx.server.base}/reflect#${pair.tokens.mentor}&recording=${recordingId}`);
+  await byTestId(m, 'reflection').waitFor({ state: 'visible' });
+  await waitUntil('Grace\'s moments', async () => (await byTestId(m, 'moment-item').count()) >= 2);
+  const hers = await textOf(m, 'moment-list');
+  assert.match(hers, /Grace asked the right question here/);
+  assert.doesNotMatch(hers, /Only for me/);
+  assert.match(hers, /the budget question/);
+  // Her own private mark from the call is there for her.
+  assert.equal(await byTestId(m, 'timeline-bookmark').count(), 2);
 });
 
 e2e('a stranger\'s link gets a clear error, not the recording', ctx, async () => {
