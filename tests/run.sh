@@ -62,7 +62,7 @@ if [ "$node_major" -lt 20 ]; then
     exit 1
 fi
 
-# The browser tests' one dependency, playwright-core, comes from the npm
+# The browser tests' dependencies, playwright-core and axe-core, come from the npm
 # registry, so it is installed here, outside the namespace: again whenever
 # the lockfile changed since the last install.
 lock=tests/browser/package-lock.json

@@ -15,6 +15,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 
+import { assertAccessible } from './a11y.mjs';
+
 import {
   byTestId,
   clickJoin,
@@ -392,6 +394,8 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
   const ticked = a.locator('[data-testid="agenda-item"][data-done="true"]');
   assert.equal(await ticked.count(), 1);
   assert.equal(await ticked.locator('.item-text').innerText(), 'Career goals for next year');
+  // The pair home with a history, notes, agenda and schedule filled in.
+  await assertAccessible(a, 'the pair home');
 
   // And the API agrees: his token never gets her private note; hers does.
   const his = await ctx.server.api('GET', `/api/v1/pairs/${pair.id}/notes`, undefined, { token: pair.tokens.mentee });

@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 
+import { assertAccessible } from './a11y.mjs';
+
 import {
   byTestId,
   createAdmin,
@@ -307,6 +309,7 @@ e2e('bookmarks from the call sit on the timeline; notes at a time are shared or 
   assert.match(hers, /the budget question/);
   // Her own private mark from the call is there for her.
   assert.equal(await byTestId(m, 'timeline-bookmark').count(), 2);
+  await assertAccessible(a, 'the reflection page');
 });
 
 e2e('a stranger\'s link gets a clear error, not the recording', ctx, async () => {
