@@ -342,8 +342,24 @@ pub fn build(
 }
 
 /// Applies a new offer (renegotiation or ICE restart) to a live connection.
-pub fn renegotiate(now: Instant, pc: &mut Pc, offer_sdp: String) -> Result<String, RtcError> {
+///
+/// The host candidates go in again: an ICE agent that reached `Failed`
+/// (the client's address changed and nothing reached the server for 30 s)
+/// has dropped its local candidates, and a restart keeps only those it
+/// still has — so without this a late restart answers from no candidate
+/// and every check is discarded. rtc ignores a candidate it already has.
+pub fn renegotiate(
+    now: Instant,
+    pc: &mut Pc,
+    offer_sdp: String,
+    advertise: SocketAddr,
+    advertise_tcp: Option<SocketAddr>,
+) -> Result<String, RtcError> {
     pc.set_remote_description(now, RTCSessionDescription::offer(offer_sdp)?)?;
+    add_host_candidate(pc, advertise, false)?;
+    if let Some(tcp) = advertise_tcp {
+        add_host_candidate(pc, tcp, true)?;
+    }
     let answer = pc.create_answer(None)?;
     pc.set_local_description(now, answer)?;
     pc.local_description()

@@ -90,8 +90,14 @@ impl Engine {
         let mut carried = TalkMeter::default();
         if let Some(existing) = self.peers.get_mut(&key) {
             if existing.conn == conn {
-                return peer::renegotiate(now, &mut existing.pc, sdp)
-                    .map_err(|e| MediaError::BadOffer(e.to_string()));
+                return peer::renegotiate(
+                    now,
+                    &mut existing.pc,
+                    sdp,
+                    self.advertise,
+                    self.tcp.local(),
+                )
+                .map_err(|e| MediaError::BadOffer(e.to_string()));
             }
             if existing.conn > conn {
                 return Err(MediaError::Stale);
