@@ -8,7 +8,9 @@
 // path breaks, and a "giveup" event when that does not help, after which
 // the app starts over with a fresh socket and a fresh connection.
 
-const DISCONNECTED_GRACE_MS = 3000; // brief blips recover on their own
+// A forced restart (media stopped while ICE says connected) at most this
+// often: a restart that did not help is not repeated in a loop.
+const FORCED_RESTART_EVERY_MS = 8000;
 const RESTART_TIMEOUT_MS = 10000;
 const FIRST_CONNECT_TIMEOUT_MS = 15000;
 const STATS_EVERY_MS = 1000;
@@ -139,11 +141,12 @@ export class PeerLink extends EventTarget {
     const s = this.pc.connectionState;
     if (s === 'connected') {
       this.disarm('first');
-      this.disarm('grace');
       this.disarm('restart');
       this.restarting = false;
     } else if (s === 'disconnected') {
-      this.arm('grace', DISCONNECTED_GRACE_MS, () => this.restart());
+      // At once: waiting first only adds to the frozen picture, and a
+      // restart on a path that comes back by itself costs one round trip.
+      this.restart();
     } else if (s === 'failed') {
       this.restart();
     }
@@ -155,16 +158,36 @@ export class PeerLink extends EventTarget {
     return this.restarting || this.pc.connectionState === 'disconnected' || this.pc.connectionState === 'failed';
   }
 
-  /** ICE restart on the same socket; if it does not work, give up. */
-  restart() {
-    if (this.closed || this.restarting || this.pc.connectionState === 'connected') return;
+  /**
+   * ICE restart on the same socket; if it does not work, give up. `force`
+   * restarts a path ICE still calls connected: after an address change
+   * (Wi-Fi to 4G) the server answers our checks from the new address while
+   * its media still goes to the old one, so only the stopped packets tell.
+   */
+  restart({ force = false } = {}) {
+    if (this.closed || this.restarting) return;
+    if (this.pc.connectionState === 'connected' && !force) return;
+    if (force) {
+      const now = Date.now();
+      if (now - (this.lastForced || 0) < FORCED_RESTART_EVERY_MS) return;
+      this.lastForced = now;
+    }
     if (!this.canSignal()) return; // the socket's own reconnect starts over anyway
     this.restarting = true;
     this.dispatchEvent(new CustomEvent('state'));
     this.offer({ iceRestart: true });
     this.arm('restart', RESTART_TIMEOUT_MS, () => {
+      this.restarting = false;
       if (this.pc.connectionState !== 'connected') this.dispatchEvent(new CustomEvent('giveup'));
     });
+  }
+
+  /** Media arrives again: a forced restart (ICE stayed connected) is over. */
+  mediaResumed() {
+    if (!this.restarting || this.pc.connectionState !== 'connected') return;
+    this.disarm('restart');
+    this.restarting = false;
+    this.dispatchEvent(new CustomEvent('state'));
   }
 
   arm(name, ms, fn) {

@@ -15,6 +15,9 @@ import { Signaling } from './signaling.js';
 import { renderStatus } from './status.js';
 import { $, play, setTitle, toast } from './ui.js';
 
+// Seconds without a packet from a sending peer before the path is rebuilt.
+const STALL_TICKS = 2;
+
 export class Session {
   /**
    * hooks: {onJoined(), onRefused(code, text), onEnded(kind, text)}
@@ -221,9 +224,21 @@ export class Session {
 
   /** "Connected" waits until the other person's media actually arrives. */
   onStats({ remotePackets, rtt, loss }) {
+    const grew = remotePackets > this.lastPackets;
     this.lastPackets = remotePackets;
     const m = this.peer?.media;
     const sendsNothing = m && !m.audio && !m.video && !m.screen;
+    // The other person sends (their audio alone is ~50 packets a second),
+    // ICE says connected, yet nothing came for STALL_TICKS seconds: our
+    // path moved under us (a new network) — restart ICE now rather than
+    // wait ~30 s for the server's side to call it failed.
+    if (grew) {
+      this.stallTicks = 0;
+      this.link?.mediaResumed();
+    } else if (this.peer && this.flowing && !sendsNothing && this.link?.state === 'connected') {
+      this.stallTicks = (this.stallTicks || 0) + 1;
+      if (this.stallTicks >= STALL_TICKS) this.link.restart({ force: true });
+    }
     if (this.peer && !this.flowing && (remotePackets > this.flowMark || sendsNothing)) {
       this.flowing = true;
       this.render();
