@@ -10,6 +10,7 @@
 import { PeerLink } from './call.js';
 import { Chat } from './chat.js';
 import { FATAL, LINK_DEAD, refusalText } from './messages.js';
+import { QualityView } from './quality.js';
 import { Recording } from './recording.js';
 import { Signaling } from './signaling.js';
 import { renderStatus } from './status.js';
@@ -40,6 +41,8 @@ export class Session {
     this.lastPackets = 0;
     this.badTicks = 0;
     this.screenTrack = null;
+    this.quality = new QualityView();
+    this.localBad = false;
 
     const send = (m) => this.signaling.joined && this.signaling.send(m);
     this.chat = new Chat({ send, myRole: () => this.me?.role, onIncoming: () => hooks.onChat?.() });
@@ -96,7 +99,14 @@ export class Session {
   }
 
   render() {
-    renderStatus(this.facts());
+    const facts = this.facts();
+    renderStatus(facts);
+    this.quality.setCall({
+      role: this.me?.role || null,
+      peerName: this.peer ? this.peerName() : null,
+      active: this.phase === 'call',
+    });
+    this.quality.fromPage({ bad: this.localBad, recovering: facts.recovering || this.retrying });
   }
 
   join(name) {
@@ -126,6 +136,7 @@ export class Session {
         return undefined;
       case 'chat': return this.chat.receive(msg);
       case 'recording': return this.recording.update(msg);
+      case 'quality': return this.quality.fromServer(msg);
       case 'session_ended': return this.end(msg.reason || 'ended');
       case 'server_draining': return toast(msg.message || 'The server is restarting; this call will end soon.');
       case 'error': return this.onError(msg);
@@ -246,9 +257,9 @@ export class Session {
     // Poor network hint: sustained loss or delay, shown after a few seconds.
     const bad = this.link?.state === 'connected' && ((rtt ?? 0) > 0.5 || loss > 0.08);
     this.badTicks = bad ? Math.min(this.badTicks + 1, 10) : Math.max(this.badTicks - 1, 0);
-    const el = $('net-quality');
-    if (this.badTicks >= 4) el.hidden = false;
-    else if (this.badTicks === 0) el.hidden = true;
+    if (this.badTicks >= 4) this.localBad = true;
+    else if (this.badTicks === 0) this.localBad = false;
+    this.render();
   }
 
   onError(msg) {
@@ -354,7 +365,6 @@ export class Session {
     this.phase = kind === 'error' ? 'error' : 'ended';
     this.ended = kind;
     this.errorText = text || '';
-    $('net-quality').hidden = true;
     this.render();
     this.hooks.onEnded(kind, text);
   }

@@ -8,6 +8,7 @@
 
 mod call_clock;
 mod history;
+mod link_quality;
 mod recording;
 
 use std::collections::{HashMap, VecDeque};
@@ -106,6 +107,8 @@ pub(crate) struct Room {
     call_dirty: bool,
     /// Connections that left and the talk the media plane owes for them.
     leaving: FuturesUnordered<tokio::time::Timeout<TalkReceipt>>,
+    /// Each person's connection quality, as told to the pages.
+    quality: link_quality::QualityWatch,
 }
 
 /// A recording whose writer stopped on its own, and why.
@@ -135,6 +138,7 @@ impl Room {
             call_restored: false,
             call_dirty: false,
             leaving: FuturesUnordered::new(),
+            quality: Default::default(),
         }
     }
 
@@ -146,6 +150,8 @@ impl Room {
         &mut self,
         commands: &mut mpsc::UnboundedReceiver<RoomCommand>,
     ) -> bool {
+        let mut quality_tick = tokio::time::interval(link_quality::QUALITY_EVERY);
+        quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 // A failed writer first: it has already stopped writing.
@@ -162,6 +168,9 @@ impl Room {
                     Some(cmd) => self.step(cmd).await,
                     None => return false,
                 },
+                _ = quality_tick.tick(), if !self.conns.is_empty() => {
+                    self.check_quality().await;
+                }
             }
             if self.is_idle() {
                 self.flush_call_stats().await;

@@ -17,6 +17,7 @@ pub mod connection;
 pub mod consent;
 pub mod ids;
 pub mod protocol;
+pub mod quality;
 pub mod session;
 
 pub use ids::{ConnId, LinkId, ParticipantId, Role, SessionId, UnixMillis};

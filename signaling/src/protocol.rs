@@ -286,6 +286,14 @@ pub enum ServerMessage {
         at: String,
     },
     Recording(RecordingStatus),
+    /// How one person's connection is doing, sent to both pages when it
+    /// changes (`quality.rs`): each shows its own and the other person's.
+    Quality {
+        role: Role,
+        quality: crate::quality::Quality,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<crate::quality::QualityReason>,
+    },
     SessionEnded {
         reason: EndReason,
     },

@@ -70,6 +70,14 @@ e2e('both people connect and see and hear each other', ctx, async () => {
   assert.equal(seen.mentee.display_name, 'Grace H.');
   // Not a pair's call: no agenda-and-notes panel.
   assert.equal(await byTestId(mentor.page, 'notes-toggle').isVisible(), false);
+  // On a clean loopback both connections read good, on both pages, each
+  // named: yours, and the other person's.
+  for (const [page, other] of [[mentor.page, 'Grace H.'], [mentee.page, 'Ada']]) {
+    assert.equal(await byTestId(page, 'connection-quality').getAttribute('data-quality'), 'good');
+    assert.equal(await byTestId(page, 'peer-connection-quality').getAttribute('data-quality'), 'good');
+    assert.equal(await byTestId(page, 'connection-quality').getAttribute('aria-label'), 'Your connection is good');
+    assert.equal(await byTestId(page, 'peer-connection-quality').getAttribute('aria-label'), `${other}’s connection is good`);
+  }
 
   // The secret in the link's fragment never went out in a URL or a Referer.
   for (const person of [mentor, mentee]) {

@@ -1,0 +1,113 @@
+//! Each person's connection quality, as both pages show it: every
+//! [`QUALITY_EVERY`] the room asks the media plane how each link is doing
+//! (the receiver reports their browser sends), assesses it
+//! (`duet_signaling::quality`) and tells both pages when a level changes —
+//! and a page that joined since, what it has not heard yet.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use duet_signaling::protocol::ServerMessage;
+use duet_signaling::quality::{Assessment, QualityTracker, assess};
+use duet_signaling::{ConnId, Role};
+
+use super::Room;
+use crate::media::LinkQuality;
+
+/// How often the room looks: receiver reports come about once a second.
+pub(super) const QUALITY_EVERY: Duration = Duration::from_secs(2);
+/// The media plane's answer is a courtesy: never hold the room up for it.
+const ASK_WITHIN: Duration = Duration::from_millis(300);
+
+#[derive(Debug, Default)]
+pub(super) struct QualityWatch {
+    trackers: [QualityTracker; 2],
+    /// Connections told the current levels.
+    told: HashSet<ConnId>,
+}
+
+impl QualityWatch {
+    /// Folds in the media plane's figures; the levels that changed.
+    fn observe(&mut self, links: &[(Role, LinkQuality)]) -> Vec<(Role, Assessment)> {
+        let mut changed = Vec::new();
+        for (role, q) in links {
+            if !q.reported {
+                continue;
+            }
+            if let Some(a) = self.trackers[role.index()].observe(assess(q.loss, q.rtt_ms)) {
+                changed.push((*role, a));
+            }
+        }
+        changed
+    }
+
+    fn shown(&self, role: Role) -> Assessment {
+        self.trackers[role.index()].shown()
+    }
+}
+
+fn message(role: Role, a: Assessment) -> ServerMessage {
+    ServerMessage::Quality {
+        role,
+        quality: a.quality,
+        reason: a.reason,
+    }
+}
+
+impl Room {
+    /// One look at both links; tells the pages what changed.
+    pub(super) async fn check_quality(&mut self) {
+        let links = tokio::time::timeout(ASK_WITHIN, self.deps.media.quality(self.id))
+            .await
+            .unwrap_or_default();
+        let changed = self.quality.observe(&links);
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        self.quality.told.retain(|c| conns.contains(c));
+        for conn in conns {
+            if self.quality.told.insert(conn) {
+                // New here: every level that is not the good it assumes.
+                for role in Role::ALL {
+                    let a = self.quality.shown(role);
+                    if a != Assessment::GOOD {
+                        self.send(conn, message(role, a));
+                    }
+                }
+            } else {
+                for (role, a) in &changed {
+                    self.send(conn, message(*role, *a));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use duet_signaling::quality::Quality;
+
+    fn link(loss: f32) -> LinkQuality {
+        LinkQuality {
+            loss,
+            rtt_ms: Some(40.0),
+            reported: true,
+        }
+    }
+
+    #[test]
+    fn a_lossy_link_is_reported_once_confirmed_and_only_for_its_person() {
+        let mut w = QualityWatch::default();
+        let links = [(Role::Mentor, link(0.0)), (Role::Mentee, link(0.2))];
+        assert!(w.observe(&links).is_empty(), "not confirmed yet");
+        let changed = w.observe(&links);
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(changed[0].0, Role::Mentee);
+        assert_eq!(changed[0].1.quality, Quality::Bad);
+        assert!(w.observe(&links).is_empty(), "no news is not repeated");
+        // Before any receiver report, nothing is said about a link.
+        let mut fresh = QualityWatch::default();
+        let unknown = LinkQuality::default();
+        fresh.observe(&[(Role::Mentee, unknown)]);
+        assert!(fresh.observe(&[(Role::Mentee, unknown)]).is_empty());
+    }
+}

@@ -1,0 +1,84 @@
+//! Each page hears how both connections are doing: with the mentee's
+//! downlink losing a quarter of its packets, both pages are told the
+//! mentee's connection is bad because of loss — and nothing about the
+//! mentor's — and told it is good again once the loss stops.
+
+use std::time::Duration;
+
+use duet_tests::harness::{TestServer, token};
+use duet_tests::{DropPolicy, LossyRelay, PeerOptions, TestPeer};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(30);
+
+fn quality_of(log: &[Value], role: &str) -> Option<(String, Option<String>)> {
+    log.iter()
+        .rev()
+        .find(|m| m["type"] == "quality" && m["role"] == role)
+        .map(|m| {
+            (
+                m["quality"].as_str().unwrap_or("").to_string(),
+                m["reason"].as_str().map(String::from),
+            )
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_pages_hear_that_the_mentees_connection_is_losing_packets() {
+    let server = TestServer::start().await.expect("server");
+    let relay = LossyRelay::start(
+        server.media,
+        DropPolicy {
+            upstream_every: None,
+            downstream_every: Some(4),
+            persistent: true,
+        },
+    )
+    .expect("relay");
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor joins");
+    let mentee = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions {
+            rewrite_server_candidates: Some(relay.addr()),
+            ..PeerOptions::named("Grace")
+        },
+    )
+    .await
+    .expect("mentee joins");
+    mentor.wait_connected(T).await.expect("mentor connected");
+    mentee.wait_connected(T).await.expect("mentee connected");
+
+    for peer in [&mentor, &mentee] {
+        peer.signal()
+            .wait_messages(T, |log| {
+                quality_of(log, "mentee")
+                    .is_some_and(|(q, r)| q == "bad" && r.as_deref() == Some("loss"))
+            })
+            .await
+            .expect("told the mentee's connection is bad: loss");
+        let log = peer.messages();
+        assert!(
+            quality_of(&log, "mentor").is_none_or(|(q, _)| q == "good"),
+            "the mentor's connection is fine"
+        );
+    }
+
+    relay.set_policy(DropPolicy::default());
+    mentor
+        .signal()
+        .wait_messages(T, |log| {
+            quality_of(log, "mentee").is_some_and(|(q, r)| q == "good" && r.is_none())
+        })
+        .await
+        .expect("told it is good again");
+    mentor.close().await;
+    mentee.close().await;
+}
