@@ -19,6 +19,7 @@ pub mod consent_flow;
 mod events;
 pub mod feedback;
 pub mod harness;
+pub mod impair;
 pub mod ivf;
 pub mod latency;
 pub mod load;
