@@ -17,7 +17,11 @@ use tokio::time::Instant;
 
 /// The relay's front address, apart from the sockets on 127.0.0.1 as a real test's is.
 const FRONT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+/// How long to listen to be sure nothing comes.
 const QUIET: Duration = Duration::from_millis(300);
+/// How long something expected may take; generous, since these tests run at low priority
+/// beside builds.
+const WAIT: Duration = Duration::from_secs(3);
 /// The server's ufrag for the mentee: what the classifier recognises.
 const MENTEE_UFRAG: &str = "srv-mentee";
 
@@ -59,7 +63,7 @@ fn relay(server: &UdpSocket) -> ImpairRelay {
 async fn join_as_mentee(client: &UdpSocket, relay: &ImpairRelay, server: &UdpSocket) -> SocketAddr {
     let check = binding_request(&format!("{MENTEE_UFRAG}:cli1"), [3; 12]);
     client.send_to(&check, relay.addr()).await.expect("send");
-    let (got, from) = recv(server, QUIET)
+    let (got, from) = recv(server, WAIT)
         .await
         .expect("the check reaches the server");
     assert_eq!(got, check);
@@ -142,7 +146,7 @@ async fn loss_and_delay_through_the_relay_match_the_shape() {
     assert_eq!(stats.up.delivered, reached + 1);
     assert_eq!(stats.down.dropped(), 0);
 
-    // Delay: 30 ms up and 20 down, never less, and not much more on a quiet loopback.
+    // Delay: 30 ms up and 20 down, never less; scheduling at low priority adds a little.
     let mut rtts: Vec<Duration> = got.iter().map(|(i, at)| *at - sent[*i as usize]).collect();
     assert!(
         got.windows(2).all(|w| w[0].0 < w[1].0),
@@ -155,7 +159,7 @@ async fn loss_and_delay_through_the_relay_match_the_shape() {
         rtts[0]
     );
     let median = rtts[rtts.len() / 2];
-    assert!(median <= Duration::from_millis(75), "median {median:?}");
+    assert!(median <= Duration::from_millis(100), "median {median:?}");
 }
 
 #[tokio::test]
@@ -170,12 +174,12 @@ async fn unassigned_clients_pass_unshaped() {
 
     // Not a binding request, and then a check with a ufrag the classifier does not know.
     client.send_to(b"hello", front).await.expect("send");
-    assert_eq!(recv(&server, QUIET).await.expect("passes").0, b"hello");
+    assert_eq!(recv(&server, WAIT).await.expect("passes").0, b"hello");
     let stranger = binding_request("someone-else:cli9", [4; 12]);
     client.send_to(&stranger, front).await.expect("send");
-    let (_, upstream) = recv(&server, QUIET).await.expect("passes");
+    let (_, upstream) = recv(&server, WAIT).await.expect("passes");
     server.send_to(b"back", upstream).await.expect("send");
-    assert_eq!(recv(&client, QUIET).await.expect("passes").0, b"back");
+    assert_eq!(recv(&client, WAIT).await.expect("passes").0, b"back");
 
     let stats = relay.stats();
     assert_eq!((stats.unassigned_up, stats.unassigned_down), (2, 1));
@@ -194,7 +198,7 @@ async fn an_address_change_moves_the_client_to_a_new_source_port() {
 
     assert_eq!(relay.change_address(Who::Mentee).expect("change"), 1);
     client.send_to(b"after", front).await.expect("send");
-    let (got, new) = recv(&server, QUIET).await.expect("reaches the server");
+    let (got, new) = recv(&server, WAIT).await.expect("reaches the server");
     assert_eq!(got, b"after");
     assert_ne!(new, old, "the server sees a new source");
     assert_eq!(new.ip(), FRONT);
@@ -203,10 +207,7 @@ async fn an_address_change_moves_the_client_to_a_new_source_port() {
 
     // The new path works back to the client, through the same front address...
     server.send_to(b"to new", new).await.expect("send");
-    assert_eq!(
-        recv(&client, QUIET).await,
-        Some((b"to new".to_vec(), front))
-    );
+    assert_eq!(recv(&client, WAIT).await, Some((b"to new".to_vec(), front)));
     // ...and the old one is gone.
     server.send_to(b"to old", old).await.expect("send");
     assert_eq!(recv(&client, QUIET).await, None);
@@ -220,18 +221,19 @@ async fn an_outage_drops_both_ways_for_its_duration() {
     let front = relay.addr();
     let upstream = join_as_mentee(&client, &relay, &server).await;
 
-    // From 0.1 s to 1.1 s after the events start.
+    // From 0.1 s to 1.6 s after the events start; the checks keep 0.4 s and 0.7 s from
+    // either end, since the events task may wake late on a busy machine.
     let scenario = Scenario {
         events: vec![Event {
             at_s: 0.1,
             who: Who::Mentee,
-            kind: EventKind::Outage { secs: 1.0 },
+            kind: EventKind::Outage { secs: 1.5 },
         }],
         ..Scenario::clean("short-outage")
     };
     let start = Instant::now();
     relay.run_events(&scenario);
-    tokio::time::sleep_until(start + Duration::from_millis(200)).await;
+    tokio::time::sleep_until(start + Duration::from_millis(500)).await;
 
     for _ in 0..5 {
         client.send_to(b"up during", front).await.expect("send");
@@ -245,12 +247,12 @@ async fn an_outage_drops_both_ways_for_its_duration() {
     let stats = relay.stats().mentee;
     assert_eq!((stats.up.dropped_outage, stats.down.dropped_outage), (5, 5));
 
-    tokio::time::sleep_until(start + Duration::from_millis(1300)).await;
+    tokio::time::sleep_until(start + Duration::from_millis(2300)).await;
     client.send_to(b"up after", front).await.expect("send");
-    assert_eq!(recv(&server, QUIET).await.expect("up again").0, b"up after");
+    assert_eq!(recv(&server, WAIT).await.expect("up again").0, b"up after");
     server.send_to(b"down after", upstream).await.expect("send");
     assert_eq!(
-        recv(&client, QUIET).await.expect("down again").0,
+        recv(&client, WAIT).await.expect("down again").0,
         b"down after"
     );
     // The other person was never cut off.
