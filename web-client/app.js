@@ -15,7 +15,7 @@ import { autoRejoin, fetchPreview, markInCall, renderPreview, saveName, wasInCal
 import { Session } from './session.js';
 import { Stage } from './stage.js';
 import { renderStatus } from './status.js';
-import { $, setError, setTitle, showView } from './ui.js';
+import { $, setError, setTitle, showView, toast } from './ui.js';
 
 // The one global, for tests: the current RTCPeerConnection (or null).
 window.duet = { pc: null };
@@ -223,6 +223,28 @@ function onEnded(kind, text) {
   stage.attachSelf('prejoin');
   if (action) button.focus();
 }
+
+// Low-bandwidth mode, remembered on this device: a weak connection
+// usually stays weak for the next call too.
+const LOW_BW_KEY = 'duet.lowBandwidth';
+$('low-bandwidth').checked = (() => {
+  try {
+    return localStorage.getItem(LOW_BW_KEY) === '1';
+  } catch {
+    return false;
+  }
+})();
+session.setLowBandwidth($('low-bandwidth').checked);
+$('low-bandwidth').addEventListener('change', () => {
+  const on = $('low-bandwidth').checked;
+  session.setLowBandwidth(on);
+  try {
+    localStorage.setItem(LOW_BW_KEY, on ? '1' : '0');
+  } catch {
+    // Not remembered; this call still has it.
+  }
+  toast(on ? 'Low-bandwidth mode: audio first, lower-resolution video.' : 'Low-bandwidth mode is off.');
+});
 
 $('rejoin-button').addEventListener('click', async () => {
   const button = $('rejoin-button');

@@ -119,6 +119,30 @@ export class PeerLink extends EventTarget {
     }
   }
 
+  /**
+   * Low-bandwidth mode: the camera sent at a quarter of its pixels and
+   * 150 kbit/s at most, so audio keeps its share of a weak uplink.
+   * Audio and a shared screen are left alone.
+   */
+  async limitVideo(low) {
+    if (this.closed) return;
+    const sender = this.tx.video.sender;
+    try {
+      const p = sender.getParameters();
+      if (!p.encodings?.length) p.encodings = [{}];
+      if (low) {
+        p.encodings[0].maxBitrate = 150_000;
+        p.encodings[0].scaleResolutionDownBy = 2;
+      } else {
+        delete p.encodings[0].maxBitrate;
+        p.encodings[0].scaleResolutionDownBy = 1;
+      }
+      await sender.setParameters(p);
+    } catch {
+      // Before negotiation there are no encodings yet; applied again once connected.
+    }
+  }
+
   /** kind: "audio" | "video" | "screen"; track may be null (send nothing). */
   async replaceTrack(kind, track) {
     if (this.closed) return;

@@ -43,6 +43,7 @@ export class Session {
     this.screenTrack = null;
     this.quality = new QualityView();
     this.localBad = false;
+    this.lowBandwidth = false;
 
     const send = (m) => this.signaling.joined && this.signaling.send(m);
     this.chat = new Chat({ send, myRole: () => this.me?.role, onIncoming: () => hooks.onChat?.() });
@@ -156,6 +157,8 @@ export class Session {
     this.setPeer(msg.peer, this.peer ? null : this.peerGone);
     this.startPeerLink(msg.ice_servers);
     this.sendMedia();
+    // The server forgets the mode with the connection; say it again.
+    if (this.lowBandwidth) this.signaling.send({ type: 'low_bandwidth', on: true });
     if (first) this.hooks.onJoined();
     this.render();
   }
@@ -175,6 +178,7 @@ export class Session {
     this.flowMark = 0;
     this.lastPackets = 0;
     link.addEventListener('state', () => {
+      if (link.state === 'connected' && this.lowBandwidth) link.limitVideo(true);
       if (link.state === 'connected') {
         this.rebuilding = false;
         this.problems = 0;
@@ -288,6 +292,16 @@ export class Session {
     // takes over. Anything else is a non-fatal notice.
     if (!['timeout', 'unavailable', 'internal'].includes(code)) toast(msg.message || `Server error: ${code}`);
     return undefined;
+  }
+
+  /**
+   * Low-bandwidth mode: this page sends low-resolution video, and the
+   * server caps the other person's video to it. Audio is never touched.
+   */
+  setLowBandwidth(on) {
+    this.lowBandwidth = on;
+    if (this.signaling.joined) this.signaling.send({ type: 'low_bandwidth', on });
+    this.link?.limitVideo(on);
   }
 
   sendMedia() {

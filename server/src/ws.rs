@@ -284,6 +284,11 @@ impl Connection {
                     );
                 }
             }
+            ClientMessage::LowBandwidth { on } => {
+                if let Some(key) = self.key {
+                    self.state.media().set_low_bandwidth(key, on);
+                }
+            }
             ClientMessage::Leave => self.to_room(Input::Leave { conn: self.conn }),
         }
         Step::Continue

@@ -137,6 +137,11 @@ pub enum ClientMessage {
         #[serde(default)]
         discard: bool,
     },
+    /// Low-bandwidth mode on this page (audio and low-resolution video):
+    /// the server caps the other person's video to this participant.
+    LowBandwidth {
+        on: bool,
+    },
     Leave,
     Ping,
 }
@@ -152,6 +157,7 @@ impl ClientMessage {
             ClientMessage::Media { .. } => "media",
             ClientMessage::Chat { .. } => "chat",
             ClientMessage::Recording { .. } => "recording",
+            ClientMessage::LowBandwidth { .. } => "low_bandwidth",
             ClientMessage::Leave => "leave",
             ClientMessage::Ping => "ping",
         }
@@ -436,6 +442,7 @@ const KNOWN_TYPES: &[&str] = &[
     "media",
     "chat",
     "recording",
+    "low_bandwidth",
     "leave",
     "ping",
 ];

@@ -239,3 +239,58 @@ e2e('sharing the screen shows it on the other side, stopping returns to the came
   await waitForVideoHidden(mentee.page, 'remote-screen');
   await waitForVideoPlaying(mentee.page, 'remote-video');
 });
+
+/** Bits per second the page's camera sends, over `ms`, and the frame width. */
+async function cameraSending(page, ms = 2000) {
+  const read = () => page.evaluate(async () => {
+    const report = await window.duet.pc.getStats();
+    let out = null;
+    report.forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.bytesSent > 0 && (!out || s.bytesSent > out.bytes)) {
+        out = { bytes: s.bytesSent, width: s.frameWidth || 0, at: s.timestamp };
+      }
+    });
+    return out;
+  });
+  const a = await read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await read();
+  return { bps: ((b.bytes - a.bytes) * 8 * 1000) / (b.at - a.at), width: b.width };
+}
+
+e2e('low-bandwidth mode: the other camera comes at a low rate, audio goes on', ctx, async () => {
+  const [m, a] = [mentor.page, mentee.page];
+  // A camera at full rate first (it ramps up again after the screen share).
+  let before;
+  await waitUntil('the mentor camera at full rate', async () => {
+    before = await cameraSending(m);
+    return before.bps > 220_000 || { ok: false, before };
+  }, { timeout: 30_000, interval: 0 });
+  console.log(`# mentor camera before: ${Math.round(before.bps / 1000)} kbit/s, ${before.width} px wide`);
+  const ownBefore = await cameraSending(a, 1000);
+  await a.locator('#settings-toggle').click();
+  await byTestId(a, 'low-bandwidth-toggle').check();
+  await a.locator('#settings-toggle').click();
+  // The server asks the mentor's browser to stay under 150 kbit/s.
+  let after;
+  await waitUntil('the mentor camera slows down', async () => {
+    after = await cameraSending(m);
+    return after.bps < 200_000 || { ok: false, after };
+  }, { timeout: 20_000, interval: 0 });
+  console.log(`# mentor camera in the mentee's low-bandwidth mode: ${Math.round(after.bps / 1000)} kbit/s`);
+  // The mentee's own camera goes out at half the width.
+  await waitUntil('the mentee camera at half size', async () => {
+    const own = await cameraSending(a, 1000);
+    return (own.width > 0 && own.width <= ownBefore.width / 2 + 1) || { ok: false, own, ownBefore };
+  }, { timeout: 15_000, interval: 0 });
+  await waitForAudioFlowing(a);
+  await waitForAudioFlowing(m);
+  // Off again: back to full rate.
+  await a.locator('#settings-toggle').click();
+  await byTestId(a, 'low-bandwidth-toggle').uncheck();
+  await a.locator('#settings-toggle').click();
+  await waitUntil('the mentor camera back up', async () => {
+    const now = await cameraSending(m);
+    return now.bps > 220_000 || { ok: false, now };
+  }, { timeout: 30_000, interval: 0 });
+});

@@ -36,6 +36,8 @@ pub struct RtcpCounts {
     pub twcc: u64,
     /// Receiver estimated maximum bitrate.
     pub remb: u64,
+    /// The bitrate (bit/s) the latest REMB stated; 0 before any.
+    pub last_remb_bps: u64,
     /// Generic NACKs.
     pub nacks: u64,
     /// Sequence numbers asked for by those NACKs.
@@ -89,7 +91,11 @@ impl RtcpStats {
         } else if any.is::<TransportLayerCc>() {
             self.bump([None], |c| c.twcc += 1);
         } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
-            self.bump(remb.ssrcs.iter().map(|s| kind_of(*s)), |c| c.remb += 1);
+            let bps = remb.bitrate.max(0.0) as u64;
+            self.bump(remb.ssrcs.iter().map(|s| kind_of(*s)), |c| {
+                c.remb += 1;
+                c.last_remb_bps = bps;
+            });
         } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
             let seqs: u64 = nack
                 .nacks

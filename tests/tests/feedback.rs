@@ -143,3 +143,45 @@ async fn a_receivers_lossy_downlink_caps_the_senders_bitrate() {
     mentor.close().await;
     mentee.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_bandwidth_mode_caps_the_other_persons_video_and_lifts_it() {
+    let server = TestServer::start().await.expect("server");
+    let relay = LossyRelay::start(server.media, DropPolicy::default()).expect("relay");
+    let (mentor, mentee) = call_through(&relay, &server).await;
+    mentee
+        .wait_until(|s| s.received.get(MediaKind::Camera).packets >= 30, T)
+        .await
+        .expect("media flows");
+    assert_eq!(mentor.stats().rtcp.get(MediaKind::Camera).remb, 0);
+
+    // A clean link, but the mentee asks for low-bandwidth mode.
+    mentee
+        .send_json(&serde_json::json!({"type": "low_bandwidth", "on": true}))
+        .expect("send");
+    let s = mentor
+        .wait_until(|s| s.rtcp.get(MediaKind::Camera).remb > 0, T)
+        .await
+        .expect("the mentor is asked to lower its video bitrate");
+    let capped = s.rtcp.get(MediaKind::Camera).last_remb_bps;
+    assert!(
+        (50_000..=150_000).contains(&capped),
+        "low-resolution video: {capped} bit/s"
+    );
+    // Audio is never capped.
+    assert_eq!(s.rtcp.get(MediaKind::Audio).remb, 0);
+
+    // Off again: the cap is lifted at once.
+    mentee
+        .send_json(&serde_json::json!({"type": "low_bandwidth", "on": false}))
+        .expect("send");
+    mentor
+        .wait_until(
+            |s| s.rtcp.get(MediaKind::Camera).last_remb_bps >= 10_000_000,
+            T,
+        )
+        .await
+        .expect("the cap is lifted");
+    mentor.close().await;
+    mentee.close().await;
+}

@@ -24,6 +24,14 @@ const LOW_LOSS: u8 = 5; // ~2 %
 /// Resend a binding cap this often, as browsers expire REMB after a while.
 pub const REMB_REFRESH: Duration = Duration::from_secs(1);
 
+/// The cap on each video stream a receiver in low-bandwidth mode gets:
+/// low-resolution video, with room left for audio on a poor link.
+pub const LOW_BANDWIDTH_BPS: u64 = 150_000;
+
+/// Sent once when a cap is lifted, so the sender need not wait for the
+/// last cap to expire: far above any video stream, so no limit at all.
+pub const LIFTED_BPS: u64 = 50_000_000;
+
 /// Incoming bitrate of one forwarded stream, measured between reports.
 #[derive(Debug, Clone, Default)]
 pub struct RateMeter {
@@ -59,7 +67,11 @@ impl RateMeter {
 /// The cap Duet currently asks one sender's stream to respect.
 #[derive(Debug, Clone, Default)]
 pub struct DownlinkCap {
+    /// The loss-driven cap.
     cap_bps: Option<u64>,
+    /// What was last sent (the lower of the loss cap and the receiver's
+    /// own request), and when.
+    sent_bps: Option<u64>,
     last_sent: Option<Instant>,
 }
 
@@ -70,9 +82,15 @@ impl DownlinkCap {
 
     /// Feeds one receiver report about the forwarded stream: `fraction_lost`
     /// as RTCP carries it (of 256), `incoming_bps` the rate the sender is
-    /// producing. Returns the cap to send upstream now, if any.
-    pub fn on_report(&mut self, now: Instant, fraction_lost: u8, incoming_bps: u64) -> Option<u64> {
-        let before = self.cap_bps;
+    /// producing, `requested` the receiver's own cap (low-bandwidth mode).
+    /// Returns the cap to send upstream now, if any.
+    pub fn on_report(
+        &mut self,
+        now: Instant,
+        fraction_lost: u8,
+        incoming_bps: u64,
+        requested: Option<u64>,
+    ) -> Option<u64> {
         if fraction_lost > HIGH_LOSS {
             let base = self
                 .cap_bps
@@ -91,17 +109,25 @@ impl DownlinkCap {
                 Some(raised)
             };
         }
-        let changed = self.cap_bps != before;
+        let effective = match (self.cap_bps, requested) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let changed = effective != self.sent_bps;
         let stale = self
             .last_sent
             .is_none_or(|t| now.saturating_duration_since(t) >= REMB_REFRESH);
-        match self.cap_bps {
-            Some(cap) if changed || stale => {
-                self.last_sent = Some(now);
-                Some(cap)
-            }
+        let send = match effective {
+            Some(cap) if changed || stale => Some(cap),
+            // Lifted: say so once rather than leave the old cap to expire.
+            None if changed => Some(LIFTED_BPS),
             _ => None,
+        };
+        self.sent_bps = effective;
+        if send.is_some() {
+            self.last_sent = Some(now);
         }
+        send
     }
 }
 

@@ -86,6 +86,9 @@ struct Peer {
     /// downlink puts on it.
     meters: [RateMeter; 3],
     caps: [DownlinkCap; 3],
+    /// This participant asked for low-bandwidth mode: the other
+    /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
+    low_bandwidth: bool,
     /// Sequence and timestamp continuity of each outbound stream across
     /// changes of the other participant's connection.
     continuity: [StreamContinuity; 3],

@@ -163,6 +163,12 @@ pub(crate) enum Command {
         tap: Option<RecordTap>,
     },
     Counters(oneshot::Sender<Counters>),
+    /// The participant asked for low-bandwidth mode (on or off): the other
+    /// participant's video sent to them is capped.
+    LowBandwidth {
+        key: PeerKey,
+        on: bool,
+    },
     Quality {
         session: SessionId,
         reply: oneshot::Sender<Vec<(Role, LinkQuality)>>,
@@ -416,6 +422,14 @@ impl MediaPlane {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Low-bandwidth mode for the participant `key`: the other person's
+    /// video to them is capped at [`bandwidth::LOW_BANDWIDTH_BPS`] per
+    /// stream (asked of the sender by REMB). Best effort: a full queue
+    /// drops it, and the page sends it again with its next `joined`.
+    pub fn set_low_bandwidth(&self, key: PeerKey, on: bool) {
+        let _ = self.request(Command::LowBandwidth { key, on });
     }
 
     pub fn shutdown(&self) {

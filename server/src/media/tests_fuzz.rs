@@ -396,12 +396,12 @@ proptest! {
         let mut built = peer::build(now, CHROMIUM_OFFER.to_owned(), advertise(), None)
             .expect("the unmutated offer builds");
         let offer = mutate(CHROMIUM_OFFER, &edits);
-        if let Ok(answer) = peer::renegotiate(now, &mut built.pc, offer.clone()) {
+        if let Ok(answer) = peer::renegotiate(now, &mut built.pc, offer.clone(), advertise(), None) {
             prop_assert!(answer.len() <= answer_bound(&offer));
         }
         // Whatever the last offer did, the next one is handled too.
         let offer = mutate(CHROMIUM_OFFER, &again);
-        if let Ok(answer) = peer::renegotiate(now, &mut built.pc, offer.clone()) {
+        if let Ok(answer) = peer::renegotiate(now, &mut built.pc, offer.clone(), advertise(), None) {
             prop_assert!(answer.len() <= answer_bound(&offer));
         }
     }

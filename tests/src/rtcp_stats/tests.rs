@@ -85,6 +85,7 @@ fn check_sample(stats: &RtcpStats) {
             receiver_reports: 4,
             twcc: 1,
             remb: 1,
+            last_remb_bps: 500_000,
             nacks: 1,
             nacked_seqs: 3,
             plis: 1,
@@ -97,6 +98,7 @@ fn check_sample(stats: &RtcpStats) {
             receiver_reports: 2,
             twcc: 0,
             remb: 1,
+            last_remb_bps: 500_000,
             nacks: 1,
             nacked_seqs: 3,
             plis: 0,
@@ -114,6 +116,7 @@ fn check_sample(stats: &RtcpStats) {
         *stats.get(MediaKind::Screen),
         RtcpCounts {
             remb: 1,
+            last_remb_bps: 500_000,
             plis: 1,
             ..Default::default()
         }

@@ -10,7 +10,7 @@ fn no_loss_means_no_cap() {
     let t = Instant::now();
     for i in 0..10 {
         assert_eq!(
-            cap.on_report(t + Duration::from_secs(i), LOSS_0, 1_000_000),
+            cap.on_report(t + Duration::from_secs(i), LOSS_0, 1_000_000, None),
             None
         );
     }
@@ -21,7 +21,7 @@ fn no_loss_means_no_cap() {
 fn heavy_loss_cuts_below_the_incoming_rate() {
     let mut cap = DownlinkCap::default();
     let sent = cap
-        .on_report(Instant::now(), LOSS_20, 1_000_000)
+        .on_report(Instant::now(), LOSS_20, 1_000_000, None)
         .expect("a cap");
     // 20 % loss keeps 90 % of the rate.
     assert!((890_000..=910_000).contains(&sent), "{sent}");
@@ -33,7 +33,7 @@ fn repeated_loss_keeps_cutting_but_not_below_the_floor() {
     let t = Instant::now();
     let mut last = u64::MAX;
     for i in 0..60 {
-        if let Some(c) = cap.on_report(t + Duration::from_millis(i * 100), 128, 1_000_000) {
+        if let Some(c) = cap.on_report(t + Duration::from_millis(i * 100), 128, 1_000_000, None) {
             assert!(c <= last);
             last = c;
         }
@@ -45,14 +45,14 @@ fn repeated_loss_keeps_cutting_but_not_below_the_floor() {
 fn moderate_loss_holds_and_refreshes() {
     let mut cap = DownlinkCap::default();
     let t = Instant::now();
-    let first = cap.on_report(t, LOSS_20, 1_000_000).expect("cap");
+    let first = cap.on_report(t, LOSS_20, 1_000_000, None).expect("cap");
     assert_eq!(
-        cap.on_report(t + Duration::from_millis(100), LOSS_5, 1_000_000),
+        cap.on_report(t + Duration::from_millis(100), LOSS_5, 1_000_000, None),
         None,
         "held, not due"
     );
     assert_eq!(
-        cap.on_report(t + REMB_REFRESH, LOSS_5, 1_000_000),
+        cap.on_report(t + REMB_REFRESH, LOSS_5, 1_000_000, None),
         Some(first),
         "refreshed"
     );
@@ -62,10 +62,10 @@ fn moderate_loss_holds_and_refreshes() {
 fn recovery_raises_the_cap_until_it_lifts() {
     let mut cap = DownlinkCap::default();
     let t = Instant::now();
-    cap.on_report(t, LOSS_20, 1_000_000).expect("cap");
+    cap.on_report(t, LOSS_20, 1_000_000, None).expect("cap");
     let mut lifted = false;
     for i in 1..40 {
-        cap.on_report(t + Duration::from_secs(i), LOSS_0, 300_000);
+        cap.on_report(t + Duration::from_secs(i), LOSS_0, 300_000, None);
         if cap.cap_bps().is_none() {
             lifted = true;
             break;
@@ -87,5 +87,41 @@ fn rate_meter_measures_bits_per_second() {
         m.rate_bps(t + Duration::from_millis(1100)),
         1_000_000,
         "too soon: last rate"
+    );
+}
+
+#[test]
+fn a_receiver_in_low_bandwidth_mode_caps_the_sender_and_lifting_it_says_so() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    let low = Some(LOW_BANDWIDTH_BPS);
+    assert_eq!(
+        cap.on_report(t, LOSS_0, 1_000_000, low),
+        Some(LOW_BANDWIDTH_BPS)
+    );
+    // Refreshed, not repeated on every report.
+    assert_eq!(
+        cap.on_report(t + Duration::from_millis(300), LOSS_0, 1_000_000, low),
+        None
+    );
+    assert_eq!(
+        cap.on_report(t + Duration::from_secs(2), LOSS_0, 1_000_000, low),
+        Some(LOW_BANDWIDTH_BPS)
+    );
+    // Loss below the request does not raise it; heavy loss may go lower.
+    let lower = cap
+        .on_report(t + Duration::from_secs(3), 200, 140_000, low)
+        .expect("a lower cap");
+    assert!(lower < LOW_BANDWIDTH_BPS, "{lower}");
+    // Off, and the loss gone: the cap is lifted at once, then silence.
+    let mut off = DownlinkCap::default();
+    off.on_report(t, LOSS_0, 1_000_000, low);
+    assert_eq!(
+        off.on_report(t + Duration::from_secs(1), LOSS_0, 1_000_000, None),
+        Some(LIFTED_BPS)
+    );
+    assert_eq!(
+        off.on_report(t + Duration::from_secs(3), LOSS_0, 1_000_000, None),
+        None
     );
 }

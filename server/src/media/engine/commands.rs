@@ -65,6 +65,11 @@ impl Engine {
             Command::Counters(reply) => {
                 let _ = reply.send(self.counters);
             }
+            Command::LowBandwidth { key, on } => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.low_bandwidth = on;
+                }
+            }
             Command::Quality { session, reply } => {
                 let out = [Role::Mentor, Role::Mentee]
                     .into_iter()
@@ -125,6 +130,7 @@ impl Engine {
                 keyframe_pending: Default::default(),
                 meters: Default::default(),
                 caps: Default::default(),
+                low_bandwidth: false,
                 continuity: Default::default(),
                 talk: carried,
                 inbound_codecs: Default::default(),

@@ -57,14 +57,22 @@ pub(super) fn collect_loss(
 }
 
 /// Feeds a loss report into `peer`'s cap for its inbound `slot` and sends a
-/// REMB upstream when the cap says so.
-pub(super) fn cap_bitrate(now: Instant, peer: &mut Peer, slot: Slot, fraction_lost: u8) -> bool {
+/// REMB upstream when the cap says so. `low_bandwidth`: the receiver asked
+/// for low-bandwidth mode.
+pub(super) fn cap_bitrate(
+    now: Instant,
+    peer: &mut Peer,
+    slot: Slot,
+    fraction_lost: u8,
+    low_bandwidth: bool,
+) -> bool {
     let i = slot.index();
     let Some(inbound) = &peer.inbound[i] else {
         return false;
     };
     let rate = peer.meters[i].rate_bps(now);
-    let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate) else {
+    let requested = low_bandwidth.then_some(crate::media::bandwidth::LOW_BANDWIDTH_BPS);
+    let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate, requested) else {
         return false;
     };
     let remb = ReceiverEstimatedMaximumBitrate {
