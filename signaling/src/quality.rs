@@ -172,7 +172,11 @@ mod tests {
         let weak = a(Quality::Weak, Some(QualityReason::Loss));
         let bad = a(Quality::Bad, Some(QualityReason::Loss));
         assert_eq!(t.observe(weak), None, "one report is not enough");
-        assert_eq!(t.observe(Assessment::GOOD), None, "and a good one resets it");
+        assert_eq!(
+            t.observe(Assessment::GOOD),
+            None,
+            "and a good one resets it"
+        );
         assert_eq!(t.observe(weak), None);
         assert_eq!(t.observe(bad), None, "a different level starts over");
         assert_eq!(t.observe(bad), Some(bad));
@@ -184,8 +188,11 @@ mod tests {
 
     #[test]
     fn the_wire_names_are_plain_words() {
-        let json = serde_json::to_value(a(Quality::Weak, Some(QualityReason::Delay)))
-            .expect("serialize");
-        assert_eq!(json, serde_json::json!({"quality": "weak", "reason": "delay"}));
+        let json =
+            serde_json::to_value(a(Quality::Weak, Some(QualityReason::Delay))).expect("serialize");
+        assert_eq!(
+            json,
+            serde_json::json!({"quality": "weak", "reason": "delay"})
+        );
     }
 }
