@@ -164,3 +164,79 @@ async fn a_second_tab_takes_over_the_media_too() {
         .await
         .expect("the mentor now sees the second tab");
 }
+
+/// The Wi-Fi→4G switch: the mentee's traffic suddenly reaches Duet from a
+/// new address. The mentee's side sees media stop (Duet still sends to the
+/// old address), restarts ICE on the same connection — as the web client
+/// does after two silent seconds — and media is back within 3 s of the
+/// switch, with no new peer connection and nothing asked of the mentor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_change_recovers_through_an_ice_restart_within_3_s() {
+    use duet_tests::impair::{ImpairRelay, Who};
+    let server = TestServer::start().await.expect("server");
+    let relay =
+        ImpairRelay::start(server.media, std::net::Ipv4Addr::LOCALHOST.into()).expect("relay");
+    // Only the mentee goes through the relay.
+    relay.assign(|_| Some(Who::Mentee));
+    let session = server.create_session().await.expect("session");
+    let mentor = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentor"),
+        PeerOptions::named("Ada"),
+    )
+    .await
+    .expect("mentor joins");
+    let mentee = TestPeer::join(
+        &server.ws_url(),
+        &token(&session, "mentee"),
+        PeerOptions {
+            rewrite_server_candidates: Some(relay.addr()),
+            ..PeerOptions::named("Grace")
+        },
+    )
+    .await
+    .expect("mentee joins");
+    mentee.wait_connected(T).await.expect("connected");
+    camera_keeps_flowing(&mentee, 30).await;
+    let joined_before = mentee.signal().messages_of_type("joined").len();
+    let mentor_offers_before = mentor.signal().messages_of_type("offer").len();
+
+    let switched = std::time::Instant::now();
+    assert_eq!(relay.change_address(Who::Mentee).expect("switch"), 1);
+    // What the page sees: packets stop.
+    let base = mentee.stats().received.get(MediaKind::Camera).packets;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stalled = mentee.stats().received.get(MediaKind::Camera).packets;
+    assert!(
+        stalled <= base + 20,
+        "media stops reaching the old address: {base} → {stalled}"
+    );
+
+    mentee
+        .connection()
+        .restart_ice()
+        .await
+        .expect("restart ICE");
+    let offer = mentee.create_offer(false).await.expect("restart offer");
+    mentee
+        .send_json(&json!({"type":"offer","sdp":offer}))
+        .expect("send offer");
+    camera_keeps_flowing(&mentee, 30).await;
+    let took = switched.elapsed();
+    println!("address change → media again: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "media back within 3 s of the switch: {took:?}"
+    );
+    // The same connection: no new join, the mentor was not renegotiated,
+    // and the mentor gets the mentee's camera too.
+    camera_keeps_flowing(&mentor, 30).await;
+    assert_eq!(
+        mentee.signal().messages_of_type("joined").len(),
+        joined_before
+    );
+    assert_eq!(
+        mentor.signal().messages_of_type("offer").len(),
+        mentor_offers_before
+    );
+}
