@@ -16,8 +16,10 @@ import { Signaling } from './signaling.js';
 import { renderStatus } from './status.js';
 import { $, play, setTitle, toast } from './ui.js';
 
-// Seconds without a packet from a sending peer before the path is rebuilt.
-const STALL_TICKS = 2;
+// Without a packet from a sending peer this long, the path is rebuilt.
+// Their audio alone is ~50 packets a second; a second of nothing is no
+// ordinary loss.
+const STALL_MS = 1000;
 
 export class Session {
   /**
@@ -177,6 +179,7 @@ export class Session {
     this.flowing = false;
     this.flowMark = 0;
     this.lastPackets = 0;
+    this.lastGrowth = 0;
     link.addEventListener('state', () => {
       if (link.state === 'connected' && this.lowBandwidth) link.limitVideo(true);
       if (link.state === 'connected') {
@@ -243,16 +246,16 @@ export class Session {
     this.lastPackets = remotePackets;
     const m = this.peer?.media;
     const sendsNothing = m && !m.audio && !m.video && !m.screen;
-    // The other person sends (their audio alone is ~50 packets a second),
-    // ICE says connected, yet nothing came for STALL_TICKS seconds: our
-    // path moved under us (a new network) — restart ICE now rather than
-    // wait ~30 s for the server's side to call it failed.
-    if (grew) {
-      this.stallTicks = 0;
-      this.link?.mediaResumed();
-    } else if (this.peer && this.flowing && !sendsNothing && this.link?.state === 'connected') {
-      this.stallTicks = (this.stallTicks || 0) + 1;
-      if (this.stallTicks >= STALL_TICKS) this.link.restart({ force: true });
+    // The other person sends, ICE says connected, yet nothing came for
+    // STALL_MS: our path moved under us (a new network) — restart ICE now
+    // rather than wait ~30 s for the server's side to call it failed.
+    const now = Date.now();
+    if (grew || !this.lastGrowth) {
+      this.lastGrowth = now;
+      if (grew) this.link?.mediaResumed();
+    } else if (this.peer && this.flowing && !sendsNothing && this.link?.state === 'connected'
+      && now - this.lastGrowth >= STALL_MS) {
+      this.link.restart({ force: true });
     }
     if (this.peer && !this.flowing && (remotePackets > this.flowMark || sendsNothing)) {
       this.flowing = true;
