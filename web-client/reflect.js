@@ -50,6 +50,9 @@ const DEAD = {
 
 const link = takeLink();
 const api = new ReflectApi(link.token);
+// The media worker starts now, beside the first API call, not after it: on
+// a first visit it takes a good part of a second to install and claim.
+const mediaReady = link.token ? authorizeMedia(link.token) : Promise.resolve(false);
 let data = null;
 let player = null;
 let transcript = null;
@@ -185,7 +188,7 @@ async function startPlayer(d) {
     for (const id of ['play', 'back', 'forward', 'seek', 'speed']) $(id).disabled = true;
     return;
   }
-  if (!(await authorizeMedia(link.token))) {
+  if (!(await mediaReady)) {
     note.textContent = 'This browser cannot play the recording here (it needs service workers). '
       + 'The transcript below still works.';
     note.hidden = false;
