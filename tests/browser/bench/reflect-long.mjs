@@ -40,6 +40,11 @@ const RUNS = Number(process.env.RUNS ?? 5);
 const MINUTES = Number(process.env.MINUTES ?? 60);
 const SEEK_TO_S = Math.min(45 * 60, MINUTES * 60 * 0.75);
 const TARGET_OPEN_MS = 2000;
+// Seconds of playback (from the seek point, first open only) over which
+// both cameras' positions are compared; the goal is within 150 ms.
+const SYNC_S = Number(process.env.SYNC_S ?? 60);
+const TARGET_SYNC_MS = 150;
+let summarySynced = false;
 const FILES = /\/api\/v1\/recordings\/[^/]+\/files\/([^/?]+)/;
 
 function longRecordingBin() {
@@ -217,6 +222,9 @@ async function measure(person, server, pid, url, segments, label) {
   const w3 = written(pid);
   const seekRequests = media.slice(mediaBeforeSeek);
 
+  // Both cameras in step over a long stretch of playback (first open).
+  const sync = SYNC_S > 0 && !summarySynced ? await cameraSync(page, SYNC_S) : null;
+  if (sync) summarySynced = true;
   await page.click('[data-testid="reflection-play"]'); // pause
   await sleep(300);
   const scroll = await scrollTranscript(page, 3000);
@@ -231,6 +239,7 @@ async function measure(person, server, pid, url, segments, label) {
     phases,
     openBytes: w1 - w0,
     requestsAtPlay: media.slice(0, requestsAtPlay),
+    sync,
     seekMs: seek.ms,
     seekStuck: seek.stuck,
     seekBytes: w3 - w2,
@@ -247,6 +256,32 @@ async function measure(person, server, pid, url, segments, label) {
       over50: scroll.gaps.filter((g) => g > 50).length,
     },
   };
+}
+
+/**
+ * Samples both cameras' places on the recording's clock every 500 ms for
+ * `secs` of playback: the worst gap between them (ms), and how far the
+ * playback got.
+ */
+async function cameraSync(page, secs) {
+  const at = () => page.evaluate(() => [...document.querySelectorAll('[data-testid="reflection-video"]')]
+    .filter((v) => !v.hidden && !v.paused)
+    .map((v) => v.currentTime + Number(v.dataset.offsetS)));
+  let worst = 0;
+  let samples = 0;
+  const start = (await at())[0] ?? NaN;
+  let last = start;
+  const until = Date.now() + secs * 1000;
+  while (Date.now() < until) {
+    await sleep(500);
+    const ps = await at();
+    if (ps.length === 2) {
+      samples++;
+      worst = Math.max(worst, Math.abs(ps[0] - ps[1]) * 1000);
+      [last] = ps;
+    }
+  }
+  return { worstMs: worst, samples, playedS: last - start };
 }
 
 /** `bytes=N-` (or `bytes=N-M`) → N. */
@@ -353,6 +388,10 @@ function report(summary) {
     row(`server bytes sent until playing ${tag}`, rs.map((r) => r.openBytes), mib, `≪ ${mib(mediaBytes)} (all media)`);
     row(`seek to ${SEEK_TO_S / 60} min → both playing ${tag}`, rs.map((r) => r.seekMs), ms);
     row(`server bytes sent for the seek ${tag}`, rs.map((r) => r.seekBytes), mib);
+  }
+  for (const r of runs.filter((x) => x.sync)) {
+    row(`both cameras apart over ${Math.round(r.sync.playedS)} s of playback (${r.sync.samples} samples, run ${r.label})`,
+      [r.sync.worstMs], ms, `≤ ${TARGET_SYNC_MS} ms`);
   }
   row(`open → all ${recording.segments} transcript segments in the DOM`, runs.map((r) => r.transcriptMs), ms);
   const gaps = runs.map((r) => r.scroll);
