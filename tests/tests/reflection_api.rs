@@ -602,6 +602,36 @@ async fn bookmarks_and_timed_notes_sit_on_the_recording_for_whom_they_are_meant(
         "the shared mark and note: {v}"
     );
 
+    // Each person's export of the pair lists the moments they may read.
+    let export = |token: String| {
+        let url = server.url(&format!("/api/v1/pairs/{}/export?format=md", ours.id));
+        async move {
+            let resp = client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("export");
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.text().await.expect("markdown")
+        }
+    };
+    let md = export(ours.mentor.clone()).await;
+    assert!(md.contains("## Bookmarks and notes at a time"), "{md}");
+    assert!(
+        md.contains("of the recording") && md.contains(": the career question"),
+        "{md}"
+    );
+    assert!(
+        !md.contains(": mine"),
+        "not the mentee's private mark: {md}"
+    );
+    let md = export(ours.mentee.clone()).await;
+    assert!(
+        md.contains(": mine") && md.contains("into the call"),
+        "{md}"
+    );
+
     // Deleting the pair takes its calls' moments with it.
     let (status, v) = send(
         &server,

@@ -22,8 +22,8 @@ use super::query::ApiQuery;
 use crate::clock::now_ms;
 use crate::pairs::access::{Caller, Operation, Visibility};
 use crate::pairs::export::{
-    Export, ExportAction, ExportAgreement, ExportCall, ExportItem, ExportMessage, ExportNote,
-    ExportSession,
+    Export, ExportAction, ExportAgreement, ExportCall, ExportItem, ExportMessage, ExportMoment,
+    ExportNote, ExportSession,
 };
 use crate::pairs::fields;
 use crate::state::AppState;
@@ -664,6 +664,21 @@ async fn export(
                 visibility: n.visibility,
                 at_ms: n.created_at_ms,
                 text: n.text,
+            })
+            .collect(),
+        moments: store
+            .pair_moments(pair.id, role)
+            .await?
+            .into_iter()
+            .map(|m| ExportMoment {
+                session_id: m.session_id.0.to_string(),
+                recording_id: m.recording_id,
+                at_s: m.at_s,
+                kind: m.kind,
+                author: m.author,
+                visibility: m.visibility,
+                made_at_ms: m.created_at_ms,
+                text: m.text,
             })
             .collect(),
         messages: store

@@ -25,6 +25,8 @@ pub struct Export {
     pub agenda: Vec<ExportItem>,
     pub actions: Vec<ExportAction>,
     pub notes: Vec<ExportNote>,
+    /// Bookmarks and notes at a time, in the calls (`reflection/moments.rs`).
+    pub moments: Vec<ExportMoment>,
     pub messages: Vec<ExportMessage>,
 }
 
@@ -73,6 +75,19 @@ pub struct ExportNote {
     pub author: Role,
     pub visibility: super::access::Visibility,
     pub at_ms: i64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportMoment {
+    pub session_id: String,
+    /// The recording whose clock `at_s` is on; none: the call's own clock.
+    pub recording_id: Option<String>,
+    pub at_s: f64,
+    pub kind: crate::reflection::moments::MomentKind,
+    pub author: Role,
+    pub visibility: super::access::Visibility,
+    pub made_at_ms: i64,
     pub text: String,
 }
 
@@ -192,6 +207,32 @@ impl Export {
             line(n.text.trim_end());
         }
         line("");
+        line("## Bookmarks and notes at a time");
+        for m in &self.moments {
+            let clock = if m.recording_id.is_some() {
+                "of the recording"
+            } else {
+                "into the call"
+            };
+            let what = match m.kind {
+                crate::reflection::moments::MomentKind::Bookmark => "Bookmark",
+                crate::reflection::moments::MomentKind::Note => "Note",
+            };
+            line("");
+            line(&format!(
+                "- {what} at {} {clock} (call of {}) — {} ({}){}",
+                clock_time(m.at_s),
+                self.when(m.made_at_ms),
+                one_line(self.name(m.author)),
+                m.visibility.as_str(),
+                if m.text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", one_line(&m.text))
+                }
+            ));
+        }
+        line("");
         line("## Messages");
         for m in &self.messages {
             line("");
@@ -204,6 +245,21 @@ impl Export {
             line(m.text.trim_end());
         }
         out
+    }
+}
+
+/// `m:ss` or `h:mm:ss`, as the players show it.
+fn clock_time(at_s: f64) -> String {
+    let t = if at_s.is_finite() {
+        at_s.max(0.0) as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (t / 3600, (t % 3600) / 60, t % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
     }
 }
 

@@ -134,6 +134,28 @@ impl Store {
         .await
     }
 
+    /// The moments of every call of a pair `viewer` may read, oldest first
+    /// (the pair's export).
+    pub async fn pair_moments(
+        &self,
+        pair: crate::pairs::PairId,
+        viewer: Role,
+    ) -> Result<Vec<Moment>, StoreError> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM moments WHERE session_id IN
+                 (SELECT id FROM sessions WHERE pair_id = ?1) AND {VISIBLE}
+                 ORDER BY created_at_ms, id"
+            ))?;
+            let rows = stmt.query_map(
+                params![pair.0.to_string(), viewer.as_str()],
+                moment_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     /// Changes a moment's text or visibility: its author only, in its own
     /// session. Someone else's private moment is "not found".
     pub async fn change_moment(

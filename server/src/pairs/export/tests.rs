@@ -49,6 +49,16 @@ fn sample() -> Export {
             at_ms: T0,
             text: "Ask about\nthe budget".into(),
         }],
+        moments: vec![ExportMoment {
+            session_id: "s1".into(),
+            recording_id: Some("r1".into()),
+            at_s: 754.2,
+            kind: crate::reflection::moments::MomentKind::Bookmark,
+            author: Role::Mentee,
+            visibility: Visibility::Shared,
+            made_at_ms: T0,
+            text: "the budget\nquestion".into(),
+        }],
         messages: vec![ExportMessage {
             author: Role::Mentor,
             at_ms: T0,
@@ -73,6 +83,7 @@ fn markdown_has_every_part_in_the_readers_zone() {
         "— Alan (private)",
         "Ask about\nthe budget",
         "**Grace**, Mon 2027-01-04 04:00:",
+        "- Bookmark at 12:34 of the recording (call of Mon 2027-01-04 04:00) — Alan (shared): the budget question",
     ] {
         assert!(md.contains(part), "missing {part:?} in\n{md}");
     }
