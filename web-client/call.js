@@ -198,12 +198,19 @@ export class PeerLink extends EventTarget {
     }
     if (!this.canSignal()) return; // the socket's own reconnect starts over anyway
     this.restarting = true;
+    this.restartedAt = Date.now();
     this.dispatchEvent(new CustomEvent('state'));
     this.offer({ iceRestart: true });
     this.arm('restart', RESTART_TIMEOUT_MS, () => {
       this.restarting = false;
       if (this.pc.connectionState !== 'connected') this.dispatchEvent(new CustomEvent('giveup'));
     });
+  }
+
+  /** Seconds left before a restart that has not worked gives up; null when none runs. */
+  get restartLeftS() {
+    if (!this.restarting || !this.restartedAt) return null;
+    return Math.max(0, Math.ceil((this.restartedAt + RESTART_TIMEOUT_MS - Date.now()) / 1000));
   }
 
   /** Media arrives again: a forced restart (ICE stayed connected) is over. */

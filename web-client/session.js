@@ -110,6 +110,19 @@ export class Session {
       active: this.phase === 'call',
     });
     this.quality.fromPage({ bad: this.localBad, recovering: facts.recovering || this.retrying });
+    this.showReconnecting(facts);
+  }
+
+  /** Over the other person's picture while our path is rebuilt, with the time it is given. */
+  showReconnecting(facts) {
+    const box = $('reconnecting');
+    const on = this.phase === 'call' && Boolean(this.peer) && (facts.recovering || !facts.joined);
+    box.hidden = !on;
+    if (!on) return;
+    const left = this.link?.restartLeftS;
+    $('reconnecting-text').textContent = left == null
+      ? 'Reconnecting…'
+      : left > 0 ? `Reconnecting… trying for ${left} more s` : 'Reconnecting… starting a fresh connection';
   }
 
   join(name) {
