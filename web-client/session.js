@@ -20,6 +20,12 @@ import { $, play, setTitle, toast } from './ui.js';
 // Their audio alone is ~50 packets a second; a second of nothing is no
 // ordinary loss.
 const STALL_MS = 1000;
+// Stats come once a second (call.js), each after a getStats() call whose
+// delay varies: in headless Chromium 2 of 20 gaps between ticks were under
+// 1000 ms (977, 998). Held to the full STALL_MS, such a tick did not count
+// and the restart waited a whole second more; a quarter-tick of slack
+// lets the first silent tick restart.
+const STALL_SLACK_MS = 250;
 
 export class Session {
   /**
@@ -267,7 +273,7 @@ export class Session {
       this.lastGrowth = now;
       if (grew) this.link?.mediaResumed();
     } else if (this.peer && this.flowing && !sendsNothing && this.link?.state === 'connected'
-      && now - this.lastGrowth >= STALL_MS) {
+      && now - this.lastGrowth >= STALL_MS - STALL_SLACK_MS) {
       this.link.restart({ force: true });
     }
     if (this.peer && !this.flowing && (remotePackets > this.flowMark || sendsNothing)) {
