@@ -29,6 +29,7 @@ command -v c++ >/dev/null || missing+=(g++)
 command -v ffprobe >/dev/null || missing+=(ffmpeg)
 # A real TURN server: calls with relay-only peers go through it.
 command -v turnserver >/dev/null || missing+=(coturn)
+command -v nft >/dev/null || missing+=(nftables)  # network.test.mjs guards its relay with nft
 # The browser tests: Node runs them, driving the system's Chromium through
 # playwright-core; the fonts make screenshots legible.
 command -v node >/dev/null || missing+=(nodejs)
