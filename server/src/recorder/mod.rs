@@ -8,6 +8,7 @@
 //! - [`writer`] is the thread that writes one recording; [`finalize`]
 //!   completes it; [`recovery`] completes what a crash interrupted.
 //! - [`ogg`], [`frames`], [`webm`]: the containers, pure over `Write`;
+//!   [`webm_cues`] indexes a finished WebM for seeking;
 //!   [`probe`] reads them back; [`wav`] and [`talk`] make transcripts and
 //!   talk time; [`manifest`] and [`files`] describe what is on disk.
 
@@ -61,4 +62,5 @@ pub mod talk;
 pub mod tap;
 pub mod wav;
 pub mod webm;
+pub mod webm_cues;
 mod writer;

@@ -5,7 +5,8 @@
 //! muxers are built to seek back and patch sizes, durations and cues when a
 //! file is finalised. A recording has to survive SIGKILL instead, which is
 //! the simple "live" subset of Matroska: a Segment and Clusters of unknown
-//! size, no SeekHead, Cues or Duration, and every SimpleBlock written
+//! size, no SeekHead, Cues or Duration while it is written (see "Room for
+//! an index" below for what comes later), and every SimpleBlock written
 //! complete the moment its frame arrives. That subset is the few hundred
 //! lines below, and its crash behaviour is easy to see and test: a file cut
 //! anywhere is a valid live stream up to its last whole block (players
@@ -13,7 +14,8 @@
 //! as they do for browser `MediaRecorder` output).
 //!
 //! Layout: EBML header (DocType "webm", version 4, read version 2), Segment
-//! (unknown size), Info (TimestampScale 1 ms, MuxingApp/WritingApp "Duet"),
+//! (unknown size), a Void, Info (TimestampScale 1 ms, MuxingApp/WritingApp
+//! "Duet", a Void),
 //! Tracks (track 1, video, `V_VP8`/`V_VP9`, PixelWidth/PixelHeight), then
 //! Clusters (unknown size) of a Timestamp and SimpleBlocks. Nothing is
 //! written before the first keyframe: the header is delayed until then so
@@ -22,6 +24,16 @@
 //! with `MediaRecorder` files). A cluster starts at each keyframe and at
 //! least every second. Timestamps are milliseconds since the first frame,
 //! from the 90 kHz RTP timestamps (wrapping-safe, accumulated in 64 bits).
+//!
+//! Room for an index: a live file has no Cues, so a player seeking far
+//! into it must read every cluster on the way. The header therefore
+//! carries two EBML Void elements that cost nothing to write now and that
+//! [`super::webm_cues::add_cues`] overwrites once the file is finished:
+//! [`SEEK_HEAD_ROOM`] bytes first in the Segment (for a SeekHead naming
+//! Info, Tracks and the Cues appended at the end) and [`DURATION_ROOM`]
+//! bytes at the end of Info (for a Duration). Players skip Voids, so the
+//! file is the same live stream until then, and stays one if that never
+//! happens.
 
 use std::io::{self, Write};
 
@@ -36,6 +48,13 @@ const VIDEO: u32 = 0xE0;
 const CLUSTER: u32 = 0x1F43_B675;
 const TIMESTAMP: u32 = 0xE7;
 const SIMPLE_BLOCK: u32 = 0xA3;
+pub(super) const VOID: u32 = 0xEC;
+/// Bytes reserved for the SeekHead: three Seeks with 8-byte positions take
+/// 69, so this leaves room to spare.
+pub(super) const SEEK_HEAD_ROOM: usize = 96;
+/// Bytes reserved in Info: exactly a Duration (2-byte ID, 1-byte size, an
+/// 8-byte float).
+pub(super) const DURATION_ROOM: usize = 11;
 /// An 8-byte size with all value bits set: "unknown size".
 const UNKNOWN_SIZE: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 /// A cluster never spans more than this, so block offsets fit an i16.
@@ -260,10 +279,11 @@ impl<W: Write> WebmWriter<W> {
         put_uint(&mut ebml, 0x4287, 4); // DocTypeVersion
         put_uint(&mut ebml, 0x4285, 2); // DocTypeReadVersion
 
-        let mut info = Vec::with_capacity(32);
+        let mut info = Vec::with_capacity(48);
         put_uint(&mut info, 0x2A_D7B1, 1_000_000); // TimestampScale: 1 ms
         put_bytes(&mut info, 0x4D80, b"Duet"); // MuxingApp
         put_bytes(&mut info, 0x5741, b"Duet"); // WritingApp
+        put_void(&mut info, DURATION_ROOM);
 
         let mut video = Vec::with_capacity(8);
         put_uint(&mut video, 0xB0, u64::from(width)); // PixelWidth
@@ -282,10 +302,11 @@ impl<W: Write> WebmWriter<W> {
         let mut tracks = Vec::with_capacity(64);
         put_bytes(&mut tracks, TRACK_ENTRY, &entry);
 
-        let mut header = Vec::with_capacity(160);
+        let mut header = Vec::with_capacity(288);
         put_bytes(&mut header, EBML, &ebml);
         put_id(&mut header, SEGMENT);
         header.extend_from_slice(&UNKNOWN_SIZE);
+        put_void(&mut header, SEEK_HEAD_ROOM);
         put_bytes(&mut header, INFO, &info);
         put_bytes(&mut header, TRACKS, &tracks);
         self.out.write_all(&header)?;
@@ -295,29 +316,50 @@ impl<W: Write> WebmWriter<W> {
 
 /// An element ID, which carries its own length marker: its big-endian
 /// bytes without leading zeros.
-fn put_id(buf: &mut Vec<u8>, id: u32) {
+pub(super) fn put_id(buf: &mut Vec<u8>, id: u32) {
     let bytes = id.to_be_bytes();
     let skip = (id.leading_zeros() / 8).min(3) as usize;
     buf.extend_from_slice(&bytes[skip..]);
 }
 
 /// A data size as the shortest EBML vint (all-ones values are reserved).
-fn put_size(buf: &mut Vec<u8>, size: u64) {
+pub(super) fn put_size(buf: &mut Vec<u8>, size: u64) {
     let len = (1..=8u32)
         .find(|&n| size < (1u64 << (7 * n)) - 1)
         .unwrap_or(8);
-    let marked = size | 1u64 << (7 * len);
-    buf.extend_from_slice(&marked.to_be_bytes()[8 - len as usize..]);
+    put_size_len(buf, size, len as usize);
 }
 
-fn put_uint(buf: &mut Vec<u8>, id: u32, value: u64) {
+/// A data size as a vint of `len` bytes (1..=8), which must hold it: a
+/// longer one than needed is how an element is made to fill given room.
+fn put_size_len(buf: &mut Vec<u8>, size: u64, len: usize) {
+    let marked = size | 1u64 << (7 * len);
+    buf.extend_from_slice(&marked.to_be_bytes()[8 - len..]);
+}
+
+/// A Void element exactly `total` bytes long (at least 2): 1 byte of ID,
+/// the shortest size vint that still adds up (a 1-byte size cannot say
+/// 127, which is reserved, so 129 bytes take a 2-byte size), zeros.
+pub(super) fn put_void(buf: &mut Vec<u8>, total: usize) {
+    let Some((len, body)) = (1..=8usize).find_map(|len| {
+        let body = total.checked_sub(1 + len)? as u64;
+        (body < (1u64 << (7 * len)) - 1).then_some((len, body))
+    }) else {
+        return; // under 2 bytes: no Void fits, callers never ask
+    };
+    put_id(buf, VOID);
+    put_size_len(buf, body, len);
+    buf.resize(buf.len() + body as usize, 0);
+}
+
+pub(super) fn put_uint(buf: &mut Vec<u8>, id: u32, value: u64) {
     let len = (8 - value.leading_zeros() as usize / 8).max(1);
     put_id(buf, id);
     put_size(buf, len as u64);
     buf.extend_from_slice(&value.to_be_bytes()[8 - len..]);
 }
 
-fn put_bytes(buf: &mut Vec<u8>, id: u32, body: &[u8]) {
+pub(super) fn put_bytes(buf: &mut Vec<u8>, id: u32, body: &[u8]) {
     put_id(buf, id);
     put_size(buf, body.len() as u64);
     buf.extend_from_slice(body);
