@@ -1,6 +1,6 @@
-//! After writing stops: the manifest's final state, the transcription-ready
-//! WAVs with talk time, and the database status. Also used at start-up for
-//! recordings a crash left behind.
+//! After writing stops: an index in each WebM, the manifest's final state,
+//! the transcription-ready WAVs with talk time, and the database status.
+//! Also used at start-up for recordings a crash left behind.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -15,7 +15,7 @@ use super::manifest::{self, Manifest, ManifestStatus, ManifestTranscript};
 use super::probe::OpusPackets;
 use super::tap::TrackKind;
 use super::wav::{self, OpusInput, WavWriter};
-use super::{discard, files};
+use super::{discard, files, webm_cues};
 use crate::store::{RecordingRowStatus, Store};
 
 /// How the writing ended.
@@ -125,7 +125,8 @@ fn discard(ctx: &Finalize<'_>, stopped_at_ms: i64) {
     tracing::info!(recording = %ctx.id, "recording discarded");
 }
 
-/// Writes WAVs and talk time, then the manifest and the database status.
+/// Indexes the WebM tracks, writes WAVs and talk time, then the manifest
+/// and the database status.
 pub(super) fn complete(
     ctx: &Finalize<'_>,
     m: &mut Manifest,
@@ -133,6 +134,9 @@ pub(super) fn complete(
     stopped_at_ms: i64,
     audio: &[(Role, String, Duration)],
 ) {
+    // Before the manifest says the recording is done, so that whoever
+    // plays it then can seek in it.
+    index_video(ctx, m);
     m.status = status;
     m.stopped_at = Some(crate::clock::rfc3339(stopped_at_ms / 1000));
     m.dropped_packets = ctx.dropped;
@@ -179,6 +183,24 @@ pub(super) fn complete(
         tracing::error!(recording = %ctx.id, error = %e, "could not store a recording's status");
     }
     tracing::info!(recording = %ctx.id, status = ?status, "recording finalized");
+}
+
+/// Adds Cues to each WebM track (see [`webm_cues`]) so that a player
+/// seeking far into it reads one cluster, not all before it. A file that
+/// cannot be indexed still plays as the live stream it is: a warning, not
+/// a failed recording.
+fn index_video(ctx: &Finalize<'_>, m: &Manifest) {
+    for t in m.tracks.iter().filter(|t| t.file.ends_with(".webm")) {
+        match webm_cues::add_cues(&ctx.dir.join(&t.file)) {
+            Ok(added) => {
+                tracing::debug!(recording = %ctx.id, file = %t.file, ?added, "WebM indexed")
+            }
+            Err(e) => tracing::warn!(
+                recording = %ctx.id, file = %t.file, error = %e,
+                "could not index a WebM track; it plays, but seeking reads from the start"
+            ),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

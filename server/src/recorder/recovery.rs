@@ -1,7 +1,9 @@
 //! At start-up: recordings a crash (or a kill) left in `recording` status
 //! are marked `interrupted`, with the durations actually on disk, their
-//! transcripts made from what was written, and an `interruption` event in
-//! the consent trail. Discards a crash cut short are finished first (see
+//! WebM files indexed for seeking (by [`finalize::complete`], as for a
+//! recording that ended normally; a block the crash cut short is dropped),
+//! their transcripts made from what was written, and an `interruption`
+//! event in the consent trail. Discards a crash cut short are finished first (see
 //! [`super::discard`]).
 //!
 //! Only the quick part holds up the start: finishing discards and listing
