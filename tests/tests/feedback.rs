@@ -185,3 +185,31 @@ async fn low_bandwidth_mode_caps_the_other_persons_video_and_lifts_it() {
     mentor.close().await;
     mentee.close().await;
 }
+
+/// Loss on the sender's own uplink shows in the receiver's reports too
+/// (what never reached Duet is missing downstream), but it is the sender's
+/// congestion control's business: Duet caps only for the downlink's share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uplink_loss_alone_caps_nobody() {
+    let server = TestServer::start().await.expect("server");
+    let relay = LossyRelay::start(server.media, DropPolicy::default()).expect("relay");
+    let (mentor, mentee) = call_through(&relay, &server).await;
+    mentee
+        .wait_until(|s| s.received.get(MediaKind::Camera).packets >= 30, T)
+        .await
+        .expect("media flows");
+    relay.set_policy(DropPolicy {
+        upstream_every: Some(5),
+        downstream_every: None,
+        persistent: true,
+    });
+    // Long enough for several receiver reports about the lossy streams.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let stats = relay.stats();
+    assert!(stats.upstream_dropped > 50, "{stats:?}");
+    for peer in [&mentor, &mentee] {
+        assert_eq!(peer.stats().rtcp.get(MediaKind::Camera).remb, 0);
+    }
+    mentor.close().await;
+    mentee.close().await;
+}

@@ -64,6 +64,75 @@ impl RateMeter {
     }
 }
 
+/// Loss on one inbound stream as Duet receives it (the sender's uplink),
+/// from sequence numbers, between two reads. Per packet: arithmetic only.
+///
+/// Why: the receiver's reports about the forwarded stream count the
+/// packets missing on *both* legs — what never reached Duet is missing
+/// downstream too. Capping the sender for its own uplink's loss would
+/// double-count it (the sender's congestion control already sees that leg
+/// through transport-cc), and at 5 % random loss on each leg the receiver
+/// reports ~10 %, enough to cut the sender to the floor for loss its own
+/// estimator rightly tolerates.
+#[derive(Debug, Clone, Default)]
+pub struct LossMeter {
+    /// Extended highest sequence number seen.
+    highest: Option<u64>,
+    received: u64,
+    at_read: (u64, u64),
+}
+
+impl LossMeter {
+    /// One packet with RTP sequence number `seq` arrived (a retransmission
+    /// counts: it was recovered).
+    pub fn add(&mut self, seq: u16) {
+        self.received += 1;
+        match self.highest {
+            None => {
+                self.highest = Some(u64::from(seq));
+                // Count the first packet as expected and received.
+                self.at_read = (u64::from(seq).saturating_sub(1), 0);
+            }
+            Some(h) => {
+                let delta = seq.wrapping_sub(h as u16) as i16;
+                if delta > 0 {
+                    self.highest = Some(h + delta as u64);
+                }
+            }
+        }
+    }
+
+    /// Fraction of packets lost since the previous read (0 when nothing was
+    /// expected, or duplicates outnumber the gaps).
+    pub fn fraction_since_last(&mut self) -> f64 {
+        let Some(h) = self.highest else {
+            return 0.0;
+        };
+        let expected = h.saturating_sub(self.at_read.0);
+        let received = self.received.saturating_sub(self.at_read.1);
+        self.at_read = (h, self.received);
+        if expected == 0 {
+            return 0.0;
+        }
+        (expected.saturating_sub(received) as f64 / expected as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// The downlink's own loss (of 256, as RTCP carries it): the receiver's
+/// reported fraction `total` over both legs, less what was already lost on
+/// the uplink (`upstream`, 0–1), as independent losses compose:
+/// `1 − total = (1 − up)(1 − down)`.
+pub fn downlink_fraction(total: u8, upstream: f64) -> u8 {
+    let total = f64::from(total) / 256.0;
+    let up = if upstream.is_finite() {
+        upstream.clamp(0.0, 0.99)
+    } else {
+        0.0
+    };
+    let down = 1.0 - (1.0 - total) / (1.0 - up);
+    (down.clamp(0.0, 1.0) * 256.0).round().min(255.0) as u8
+}
+
 /// The cap Duet currently asks one sender's stream to respect.
 #[derive(Debug, Clone, Default)]
 pub struct DownlinkCap {

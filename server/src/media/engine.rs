@@ -24,7 +24,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::bandwidth::{DownlinkCap, RateMeter};
+use super::bandwidth::{DownlinkCap, LossMeter, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
 use super::talk::TalkMeter;
@@ -85,6 +85,9 @@ struct Peer {
     /// Bitrate of each inbound stream, and the cap the other participant's
     /// downlink puts on it.
     meters: [RateMeter; 3],
+    /// Loss on each inbound stream as Duet receives it: taken out of the
+    /// receiver's reports before they drive `caps`.
+    uplink_loss: [LossMeter; 3],
     caps: [DownlinkCap; 3],
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).

@@ -125,3 +125,35 @@ fn a_receiver_in_low_bandwidth_mode_caps_the_sender_and_lifting_it_says_so() {
         None
     );
 }
+
+#[test]
+fn the_uplink_loss_is_told_apart_from_the_downlinks() {
+    let mut m = LossMeter::default();
+    // 100 packets, every tenth missing, across a sequence wrap.
+    for i in 0u16..100 {
+        if i % 10 != 3 {
+            m.add(65_500u16.wrapping_add(i));
+        }
+    }
+    let up = m.fraction_since_last();
+    assert!((up - 0.10).abs() < 0.011, "{up}");
+    // Nothing since: nothing lost; a late retransmission is not a loss.
+    assert_eq!(m.fraction_since_last(), 0.0);
+    m.add(65_503);
+    assert_eq!(m.fraction_since_last(), 0.0);
+    // Reordered and duplicated packets never count as loss.
+    let mut r = LossMeter::default();
+    for s in [1u16, 3, 2, 4, 4, 5] {
+        r.add(s);
+    }
+    assert_eq!(r.fraction_since_last(), 0.0);
+
+    // 5 % lost on each leg: the receiver reports ~9.75 %; the downlink's
+    // own share is 5 %, under the cap's 10 % threshold.
+    let total = (0.0975f64 * 256.0).round() as u8;
+    let down = downlink_fraction(total, 0.05);
+    assert!((12..=14).contains(&down), "{down}");
+    assert_eq!(downlink_fraction(total, 0.0), total);
+    assert_eq!(downlink_fraction(10, 0.2), 0, "the uplink explains it all");
+    assert_eq!(downlink_fraction(255, f64::NAN), 255);
+}

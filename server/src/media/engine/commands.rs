@@ -130,6 +130,7 @@ impl Engine {
                 keyframe_pending: Default::default(),
                 meters: Default::default(),
                 caps: Default::default(),
+                uplink_loss: Default::default(),
                 low_bandwidth: false,
                 continuity: Default::default(),
                 talk: carried,

@@ -71,6 +71,11 @@ pub(super) fn cap_bitrate(
         return false;
     };
     let rate = peer.meters[i].rate_bps(now);
+    // Only the downlink's share of the loss speaks for the receiver's link.
+    let fraction_lost = crate::media::bandwidth::downlink_fraction(
+        fraction_lost,
+        peer.uplink_loss[i].fraction_since_last(),
+    );
     let requested = low_bandwidth.then_some(crate::media::bandwidth::LOW_BANDWIDTH_BPS);
     let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate, requested) else {
         return false;

@@ -48,6 +48,7 @@ impl Engine {
                         match slot {
                             Some(slot) => {
                                 peer.meters[slot.index()].add(packet.payload.len());
+                                peer.uplink_loss[slot.index()].add(packet.header.sequence_number);
                                 if let Some(tap) = &peer.recorder {
                                     let rec = recorded(
                                         key.role,
