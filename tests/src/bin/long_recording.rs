@@ -9,9 +9,10 @@
 //! What it writes is what a real recording of that length leaves behind:
 //!
 //! - per person (mentor, mentee) a camera `.webm` and a voice `.ogg`, made by the server's own
-//!   muxers (`WebmWriter`, `OggOpusWriter`): live WebM with no Cues, SeekHead or Duration, one
-//!   Ogg page per Opus packet. The mentee's tracks start 0.5 s after the mentor's, as when one
-//!   person's media arrives a little later;
+//!   muxers (`WebmWriter`, `OggOpusWriter`): live WebM, then indexed (Cues, SeekHead,
+//!   Duration) by `webm_cues::add_cues` as finalize does; one Ogg page per Opus packet. The
+//!   mentee's tracks start 0.5 s after the mentor's, as when one person's media arrives a
+//!   little later;
 //! - `manifest.json` as finalize writes it (tracks with offsets and durations, talk time, "who
 //!   spoke when" regions), plus the `transcript` entry a finished transcription job adds;
 //! - `transcript.json`, `.vtt` and `.md` (about 15 segments a minute, alternating speakers,
@@ -52,6 +53,7 @@ use duet_server::recorder::ogg::{self, OggOpusWriter, Pushed};
 use duet_server::recorder::probe::OpusPackets;
 use duet_server::recorder::tap::TrackKind;
 use duet_server::recorder::webm::{WebmWriter, Written};
+use duet_server::recorder::webm_cues::{self, CuesAdded};
 use duet_server::store::{RecordingRowStatus, Store};
 use duet_server::transcript::document::{Segment, Transcript, Word};
 use duet_server::transcript::job::{JSON_FILE, MD_FILE, VTT_FILE};
@@ -393,6 +395,11 @@ fn write_camera(
     }
     let duration_s = webm.duration().as_secs_f64();
     close(webm.into_inner(), &path)?;
+    let added = webm_cues::add_cues(&path).with_context(|| format!("indexing {file}"))?;
+    ensure!(
+        matches!(added, CuesAdded::Added { .. }),
+        "{file} was not indexed: {added:?}"
+    );
     Ok(ManifestTrack {
         file,
         role: role.as_str().to_string(),
