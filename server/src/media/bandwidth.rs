@@ -5,21 +5,24 @@
 //! Duet to the sender), which only describes the sender's uplink. When the
 //! receiver's downlink is the bottleneck — a mentee on hotel Wi-Fi — the
 //! receiver's RTCP receiver reports show loss on the stream Duet sends it.
-//! This turns that loss into a REMB cap sent upstream, following the
-//! loss-based half of Google Congestion Control: above 10 % loss cut the
-//! rate by half the loss fraction, below 2 % raise the cap by 8 % until it no
-//! longer binds. Browsers honour REMB as an upper bound alongside their own
-//! estimate.
+//! This turns that loss — measured over windows of a second or more, and
+//! only the downlink's share of it ([`loss`]) — into a REMB cap sent
+//! upstream, following the loss-based half of Google Congestion Control:
+//! above 10 % cut the rate by half the loss fraction, below 2 % raise the
+//! cap by 8 % until it no longer binds. Browsers honour REMB as an upper
+//! bound alongside their own estimate.
 
 use std::time::{Duration, Instant};
+
+pub mod loss;
 
 /// Never cap below this: audio-only quality video is still better than none.
 pub const MIN_CAP_BPS: u64 = 100_000;
 
-/// Fraction (of 256) above which the downlink counts as congested.
-const HIGH_LOSS: u8 = 26; // ~10 %
-/// Fraction (of 256) below which the downlink has room.
-const LOW_LOSS: u8 = 5; // ~2 %
+/// Downlink loss above which the downlink counts as congested.
+const HIGH_LOSS: f64 = 0.10;
+/// Downlink loss below which the downlink has room.
+const LOW_LOSS: f64 = 0.02;
 
 /// Resend a binding cap this often, as browsers expire REMB after a while.
 pub const REMB_REFRESH: Duration = Duration::from_secs(1);
@@ -64,75 +67,6 @@ impl RateMeter {
     }
 }
 
-/// Loss on one inbound stream as Duet receives it (the sender's uplink),
-/// from sequence numbers, between two reads. Per packet: arithmetic only.
-///
-/// Why: the receiver's reports about the forwarded stream count the
-/// packets missing on *both* legs — what never reached Duet is missing
-/// downstream too. Capping the sender for its own uplink's loss would
-/// double-count it (the sender's congestion control already sees that leg
-/// through transport-cc), and at 5 % random loss on each leg the receiver
-/// reports ~10 %, enough to cut the sender to the floor for loss its own
-/// estimator rightly tolerates.
-#[derive(Debug, Clone, Default)]
-pub struct LossMeter {
-    /// Extended highest sequence number seen.
-    highest: Option<u64>,
-    received: u64,
-    at_read: (u64, u64),
-}
-
-impl LossMeter {
-    /// One packet with RTP sequence number `seq` arrived (a retransmission
-    /// counts: it was recovered).
-    pub fn add(&mut self, seq: u16) {
-        self.received += 1;
-        match self.highest {
-            None => {
-                self.highest = Some(u64::from(seq));
-                // Count the first packet as expected and received.
-                self.at_read = (u64::from(seq).saturating_sub(1), 0);
-            }
-            Some(h) => {
-                let delta = seq.wrapping_sub(h as u16) as i16;
-                if delta > 0 {
-                    self.highest = Some(h + delta as u64);
-                }
-            }
-        }
-    }
-
-    /// Fraction of packets lost since the previous read (0 when nothing was
-    /// expected, or duplicates outnumber the gaps).
-    pub fn fraction_since_last(&mut self) -> f64 {
-        let Some(h) = self.highest else {
-            return 0.0;
-        };
-        let expected = h.saturating_sub(self.at_read.0);
-        let received = self.received.saturating_sub(self.at_read.1);
-        self.at_read = (h, self.received);
-        if expected == 0 {
-            return 0.0;
-        }
-        (expected.saturating_sub(received) as f64 / expected as f64).clamp(0.0, 1.0)
-    }
-}
-
-/// The downlink's own loss (of 256, as RTCP carries it): the receiver's
-/// reported fraction `total` over both legs, less what was already lost on
-/// the uplink (`upstream`, 0–1), as independent losses compose:
-/// `1 − total = (1 − up)(1 − down)`.
-pub fn downlink_fraction(total: u8, upstream: f64) -> u8 {
-    let total = f64::from(total) / 256.0;
-    let up = if upstream.is_finite() {
-        upstream.clamp(0.0, 0.99)
-    } else {
-        0.0
-    };
-    let down = 1.0 - (1.0 - total) / (1.0 - up);
-    (down.clamp(0.0, 1.0) * 256.0).round().min(255.0) as u8
-}
-
 /// The cap Duet currently asks one sender's stream to respect.
 #[derive(Debug, Clone, Default)]
 pub struct DownlinkCap {
@@ -149,25 +83,30 @@ impl DownlinkCap {
         self.cap_bps
     }
 
-    /// Feeds one receiver report about the forwarded stream: `fraction_lost`
-    /// as RTCP carries it (of 256), `incoming_bps` the rate the sender is
-    /// producing, `requested` the receiver's own cap (low-bandwidth mode).
-    /// Returns the cap to send upstream now, if any.
+    /// Feeds one receiver report about the forwarded stream: `downlink_loss`
+    /// (0–1) when a loss window closed with it (see [`loss::LossWindow`]),
+    /// `incoming_bps` the rate the sender is producing, `requested` the
+    /// receiver's own cap (low-bandwidth mode). Returns the cap to send
+    /// upstream now, if any (a changed cap, or a refresh of a binding one).
     pub fn on_report(
         &mut self,
         now: Instant,
-        fraction_lost: u8,
+        downlink_loss: Option<f64>,
         incoming_bps: u64,
         requested: Option<u64>,
     ) -> Option<u64> {
-        if fraction_lost > HIGH_LOSS {
+        let loss = downlink_loss.filter(|l| l.is_finite());
+        if let Some(loss) = loss
+            && loss > HIGH_LOSS
+        {
             let base = self
                 .cap_bps
                 .unwrap_or(incoming_bps)
                 .min(incoming_bps.max(MIN_CAP_BPS));
-            let keep = 1.0 - 0.5 * (f64::from(fraction_lost) / 256.0);
+            let keep = 1.0 - 0.5 * loss.min(1.0);
             self.cap_bps = Some(((base as f64 * keep) as u64).max(MIN_CAP_BPS));
-        } else if fraction_lost < LOW_LOSS
+        } else if let Some(loss) = loss
+            && loss < LOW_LOSS
             && let Some(cap) = self.cap_bps
         {
             let raised = cap + cap / 12 + 1;

@@ -24,7 +24,8 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::bandwidth::{DownlinkCap, LossMeter, RateMeter};
+use super::bandwidth::loss::{LossMeter, LossWindow};
+use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
 use super::talk::TalkMeter;
@@ -88,6 +89,9 @@ struct Peer {
     /// Loss on each inbound stream as Duet receives it: taken out of the
     /// receiver's reports before they drive `caps`.
     uplink_loss: [LossMeter; 3],
+    /// The receiver's loss on each stream forwarded from this peer, over
+    /// windows of a second or more.
+    loss_windows: [LossWindow; 3],
     caps: [DownlinkCap; 3],
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
@@ -157,7 +161,7 @@ pub(super) struct Engine {
     forward_buf: Vec<(Slot, rtc::rtp::Packet)>,
     keyframe_buf: Vec<Slot>,
     /// Loss the receiver reported on our outbound slots: (slot, fraction of 256).
-    loss_buf: Vec<(Slot, u8)>,
+    loss_buf: Vec<feedback::LossReport>,
     /// Keyframes the recorder wants from the peer being drained.
     own_keyframes: Vec<Slot>,
     /// Keyframes the other participant asked of the peer being drained

@@ -131,6 +131,7 @@ impl Engine {
                 meters: Default::default(),
                 caps: Default::default(),
                 uplink_loss: Default::default(),
+                loss_windows: Default::default(),
                 low_bandwidth: false,
                 continuity: Default::default(),
                 talk: carried,

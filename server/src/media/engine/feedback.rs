@@ -11,6 +11,7 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 
 use super::Peer;
+use crate::media::bandwidth::loss::downlink_loss;
 use crate::media::forward::Slot;
 use crate::media::peer::Outbound;
 
@@ -32,11 +33,20 @@ pub(super) fn keyframe_request_slot(
         .find(|s| outbound[s.index()].ssrc == media_ssrc)
 }
 
+/// What one report block says about an outbound video stream: its
+/// extended highest sequence number and cumulative packets lost.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LossReport {
+    pub slot: Slot,
+    pub highest: u32,
+    pub total_lost: u32,
+}
+
 /// Loss that a receiver report states about our outbound video streams.
 pub(super) fn collect_loss(
     packet: &dyn rtc::rtcp::Packet,
     outbound: &[Outbound; 3],
-    out: &mut Vec<(Slot, u8)>,
+    out: &mut Vec<LossReport>,
 ) {
     let any = packet.as_any();
     let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
@@ -51,7 +61,11 @@ pub(super) fn collect_loss(
             .into_iter()
             .find(|s| outbound[s.index()].ssrc == report.ssrc)
         {
-            out.push((slot, report.fraction_lost));
+            out.push(LossReport {
+                slot,
+                highest: report.last_sequence_number,
+                total_lost: report.total_lost,
+            });
         }
     }
 }
@@ -62,24 +76,26 @@ pub(super) fn collect_loss(
 pub(super) fn cap_bitrate(
     now: Instant,
     peer: &mut Peer,
-    slot: Slot,
-    fraction_lost: u8,
+    report: LossReport,
     low_bandwidth: bool,
 ) -> bool {
+    let slot = report.slot;
     let i = slot.index();
     let Some(inbound) = &peer.inbound[i] else {
         return false;
     };
     let rate = peer.meters[i].rate_bps(now);
-    // Only the downlink's share of the loss speaks for the receiver's link.
-    let fraction_lost = crate::media::bandwidth::downlink_fraction(
-        fraction_lost,
-        peer.uplink_loss[i].fraction_since_last(),
-    );
+    // Over a window of a second or more, and only the downlink's share:
+    // the uplink's over the same window is read when the window closes.
+    let downlink_loss = peer.loss_windows[i]
+        .observe(now, report.highest, report.total_lost)
+        .map(|total| downlink_loss(total, peer.uplink_loss[i].fraction_since_last()));
     let requested = low_bandwidth.then_some(crate::media::bandwidth::LOW_BANDWIDTH_BPS);
-    let Some(cap) = peer.caps[i].on_report(now, fraction_lost, rate, requested) else {
+    let Some(cap) = peer.caps[i].on_report(now, downlink_loss, rate, requested) else {
         return false;
     };
+    // Once a second per capped stream at most: a report's pace, not a packet's.
+    tracing::debug!(slot = ?slot, cap_bps = cap, downlink_loss = ?downlink_loss, "bitrate cap sent upstream");
     let remb = ReceiverEstimatedMaximumBitrate {
         sender_ssrc: 0,
         bitrate: cap as f32,

@@ -168,8 +168,8 @@ impl Engine {
         }
         // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
         let low_bandwidth = src.low_bandwidth;
-        for (slot, fraction_lost) in self.loss_buf.drain(..) {
-            if cap_bitrate(now, dst, slot, fraction_lost, low_bandwidth) {
+        for report in self.loss_buf.drain(..) {
+            if cap_bitrate(now, dst, report, low_bandwidth) {
                 self.counters.bitrate_caps_sent += 1;
             }
         }
