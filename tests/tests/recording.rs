@@ -186,6 +186,20 @@ async fn consented_recording_plays_and_revoking_stops_it() {
         assert_eq!(codec(&video).expect("probe"), "vp8");
         decodes_cleanly(&audio).expect("audio decodes");
         decodes_cleanly(&video).expect("video decodes");
+        // Indexed once finished, so players seek without reading it all:
+        // a SeekHead near the start pointing at Cues at the end.
+        let bytes = std::fs::read(&video).expect("read the camera file");
+        let has = |id: &[u8], within: &[u8]| within.windows(id.len()).any(|w| w == id);
+        assert!(
+            has(&[0x11, 0x4D, 0x9B, 0x74], &bytes[..bytes.len().min(200)]),
+            "a SeekHead at the start of {}",
+            video.display()
+        );
+        assert!(
+            has(&[0x1C, 0x53, 0xBB, 0x6B], &bytes),
+            "Cues in {}",
+            video.display()
+        );
         for file in [&audio, &video] {
             let d = duration(file).expect("duration").as_secs_f64();
             let want = recorded.as_secs_f64();
