@@ -18,6 +18,7 @@ import { el } from './ui.js';
 const TICK_MS = 100;
 const NUDGE_S = 0.04; // drift below this is left alone
 const RESEEK_S = 1; // above this, seek instead of nudging
+const LEAD_S = 5; // a track starting this soon waits ready at its start
 
 /** The worker in control of this page, answering its questions for the token; false if it cannot be had. */
 export async function authorizeMedia(token) {
@@ -86,11 +87,13 @@ export class SyncedPlayer {
     for (const t of tracks) {
       let media;
       if (t.kind === 'audio') {
-        media = el('audio', { preload: 'metadata', dataset: { role: t.role, kind: 'audio', offsetS: t.start_offset_s } });
+        media = el('audio', { preload: 'auto', dataset: { role: t.role, kind: 'audio', offsetS: t.start_offset_s } });
         stage.append(media);
       } else {
         media = el('video', {
-          preload: 'metadata',
+          // Buffered ahead, in ranges: a track that starts later (the other
+          // person joined after recording began) then starts at once.
+          preload: 'auto',
           playsinline: true,
           muted: true,
           dataset: { role: t.role, kind: t.kind, offsetS: t.start_offset_s },
@@ -229,6 +232,8 @@ export class SyncedPlayer {
       if (active && e.track.kind === 'screen') screenOn = true;
       if (!active) {
         if (!m.paused) m.pause();
+        // About to start: wait at its first frame, buffered, not at a seek.
+        if (local < 0 && local > -LEAD_S && !m.seeking && m.currentTime > 0.05) m.currentTime = 0;
         continue;
       }
       if (!this.playing) {
