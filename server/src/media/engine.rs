@@ -24,7 +24,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::bandwidth::loss::{LossMeter, LossWindow};
+use super::bandwidth::loss::{LossWindow, SentLog};
 use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
@@ -86,12 +86,12 @@ struct Peer {
     /// Bitrate of each inbound stream, and the cap the other participant's
     /// downlink puts on it.
     meters: [RateMeter; 3],
-    /// Loss on each inbound stream as Duet receives it: taken out of the
-    /// receiver's reports before they drive `caps`.
-    uplink_loss: [LossMeter; 3],
     /// The receiver's loss on each stream forwarded from this peer, over
     /// windows of a second or more.
     loss_windows: [LossWindow; 3],
+    /// Which sequence numbers Duet sent this participant on each outbound
+    /// stream: the downlink's loss is counted among those only.
+    sent_logs: [SentLog; 3],
     caps: [DownlinkCap; 3],
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).

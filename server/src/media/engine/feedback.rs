@@ -11,7 +11,7 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 
 use super::Peer;
-use crate::media::bandwidth::loss::downlink_loss;
+use crate::media::bandwidth::loss::{SentLog, downlink_loss};
 use crate::media::forward::Slot;
 use crate::media::peer::Outbound;
 
@@ -77,6 +77,7 @@ pub(super) fn cap_bitrate(
     now: Instant,
     peer: &mut Peer,
     report: LossReport,
+    sent: &SentLog,
     low_bandwidth: bool,
 ) -> bool {
     let slot = report.slot;
@@ -85,11 +86,11 @@ pub(super) fn cap_bitrate(
         return false;
     };
     let rate = peer.meters[i].rate_bps(now);
-    // Over a window of a second or more, and only the downlink's share:
-    // the uplink's over the same window is read when the window closes.
+    // Over a window of a second or more, and only among the packets Duet
+    // sent in it (a window the log no longer covers decides nothing).
     let downlink_loss = peer.loss_windows[i]
         .observe(now, report.highest, report.total_lost)
-        .map(|total| downlink_loss(total, peer.uplink_loss[i].fraction_since_last()));
+        .and_then(|w| sent.count(w.from, w.to).map(|n| downlink_loss(w, n)));
     let requested = low_bandwidth.then_some(crate::media::bandwidth::LOW_BANDWIDTH_BPS);
     let Some(cap) = peer.caps[i].on_report(now, downlink_loss, rate, requested) else {
         return false;

@@ -48,7 +48,6 @@ impl Engine {
                         match slot {
                             Some(slot) => {
                                 peer.meters[slot.index()].add(packet.payload.len());
-                                peer.uplink_loss[slot.index()].add(packet.header.sequence_number);
                                 if let Some(tap) = &peer.recorder {
                                     let rec = recorded(
                                         key.role,
@@ -137,12 +136,14 @@ impl Engine {
                 continue;
             }
             let payload_len = packet.payload.len() as u64;
+            let seq = packet.header.sequence_number;
             let sent = dst
                 .pc
                 .rtp_sender(dst.outbound[i].sender)
                 .map(|mut s| s.write_rtp(now, packet));
             match sent {
                 Some(Ok(())) => {
+                    dst.sent_logs[i].sent(seq);
                     src.talk.count(talk);
                     self.counters.rtp_forwarded += 1;
                     let (packets, bytes) = if slot.is_video() {
@@ -169,7 +170,9 @@ impl Engine {
         // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
         let low_bandwidth = src.low_bandwidth;
         for report in self.loss_buf.drain(..) {
-            if cap_bitrate(now, dst, report, low_bandwidth) {
+            // What Duet sent `src` on that stream, to tell its losses apart.
+            let sent = &src.sent_logs[report.slot.index()];
+            if cap_bitrate(now, dst, report, sent, low_bandwidth) {
                 self.counters.bitrate_caps_sent += 1;
             }
         }
