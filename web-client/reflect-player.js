@@ -87,13 +87,11 @@ export class SyncedPlayer {
     for (const t of tracks) {
       let media;
       if (t.kind === 'audio') {
-        media = el('audio', { preload: 'auto', dataset: { role: t.role, kind: 'audio', offsetS: t.start_offset_s } });
+        media = el('audio', { preload: 'metadata', dataset: { role: t.role, kind: 'audio', offsetS: t.start_offset_s } });
         stage.append(media);
       } else {
         media = el('video', {
-          // Buffered ahead, in ranges: a track that starts later (the other
-          // person joined after recording began) then starts at once.
-          preload: 'auto',
+          preload: 'metadata',
           playsinline: true,
           muted: true,
           dataset: { role: t.role, kind: t.kind, offsetS: t.start_offset_s },
@@ -232,8 +230,12 @@ export class SyncedPlayer {
       if (active && e.track.kind === 'screen') screenOn = true;
       if (!active) {
         if (!m.paused) m.pause();
-        // About to start: wait at its first frame, buffered, not at a seek.
-        if (local < 0 && local > -LEAD_S && !m.seeking && m.currentTime > 0.05) m.currentTime = 0;
+        // About to start (the other person joined after recording began):
+        // buffer its beginning now, so it starts at once, not at its turn.
+        if (local < 0 && local > -LEAD_S) {
+          if (m.preload !== 'auto') m.preload = 'auto';
+          if (!m.seeking && m.currentTime > 0.05) m.currentTime = 0;
+        }
         continue;
       }
       if (!this.playing) {
