@@ -166,6 +166,11 @@ async fn mark(
         created_at_ms: now,
         updated_at_ms: now,
     };
+    create(&state, moment).await
+}
+
+/// Stores a new moment (within its session's cap) and answers `201` with it.
+async fn create(state: &AppState, moment: Moment) -> Result<Response, ApiError> {
     let moment = state
         .store()
         .add_moment(moment, MAX_PER_SESSION)
@@ -239,12 +244,7 @@ async fn add_at(
         created_at_ms: now,
         updated_at_ms: now,
     };
-    let moment = state
-        .store()
-        .add_moment(moment, MAX_PER_SESSION)
-        .await
-        .map_err(content_error)?;
-    Ok((StatusCode::CREATED, Json(moment)).into_response())
+    create(&state, moment).await
 }
 
 #[derive(Deserialize)]

@@ -158,3 +158,47 @@ fn server_messages_are_tagged_snake_case() {
     .expect("json");
     assert_eq!(v["code"], "session_full");
 }
+
+#[test]
+fn low_bandwidth_needs_its_flag_and_nothing_else() {
+    assert_eq!(
+        decode_client_message(r#"{"type":"low_bandwidth","on":true}"#).expect("valid"),
+        ClientMessage::LowBandwidth { on: true }
+    );
+    for bad in [
+        r#"{"type":"low_bandwidth"}"#,
+        r#"{"type":"low_bandwidth","on":"yes"}"#,
+        r#"{"type":"low_bandwidth","on":1}"#,
+    ] {
+        assert!(
+            matches!(decode_client_message(bad), Err(DecodeError::Malformed(_))),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        ClientMessage::LowBandwidth { on: false }.kind(),
+        "low_bandwidth"
+    );
+}
+
+#[test]
+fn quality_goes_out_in_plain_words() {
+    let msg = ServerMessage::Quality {
+        role: crate::Role::Mentee,
+        quality: crate::quality::Quality::Bad,
+        reason: Some(crate::quality::QualityReason::Loss),
+    };
+    assert_eq!(
+        serde_json::to_value(&msg).expect("json"),
+        serde_json::json!({"type": "quality", "role": "mentee", "quality": "bad", "reason": "loss"})
+    );
+    let good = ServerMessage::Quality {
+        role: crate::Role::Mentor,
+        quality: crate::quality::Quality::Good,
+        reason: None,
+    };
+    assert_eq!(
+        serde_json::to_value(&good).expect("json"),
+        serde_json::json!({"type": "quality", "role": "mentor", "quality": "good"})
+    );
+}
