@@ -15,7 +15,8 @@
 //! - `{"cmd":"change_address","who":"mentee"}`: a new upstream port for that person
 //! - `{"cmd":"outage","who":"mentee","secs":5}`: nothing through either way for that long
 //! - `{"cmd":"classify","mentor_ufrag":"...","mentee_ufrag":"..."}`: who is who, by the
-//!   server-side ufrag (the first part of USERNAME in checks sent to the server); either may
+//!   server-side ufrag (the first part of USERNAME in checks sent to the server) or the TURN
+//!   username (requests to a TURN server); either may
 //!   be left out, and later calls add to earlier ones
 //! - `{"cmd":"stats"}`: `{"ok":true,"stats":{...},"clients":[...]}`
 //!

@@ -40,8 +40,9 @@ pub const MAX_CLIENTS: usize = 64;
 /// another.
 pub const DEFAULT_SEED: u64 = 0xD0E7_CA11;
 
-/// Decides from a binding request's USERNAME (`remoteUfrag:localUfrag`; for requests to the
-/// server, the first part is the server's ufrag for that peer) whose client this is.
+/// Decides from a STUN request's USERNAME whose client this is: in an ICE check to the server
+/// it is `remoteUfrag:localUfrag`, the first part the server's ufrag for that peer; in a request
+/// to a TURN server it is the TURN username.
 pub type Classifier = dyn Fn(&str) -> Option<Who> + Send + Sync;
 
 /// One person's counters.
@@ -142,7 +143,7 @@ impl ImpairRelay {
     }
 
     /// Installs the classifier that tells clients apart. Clients not yet assigned are tried
-    /// again on their next binding request; it is called with the relay's state locked, so it
+    /// again on their next STUN request; it is called with the relay's state locked, so it
     /// must not call back into the relay.
     pub fn assign<F>(&self, classifier: F)
     where

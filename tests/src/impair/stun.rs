@@ -59,6 +59,14 @@ pub fn is_binding_request(datagram: &[u8]) -> bool {
     message(datagram).is_some_and(|(kind, _)| kind == BINDING_REQUEST)
 }
 
+/// Whether `datagram` says whose it is by USERNAME: an ICE binding request, or a TURN request
+/// (Allocate, Refresh, CreatePermission…), whose long-term credentials carry the TURN username
+/// as it is (RFC 8656 section 9.2).
+pub fn is_request(datagram: &[u8]) -> bool {
+    // The class bits (C1 = 0x0100, C0 = 0x0010) are both zero in a request.
+    message(datagram).is_some_and(|(kind, _)| kind & 0x0110 == 0)
+}
+
 /// The USERNAME of a STUN message, if it is one and has a UTF-8 USERNAME.
 pub fn username(datagram: &[u8]) -> Option<&str> {
     let (_, mut attrs) = message(datagram)?;
@@ -162,5 +170,21 @@ mod tests {
         assert_eq!(classify(&[200]), DatagramKind::Other);
         assert_eq!(classify(&[]), DatagramKind::Other);
         assert!(!is_binding_request(&[0x80; 40]));
+    }
+
+    #[test]
+    fn turn_requests_count_as_requests_but_not_as_binding_requests() {
+        let mut allocate = binding_request("mentee", [3; 12]);
+        allocate[0..2].copy_from_slice(&0x0003u16.to_be_bytes());
+        assert!(is_request(&allocate));
+        assert!(!is_binding_request(&allocate));
+        assert_eq!(username(&allocate), Some("mentee"));
+        assert!(is_request(&binding_request("s:c", [1; 12])));
+        // An Allocate error response (0x0113) and a Send indication (0x0016) are not.
+        for kind in [0x0113u16, 0x0016] {
+            let mut d = allocate.clone();
+            d[0..2].copy_from_slice(&kind.to_be_bytes());
+            assert!(!is_request(&d), "{kind:#06x}");
+        }
     }
 }

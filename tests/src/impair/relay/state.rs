@@ -55,10 +55,11 @@ impl State {
             .map(|(_, c)| c)
     }
 
-    /// Whose client sent `data`, if it is a binding request the classifier recognises.
+    /// Whose client sent `data`, if it is a STUN request (an ICE check to a server, or a TURN
+    /// request to a TURN server) whose USERNAME the classifier recognises.
     fn classify(&self, data: &[u8]) -> Option<Who> {
         let classifier = self.classifier.as_ref()?;
-        if !stun::is_binding_request(data) {
+        if !stun::is_request(data) {
             return None;
         }
         classifier(stun::username(data)?)
