@@ -10,11 +10,13 @@
 //! upstream, following the loss-based half of Google Congestion Control:
 //! above 10 % cut the rate by half the loss fraction, below 2 % raise the
 //! cap by 8 % until it no longer binds. Browsers honour REMB as an upper
-//! bound alongside their own estimate.
+//! bound alongside their own estimate. Below the floor, video to that
+//! receiver pauses altogether ([`video_gate`]).
 
 use std::time::{Duration, Instant};
 
 pub mod loss;
+pub mod video_gate;
 
 /// Never cap below this: audio-only quality video is still better than none.
 pub const MIN_CAP_BPS: u64 = 100_000;
@@ -81,6 +83,18 @@ pub struct DownlinkCap {
 impl DownlinkCap {
     pub fn cap_bps(&self) -> Option<u64> {
         self.cap_bps
+    }
+
+    /// Whether loss has pushed the cap down to [`MIN_CAP_BPS`].
+    pub fn at_floor(&self) -> bool {
+        self.cap_bps.is_some_and(|c| c <= MIN_CAP_BPS)
+    }
+
+    /// Video to the receiver resumes after a pause: start again from the
+    /// floor (raised by clean reports as usual), sent with the next report.
+    pub fn restart_at_floor(&mut self) {
+        self.cap_bps = Some(MIN_CAP_BPS);
+        self.last_sent = None;
     }
 
     /// Feeds one receiver report about the forwarded stream: `downlink_loss`

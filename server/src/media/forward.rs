@@ -120,6 +120,14 @@ pub struct StreamContinuity {
 }
 
 impl StreamContinuity {
+    /// The next packet carries on one after the last one sent, and later
+    /// by the wall-clock gap, as if from a new source: video to a receiver
+    /// resumes after a pause (`bandwidth::video_gate`), and the packets
+    /// held back meanwhile must not look lost to it.
+    pub fn rebase(&mut self) {
+        self.source_ssrc = None;
+    }
+
     /// Outbound (sequence number, timestamp) for an inbound packet;
     /// arithmetic only, called per packet.
     pub fn rewrite(

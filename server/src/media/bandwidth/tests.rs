@@ -154,3 +154,31 @@ fn reports_between_windows_only_refresh() {
         Some(first)
     );
 }
+
+#[test]
+fn the_floor_is_known_and_a_resume_starts_from_it() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    assert!(!cap.at_floor());
+    cap.on_report(t, Some(0.5), 1_000_000, None);
+    assert!(!cap.at_floor(), "one cut is not the floor");
+    for i in 1..20 {
+        cap.on_report(t + Duration::from_secs(i), Some(0.5), 1_000_000, None);
+    }
+    assert!(cap.at_floor());
+    // Lifted altogether, then video resumes after a pause: the floor
+    // again, sent with the very next report.
+    let mut lifted = DownlinkCap::default();
+    lifted.restart_at_floor();
+    assert!(lifted.at_floor());
+    assert_eq!(
+        lifted.on_report(t, None, 1_000_000, None),
+        Some(MIN_CAP_BPS)
+    );
+    // Sent at once even when the same floor went out a moment ago.
+    cap.restart_at_floor();
+    assert_eq!(
+        cap.on_report(t + Duration::from_millis(19_100), None, 1_000_000, None),
+        Some(MIN_CAP_BPS)
+    );
+}

@@ -185,3 +185,22 @@ fn rewrite_sets_ssrc_and_pt_and_strips_extensions() {
     assert_eq!((h.ssrc, h.payload_type), (42, 120));
     assert!(!h.extension && h.extensions.is_empty() && h.extensions_padding == 0);
 }
+
+#[test]
+fn after_a_pause_the_stream_carries_on_without_a_gap() {
+    let t = Instant::now();
+    let mut c = StreamContinuity::default();
+    for seq in 100..110u16 {
+        c.rewrite(t, 7, seq, u32::from(seq) * 3000, 90_000);
+    }
+    // 2 s held back (60 packets never sent), then the same source again.
+    c.rebase();
+    let later = t + Duration::from_secs(2);
+    let (seq, ts) = c.rewrite(later, 7, 170, 170 * 3000, 90_000);
+    assert_eq!(seq, 110, "no gap for the receiver to count as lost");
+    assert_eq!(ts, 109 * 3000 + 180_000, "2 s at 90 kHz later");
+    assert_eq!(
+        c.rewrite(later, 7, 171, 171 * 3000, 90_000),
+        (111, 109 * 3000 + 183_000)
+    );
+}
