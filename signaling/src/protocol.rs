@@ -300,6 +300,15 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<crate::quality::QualityReason>,
     },
+    /// Duet holds back video from `role` (`paused`), whose downlink cannot
+    /// carry it, or sends it again: sent to both pages on each change, so
+    /// the receiver knows why the picture stopped and the sender that their
+    /// video does not reach the other person. Audio goes on throughout.
+    VideoPaused {
+        /// Whose downlink: the person who does not get video.
+        role: Role,
+        paused: bool,
+    },
     SessionEnded {
         reason: EndReason,
     },

@@ -202,3 +202,25 @@ fn quality_goes_out_in_plain_words() {
         serde_json::json!({"type": "quality", "role": "mentor", "quality": "good"})
     );
 }
+
+#[test]
+fn video_paused_names_whose_downlink() {
+    let msg = ServerMessage::VideoPaused {
+        role: crate::Role::Mentee,
+        paused: true,
+    };
+    assert_eq!(
+        serde_json::to_value(&msg).expect("json"),
+        serde_json::json!({"type": "video_paused", "role": "mentee", "paused": true})
+    );
+    let back: ServerMessage =
+        serde_json::from_str(r#"{"type":"video_paused","role":"mentor","paused":false}"#)
+            .expect("parses");
+    assert_eq!(
+        back,
+        ServerMessage::VideoPaused {
+            role: crate::Role::Mentor,
+            paused: false
+        }
+    );
+}
