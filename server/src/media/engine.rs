@@ -25,6 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::bandwidth::loss::{LossWindow, SentLog};
+use super::bandwidth::video_gate::{GateChange, VideoGate};
 use super::bandwidth::{DownlinkCap, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
@@ -52,7 +53,9 @@ mod tests_fuzz;
 mod timers;
 
 use events::handle_event;
-use feedback::{cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe};
+use feedback::{
+    cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe, resume_video, window_loss,
+};
 use pinning::{note_probe, pin_if_answered};
 use recv_buffer::ReceiveBuffer;
 use slots::{map_slots, recorded};
@@ -96,6 +99,9 @@ struct Peer {
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
     low_bandwidth: bool,
+    /// Whether the other participant's video goes to this one: paused
+    /// while this participant's downlink cannot carry it.
+    video_gate: VideoGate,
     /// Sequence and timestamp continuity of each outbound stream across
     /// changes of the other participant's connection.
     continuity: [StreamContinuity; 3],
@@ -125,6 +131,13 @@ pub struct Counters {
     pub rtp_dropped: u64,
     pub keyframe_requests_relayed: u64,
     pub bitrate_caps_sent: u64,
+    /// Times video to a receiver was paused for a weak downlink, and
+    /// resumed.
+    pub video_pauses: u64,
+    pub video_resumes: u64,
+    /// Video packets not forwarded because video to their receiver was
+    /// paused.
+    pub video_held_back: u64,
     /// Packets received on ICE-TCP connections.
     pub tcp_packets_in: u64,
     /// ICE-TCP connections whose first binding request named no peer

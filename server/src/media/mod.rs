@@ -8,7 +8,8 @@
 //! - [`peer`]: building a connection and its fixed three streams.
 //! - [`forward`]: forwarding decisions as plain, unit-tested code.
 //! - [`bandwidth`]: receiver-driven bitrate caps (loss on the downlink
-//!   becomes REMB to the sender).
+//!   becomes REMB to the sender), and pausing video to a receiver whose
+//!   downlink cannot carry even the lowest cap.
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //! - [`talk`]: each participant's talk time from the audio-level header
 //!   extension, counted on the packet path without decoding.
@@ -74,6 +75,11 @@ pub struct LinkQuality {
     /// Whether any report arrived yet.
     #[serde(skip)]
     pub reported: bool,
+    /// Whether Duet holds back the other person's video from this
+    /// participant, their downlink being too weak for it
+    /// (`bandwidth::video_gate`).
+    #[serde(skip)]
+    pub video_paused: bool,
 }
 
 impl LinkQuality {

@@ -2,7 +2,10 @@
 //! [`QUALITY_EVERY`] the room asks the media plane how each link is doing
 //! (the receiver reports their browser sends), assesses it
 //! (`duet_signaling::quality`) and tells both pages when a level changes —
-//! and a page that joined since, what it has not heard yet.
+//! and a page that joined since, what it has not heard yet. The same answer
+//! says whether video to each person is paused for a weak downlink
+//! (`media::bandwidth::video_gate`), told the same way (`video_paused`):
+//! a pause lasts seconds, so a look every 2 s misses none.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -22,7 +25,9 @@ const ASK_WITHIN: Duration = Duration::from_millis(300);
 #[derive(Debug, Default)]
 pub(super) struct QualityWatch {
     trackers: [QualityTracker; 2],
-    /// Connections told the current levels.
+    /// Whether video to each person is paused, as told.
+    video_paused: [bool; 2],
+    /// Connections told the current levels and pauses.
     told: HashSet<ConnId>,
 }
 
@@ -44,6 +49,23 @@ impl QualityWatch {
     fn shown(&self, role: Role) -> Assessment {
         self.trackers[role.index()].shown()
     }
+
+    /// Folds in whether video to each person is paused; the changes. A
+    /// person the media plane no longer knows gets no video held back; an
+    /// empty answer (the plane did not answer in time) changes nothing.
+    fn observe_pauses(&mut self, links: &[(Role, LinkQuality)]) -> Vec<(Role, bool)> {
+        if links.is_empty() {
+            return Vec::new();
+        }
+        let mut changed = Vec::new();
+        for role in Role::ALL {
+            let paused = links.iter().any(|(r, q)| *r == role && q.video_paused);
+            if std::mem::replace(&mut self.video_paused[role.index()], paused) != paused {
+                changed.push((role, paused));
+            }
+        }
+        changed
+    }
 }
 
 fn message(role: Role, a: Assessment) -> ServerMessage {
@@ -54,6 +76,10 @@ fn message(role: Role, a: Assessment) -> ServerMessage {
     }
 }
 
+fn paused(role: Role, paused: bool) -> ServerMessage {
+    ServerMessage::VideoPaused { role, paused }
+}
+
 impl Room {
     /// One look at both links; tells the pages what changed.
     pub(super) async fn check_quality(&mut self) {
@@ -61,20 +87,28 @@ impl Room {
             .await
             .unwrap_or_default();
         let changed = self.quality.observe(&links);
+        let pauses = self.quality.observe_pauses(&links);
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         self.quality.told.retain(|c| conns.contains(c));
         for conn in conns {
             if self.quality.told.insert(conn) {
-                // New here: every level that is not the good it assumes.
+                // New here: every level that is not the good it assumes,
+                // and every pause (it assumes video flows).
                 for role in Role::ALL {
                     let a = self.quality.shown(role);
                     if a != Assessment::GOOD {
                         self.send(conn, message(role, a));
                     }
+                    if self.quality.video_paused[role.index()] {
+                        self.send(conn, paused(role, true));
+                    }
                 }
             } else {
                 for (role, a) in &changed {
                     self.send(conn, message(*role, *a));
+                }
+                for (role, p) in &pauses {
+                    self.send(conn, paused(*role, *p));
                 }
             }
         }
@@ -91,6 +125,7 @@ mod tests {
             loss,
             rtt_ms: Some(40.0),
             reported: true,
+            video_paused: false,
         }
     }
 
@@ -109,5 +144,24 @@ mod tests {
         let unknown = LinkQuality::default();
         fresh.observe(&[(Role::Mentee, unknown)]);
         assert!(fresh.observe(&[(Role::Mentee, unknown)]).is_empty());
+    }
+
+    #[test]
+    fn a_pause_is_told_on_each_change_and_a_silent_plane_changes_nothing() {
+        let mut w = QualityWatch::default();
+        let paused = LinkQuality {
+            video_paused: true,
+            ..link(0.3)
+        };
+        let links = [(Role::Mentor, link(0.0)), (Role::Mentee, paused)];
+        assert_eq!(w.observe_pauses(&links), [(Role::Mentee, true)]);
+        assert!(w.observe_pauses(&links).is_empty(), "said once");
+        assert!(w.observe_pauses(&[]).is_empty(), "no answer, no news");
+        assert!(w.video_paused[Role::Mentee.index()]);
+        // Resumed, or gone from the media plane: video is no longer held.
+        assert_eq!(
+            w.observe_pauses(&[(Role::Mentor, link(0.0))]),
+            [(Role::Mentee, false)]
+        );
     }
 }

@@ -75,7 +75,11 @@ impl Engine {
                     .into_iter()
                     .filter_map(|role| {
                         let p = self.peers.get(&PeerKey { session, role })?;
-                        Some((role, p.quality))
+                        let quality = crate::media::LinkQuality {
+                            video_paused: p.video_gate.paused(),
+                            ..p.quality
+                        };
+                        Some((role, quality))
                     })
                     .collect();
                 let _ = reply.send(out);
@@ -133,6 +137,7 @@ impl Engine {
                 loss_windows: Default::default(),
                 sent_logs: Default::default(),
                 low_bandwidth: false,
+                video_gate: Default::default(),
                 continuity: Default::default(),
                 talk: carried,
                 inbound_codecs: Default::default(),

@@ -1,6 +1,7 @@
 //! RTCP feedback between the two legs of a call: keyframe requests relayed
 //! upstream (throttled), and receivers' loss reports turned into bitrate
-//! caps for the sender.
+//! caps for the sender and into pausing and resuming video to a receiver
+//! (`bandwidth::video_gate`).
 
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 
 use super::Peer;
-use crate::media::bandwidth::loss::{SentLog, downlink_loss};
+use crate::media::bandwidth::loss::{LossWindow, SentLog, downlink_loss};
 use crate::media::forward::Slot;
 use crate::media::peer::Outbound;
 
@@ -33,8 +34,8 @@ pub(super) fn keyframe_request_slot(
         .find(|s| outbound[s.index()].ssrc == media_ssrc)
 }
 
-/// What one report block says about an outbound video stream: its
-/// extended highest sequence number and cumulative packets lost.
+/// What one report block says about an outbound stream: its extended
+/// highest sequence number and cumulative packets lost.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LossReport {
     pub slot: Slot,
@@ -42,7 +43,8 @@ pub(super) struct LossReport {
     pub total_lost: u32,
 }
 
-/// Loss that a receiver report states about our outbound video streams.
+/// Loss that a receiver report states about our outbound streams (video
+/// for the caps, audio to judge a downlink while its video is paused).
 pub(super) fn collect_loss(
     packet: &dyn rtc::rtcp::Packet,
     outbound: &[Outbound; 3],
@@ -57,7 +59,7 @@ pub(super) fn collect_loss(
         return;
     };
     for report in reports {
-        if let Some(slot) = [Slot::Camera, Slot::Screen]
+        if let Some(slot) = Slot::ALL
             .into_iter()
             .find(|s| outbound[s.index()].ssrc == report.ssrc)
         {
@@ -70,27 +72,36 @@ pub(super) fn collect_loss(
     }
 }
 
-/// Feeds a loss report into `peer`'s cap for its inbound `slot` and sends a
-/// REMB upstream when the cap says so. `low_bandwidth`: the receiver asked
-/// for low-bandwidth mode.
+/// The downlink's loss over the window `report` closes, if it closes one:
+/// `sender`'s window for the slot (it sends what the reporting receiver
+/// gets), counted among the packets Duet sent the receiver (`sent`). A
+/// window the log no longer covers decides nothing.
+pub(super) fn window_loss(
+    now: Instant,
+    sender: &mut Peer,
+    report: LossReport,
+    sent: &SentLog,
+) -> Option<f64> {
+    sender.loss_windows[report.slot.index()]
+        .observe(now, report.highest, report.total_lost)
+        .and_then(|w| sent.count(w.from, w.to).map(|n| downlink_loss(w, n)))
+}
+
+/// Feeds a video stream's downlink loss (when a window closed) into
+/// `peer`'s cap for its inbound `slot` and sends a REMB upstream when the
+/// cap says so. `low_bandwidth`: the receiver asked for low-bandwidth mode.
 pub(super) fn cap_bitrate(
     now: Instant,
     peer: &mut Peer,
-    report: LossReport,
-    sent: &SentLog,
+    slot: Slot,
+    downlink_loss: Option<f64>,
     low_bandwidth: bool,
 ) -> bool {
-    let slot = report.slot;
     let i = slot.index();
     let Some(inbound) = &peer.inbound[i] else {
         return false;
     };
     let rate = peer.meters[i].rate_bps(now);
-    // Over a window of a second or more, and only among the packets Duet
-    // sent in it (a window the log no longer covers decides nothing).
-    let downlink_loss = peer.loss_windows[i]
-        .observe(now, report.highest, report.total_lost)
-        .and_then(|w| sent.count(w.from, w.to).map(|n| downlink_loss(w, n)));
     let requested = low_bandwidth.then_some(crate::media::bandwidth::LOW_BANDWIDTH_BPS);
     let Some(cap) = peer.caps[i].on_report(now, downlink_loss, rate, requested) else {
         return false;
@@ -107,6 +118,26 @@ pub(super) fn cap_bitrate(
         .rtp_receiver(receiver)
         .map(|mut r| r.write_rtcp(now, vec![Box::new(remb)]).is_ok())
         .unwrap_or(false)
+}
+
+/// Video to `receiver` resumes after a pause: its outbound video streams
+/// carry on without a gap, and each video stream `sender` sends starts
+/// again from the floor cap with a fresh loss window and a keyframe, so the
+/// picture comes back at once and at a rate the link just proved it has.
+/// True when a keyframe request went upstream.
+pub(super) fn resume_video(now: Instant, receiver: &mut Peer, sender: &mut Peer) -> bool {
+    let mut asked = false;
+    for slot in [Slot::Camera, Slot::Screen] {
+        let i = slot.index();
+        receiver.continuity[i].rebase();
+        if sender.inbound[i].is_none() {
+            continue;
+        }
+        sender.loss_windows[i] = LossWindow::default();
+        sender.caps[i].restart_at_floor();
+        asked |= request_keyframe(now, sender, slot);
+    }
+    asked
 }
 
 /// Sends a PLI upstream for `peer`'s inbound `slot`, throttled.

@@ -117,6 +117,12 @@ impl Engine {
             return;
         };
         for (slot, mut packet) in self.forward_buf.drain(..) {
+            // Video to a downlink too weak for it is held back
+            // (`bandwidth::video_gate`); audio always goes on.
+            if slot.is_video() && dst.video_gate.paused() {
+                self.counters.video_held_back += 1;
+                continue;
+            }
             let i = slot.index();
             // Judged before the rewrite strips the extensions, counted only
             // once delivered: talk time is what the other person could hear.
@@ -157,8 +163,13 @@ impl Engine {
                 _ => self.counters.rtp_dropped += 1,
             }
         }
-        // `src` asked for keyframes of streams that `dst` sends.
+        // `src` asked for keyframes of streams that `dst` sends (not while
+        // its video is paused: a keyframe then would reach nobody).
+        let video_paused = src.video_gate.paused();
         for slot in self.keyframe_buf.drain(..) {
+            if video_paused {
+                continue;
+            }
             if request_keyframe(now, dst, slot) {
                 self.counters.keyframe_requests_relayed += 1;
                 self.metrics.plis.inc();
@@ -167,13 +178,37 @@ impl Engine {
                 dst.keyframe_pending[slot.index()] = true;
             }
         }
-        // `src` reported loss on streams `dst` sends: cap `dst`'s bitrate.
+        // `src` reported loss on streams `dst` sends: cap `dst`'s video
+        // bitrate, and pause or resume video to `src`.
         let low_bandwidth = src.low_bandwidth;
         for report in self.loss_buf.drain(..) {
+            let slot = report.slot;
             // What Duet sent `src` on that stream, to tell its losses apart.
-            let sent = &src.sent_logs[report.slot.index()];
-            if cap_bitrate(now, dst, report, sent, low_bandwidth) {
-                self.counters.bitrate_caps_sent += 1;
+            let loss = window_loss(now, dst, report, &src.sent_logs[slot.index()]);
+            let change = if slot.is_video() {
+                if cap_bitrate(now, dst, slot, loss, low_bandwidth) {
+                    self.counters.bitrate_caps_sent += 1;
+                }
+                let at_floor = dst.caps[slot.index()].at_floor();
+                loss.and_then(|l| src.video_gate.on_video_window(now, slot, l, at_floor))
+            } else {
+                loss.and_then(|l| src.video_gate.on_audio_window(now, l))
+            };
+            // A report's pace: a few a second per connection.
+            match change.or_else(|| src.video_gate.on_report(now)) {
+                Some(GateChange::Paused) => {
+                    self.counters.video_pauses += 1;
+                    tracing::info!(session = %from.session, role = %from.role, "video to a weak downlink paused");
+                }
+                Some(GateChange::Resumed) => {
+                    self.counters.video_resumes += 1;
+                    if resume_video(now, src, dst) {
+                        self.counters.keyframe_requests_relayed += 1;
+                        self.metrics.plis.inc();
+                    }
+                    tracing::info!(session = %from.session, role = %from.role, "video to a recovered downlink resumed");
+                }
+                None => {}
             }
         }
     }
