@@ -15,6 +15,7 @@ import { Recording } from './recording.js';
 import { Signaling } from './signaling.js';
 import { renderStatus } from './status.js';
 import { $, play, setTitle, toast } from './ui.js';
+import { VideoPausedView } from './video-paused.js';
 
 // Without a packet from a sending peer this long, the path is rebuilt.
 // Their audio alone is ~50 packets a second; a second of nothing is no
@@ -50,6 +51,7 @@ export class Session {
     this.badTicks = 0;
     this.screenTrack = null;
     this.quality = new QualityView();
+    this.videoPaused = new VideoPausedView();
     this.localBad = false;
     this.lowBandwidth = false;
 
@@ -116,6 +118,11 @@ export class Session {
       active: this.phase === 'call',
     });
     this.quality.fromPage({ bad: this.localBad, recovering: facts.recovering || this.retrying });
+    this.videoPaused.setCall({
+      role: this.me?.role || null,
+      peerName: this.peer ? this.peerName() : null,
+      active: this.phase === 'call',
+    });
     this.showReconnecting(facts);
   }
 
@@ -159,6 +166,7 @@ export class Session {
       case 'chat': return this.chat.receive(msg);
       case 'recording': return this.recording.update(msg);
       case 'quality': return this.quality.fromServer(msg);
+      case 'video_paused': return this.videoPaused.fromServer(msg);
       case 'session_ended': return this.end(msg.reason || 'ended');
       case 'server_draining': return toast(msg.message || 'The server is restarting; this call will end soon.');
       case 'error': return this.onError(msg);
@@ -170,6 +178,8 @@ export class Session {
     this.signaling.markJoined();
     this.retrying = false;
     this.me = msg.you;
+    // A new connection gets video until the server says otherwise.
+    this.videoPaused.reset();
     setTitle(msg.session?.title);
     this.recording.update(msg.recording || {});
     const first = this.phase !== 'call';
