@@ -89,13 +89,21 @@ fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8) -> RTCR
     }
 }
 
+/// What Duet asks of the Opus a browser sends it. `useinbandfec=1`: the
+/// sender adds in-band FEC when its receiver reports loss, so a lost packet
+/// is rebuilt from the next one (audio is never retransmitted). `usedtx=1`:
+/// the sender may go quiet in silence (a packet every 400 ms instead of 50
+/// per second), which frees a weak uplink; the recorder fills the gaps
+/// (`recorder/ogg.rs`). Browsers read both from the answer Duet sends.
+pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1;usedtx=1";
+
 /// Codecs in order of preference: the answer lists them in this order, so
 /// browsers send VP8 when both sides have it, which keeps the two legs of a
 /// call on the same codec.
 fn codecs() -> Vec<(RTCRtpCodecParameters, RtpCodecKind)> {
     vec![
         (
-            codec(MIME_TYPE_OPUS, 48000, 2, "minptime=10;useinbandfec=1", 111),
+            codec(MIME_TYPE_OPUS, 48000, 2, OPUS_FMTP, 111),
             RtpCodecKind::Audio,
         ),
         (codec(MIME_TYPE_VP8, 90000, 0, "", 96), RtpCodecKind::Video),
