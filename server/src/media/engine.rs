@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use super::bandwidth::loss::{LossWindow, SentLog};
 use super::bandwidth::video_gate::{GateChange, VideoGate};
-use super::bandwidth::{DownlinkCap, RateMeter};
+use super::bandwidth::{DownlinkCap, QueueDelay, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
 use super::talk::TalkMeter;
@@ -54,7 +54,8 @@ mod timers;
 
 use events::handle_event;
 use feedback::{
-    cap_bitrate, collect_loss, keyframe_request_slot, request_keyframe, resume_video, window_loss,
+    cap_bitrate, collect_estimate, collect_loss, keyframe_request_slot, request_keyframe,
+    resume_video, window_loss,
 };
 use pinning::{note_probe, pin_if_answered};
 use recv_buffer::ReceiveBuffer;
@@ -96,6 +97,9 @@ struct Peer {
     /// stream: the downlink's loss is counted among those only.
     sent_logs: [SentLog; 3],
     caps: [DownlinkCap; 3],
+    /// Whether this peer's downlink is queueing, from its receiver reports'
+    /// round trips (what it receives from Duet).
+    queue_delay: QueueDelay,
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
     low_bandwidth: bool,
@@ -175,6 +179,8 @@ pub(super) struct Engine {
     keyframe_buf: Vec<Slot>,
     /// Loss the receiver reported on our outbound slots: (slot, fraction of 256).
     loss_buf: Vec<feedback::LossReport>,
+    /// Downlink estimates (REMB) the receiver sent about our outbound video.
+    estimate_buf: Vec<(Slot, u64)>,
     /// Keyframes the recorder wants from the peer being drained.
     own_keyframes: Vec<Slot>,
     /// Keyframes the other participant asked of the peer being drained
@@ -228,6 +234,7 @@ impl Engine {
             forward_buf: Vec::with_capacity(64),
             keyframe_buf: Vec::with_capacity(8),
             loss_buf: Vec::with_capacity(8),
+            estimate_buf: Vec::with_capacity(4),
             own_keyframes: Vec::with_capacity(4),
             opened_keyframes: Vec::with_capacity(4),
             timeout_keys: Vec::with_capacity(16),
@@ -383,7 +390,11 @@ impl Engine {
     fn service(&mut self, now: Instant, key: PeerKey) {
         self.drain(now, key);
         self.touch(key);
-        if self.forward_buf.is_empty() && self.keyframe_buf.is_empty() && self.loss_buf.is_empty() {
+        if self.forward_buf.is_empty()
+            && self.keyframe_buf.is_empty()
+            && self.loss_buf.is_empty()
+            && self.estimate_buf.is_empty()
+        {
             return;
         }
         let other = key.other();

@@ -182,3 +182,91 @@ fn the_floor_is_known_and_a_resume_starts_from_it() {
         Some(MIN_CAP_BPS)
     );
 }
+
+#[test]
+fn under_heavy_loss_the_cap_goes_straight_to_the_receiver_estimate() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    cap.on_receiver_estimate(t, 130_000, false);
+    // 30 % downlink loss alone would keep 85 % of 450 kbit/s.
+    assert_eq!(cap.on_report(t, Some(0.3), 450_000, None), Some(130_000));
+    // A lower estimate follows at once; never below the floor.
+    let t1 = t + Duration::from_millis(300);
+    cap.on_receiver_estimate(t1, 40_000, false);
+    assert_eq!(cap.on_report(t1, None, 300_000, None), Some(MIN_CAP_BPS));
+    assert!(cap.at_floor());
+}
+
+#[test]
+fn without_loss_a_receiver_estimate_caps_nothing() {
+    // On a clean link Chromium's receive-side estimate of forwarded media
+    // dips now and then; it must not talk the sender down.
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    for i in 0..10 {
+        let at = t + Duration::from_millis(i * 600);
+        cap.on_receiver_estimate(at, 90_000, false);
+        assert_eq!(cap.on_report(at, LOSS_0, 450_000, None), None);
+        assert_eq!(cap.on_report(at, LOSS_5, 450_000, None), None);
+    }
+    assert!(!cap.at_floor());
+}
+
+#[test]
+fn a_stale_receiver_estimate_no_longer_binds() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    cap.on_receiver_estimate(t, 150_000, false);
+    assert_eq!(cap.on_report(t, Some(0.2), 1_000_000, None), Some(150_000));
+    // The estimates stop; the loss cap (90 % of 1 Mbit/s) is what is left.
+    let late = t + RECEIVER_ESTIMATE_TTL + Duration::from_millis(1);
+    let sent = cap
+        .on_report(late, None, 1_000_000, None)
+        .expect("the loss cap");
+    assert!((890_000..=910_000).contains(&sent), "{sent}");
+}
+
+#[test]
+fn a_queueing_downlink_takes_the_receiver_estimate_before_any_loss() {
+    let mut cap = DownlinkCap::default();
+    let t = Instant::now();
+    cap.on_receiver_estimate(t, 130_000, true);
+    assert_eq!(cap.on_report(t, None, 450_000, None), Some(130_000));
+    // An estimate above what is sent caps nothing, queueing or not.
+    let mut roomy = DownlinkCap::default();
+    roomy.on_receiver_estimate(t, 600_000, true);
+    assert_eq!(roomy.on_report(t, None, 450_000, None), None);
+    // Once the queue drains the estimate keeps binding a while (the sender
+    // would ramp straight back into the queue), then lets go.
+    let t1 = t + Duration::from_secs(2);
+    cap.on_receiver_estimate(t1, 160_000, false);
+    assert_eq!(cap.on_report(t1, None, 130_000, None), Some(160_000));
+    let t2 = t + RECEIVER_HOLD + Duration::from_millis(1);
+    cap.on_receiver_estimate(t2, 170_000, false);
+    assert_eq!(cap.on_report(t2, None, 160_000, None), Some(LIFTED_BPS));
+}
+
+#[test]
+fn queue_delay_sees_a_growing_queue_but_not_jitter() {
+    let mut q = QueueDelay::default();
+    // 150 ms ± 60 ms of jitter, for a minute of reports: not a queue.
+    for i in 0..120 {
+        let jitter = if i % 2 == 0 { 0.06 } else { -0.06 };
+        q.observe(0.15 + jitter);
+        assert!(
+            !q.building(),
+            "jitter read as a queue at report {i}: {}",
+            q.queueing_ms()
+        );
+    }
+    // A queue fills towards 200 ms over a few seconds.
+    for step in 1..=10 {
+        q.observe(0.15 + 0.02 * f64::from(step));
+    }
+    assert!(q.building(), "{}", q.queueing_ms());
+    // A longer path for good becomes the new baseline.
+    for _ in 0..400 {
+        q.observe(0.40);
+    }
+    assert!(!q.building(), "{}", q.queueing_ms());
+}

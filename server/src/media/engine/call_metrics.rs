@@ -46,29 +46,32 @@ pub(super) fn observe_rtcp(
     metrics: &MediaMetrics,
     quality: &mut LinkQuality,
     packet: &dyn rtc::rtcp::Packet,
-) {
+) -> Option<f64> {
     let any = packet.as_any();
     if any.is::<TransportLayerNack>() {
         metrics.nacks.inc();
-        return;
+        return None;
     }
     let reports = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
         &rr.reports
     } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
         &sr.reports
     } else {
-        return;
+        return None;
     };
     let now = ntp_middle_32(SystemTime::now());
+    let mut last_rtt = None;
     for report in reports {
         let loss = f64::from(report.fraction_lost) / 256.0;
         metrics.loss.observe(loss);
         let rtt = round_trip_s(now, report.last_sender_report, report.delay);
         if let Some(rtt) = rtt {
             metrics.rtt.observe(rtt);
+            last_rtt = Some(rtt);
         }
         quality.observe(loss as f32, rtt.map(|s| (s * 1000.0) as f32));
     }
+    last_rtt
 }
 
 /// RFC 3550 section 6.4.1: RTT = arrival - LSR - DLSR, all in the middle 32

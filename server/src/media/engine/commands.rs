@@ -134,6 +134,7 @@ impl Engine {
                 keyframe_pending: Default::default(),
                 meters: Default::default(),
                 caps: Default::default(),
+                queue_delay: Default::default(),
                 loss_windows: Default::default(),
                 sent_logs: Default::default(),
                 low_bandwidth: false,

@@ -72,6 +72,32 @@ pub(super) fn collect_loss(
     }
 }
 
+/// A receiver's own estimate of its downlink (REMB) about a video stream
+/// we send it: `(slot, bits per second)`.
+pub(super) fn collect_estimate(
+    packet: &dyn rtc::rtcp::Packet,
+    outbound: &[Outbound; 3],
+    out: &mut Vec<(Slot, u64)>,
+) {
+    let Some(remb) = packet
+        .as_any()
+        .downcast_ref::<ReceiverEstimatedMaximumBitrate>()
+    else {
+        return;
+    };
+    if !remb.bitrate.is_finite() || remb.bitrate <= 0.0 {
+        return;
+    }
+    // Saturating float-to-int: a REMB mantissa and exponent can say more
+    // than any link carries.
+    let bps = remb.bitrate as u64;
+    for slot in [Slot::Camera, Slot::Screen] {
+        if remb.ssrcs.contains(&outbound[slot.index()].ssrc) {
+            out.push((slot, bps));
+        }
+    }
+}
+
 /// The downlink's loss over the window `report` closes, if it closes one:
 /// `sender`'s window for the slot (it sends what the reporting receiver
 /// gets), counted among the packets Duet sent the receiver (`sent`). A

@@ -40,6 +40,7 @@ impl Engine {
         self.forward_buf.clear();
         self.keyframe_buf.clear();
         self.loss_buf.clear();
+        self.estimate_buf.clear();
         self.own_keyframes.clear();
         self.opened_keyframes.clear();
         let Some(conn) = self.peers.get(&key).map(|p| p.conn) else {

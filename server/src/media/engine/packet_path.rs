@@ -68,15 +68,18 @@ impl Engine {
                     }
                     RTCMessage::RtcpPacket(_, packets) => {
                         for p in &packets {
-                            call_metrics::observe_rtcp(
+                            if let Some(rtt) = call_metrics::observe_rtcp(
                                 &self.metrics,
                                 &mut peer.quality,
                                 p.as_ref(),
-                            );
+                            ) {
+                                peer.queue_delay.observe(rtt);
+                            }
                             if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
                                 self.keyframe_buf.push(slot);
                             }
                             collect_loss(p.as_ref(), &peer.outbound, &mut self.loss_buf);
+                            collect_estimate(p.as_ref(), &peer.outbound, &mut self.estimate_buf);
                         }
                     }
                     _ => {}
@@ -114,6 +117,7 @@ impl Engine {
             self.forward_buf.clear();
             self.keyframe_buf.clear();
             self.loss_buf.clear();
+            self.estimate_buf.clear();
             return;
         };
         for (slot, mut packet) in self.forward_buf.drain(..) {
@@ -178,9 +182,17 @@ impl Engine {
                 dst.keyframe_pending[slot.index()] = true;
             }
         }
+        // `src` estimated its downlink (REMB) for video `dst` sends: cap
+        // `dst` by it when it binds.
+        let low_bandwidth = src.low_bandwidth;
+        for (slot, bps) in self.estimate_buf.drain(..) {
+            dst.caps[slot.index()].on_receiver_estimate(now, bps, src.queue_delay.building());
+            if cap_bitrate(now, dst, slot, None, low_bandwidth) {
+                self.counters.bitrate_caps_sent += 1;
+            }
+        }
         // `src` reported loss on streams `dst` sends: cap `dst`'s video
         // bitrate, and pause or resume video to `src`.
-        let low_bandwidth = src.low_bandwidth;
         for report in self.loss_buf.drain(..) {
             let slot = report.slot;
             // What Duet sent `src` on that stream, to tell its losses apart.
