@@ -24,7 +24,9 @@ function savePref(kind, id) {
   }
 }
 
-function constraints(kind, deviceId, exact) {
+/** What Duet asks of a camera or microphone (the bad-network tests' direct
+ * call asks the same, to compare like with like). */
+export function constraints(kind, deviceId, exact) {
   const device = deviceId ? { deviceId: exact ? { exact: deviceId } : { ideal: deviceId } } : {};
   if (kind === 'audio') {
     return { ...device, echoCancellation: true, noiseSuppression: true, autoGainControl: true };

@@ -28,7 +28,7 @@ export function relayBin() {
 
 // A UDP port free right now, for Duet's media socket: the relay must know
 // it before Duet starts, and Duet must know the relay's port.
-async function freeUdpPort() {
+export async function freeUdpPort() {
   const sock = createSocket('udp4');
   await new Promise((resolve, reject) => {
     sock.once('error', reject);
@@ -41,7 +41,7 @@ async function freeUdpPort() {
 
 // The relay process: `cmd(obj)` sends one command and resolves with its
 // one-line JSON answer (rejecting on `ok: false`).
-async function startRelay(server) {
+export async function startRelay(server) {
   const bin = relayBin();
   if (!existsSync(bin)) {
     throw new Error(`no impair_relay at ${bin}: build it with \`cargo build -p duet-tests --bin impair_relay\` (or set IMPAIR_RELAY_BIN)`);
@@ -107,7 +107,7 @@ async function startRelay(server) {
 // A namespace of its own with nothing but loopback, as `unshare --net`
 // makes: the interfaces this process sees (/proc/self/net/dev is per
 // namespace) are `lo` alone.
-function onlyLoopback() {
+export function onlyLoopback() {
   try {
     const names = readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2)
       .map((l) => l.split(':')[0].trim()).filter(Boolean);
@@ -344,7 +344,7 @@ export async function pageStats(page) {
       state: pc.connectionState,
       video: { packets: 0, lost: 0, framesDecoded: 0, freezeCount: 0, totalFreezesDuration: 0, frameWidth: 0, frameHeight: 0, nackSent: 0, pliSent: 0 },
       audio: { packets: 0, lost: 0, concealedSamples: 0, totalSamplesReceived: 0 },
-      sent: { nackReceived: 0, pliReceived: 0, videoBytes: 0 },
+      sent: { nackReceived: 0, pliReceived: 0, videoBytes: 0, audioBytes: 0 },
       rtt: null,
       availableOutgoingBitrate: null,
     };
@@ -374,6 +374,8 @@ export async function pageStats(page) {
         out.sent.nackReceived += s.nackCount ?? 0;
         out.sent.pliReceived += s.pliCount ?? 0;
         out.sent.videoBytes += s.bytesSent ?? 0;
+      } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+        out.sent.audioBytes += s.bytesSent ?? 0;
       } else if (s.type === 'candidate-pair' && (s.id === pairId || (!pairId && s.nominated && s.state === 'succeeded'))) {
         out.rtt = s.currentRoundTripTime ?? null;
         out.availableOutgoingBitrate = s.availableOutgoingBitrate ?? null;
