@@ -33,6 +33,7 @@ pub mod fault;
 pub mod forward;
 pub mod ice_filter;
 pub mod limits;
+mod opus_params;
 mod peer;
 mod sockbuf;
 mod supervise;

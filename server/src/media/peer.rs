@@ -27,6 +27,8 @@ use rtc::peer_connection::configuration::media_engine::{
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
+
+use super::opus_params::with_opus_params;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
@@ -89,13 +91,10 @@ fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8) -> RTCR
     }
 }
 
-/// What Duet asks of the Opus a browser sends it. `useinbandfec=1`: the
-/// sender adds in-band FEC when its receiver reports loss, so a lost packet
-/// is rebuilt from the next one (audio is never retransmitted). `usedtx=1`:
-/// the sender may go quiet in silence (a packet every 400 ms instead of 50
-/// per second), which frees a weak uplink; the recorder fills the gaps
-/// (`recorder/ogg.rs`). Browsers read both from the answer Duet sends.
-pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1;usedtx=1";
+/// Opus as registered with `rtc`, which matches it against the offer (a
+/// parameter set differently on each side is no match). What Duet asks
+/// of senders goes into the answer text instead (`opus_params`).
+const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 
 /// Codecs in order of preference: the answer lists them in this order, so
 /// browsers send VP8 when both sides have it, which keeps the two legs of a
@@ -192,6 +191,7 @@ impl Interceptor for DeliverRtcp {
 /// at 640x480 30 fps and 5.7 s at 320x240 15 fps, far beyond any round
 /// trip a retransmission can still help within.
 pub const NACK_HISTORY: u16 = 256;
+
 
 /// `rtc`'s default interceptors (`register_default_interceptors`: NACK
 /// generator and responder, receive-side transport-wide congestion
@@ -339,7 +339,7 @@ pub fn build(
     pc.set_local_description(now, answer)?;
     let answer_sdp = pc
         .local_description()
-        .map(|d| d.sdp)
+        .map(|d| with_opus_params(&d.sdp))
         .ok_or(RtcError::ErrPeerConnLocalDescriptionNil)?;
     Ok(BuiltPeer {
         pc,
@@ -371,7 +371,7 @@ pub fn renegotiate(
     let answer = pc.create_answer(None)?;
     pc.set_local_description(now, answer)?;
     pc.local_description()
-        .map(|d| d.sdp)
+        .map(|d| with_opus_params(&d.sdp))
         .ok_or(RtcError::ErrPeerConnLocalDescriptionNil)
 }
 

@@ -1,0 +1,126 @@
+//! What Duet's answer asks of the Opus each browser sends it.
+//!
+//! An `a=fmtp` line in an SDP says what its *writer* wants to receive, and
+//! a browser reads the answer's line to set up its encoder. `rtc` answers
+//! with the offer's own parameters, so Duet's wishes are written into the
+//! answer here, on its way out: `useinbandfec=1` (the sender folds a
+//! low-rate copy of each packet into the next when its receiver reports
+//! loss, so one lost packet is rebuilt rather than concealed — audio is
+//! never retransmitted) and `usedtx=1` (in silence a packet every 400 ms
+//! instead of 50 a second, which frees a weak uplink; the recorder fills
+//! the gaps, `recorder/ogg.rs`). Only the answer text changes: `rtc` keeps
+//! its own copy, and these parameters change nothing it does.
+
+/// The parameters Duet wants on every Opus stream it receives.
+pub const WANTED: [(&str, &str); 2] = [("useinbandfec", "1"), ("usedtx", "1")];
+
+/// `sdp` with [`WANTED`] on the `a=fmtp` line of every Opus payload type
+/// (added where missing, set where different, a line added if there is
+/// none). Line endings are kept as they are.
+pub fn with_opus_params(sdp: &str) -> String {
+    let opus: Vec<&str> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .filter_map(|rest| rest.split_once(' '))
+        .filter(|(_, codec)| codec.to_ascii_lowercase().starts_with("opus/"))
+        .map(|(pt, _)| pt)
+        .collect();
+    if opus.is_empty() {
+        return sdp.to_string();
+    }
+    let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
+    let has_fmtp = |pt: &str| {
+        sdp.lines().any(|l| {
+            l.strip_prefix("a=fmtp:")
+                .and_then(|r| r.split_once(' '))
+                .is_some_and(|(p, _)| p == pt)
+        })
+    };
+    let mut out = String::with_capacity(sdp.len() + 64);
+    for line in sdp.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[body.len()..];
+        if let Some((pt, params)) = body.strip_prefix("a=fmtp:").and_then(|r| r.split_once(' '))
+            && opus.contains(&pt)
+        {
+            out.push_str(&format!("a=fmtp:{pt} {}{ending}", merged(params)));
+            continue;
+        }
+        out.push_str(line);
+        if let Some((pt, _)) = body
+            .strip_prefix("a=rtpmap:")
+            .and_then(|r| r.split_once(' '))
+            && opus.contains(&pt)
+            && !has_fmtp(pt)
+        {
+            if ending.is_empty() {
+                // The last line, without an ending of its own.
+                out.push_str(eol);
+                out.push_str(&format!("a=fmtp:{pt} {}", merged("")));
+            } else {
+                out.push_str(&format!("a=fmtp:{pt} {}{ending}", merged("")));
+            }
+        }
+    }
+    out
+}
+
+/// `params` (`k=v;k=v`) with every [`WANTED`] key set to its value, the
+/// order of the others kept.
+fn merged(params: &str) -> String {
+    let mut parts: Vec<String> = params
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or("").trim();
+            !WANTED.iter().any(|(k, _)| k.eq_ignore_ascii_case(key))
+        })
+        .map(String::from)
+        .collect();
+    parts.extend(WANTED.iter().map(|(k, v)| format!("{k}={v}")));
+    parts.join(";")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANSWER: &str = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=fmtp:96 x=1\r\n";
+
+    #[test]
+    fn asks_for_fec_and_dtx_on_opus_only() {
+        let out = with_opus_params(ANSWER);
+        assert!(
+            out.contains("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("a=fmtp:96 x=1\r\n"));
+        assert!(out.contains("a=rtpmap:0 PCMU/8000\r\n"));
+        assert_eq!(out.lines().count(), ANSWER.lines().count());
+        // Idempotent: a renegotiation's answer goes through again.
+        assert_eq!(with_opus_params(&out), out);
+    }
+
+    #[test]
+    fn overrides_a_different_value_and_adds_a_missing_line() {
+        let off = ANSWER.replace("minptime=10;useinbandfec=1", "usedtx=0;minptime=10");
+        let out = with_opus_params(&off);
+        assert!(
+            out.contains("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n"),
+            "{out}"
+        );
+        let none = ANSWER.replace("a=fmtp:111 minptime=10;useinbandfec=1\r\n", "");
+        let out = with_opus_params(&none);
+        assert!(
+            out.contains("a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1;usedtx=1\r\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn leaves_an_sdp_without_opus_alone() {
+        let video_only = "v=0\nm=video 9 UDP/TLS/RTP/SAVPF 96\na=rtpmap:96 VP8/90000\n";
+        assert_eq!(with_opus_params(video_only), video_only);
+    }
+}
