@@ -269,7 +269,9 @@ function participantCard(role, p) {
   const q = p.quality ?? {};
   const rating = q.rating ?? 'unknown';
   const qParts = [];
-  if (typeof q.loss === 'number') qParts.push(`${(q.loss * 100).toFixed(q.loss < 0.1 ? 1 : 0)} % loss`);
+  const pct = (x) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
+  if (typeof q.loss === 'number') qParts.push(`${pct(q.loss)} loss receiving`);
+  if (typeof q.uplink_loss === 'number') qParts.push(`${pct(q.uplink_loss)} sending`);
   if (typeof q.rtt_ms === 'number') qParts.push(`${Math.round(q.rtt_ms)} ms round trip`);
   fact('Connection', pill(QUALITY_LABEL[rating] ?? rating, rating, { 'data-testid': 'live-quality', 'data-rating': rating }),
     qParts.length ? el('span', { class: 'muted' }, ` ${qParts.join(', ')}`) : null);

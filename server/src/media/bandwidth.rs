@@ -20,6 +20,7 @@
 use std::time::{Duration, Instant};
 
 pub mod loss;
+pub mod uplink;
 pub mod video_gate;
 
 /// Never cap below this: audio-only quality video is still better than none.

@@ -25,6 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::bandwidth::loss::{LossWindow, SentLog};
+use super::bandwidth::uplink::UplinkLoss;
 use super::bandwidth::video_gate::{GateChange, VideoGate};
 use super::bandwidth::{DownlinkCap, QueueDelay, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
@@ -100,6 +101,8 @@ struct Peer {
     /// Whether this peer's downlink is queueing, from its receiver reports'
     /// round trips (what it receives from Duet).
     queue_delay: QueueDelay,
+    /// What never reached Duet of this peer's inbound streams.
+    uplink: [UplinkLoss; 3],
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
     low_bandwidth: bool,

@@ -66,12 +66,17 @@ const REQUEST_QUEUE: usize = 256;
 /// loop this late is overloaded or stuck, and the client should retry.
 const OFFER_WAIT: Duration = Duration::from_secs(10);
 
-/// A participant's link quality as their own receiver reports state it:
-/// loss on what Duet sends them, and the round trip.
+/// A participant's link quality, both ways: the loss on what Duet sends
+/// them (their receiver reports, less what never reached Duet from the
+/// other person), the loss on what they send Duet (gaps Duet sees), and the
+/// round trip.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct LinkQuality {
-    /// Fraction of packets lost, smoothed over recent reports.
+    /// Fraction of packets lost on their downlink, smoothed over windows.
     pub loss: f32,
+    /// Fraction of their packets that never reached Duet (after
+    /// retransmission), smoothed over windows.
+    pub uplink_loss: f32,
     pub rtt_ms: Option<f32>,
     /// Whether any report arrived yet.
     #[serde(skip)]
@@ -84,17 +89,31 @@ pub struct LinkQuality {
 }
 
 impl LinkQuality {
-    /// Folds in one receiver report.
-    pub fn observe(&mut self, loss: f32, rtt_ms: Option<f32>) {
+    /// Folds in one receiver report's round trip.
+    pub fn observe_rtt(&mut self, rtt_ms: f32) {
+        self.rtt_ms = Some(self.rtt_ms.map_or(rtt_ms, |r| 0.7 * r + 0.3 * rtt_ms));
+        self.reported = true;
+    }
+
+    /// Folds in one window of loss on their downlink.
+    pub fn observe_loss(&mut self, loss: f32) {
         self.loss = if self.reported {
             0.7 * self.loss + 0.3 * loss
         } else {
             loss
         };
-        if let Some(rtt) = rtt_ms {
-            self.rtt_ms = Some(self.rtt_ms.map_or(rtt, |r| 0.7 * r + 0.3 * rtt));
-        }
         self.reported = true;
+    }
+
+    /// Folds in one window of loss on their uplink.
+    pub fn observe_uplink(&mut self, loss: f32) {
+        self.uplink_loss = 0.5 * self.uplink_loss + 0.5 * loss;
+        self.reported = true;
+    }
+
+    /// The worse of the two directions: either way, the call suffers.
+    pub fn worst_loss(&self) -> f32 {
+        self.loss.max(self.uplink_loss)
     }
 
     /// `good`, `fair`, `poor`, or `unknown` before any report: what an admin
@@ -103,9 +122,9 @@ impl LinkQuality {
         let rtt = self.rtt_ms.unwrap_or(0.0);
         if !self.reported {
             "unknown"
-        } else if self.loss < 0.02 && rtt < 300.0 {
+        } else if self.worst_loss() < 0.02 && rtt < 300.0 {
             "good"
-        } else if self.loss < 0.08 && rtt < 600.0 {
+        } else if self.worst_loss() < 0.08 && rtt < 600.0 {
             "fair"
         } else {
             "poor"

@@ -39,7 +39,7 @@ impl QualityWatch {
             if !q.reported {
                 continue;
             }
-            if let Some(a) = self.trackers[role.index()].observe(assess(q.loss, q.rtt_ms)) {
+            if let Some(a) = self.trackers[role.index()].observe(assess(q.worst_loss(), q.rtt_ms)) {
                 changed.push((*role, a));
             }
         }
@@ -123,6 +123,7 @@ mod tests {
     fn link(loss: f32) -> LinkQuality {
         LinkQuality {
             loss,
+            uplink_loss: 0.0,
             rtt_ms: Some(40.0),
             reported: true,
             video_paused: false,

@@ -69,7 +69,11 @@ pub(super) fn observe_rtcp(
             metrics.rtt.observe(rtt);
             last_rtt = Some(rtt);
         }
-        quality.observe(loss as f32, rtt.map(|s| (s * 1000.0) as f32));
+        // The report's loss counts both legs; the downlink's own share
+        // comes from the loss windows (`bandwidth::loss`).
+        if let Some(rtt) = rtt {
+            quality.observe_rtt((rtt * 1000.0) as f32);
+        }
     }
     last_rtt
 }

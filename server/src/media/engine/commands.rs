@@ -74,7 +74,17 @@ impl Engine {
                 let out = [Role::Mentor, Role::Mentee]
                     .into_iter()
                     .filter_map(|role| {
-                        let p = self.peers.get(&PeerKey { session, role })?;
+                        let p = self.peers.get_mut(&PeerKey { session, role })?;
+                        // The room asks every couple of seconds: one
+                        // uplink window per ask, the worst stream's.
+                        let uplink = p
+                            .uplink
+                            .iter_mut()
+                            .filter_map(|u| u.take())
+                            .reduce(f64::max);
+                        if let Some(l) = uplink {
+                            p.quality.observe_uplink(l as f32);
+                        }
                         let quality = crate::media::LinkQuality {
                             video_paused: p.video_gate.paused(),
                             ..p.quality
@@ -135,6 +145,7 @@ impl Engine {
                 meters: Default::default(),
                 caps: Default::default(),
                 queue_delay: Default::default(),
+                uplink: Default::default(),
                 loss_windows: Default::default(),
                 sent_logs: Default::default(),
                 low_bandwidth: false,

@@ -48,6 +48,7 @@ impl Engine {
                         match slot {
                             Some(slot) => {
                                 peer.meters[slot.index()].add(packet.payload.len());
+                                peer.uplink[slot.index()].on_packet(packet.header.sequence_number);
                                 if let Some(tap) = &peer.recorder {
                                     let rec = recorded(
                                         key.role,
@@ -197,6 +198,9 @@ impl Engine {
             let slot = report.slot;
             // What Duet sent `src` on that stream, to tell its losses apart.
             let loss = window_loss(now, dst, report, &src.sent_logs[slot.index()]);
+            if let Some(l) = loss {
+                src.quality.observe_loss(l as f32);
+            }
             let change = if slot.is_video() {
                 if cap_bitrate(now, dst, slot, loss, low_bandwidth) {
                     self.counters.bitrate_caps_sent += 1;
