@@ -52,9 +52,10 @@ impl Coturn {
             .stderr(Stdio::null())
             .spawn()
             .expect("turnserver runs (tests/run.sh installs the coturn package)");
-        // coturn binds within a few milliseconds; a peer that comes too early
-        // would just retry its allocation, but give it the moment.
-        std::thread::sleep(Duration::from_millis(300));
+        // A peer that comes before coturn listens gets no relay candidate
+        // (its first allocation is lost, and a loaded machine once took
+        // longer than a fixed pause): wait until coturn answers STUN.
+        wait_for_stun(port);
         Coturn { child, port }
     }
 
@@ -67,6 +68,29 @@ impl Drop for Coturn {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Until a STUN Binding request to `port` is answered (10 s at most, then
+/// the test goes on and fails on its own terms).
+fn wait_for_stun(port: u16) {
+    let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
+        return;
+    };
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(100)));
+    // Binding request: type 0x0001, length 0, the magic cookie, an id.
+    let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+    request.extend_from_slice(b"duet-turn-ok");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut answer = [0u8; 512];
+    while std::time::Instant::now() < deadline {
+        let _ = sock.send_to(&request, ("127.0.0.1", port));
+        if let Ok((n, _)) = sock.recv_from(&mut answer)
+            && n >= 2
+            && answer[..2] == [0x01, 0x01]
+        {
+            return;
+        }
     }
 }
 
