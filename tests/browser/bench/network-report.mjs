@@ -8,15 +8,18 @@
 // which builds what it needs and runs this inside a network namespace that
 // has only loopback. Environment: SCENARIOS (comma-separated names; default
 // all), WRITE_DOCS=1 (rewrite the report in docs/), BENCH_JSON (a file for
-// every sample), DUET_LOGS_TO (a file for Duet's log; DUET_LOG sets its
+// every sample), FROM_JSON (no measuring: the report and plots from a
+// BENCH_JSON file of an earlier run), DUET_LOGS_TO (a file for Duet's log; DUET_LOG sets its
 // level), DUET_NETWORK_SETTLE_MS / DUET_NETWORK_WINDOW_MS.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { join, relative } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM, launchPerson } from '../browser.mjs';
+import { duetBin } from '../server.mjs';
 import { startDirectBed } from '../directcall.mjs';
 import { startNetbed } from '../netbed.mjs';
 import { judge, measureScenario, perSecond, receiverSummary, SETTLE_MS, WINDOW_MS } from '../netmatrix.mjs';
@@ -33,8 +36,9 @@ const names = process.env.SCENARIOS ? process.env.SCENARIOS.split(',').map((s) =
 for (const n of names) if (!ALL.includes(n)) throw new Error(`unknown scenario ${n}; known: ${ALL.join(', ')}`);
 
 // One line chart as SVG: `series` is [{label, dash, color, points:[{t,v}]}].
-function chart({ title, unit, series, width = 460, height = 200 }) {
-  const pad = { l: 46, r: 10, t: 24, b: 28 };
+function chart({ title, unit, series, width = 460, height = 220 }) {
+  // Room at the top for the title and a two-column legend.
+  const pad = { l: 46, r: 10, t: 22 + 14 * Math.ceil(series.length / 2), b: 28 };
   const all = series.flatMap((s) => s.points);
   const tMax = Math.max(1, ...all.map((p) => p.t));
   const vMax = Math.max(1, ...all.map((p) => p.v)) * 1.1;
@@ -46,7 +50,7 @@ function chart({ title, unit, series, width = 460, height = 200 }) {
     const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join('');
     return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" ${s.dash ? 'stroke-dasharray="5 4"' : ''}/>`;
   });
-  const legend = series.map((s, i) => `<g transform="translate(${pad.l + 8 + i * 105},${pad.t + 4})">
+  const legend = series.map((s, i) => `<g transform="translate(${pad.l + (i % 2) * 190},${18 + 14 * Math.floor(i / 2)})">
     <line x1="0" y1="6" x2="18" y2="6" stroke="${s.color}" stroke-width="2" ${s.dash ? 'stroke-dasharray="5 4"' : ''}/>
     <text x="22" y="10">${s.label}</text></g>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">
@@ -128,7 +132,7 @@ function writeDocs(results, table) {
   const plots = results.map((r) => `![${r.name}: frames per second, frame width and audio concealed per second, through Duet (solid) and direct (dashed)](network/${r.name}.png)`);
   const body = [
     START,
-    `Run on ${new Date().toISOString().slice(0, 10)} with \`./tests/bench/network-report.sh\`: each scenario for ${SETTLE_MS / 1000} s to settle, then measured for ${WINDOW_MS / 1000} s (scenarios with events: 25 s from the events' start). Each number is what that person *received*; "Duet / direct".`,
+    `Run on ${new Date().toISOString().slice(0, 10)} with \`./tests/bench/network-report.sh\` (\`duet\` from \`${relative(REPO_ROOT, duetBin())}\`, ${cpus().length} cores for both Chromiums, both relays, coturn and Duet): each scenario for ${SETTLE_MS / 1000} s to settle, then measured for ${WINDOW_MS / 1000} s (scenarios with events: 25 s from the events' start). Each number is what that person *received*; "Duet / direct".`,
     '',
     table,
     '',
@@ -138,28 +142,33 @@ function writeDocs(results, table) {
   writeFileSync(file, doc.slice(0, a) + body + doc.slice(b + END.length));
 }
 
-const duetBed = await startNetbed();
-const directBed = await startDirectBed();
-const [mentor, mentee] = await Promise.all([launchPerson('mentor'), launchPerson('mentee')]);
-const results = [];
-try {
-  for (const name of names) {
-    const started = Date.now();
-    const r = await measureScenario({ name, duetBed, directBed, mentor, mentee, direct: !NO_DIRECT.has(name) });
-    results.push(r);
-    for (const who of RECEIVERS) {
-      console.log(`${name}, ${who} receives via Duet: ${JSON.stringify(receiverSummary(r.duet[who]))}`);
-      if (r.direct) console.log(`${name}, ${who} receives direct:   ${JSON.stringify(receiverSummary(r.direct[who]))}`);
+let results = [];
+if (process.env.FROM_JSON) {
+  results = JSON.parse(readFileSync(process.env.FROM_JSON, 'utf8'));
+} else {
+  const duetBed = await startNetbed();
+  const directBed = await startDirectBed();
+  const [mentor, mentee] = await Promise.all([launchPerson('mentor'), launchPerson('mentee')]);
+  try {
+    for (const name of names) {
+      const started = Date.now();
+      const r = await measureScenario({ name, duetBed, directBed, mentor, mentee, direct: !NO_DIRECT.has(name) });
+      results.push(r);
+      for (const who of RECEIVERS) {
+        console.log(`${name}, ${who} receives via Duet: ${JSON.stringify(receiverSummary(r.duet[who]))}`);
+        if (r.direct) console.log(`${name}, ${who} receives direct:   ${JSON.stringify(receiverSummary(r.direct[who]))}`);
+      }
+      console.log(`${name}: ${Math.round((Date.now() - started) / 1000)} s`);
     }
-    console.log(`${name}: ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    await Promise.all([mentor.close(), mentee.close()]);
+    await directBed.stop();
+    await duetBed.stop();
   }
-} finally {
-  await Promise.all([mentor.close(), mentee.close()]);
-  await directBed.stop();
-  await duetBed.stop();
+
+  if (process.env.DUET_LOGS_TO) writeFileSync(process.env.DUET_LOGS_TO, duetBed.server.logs.join('\n'));
 }
 
-if (process.env.DUET_LOGS_TO) writeFileSync(process.env.DUET_LOGS_TO, duetBed.server.logs.join('\n'));
 const { table, failures } = report(results);
 console.log(`\n${table}\n`);
 if (failures.length) console.log(`goal missed:\n  ${failures.join('\n  ')}`);
