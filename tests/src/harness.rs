@@ -233,6 +233,25 @@ impl TestServer {
         Ok((mentor, mentee))
     }
 
+    /// Like [`TestServer::join_both`], with the mentee reaching Duet only
+    /// through `relay` (her copy of the server's candidates points there):
+    /// what the relay does to packets is done to her link alone.
+    pub async fn join_both_mentee_via(
+        &self,
+        session: &Value,
+        relay: SocketAddr,
+    ) -> anyhow::Result<(TestPeer, TestPeer)> {
+        let ws = self.ws_url();
+        let mentor =
+            TestPeer::join(&ws, &token(session, "mentor"), PeerOptions::named("Ada")).await?;
+        let behind = PeerOptions {
+            rewrite_server_candidates: Some(relay),
+            ..PeerOptions::named("Grace")
+        };
+        let mentee = TestPeer::join(&ws, &token(session, "mentee"), behind).await?;
+        Ok((mentor, mentee))
+    }
+
     /// Signals shutdown and waits for `run` to return; gives how long it took.
     pub async fn stop(mut self) -> anyhow::Result<Duration> {
         let started = Instant::now();

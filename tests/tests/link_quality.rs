@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use duet_tests::harness::{TestServer, token};
-use duet_tests::{DropPolicy, LossyRelay, PeerOptions, TestPeer};
+use duet_tests::harness::TestServer;
+use duet_tests::{DropPolicy, LossyRelay};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(30);
@@ -51,23 +51,10 @@ async fn the_mentee_is_blamed_for(policy: DropPolicy) {
     let server = TestServer::start().await.expect("server");
     let relay = LossyRelay::start(server.media, policy).expect("relay");
     let session = server.create_session().await.expect("session");
-    let mentor = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentor"),
-        PeerOptions::named("Ada"),
-    )
-    .await
-    .expect("mentor joins");
-    let mentee = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentee"),
-        PeerOptions {
-            rewrite_server_candidates: Some(relay.addr()),
-            ..PeerOptions::named("Grace")
-        },
-    )
-    .await
-    .expect("mentee joins");
+    let (mentor, mentee) = server
+        .join_both_mentee_via(&session, relay.addr())
+        .await
+        .expect("both join, the mentee through the relay");
     mentor.wait_connected(T).await.expect("mentor connected");
     mentee.wait_connected(T).await.expect("mentee connected");
 

@@ -179,23 +179,10 @@ async fn an_address_change_recovers_through_an_ice_restart_within_3_s() {
     // Only the mentee goes through the relay.
     relay.assign(|_| Some(Who::Mentee));
     let session = server.create_session().await.expect("session");
-    let mentor = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentor"),
-        PeerOptions::named("Ada"),
-    )
-    .await
-    .expect("mentor joins");
-    let mentee = TestPeer::join(
-        &server.ws_url(),
-        &token(&session, "mentee"),
-        PeerOptions {
-            rewrite_server_candidates: Some(relay.addr()),
-            ..PeerOptions::named("Grace")
-        },
-    )
-    .await
-    .expect("mentee joins");
+    let (mentor, mentee) = server
+        .join_both_mentee_via(&session, relay.addr())
+        .await
+        .expect("both join, the mentee through the relay");
     mentee.wait_connected(T).await.expect("connected");
     camera_keeps_flowing(&mentee, 30).await;
     let joined_before = mentee.signal().messages_of_type("joined").len();
