@@ -107,7 +107,7 @@ export async function startRelay(server) {
 // A namespace of its own with nothing but loopback, as `unshare --net`
 // makes: the interfaces this process sees (/proc/self/net/dev is per
 // namespace) are `lo` alone.
-export function onlyLoopback() {
+function onlyLoopback() {
   try {
     const names = readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2)
       .map((l) => l.split(':')[0].trim()).filter(Boolean);

@@ -185,3 +185,43 @@ pub(super) fn request_keyframe(now: Instant, peer: &mut Peer, slot: Slot) -> boo
         .map(|mut r| r.write_rtcp(now, vec![Box::new(pli)]).is_ok())
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbound() -> [Outbound; 3] {
+        let out = |ssrc| Outbound {
+            sender: Default::default(),
+            ssrc,
+        };
+        [out(1), out(2), out(3)]
+    }
+
+    fn remb(bitrate: f32, ssrcs: Vec<u32>) -> ReceiverEstimatedMaximumBitrate {
+        ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: 9,
+            bitrate,
+            ssrcs,
+        }
+    }
+
+    #[test]
+    fn a_receiver_estimate_names_our_video_streams_only() {
+        let mut out = Vec::new();
+        collect_estimate(&remb(250_000.0, vec![2, 3, 1, 77]), &outbound(), &mut out);
+        // Camera and screen; not audio (ssrc 1), not a stream we never sent.
+        assert_eq!(out, vec![(Slot::Camera, 250_000), (Slot::Screen, 250_000)]);
+    }
+
+    #[test]
+    fn a_nonsense_estimate_is_ignored_and_a_huge_one_saturates() {
+        let mut out = Vec::new();
+        for bad in [f32::NAN, f32::INFINITY, -1.0, 0.0] {
+            collect_estimate(&remb(bad, vec![2]), &outbound(), &mut out);
+        }
+        assert!(out.is_empty(), "{out:?}");
+        collect_estimate(&remb(f32::MAX, vec![2]), &outbound(), &mut out);
+        assert_eq!(out, vec![(Slot::Camera, u64::MAX)]);
+    }
+}
