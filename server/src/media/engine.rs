@@ -24,6 +24,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::audio_loss::DownstreamAudioLoss;
 use super::bandwidth::loss::{LossWindow, SentLog};
 use super::bandwidth::uplink::UplinkLoss;
 use super::bandwidth::video_gate::{GateChange, VideoGate};
@@ -80,6 +81,9 @@ struct Peer {
     pc: Pc,
     ufrag: String,
     outbound: [Outbound; 3],
+    /// The other participant's loss on this peer's audio, which Duet's
+    /// reports to this peer state (`media::audio_loss`).
+    downstream_audio_loss: DownstreamAudioLoss,
     inbound: [Option<Inbound>; 3],
     /// Payload-type maps from this peer's inbound slot to the other peer's
     /// outbound slot.

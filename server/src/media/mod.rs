@@ -10,6 +10,8 @@
 //! - [`bandwidth`]: receiver-driven bitrate caps (loss on the downlink
 //!   becomes REMB to the sender), and pausing video to a receiver whose
 //!   downlink cannot carry even the lowest cap.
+//! - [`audio_loss`]: each sender hears the loss its audio meets end to
+//!   end, so its Opus FEC is tuned as in a direct call.
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //! - [`talk`]: each participant's talk time from the audio-level header
 //!   extension, counted on the packet path without decoding.
@@ -25,6 +27,7 @@
 //! few orders (a connection leaving, a recording starting or stopping),
 //! which must never be dropped.
 
+mod audio_loss;
 pub mod bandwidth;
 pub mod demux;
 mod engine;

@@ -28,6 +28,7 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
+use super::audio_loss::{AudioLossInReports, DownstreamAudioLoss};
 use super::opus_params::with_opus_params;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::rtp_sender::{
@@ -56,6 +57,9 @@ pub struct BuiltPeer {
     pub ufrag: String,
     pub outbound: [Outbound; 3],
     pub answer_sdp: String,
+    /// Where the engine puts the other participant's loss on this
+    /// connection's audio, for Duet's reports to it (`audio_loss`).
+    pub downstream_audio_loss: DownstreamAudioLoss,
 }
 
 fn video_feedback() -> Vec<RTCPFeedback> {
@@ -314,7 +318,15 @@ pub fn build(
         RtpCodecKind::Audio,
         None,
     )?;
-    let registry = Registry::new().with(InterceptorSlot::from(14_000), DeliverRtcp::default());
+    let downstream_audio_loss = DownstreamAudioLoss::new(now);
+    let registry = Registry::new()
+        .with(InterceptorSlot::from(14_000), DeliverRtcp::default())
+        // Wire-ward of the receiver-report generator (10_000), whose
+        // reports it edits, and above the pacer like every generator.
+        .with(
+            InterceptorSlot::from(9_500),
+            AudioLossInReports::new(downstream_audio_loss.clone()),
+        );
     let registry = register_interceptors(registry, &mut media_engine)?;
 
     let mut pc = RTCPeerConnectionBuilder::new()
@@ -368,6 +380,7 @@ pub fn build(
         ufrag,
         outbound,
         answer_sdp,
+        downstream_audio_loss,
     })
 }
 

@@ -138,6 +138,7 @@ impl Engine {
                 pc: built.pc,
                 ufrag: built.ufrag,
                 outbound: built.outbound,
+                downstream_audio_loss: built.downstream_audio_loss,
                 inbound: [None, None, None],
                 pt_maps: Default::default(),
                 keyframe: Default::default(),

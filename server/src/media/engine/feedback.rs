@@ -41,6 +41,8 @@ pub(super) struct LossReport {
     pub slot: Slot,
     pub highest: u32,
     pub total_lost: u32,
+    /// The fraction lost since the receiver's previous report (/256).
+    pub fraction_lost: u8,
 }
 
 /// Loss that a receiver report states about our outbound streams (video
@@ -67,6 +69,7 @@ pub(super) fn collect_loss(
                 slot,
                 highest: report.last_sequence_number,
                 total_lost: report.total_lost,
+                fraction_lost: report.fraction_lost,
             });
         }
     }

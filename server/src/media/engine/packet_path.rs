@@ -196,6 +196,10 @@ impl Engine {
         // bitrate, and pause or resume video to `src`.
         for report in self.loss_buf.drain(..) {
             let slot = report.slot;
+            if slot == Slot::Audio {
+                // Counts both legs: `dst`'s Opus FEC is tuned by it.
+                dst.downstream_audio_loss.report(now, report.fraction_lost);
+            }
             // What Duet sent `src` on that stream, to tell its losses apart.
             let loss = window_loss(now, dst, report, &src.sent_logs[slot.index()]);
             if let Some(l) = loss {
