@@ -3,7 +3,8 @@
 //! What counts as one, per type:
 //!
 //! * `receiver_reports` — one per *report block*, whether it came in a receiver report (PT 201)
-//!   or a sender report (PT 200); attributed by the block's SSRC.
+//!   or a sender report (PT 200); attributed by the block's SSRC, whose fraction lost is kept
+//!   (`last_fraction_lost`, `max_fraction_lost`).
 //! * `twcc` — one per transport-wide congestion control feedback (RTPFB FMT 15). It covers every
 //!   stream on the transport, so it only ever counts in the total.
 //! * `remb` — one per REMB (PSFB FMT 15); in each kind whose SSRC it lists.
@@ -32,6 +33,10 @@ use crate::stats::{MediaKind, PerKind};
 pub struct RtcpCounts {
     /// Report blocks, from receiver reports and sender reports.
     pub receiver_reports: u64,
+    /// The fraction lost (/256) the latest report block stated, and the
+    /// highest any stated.
+    pub last_fraction_lost: u8,
+    pub max_fraction_lost: u8,
     /// Transport-wide congestion control feedback (total only).
     pub twcc: u64,
     /// Receiver estimated maximum bitrate.
@@ -82,11 +87,11 @@ impl RtcpStats {
         self.packets += 1;
         if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
             for block in &rr.reports {
-                self.bump([kind_of(block.ssrc)], |c| c.receiver_reports += 1);
+                self.report_block(block, kind_of);
             }
         } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
             for block in &sr.reports {
-                self.bump([kind_of(block.ssrc)], |c| c.receiver_reports += 1);
+                self.report_block(block, kind_of);
             }
         } else if any.is::<TransportLayerCc>() {
             self.bump([None], |c| c.twcc += 1);
@@ -111,6 +116,19 @@ impl RtcpStats {
         } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
             self.bump(fir.fir.iter().map(|e| kind_of(e.ssrc)), |c| c.firs += 1);
         }
+    }
+
+    fn report_block(
+        &mut self,
+        block: &rtcp::reception_report::ReceptionReport,
+        kind_of: &dyn Fn(u32) -> Option<MediaKind>,
+    ) {
+        let fraction = block.fraction_lost;
+        self.bump([kind_of(block.ssrc)], |c| {
+            c.receiver_reports += 1;
+            c.last_fraction_lost = fraction;
+            c.max_fraction_lost = c.max_fraction_lost.max(fraction);
+        });
     }
 
     /// Applies `add` to the total once and to each distinct kind in `kinds` once.

@@ -1,6 +1,7 @@
 //! RTCP feedback across the SFU, over a lossy link: NACK retransmission on
 //! both legs, receiver reports and congestion feedback reaching the sender,
-//! and a receiver's downlink loss capping the sender's bitrate (REMB).
+//! a receiver's downlink loss capping the sender's bitrate (REMB), and the
+//! loss its audio meets end to end stated in the reports the sender gets.
 //!
 //! The peers talk to Duet through a UDP relay on loopback that drops chosen
 //! RTP packets; their view of the server's candidates is rewritten to the
@@ -210,6 +211,51 @@ async fn uplink_loss_alone_caps_nobody() {
     for peer in [&mentor, &mentee] {
         assert_eq!(peer.stats().rtcp.get(MediaKind::Camera).remb, 0);
     }
+    mentor.close().await;
+    mentee.close().await;
+}
+
+/// A browser tunes its Opus FEC to the fraction lost that reports about its
+/// audio state. In a direct call that is the loss of the whole path; through
+/// Duet, the reports about the mentor's audio must count the mentee's
+/// downlink too — and say so only while it loses. The reports about video
+/// stay the uplink's own: Duet repairs and caps the downlink itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_hears_the_loss_its_audio_meets_end_to_end() {
+    let server = TestServer::start().await.expect("server");
+    let relay = LossyRelay::start(server.media, DropPolicy::default()).expect("relay");
+    let (mentor, mentee) = call_through(&relay, &server).await;
+    mentor
+        .wait_until(|s| s.rtcp.get(MediaKind::Audio).receiver_reports >= 2, T)
+        .await
+        .expect("reports about the mentor's audio");
+    assert_eq!(
+        mentor.stats().rtcp.get(MediaKind::Audio).max_fraction_lost,
+        0
+    );
+
+    // Every fifth packet Duet sends is lost, retransmissions too; what the
+    // mentor sends reaches Duet whole.
+    relay.set_policy(DropPolicy {
+        upstream_every: None,
+        downstream_every: Some(5),
+        persistent: true,
+    });
+    let lossy = mentor
+        .wait_until(|s| s.rtcp.get(MediaKind::Audio).last_fraction_lost >= 26, T)
+        .await
+        .expect("the mentor hears of at least 10 % loss on her audio");
+    assert!(
+        lossy.rtcp.get(MediaKind::Camera).max_fraction_lost < 13,
+        "video reports state the clean uplink: {:?}",
+        lossy.rtcp.get(MediaKind::Camera)
+    );
+
+    relay.set_policy(DropPolicy::default());
+    mentor
+        .wait_until(|s| s.rtcp.get(MediaKind::Audio).last_fraction_lost == 0, T)
+        .await
+        .expect("and of none once it stops");
     mentor.close().await;
     mentee.close().await;
 }

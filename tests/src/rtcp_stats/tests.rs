@@ -17,6 +17,14 @@ fn block(ssrc: u32) -> ReceptionReport {
     }
 }
 
+fn lossy(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
+    ReceptionReport {
+        ssrc,
+        fraction_lost,
+        ..Default::default()
+    }
+}
+
 fn record_all(packets: &[Box<dyn rtcp::Packet>]) -> RtcpStats {
     let mut stats = RtcpStats::default();
     for p in packets {
@@ -29,12 +37,12 @@ fn sample() -> Vec<Box<dyn rtcp::Packet>> {
     vec![
         Box::new(ReceiverReport {
             ssrc: 7,
-            reports: vec![block(CAMERA), block(AUDIO), block(STRANGER)],
+            reports: vec![lossy(CAMERA, 10), lossy(AUDIO, 30), block(STRANGER)],
             ..Default::default()
         }),
         Box::new(SenderReport {
             ssrc: 7,
-            reports: vec![block(CAMERA)],
+            reports: vec![lossy(CAMERA, 4)],
             ..Default::default()
         }),
         Box::new(TransportLayerCc {
@@ -83,6 +91,8 @@ fn check_sample(stats: &RtcpStats) {
         stats.total,
         RtcpCounts {
             receiver_reports: 4,
+            last_fraction_lost: 4,
+            max_fraction_lost: 30,
             twcc: 1,
             remb: 1,
             last_remb_bps: 500_000,
@@ -96,6 +106,8 @@ fn check_sample(stats: &RtcpStats) {
         *stats.get(MediaKind::Camera),
         RtcpCounts {
             receiver_reports: 2,
+            last_fraction_lost: 4,
+            max_fraction_lost: 10,
             twcc: 0,
             remb: 1,
             last_remb_bps: 500_000,
@@ -109,6 +121,8 @@ fn check_sample(stats: &RtcpStats) {
         *stats.get(MediaKind::Audio),
         RtcpCounts {
             receiver_reports: 1,
+            last_fraction_lost: 30,
+            max_fraction_lost: 30,
             ..Default::default()
         }
     );
