@@ -213,14 +213,17 @@ fn record(
     let Inbox { packets, control } = inbox;
     let mut last_flush = Instant::now();
     loop {
-        match control.try_recv() {
-            Ok(Control::Stop { discard }) => return Outcome::Stopped { discard },
-            // The room is gone without a word: keep what was written.
-            Err(TryRecvError::Disconnected) => return Outcome::Stopped { discard: false },
-            Err(TryRecvError::Empty) => {}
+        if let Some(stopped) = stop_asked(control) {
+            return stopped;
         }
         match packets.recv_timeout(POLL) {
             Ok(p) => {
+                // Asked again: a stop that came while this thread waited
+                // for the packet came before it, and the packet may be from
+                // after the revoke.
+                if let Some(stopped) = stop_asked(control) {
+                    return stopped;
+                }
                 let len = p.payload.len() as u64;
                 if let Err(e) = write(ctx.dir, ctx.start, p, ctx.keyframes, tracks, manifest) {
                     return Outcome::Failed(e.to_string());
@@ -243,6 +246,16 @@ fn record(
                 return outcome;
             }
         }
+    }
+}
+
+/// The room's stop, if it came; a room gone without a word keeps what was
+/// written.
+fn stop_asked(control: &Receiver<Control>) -> Option<Outcome> {
+    match control.try_recv() {
+        Ok(Control::Stop { discard }) => Some(Outcome::Stopped { discard }),
+        Err(TryRecvError::Disconnected) => Some(Outcome::Stopped { discard: false }),
+        Err(TryRecvError::Empty) => None,
     }
 }
 
