@@ -275,6 +275,9 @@ function participantCard(role, p) {
   if (typeof q.rtt_ms === 'number') qParts.push(`${Math.round(q.rtt_ms)} ms round trip`);
   fact('Connection', pill(QUALITY_LABEL[rating] ?? rating, rating, { 'data-testid': 'live-quality', 'data-rating': rating }),
     qParts.length ? el('span', { class: 'muted' }, ` ${qParts.join(', ')}`) : null);
+  // Duet holds back the other person's video while this downlink cannot
+  // carry it (docs/network.md); the people in the call are told, and so is the admin.
+  if (q.video_paused) fact('Video', el('span', { 'data-testid': 'live-video-paused' }, 'paused: their connection is too weak to receive video'));
   const m = p.media;
   if (m) {
     const media = [m.audio ? 'microphone on' : 'microphone off', m.video ? 'camera on' : 'camera off'];

@@ -211,7 +211,9 @@ pub fn view(
             "quality": here.map(|_| json!({
                 "rating": quality.rating(),
                 "loss": quality.loss,
+                "uplink_loss": quality.uplink_loss,
                 "rtt_ms": quality.rtt_ms,
+                "video_paused": quality.video_paused,
             })),
         })
     };

@@ -380,6 +380,11 @@ async fn live_sessions_show_who_is_connected_since_when_and_how_well() {
         );
         let rating = p["quality"]["rating"].as_str().unwrap_or("");
         assert_eq!(rating, "good", "loopback is a good link: {p}");
+        for field in ["loss", "uplink_loss"] {
+            let loss = p["quality"][field].as_f64();
+            assert!(loss.is_some_and(|l| l < 0.02), "{field} on loopback: {p}");
+        }
+        assert_eq!(p["quality"]["video_paused"], false, "{p}");
     }
     let ids = |v: &Value| -> Vec<String> {
         v["sessions"]

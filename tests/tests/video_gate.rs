@@ -5,7 +5,8 @@
 //! video to the floor, then pauses video to the mentee and tells both
 //! pages; the mentee's audio keeps arriving and its video stops. Once the
 //! loss stops, video resumes — both pages are told, the mentor is asked for
-//! a keyframe and the mentee's video arrives again.
+//! a keyframe and the mentee's video arrives again. The admin's view of
+//! the session shows the pause while it lasts.
 
 use std::time::{Duration, Instant};
 
@@ -85,6 +86,10 @@ async fn a_weak_downlink_gets_audio_only_until_it_recovers() {
         Some(true),
         "still paused on a link still lossy"
     );
+    // The admin's live view shows it too, on the mentee only.
+    let view = server.session(&session).await.expect("the session's view");
+    assert_eq!(view["mentee"]["quality"]["video_paused"], true, "{view}");
+    assert_eq!(view["mentor"]["quality"]["video_paused"], false, "{view}");
     let asked = mentor
         .stats()
         .keyframe_requests
