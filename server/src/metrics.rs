@@ -57,6 +57,10 @@ pub struct MediaMetrics {
     pub audio_bytes: Counter,
     pub video_packets: Counter,
     pub video_bytes: Counter,
+    /// Redundant audio (RED) forwarded as it came, and as its primary Opus
+    /// frame to a receiver that did not take RED (`media::red`).
+    pub red_as_red: Counter,
+    pub red_as_opus: Counter,
     pub nacks: Counter,
     pub plis: Counter,
     pub loss: Histogram,
@@ -300,6 +304,12 @@ impl MediaMetrics {
             "RTP payload bytes forwarded to the other participant, by kind",
             bytes.clone(),
         );
+        let red = Family::<Labels, Counter>::default();
+        r.register(
+            "rtp_red_packets_forwarded",
+            "Redundant audio (RED) packets forwarded, as they came (as=red) or as their primary Opus frame to a receiver without RED (as=opus)",
+            red.clone(),
+        );
         let nacks = Counter::default();
         r.register(
             "nacks",
@@ -340,6 +350,12 @@ impl MediaMetrics {
         let kind = |family: &Family<Labels, Counter>, k: &'static str| {
             family.get_or_create(&[("kind", k)]).clone()
         };
+        // Each lookup in a function of its own: the guard it returns must
+        // be gone before the next one (a second, inserting lookup in the
+        // same expression waits for it forever).
+        let sent_as = |family: &Family<Labels, Counter>, a: &'static str| {
+            family.get_or_create(&[("as", a)]).clone()
+        };
         MediaMetrics {
             calls_connected,
             time_to_connect,
@@ -347,6 +363,8 @@ impl MediaMetrics {
             audio_bytes: kind(&bytes, "audio"),
             video_packets: kind(&packets, "video"),
             video_bytes: kind(&bytes, "video"),
+            red_as_red: sent_as(&red, "red"),
+            red_as_opus: sent_as(&red, "opus"),
             nacks,
             plis,
             loss,

@@ -31,6 +31,7 @@ use super::bandwidth::video_gate::{GateChange, VideoGate};
 use super::bandwidth::{DownlinkCap, QueueDelay, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
 use super::peer::{self, Outbound, Pc};
+use super::red;
 use super::talk::TalkMeter;
 use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
@@ -121,6 +122,9 @@ struct Peer {
     talk: TalkMeter,
     /// Codec of each inbound payload type, per slot, for the recorder.
     inbound_codecs: [Vec<(u8, TrackCodec)>; 3],
+    /// The payload type of redundant audio (RED) this peer sends, if it
+    /// negotiated it (`media::red`).
+    inbound_red: Option<u8>,
     /// Set while this session is being recorded.
     recorder: Option<RecordTap>,
     pinned: Vec<SocketAddr>,

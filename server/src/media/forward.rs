@@ -170,9 +170,16 @@ impl StreamContinuity {
 
 /// A key for matching codecs across two negotiations: mime type, plus the
 /// fmtp parameters that change the bitstream (VP9 profile, H.264 profile
-/// and packetization mode).
+/// and packetization mode, RED's payload types inside).
 pub fn codec_key(mime_type: &str, fmtp: &str) -> String {
     let mut key = mime_type.to_ascii_lowercase();
+    if key == "audio/red" {
+        // The payload types inside: RED is forwarded as it came only to a
+        // receiver that numbers the codec inside the same way.
+        key.push(';');
+        key.push_str(fmtp.trim());
+        return key;
+    }
     let mut params: Vec<&str> = fmtp
         .split(';')
         .map(str::trim)

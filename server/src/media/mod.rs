@@ -12,6 +12,8 @@
 //!   downlink cannot carry even the lowest cap.
 //! - [`audio_loss`]: each sender hears the loss its audio meets end to
 //!   end, so its Opus FEC is tuned as in a direct call.
+//! - [`red`]: redundant audio (RFC 2198), forwarded as it came or as its
+//!   primary Opus frame.
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //! - [`talk`]: each participant's talk time from the audio-level header
 //!   extension, counted on the packet path without decoding.
@@ -38,6 +40,7 @@ pub mod ice_filter;
 pub mod limits;
 mod opus_params;
 mod peer;
+pub mod red;
 mod sockbuf;
 mod supervise;
 pub mod talk;

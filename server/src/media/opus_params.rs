@@ -9,7 +9,9 @@
 //! never retransmitted) and `usedtx=1` (in silence a packet every 400 ms
 //! instead of 50 a second, which frees a weak uplink; the recorder fills
 //! the gaps, `recorder/ogg.rs`). Only the answer text changes: `rtc` keeps
-//! its own copy, and these parameters change nothing it does.
+//! its own copy, and these parameters change nothing it does. The same goes
+//! for the order of the audio formats: redundant audio (RED) is put first,
+//! so a browser that offered it sends it ([`with_red_first`]).
 
 /// The parameters Duet wants on every Opus stream it receives.
 pub const WANTED: [(&str, &str); 2] = [("useinbandfec", "1"), ("usedtx", "1")];
@@ -60,6 +62,43 @@ pub fn with_opus_params(sdp: &str) -> String {
             } else {
                 out.push_str(&format!("a=fmtp:{pt} {}{ending}", merged("")));
             }
+        }
+    }
+    out
+}
+
+/// `sdp` with redundant audio (RED, `media::red`) first on every audio
+/// m-line that has it. A browser sends the first format of the answer;
+/// `rtc` keeps the offer's order, where browsers list RED after Opus.
+pub fn with_red_first(sdp: &str) -> String {
+    let red: Vec<&str> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .filter_map(|rest| rest.split_once(' '))
+        .filter(|(_, codec)| codec.to_ascii_lowercase().starts_with("red/48000"))
+        .map(|(pt, _)| pt)
+        .collect();
+    if red.is_empty() {
+        return sdp.to_string();
+    }
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[body.len()..];
+        let mut words = body.split(' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("m=audio"), Some(port), Some(proto)) => {
+                let formats: Vec<&str> = words.collect();
+                let (first, rest): (Vec<&str>, Vec<&str>) =
+                    formats.iter().partition(|f| red.contains(f));
+                out.push_str(&["m=audio", port, proto].join(" "));
+                for f in first.iter().chain(rest.iter()) {
+                    out.push(' ');
+                    out.push_str(f);
+                }
+                out.push_str(ending);
+            }
+            _ => out.push_str(line),
         }
     }
     out
@@ -122,5 +161,22 @@ mod tests {
     fn leaves_an_sdp_without_opus_alone() {
         let video_only = "v=0\nm=video 9 UDP/TLS/RTP/SAVPF 96\na=rtpmap:96 VP8/90000\n";
         assert_eq!(with_opus_params(video_only), video_only);
+    }
+
+    #[test]
+    fn red_goes_first_on_audio_only() {
+        let answer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 63 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 63\r\na=rtpmap:96 VP8/90000\r\n";
+        let out = with_red_first(answer);
+        assert!(
+            out.contains("m=audio 9 UDP/TLS/RTP/SAVPF 63 111 0\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("m=video 9 UDP/TLS/RTP/SAVPF 96 63\r\n"),
+            "{out}"
+        );
+        assert_eq!(out.len(), answer.len());
+        assert_eq!(with_red_first(&out), out, "idempotent");
+        assert_eq!(with_red_first(ANSWER), ANSWER, "no RED, no change");
     }
 }

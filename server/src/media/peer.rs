@@ -29,7 +29,7 @@ use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
 use super::audio_loss::{AudioLossInReports, DownstreamAudioLoss};
-use super::opus_params::with_opus_params;
+use super::opus_params::{with_opus_params, with_red_first};
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
@@ -100,11 +100,24 @@ fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8) -> RTCR
 /// of senders goes into the answer text instead (`opus_params`).
 const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 
+/// RED carrying Opus at payload type 111 (RFC 2198's fmtp: the payload
+/// type of each block, primary last).
+const MIME_TYPE_RED: &str = "audio/red";
+const RED_FMTP: &str = "111/111";
+
 /// Codecs in order of preference: the answer lists them in this order, so
 /// browsers send VP8 when both sides have it, which keeps the two legs of a
 /// call on the same codec.
 fn codecs() -> Vec<(RTCRtpCodecParameters, RtpCodecKind)> {
     vec![
+        // Redundant Opus first: a browser that offers it sends every frame
+        // twice, in its own packet and in the next (`media::red`). Only
+        // with Opus as payload type 111 inside, as Chromium and Safari
+        // offer it, so both legs of a call agree on what is inside.
+        (
+            codec(MIME_TYPE_RED, 48000, 2, RED_FMTP, 63),
+            RtpCodecKind::Audio,
+        ),
         (
             codec(MIME_TYPE_OPUS, 48000, 2, OPUS_FMTP, 111),
             RtpCodecKind::Audio,
@@ -336,8 +349,15 @@ pub fn build(
         .with_interceptor_registry(registry)
         .build(now)?;
 
-    let audio = codecs()[0].0.rtp_codec.clone();
-    let video = codecs()[1].0.rtp_codec.clone();
+    let first = |mime: &str| {
+        codecs()
+            .into_iter()
+            .map(|(c, _)| c.rtp_codec)
+            .find(|c| c.mime_type == mime)
+            .ok_or(RtcError::ErrCodecNotFound)
+    };
+    let audio = first(MIME_TYPE_OPUS)?;
+    let video = first(MIME_TYPE_VP8)?;
     let mut add = |slot: Slot| -> Result<Outbound, RtcError> {
         let ssrc = rand::random::<u32>();
         let (kind, codec) = if slot.is_video() {
@@ -373,7 +393,7 @@ pub fn build(
     pc.set_local_description(now, answer)?;
     let answer_sdp = pc
         .local_description()
-        .map(|d| with_opus_params(&d.sdp))
+        .map(|d| with_red_first(&with_opus_params(&d.sdp)))
         .ok_or(RtcError::ErrPeerConnLocalDescriptionNil)?;
     Ok(BuiltPeer {
         pc,
@@ -406,7 +426,7 @@ pub fn renegotiate(
     let answer = pc.create_answer(None)?;
     pc.set_local_description(now, answer)?;
     pc.local_description()
-        .map(|d| with_opus_params(&d.sdp))
+        .map(|d| with_red_first(&with_opus_params(&d.sdp)))
         .ok_or(RtcError::ErrPeerConnLocalDescriptionNil)
 }
 

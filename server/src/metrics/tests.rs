@@ -17,6 +17,8 @@ fn renders_duet_names_with_fixed_labels() {
         "duet_consent_events_total{action=\"consent\"} 1",
         "duet_rtp_packets_forwarded_total{kind=\"video\"} 3",
         "duet_rtp_packets_forwarded_total{kind=\"audio\"} 0",
+        "duet_rtp_red_packets_forwarded_total{as=\"red\"} 0",
+        "duet_rtp_red_packets_forwarded_total{as=\"opus\"} 0",
         "duet_call_rtt_seconds_count 1",
     ] {
         assert!(

@@ -154,6 +154,7 @@ impl Engine {
                 continuity: Default::default(),
                 talk: carried,
                 inbound_codecs: Default::default(),
+                inbound_red: None,
                 recorder: self.recordings.get(&key.session).cloned(),
                 pinned: Vec::new(),
                 probed: Vec::new(),

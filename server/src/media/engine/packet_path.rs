@@ -54,6 +54,7 @@ impl Engine {
                                         key.role,
                                         slot,
                                         &peer.inbound_codecs,
+                                        peer.inbound_red,
                                         &packet,
                                         now,
                                     );
@@ -129,6 +130,22 @@ impl Engine {
                 continue;
             }
             let i = slot.index();
+            // Redundant audio to a receiver that did not take it (or numbers
+            // the Opus inside differently): its primary frame alone.
+            let red = slot == Slot::Audio && src.inbound_red == Some(packet.header.payload_type);
+            let unwrap = red && src.pt_maps[i].map(packet.header.payload_type).is_none();
+            if unwrap {
+                match red::unwrap(&packet.payload) {
+                    Some((inner, primary)) => {
+                        packet.header.payload_type = inner;
+                        packet.payload = primary;
+                    }
+                    None => {
+                        self.counters.rtp_dropped += 1;
+                        continue;
+                    }
+                }
+            }
             // Judged before the rewrite strips the extensions, counted only
             // once delivered: talk time is what the other person could hear.
             let talk = if slot == Slot::Audio {
@@ -164,6 +181,11 @@ impl Engine {
                     };
                     packets.inc();
                     bytes.inc_by(payload_len);
+                    match (red, unwrap) {
+                        (true, false) => self.metrics.red_as_red.inc(),
+                        (true, true) => self.metrics.red_as_opus.inc(),
+                        _ => 0,
+                    };
                 }
                 _ => self.counters.rtp_dropped += 1,
             }

@@ -204,3 +204,27 @@ fn after_a_pause_the_stream_carries_on_without_a_gap() {
         (111, 109 * 3000 + 183_000)
     );
 }
+
+/// RED is forwarded as it came only where the Opus inside has the same
+/// payload type on both legs; elsewhere the engine unwraps it to Opus.
+#[test]
+fn red_maps_only_to_red_with_the_same_payload_types_inside() {
+    let chromium = vec![
+        (111, codec_key("audio/opus", "minptime=10;useinbandfec=1")),
+        (63, codec_key("audio/red", "111/111")),
+    ];
+    let same = PayloadMap::build(&chromium, &chromium);
+    assert_eq!(same.map(63), Some(63));
+    assert_eq!(same.map(111), Some(111));
+
+    let other = vec![
+        (109, codec_key("audio/opus", "")),
+        (120, codec_key("audio/red", "109/109")),
+    ];
+    let map = PayloadMap::build(&chromium, &other);
+    assert_eq!(map.map(63), None, "RED with other payload types inside");
+    assert_eq!(map.map(111), Some(109), "its Opus still maps");
+
+    let opus_only = vec![(111, codec_key("audio/opus", ""))];
+    assert_eq!(PayloadMap::build(&chromium, &opus_only).map(63), None);
+}

@@ -40,3 +40,50 @@ fn the_answer_accepts_the_audio_level_extension_on_audio() {
     }
     assert_eq!(found, vec![1, 0, 0]);
 }
+
+/// Chromium offers Opus and, after it, RED with Opus inside: the answer
+/// puts RED first, so the browser sends every frame twice (`media::red`),
+/// and keeps plain Opus for a sender that cannot.
+#[test]
+fn the_answer_prefers_redundant_audio_when_offered() {
+    let advertise = SocketAddr::from(([127, 0, 0, 1], 40_000));
+    let offer = crate::media::tests_fuzz::CHROMIUM_OFFER.to_owned();
+    assert!(
+        offer.contains("a=rtpmap:63 red/48000/2"),
+        "the fixture offers RED"
+    );
+    let built = build(Instant::now(), offer, advertise, None).expect("answer");
+    let audio = built
+        .answer_sdp
+        .split("\r\nm=")
+        .nth(1)
+        .expect("an audio section");
+    let formats: Vec<&str> = audio
+        .lines()
+        .next()
+        .expect("m-line")
+        .split_whitespace()
+        .skip(3)
+        .collect();
+    assert_eq!(formats.first(), Some(&"63"), "RED first: {audio}");
+    assert!(formats.contains(&"111"), "Opus too: {audio}");
+    assert!(audio.contains("a=fmtp:63 111/111"), "{audio}");
+}
+
+/// An offer without RED (webrtc-rs, Firefox) gets plain Opus.
+#[test]
+fn without_red_in_the_offer_the_answer_has_opus_alone() {
+    let advertise = SocketAddr::from(([127, 0, 0, 1], 40_000));
+    let offer = crate::media::tests_fuzz::CHROMIUM_OFFER
+        .replace(" 111 63 ", " 111 ")
+        .replace("a=rtpmap:63 red/48000/2\r\n", "")
+        .replace("a=fmtp:63 111/111\r\n", "");
+    assert!(!offer.contains("red/48000"));
+    let built = build(Instant::now(), offer, advertise, None).expect("answer");
+    let audio = built.answer_sdp.split("\r\nm=").nth(1).expect("audio");
+    assert!(
+        audio.starts_with("audio 9 UDP/TLS/RTP/SAVPF 111"),
+        "{audio}"
+    );
+    assert!(!audio.contains("red/"), "{audio}");
+}
