@@ -36,6 +36,19 @@ before(async () => {
   session = await ctx.server.createSession({ title: 'Weekly 1:1', mentor: 'Ada', mentee: 'Grace' });
   [mentor, mentee] = await Promise.all([launchPerson('mentor'), launchPerson('mentee')]);
   ctx.people = [mentor, mentee];
+  // The mentee's browser does not offer redundant audio (as Firefox does
+  // not): the mentor's RED must reach her as plain Opus.
+  await mentee.context.addInitScript(() => {
+    const createOffer = RTCPeerConnection.prototype.createOffer;
+    RTCPeerConnection.prototype.createOffer = function (...args) {
+      const codecs = RTCRtpReceiver.getCapabilities('audio').codecs
+        .filter((c) => c.mimeType.toLowerCase() !== 'audio/red');
+      for (const t of this.getTransceivers()) {
+        if (t.receiver.track?.kind === 'audio') t.setCodecPreferences(codecs);
+      }
+      return createOffer.apply(this, args);
+    };
+  });
   try {
     await Promise.all([
       joinCall(mentor, session.links.mentor),
@@ -63,6 +76,37 @@ e2e('both people connect and see and hear each other', ctx, async () => {
     waitForAudioFlowing(mentor.page),
     waitForAudioFlowing(mentee.page),
   ]);
+  // The mentor sends redundant audio (RED): Duet's answer lists it first.
+  // The mentee, whose browser did not offer it, gets each packet's primary
+  // Opus frame (server/src/media/red.rs); Chromium's stats name Opus
+  // either way, so the server's counters tell.
+  const answer = await mentor.page.evaluate(() => window.duet.pc.remoteDescription?.sdp ?? '');
+  assert.match(answer, /m=audio \d+ \S+ 63 111/, 'RED first in the answer to the mentor');
+  const unwrapped = 'duet_rtp_red_packets_forwarded_total{as="opus"}';
+  await waitUntil('RED from the mentor reaching the mentee as Opus', async () => {
+    const n = await ctx.server.metric(unwrapped);
+    return n >= 50 || { ok: false, state: n };
+  }, { timeout: 10_000 });
+  assert.equal(await ctx.server.metric('duet_rtp_red_packets_forwarded_total{as="red"}'), 0, 'no RED reaches the mentee as RED');
+  // And what reaches her decodes: sound in it, next to nothing concealed.
+  const audioIn = (page) => page.evaluate(async () => {
+    const stats = await window.duet.pc.getStats();
+    let r = null;
+    stats.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+        r = { samples: s.totalSamplesReceived ?? 0, concealed: s.concealedSamples ?? 0, energy: s.totalAudioEnergy ?? 0 };
+      }
+    });
+    return r;
+  });
+  const before = await audioIn(mentee.page);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const heard = await audioIn(mentee.page);
+  const concealed = (heard.concealed - before.concealed) / Math.max(1, heard.samples - before.samples);
+  assert.ok(heard.samples - before.samples > 48_000 * 2, `the mentee's audio plays: ${JSON.stringify({ before, heard })}`);
+  assert.ok(concealed < 0.05, `the mentee's audio decodes: ${(concealed * 100).toFixed(1)} % concealed`);
+  assert.ok(heard.energy > before.energy, `the mentee hears sound: ${JSON.stringify({ before, heard })}`);
+
   // The server sees both of them, under the names they joined with.
   const seen = await ctx.server.getSession(session.id);
   assert.equal(seen.mentor.connected, true);

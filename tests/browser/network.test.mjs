@@ -95,6 +95,17 @@ async function callThroughRelay() {
   });
   assert.match(fmtp, /useinbandfec=1/, `Duet's answer asks for Opus FEC: ${fmtp}`);
   assert.match(fmtp, /usedtx=1/, `Duet's answer asks for Opus DTX: ${fmtp}`);
+  // And every frame twice: the answer puts redundant audio (RED) first, so
+  // a lost packet is rebuilt from the next one (server/src/media/red.rs).
+  // Chromium's stats name Opus either way; the server's counter tells.
+  assert.match(await mentor.page.evaluate(() => window.duet.pc.remoteDescription?.sdp ?? ''),
+    /m=audio \d+ \S+ 63 111/, 'RED first in the answer');
+  const red = 'duet_rtp_red_packets_forwarded_total{as="red"}';
+  const before = await ctx.server.metric(red);
+  await waitUntil('redundant audio forwarded both ways', async () => {
+    const n = await ctx.server.metric(red);
+    return n >= before + 100 || { ok: false, state: n - before };
+  }, { timeout: 15_000 });
   return session;
 }
 
@@ -179,18 +190,8 @@ e2e('an address change recovers through an ICE restart on the same connection wi
 // measured here and now (the full matrix: tests/bench/network-report.sh).
 // The address change has its own, absolute goal above.
 //
-// A known gap is measured and printed every run but marks the test TODO
-// rather than failing it, until it is closed (docs/network.md, "What is not
-// done yet").
-const KNOWN_GAPS = {
-  'loss-5': {
-    what: 'audio concealed (%)',
-    why: 'each sender hears only its own uplink loss from Duet, so its Opus FEC is tuned for half the loss the call has',
-  },
-};
-
 for (const name of ['clean', 'loss-5', 'rtt-300', 'uplink-500']) {
-  e2e(`${name}: through Duet as good as a direct call (frames, resolution, freezes, audio)`, ctx, async (t) => {
+  e2e(`${name}: through Duet as good as a direct call (frames, resolution, freezes, audio)`, ctx, async () => {
     const result = await measureScenario({ name, duetBed: bed, directBed, mentor, mentee });
     const missed = [];
     for (const who of ['mentor', 'mentee']) {
@@ -208,10 +209,7 @@ for (const name of ['clean', 'loss-5', 'rtt-300', 'uplink-500']) {
         if (!c.ok) missed.push({ what: c.what, text: `${who} receives: ${c.what} ${c.duet} vs direct ${c.direct} (${c.need})` });
       }
     }
-    const gap = KNOWN_GAPS[name];
-    const known = missed.filter((m) => m.what === gap?.what);
-    if (known.length) t.todo(`known gap: ${gap.why}: ${known.map((m) => m.text).join('; ')}`);
-    assert.deepEqual(missed.filter((m) => m.what !== gap?.what).map((m) => m.text), [], `${name}: the goal against the direct call`);
+    assert.deepEqual(missed.map((m) => m.text), [], `${name}: the goal against the direct call`);
   });
 }
 

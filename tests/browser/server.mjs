@@ -161,6 +161,14 @@ export async function startServer({ extraArgs = [], env = {} } = {}) {
       if (res.status !== 200) throw new Error(`reading session ${id}: ${res.status} ${res.text}`);
       return res.json;
     },
+    // The value of one series of `/metrics`, e.g.
+    // `duet_rtp_red_packets_forwarded_total{as="red"}`; 0 when absent.
+    async metric(series) {
+      const res = await api('GET', '/metrics');
+      if (res.status !== 200) throw new Error(`reading /metrics: ${res.status}`);
+      const line = res.text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    },
     // The last `n` log lines, runs of the same message folded into one.
     lastLogs(n = 60) {
       return foldRepeats(logs).slice(-n).join('\n');
