@@ -20,13 +20,7 @@ pub const WANTED: [(&str, &str); 2] = [("useinbandfec", "1"), ("usedtx", "1")];
 /// (added where missing, set where different, a line added if there is
 /// none). Line endings are kept as they are.
 pub fn with_opus_params(sdp: &str) -> String {
-    let opus: Vec<&str> = sdp
-        .lines()
-        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
-        .filter_map(|rest| rest.split_once(' '))
-        .filter(|(_, codec)| codec.to_ascii_lowercase().starts_with("opus/"))
-        .map(|(pt, _)| pt)
-        .collect();
+    let opus = payload_types(sdp, "opus/");
     if opus.is_empty() {
         return sdp.to_string();
     }
@@ -71,13 +65,7 @@ pub fn with_opus_params(sdp: &str) -> String {
 /// m-line that has it. A browser sends the first format of the answer;
 /// `rtc` keeps the offer's order, where browsers list RED after Opus.
 pub fn with_red_first(sdp: &str) -> String {
-    let red: Vec<&str> = sdp
-        .lines()
-        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
-        .filter_map(|rest| rest.split_once(' '))
-        .filter(|(_, codec)| codec.to_ascii_lowercase().starts_with("red/48000"))
-        .map(|(pt, _)| pt)
-        .collect();
+    let red = payload_types(sdp, "red/48000");
     if red.is_empty() {
         return sdp.to_string();
     }
@@ -102,6 +90,17 @@ pub fn with_red_first(sdp: &str) -> String {
         }
     }
     out
+}
+
+/// The payload types whose `a=rtpmap` names a codec starting with
+/// `codec` (lower case, e.g. `opus/`).
+fn payload_types<'a>(sdp: &'a str, codec: &str) -> Vec<&'a str> {
+    sdp.lines()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .filter_map(|rest| rest.split_once(' '))
+        .filter(|(_, name)| name.to_ascii_lowercase().starts_with(codec))
+        .map(|(pt, _)| pt)
+        .collect()
 }
 
 /// `params` (`k=v;k=v`) with every [`WANTED`] key set to its value, the

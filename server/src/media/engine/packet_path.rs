@@ -181,11 +181,11 @@ impl Engine {
                     };
                     packets.inc();
                     bytes.inc_by(payload_len);
-                    match (red, unwrap) {
-                        (true, false) => self.metrics.red_as_red.inc(),
-                        (true, true) => self.metrics.red_as_opus.inc(),
-                        _ => 0,
-                    };
+                    if unwrap {
+                        self.metrics.red_as_opus.inc();
+                    } else if red {
+                        self.metrics.red_as_red.inc();
+                    }
                 }
                 _ => self.counters.rtp_dropped += 1,
             }
