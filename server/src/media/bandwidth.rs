@@ -12,9 +12,9 @@
 //! cap by 8 % until it no longer binds. The delay-based half comes from the
 //! receiver itself: a browser that gets media without transport-cc runs
 //! its own receive-side estimate and sends it as REMB; once the downlink
-//! loses packets that estimate joins the cap, so the cap goes straight to
-//! what the link carries. Browsers honour REMB
-//! as an upper bound alongside their own estimate. Below the floor, video to that
+//! queues or loses packets that estimate joins the cap, so the cap goes
+//! straight to what the link carries. Browsers honour REMB as an upper
+//! bound alongside their own estimate. Below the floor, video to that
 //! receiver pauses altogether ([`video_gate`]).
 
 use std::time::{Duration, Instant};
@@ -158,7 +158,7 @@ impl DownlinkCap {
     /// The receiver's browser estimated its downlink (REMB, from the delay
     /// of what Duet forwards it: it sees a queue build before packets are
     /// lost). Relayed to the sender by the next [`DownlinkCap::on_report`]
-    /// while loss holds the cap.
+    /// while the downlink queues or loss holds the cap.
     /// `queueing`: the receiver's round trips show its downlink queueing
     /// ([`QueueDelay`]).
     pub fn on_receiver_estimate(&mut self, now: Instant, bps: u64, queueing: bool) {
