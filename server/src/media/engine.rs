@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -54,6 +55,7 @@ mod tcp_path;
 #[cfg(test)]
 mod tests_fuzz;
 mod timers;
+mod wire;
 
 use events::handle_event;
 use feedback::{
@@ -65,6 +67,7 @@ use recv_buffer::ReceiveBuffer;
 use slots::{map_slots, recorded};
 use tcp_conns::{Sent, TcpConns};
 use tcp_path::next_tcp_event;
+pub(super) use wire::Wire;
 
 /// What the server receives on one of the three slots.
 struct Inbound {
@@ -166,7 +169,7 @@ pub struct Counters {
 }
 
 pub(super) struct Engine {
-    socket: UdpSocket,
+    wire: Wire,
     /// The one candidate address in every answer. Datagrams are handed to
     /// connections as received on it, whatever the socket is bound to (the
     /// wildcard, or a private address behind a 1:1 NAT).
@@ -228,13 +231,13 @@ const RECV_BATCH: usize = 32;
 impl Engine {
     /// `advertise_tcp` is the ICE-TCP candidate's address, when ICE-TCP is on.
     pub(super) fn new(
-        socket: UdpSocket,
+        wire: Wire,
         advertise: SocketAddr,
         advertise_tcp: Option<SocketAddr>,
         metrics: MediaMetrics,
     ) -> std::io::Result<Engine> {
         Ok(Engine {
-            socket,
+            wire,
             advertise,
             tcp: TcpConns::new(advertise_tcp),
             peers: HashMap::new(),
@@ -259,8 +262,10 @@ impl Engine {
         })
     }
 
+    /// Serves `socket`, the one `Wire::Udp` this engine was made with.
     pub(super) async fn run(
         mut self,
+        socket: Arc<UdpSocket>,
         mut inbox: Inbox,
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {
@@ -280,7 +285,7 @@ impl Engine {
                 // land at once.
                 cmd = inbox.control.recv() => match cmd {
                     Some(Command::Shutdown) | None => true,
-                    Some(cmd) => self.handle_command(cmd),
+                    Some(cmd) => self.handle_command(Instant::now(), cmd),
                 },
                 // Before the socket: under a flood the socket is always
                 // ready and would otherwise win every select. Deadlines are
@@ -288,11 +293,11 @@ impl Engine {
                 // "at once" deadline at once sent the first ICE checks before
                 // the client had the answer, and the retry comes 200 ms later.
                 _ = &mut sleep => { self.handle_timeouts(Instant::now()); false }
-                res = self.socket.recv_buf_from(rx.prepare()) => {
+                res = socket.recv_buf_from(rx.prepare()) => {
                     match res {
                         Ok((_, from)) => {
                             self.handle_datagram(Instant::now(), from, rx.take());
-                            self.drain_socket(&mut rx);
+                            self.drain_socket(&socket, &mut rx);
                         }
                         // ICMP errors from a vanished peer surface here; the
                         // socket itself is fine.
@@ -310,7 +315,7 @@ impl Engine {
                 }
                 // Client requests last: a burst of offers or candidates
                 // waits behind the packets of every call.
-                Some(cmd) = inbox.requests.recv() => self.handle_command(cmd),
+                Some(cmd) = inbox.requests.recv() => self.handle_command(Instant::now(), cmd),
             };
             // ...and still gets a few turns' worth under a packet flood.
             if stop || self.take_requests(&mut inbox.requests) {
@@ -329,7 +334,7 @@ impl Engine {
         for _ in 0..REQUESTS_PER_TURN {
             match requests.try_recv() {
                 Ok(cmd) => {
-                    if self.handle_command(cmd) {
+                    if self.handle_command(Instant::now(), cmd) {
                         return true;
                     }
                 }
@@ -343,9 +348,9 @@ impl Engine {
     /// before the loop polls its other sources again: under load one
     /// wake-up serves many datagrams, and timer deadlines are read once per
     /// batch.
-    fn drain_socket(&mut self, rx: &mut ReceiveBuffer) {
+    fn drain_socket(&mut self, socket: &UdpSocket, rx: &mut ReceiveBuffer) {
         for _ in 1..RECV_BATCH {
-            match self.socket.try_recv_buf_from(rx.prepare()) {
+            match socket.try_recv_buf_from(rx.prepare()) {
                 Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => {
@@ -356,7 +361,12 @@ impl Engine {
         }
     }
 
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: BytesMut) {
+    pub(in crate::media) fn handle_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        data: BytesMut,
+    ) {
         self.counters.datagrams_in += 1;
         let key = super::demux::route(&data, from, &self.by_ufrag, &self.by_addr, &self.by_probe);
         let Some(key) = key else {
@@ -434,7 +444,7 @@ impl Engine {
             }
             pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
             note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-            if self.socket.try_send_to(&out.message, to).is_err() {
+            if !self.wire.send(to, out.message) {
                 self.counters.udp_send_failed += 1;
             }
         }

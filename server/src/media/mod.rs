@@ -20,6 +20,8 @@
 //!
 //! - [`limits`]: bounds on offers and candidates, checked before the loop.
 //! - [`ice_filter`]: addresses the server never sends ICE checks to.
+//! - [`inproc`]: the engine driven without sockets, in the caller's time
+//!   (the in-process benchmark, tests in virtual time).
 //! - [`fault`]: test-only ways to make one connection's path panic, or a
 //!   session's offer answers slow.
 //!
@@ -37,6 +39,8 @@ mod engine;
 pub mod fault;
 pub mod forward;
 pub mod ice_filter;
+#[doc(hidden)]
+pub mod inproc;
 pub mod limits;
 mod opus_params;
 mod peer;
@@ -304,14 +308,16 @@ impl MediaPlane {
         };
         let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
         let heartbeat = metrics.heartbeat.clone();
-        let engine = engine::Engine::new(socket, advertise, advertise_tcp, metrics)?;
+        let socket = std::sync::Arc::new(socket);
+        let wire = engine::Wire::Udp(socket.clone());
+        let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?;
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (control, control_rx) = mpsc::unbounded_channel();
         let inbox = engine::Inbox {
             control: control_rx,
             requests: requests_rx,
         };
-        supervise::spawn(engine.run(inbox, tcp_events), heartbeat);
+        supervise::spawn(engine.run(socket, inbox, tcp_events), heartbeat);
         Ok(MediaPlane {
             requests,
             control,

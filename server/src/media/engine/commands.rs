@@ -12,8 +12,7 @@ mod tests;
 impl Engine {
     /// Handles one command; true when it was the last (shutdown). Work on
     /// one connection runs guarded: a panic ends that connection only.
-    pub(super) fn handle_command(&mut self, cmd: Command) -> bool {
-        let now = Instant::now();
+    pub(in crate::media) fn handle_command(&mut self, now: Instant, cmd: Command) -> bool {
         match cmd {
             Command::Offer {
                 key,
@@ -206,7 +205,7 @@ impl Engine {
             if out.transport.transport_protocol == TransportProtocol::TCP {
                 self.send_tcp(key, to, out.message);
             } else {
-                let _ = self.socket.try_send_to(&out.message, to);
+                let _ = self.wire.send(to, out.message);
             }
         }
         self.update_connected_call(key.session);

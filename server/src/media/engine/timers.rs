@@ -60,7 +60,7 @@ impl Engine {
 
     /// Re-reads the deadline of every connection serviced since the last
     /// call. Must run before the loop goes to sleep.
-    pub(super) fn flush_timeouts(&mut self) {
+    pub(in crate::media) fn flush_timeouts(&mut self) {
         // Taken out (and put back, keeping its capacity) so each key can be
         // handled under its own guard, which needs the whole engine.
         let mut dirty = std::mem::take(&mut self.dirty);
@@ -97,7 +97,7 @@ impl Engine {
     }
 
     /// The earliest live deadline, or the idle wake-up.
-    pub(super) fn next_wake(&mut self) -> Instant {
+    pub(in crate::media) fn next_wake(&mut self) -> Instant {
         while let Some(top) = self.timers.peek() {
             let live = self
                 .peers
@@ -113,7 +113,7 @@ impl Engine {
 
     /// Hands `now` to every connection whose deadline has come, and services
     /// them.
-    pub(super) fn handle_timeouts(&mut self, now: Instant) {
+    pub(in crate::media) fn handle_timeouts(&mut self, now: Instant) {
         let mut keys = std::mem::take(&mut self.timeout_keys);
         keys.clear();
         while self.timers.peek().is_some_and(|top| top.at <= now) {

@@ -1,20 +1,17 @@
-//! Opens a UDP socket on loopback: run it in a network namespace like the
-//! end-to-end tests.
+//! The engine runs without a socket here (`Wire::Memory`).
 
 use std::time::Duration;
 
 use duet_signaling::{ConnId, Role, SessionId};
-use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 
 use super::*;
 use crate::media::tests_fuzz::CHROMIUM_OFFER;
 
 async fn engine() -> Engine {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind engine");
-    let advertise = socket.local_addr().expect("engine address");
+    let advertise = SocketAddr::from(([127, 0, 0, 1], 9));
     let metrics = crate::metrics::Metrics::new(std::env::temp_dir()).media;
-    Engine::new(socket, advertise, None, metrics).expect("engine")
+    Engine::new(Wire::Memory(Vec::new()), advertise, None, metrics).expect("engine")
 }
 
 fn key() -> PeerKey {
@@ -31,22 +28,28 @@ async fn an_offer_whose_asker_left_makes_no_peer() {
     let mut engine = engine().await;
     let (reply, answer) = oneshot::channel();
     drop(answer);
-    engine.handle_command(Command::Offer {
-        key: key(),
-        conn: ConnId(1),
-        sdp: CHROMIUM_OFFER.to_owned(),
-        reply,
-    });
+    engine.handle_command(
+        Instant::now(),
+        Command::Offer {
+            key: key(),
+            conn: ConnId(1),
+            sdp: CHROMIUM_OFFER.to_owned(),
+            reply,
+        },
+    );
     assert!(engine.peers.is_empty(), "no peer for a gone asker");
 
     // The same offer with someone waiting does make one.
     let (reply, answer) = oneshot::channel();
-    engine.handle_command(Command::Offer {
-        key: key(),
-        conn: ConnId(1),
-        sdp: CHROMIUM_OFFER.to_owned(),
-        reply,
-    });
+    engine.handle_command(
+        Instant::now(),
+        Command::Offer {
+            key: key(),
+            conn: ConnId(1),
+            sdp: CHROMIUM_OFFER.to_owned(),
+            reply,
+        },
+    );
     assert!(answer.await.expect("reply").is_ok());
     assert_eq!(engine.peers.len(), 1);
 }
@@ -57,12 +60,15 @@ async fn an_offer_whose_asker_left_makes_no_peer() {
 async fn a_peer_that_never_connects_is_removed_after_30_s() {
     let mut engine = engine().await;
     let (reply, answer) = oneshot::channel();
-    engine.handle_command(Command::Offer {
-        key: key(),
-        conn: ConnId(1),
-        sdp: CHROMIUM_OFFER.to_owned(),
-        reply,
-    });
+    engine.handle_command(
+        Instant::now(),
+        Command::Offer {
+            key: key(),
+            conn: ConnId(1),
+            sdp: CHROMIUM_OFFER.to_owned(),
+            reply,
+        },
+    );
     assert!(answer.await.expect("reply").is_ok());
     let start = Instant::now();
     engine.handle_timeouts(start + Duration::from_secs(5));
