@@ -55,6 +55,7 @@ mod tcp_path;
 #[cfg(test)]
 mod tests_fuzz;
 mod timers;
+pub(super) mod udp_batch;
 mod wire;
 
 use events::handle_event;
@@ -224,9 +225,6 @@ pub(super) struct Inbox {
 const REQUESTS_PER_TURN: usize = 4;
 
 const IDLE_WAKEUP: Duration = Duration::from_secs(1);
-/// Datagrams read per wake-up at most, so commands and timers still get
-/// their turn under a flood (about a millisecond of work).
-const RECV_BATCH: usize = 32;
 
 impl Engine {
     /// `advertise_tcp` is the ICE-TCP candidate's address, when ICE-TCP is on.
@@ -262,10 +260,12 @@ impl Engine {
         })
     }
 
-    /// Serves `socket`, the one `Wire::Udp` this engine was made with.
+    /// Serves `socket`, the one `Wire::Udp` this engine was made with,
+    /// reading it through `batch`.
     pub(super) async fn run(
         mut self,
         socket: Arc<UdpSocket>,
+        mut batch: udp_batch::BatchReceiver,
         mut inbox: Inbox,
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {
@@ -274,6 +274,8 @@ impl Engine {
         tokio::pin!(sleep);
         loop {
             self.metrics.heartbeat.beat(Instant::now());
+            // What the last turn produced leaves now, in batches.
+            self.counters.udp_send_failed += self.wire.flush();
             self.flush_timeouts();
             let next = tokio::time::Instant::from_std(self.next_wake());
             if sleep.deadline() != next {
@@ -293,14 +295,9 @@ impl Engine {
                 // "at once" deadline at once sent the first ICE checks before
                 // the client had the answer, and the retry comes 200 ms later.
                 _ = &mut sleep => { self.handle_timeouts(Instant::now()); false }
-                res = socket.recv_buf_from(rx.prepare()) => {
+                res = socket.readable() => {
                     match res {
-                        Ok((_, from)) => {
-                            self.handle_datagram(Instant::now(), from, rx.take());
-                            self.drain_socket(&socket, &mut rx);
-                        }
-                        // ICMP errors from a vanished peer surface here; the
-                        // socket itself is fine.
+                        Ok(()) => self.read_batch(&socket, &mut batch, &mut rx),
                         Err(e) => tracing::debug!(error = %e, "media socket receive error"),
                     }
                     false
@@ -325,6 +322,7 @@ impl Engine {
         for (_, mut peer) in self.peers.drain() {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| peer.pc.close()));
         }
+        self.wire.flush();
         tracing::info!(counters = ?self.counters, "media plane stopped");
     }
 
@@ -344,20 +342,27 @@ impl Engine {
         false
     }
 
-    /// Reads what else is already queued on the socket, up to a batch,
-    /// before the loop polls its other sources again: under load one
-    /// wake-up serves many datagrams, and timer deadlines are read once per
-    /// batch.
-    fn drain_socket(&mut self, socket: &UdpSocket, rx: &mut ReceiveBuffer) {
-        for _ in 1..RECV_BATCH {
-            match socket.try_recv_buf_from(rx.prepare()) {
-                Ok((_, from)) => self.handle_datagram(Instant::now(), from, rx.take()),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    tracing::debug!(error = %e, "media socket receive error");
-                    break;
-                }
-            }
+    /// Reads one batch of datagrams (up to `udp_batch::RECV_BATCH`) and
+    /// handles each, before the loop polls its other sources again: under
+    /// load one wake-up and one system call serve many datagrams, and
+    /// timer deadlines are read once per batch.
+    fn read_batch(
+        &mut self,
+        socket: &UdpSocket,
+        batch: &mut udp_batch::BatchReceiver,
+        rx: &mut ReceiveBuffer,
+    ) {
+        let now = Instant::now();
+        let read = batch.recv(socket, |from, datagram| {
+            self.handle_datagram(now, from, rx.copy(datagram));
+        });
+        match read {
+            Ok(_) => {}
+            // Readiness was stale: nothing waiting after all.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            // ICMP errors from a vanished peer surface here; the socket
+            // itself is fine.
+            Err(e) => tracing::debug!(error = %e, "media socket receive error"),
         }
     }
 
@@ -444,9 +449,7 @@ impl Engine {
             }
             pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
             note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-            if !self.wire.send(to, out.message) {
-                self.counters.udp_send_failed += 1;
-            }
+            self.wire.send(to, out.message);
         }
     }
 

@@ -309,7 +309,8 @@ impl MediaPlane {
         let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
         let heartbeat = metrics.heartbeat.clone();
         let socket = std::sync::Arc::new(socket);
-        let wire = engine::Wire::Udp(socket.clone());
+        let batch = engine::udp_batch::BatchReceiver::new(&socket)?;
+        let wire = engine::Wire::udp(socket.clone());
         let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?;
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (control, control_rx) = mpsc::unbounded_channel();
@@ -317,7 +318,7 @@ impl MediaPlane {
             control: control_rx,
             requests: requests_rx,
         };
-        supervise::spawn(engine.run(socket, inbox, tcp_events), heartbeat);
+        supervise::spawn(engine.run(socket, batch, inbox, tcp_events), heartbeat);
         Ok(MediaPlane {
             requests,
             control,

@@ -205,7 +205,7 @@ impl Engine {
             if out.transport.transport_protocol == TransportProtocol::TCP {
                 self.send_tcp(key, to, out.message);
             } else {
-                let _ = self.wire.send(to, out.message);
+                self.wire.send(to, out.message);
             }
         }
         self.update_connected_call(key.session);

@@ -26,6 +26,12 @@ impl ReceiveBuffer {
     pub(super) fn take(&mut self) -> BytesMut {
         self.block.split()
     }
+
+    /// `datagram`, copied into the block (from a batch's scratch area).
+    pub(super) fn copy(&mut self, datagram: &[u8]) -> BytesMut {
+        self.prepare().extend_from_slice(datagram);
+        self.take()
+    }
 }
 
 impl Default for ReceiveBuffer {

@@ -97,7 +97,7 @@ async fn engine() -> Engine {
     let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind engine");
     let advertise = socket.local_addr().expect("engine address");
     let metrics = crate::metrics::Metrics::new(std::env::temp_dir()).media;
-    Engine::new(Wire::Udp(Arc::new(socket)), advertise, None, metrics).expect("engine")
+    Engine::new(Wire::udp(Arc::new(socket)), advertise, None, metrics).expect("engine")
 }
 
 /// Offer, answer, then both sides exchange datagrams and timers until the
@@ -131,6 +131,7 @@ async fn connect(engine: &mut Engine, client: &mut Client) {
     while !(client.connected && engine.peers[&key()].connected) {
         assert!(Instant::now() < deadline, "the client did not connect");
         pump_client(client);
+        engine.wire.flush();
         engine.flush_timeouts();
         tokio::select! {
             res = socket.recv_buf_from(rx.prepare()) => {
@@ -164,7 +165,7 @@ async fn connect(engine: &mut Engine, client: &mut Client) {
 /// The engine's socket: these tests drive the loop's steps themselves.
 fn engine_socket(engine: &Engine) -> Arc<UdpSocket> {
     match &engine.wire {
-        Wire::Udp(socket) => socket.clone(),
+        Wire::Udp { socket, .. } => socket.clone(),
         Wire::Memory(_) => unreachable!("the fuzz engine has a socket"),
     }
 }
@@ -323,6 +324,7 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
             }
             engine.flush_timeouts();
             engine.handle_timeouts(Instant::now());
+            engine.wire.flush();
             prop_assert_eq!(engine.peers.len(), 1, "the peer was dropped");
             prop_assert!(engine.by_ufrag.len() == 1);
             // The client's address and the replaying ones: nobody else can
@@ -357,6 +359,7 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
             }
             engine.flush_timeouts();
             engine.handle_timeouts(Instant::now());
+            engine.wire.flush();
             prop_assert_eq!(engine.peers.len(), 1);
             // Checks go only to candidates that were added.
             prop_assert!(engine.by_probe.len() <= 1 + *added.borrow());

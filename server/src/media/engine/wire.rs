@@ -9,20 +9,39 @@ use bytes::BytesMut;
 use tokio::net::UdpSocket;
 
 pub(in crate::media) enum Wire {
-    Udp(Arc<UdpSocket>),
+    /// Datagrams wait in `pending` until the loop's turn ends, then leave
+    /// in batches (`udp_batch::send_all`).
+    Udp {
+        socket: Arc<UdpSocket>,
+        pending: Vec<(SocketAddr, BytesMut)>,
+    },
     Memory(Vec<(SocketAddr, BytesMut)>),
 }
 
 impl Wire {
-    /// Sends one datagram; false when the socket refused it (a full send
-    /// buffer, or an error from the network stack).
-    pub(super) fn send(&mut self, to: SocketAddr, data: BytesMut) -> bool {
+    pub(in crate::media) fn udp(socket: Arc<UdpSocket>) -> Wire {
+        Wire::Udp {
+            socket,
+            pending: Vec::with_capacity(256),
+        }
+    }
+
+    /// Queues one datagram to send at the end of the turn.
+    pub(super) fn send(&mut self, to: SocketAddr, data: BytesMut) {
         match self {
-            Wire::Udp(socket) => socket.try_send_to(&data, to).is_ok(),
-            Wire::Memory(sent) => {
-                sent.push((to, data));
-                true
+            Wire::Udp { pending, .. } => pending.push((to, data)),
+            Wire::Memory(sent) => sent.push((to, data)),
+        }
+    }
+
+    /// Sends what was queued; returns how many datagrams the socket refused
+    /// (a full send buffer, or an error from the network stack).
+    pub(super) fn flush(&mut self) -> u64 {
+        match self {
+            Wire::Udp { socket, pending } if !pending.is_empty() => {
+                super::udp_batch::send_all(socket, pending)
             }
+            _ => 0,
         }
     }
 }
