@@ -115,6 +115,19 @@ pub struct MediaConfig {
     /// there are dropped); entries covering the advertised address are
     /// ignored. See `media::ice_filter`.
     pub ice_deny: Vec<String>,
+    /// Media loops (threads) the calls are spread over, all behind the one
+    /// media port; a call stays on one. When unset: one per core.
+    pub shards: Option<usize>,
+}
+
+impl MediaConfig {
+    /// The shards to run: as set (1 to `media::shard::MAX_SHARDS`), else one
+    /// per core.
+    pub fn shard_count(&self) -> usize {
+        self.shards
+            .unwrap_or_else(crate::media::shard::default_count)
+            .clamp(1, crate::media::shard::MAX_SHARDS)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -432,6 +445,7 @@ impl Default for MediaConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            shards: None,
         }
     }
 }

@@ -182,6 +182,7 @@ pub async fn run_with_signals(
         advertise,
         config.media.public_port,
         metrics.media.clone(),
+        config.media.shard_count(),
     )?;
     let http_addr = listeners.http.local_addr()?;
     // Links without a public URL use the listen address: the bound one, so
@@ -193,6 +194,7 @@ pub async fn run_with_signals(
         http = %http_addr,
         scheme = if tls.is_some() { "https" } else { "http" },
         media = %media.local_addr(),
+        media_shards = media.shards(),
         media_tcp = %media.tcp_addr().map_or_else(|| "off".to_owned(), |a| a.to_string()),
         advertised = %advertise,
         max_connections = limits.max_connections,

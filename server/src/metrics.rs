@@ -6,8 +6,8 @@
 //! an address.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::text::encode;
@@ -18,6 +18,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = [(&'static str, &'static str); 1];
+/// A media shard's index, as a label (`media::shard`).
+type ShardLabel = [(&'static str, String); 1];
 
 /// Everything the server counts. Cheap to clone (all handles are shared).
 #[derive(Clone)]
@@ -71,6 +73,18 @@ pub struct MediaMetrics {
     pub loop_lag: Gauge<f64, AtomicU64>,
     /// Connections ended because handling them panicked.
     pub peer_panics: Counter,
+    /// Peer connections each media shard holds (see [`Self::shard_connections`]).
+    shard_connections: Family<ShardLabel, Gauge>,
+}
+
+impl MediaMetrics {
+    /// The gauge of connections on media shard `shard`, taken out of its
+    /// family once by that shard's loop.
+    pub fn shard_connections(&self, shard: usize) -> Gauge {
+        self.shard_connections
+            .get_or_create(&[("shard", shard.to_string())])
+            .clone()
+    }
 }
 
 /// The media loop's pulse: it stamps every turn, and it turns at least once
@@ -83,6 +97,10 @@ struct HeartbeatInner {
     /// Milliseconds after `base` of the last turn.
     last_ms: AtomicU64,
     stopped: AtomicBool,
+    /// With several media loops (shards), each beats a child of its own
+    /// and this one speaks for the slowest of them: one stuck shard must
+    /// not hide behind a healthy one.
+    children: Mutex<Vec<Heartbeat>>,
 }
 
 impl Default for Heartbeat {
@@ -91,6 +109,7 @@ impl Default for Heartbeat {
             base: Instant::now(),
             last_ms: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            children: Mutex::new(Vec::new()),
         }))
     }
 }
@@ -109,8 +128,30 @@ impl Heartbeat {
         self.0.stopped.store(true, Ordering::Relaxed);
     }
 
-    /// How long ago the loop last turned; `None` once it has stopped.
+    /// A heartbeat for one of several loops; from now on [`Self::lag`]
+    /// answers for the slowest child.
+    pub fn child(&self) -> Heartbeat {
+        let child = Heartbeat::default();
+        self.children().push(child.clone());
+        child
+    }
+
+    fn children(&self) -> std::sync::MutexGuard<'_, Vec<Heartbeat>> {
+        // A panic while holding it cannot leave the list half-changed.
+        self.0.children.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long ago the loop last turned; `None` once it has stopped. With
+    /// children, the longest of theirs, `None` once any has stopped.
     pub fn lag(&self, now: Instant) -> Option<Duration> {
+        {
+            let children = self.children();
+            if !children.is_empty() {
+                return children
+                    .iter()
+                    .try_fold(Duration::ZERO, |worst, c| Some(worst.max(c.lag(now)?)));
+            }
+        }
         if self.0.stopped.load(Ordering::Relaxed) {
             return None;
         }
@@ -341,6 +382,12 @@ impl MediaMetrics {
             "Seconds since the media loop last turned (it turns at least once a second; +Inf once it stopped)",
             loop_lag.clone(),
         );
+        let shard_connections = Family::<ShardLabel, Gauge>::default();
+        r.register(
+            "media_shard_connections",
+            "Peer connections (one per participant) held by each media shard",
+            shard_connections.clone(),
+        );
         let peer_panics = Counter::default();
         r.register(
             "media_peer_panics",
@@ -372,6 +419,7 @@ impl MediaMetrics {
             heartbeat: Heartbeat::default(),
             loop_lag,
             peer_panics,
+            shard_connections,
         }
     }
 }

@@ -33,6 +33,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "media.ice_tcp",
     "media.tcp_port",
     "media.ice_deny",
+    "media.shards",
     "auth.api_keys",
     "sessions.default_expiry_s",
     "sessions.max_expiry_s",

@@ -93,6 +93,7 @@ fn every_setting_has_an_environment_variable() {
     c.http.tls_key_file = Some("k".into());
     c.media.public_ip = Some("203.0.113.1".parse().expect("ip"));
     c.media.public_port = Some(1);
+    c.media.shards = Some(2);
     c.turn.shared_secret = Some("s".into());
     c.transcription.model = Some("tiny.en".into());
     let table: toml::Table =

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -22,7 +21,6 @@ use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::audio_loss::DownstreamAudioLoss;
@@ -31,6 +29,7 @@ use super::bandwidth::uplink::UplinkLoss;
 use super::bandwidth::video_gate::{GateChange, VideoGate};
 use super::bandwidth::{DownlinkCap, QueueDelay, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
+use super::front::RouteChange;
 use super::peer::{self, Outbound, Pc};
 use super::red;
 use super::talk::TalkMeter;
@@ -44,10 +43,11 @@ mod call_metrics;
 mod commands;
 mod feedback;
 mod packet_path;
-mod recv_buffer;
+pub(super) mod recv_buffer;
 
 mod events;
 mod guard;
+mod input;
 mod pinning;
 mod slots;
 mod tcp_conns;
@@ -63,8 +63,9 @@ use feedback::{
     cap_bitrate, collect_estimate, collect_loss, keyframe_request_slot, request_keyframe,
     resume_video, window_loss,
 };
+pub(super) use input::{Datagram, Input};
 use pinning::{note_probe, pin_if_answered};
-use recv_buffer::ReceiveBuffer;
+pub(super) use recv_buffer::ReceiveBuffer;
 use slots::{map_slots, recorded};
 use tcp_conns::{Sent, TcpConns};
 use tcp_path::next_tcp_event;
@@ -169,6 +170,40 @@ pub struct Counters {
     pub udp_send_failed: u64,
 }
 
+impl Counters {
+    /// Adds another shard's counters to these.
+    pub fn add(&mut self, other: &Counters) {
+        let Counters {
+            datagrams_in,
+            datagrams_unknown,
+            rtp_forwarded,
+            rtp_dropped,
+            keyframe_requests_relayed,
+            bitrate_caps_sent,
+            video_pauses,
+            video_resumes,
+            video_held_back,
+            tcp_packets_in,
+            tcp_refused,
+            tcp_dropped,
+            udp_send_failed,
+        } = *other;
+        self.datagrams_in += datagrams_in;
+        self.datagrams_unknown += datagrams_unknown;
+        self.rtp_forwarded += rtp_forwarded;
+        self.rtp_dropped += rtp_dropped;
+        self.keyframe_requests_relayed += keyframe_requests_relayed;
+        self.bitrate_caps_sent += bitrate_caps_sent;
+        self.video_pauses += video_pauses;
+        self.video_resumes += video_resumes;
+        self.video_held_back += video_held_back;
+        self.tcp_packets_in += tcp_packets_in;
+        self.tcp_refused += tcp_refused;
+        self.tcp_dropped += tcp_dropped;
+        self.udp_send_failed += udp_send_failed;
+    }
+}
+
 pub(super) struct Engine {
     wire: Wire,
     /// The one candidate address in every answer. Datagrams are handed to
@@ -212,6 +247,14 @@ pub(super) struct Engine {
     last_report: Instant,
     metrics: MediaMetrics,
     connected_calls: call_metrics::ConnectedCalls,
+    /// This engine's shard (`media::shard`): written into every ufrag it
+    /// makes, so first packets find their way here.
+    shard: usize,
+    /// Tells the front which addresses are this shard's (several shards
+    /// only; see `media::front`).
+    routes: Option<mpsc::UnboundedSender<RouteChange>>,
+    /// Connections on this shard, for `/metrics`.
+    shard_connections: prometheus_client::metrics::gauge::Gauge,
 }
 
 /// The loop's two inboxes (see `MediaPlane`).
@@ -255,21 +298,48 @@ impl Engine {
             idle_wake: Instant::now() + IDLE_WAKEUP,
             counters: Counters::default(),
             last_report: Instant::now(),
+            shard_connections: metrics.shard_connections(0),
             metrics,
             connected_calls: Default::default(),
+            shard: 0,
+            routes: None,
         })
     }
 
-    /// Serves `socket`, the one `Wire::Udp` this engine was made with,
-    /// reading it through `batch`.
+    /// Makes this engine shard `shard` of several, telling the front
+    /// through `routes` which addresses are its own.
+    pub(super) fn into_shard(
+        mut self,
+        shard: usize,
+        routes: mpsc::UnboundedSender<RouteChange>,
+    ) -> Engine {
+        self.shard = shard;
+        self.routes = Some(routes);
+        self.shard_connections = self.metrics.shard_connections(shard);
+        self
+    }
+
+    /// Tells the front (if any) that datagrams from `addr` are this
+    /// shard's, or no longer are.
+    fn announce(&self, addr: SocketAddr, ours: bool) {
+        if let Some(routes) = &self.routes {
+            let shard = self.shard;
+            let _ = routes.send(if ours {
+                RouteChange::Pin { addr, shard }
+            } else {
+                RouteChange::Unpin { addr, shard }
+            });
+        }
+    }
+
+    /// Serves datagrams from `input` (sending on this engine's `Wire`),
+    /// commands from `inbox` and ICE-TCP connections' events.
     pub(super) async fn run(
         mut self,
-        socket: Arc<UdpSocket>,
-        mut batch: udp_batch::BatchReceiver,
+        mut input: Input,
         mut inbox: Inbox,
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {
-        let mut rx = ReceiveBuffer::default();
         let sleep = tokio::time::sleep_until(self.idle_wake.into());
         tokio::pin!(sleep);
         loop {
@@ -295,9 +365,9 @@ impl Engine {
                 // "at once" deadline at once sent the first ICE checks before
                 // the client had the answer, and the retry comes 200 ms later.
                 _ = &mut sleep => { self.handle_timeouts(Instant::now()); false }
-                res = socket.readable() => {
-                    match res {
-                        Ok(()) => self.read_batch(&socket, &mut batch, &mut rx),
+                ready = input.ready() => {
+                    match ready {
+                        Ok(ready) => self.take_input(&mut input, ready),
                         Err(e) => tracing::debug!(error = %e, "media socket receive error"),
                     }
                     false
@@ -340,30 +410,6 @@ impl Engine {
             }
         }
         false
-    }
-
-    /// Reads one batch of datagrams (up to `udp_batch::RECV_BATCH`) and
-    /// handles each, before the loop polls its other sources again: under
-    /// load one wake-up and one system call serve many datagrams, and
-    /// timer deadlines are read once per batch.
-    fn read_batch(
-        &mut self,
-        socket: &UdpSocket,
-        batch: &mut udp_batch::BatchReceiver,
-        rx: &mut ReceiveBuffer,
-    ) {
-        let now = Instant::now();
-        let read = batch.recv(socket, |from, datagram| {
-            self.handle_datagram(now, from, rx.copy(datagram));
-        });
-        match read {
-            Ok(_) => {}
-            // Readiness was stale: nothing waiting after all.
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            // ICMP errors from a vanished peer surface here; the socket
-            // itself is fine.
-            Err(e) => tracing::debug!(error = %e, "media socket receive error"),
-        }
     }
 
     pub(in crate::media) fn handle_datagram(
@@ -447,8 +493,17 @@ impl Engine {
                 }
                 continue;
             }
-            pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
-            note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
+            let pinned =
+                pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
+            let probed = note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
+            if (pinned || probed)
+                && let Some(routes) = &self.routes
+            {
+                let _ = routes.send(RouteChange::Pin {
+                    addr: to,
+                    shard: self.shard,
+                });
+            }
             self.wire.send(to, out.message);
         }
     }

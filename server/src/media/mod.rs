@@ -38,6 +38,7 @@ mod engine;
 #[doc(hidden)]
 pub mod fault;
 pub mod forward;
+mod front;
 pub mod ice_filter;
 #[doc(hidden)]
 pub mod inproc;
@@ -45,6 +46,7 @@ pub mod limits;
 mod opus_params;
 mod peer;
 pub mod red;
+pub mod shard;
 mod sockbuf;
 mod supervise;
 pub mod talk;
@@ -56,6 +58,7 @@ mod tests_fuzz;
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -254,31 +257,42 @@ impl Future for TalkReceipt {
     }
 }
 
-/// A cheap, cloneable handle to the media loop.
+/// One media loop's two inboxes, as the handle holds them.
 #[derive(Clone)]
-pub struct MediaPlane {
+struct ShardLink {
     /// Offers, candidates and questions: bounded, so a flood of client
     /// input waits here (or is refused) instead of piling up in memory.
     requests: mpsc::Sender<Command>,
     /// Removals, recording taps and shutdown: a handful per connection and
     /// consent-critical (a stop must land), so never refused.
     control: mpsc::UnboundedSender<Command>,
+}
+
+/// A cheap, cloneable handle to the media loops (one per shard, see
+/// [`shard`]); each command goes to the shard of its session.
+#[derive(Clone)]
+pub struct MediaPlane {
+    shards: Arc<[ShardLink]>,
     local_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
     advertise_ip: IpAddr,
 }
 
 impl MediaPlane {
-    /// Starts the loop on `socket`, advertising `ip` in every answer, with
-    /// `public_port` or else the socket's own port. With `tcp`, answers also
-    /// offer a passive ICE-TCP candidate: `ip` and the listener's own port.
+    /// Starts `shards` media loops behind `socket` (at least one; with
+    /// more, a front reads the socket for all of them, see [`front`]),
+    /// advertising `ip` in every answer, with `public_port` or else the
+    /// socket's own port. With `tcp`, answers also offer a passive ICE-TCP
+    /// candidate: `ip` and the listener's own port.
     pub fn start(
         socket: std::net::UdpSocket,
         tcp: Option<std::net::TcpListener>,
         ip: IpAddr,
         public_port: Option<u16>,
         metrics: crate::metrics::MediaMetrics,
+        shards: usize,
     ) -> std::io::Result<MediaPlane> {
+        let shards = shards.clamp(1, shard::MAX_SHARDS);
         match sockbuf::enlarge(&socket) {
             Ok(sizes) if sizes.recv < sockbuf::RECV_BUFFER => tracing::warn!(
                 granted = sizes.recv,
@@ -292,40 +306,106 @@ impl MediaPlane {
             Err(e) => tracing::warn!(error = %e, "media socket buffers could not be sized"),
         }
         socket.set_nonblocking(true)?;
-        let socket = tokio::net::UdpSocket::from_std(socket)?;
         let local_addr = socket.local_addr()?;
         let advertise = SocketAddr::new(ip, public_port.unwrap_or(local_addr.port()));
-        let (tcp_addr, tcp_events) = match tcp {
+        let mut links = Vec::with_capacity(shards);
+        let mut inboxes = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
+            let (control, control_rx) = mpsc::unbounded_channel();
+            links.push(ShardLink { requests, control });
+            inboxes.push(engine::Inbox {
+                control: control_rx,
+                requests: requests_rx,
+            });
+        }
+        let (tcp_addr, mut tcp_events) = match tcp {
             Some(listener) => {
                 listener.set_nonblocking(true)?;
                 let listener = tokio::net::TcpListener::from_std(listener)?;
                 let addr = listener.local_addr()?;
-                let (events, rx) = mpsc::channel(tcp::EVENT_QUEUE);
-                tcp::spawn_acceptor(listener, events);
-                (Some(addr), Some(rx))
+                let (senders, receivers): (Vec<_>, Vec<_>) = (0..shards)
+                    .map(|_| mpsc::channel(tcp::EVENT_QUEUE))
+                    .map(|(tx, rx)| (tx, Some(rx)))
+                    .unzip();
+                tcp::spawn_acceptor(listener, tcp::TcpRoutes::new(senders));
+                (Some(addr), receivers)
             }
-            None => (None, None),
+            None => (None, (0..shards).map(|_| None).collect()),
         };
         let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
-        let heartbeat = metrics.heartbeat.clone();
-        let socket = std::sync::Arc::new(socket);
-        let batch = engine::udp_batch::BatchReceiver::new(&socket)?;
-        let wire = engine::Wire::udp(socket.clone());
-        let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?;
-        let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
-        let (control, control_rx) = mpsc::unbounded_channel();
-        let inbox = engine::Inbox {
-            control: control_rx,
-            requests: requests_rx,
-        };
-        supervise::spawn(engine.run(socket, batch, inbox, tcp_events), heartbeat);
-        Ok(MediaPlane {
-            requests,
-            control,
+        let plane = MediaPlane {
+            shards: links.into(),
             local_addr,
             tcp_addr,
             advertise_ip: ip,
-        })
+        };
+        if shards == 1 {
+            // One loop reads the socket itself, on the server's runtime.
+            let (inbox, tcp_events) = (inboxes.remove(0), tcp_events.remove(0));
+            let wire = engine::Wire::udp(socket.try_clone()?);
+            let socket = Arc::new(tokio::net::UdpSocket::from_std(socket)?);
+            let input = engine::Input::Socket {
+                batch: engine::udp_batch::BatchReceiver::new(&socket)?,
+                socket,
+                rx: engine::ReceiveBuffer::default(),
+            };
+            let heartbeat = metrics.heartbeat.clone();
+            let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?;
+            supervise::spawn(engine.run(input, inbox, tcp_events), heartbeat);
+            return Ok(plane);
+        }
+        // Each shard on a thread of its own, fed by the front's thread.
+        let (changes, changes_rx) = mpsc::unbounded_channel();
+        let mut feeds = Vec::with_capacity(shards);
+        for (index, (inbox, tcp_events)) in inboxes.into_iter().zip(tcp_events).enumerate() {
+            let (feed, datagrams) = mpsc::channel(front::SHARD_QUEUE);
+            feeds.push(feed);
+            let mut metrics = metrics.clone();
+            metrics.heartbeat = metrics.heartbeat.child();
+            let heartbeat = metrics.heartbeat.clone();
+            let wire = engine::Wire::udp(socket.try_clone()?);
+            let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?
+                .into_shard(index, changes.clone());
+            let run = engine.run(engine::Input::Front(datagrams), inbox, tcp_events);
+            supervise::spawn_thread(
+                format!("duet-media-{index}"),
+                supervise::runtime()?,
+                run,
+                heartbeat,
+            )?;
+        }
+        let runtime = supervise::runtime()?;
+        // Registered with the front's own runtime, which polls it.
+        let socket = {
+            let _in_runtime = runtime.enter();
+            Arc::new(tokio::net::UdpSocket::from_std(socket)?)
+        };
+        let heartbeat = metrics.heartbeat.child();
+        let front = front::Front {
+            batch: engine::udp_batch::BatchReceiver::new(&socket)?,
+            socket,
+            shards: feeds,
+            changes: changes_rx,
+            heartbeat: heartbeat.clone(),
+        };
+        supervise::spawn_thread(
+            "duet-media-front".to_owned(),
+            runtime,
+            front.run(),
+            heartbeat,
+        )?;
+        Ok(plane)
+    }
+
+    /// How many media loops (shards) carry the calls.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn link(&self, session: SessionId) -> &ShardLink {
+        // `start` makes at least one.
+        &self.shards[shard::of_session(session, self.shards.len())]
     }
 
     /// The address put in the server's ICE candidates.
@@ -338,11 +418,14 @@ impl MediaPlane {
         IceFilter::new(deny, self.advertise_ip)
     }
 
-    fn request(&self, cmd: Command) -> Result<(), MediaError> {
-        self.requests.try_send(cmd).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => MediaError::Busy,
-            mpsc::error::TrySendError::Closed(_) => MediaError::Stopped,
-        })
+    fn request(&self, session: SessionId, cmd: Command) -> Result<(), MediaError> {
+        self.link(session)
+            .requests
+            .try_send(cmd)
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => MediaError::Busy,
+                mpsc::error::TrySendError::Closed(_) => MediaError::Stopped,
+            })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -375,12 +458,15 @@ impl MediaPlane {
         let (sdp, denied) = filter.filter_sdp(&sdp);
         facts.candidates = facts.candidates.saturating_sub(denied);
         let (reply, rx) = oneshot::channel();
-        self.request(Command::Offer {
-            key,
-            conn,
-            sdp,
-            reply,
-        })?;
+        self.request(
+            key.session,
+            Command::Offer {
+                key,
+                conn,
+                sdp,
+                reply,
+            },
+        )?;
         Ok(PendingOffer {
             session: key.session,
             rx,
@@ -402,16 +488,19 @@ impl MediaPlane {
             tracing::debug!("remote candidate dropped: address not allowed");
             return Ok(());
         }
-        self.request(Command::Candidate {
-            key,
-            conn,
-            candidate,
-        })
+        self.request(
+            key.session,
+            Command::Candidate {
+                key,
+                conn,
+                candidate,
+            },
+        )
     }
 
     /// Tears down `conn`'s connection for `key`, if it is still the current one.
     pub fn remove(&self, key: PeerKey, conn: ConnId) {
-        let _ = self.control.send(Command::Remove {
+        let _ = self.link(key.session).control.send(Command::Remove {
             key,
             conn,
             talk: None,
@@ -426,7 +515,7 @@ impl MediaPlane {
         let (reply, rx) = oneshot::channel();
         // A stopped loop drops the command, and with it `reply`: the
         // receipt then resolves at once, with no answer.
-        let _ = self.control.send(Command::Remove {
+        let _ = self.link(key.session).control.send(Command::Remove {
             key,
             conn,
             talk: Some(reply),
@@ -436,7 +525,7 @@ impl MediaPlane {
 
     /// Starts feeding a session's packets to a recording.
     pub fn record(&self, session: SessionId, tap: RecordTap) {
-        let _ = self.control.send(Command::Record {
+        let _ = self.link(session).control.send(Command::Record {
             session,
             tap: Some(tap),
         });
@@ -444,20 +533,36 @@ impl MediaPlane {
 
     /// Stops feeding a session's packets to its recording.
     pub fn stop_recording(&self, session: SessionId) {
-        let _ = self.control.send(Command::Record { session, tap: None });
+        let _ = self
+            .link(session)
+            .control
+            .send(Command::Record { session, tap: None });
     }
 
+    /// Every shard's counters, summed.
     pub async fn counters(&self) -> Result<Counters, MediaError> {
-        let (reply, rx) = oneshot::channel();
-        self.request(Command::Counters(reply))?;
-        rx.await.map_err(|_| MediaError::Stopped)
+        let mut total = Counters::default();
+        for link in self.shards.iter() {
+            let (reply, rx) = oneshot::channel();
+            link.requests
+                .try_send(Command::Counters(reply))
+                .map_err(|e| match e {
+                    mpsc::error::TrySendError::Full(_) => MediaError::Busy,
+                    mpsc::error::TrySendError::Closed(_) => MediaError::Stopped,
+                })?;
+            total.add(&rx.await.map_err(|_| MediaError::Stopped)?);
+        }
+        Ok(total)
     }
 
     /// How each participant's link to Duet is doing, from the receiver
     /// reports they send (empty when the media plane has stopped).
     pub async fn quality(&self, session: SessionId) -> Vec<(Role, LinkQuality)> {
         let (reply, rx) = oneshot::channel();
-        if self.request(Command::Quality { session, reply }).is_err() {
+        if self
+            .request(session, Command::Quality { session, reply })
+            .is_err()
+        {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
@@ -468,11 +573,13 @@ impl MediaPlane {
     /// stream (asked of the sender by REMB). Best effort: a full queue
     /// drops it, and the page sends it again with its next `joined`.
     pub fn set_low_bandwidth(&self, key: PeerKey, on: bool) {
-        let _ = self.request(Command::LowBandwidth { key, on });
+        let _ = self.request(key.session, Command::LowBandwidth { key, on });
     }
 
     pub fn shutdown(&self) {
-        let _ = self.control.send(Command::Shutdown);
+        for link in self.shards.iter() {
+            let _ = link.control.send(Command::Shutdown);
+        }
     }
 }
 

@@ -263,16 +263,19 @@ fn register_interceptors(
 }
 
 /// Random ICE credentials; the ufrag is how the engine finds this
-/// connection's first packets on the shared socket.
-fn ice_credentials() -> (String, String) {
+/// connection's first packets on the shared socket, and its first two
+/// characters name the shard (`media::shard`), the other 14 are random.
+fn ice_credentials(shard: usize) -> (String, String) {
     use rand::Rng;
     use rand::distr::Alphanumeric;
     let mut rng = rand::rng();
-    let ufrag: String = (&mut rng)
-        .sample_iter(Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
+    let mut ufrag = super::shard::ufrag_prefix(shard);
+    ufrag.extend(
+        (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(14)
+            .map(char::from),
+    );
     let pwd: String = (&mut rng)
         .sample_iter(Alphanumeric)
         .take(32)
@@ -306,14 +309,15 @@ fn add_host_candidate(pc: &mut Pc, addr: SocketAddr, tcp: bool) -> Result<(), Rt
 
 /// Builds a connection for `offer_sdp` and returns it with its answer.
 /// `advertise` is the UDP host candidate's address and `advertise_tcp` the
-/// passive ICE-TCP one's, when ICE-TCP is on.
+/// passive ICE-TCP one's, when ICE-TCP is on; `shard` is the engine's.
 pub fn build(
     now: Instant,
     offer_sdp: String,
     advertise: SocketAddr,
     advertise_tcp: Option<SocketAddr>,
+    shard: usize,
 ) -> Result<BuiltPeer, RtcError> {
-    let (ufrag, pwd) = ice_credentials();
+    let (ufrag, pwd) = ice_credentials(shard);
     let settings = SettingEngineBuilder::new()
         .with_ice_credentials(ufrag.clone(), pwd)
         .build();

@@ -83,17 +83,43 @@ pub(super) enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-/// Accepts ICE-TCP connections until the media loop stops.
-pub(super) fn spawn_acceptor(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
-    tokio::spawn(accept_loop(listener, events));
+/// Where each connection's events go: the media loop of the shard its
+/// first binding request names (`media::shard`), shard 0 when it names
+/// none (which refuses it, as it knows no such ufrag).
+#[derive(Clone)]
+pub(super) struct TcpRoutes(Arc<[mpsc::Sender<TcpEvent>]>);
+
+impl TcpRoutes {
+    pub(super) fn new(shards: Vec<mpsc::Sender<TcpEvent>>) -> TcpRoutes {
+        TcpRoutes(shards.into())
+    }
+
+    fn for_first(&self, first: &[u8]) -> Option<&mpsc::Sender<TcpEvent>> {
+        let shard = demux::stun_local_ufrag(first)
+            .and_then(|ufrag| super::shard::of_ufrag(ufrag, self.0.len()))
+            .unwrap_or(0);
+        self.0.get(shard)
+    }
+
+    /// Resolves once the media loops have stopped.
+    async fn closed(&self) {
+        for events in self.0.iter() {
+            events.closed().await;
+        }
+    }
 }
 
-async fn accept_loop(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
+/// Accepts ICE-TCP connections until the media loops stop.
+pub(super) fn spawn_acceptor(listener: TcpListener, routes: TcpRoutes) {
+    tokio::spawn(accept_loop(listener, routes));
+}
+
+async fn accept_loop(listener: TcpListener, routes: TcpRoutes) {
     let unproven = Arc::new(Semaphore::new(MAX_UNPROVEN));
     let mut next_id = 0u64;
     loop {
         let accepted = tokio::select! {
-            _ = events.closed() => return,
+            _ = routes.closed() => return,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -113,7 +139,7 @@ async fn accept_loop(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
         // Small packets must not wait for Nagle.
         let _ = stream.set_nodelay(true);
         next_id += 1;
-        tokio::spawn(serve(stream, peer, next_id, events.clone(), permit));
+        tokio::spawn(serve(stream, peer, next_id, routes.clone(), permit));
     }
 }
 
@@ -121,7 +147,7 @@ async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     id: u64,
-    events: mpsc::Sender<TcpEvent>,
+    routes: TcpRoutes,
     permit: OwnedSemaphorePermit,
 ) {
     let (read, write) = stream.into_split();
@@ -143,6 +169,9 @@ async fn serve(
             tracing::debug!(%peer, %reason, "ICE-TCP connection closed before routing");
             return;
         }
+    };
+    let Some(events) = routes.for_first(&first).cloned() else {
+        return;
     };
     let (writer, queue) = mpsc::channel(WRITE_QUEUE);
     let mut writing = tokio::spawn(write_frames(write, queue));

@@ -12,8 +12,7 @@ fn stalled_plane() -> (MediaPlane, mpsc::Receiver<Command>) {
     let (control, _control_rx) = mpsc::unbounded_channel();
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
     let plane = MediaPlane {
-        requests,
-        control,
+        shards: vec![ShardLink { requests, control }].into(),
         local_addr: addr,
         tcp_addr: None,
         advertise_ip: addr.ip(),

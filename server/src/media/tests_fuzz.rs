@@ -376,7 +376,7 @@ proptest! {
     fn build_takes_a_mutated_offer(edits in vec(sdp_edit(), 1..12)) {
         let offer = mutate(CHROMIUM_OFFER, &edits);
         let tcp = SocketAddr::from(([127, 0, 0, 1], 40_001));
-        if let Ok(built) = peer::build(Instant::now(), offer.clone(), advertise(), Some(tcp)) {
+        if let Ok(built) = peer::build(Instant::now(), offer.clone(), advertise(), Some(tcp), 0) {
             prop_assert!(built.answer_sdp.len() <= answer_bound(&offer));
             prop_assert_eq!(built.ufrag.len(), 16);
         }
@@ -384,7 +384,7 @@ proptest! {
 
     #[test]
     fn build_takes_arbitrary_text(offer in ".{0,2000}") {
-        let _ = peer::build(Instant::now(), offer, advertise(), None);
+        let _ = peer::build(Instant::now(), offer, advertise(), None, 0);
     }
 
     #[test]
@@ -393,7 +393,7 @@ proptest! {
         again in vec(sdp_edit(), 0..4),
     ) {
         let now = Instant::now();
-        let mut built = peer::build(now, CHROMIUM_OFFER.to_owned(), advertise(), None)
+        let mut built = peer::build(now, CHROMIUM_OFFER.to_owned(), advertise(), None, 1)
             .expect("the unmutated offer builds");
         let offer = mutate(CHROMIUM_OFFER, &edits);
         if let Ok(answer) = peer::renegotiate(now, &mut built.pc, offer.clone(), advertise(), None) {
@@ -409,8 +409,14 @@ proptest! {
 
 #[test]
 fn the_chromium_offer_builds() {
-    let built =
-        peer::build(Instant::now(), CHROMIUM_OFFER.to_owned(), advertise(), None).expect("builds");
+    let built = peer::build(
+        Instant::now(),
+        CHROMIUM_OFFER.to_owned(),
+        advertise(),
+        None,
+        0,
+    )
+    .expect("builds");
     assert_eq!(built.answer_sdp.matches("m=").count(), 3);
     assert!(built.answer_sdp.len() <= answer_bound(CHROMIUM_OFFER));
 }

@@ -51,3 +51,34 @@ fn the_heartbeat_reports_lag_and_a_stopped_loop() {
     beat.stop();
     assert_eq!(beat.lag(t), None);
 }
+
+#[test]
+fn with_shards_the_heartbeat_answers_for_the_slowest_and_any_stopped() {
+    use std::time::{Duration, Instant};
+    let parent = super::Heartbeat::default();
+    let (a, b) = (parent.child(), parent.child());
+    let t = Instant::now() + Duration::from_secs(1);
+    a.beat(t + Duration::from_secs(5));
+    b.beat(t);
+    // b is the slow one: 6 s since its last turn, 1 s since a's.
+    let lag = parent.lag(t + Duration::from_secs(6)).expect("running");
+    assert!(lag >= Duration::from_millis(5_990) && lag <= Duration::from_millis(6_010));
+    b.stop();
+    assert_eq!(parent.lag(t + Duration::from_secs(6)), None);
+}
+
+#[test]
+fn each_shard_has_its_connection_gauge() {
+    let metrics = super::Metrics::new(std::env::temp_dir());
+    metrics.media.shard_connections(0).set(2);
+    metrics.media.shard_connections(1).set(1);
+    let text = metrics.render();
+    assert!(
+        text.contains("duet_media_shard_connections{shard=\"0\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("duet_media_shard_connections{shard=\"1\"} 1"),
+        "{text}"
+    );
+}

@@ -39,6 +39,7 @@ async fn fixture() -> Fixture {
         std::net::Ipv4Addr::LOCALHOST.into(),
         None,
         metrics.media.clone(),
+        1,
     )
     .expect("media");
     let deps = RoomDeps {

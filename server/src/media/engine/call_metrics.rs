@@ -21,13 +21,14 @@ pub(super) struct ConnectedCalls {
 
 impl ConnectedCalls {
     pub(super) fn update(&mut self, metrics: &MediaMetrics, session: SessionId, both_up: bool) {
-        let changed = if both_up {
-            self.calls.insert(session)
-        } else {
-            self.calls.remove(&session)
-        };
-        if changed {
-            metrics.calls_connected.set(self.calls.len() as i64);
+        // Counted up and down, not set: every shard's engine keeps the
+        // same gauge, each for its own sessions.
+        if both_up {
+            if self.calls.insert(session) {
+                metrics.calls_connected.inc();
+            }
+        } else if self.calls.remove(&session) {
+            metrics.calls_connected.dec();
         }
     }
 }

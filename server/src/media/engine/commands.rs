@@ -125,7 +125,7 @@ impl Engine {
             // not come yet): what they said so far stays theirs.
             carried = TalkMeter::carried_from(&self.remove(key, old));
         }
-        let built = peer::build(now, sdp, self.advertise, self.tcp.local())
+        let built = peer::build(now, sdp, self.advertise, self.tcp.local(), self.shard)
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
         self.by_ufrag.insert(built.ufrag.clone(), key);
         self.peers.insert(
@@ -162,6 +162,7 @@ impl Engine {
                 dirty: false,
             },
         );
+        self.shard_connections.set(self.peers.len() as i64);
         self.touch(key);
         self.refresh_payload_maps(key);
         Ok(built.answer_sdp)
@@ -221,6 +222,12 @@ impl Engine {
                 self.by_probe.remove(addr);
             }
         }
+        for addr in peer.pinned.iter().chain(&peer.probed) {
+            if !self.by_addr.contains_key(addr) && !self.by_probe.contains_key(addr) {
+                self.announce(*addr, false);
+            }
+        }
+        self.shard_connections.set(self.peers.len() as i64);
         peer.talk
     }
 

@@ -56,9 +56,28 @@ impl Engine {
     /// Drops every trace of `key`'s connection without calling into it.
     fn forget(&mut self, key: PeerKey) {
         self.peers.remove(&key);
+        self.shard_connections.set(self.peers.len() as i64);
         self.by_ufrag.retain(|_, k| *k != key);
-        self.by_addr.retain(|_, k| *k != key);
-        self.by_probe.retain(|_, k| *k != key);
+        let mut gone = Vec::new();
+        self.by_addr.retain(|addr, k| {
+            let keep = *k != key;
+            if !keep {
+                gone.push(*addr);
+            }
+            keep
+        });
+        self.by_probe.retain(|addr, k| {
+            let keep = *k != key;
+            if !keep {
+                gone.push(*addr);
+            }
+            keep
+        });
+        for addr in gone {
+            if !self.by_addr.contains_key(&addr) && !self.by_probe.contains_key(&addr) {
+                self.announce(addr, false);
+            }
+        }
         self.tcp.remove_peer(key);
         self.update_connected_call(key.session);
     }

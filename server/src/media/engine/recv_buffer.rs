@@ -5,7 +5,7 @@ use bytes::BytesMut;
 /// Datagrams are read into one large block and split off it, so the
 /// receive path allocates once per block (every few hundred packets), not
 /// once per packet; the connection owns each split-off datagram.
-pub(super) struct ReceiveBuffer {
+pub(in crate::media) struct ReceiveBuffer {
     block: BytesMut,
 }
 
@@ -28,7 +28,7 @@ impl ReceiveBuffer {
     }
 
     /// `datagram`, copied into the block (from a batch's scratch area).
-    pub(super) fn copy(&mut self, datagram: &[u8]) -> BytesMut {
+    pub(in crate::media) fn copy(&mut self, datagram: &[u8]) -> BytesMut {
         self.prepare().extend_from_slice(datagram);
         self.take()
     }

@@ -7,6 +7,7 @@
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 
 use bytes::BytesMut;
 use quinn_udp::{RecvMeta, UdpSocketState};
@@ -31,7 +32,7 @@ pub(in crate::media) struct BatchReceiver {
     state: UdpSocketState,
     scratch: Vec<u8>,
     slot: usize,
-    metas: [RecvMeta; RECV_BATCH],
+    metas: Box<[RecvMeta; RECV_BATCH]>,
 }
 
 impl BatchReceiver {
@@ -43,14 +44,14 @@ impl BatchReceiver {
             state,
             scratch: vec![0; slot * RECV_BATCH],
             slot,
-            metas: [RecvMeta::default(); RECV_BATCH],
+            metas: Box::new([RecvMeta::default(); RECV_BATCH]),
         })
     }
 
     /// Reads one batch, if the socket has any, and hands each datagram to
     /// `each` (its sender and its bytes). Returns how many datagrams were
     /// read; `WouldBlock` when none were waiting.
-    pub(super) fn recv(
+    pub(in crate::media) fn recv(
         &mut self,
         socket: &UdpSocket,
         mut each: impl FnMut(SocketAddr, &[u8]),
@@ -66,7 +67,7 @@ impl BatchReceiver {
             std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()))
         };
         let filled = socket.try_io(Interest::READABLE, || {
-            state.recv(socket.into(), &mut slices, metas)
+            state.recv(socket.into(), &mut slices, &mut metas[..])
         })?;
         let mut datagrams = 0;
         for (meta, buf) in metas.iter().zip(slices.iter()).take(filled) {
@@ -83,7 +84,10 @@ impl BatchReceiver {
 
 /// Sends `pending` in batches, emptying it; returns how many datagrams the
 /// socket refused (a full send buffer, or an error for one destination).
-pub(super) fn send_all(socket: &UdpSocket, pending: &mut Vec<(SocketAddr, BytesMut)>) -> u64 {
+/// Never waits: a send buffer too full to take a datagram drops it, as
+/// the network would. Straight system calls, outside tokio's readiness
+/// tracking, so every shard can send on its own handle of the one socket.
+pub(super) fn send_all(socket: &impl AsFd, pending: &mut Vec<(SocketAddr, BytesMut)>) -> u64 {
     let mut refused = 0;
     let mut rest = &pending[..];
     while !rest.is_empty() {
@@ -103,7 +107,7 @@ pub(super) fn send_all(socket: &UdpSocket, pending: &mut Vec<(SocketAddr, BytesM
 }
 
 /// One `sendmmsg` of up to [`SEND_BATCH`] datagrams: how many left.
-fn send_batch(socket: &UdpSocket, batch: &[(SocketAddr, BytesMut)]) -> io::Result<usize> {
+fn send_batch(socket: &impl AsFd, batch: &[(SocketAddr, BytesMut)]) -> io::Result<usize> {
     let unused = SocketAddr::from(([0, 0, 0, 0], 0));
     let addrs: [SocketAddrAny; SEND_BATCH] =
         std::array::from_fn(|i| SocketAddrAny::from(batch.get(i).map_or(unused, |(to, _)| *to)));
@@ -118,7 +122,5 @@ fn send_batch(socket: &UdpSocket, batch: &[(SocketAddr, BytesMut)]) -> io::Resul
         msg
     });
     let n = batch.len().min(SEND_BATCH);
-    socket.try_io(Interest::WRITABLE, || {
-        sendmmsg(socket, &mut msgs[..n], SendFlags::DONTWAIT).map_err(io::Error::from)
-    })
+    sendmmsg(socket, &mut msgs[..n], SendFlags::DONTWAIT).map_err(io::Error::from)
 }

@@ -2,24 +2,23 @@
 //! caller drains (the in-process benchmark and virtual-time tests drive
 //! the engine without sockets, see `media::inproc`).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{SocketAddr, UdpSocket};
 
 use bytes::BytesMut;
-use tokio::net::UdpSocket;
 
 pub(in crate::media) enum Wire {
     /// Datagrams wait in `pending` until the loop's turn ends, then leave
-    /// in batches (`udp_batch::send_all`).
+    /// in batches (`udp_batch::send_all`), on this engine's own handle of
+    /// the media socket.
     Udp {
-        socket: Arc<UdpSocket>,
+        socket: UdpSocket,
         pending: Vec<(SocketAddr, BytesMut)>,
     },
     Memory(Vec<(SocketAddr, BytesMut)>),
 }
 
 impl Wire {
-    pub(in crate::media) fn udp(socket: Arc<UdpSocket>) -> Wire {
+    pub(in crate::media) fn udp(socket: UdpSocket) -> Wire {
         Wire::Udp {
             socket,
             pending: Vec::with_capacity(256),

@@ -16,7 +16,7 @@ fn the_same_interceptors_as_rtcs_defaults() {
 fn the_answer_accepts_the_audio_level_extension_on_audio() {
     let advertise = SocketAddr::from(([127, 0, 0, 1], 40_000));
     let offer = crate::media::tests_fuzz::CHROMIUM_OFFER.to_owned();
-    let mut built = build(Instant::now(), offer, advertise, None).expect("answer");
+    let mut built = build(Instant::now(), offer, advertise, None, 0).expect("answer");
     let sections: Vec<&str> = built.answer_sdp.split("\r\nm=").skip(1).collect();
     assert_eq!(sections.len(), 3, "audio, camera, screen");
     assert!(sections[0].starts_with("audio"));
@@ -52,7 +52,7 @@ fn the_answer_prefers_redundant_audio_when_offered() {
         offer.contains("a=rtpmap:63 red/48000/2"),
         "the fixture offers RED"
     );
-    let built = build(Instant::now(), offer, advertise, None).expect("answer");
+    let built = build(Instant::now(), offer, advertise, None, 0).expect("answer");
     let audio = built
         .answer_sdp
         .split("\r\nm=")
@@ -79,7 +79,7 @@ fn without_red_in_the_offer_the_answer_has_opus_alone() {
         .replace("a=rtpmap:63 red/48000/2\r\n", "")
         .replace("a=fmtp:63 111/111\r\n", "");
     assert!(!offer.contains("red/48000"));
-    let built = build(Instant::now(), offer, advertise, None).expect("answer");
+    let built = build(Instant::now(), offer, advertise, None, 0).expect("answer");
     let audio = built.answer_sdp.split("\r\nm=").nth(1).expect("audio");
     assert!(
         audio.starts_with("audio 9 UDP/TLS/RTP/SAVPF 111"),

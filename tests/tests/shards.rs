@@ -1,0 +1,181 @@
+//! Media shards: with two, sessions land on both, behind the one media
+//! port, each session's two legs on one shard; calls on both carry media,
+//! and an ICE-TCP call reaches a shard other than the first.
+//!
+//! Opens peer connections: run it in a loopback-only network namespace.
+
+use std::time::Duration;
+
+use duet_server::media::shard;
+use duet_signaling::SessionId;
+use duet_tests::harness::{TestServer, client, token};
+use duet_tests::{MediaKind, PeerOptions, PeerStats, TestPeer, Transport};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(20);
+const SHARDS: usize = 2;
+
+fn got_media(s: &PeerStats) -> bool {
+    s.received.get(MediaKind::Audio).packets >= 50
+        && s.received.get(MediaKind::Camera).packets >= 30
+}
+
+fn shard_of(session: &Value) -> usize {
+    let id = session["id"].as_str().unwrap_or_default();
+    let id = uuid::Uuid::parse_str(id).expect("session id");
+    shard::of_session(SessionId(id), SHARDS)
+}
+
+/// A new session on `want`: session ids are random, so a few tries do.
+async fn session_on(server: &TestServer, want: usize) -> Value {
+    for _ in 0..64 {
+        let session = server.create_session().await.expect("session");
+        if shard_of(&session) == want {
+            return session;
+        }
+    }
+    panic!("64 sessions and none on shard {want}");
+}
+
+/// The `duet_media_shard_connections` gauge of each shard.
+async fn shard_connections(server: &TestServer) -> Vec<f64> {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("body");
+    (0..SHARDS)
+        .map(|i| {
+            let series = format!("duet_media_shard_connections{{shard=\"{i}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(series.as_str()))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// The ports of the answer's UDP candidates (one per media section).
+fn answer_ports(answer: &Value) -> Vec<String> {
+    let sdp = answer["sdp"].as_str().unwrap_or_default();
+    sdp.lines()
+        .filter(|l| l.starts_with("a=candidate:") && l.contains(" udp "))
+        .filter_map(|l| l.split_whitespace().nth(5).map(str::to_owned))
+        .collect()
+}
+
+fn ufrag(answer: &Value) -> String {
+    let sdp = answer["sdp"].as_str().unwrap_or_default();
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+async fn media_flows_both_ways(mentor: &TestPeer, mentee: &TestPeer) {
+    let to_mentee = mentee.wait_until(got_media, T).await.expect("mentee media");
+    let to_mentor = mentor.wait_until(got_media, T).await.expect("mentor media");
+    let (mentor_sent, mentee_sent) = (mentor.stats(), mentee.stats());
+    for kind in [MediaKind::Audio, MediaKind::Camera] {
+        assert!(
+            to_mentee.received_intact_from(kind, &mentor_sent, 1),
+            "{kind:?} to mentee"
+        );
+        assert!(
+            to_mentor.received_intact_from(kind, &mentee_sent, 1),
+            "{kind:?} to mentor"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_on_both_shards_share_the_one_media_port() {
+    let server = TestServer::start_with(|c| c.media.shards = Some(SHARDS))
+        .await
+        .expect("server");
+    let mut calls = Vec::new();
+    for want in 0..SHARDS {
+        let session = session_on(&server, want).await;
+        let (mentor, mentee) = server.join_both(&session).await.expect("both join");
+        for peer in [&mentor, &mentee] {
+            let answer = peer.wait_for_message("answer", T).await.expect("answer");
+            // The one port, whatever the shard; the ufrag names the shard.
+            let ports = answer_ports(&answer);
+            let media_port = server.media.port().to_string();
+            assert!(
+                !ports.is_empty() && ports.iter().all(|p| *p == media_port),
+                "{ports:?}"
+            );
+            let ufrag = ufrag(&answer);
+            assert_eq!(shard::of_ufrag(&ufrag, SHARDS), Some(want), "ufrag {ufrag}");
+        }
+        calls.push((mentor, mentee));
+    }
+    for (mentor, mentee) in &calls {
+        mentor.wait_connected(T).await.expect("mentor connects");
+        mentee.wait_connected(T).await.expect("mentee connects");
+    }
+    for (mentor, mentee) in &calls {
+        media_flows_both_ways(mentor, mentee).await;
+    }
+    // Each shard holds its session's two connections, and nothing else.
+    assert_eq!(shard_connections(&server).await, vec![2.0; SHARDS]);
+    let (mentor, mentee) = calls.remove(0);
+    mentor.close().await;
+    mentee.close().await;
+    let deadline = tokio::time::Instant::now() + T;
+    while shard_connections(&server).await != vec![0.0, 2.0] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "shard 0 kept its connections"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The call on shard 1 goes on.
+    let (mentor, mentee) = &calls[0];
+    let before = mentee.stats().received.get(MediaKind::Camera).packets;
+    mentee
+        .wait_until(
+            |s| s.received.get(MediaKind::Camera).packets > before + 30,
+            T,
+        )
+        .await
+        .expect("shard 1's call still carries video");
+    mentor.close().await;
+    mentee.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_tcp_call_reaches_the_second_shard() {
+    let server = TestServer::start_with(|c| c.media.shards = Some(SHARDS))
+        .await
+        .expect("server");
+    let session = session_on(&server, 1).await;
+    let ws = server.ws_url();
+    let tcp_only = |name: &str| PeerOptions {
+        transport: Transport::Tcp,
+        ..PeerOptions::named(name)
+    };
+    let mentor = TestPeer::join(&ws, &token(&session, "mentor"), tcp_only("Ada"))
+        .await
+        .expect("mentor joins");
+    let mentee = TestPeer::join(&ws, &token(&session, "mentee"), tcp_only("Grace"))
+        .await
+        .expect("mentee joins");
+    mentor
+        .wait_connected(T)
+        .await
+        .expect("mentor connects over TCP");
+    mentee
+        .wait_connected(T)
+        .await
+        .expect("mentee connects over TCP");
+    media_flows_both_ways(&mentor, &mentee).await;
+    assert_eq!(shard_connections(&server).await, vec![0.0, 2.0]);
+    mentor.close().await;
+    mentee.close().await;
+}
