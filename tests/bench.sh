@@ -98,8 +98,8 @@ set -- "${done_ns[@]}"
 python3 - "$OUT" "$@" <<'PY'
 import json, sys
 out, ns = sys.argv[1], sys.argv[2:]
-print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | Duet CPU % | RSS MiB/call | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
-print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
+print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in ns:
     r = json.load(open(f"{out}/calls-{n}.json"))
     s = r.get("server") or {}
@@ -108,7 +108,10 @@ for n in ns:
     l = r.get("added_latency_ms") or {}
     rss = s.get("rss_per_call_kib")
     print(f"| {n} | {r.get('shape', '?')} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
-          f"| {s.get('cpu_us_per_packet', float('nan')):.1f} | {s.get('cpu_percent', float('nan')):.0f} "
+          f"| {s.get('cpu_us_per_packet', float('nan')):.1f} "
+          f"| {s.get('duet_user_us_per_packet', float('nan')):.1f} "
+          f"| {s.get('duet_system_us_per_packet', float('nan')):.1f} "
+          f"| {s.get('cpu_percent', float('nan')):.0f} "
           f"| {(rss or 0)/1024:.2f} | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
           f"| {j.get('p50', 0):.0f} / {j.get('p99', 0):.0f} "
           f"| {t.get('cpu_percent', float('nan')):.0f} |")

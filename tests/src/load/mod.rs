@@ -9,7 +9,8 @@
 //! 3. pauses every sender and lets in-flight packets land, so the window starts from a
 //!    quiet baseline;
 //! 4. resumes sending and measures for `duration`: packets received (forwarded by Duet),
-//!    Duet's utime+stime and RSS, and the tool's own CPU;
+//!    Duet's utime and stime (user and kernel CPU, reported apart and summed) and RSS,
+//!    and the tool's own CPU;
 //! 5. pauses every sender again, waits for in-flight packets, and counts per stream what
 //!    was sent in the window and never arrived.
 //!
@@ -212,6 +213,45 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// `us / packets`, 0 when nothing was forwarded (an empty window costs nothing per packet
+/// rather than NaN, which JSON cannot carry).
+fn per_packet(us: u64, packets: u64) -> f64 {
+    if packets > 0 {
+        us as f64 / packets as f64
+    } else {
+        0.0
+    }
+}
+
+/// Duet's costs from its samples `[before any call joined, window start, window end]`.
+/// User and kernel time are converted apart, each exactly (whole clock ticks), so they add
+/// up to `cpu_us`.
+fn server_report(
+    pid: u32,
+    [before, s0, s1]: [ProcSample; 3],
+    forwarded: u64,
+    window_s: f64,
+    calls: usize,
+) -> ServerReport {
+    let cpu = s1.cpu.saturating_sub(s0.cpu);
+    let cpu_us = micros(cpu.total());
+    let user_us = micros(cpu.user);
+    let system_us = micros(cpu.system);
+    ServerReport {
+        pid,
+        cpu_us,
+        cpu_us_per_packet: per_packet(cpu_us, forwarded),
+        duet_user_us: user_us,
+        duet_system_us: system_us,
+        duet_user_us_per_packet: per_packet(user_us, forwarded),
+        duet_system_us_per_packet: per_packet(system_us, forwarded),
+        cpu_percent: cpu_us as f64 / 1e6 / window_s * 100.0,
+        rss_before_kib: before.rss_kib,
+        rss_end_kib: s1.rss_kib,
+        rss_per_call_kib: (s1.rss_kib as f64 - before.rss_kib as f64) / calls as f64,
+    }
+}
+
 /// Creates the sessions, runs the calls and measures; see the module docs. `progress` gets
 /// one line at each step and about once a second during the window.
 pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<LoadReport> {
@@ -349,25 +389,16 @@ async fn measure(
         .collect();
 
     let server = match (cfg.server_pid, server_before, server0, server1) {
-        (Some(pid), Some(before), Some(s0), Some(s1)) => {
-            let cpu_us = micros(s1.cpu.saturating_sub(s0.cpu));
-            Some(ServerReport {
-                pid,
-                cpu_us,
-                cpu_us_per_packet: if forwarded > 0 {
-                    cpu_us as f64 / forwarded as f64
-                } else {
-                    0.0
-                },
-                cpu_percent: cpu_us as f64 / 1e6 / window_s * 100.0,
-                rss_before_kib: before.rss_kib,
-                rss_end_kib: s1.rss_kib,
-                rss_per_call_kib: (s1.rss_kib as f64 - before.rss_kib as f64) / calls.len() as f64,
-            })
-        }
+        (Some(pid), Some(before), Some(s0), Some(s1)) => Some(server_report(
+            pid,
+            [before, s0, s1],
+            forwarded,
+            window_s,
+            calls.len(),
+        )),
         _ => None,
     };
-    let tool_cpu_us = micros(tool1.cpu.saturating_sub(tool0.cpu));
+    let tool_cpu_us = micros(tool1.cpu.saturating_sub(tool0.cpu).total());
 
     let worst_stream_p99 = streams
         .iter()

@@ -108,10 +108,19 @@ impl Percentiles {
 pub struct ServerReport {
     /// The pid measured.
     pub pid: u32,
-    /// utime + stime spent during the window, microseconds.
+    /// utime + stime spent during the window, microseconds (`duet_user_us +
+    /// duet_system_us`).
     pub cpu_us: u64,
     /// `cpu_us / forwarded_packets`.
     pub cpu_us_per_packet: f64,
+    /// Of `cpu_us`, utime: Duet's own code.
+    pub duet_user_us: u64,
+    /// Of `cpu_us`, stime: the kernel working for Duet (system calls such as socket I/O).
+    pub duet_system_us: u64,
+    /// `duet_user_us / forwarded_packets`.
+    pub duet_user_us_per_packet: f64,
+    /// `duet_system_us / forwarded_packets`.
+    pub duet_system_us_per_packet: f64,
     /// CPU use over the window, percent of one core.
     pub cpu_percent: f64,
     /// VmRSS before any call joined, KiB.
@@ -189,10 +198,13 @@ impl LoadReport {
             Some(s) => {
                 let _ = writeln!(
                     out,
-                    "  duet (pid {}): {:.1} µs CPU per forwarded packet, {:.1} % CPU, \
+                    "  duet (pid {}): {:.1} µs CPU per forwarded packet \
+                     (user {:.1} µs, kernel {:.1} µs), {:.1} % CPU, \
                      RSS {} -> {} KiB ({:.0} KiB per call)",
                     s.pid,
                     s.cpu_us_per_packet,
+                    s.duet_user_us_per_packet,
+                    s.duet_system_us_per_packet,
                     s.cpu_percent,
                     s.rss_before_kib,
                     s.rss_end_kib,
