@@ -14,6 +14,8 @@
 //!   end, so its Opus FEC is tuned as in a direct call.
 //! - [`red`]: redundant audio (RFC 2198), forwarded as it came or as its
 //!   primary Opus frame.
+//! - [`nack_history`]: answering NACKs from the last second of each
+//!   outbound video stream.
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //! - [`talk`]: each participant's talk time from the audio-level header
 //!   extension, counted on the packet path without decoding.
@@ -43,6 +45,7 @@ pub mod ice_filter;
 #[doc(hidden)]
 pub mod inproc;
 pub mod limits;
+pub mod nack_history;
 mod opus_params;
 mod peer;
 pub mod red;

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{
-    Attribute, Interceptor, NackGeneratorBuilder, NackResponderBuilder, Packet, Registry,
-    Slot as InterceptorSlot,
+    Attribute, Interceptor, NackGeneratorBuilder, Packet, Registry, Slot as InterceptorSlot,
 };
 use rtc::interceptor::{StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
@@ -202,13 +201,6 @@ impl Interceptor for DeliverRtcp {
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
-/// Packets kept per outbound video stream to answer NACKs from. `rtc`'s
-/// default of 1024 held about 20 s of 320x240 video and most of the
-/// memory a call costs (about 1.3 MB per connection once full); 256 is 2.3 s
-/// at 640x480 30 fps and 5.7 s at 320x240 15 fps, far beyond any round
-/// trip a retransmission can still help within.
-pub const NACK_HISTORY: u16 = 256;
-
 /// How often Duet asks a sender for the packets that did not reach it.
 /// `rtc`'s default is 100 ms; a packet lost on the sender's uplink is then
 /// asked for 50 ms late on average, and again 100 ms later if the
@@ -230,8 +222,9 @@ pub const NACKS_PER_PACKET: u16 = 10;
 
 /// `rtc`'s default interceptors (`register_default_interceptors`: NACK
 /// generator and responder, receive-side transport-wide congestion
-/// feedback, sender and receiver reports), with [`NACK_HISTORY`] and
-/// [`NACK_INTERVAL`].
+/// feedback, sender and receiver reports), with [`NACK_INTERVAL`], and
+/// Duet's own NACK responder, whose history is a second of packets
+/// (`media::nack_history`) rather than a fixed count.
 fn register_interceptors(
     registry: Registry,
     media_engine: &mut MediaEngine,
@@ -248,7 +241,7 @@ fn register_interceptors(
     let registry = registry
         .with(
             InterceptorSlot::NackResponder,
-            NackResponderBuilder::new().with_size(NACK_HISTORY).build(),
+            super::nack_history::TimedNackResponder::default(),
         )
         .with(
             InterceptorSlot::NackGenerator,
