@@ -8,6 +8,7 @@
 #   ./tests/bench.sh 1 8 32 64    # choose N
 #   DURATION=20 RAMP=10 ./tests/bench.sh 64
 #   SHAPE=640x480 ./tests/bench.sh 1 8 32 64   # 640x480 30 fps instead of 320x240 15 fps
+#   IDLE=0 ./tests/bench.sh 64                  # skip the idle window (default 5 s, after the media)
 #   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
 #   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
 #   BACKGROUND='cmd' ./tests/bench.sh 64        # run cmd (outside the namespace) during each run
@@ -19,6 +20,7 @@ export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HOME/.cache/duet-release}"
 DURATION="${DURATION:-10}"
 RAMP="${RAMP:-5}"
 SHAPE="${SHAPE:-320x240}"
+IDLE="${IDLE:-5}"
 OUT="${OUT:-$(mktemp -d /tmp/duet-bench.XXXXXX)}"
 mkdir -p "$OUT"
 [ "$#" -gt 0 ] || set -- 1 8 32
@@ -27,6 +29,8 @@ cargo build --release --locked -p duet-server -p duet-tests --bins
 # DUET_BIN: another build of the server to measure (e.g. an older commit), same tool.
 duet="${DUET_BIN:-$CARGO_TARGET_DIR/release/duet}"
 load="$CARGO_TARGET_DIR/release/duet-load"
+# A load tool from before the idle window would refuse --idle: leave it out.
+"$load" --help 2>/dev/null | grep -q -- --idle || IDLE=""
 
 run_one() {
     local calls="$1" data key rc
@@ -59,7 +63,7 @@ run_one() {
                  -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
         fi
         "$2" --url http://127.0.0.1:18088 --api-key "$4" --calls "$3" \
-            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" &
+            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" ${10:+--idle "${10}"} &
         tool=$!
         # PERF=tool: the load tool'"'"'s profile too.
         if [ "${PERF:-}" = tool ]; then
@@ -72,7 +76,7 @@ run_one() {
         kill -TERM "$pid"; wait "$pid" || true
         exit "${rc:-0}"
     ' bash "$duet" "$load" "$calls" "$key" "$data" "$DURATION" "$RAMP" "$OUT/calls-$calls.json" "$SHAPE" \
-        || rc=$?
+        "$IDLE" || rc=$?
     if [ -n "$background" ]; then
         pkill -TERM -P "$background" 2>/dev/null || true
         kill -TERM "$background" 2>/dev/null || true
@@ -98,8 +102,8 @@ set -- "${done_ns[@]}"
 python3 - "$OUT" "$@" <<'PY'
 import json, sys
 out, ns = sys.argv[1], sys.argv[2:]
-print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
-print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | idle % core/call | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
+print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in ns:
     r = json.load(open(f"{out}/calls-{n}.json"))
     s = r.get("server") or {}
@@ -107,12 +111,15 @@ for n in ns:
     t = r.get("tool") or {}
     l = r.get("added_latency_ms") or {}
     rss = s.get("rss_per_call_kib")
+    # Absent from older JSON and from runs with IDLE=0: nan, not a misleading 0.
+    idle = s.get("idle_percent_per_call")
+    idle = float("nan") if idle is None else idle
     print(f"| {n} | {r.get('shape', '?')} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
           f"| {s.get('cpu_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_user_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_system_us_per_packet', float('nan')):.1f} "
           f"| {s.get('cpu_percent', float('nan')):.0f} "
-          f"| {(rss or 0)/1024:.2f} | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
+          f"| {(rss or 0)/1024:.2f} | {idle:.4f} | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
           f"| {j.get('p50', 0):.0f} / {j.get('p99', 0):.0f} "
           f"| {t.get('cpu_percent', float('nan')):.0f} |")
 PY

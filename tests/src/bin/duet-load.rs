@@ -26,6 +26,9 @@ usage: duet-load [options]
   --shape SHAPE      video each publisher sends: 320x240 (15 fps, default) or
                      640x480 (30 fps); Opus 20 ms either way
   --server-pid PID   Duet's pid, for CPU per packet and RSS per call
+  --idle SECS        after the media window, measure Duet's CPU this long with
+                     every call connected and no media (default 5; 0 skips it;
+                     needs --server-pid)
   --json FILE        also write the report as JSON to FILE
   --soak             soak mode (tests/soak.sh): hold the calls for --duration
                      while each runs recording cycles; needs --server-pid
@@ -50,6 +53,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     let mut duration = 20.0f64;
     let mut ramp_up = 5.0f64;
     let mut server_pid = None;
+    let mut idle = 5.0f64;
     let mut shape = Shape::default();
     let mut json = None;
     let mut soak = false;
@@ -77,6 +81,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
             "--duration" => duration = value()?.parse().context("--duration")?,
             "--ramp-up" => ramp_up = value()?.parse().context("--ramp-up")?,
             "--server-pid" => server_pid = Some(value()?.parse().context("--server-pid")?),
+            "--idle" => idle = value()?.parse().context("--idle")?,
             "--json" => json = Some(value()?),
             "--soak" => soak = true,
             "--data-dir" => data_dir = Some(value()?.into()),
@@ -106,6 +111,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     cfg.duration = secs(duration, "--duration")?;
     cfg.ramp_up = secs(ramp_up, "--ramp-up")?;
     cfg.server_pid = server_pid;
+    cfg.idle = secs(idle, "--idle")?;
     cfg.shape = shape;
     let soak = match soak {
         true => Some(SoakConfig {

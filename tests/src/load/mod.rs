@@ -12,7 +12,10 @@
 //!    Duet's utime and stime (user and kernel CPU, reported apart and summed) and RSS,
 //!    and the tool's own CPU;
 //! 5. pauses every sender again, waits for in-flight packets, and counts per stream what
-//!    was sent in the window and never arrived.
+//!    was sent in the window and never arrived;
+//! 6. with every call still connected and nothing sent, measures Duet's CPU over the idle
+//!    window (`idle`): what calls cost when nobody speaks. It comes last so that the
+//!    media window starts when it always did (tests/bench.sh times its profiles by that).
 //!
 //! Added latency: every audio packet carries its send time ([`crate::latency`]); the
 //! receiving peer notes arrival minus send time, on the same clock (peers and tool are one
@@ -22,6 +25,7 @@
 pub mod procstat;
 pub mod report;
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
@@ -30,7 +34,7 @@ use serde_json::{Value, json};
 
 use crate::{MediaKind, PeerOptions, TestPeer};
 use procstat::ProcSample;
-pub use report::{LoadReport, Percentiles, ServerReport, StreamReport, ToolReport};
+pub use report::{IdleCost, LoadReport, Percentiles, ServerReport, StreamReport, ToolReport};
 
 /// How long a call has, after its start, to connect and receive both kinds of media.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -106,11 +110,15 @@ pub struct LoadConfig {
     /// The sessions' recording policy: `off`, or `allowed` for the soak's
     /// recording cycles.
     pub recording: &'static str,
+    /// Length of the idle window (every call connected, no media) after the media window;
+    /// zero, or no `server_pid`, skips it.
+    pub idle: Duration,
 }
 
 impl LoadConfig {
     /// A config for the Duet at `base_url` (WebSocket URL derived from it), 1 call, 10 s,
-    /// no ramp-up, no server pid.
+    /// no ramp-up, no server pid, no idle window (tests that build on this stay as short
+    /// as they were; `duet-load` asks for one by default).
     pub fn new(base_url: &str, api_key: &str) -> LoadConfig {
         let base_url = base_url.trim_end_matches('/').to_owned();
         LoadConfig {
@@ -123,6 +131,7 @@ impl LoadConfig {
             server_pid: None,
             shape: Shape::Small,
             recording: "off",
+            idle: Duration::ZERO,
         }
     }
 }
@@ -136,6 +145,95 @@ pub fn ws_url_for(base_url: &str) -> String {
         .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
         .unwrap_or_else(|| format!("ws://{base}"));
     format!("{rest}/api/v1/ws")
+}
+
+/// A peer that was not connected during the idle window. The idle cost of calls that
+/// dropped is not the cost of idle calls, so the run fails rather than report it.
+#[derive(Debug)]
+pub struct IdleDisconnect {
+    /// Call index, from 0.
+    pub call: usize,
+    /// `mentor` or `mentee`.
+    pub role: &'static str,
+    /// Its peer-connection state when seen.
+    pub state: String,
+    /// How far into the idle window it was seen.
+    pub after: Duration,
+}
+
+impl fmt::Display for IdleDisconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "call {} {}: peer connection {} after {:.1} s of the idle window",
+            self.call,
+            self.role,
+            self.state,
+            self.after.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for IdleDisconnect {}
+
+/// The first peer of `calls` that is not connected, `after` into the idle window.
+fn first_disconnected(calls: &[Call], after: Duration) -> Option<IdleDisconnect> {
+    calls.iter().find_map(|call| {
+        call.peers.iter().zip(ROLES).find_map(|(peer, role)| {
+            let rx = peer.watch_stats();
+            let stats = rx.borrow();
+            (!stats.connected()).then(|| IdleDisconnect {
+                call: call.index,
+                role,
+                state: stats.connection_state.to_string(),
+                after,
+            })
+        })
+    })
+}
+
+/// Duet's CPU over `cfg.idle` with every sender paused; `None` when there is no pid or no
+/// window. Consent checks and RTCP keep running in the peers (pausing stops only media),
+/// so this is an idle call as a client would hold it. Checks every peer each second and
+/// at the end, and fails with [`IdleDisconnect`] if one was not connected.
+async fn measure_idle(
+    cfg: &LoadConfig,
+    calls: &[Call],
+    progress: &impl Fn(&str),
+) -> anyhow::Result<Option<IdleCost>> {
+    let Some(pid) = cfg.server_pid.filter(|_| !cfg.idle.is_zero()) else {
+        return Ok(None);
+    };
+    let sample =
+        || procstat::sample(Some(pid)).with_context(|| format!("reading Duet's pid {pid}"));
+    if let Some(gone) = first_disconnected(calls, Duration::ZERO) {
+        return Err(gone.into());
+    }
+    progress(&format!(
+        "idle for {:.0} s: every call connected, no media",
+        cfg.idle.as_secs_f64()
+    ));
+    let s0 = sample()?;
+    let t0 = Instant::now();
+    while t0.elapsed() < cfg.idle {
+        let left = cfg.idle.saturating_sub(t0.elapsed());
+        tokio::time::sleep(left.min(PROGRESS_EVERY)).await;
+        if let Some(gone) = first_disconnected(calls, t0.elapsed()) {
+            return Err(gone.into());
+        }
+    }
+    let window = t0.elapsed();
+    let s1 = sample()?;
+    let cost = IdleCost::new(
+        micros(s1.cpu.saturating_sub(s0.cpu).total()),
+        window.as_secs_f64(),
+        calls.len(),
+    );
+    progress(&format!(
+        "idle: {} µs of Duet CPU, {:.4} % of a core per call",
+        cost.idle_cpu_us, cost.idle_percent_per_call
+    ));
+    Ok(Some(cost))
 }
 
 /// One running call.
@@ -249,6 +347,7 @@ fn server_report(
         rss_before_kib: before.rss_kib,
         rss_end_kib: s1.rss_kib,
         rss_per_call_kib: (s1.rss_kib as f64 - before.rss_kib as f64) / calls as f64,
+        idle: None,
     }
 }
 
@@ -336,6 +435,7 @@ async fn measure(
     progress("stopping senders, waiting for packets in flight");
     tokio::time::sleep(DRAIN).await;
     let fin = snapshot(calls);
+    let idle = measure_idle(cfg, calls, progress).await?;
 
     let mut streams = Vec::new();
     let mut all_latency_ms = Vec::new();
@@ -389,13 +489,10 @@ async fn measure(
         .collect();
 
     let server = match (cfg.server_pid, server_before, server0, server1) {
-        (Some(pid), Some(before), Some(s0), Some(s1)) => Some(server_report(
-            pid,
-            [before, s0, s1],
-            forwarded,
-            window_s,
-            calls.len(),
-        )),
+        (Some(pid), Some(before), Some(s0), Some(s1)) => Some(ServerReport {
+            idle,
+            ..server_report(pid, [before, s0, s1], forwarded, window_s, calls.len())
+        }),
         _ => None,
     };
     let tool_cpu_us = micros(tool1.cpu.saturating_sub(tool0.cpu).total());

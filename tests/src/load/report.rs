@@ -129,6 +129,39 @@ pub struct ServerReport {
     pub rss_end_kib: u64,
     /// `(rss_end - rss_before) / calls`, KiB.
     pub rss_per_call_kib: f64,
+    /// What an idle call costs; absent when the idle window was skipped (`--idle 0`).
+    /// Flattened, so its fields sit beside the others under `server`.
+    #[serde(flatten)]
+    pub idle: Option<IdleCost>,
+}
+
+/// Duet's CPU over the idle window: every call connected (ICE consent and RTCP keep
+/// running), no media sent. The target is what one such call costs, a share of a core.
+/// `/proc` counts CPU in 10 ms ticks, so one call over 5 s reads in steps of 0.2 % per
+/// call: more calls or a longer window resolve the 0.1 % target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IdleCost {
+    /// utime + stime over the idle window, microseconds.
+    pub idle_cpu_us: u64,
+    /// Length of the idle window, seconds (as measured).
+    pub idle_window_s: f64,
+    /// Percent of one core per call while idle:
+    /// `idle_cpu_us / (idle_window_s * 1e6) * 100 / calls`.
+    pub idle_percent_per_call: f64,
+}
+
+impl IdleCost {
+    /// The cost of `calls` idle calls that took `cpu_us` over `window_s` seconds.
+    pub fn new(cpu_us: u64, window_s: f64, calls: usize) -> IdleCost {
+        // Neither a zero-length window nor zero calls is measured (both are skipped or
+        // refused earlier); the floors only keep a stray one finite, as JSON needs.
+        let per_call = cpu_us as f64 / (window_s.max(1e-3) * 1e6) * 100.0 / calls.max(1) as f64;
+        IdleCost {
+            idle_cpu_us: cpu_us,
+            idle_window_s: window_s,
+            idle_percent_per_call: per_call,
+        }
+    }
 }
 
 /// The load tool's own CPU over the window.
@@ -210,6 +243,14 @@ impl LoadReport {
                     s.rss_end_kib,
                     s.rss_per_call_kib
                 );
+                if let Some(idle) = &s.idle {
+                    let _ = writeln!(
+                        out,
+                        "  duet idle: {:.4} % of a core per call ({} µs CPU over {:.1} s, \
+                         every call connected, no media)",
+                        idle.idle_percent_per_call, idle.idle_cpu_us, idle.idle_window_s
+                    );
+                }
             }
             None => {
                 let _ = writeln!(out, "  duet: no --server-pid, CPU and RSS not measured");

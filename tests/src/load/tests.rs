@@ -96,3 +96,59 @@ fn server_report_splits_cpu_per_packet() {
     assert_eq!(idle.duet_user_us_per_packet, 0.0);
     assert_eq!(idle.duet_system_us_per_packet, 0.0);
 }
+
+#[test]
+fn idle_cost_is_a_share_of_one_core_per_call() {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    // 32 idle calls took 80 ms of CPU over 5 s: 1.6 % of a core, 0.05 % per call.
+    let idle = IdleCost::new(80_000, 5.0, 32);
+    assert_eq!(idle.idle_cpu_us, 80_000);
+    assert_eq!(idle.idle_window_s, 5.0);
+    assert!(
+        close(idle.idle_percent_per_call, 0.05),
+        "{}",
+        idle.idle_percent_per_call
+    );
+    // The target, 0.1 % of a core per call, is 1 ms of CPU per call-second.
+    let at_target = IdleCost::new(1_000 * 10 * 4, 4.0, 10);
+    assert!(close(at_target.idle_percent_per_call, 0.1));
+    // Nothing spent is 0, not NaN; so is a degenerate window or call count.
+    assert_eq!(IdleCost::new(0, 5.0, 1).idle_percent_per_call, 0.0);
+    assert!(
+        IdleCost::new(10_000, 0.0, 0)
+            .idle_percent_per_call
+            .is_finite()
+    );
+}
+
+#[test]
+fn idle_cost_sits_beside_the_other_server_fields() {
+    let at = |cpu_ms: u64| ProcSample {
+        cpu: procstat::CpuTimes {
+            user: Duration::from_millis(cpu_ms),
+            system: Duration::ZERO,
+        },
+        rss_kib: 1,
+    };
+    let measured = server_report(7, [at(0), at(0), at(10)], 100, 1.0, 2);
+    let keys = ["idle_cpu_us", "idle_window_s", "idle_percent_per_call"];
+
+    // Skipped (`--idle 0`): the fields are absent, as in reports from before them.
+    let json = serde_json::to_value(&measured).expect("serializes");
+    for key in keys {
+        assert!(json.get(key).is_none(), "{key} without an idle window");
+    }
+
+    let with_idle = ServerReport {
+        idle: Some(IdleCost::new(2_000, 2.0, 2)),
+        ..measured
+    };
+    let json = serde_json::to_value(&with_idle).expect("serializes");
+    for key in keys {
+        assert!(json.get(key).is_some(), "{key} in the JSON");
+    }
+    assert_eq!(json["idle_percent_per_call"], 0.05);
+    // The media window's fields are all still there.
+    assert_eq!(json["cpu_us"], 10_000);
+    assert!(json.get("rss_per_call_kib").is_some());
+}
