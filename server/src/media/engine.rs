@@ -243,6 +243,8 @@ pub(super) struct Engine {
     dirty: Vec<PeerKey>,
     /// The loop wakes at least this often (ICE-TCP sweep, reports).
     idle_wake: Instant,
+    /// Where the timer grid starts (`timers::on_grid`).
+    timer_origin: Instant,
     counters: Counters,
     last_report: Instant,
     metrics: MediaMetrics,
@@ -296,6 +298,7 @@ impl Engine {
             timers: timers::TimerHeap::new(),
             dirty: Vec::with_capacity(64),
             idle_wake: Instant::now() + IDLE_WAKEUP,
+            timer_origin: Instant::now(),
             counters: Counters::default(),
             last_report: Instant::now(),
             shard_connections: metrics.shard_connections(0),

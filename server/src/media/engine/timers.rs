@@ -96,7 +96,8 @@ impl Engine {
         }
     }
 
-    /// The earliest live deadline, or the idle wake-up.
+    /// When the loop must wake next: the earliest live deadline rounded up
+    /// to the [`TIMER_GRID`], or the idle wake-up.
     pub(in crate::media) fn next_wake(&mut self) -> Instant {
         while let Some(top) = self.timers.peek() {
             let live = self
@@ -104,7 +105,7 @@ impl Engine {
                 .get(&top.key)
                 .is_some_and(|p| p.deadline == Some(top.at));
             if live {
-                return top.at.min(self.idle_wake);
+                return on_grid(self.timer_origin, top.at).min(self.idle_wake);
             }
             self.timers.pop();
         }
@@ -172,6 +173,22 @@ impl Engine {
 
 /// How long a connection may take to come up after its offer.
 const CONNECT_WITHIN: Duration = Duration::from_secs(30);
+
+/// Timer wake-ups fall on this grid: every connection whose timers (NACK
+/// rounds, congestion feedback, reports, ICE keepalives) come due within
+/// one slot is served by one wake-up of the loop, each at most this late.
+/// Each `rtc` connection runs a handful of timers of its own phases, so
+/// without it an idle call woke the loop at every one of them.
+pub(super) const TIMER_GRID: Duration = Duration::from_millis(5);
+
+/// `at` rounded up to the next point of the [`TIMER_GRID`] from `origin`.
+pub(super) fn on_grid(origin: Instant, at: Instant) -> Instant {
+    let grid = TIMER_GRID.as_nanos();
+    let since = at.saturating_duration_since(origin).as_nanos();
+    let slots = since.div_ceil(grid);
+    let nanos = u64::try_from(slots * grid).unwrap_or(u64::MAX);
+    origin + Duration::from_nanos(nanos)
+}
 
 #[cfg(test)]
 mod tests;

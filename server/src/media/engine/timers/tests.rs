@@ -23,3 +23,26 @@ fn the_heap_gives_the_earliest_first() {
         .collect();
     assert_eq!(order, [10, 20, 30]);
 }
+
+#[test]
+fn deadlines_round_up_to_the_grid_and_never_earlier() {
+    let origin = Instant::now();
+    let ms = |n: u64| origin + Duration::from_millis(n);
+    assert_eq!(on_grid(origin, ms(0)), ms(0));
+    assert_eq!(on_grid(origin, ms(1)), ms(5));
+    assert_eq!(on_grid(origin, ms(5)), ms(5));
+    assert_eq!(on_grid(origin, ms(5) + Duration::from_nanos(1)), ms(10));
+    // Three deadlines within one slot share one wake-up.
+    let wakes: std::collections::HashSet<_> = [ms(21), ms(23), ms(25)]
+        .into_iter()
+        .map(|at| on_grid(origin, at))
+        .collect();
+    assert_eq!(wakes.len(), 1);
+    // A deadline before the origin (already due) is served at once.
+    assert_eq!(on_grid(ms(10), ms(3)), ms(10));
+    for n in 0..200 {
+        let at = origin + Duration::from_micros(n * 137);
+        let wake = on_grid(origin, at);
+        assert!(wake >= at && wake - at < TIMER_GRID);
+    }
+}
