@@ -118,6 +118,10 @@ pub struct MediaConfig {
     /// Media loops (threads) the calls are spread over, all behind the one
     /// media port; a call stays on one. When unset: one per core.
     pub shards: Option<usize>,
+    /// Calls the first media thread takes before calls are spread over
+    /// the others (it reads the socket for all, so its calls cost no
+    /// hand-over between threads). 0 spreads from the first call.
+    pub shard_fill: usize,
 }
 
 impl MediaConfig {
@@ -446,6 +450,7 @@ impl Default for MediaConfig {
                 .map(|s| s.to_string())
                 .collect(),
             shards: None,
+            shard_fill: 64,
         }
     }
 }

@@ -183,6 +183,7 @@ pub async fn run_with_signals(
         config.media.public_port,
         metrics.media.clone(),
         config.media.shard_count(),
+        config.media.shard_fill,
     )?;
     let http_addr = listeners.http.local_addr()?;
     // Links without a public URL use the listen address: the bound one, so

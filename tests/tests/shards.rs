@@ -1,13 +1,14 @@
-//! Media shards: with two, sessions land on both, behind the one media
+//! Media shards: with two, and spreading from the first call
+//! (`media.shard_fill = 0`), sessions land on both, behind the one media
 //! port, each session's two legs on one shard; calls on both carry media,
-//! and an ICE-TCP call reaches a shard other than the first.
+//! and an ICE-TCP call reaches a shard other than the first. With the
+//! default fill, a few calls all stay on the first shard.
 //!
 //! Opens peer connections: run it in a loopback-only network namespace.
 
 use std::time::Duration;
 
 use duet_server::media::shard;
-use duet_signaling::SessionId;
 use duet_tests::harness::{TestServer, client, token};
 use duet_tests::{MediaKind, PeerOptions, PeerStats, TestPeer, Transport};
 use serde_json::Value;
@@ -20,21 +21,15 @@ fn got_media(s: &PeerStats) -> bool {
         && s.received.get(MediaKind::Camera).packets >= 30
 }
 
-fn shard_of(session: &Value) -> usize {
-    let id = session["id"].as_str().unwrap_or_default();
-    let id = uuid::Uuid::parse_str(id).expect("session id");
-    shard::of_session(SessionId(id), SHARDS)
-}
-
-/// A new session on `want`: session ids are random, so a few tries do.
-async fn session_on(server: &TestServer, want: usize) -> Value {
-    for _ in 0..64 {
-        let session = server.create_session().await.expect("session");
-        if shard_of(&session) == want {
-            return session;
-        }
-    }
-    panic!("64 sessions and none on shard {want}");
+/// Two shards, spreading from the first call: sessions go to the emptier
+/// shard as they first reach the media plane.
+async fn two_shards() -> TestServer {
+    TestServer::start_with(|c| {
+        c.media.shards = Some(SHARDS);
+        c.media.shard_fill = 0;
+    })
+    .await
+    .expect("server")
 }
 
 /// The `duet_media_shard_connections` gauge of each shard.
@@ -94,12 +89,10 @@ async fn media_flows_both_ways(mentor: &TestPeer, mentee: &TestPeer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_on_both_shards_share_the_one_media_port() {
-    let server = TestServer::start_with(|c| c.media.shards = Some(SHARDS))
-        .await
-        .expect("server");
+    let server = two_shards().await;
     let mut calls = Vec::new();
     for want in 0..SHARDS {
-        let session = session_on(&server, want).await;
+        let session = server.create_session().await.expect("session");
         let (mentor, mentee) = server.join_both(&session).await.expect("both join");
         for peer in [&mentor, &mentee] {
             let answer = peer.wait_for_message("answer", T).await.expect("answer");
@@ -151,10 +144,13 @@ async fn sessions_on_both_shards_share_the_one_media_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ice_tcp_call_reaches_the_second_shard() {
-    let server = TestServer::start_with(|c| c.media.shards = Some(SHARDS))
-        .await
-        .expect("server");
-    let session = session_on(&server, 1).await;
+    let server = two_shards().await;
+    // A first call takes the first shard.
+    let first = server.create_session().await.expect("session");
+    let (a, b) = server.join_both(&first).await.expect("both join");
+    a.wait_connected(T).await.expect("first call connects");
+    b.wait_connected(T).await.expect("first call connects");
+    let session = server.create_session().await.expect("session");
     let ws = server.ws_url();
     let tcp_only = |name: &str| PeerOptions {
         transport: Transport::Tcp,
@@ -174,8 +170,35 @@ async fn an_ice_tcp_call_reaches_the_second_shard() {
         .wait_connected(T)
         .await
         .expect("mentee connects over TCP");
+    let answer = mentor.wait_for_message("answer", T).await.expect("answer");
+    assert_eq!(shard::of_ufrag(&ufrag(&answer), SHARDS), Some(1));
     media_flows_both_ways(&mentor, &mentee).await;
-    assert_eq!(shard_connections(&server).await, vec![0.0, 2.0]);
-    mentor.close().await;
-    mentee.close().await;
+    assert_eq!(shard_connections(&server).await, vec![2.0, 2.0]);
+    for peer in [mentor, mentee, a, b] {
+        peer.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_few_calls_stay_on_the_first_shard() {
+    let server = TestServer::start_with(|c| c.media.shards = Some(SHARDS))
+        .await
+        .expect("server");
+    let mut peers = Vec::new();
+    for _ in 0..3 {
+        let session = server.create_session().await.expect("session");
+        let (mentor, mentee) = server.join_both(&session).await.expect("both join");
+        for peer in [&mentor, &mentee] {
+            let answer = peer.wait_for_message("answer", T).await.expect("answer");
+            assert_eq!(shard::of_ufrag(&ufrag(&answer), SHARDS), Some(0));
+        }
+        peers.extend([mentor, mentee]);
+    }
+    for peer in &peers {
+        peer.wait_connected(T).await.expect("connects");
+    }
+    assert_eq!(shard_connections(&server).await, vec![6.0, 0.0]);
+    for peer in peers {
+        peer.close().await;
+    }
 }

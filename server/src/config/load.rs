@@ -34,6 +34,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "media.tcp_port",
     "media.ice_deny",
     "media.shards",
+    "media.shard_fill",
     "auth.api_keys",
     "sessions.default_expiry_s",
     "sessions.max_expiry_s",

@@ -168,6 +168,9 @@ pub struct Counters {
     /// UDP datagrams the socket refused to send (a full send buffer, or an
     /// error from the network stack).
     pub udp_send_failed: u64,
+    /// Datagrams the front (first shard) dropped because the queue to
+    /// their shard was full.
+    pub shard_queue_full: u64,
 }
 
 impl Counters {
@@ -187,6 +190,7 @@ impl Counters {
             tcp_refused,
             tcp_dropped,
             udp_send_failed,
+            shard_queue_full,
         } = *other;
         self.datagrams_in += datagrams_in;
         self.datagrams_unknown += datagrams_unknown;
@@ -201,6 +205,7 @@ impl Counters {
         self.tcp_refused += tcp_refused;
         self.tcp_dropped += tcp_dropped;
         self.udp_send_failed += udp_send_failed;
+        self.shard_queue_full += shard_queue_full;
     }
 }
 

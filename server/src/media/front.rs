@@ -1,7 +1,10 @@
-//! The front of a media plane with several shards: it alone reads the one
-//! UDP socket (in batches) and hands each datagram to the shard whose
-//! connection it belongs to, over a bounded queue. Shards send on their own
-//! handles of the same socket, so only receiving passes through here.
+//! The front of a media plane with several shards: the first shard alone
+//! reads the one UDP socket (in batches), handles its own datagrams and
+//! hands each other one to the shard whose connection it belongs to, over
+//! a bounded queue. Shards send on their own handles of the same socket,
+//! so only receiving passes through here. Calls on the first shard cost no
+//! hand-over at all, which is why sessions fill it first
+//! (`media::placement`).
 //!
 //! Routing, in order: a STUN message whose USERNAME names a server ufrag
 //! goes to the shard the ufrag's prefix names (`media::shard`); anything
@@ -15,18 +18,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
 
-use tokio::net::UdpSocket;
+use bytes::BytesMut;
 use tokio::sync::mpsc;
 
 use super::demux;
 use super::engine::Datagram;
-use super::engine::recv_buffer::ReceiveBuffer;
-use super::engine::udp_batch::BatchReceiver;
 use super::shard;
-use crate::metrics::Heartbeat;
 
 /// Datagrams waiting for one shard at most (about 80 ms of a shard's
 /// traffic at 150 calls).
@@ -69,79 +67,67 @@ impl Routes {
             .or_else(|| self.by_addr.get(&from).copied())
     }
 
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.by_addr.len()
     }
 }
 
-pub(super) struct Front {
-    pub socket: Arc<UdpSocket>,
-    pub batch: BatchReceiver,
-    pub shards: Vec<mpsc::Sender<Datagram>>,
-    pub changes: mpsc::UnboundedReceiver<RouteChange>,
-    pub heartbeat: Heartbeat,
+/// What became of a datagram at the front.
+#[derive(Debug, PartialEq, Eq)]
+pub(in crate::media) enum HandOver {
+    Mine,
+    Given,
+    /// Its shard's queue was full (or its shard is gone).
+    Dropped,
 }
 
-impl Front {
-    /// Runs until every shard has stopped.
-    pub(super) async fn run(self) {
-        let Front {
-            socket,
-            mut batch,
-            shards,
-            mut changes,
-            heartbeat,
-        } = self;
-        let mut routes = Routes::default();
-        let mut rx = ReceiveBuffer::default();
-        let (mut unknown, mut dropped) = (0u64, 0u64);
-        let mut pulse = tokio::time::interval(std::time::Duration::from_secs(1));
-        pulse.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            heartbeat.beat(Instant::now());
-            tokio::select! {
-                biased;
-                // Claims first: a shard's pin must be in place before the
-                // datagrams it concerns are routed.
-                change = changes.recv() => match change {
-                    Some(change) => routes.apply(change),
-                    // Every shard has stopped.
-                    None => break,
-                },
-                ready = socket.readable() => {
-                    if let Err(e) = ready {
-                        tracing::debug!(error = %e, "media socket receive error");
-                        continue;
-                    }
-                    // Claims that came in meanwhile go first too.
-                    while let Ok(change) = changes.try_recv() {
-                        routes.apply(change);
-                    }
-                    let read = batch.recv(&socket, |from, datagram| {
-                        let Some(shard) = routes.route(datagram, from, shards.len()) else {
-                            unknown += 1;
-                            return;
-                        };
-                        if shards[shard].try_send((from, rx.copy(datagram))).is_err() {
-                            dropped += 1;
-                        }
-                    });
-                    match read {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                        Err(e) => tracing::debug!(error = %e, "media socket receive error"),
-                    }
-                }
-                // Turns at least once a second, for the heartbeat.
-                _ = pulse.tick() => {}
-            }
+/// What the first shard holds to be the front: the routes, a queue to
+/// each other shard, and the claims the shards send.
+pub(in crate::media) struct Dispatch {
+    routes: Routes,
+    /// Index = shard; `None` for the front's own.
+    feeds: Vec<Option<mpsc::Sender<Datagram>>>,
+    changes: mpsc::UnboundedReceiver<RouteChange>,
+}
+
+impl Dispatch {
+    pub(super) fn new(
+        feeds: Vec<Option<mpsc::Sender<Datagram>>>,
+        changes: mpsc::UnboundedReceiver<RouteChange>,
+    ) -> Dispatch {
+        Dispatch {
+            routes: Routes::default(),
+            feeds,
+            changes,
         }
-        tracing::info!(
-            unknown,
-            dropped,
-            routes = routes.len(),
-            "media front stopped"
-        );
+    }
+
+    /// Applies the claims that came in: before each batch is routed, so a
+    /// shard's pin is in place before the datagrams it concerns.
+    pub(in crate::media) fn take_changes(&mut self) {
+        while let Ok(change) = self.changes.try_recv() {
+            self.routes.apply(change);
+        }
+    }
+
+    /// Where `datagram` goes: `Mine` for the front's own engine (its own
+    /// connections', or nobody's, which that engine counts as unknown).
+    pub(in crate::media) fn hand_over(
+        &mut self,
+        own: usize,
+        from: SocketAddr,
+        datagram: &[u8],
+        copy: impl FnOnce(&[u8]) -> BytesMut,
+    ) -> HandOver {
+        let shard = match self.routes.route(datagram, from, self.feeds.len()) {
+            Some(shard) if shard != own => shard,
+            _ => return HandOver::Mine,
+        };
+        match self.feeds.get(shard) {
+            Some(Some(feed)) if feed.try_send((from, copy(datagram))).is_ok() => HandOver::Given,
+            _ => HandOver::Dropped,
+        }
     }
 }
 

@@ -48,6 +48,7 @@ pub mod limits;
 pub mod nack_history;
 mod opus_params;
 mod peer;
+pub mod placement;
 pub mod red;
 pub mod shard;
 mod sockbuf;
@@ -276,6 +277,9 @@ struct ShardLink {
 #[derive(Clone)]
 pub struct MediaPlane {
     shards: Arc<[ShardLink]>,
+    /// Which shard each session is on: taken on the control path only
+    /// (commands), never by the packet path.
+    placement: Arc<std::sync::Mutex<placement::Placement>>,
     local_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
     advertise_ip: IpAddr,
@@ -283,7 +287,9 @@ pub struct MediaPlane {
 
 impl MediaPlane {
     /// Starts `shards` media loops behind `socket` (at least one; with
-    /// more, a front reads the socket for all of them, see [`front`]),
+    /// more, the first reads the socket for all of them, see [`front`],
+    /// and sessions fill it with `fill_first` calls before spreading, see
+    /// [`placement`]),
     /// advertising `ip` in every answer, with `public_port` or else the
     /// socket's own port. With `tcp`, answers also offer a passive ICE-TCP
     /// candidate: `ip` and the listener's own port.
@@ -294,6 +300,7 @@ impl MediaPlane {
         public_port: Option<u16>,
         metrics: crate::metrics::MediaMetrics,
         shards: usize,
+        fill_first: usize,
     ) -> std::io::Result<MediaPlane> {
         let shards = shards.clamp(1, shard::MAX_SHARDS);
         match sockbuf::enlarge(&socket) {
@@ -337,8 +344,10 @@ impl MediaPlane {
             None => (None, (0..shards).map(|_| None).collect()),
         };
         let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
+        let placement = placement::Placement::new(shards, fill_first, std::time::Instant::now());
         let plane = MediaPlane {
             shards: links.into(),
+            placement: Arc::new(std::sync::Mutex::new(placement)),
             local_addr,
             tcp_addr,
             advertise_ip: ip,
@@ -352,52 +361,58 @@ impl MediaPlane {
                 batch: engine::udp_batch::BatchReceiver::new(&socket)?,
                 socket,
                 rx: engine::ReceiveBuffer::default(),
+                dispatch: None,
             };
             let heartbeat = metrics.heartbeat.clone();
             let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?;
             supervise::spawn(engine.run(input, inbox, tcp_events), heartbeat);
             return Ok(plane);
         }
-        // Each shard on a thread of its own, fed by the front's thread.
+        // Each shard on a thread of its own; the first is the front.
         let (changes, changes_rx) = mpsc::unbounded_channel();
-        let mut feeds = Vec::with_capacity(shards);
+        let mut feeds = vec![None];
+        let mut engines = Vec::with_capacity(shards);
         for (index, (inbox, tcp_events)) in inboxes.into_iter().zip(tcp_events).enumerate() {
-            let (feed, datagrams) = mpsc::channel(front::SHARD_QUEUE);
-            feeds.push(feed);
             let mut metrics = metrics.clone();
             metrics.heartbeat = metrics.heartbeat.child();
-            let heartbeat = metrics.heartbeat.clone();
             let wire = engine::Wire::udp(socket.try_clone()?);
-            let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?
+            let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics.clone())?
                 .into_shard(index, changes.clone());
-            let run = engine.run(engine::Input::Front(datagrams), inbox, tcp_events);
-            supervise::spawn_thread(
-                format!("duet-media-{index}"),
-                supervise::runtime()?,
-                run,
-                heartbeat,
-            )?;
+            let input = if index == 0 {
+                None
+            } else {
+                let (feed, datagrams) = mpsc::channel(front::SHARD_QUEUE);
+                feeds.push(Some(feed));
+                Some(engine::Input::Front(datagrams))
+            };
+            engines.push((index, engine, input, inbox, tcp_events, metrics.heartbeat));
         }
-        let runtime = supervise::runtime()?;
-        // Registered with the front's own runtime, which polls it.
-        let socket = {
-            let _in_runtime = runtime.enter();
-            Arc::new(tokio::net::UdpSocket::from_std(socket)?)
-        };
-        let heartbeat = metrics.heartbeat.child();
-        let front = front::Front {
-            batch: engine::udp_batch::BatchReceiver::new(&socket)?,
-            socket,
-            shards: feeds,
-            changes: changes_rx,
-            heartbeat: heartbeat.clone(),
-        };
-        supervise::spawn_thread(
-            "duet-media-front".to_owned(),
-            runtime,
-            front.run(),
-            heartbeat,
-        )?;
+        drop(changes);
+        // The socket and the routing go to the first shard, the front.
+        let mut front = Some((socket, front::Dispatch::new(feeds, changes_rx)));
+        for (index, engine, input, inbox, tcp_events, heartbeat) in engines {
+            let runtime = supervise::runtime()?;
+            let input = match (input, front.take()) {
+                (Some(input), unused) => {
+                    front = unused;
+                    input
+                }
+                (None, Some((socket, dispatch))) => {
+                    // Registered with the front's own runtime, which polls it.
+                    let _in_runtime = runtime.enter();
+                    let socket = Arc::new(tokio::net::UdpSocket::from_std(socket)?);
+                    engine::Input::Socket {
+                        batch: engine::udp_batch::BatchReceiver::new(&socket)?,
+                        socket,
+                        rx: engine::ReceiveBuffer::default(),
+                        dispatch: Some(dispatch),
+                    }
+                }
+                (None, None) => engine::Input::Closed,
+            };
+            let run = engine.run(input, inbox, tcp_events);
+            supervise::spawn_thread(format!("duet-media-{index}"), runtime, run, heartbeat)?;
+        }
         Ok(plane)
     }
 
@@ -407,8 +422,15 @@ impl MediaPlane {
     }
 
     fn link(&self, session: SessionId) -> &ShardLink {
-        // `start` makes at least one.
-        &self.shards[shard::of_session(session, self.shards.len())]
+        let shard = self
+            .placement
+            .lock()
+            // Placement is a plain map: a panic elsewhere cannot leave it
+            // half-changed.
+            .unwrap_or_else(|e| e.into_inner())
+            .shard(session, std::time::Instant::now());
+        // `start` makes at least one; placement never names one beyond.
+        &self.shards[shard.min(self.shards.len() - 1)]
     }
 
     /// The address put in the server's ICE candidates.

@@ -1,31 +1,17 @@
 //! Shards: the media plane's connections split over several engine loops,
 //! one per core, all behind the one UDP port (and the one ICE-TCP port).
 //!
-//! A session lives on one shard, chosen from its id, so both legs of a call
-//! are on one thread and nothing on the packet path is shared between
+//! A session lives on one shard (`media::placement`), so both legs of a
+//! call are on one thread and nothing on the packet path is shared between
 //! shards. The shard is also written into the first two characters of the
 //! server's ICE ufrag, so a STUN binding request names its shard before
 //! any address is known; the front (`media::front`) and the ICE-TCP
 //! listener route first packets by it. Rules only; the threads are in
 //! `media::mod`.
 
-use duet_signaling::SessionId;
-
 /// Shards one media plane may have: the ufrag carries the index in two
 /// hexadecimal digits.
 pub const MAX_SHARDS: usize = 256;
-
-/// The shard a session's connections live on, out of `shards`.
-pub fn of_session(session: SessionId, shards: usize) -> usize {
-    if shards <= 1 {
-        return 0;
-    }
-    // Session ids are random (UUID v4); folding the two halves keeps every
-    // bit in play should ids ever be less random in one half.
-    let id = session.0.as_u128();
-    let folded = (id as u64) ^ ((id >> 64) as u64);
-    (folded % shards as u64) as usize
-}
 
 /// The ufrag prefix that names `shard`.
 pub fn ufrag_prefix(shard: usize) -> String {

@@ -40,6 +40,7 @@ async fn fixture() -> Fixture {
         None,
         metrics.media.clone(),
         1,
+        0,
     )
     .expect("media");
     let deps = RoomDeps {

@@ -1,6 +1,6 @@
 //! Where the media loop's datagrams come from: its own socket when it is
-//! the only shard, else the front that reads the one socket for every
-//! shard (`media::front`).
+//! the only or the first shard (the front, `media::front`), else the
+//! front's queue.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,18 +13,21 @@ use tokio::sync::mpsc;
 use super::Engine;
 use super::recv_buffer::ReceiveBuffer;
 use super::udp_batch::{BatchReceiver, RECV_BATCH};
+use crate::media::front::{Dispatch, HandOver};
 
 /// A datagram and who sent it.
 pub(in crate::media) type Datagram = (SocketAddr, BytesMut);
 
 pub(in crate::media) enum Input {
-    /// The loop reads the socket itself, in batches.
+    /// The loop reads the socket itself, in batches; as the first of
+    /// several shards, it hands the others their datagrams (`dispatch`).
     Socket {
         socket: Arc<UdpSocket>,
         batch: BatchReceiver,
         rx: ReceiveBuffer,
+        dispatch: Option<Dispatch>,
     },
-    /// The front hands this shard its datagrams.
+    /// The front (the first shard) hands this shard its datagrams.
     Front(mpsc::Receiver<Datagram>),
     /// The front is gone: nothing more arrives.
     Closed,
@@ -56,8 +59,30 @@ impl Engine {
     pub(super) fn take_input(&mut self, input: &mut Input, ready: Ready) {
         let now = Instant::now();
         match (ready, &mut *input) {
-            (Ready::Socket, Input::Socket { socket, batch, rx }) => {
+            (
+                Ready::Socket,
+                Input::Socket {
+                    socket,
+                    batch,
+                    rx,
+                    dispatch,
+                },
+            ) => {
+                if let Some(dispatch) = dispatch.as_mut() {
+                    dispatch.take_changes();
+                }
+                let own = self.shard;
                 let read = batch.recv(socket, |from, datagram| {
+                    if let Some(dispatch) = dispatch.as_mut() {
+                        match dispatch.hand_over(own, from, datagram, |d| rx.copy(d)) {
+                            HandOver::Mine => {}
+                            HandOver::Given => return,
+                            HandOver::Dropped => {
+                                self.counters.shard_queue_full += 1;
+                                return;
+                            }
+                        }
+                    }
                     self.handle_datagram(now, from, rx.copy(datagram));
                 });
                 match read {

@@ -7,7 +7,17 @@ fn the_same_interceptors_as_rtcs_defaults() {
     let mut theirs = MediaEngine::default();
     let a = register_interceptors(Registry::new(), &mut ours).expect("ours");
     let b = register_default_interceptors(Registry::new(), &mut theirs).expect("defaults");
-    assert_eq!(a.slots(), b.slots());
+    // The same slots; in the NACK responder's, Duet's own (a second of
+    // history instead of a count: `media::nack_history`).
+    let expected: Vec<_> = b
+        .slots()
+        .into_iter()
+        .map(|(slot, name)| match name.as_str() {
+            "NackResponderInterceptor" => (slot, "TimedNackResponder".to_owned()),
+            _ => (slot, name),
+        })
+        .collect();
+    assert_eq!(a.slots(), expected);
 }
 
 /// The server's side of talk time: without the extension in the answer a
