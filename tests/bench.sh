@@ -11,6 +11,7 @@
 #   IDLE=0 ./tests/bench.sh 64                  # skip the idle window (default 5 s, after the media)
 #   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
 #   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
+#   DUET_BIN=a LOAD_BIN=b ./tests/bench.sh 64   # measure prebuilt binaries, build nothing
 #   BACKGROUND='cmd' ./tests/bench.sh 64        # run cmd (outside the namespace) during each run
 #                                               # (tests/bench-transcription.sh uses it)
 set -euo pipefail
@@ -25,10 +26,13 @@ OUT="${OUT:-$(mktemp -d /tmp/duet-bench.XXXXXX)}"
 mkdir -p "$OUT"
 [ "$#" -gt 0 ] || set -- 1 8 32
 
-cargo build --release --locked -p duet-server -p duet-tests --bins
 # DUET_BIN: another build of the server to measure (e.g. an older commit), same tool.
+# LOAD_BIN too: both prebuilt, nothing is built (A/B runs while the tree changes).
+if [ -z "${DUET_BIN:-}" ] || [ -z "${LOAD_BIN:-}" ]; then
+    cargo build --release --locked -p duet-server -p duet-tests --bins
+fi
 duet="${DUET_BIN:-$CARGO_TARGET_DIR/release/duet}"
-load="$CARGO_TARGET_DIR/release/duet-load"
+load="${LOAD_BIN:-$CARGO_TARGET_DIR/release/duet-load}"
 # A load tool from before the idle window would refuse --idle: leave it out.
 "$load" --help 2>/dev/null | grep -q -- --idle || IDLE=""
 
@@ -44,7 +48,9 @@ run_one() {
     # Server and peers share one namespace that has only loopback.
     unshare --net -- bash -c '
         ip link set lo up
-        DUET_API_KEY="$4" "$1" --data "$5" serve --listen 127.0.0.1:18088 --media-port 0 \
+        # Every peer connects from 127.0.0.1: lift the per-address WebSocket cap.
+        DUET_API_KEY="$4" DUET_HTTP_MAX_WEBSOCKETS_PER_ADDRESS=100000 DUET_HTTP_MAX_CONNECTIONS=100000 \
+            "$1" --data "$5" serve --listen 127.0.0.1:18088 --media-port 0 \
             --public-ip 127.0.0.1 --log-level warn >"$5/server.log" 2>&1 &
         pid=$!
         for _ in $(seq 100); do
