@@ -15,7 +15,8 @@
 //! - [`red`]: redundant audio (RFC 2198), forwarded as it came or as its
 //!   primary Opus frame.
 //! - [`nack_history`]: answering NACKs from the last second of each
-//!   outbound video stream.
+//!   outbound video stream; [`nack_timer`]: asking for them, woken only
+//!   while something may be missing.
 //! - [`demux`]: finding a datagram's connection on the shared socket.
 //! - [`talk`]: each participant's talk time from the audio-level header
 //!   extension, counted on the packet path without decoding.
@@ -46,6 +47,7 @@ pub mod ice_filter;
 pub mod inproc;
 pub mod limits;
 pub mod nack_history;
+pub mod nack_timer;
 mod opus_params;
 mod peer;
 pub mod placement;

@@ -245,10 +245,12 @@ fn register_interceptors(
         )
         .with(
             InterceptorSlot::NackGenerator,
-            NackGeneratorBuilder::new()
-                .with_interval(NACK_INTERVAL)
-                .with_max_nacks_per_packet(NACKS_PER_PACKET)
-                .build(),
+            super::nack_timer::QuietNackGenerator::new(
+                NackGeneratorBuilder::new()
+                    .with_interval(NACK_INTERVAL)
+                    .with_max_nacks_per_packet(NACKS_PER_PACKET)
+                    .build(),
+            ),
         );
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_twcc_receiver_only(registry, media_engine)?;

@@ -8,12 +8,14 @@ fn the_same_interceptors_as_rtcs_defaults() {
     let a = register_interceptors(Registry::new(), &mut ours).expect("ours");
     let b = register_default_interceptors(Registry::new(), &mut theirs).expect("defaults");
     // The same slots; in the NACK responder's, Duet's own (a second of
-    // history instead of a count: `media::nack_history`).
+    // history instead of a count: `media::nack_history`), and the NACK
+    // generator woken only after gaps (`media::nack_timer`).
     let expected: Vec<_> = b
         .slots()
         .into_iter()
         .map(|(slot, name)| match name.as_str() {
             "NackResponderInterceptor" => (slot, "TimedNackResponder".to_owned()),
+            "NackGeneratorInterceptor" => (slot, "QuietNackGenerator".to_owned()),
             _ => (slot, name),
         })
         .collect();
