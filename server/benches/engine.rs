@@ -131,18 +131,19 @@ fn measure(calls: u32, seconds: u64) -> anyhow::Result<Row> {
         sim.run_for(gap, None);
     }
     sim.connect_all()?;
-    // Settle the handshakes' tail, then an idle window: connected, no media.
-    sim.run_for(Duration::from_secs(2), None);
-    let (before, wakeups) = (sim.meter.spent, sim.wakeups);
-    sim.run_for(Duration::from_secs(seconds), None);
-    let idle = sim.meter.spent.since(before);
-    let idle_wakeups = sim.wakeups - wakeups;
     // Media: warm up a second (streams open, maps built), then measure.
     let mut media = Media::new(sim.now);
     sim.run_for(Duration::from_secs(1), Some(&mut media));
     let (before, received) = (sim.meter.spent, sim.received());
     sim.run_for(Duration::from_secs(seconds), Some(&mut media));
     let forwarded = sim.received() - received;
+    let media_spent = sim.meter.spent.since(before);
+    // Then idle: connected, streams known, no media (after 2 s to settle).
+    sim.run_for(Duration::from_secs(2), None);
+    let (before, wakeups) = (sim.meter.spent, sim.wakeups);
+    sim.run_for(Duration::from_secs(seconds), None);
+    let idle = sim.meter.spent.since(before);
+    let idle_wakeups = sim.wakeups - wakeups;
     anyhow::ensure!(forwarded > 0, "nothing was forwarded");
     anyhow::ensure!(
         sim.engine.counters().rtp_forwarded > 0,
@@ -151,7 +152,7 @@ fn measure(calls: u32, seconds: u64) -> anyhow::Result<Row> {
     Ok(Row {
         calls,
         forwarded,
-        media: sim.meter.spent.since(before),
+        media: media_spent,
         idle,
         idle_seconds: seconds as f64,
         idle_wakeups,
