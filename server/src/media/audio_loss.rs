@@ -12,23 +12,19 @@
 //! So each connection carries a [`DownstreamAudioLoss`]: the engine puts
 //! into it what the other participant reports about the audio Duet
 //! forwards (Duet keeps upstream gaps in the forwarded sequence numbers,
-//! so that report counts both legs), and [`AudioLossInReports`], an
-//! interceptor just wire-ward of the report generator, raises the
-//! fraction lost in Duet's receiver report about this connection's audio
-//! to it. Only the fraction changes: the cumulative count and highest
+//! so that report counts both legs), and Duet's interceptor
+//! (`media::rtcp_tap::RtcpTap`), just wire-ward of the report generator,
+//! raises the fraction lost in Duet's receiver report about this
+//! connection's audio to it ([`raise_audio_loss`]). Only the fraction changes: the cumulative count and highest
 //! sequence number, from which a browser's congestion controller reckons
 //! the loss *its* rate should answer, stay the uplink's own — loss further
 //! on is Duet's to handle (retransmissions, the downlink's cap).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::receiver_report::ReceiverReport;
-use rtc::sansio::Protocol;
-use rtc::shared::error::Error as RtcError;
 
 /// How long a downstream report stands. Browsers report on audio every
 /// 5 s or so (randomised by half either way), so a report older than
@@ -38,7 +34,7 @@ pub const DOWNSTREAM_REPORT_TTL: Duration = Duration::from_secs(10);
 
 /// The loss the other participant last reported on the audio forwarded
 /// from this connection, shared between the engine (writer) and this
-/// connection's [`AudioLossInReports`] (reader). Both live on the media
+/// connection's interceptor (reader, `media::rtcp_tap`). Both live on the media
 /// thread; the atomic only makes the handle `Send + Sync` as `rtc`'s
 /// interceptors must be. One per connection, never shared between calls.
 #[derive(Clone, Debug)]
@@ -114,83 +110,6 @@ pub fn raise_audio_loss(
         changed = true;
     }
     changed
-}
-
-/// The interceptor: sits between `rtc`'s receiver-report generator and
-/// the wire, and passes everything through, raising the audio's fraction
-/// lost in the receiver reports on the way out.
-pub struct AudioLossInReports {
-    downstream: DownstreamAudioLoss,
-    /// SSRCs of the audio this connection sends Duet.
-    audio: Vec<u32>,
-    reads: VecDeque<TaggedPacket>,
-    writes: VecDeque<TaggedPacket>,
-}
-
-impl AudioLossInReports {
-    pub fn new(downstream: DownstreamAudioLoss) -> Self {
-        AudioLossInReports {
-            downstream,
-            audio: Vec::new(),
-            reads: VecDeque::new(),
-            writes: VecDeque::new(),
-        }
-    }
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for AudioLossInReports {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = RtcError;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.reads.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.reads.pop_front()
-    }
-
-    fn handle_write(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &mut msg.message.packet
-            && !self.audio.is_empty()
-            && let Some(downstream) = self.downstream.current(msg.now)
-        {
-            raise_audio_loss(packets, &self.audio, downstream);
-        }
-        self.writes.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.writes.pop_front()
-    }
-
-    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn poll_timeout(&mut self) -> Option<Self::Time> {
-        None
-    }
-}
-
-impl Interceptor for AudioLossInReports {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, info: &StreamInfo) {
-        if info.mime_type.to_ascii_lowercase().starts_with("audio/")
-            && !self.audio.contains(&info.ssrc)
-        {
-            self.audio.push(info.ssrc);
-        }
-    }
-    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
-        self.audio.retain(|s| *s != info.ssrc);
-    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ use feedback::{
     cap_bitrate, collect_estimate, collect_loss, keyframe_request_slot, request_keyframe,
     resume_video, window_loss,
 };
-pub(super) use input::{Datagram, Input};
+pub(super) use input::{Datagram, DatagramSource};
 use pinning::{note_probe, pin_if_answered};
 pub(super) use recv_buffer::ReceiveBuffer;
 use slots::{map_slots, recorded};
@@ -344,7 +344,7 @@ impl Engine {
     /// commands from `inbox` and ICE-TCP connections' events.
     pub(super) async fn run(
         mut self,
-        mut input: Input,
+        mut input: DatagramSource,
         mut inbox: Inbox,
         mut tcp_events: Option<mpsc::Receiver<TcpEvent>>,
     ) {

@@ -52,6 +52,7 @@ mod opus_params;
 mod peer;
 pub mod placement;
 pub mod red;
+pub mod rtcp_tap;
 pub mod shard;
 mod sockbuf;
 mod supervise;
@@ -281,7 +282,7 @@ pub struct MediaPlane {
     shards: Arc<[ShardLink]>,
     /// Which shard each session is on: taken on the control path only
     /// (commands), never by the packet path.
-    placement: Arc<std::sync::Mutex<placement::Placement>>,
+    placement: Arc<std::sync::Mutex<placement::ShardPlacement>>,
     local_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
     advertise_ip: IpAddr,
@@ -346,7 +347,8 @@ impl MediaPlane {
             None => (None, (0..shards).map(|_| None).collect()),
         };
         let advertise_tcp = tcp_addr.map(|a| SocketAddr::new(ip, a.port()));
-        let placement = placement::Placement::new(shards, fill_first, std::time::Instant::now());
+        let placement =
+            placement::ShardPlacement::new(shards, fill_first, std::time::Instant::now());
         let plane = MediaPlane {
             shards: links.into(),
             placement: Arc::new(std::sync::Mutex::new(placement)),
@@ -359,7 +361,7 @@ impl MediaPlane {
             let (inbox, tcp_events) = (inboxes.remove(0), tcp_events.remove(0));
             let wire = engine::Wire::udp(socket.try_clone()?);
             let socket = Arc::new(tokio::net::UdpSocket::from_std(socket)?);
-            let input = engine::Input::Socket {
+            let input = engine::DatagramSource::Socket {
                 batch: engine::udp_batch::BatchReceiver::new(&socket)?,
                 socket,
                 rx: engine::ReceiveBuffer::default(),
@@ -385,7 +387,7 @@ impl MediaPlane {
             } else {
                 let (feed, datagrams) = mpsc::channel(front::SHARD_QUEUE);
                 feeds.push(Some(feed));
-                Some(engine::Input::Front(datagrams))
+                Some(engine::DatagramSource::Front(datagrams))
             };
             engines.push((index, engine, input, inbox, tcp_events, metrics.heartbeat));
         }
@@ -403,14 +405,14 @@ impl MediaPlane {
                     // Registered with the front's own runtime, which polls it.
                     let _in_runtime = runtime.enter();
                     let socket = Arc::new(tokio::net::UdpSocket::from_std(socket)?);
-                    engine::Input::Socket {
+                    engine::DatagramSource::Socket {
                         batch: engine::udp_batch::BatchReceiver::new(&socket)?,
                         socket,
                         rx: engine::ReceiveBuffer::default(),
                         dispatch: Some(dispatch),
                     }
                 }
-                (None, None) => engine::Input::Closed,
+                (None, None) => engine::DatagramSource::Closed,
             };
             let run = engine.run(input, inbox, tcp_events);
             supervise::spawn_thread(format!("duet-media-{index}"), runtime, run, heartbeat)?;
@@ -427,7 +429,7 @@ impl MediaPlane {
         let shard = self
             .placement
             .lock()
-            // Placement is a plain map: a panic elsewhere cannot leave it
+            // ShardPlacement is a plain map: a panic elsewhere cannot leave it
             // half-changed.
             .unwrap_or_else(|e| e.into_inner())
             .shard(session, std::time::Instant::now());

@@ -10,10 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rtc::ice::tcp_type::TcpType;
-use rtc::interceptor::{
-    Attribute, Interceptor, NackGeneratorBuilder, Packet, Registry, Slot as InterceptorSlot,
-};
-use rtc::interceptor::{StreamInfo, TaggedPacket};
+use rtc::interceptor::{NackGeneratorBuilder, Registry, Slot as InterceptorSlot};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
@@ -27,17 +24,16 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
-use super::audio_loss::{AudioLossInReports, DownstreamAudioLoss};
+use super::audio_loss::DownstreamAudioLoss;
 use super::opus_params::{with_opus_params, with_red_first};
+use super::rtcp_tap::RtcpTap;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
-use rtc::sansio::Protocol;
 use rtc::shared::error::Error as RtcError;
-use std::collections::VecDeque;
 
 use super::forward::Slot;
 use super::talk::AUDIO_LEVEL_URI;
@@ -149,58 +145,6 @@ fn codecs() -> Vec<(RTCRtpCodecParameters, RtpCodecKind)> {
     ]
 }
 
-/// Passes RTCP up to the engine: the default interceptors consume keyframe
-/// requests, and an SFU must relay them to the sender.
-#[derive(Default)]
-struct DeliverRtcp {
-    reads: VecDeque<TaggedPacket>,
-    writes: VecDeque<TaggedPacket>,
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverRtcp {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = RtcError;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if matches!(msg.message.packet, Packet::Rtcp(_)) {
-            msg.message.add(Attribute::DeliverToApplication);
-        }
-        self.reads.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.reads.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.writes.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.writes.pop_front()
-    }
-
-    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn poll_timeout(&mut self) -> Option<Self::Time> {
-        None
-    }
-}
-
-impl Interceptor for DeliverRtcp {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
-}
-
 /// How often Duet asks a sender for the packets that did not reach it.
 /// `rtc`'s default is 100 ms; a packet lost on the sender's uplink is then
 /// asked for 50 ms late on average, and again 100 ms later if the
@@ -210,7 +154,7 @@ impl Interceptor for DeliverRtcp {
 /// 5 % loss per leg that was 0.2–0.9 s of frozen video in 15 s that a
 /// direct call did not have. 20 ms keeps the two-hop repair within a
 /// direct call's, at the price of a timer every 20 ms per connection
-/// while media flows.
+/// while a stream shows loss (`media::nack_timer`).
 pub const NACK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Times Duet asks for one missing packet: about 200 ms at
@@ -331,14 +275,13 @@ pub fn build(
         None,
     )?;
     let downstream_audio_loss = DownstreamAudioLoss::new(now);
-    let registry = Registry::new()
-        .with(InterceptorSlot::from(14_000), DeliverRtcp::default())
-        // Wire-ward of the receiver-report generator (10_000), whose
-        // reports it edits, and above the pacer like every generator.
-        .with(
-            InterceptorSlot::from(9_500),
-            AudioLossInReports::new(downstream_audio_loss.clone()),
-        );
+    // Wire-ward of the receiver-report generator (10_000), whose reports
+    // it edits, and above the pacer like every generator; it also marks
+    // inbound RTCP for the engine (`media::rtcp_tap`).
+    let registry = Registry::new().with(
+        InterceptorSlot::from(9_500),
+        RtcpTap::new(downstream_audio_loss.clone()),
+    );
     let registry = register_interceptors(registry, &mut media_engine)?;
 
     let mut pc = RTCPeerConnectionBuilder::new()

@@ -23,7 +23,7 @@ pub const IDLE_FOR: Duration = Duration::from_secs(600);
 /// How often forgotten placements are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-pub struct Placement {
+pub struct ShardPlacement {
     fill_first: usize,
     by_session: HashMap<SessionId, (usize, Instant)>,
     /// Sessions placed on each shard.
@@ -31,11 +31,11 @@ pub struct Placement {
     last_sweep: Instant,
 }
 
-impl Placement {
-    /// Placement over `shards` (at least one), filling the first with up
+impl ShardPlacement {
+    /// ShardPlacement over `shards` (at least one), filling the first with up
     /// to `fill_first` sessions before spreading.
-    pub fn new(shards: usize, fill_first: usize, now: Instant) -> Placement {
-        Placement {
+    pub fn new(shards: usize, fill_first: usize, now: Instant) -> ShardPlacement {
+        ShardPlacement {
             fill_first,
             by_session: HashMap::new(),
             counts: vec![0; shards.max(1)],

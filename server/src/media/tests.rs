@@ -13,7 +13,7 @@ fn stalled_plane() -> (MediaPlane, mpsc::Receiver<Command>) {
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
     let plane = MediaPlane {
         shards: vec![ShardLink { requests, control }].into(),
-        placement: Arc::new(std::sync::Mutex::new(placement::Placement::new(
+        placement: Arc::new(std::sync::Mutex::new(placement::ShardPlacement::new(
             1,
             0,
             std::time::Instant::now(),

@@ -1,7 +1,5 @@
 use super::*;
-use rtc::interceptor::{AttributedPacket, StreamInfo};
 use rtc::rtcp::reception_report::ReceptionReport;
-use rtc::shared::TransportContext;
 
 const AUDIO: u32 = 1111;
 const VIDEO: u32 = 2222;
@@ -75,60 +73,4 @@ fn a_report_stands_for_its_ttl_only() {
     assert_eq!(loss.current(t0 + Duration::from_secs(2)), Some(30));
     let stale = t0 + Duration::from_secs(1) + DOWNSTREAM_REPORT_TTL + Duration::from_millis(1);
     assert_eq!(loss.current(stale), None);
-}
-
-fn tagged(now: Instant, packets: Vec<Box<dyn rtc::rtcp::Packet>>) -> TaggedPacket {
-    TaggedPacket {
-        now,
-        transport: TransportContext::default(),
-        message: AttributedPacket::new(Packet::Rtcp(packets)),
-    }
-}
-
-fn written_blocks(interceptor: &mut AudioLossInReports) -> Vec<ReceptionReport> {
-    let mut blocks = Vec::new();
-    while let Some(out) = interceptor.poll_write() {
-        if let Packet::Rtcp(packets) = &out.message.packet {
-            blocks.extend(blocks_of(packets));
-        }
-    }
-    blocks
-}
-
-fn stream(ssrc: u32, mime: &str) -> StreamInfo {
-    StreamInfo {
-        ssrc,
-        mime_type: mime.to_owned(),
-        ..Default::default()
-    }
-}
-
-#[test]
-fn the_interceptor_edits_reports_about_the_audio_it_was_bound_to() {
-    let now = Instant::now();
-    let downstream = DownstreamAudioLoss::new(now);
-    let mut interceptor = AudioLossInReports::new(downstream.clone());
-    interceptor.bind_remote_stream(&stream(AUDIO, "audio/opus"));
-    interceptor.bind_remote_stream(&stream(VIDEO, "video/VP8"));
-
-    // Before any downstream report: what the uplink measured.
-    let rr = || vec![report(vec![block(AUDIO, 5), block(VIDEO, 5)])];
-    interceptor.handle_write(tagged(now, rr())).expect("write");
-    let blocks = written_blocks(&mut interceptor);
-    assert_eq!((blocks[0].fraction_lost, blocks[1].fraction_lost), (5, 5));
-
-    downstream.report(now, 25);
-    interceptor.handle_write(tagged(now, rr())).expect("write");
-    let blocks = written_blocks(&mut interceptor);
-    assert_eq!((blocks[0].fraction_lost, blocks[1].fraction_lost), (25, 5));
-
-    // Reads pass through untouched, in order.
-    interceptor.handle_read(tagged(now, rr())).expect("read");
-    assert!(interceptor.poll_read().is_some());
-    assert!(interceptor.poll_read().is_none());
-
-    // The audio stream goes: nothing of it is edited any more.
-    interceptor.unbind_remote_stream(&stream(AUDIO, "audio/opus"));
-    interceptor.handle_write(tagged(now, rr())).expect("write");
-    assert_eq!(written_blocks(&mut interceptor)[0].fraction_lost, 5);
 }

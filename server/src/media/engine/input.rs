@@ -18,7 +18,7 @@ use crate::media::front::{Dispatch, HandOver};
 /// A datagram and who sent it.
 pub(in crate::media) type Datagram = (SocketAddr, BytesMut);
 
-pub(in crate::media) enum Input {
+pub(in crate::media) enum DatagramSource {
     /// The loop reads the socket itself, in batches; as the first of
     /// several shards, it hands the others their datagrams (`dispatch`).
     Socket {
@@ -40,13 +40,15 @@ pub(super) enum Ready {
     Closed,
 }
 
-impl Input {
+impl DatagramSource {
     /// Waits for input; cancel-safe (nothing is taken until it is ready).
     pub(super) async fn ready(&mut self) -> std::io::Result<Ready> {
         match self {
-            Input::Socket { socket, .. } => socket.readable().await.map(|()| Ready::Socket),
-            Input::Front(rx) => Ok(rx.recv().await.map_or(Ready::Closed, Ready::Datagram)),
-            Input::Closed => std::future::pending().await,
+            DatagramSource::Socket { socket, .. } => {
+                socket.readable().await.map(|()| Ready::Socket)
+            }
+            DatagramSource::Front(rx) => Ok(rx.recv().await.map_or(Ready::Closed, Ready::Datagram)),
+            DatagramSource::Closed => std::future::pending().await,
         }
     }
 }
@@ -56,12 +58,12 @@ impl Engine {
     /// [`RECV_BATCH`] datagrams, before the loop polls its other sources
     /// again: under load one wake-up serves many datagrams, and timer
     /// deadlines are read once per batch.
-    pub(super) fn take_input(&mut self, input: &mut Input, ready: Ready) {
+    pub(super) fn take_input(&mut self, input: &mut DatagramSource, ready: Ready) {
         let now = Instant::now();
         match (ready, &mut *input) {
             (
                 Ready::Socket,
-                Input::Socket {
+                DatagramSource::Socket {
                     socket,
                     batch,
                     rx,
@@ -94,7 +96,7 @@ impl Engine {
                     Err(e) => tracing::debug!(error = %e, "media socket receive error"),
                 }
             }
-            (Ready::Datagram((from, data)), Input::Front(rx)) => {
+            (Ready::Datagram((from, data)), DatagramSource::Front(rx)) => {
                 self.handle_datagram(now, from, data);
                 for _ in 1..RECV_BATCH {
                     match rx.try_recv() {
@@ -105,7 +107,7 @@ impl Engine {
             }
             (Ready::Closed, _) => {
                 tracing::error!("the media front stopped: this shard receives nothing more");
-                *input = Input::Closed;
+                *input = DatagramSource::Closed;
             }
             _ => {}
         }

@@ -7,7 +7,7 @@ fn session(n: u128) -> SessionId {
 #[test]
 fn sessions_fill_the_first_shard_then_spread_to_the_least_loaded() {
     let t = Instant::now();
-    let mut p = Placement::new(3, 2, t);
+    let mut p = ShardPlacement::new(3, 2, t);
     assert_eq!(p.shard(session(1), t), 0);
     assert_eq!(p.shard(session(2), t), 0);
     // The first shard has its fill: the emptiest from now on.
@@ -24,11 +24,11 @@ fn sessions_fill_the_first_shard_then_spread_to_the_least_loaded() {
 #[test]
 fn with_no_fill_sessions_spread_from_the_first() {
     let t = Instant::now();
-    let mut p = Placement::new(2, 0, t);
+    let mut p = ShardPlacement::new(2, 0, t);
     assert_eq!(p.shard(session(1), t), 0);
     assert_eq!(p.shard(session(2), t), 1);
     assert_eq!(p.shard(session(3), t), 0);
-    let mut one = Placement::new(1, 0, t);
+    let mut one = ShardPlacement::new(1, 0, t);
     assert_eq!(one.shard(session(1), t), 0);
     assert_eq!(one.shard(session(2), t), 0);
 }
@@ -36,7 +36,7 @@ fn with_no_fill_sessions_spread_from_the_first() {
 #[test]
 fn placements_in_use_stay_and_idle_ones_are_forgotten() {
     let t = Instant::now();
-    let mut p = Placement::new(2, 0, t);
+    let mut p = ShardPlacement::new(2, 0, t);
     assert_eq!(p.shard(session(1), t), 0);
     assert_eq!(p.shard(session(2), t), 1);
     // Session 1 is asked about every 2 s; session 2 not at all.
