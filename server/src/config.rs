@@ -125,12 +125,11 @@ pub struct MediaConfig {
 }
 
 impl MediaConfig {
-    /// The shards to run: as set (1 to `media::shard::MAX_SHARDS`), else one
-    /// per core.
+    /// The shards to run: as set (`validate` keeps it within 1 to
+    /// `media::shard::MAX_SHARDS`), else one per core.
     pub fn shard_count(&self) -> usize {
         self.shards
             .unwrap_or_else(crate::media::shard::default_count)
-            .clamp(1, crate::media::shard::MAX_SHARDS)
     }
 }
 

@@ -305,3 +305,37 @@ fn a_custom_notice_with_metadata_access_is_warned_about() {
     assert!(full.warnings().is_empty());
     assert!(Config::from_toml("[recording]\nadmin_access = \"some\"\n").is_err());
 }
+
+#[test]
+fn media_shards_are_checked_and_named() {
+    let field = |c: &Config| match c.validate() {
+        Err(ConfigError::Invalid { field, message }) => (field, message),
+        other => panic!("expected an invalid field, got {other:?}"),
+    };
+    let mut c = Config::default();
+    c.media.shards = Some(0);
+    assert_eq!(field(&c).0, "media.shards");
+    c.media.shards = Some(crate::media::shard::MAX_SHARDS + 1);
+    let (name, message) = field(&c);
+    assert_eq!(name, "media.shards");
+    assert!(message.contains("between 1 and 256"), "{message}");
+    c.media.shards = Some(crate::media::shard::MAX_SHARDS);
+    c.validate().expect("the most shards");
+    c.media.shards = None;
+    assert!(c.media.shard_count() >= 1, "one per core");
+    // From the environment: a word is refused with the setting's name.
+    let err = Config::from_sources(None, env(&[("DUET_MEDIA_SHARDS", "many")]))
+        .expect_err("not a number")
+        .to_string();
+    assert!(err.contains("shards"), "{err}");
+    let err = Config::from_sources(None, env(&[("DUET_MEDIA_SHARD_FILL", "-1")]))
+        .expect_err("not a count")
+        .to_string();
+    assert!(err.contains("shard_fill"), "{err}");
+    let c = Config::from_sources(
+        None,
+        env(&[("DUET_MEDIA_SHARDS", "3"), ("DUET_MEDIA_SHARD_FILL", "0")]),
+    )
+    .expect("valid");
+    assert_eq!((c.media.shards, c.media.shard_fill), (Some(3), 0));
+}

@@ -44,6 +44,17 @@ impl Config {
                 message: "must not exceed sessions.max_expiry_s".into(),
             });
         }
+        if let Some(shards) = self.media.shards
+            && !(1..=crate::media::shard::MAX_SHARDS).contains(&shards)
+        {
+            return Err(ConfigError::Invalid {
+                field: "media.shards",
+                message: format!(
+                    "{shards} must be between 1 and {} (or unset: one per core)",
+                    crate::media::shard::MAX_SHARDS
+                ),
+            });
+        }
         if self.pairs.link_days == 0 || self.pairs.link_days > 3650 {
             return Err(ConfigError::Invalid {
                 field: "pairs.link_days",
