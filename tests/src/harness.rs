@@ -322,3 +322,33 @@ pub async fn create_recordable_session_at(base: &str) -> anyhow::Result<Value> {
     anyhow::ensure!(resp.status().as_u16() == 201, "create: {}", resp.status());
     Ok(resp.json().await?)
 }
+
+/// Both participants receive at least a second's worth of each other's
+/// audio and a couple of seconds' video within `within`, byte-identical to
+/// what was sent (the ICE-TCP and shard tests' check of a working call).
+pub async fn media_flows_both_ways(mentor: &TestPeer, mentee: &TestPeer, within: Duration) {
+    use crate::{MediaKind, PeerStats};
+    fn got_media(s: &PeerStats) -> bool {
+        s.received.get(MediaKind::Audio).packets >= 50
+            && s.received.get(MediaKind::Camera).packets >= 30
+    }
+    let to_mentee = mentee
+        .wait_until(got_media, within)
+        .await
+        .expect("mentee media");
+    let to_mentor = mentor
+        .wait_until(got_media, within)
+        .await
+        .expect("mentor media");
+    let (mentor_sent, mentee_sent) = (mentor.stats(), mentee.stats());
+    for kind in [MediaKind::Audio, MediaKind::Camera] {
+        assert!(
+            to_mentee.received_intact_from(kind, &mentor_sent, 1),
+            "{kind:?} to mentee"
+        );
+        assert!(
+            to_mentor.received_intact_from(kind, &mentee_sent, 1),
+            "{kind:?} to mentor"
+        );
+    }
+}

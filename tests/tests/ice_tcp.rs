@@ -7,21 +7,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use duet_tests::harness::{TestServer, token};
-use duet_tests::{MediaKind, PeerOptions, PeerStats, TestPeer, Transport};
+use duet_tests::harness::{TestServer, media_flows_both_ways, token};
+use duet_tests::{MediaKind, PeerOptions, TestPeer, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const T: Duration = Duration::from_secs(20);
 /// The server's handshake limit (5 s) with room for a loaded machine.
 const CLOSE_WITHIN: Duration = Duration::from_secs(9);
-const MIN_AUDIO: u64 = 50;
-const MIN_VIDEO: u64 = 30;
-
-fn got_media(s: &PeerStats) -> bool {
-    s.received.get(MediaKind::Audio).packets >= MIN_AUDIO
-        && s.received.get(MediaKind::Camera).packets >= MIN_VIDEO
-}
 
 fn tcp_only(name: &str) -> PeerOptions {
     PeerOptions {
@@ -48,22 +41,6 @@ async fn answer_sdp(peer: &TestPeer) -> String {
 }
 
 /// Both participants send and receive each other's audio and video intact.
-async fn media_flows_both_ways(mentor: &TestPeer, mentee: &TestPeer) {
-    let to_mentee = mentee.wait_until(got_media, T).await.expect("mentee media");
-    let to_mentor = mentor.wait_until(got_media, T).await.expect("mentor media");
-    let (mentor_sent, mentee_sent) = (mentor.stats(), mentee.stats());
-    for kind in [MediaKind::Audio, MediaKind::Camera] {
-        assert!(
-            to_mentee.received_intact_from(kind, &mentor_sent, 1),
-            "{kind:?} to mentee"
-        );
-        assert!(
-            to_mentor.received_intact_from(kind, &mentee_sent, 1),
-            "{kind:?} to mentor"
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_without_udp_call_over_ice_tcp() {
     let server = TestServer::start().await.expect("server");
@@ -84,7 +61,7 @@ async fn clients_without_udp_call_over_ice_tcp() {
     );
     mentor.wait_connected(T).await.expect("mentor connects");
     mentee.wait_connected(T).await.expect("mentee connects");
-    media_flows_both_ways(&mentor, &mentee).await;
+    media_flows_both_ways(&mentor, &mentee, T).await;
 
     // Keyframe requests travel upstream over TCP too.
     let before = *mentor.stats().keyframe_requests.get(MediaKind::Camera);
@@ -119,7 +96,7 @@ async fn a_tcp_client_and_a_udp_client_share_a_call() {
         .expect("mentee joins");
     mentor.wait_connected(T).await.expect("TCP mentor connects");
     mentee.wait_connected(T).await.expect("UDP mentee connects");
-    media_flows_both_ways(&mentor, &mentee).await;
+    media_flows_both_ways(&mentor, &mentee, T).await;
     mentor.close().await;
     mentee.close().await;
 }
@@ -248,7 +225,7 @@ async fn garbage_on_the_tcp_port_is_closed_and_harms_nothing() {
         .wait_until(|s| s.received.get(MediaKind::Camera).packets > base + 30, T)
         .await
         .expect("media keeps flowing during the flood");
-    media_flows_both_ways(&mentor, &mentee).await;
+    media_flows_both_ways(&mentor, &mentee, T).await;
 
     // Once the flood has timed out, ICE-TCP takes new clients again.
     for stream in flood {

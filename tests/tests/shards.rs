@@ -9,17 +9,12 @@
 use std::time::Duration;
 
 use duet_server::media::shard;
-use duet_tests::harness::{TestServer, client, token};
-use duet_tests::{MediaKind, PeerOptions, PeerStats, TestPeer, Transport};
+use duet_tests::harness::{TestServer, client, media_flows_both_ways, token};
+use duet_tests::{MediaKind, PeerOptions, TestPeer, Transport};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(20);
 const SHARDS: usize = 2;
-
-fn got_media(s: &PeerStats) -> bool {
-    s.received.get(MediaKind::Audio).packets >= 50
-        && s.received.get(MediaKind::Camera).packets >= 30
-}
 
 /// Two shards, spreading from the first call: sessions go to the emptier
 /// shard as they first reach the media plane.
@@ -71,22 +66,6 @@ fn ufrag(answer: &Value) -> String {
         .to_owned()
 }
 
-async fn media_flows_both_ways(mentor: &TestPeer, mentee: &TestPeer) {
-    let to_mentee = mentee.wait_until(got_media, T).await.expect("mentee media");
-    let to_mentor = mentor.wait_until(got_media, T).await.expect("mentor media");
-    let (mentor_sent, mentee_sent) = (mentor.stats(), mentee.stats());
-    for kind in [MediaKind::Audio, MediaKind::Camera] {
-        assert!(
-            to_mentee.received_intact_from(kind, &mentor_sent, 1),
-            "{kind:?} to mentee"
-        );
-        assert!(
-            to_mentor.received_intact_from(kind, &mentee_sent, 1),
-            "{kind:?} to mentor"
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_on_both_shards_share_the_one_media_port() {
     let server = two_shards().await;
@@ -113,7 +92,7 @@ async fn sessions_on_both_shards_share_the_one_media_port() {
         mentee.wait_connected(T).await.expect("mentee connects");
     }
     for (mentor, mentee) in &calls {
-        media_flows_both_ways(mentor, mentee).await;
+        media_flows_both_ways(mentor, mentee, T).await;
     }
     // Each shard holds its session's two connections, and nothing else.
     assert_eq!(shard_connections(&server).await, vec![2.0; SHARDS]);
@@ -172,7 +151,7 @@ async fn an_ice_tcp_call_reaches_the_second_shard() {
         .expect("mentee connects over TCP");
     let answer = mentor.wait_for_message("answer", T).await.expect("answer");
     assert_eq!(shard::of_ufrag(&ufrag(&answer), SHARDS), Some(1));
-    media_flows_both_ways(&mentor, &mentee).await;
+    media_flows_both_ways(&mentor, &mentee, T).await;
     assert_eq!(shard_connections(&server).await, vec![2.0, 2.0]);
     for peer in [mentor, mentee, a, b] {
         peer.close().await;

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use duet_server::media::inproc::InProcessEngine;
+use duet_server::media::inproc::{InProcessEngine, add_host_candidate};
 use duet_signaling::{ConnId, Role, SessionId};
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
@@ -27,7 +27,6 @@ use rtc::peer_connection::event::RTCPeerConnectionEvent;
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -130,18 +129,7 @@ fn peer(
         codec(MIME_TYPE_VP8, 90000, 0, ""),
     )?;
     pc.add_transceiver_from_kind(RtpCodecKind::Video, None)?;
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: addr.ip().to_string(),
-            port: addr.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
+    add_host_candidate(&mut pc, addr, false)?;
     let sender = |id, ssrc| Sender {
         id,
         ssrc,

@@ -113,4 +113,4 @@ pub fn raise_audio_loss(
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -29,7 +29,7 @@ use super::bandwidth::uplink::UplinkLoss;
 use super::bandwidth::video_gate::{GateChange, VideoGate};
 use super::bandwidth::{DownlinkCap, QueueDelay, RateMeter};
 use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
-use super::front::RouteChange;
+use super::front::{RouteChange, ShardClaims};
 use super::peer::{self, Outbound, Pc};
 use super::red;
 use super::talk::TalkMeter;
@@ -254,12 +254,9 @@ pub(super) struct Engine {
     last_report: Instant,
     metrics: MediaMetrics,
     connected_calls: call_metrics::ConnectedCalls,
-    /// This engine's shard (`media::shard`): written into every ufrag it
-    /// makes, so first packets find their way here.
-    shard: usize,
-    /// Tells the front which addresses are this shard's (several shards
-    /// only; see `media::front`).
-    routes: Option<mpsc::UnboundedSender<RouteChange>>,
+    /// This engine's shard, and the front it tells which addresses are
+    /// its own (`media::front`).
+    claims: ShardClaims,
     /// Connections on this shard, for `/metrics`.
     shard_connections: prometheus_client::metrics::gauge::Gauge,
 }
@@ -309,8 +306,7 @@ impl Engine {
             shard_connections: metrics.shard_connections(0),
             metrics,
             connected_calls: Default::default(),
-            shard: 0,
-            routes: None,
+            claims: ShardClaims::default(),
         })
     }
 
@@ -321,23 +317,12 @@ impl Engine {
         shard: usize,
         routes: mpsc::UnboundedSender<RouteChange>,
     ) -> Engine {
-        self.shard = shard;
-        self.routes = Some(routes);
+        self.claims = ShardClaims {
+            shard,
+            routes: Some(routes),
+        };
         self.shard_connections = self.metrics.shard_connections(shard);
         self
-    }
-
-    /// Tells the front (if any) that datagrams from `addr` are this
-    /// shard's, or no longer are.
-    fn announce(&self, addr: SocketAddr, ours: bool) {
-        if let Some(routes) = &self.routes {
-            let shard = self.shard;
-            let _ = routes.send(if ours {
-                RouteChange::Pin { addr, shard }
-            } else {
-                RouteChange::Unpin { addr, shard }
-            });
-        }
     }
 
     /// Serves datagrams from `input` (sending on this engine's `Wire`),
@@ -504,13 +489,8 @@ impl Engine {
             let pinned =
                 pin_if_answered(&mut self.by_addr, &mut peer.pinned, key, to, &out.message);
             let probed = note_probe(&mut self.by_probe, &mut peer.probed, key, to, &out.message);
-            if (pinned || probed)
-                && let Some(routes) = &self.routes
-            {
-                let _ = routes.send(RouteChange::Pin {
-                    addr: to,
-                    shard: self.shard,
-                });
+            if pinned || probed {
+                self.claims.announce(to, true);
             }
             self.wire.send(to, out.message);
         }

@@ -37,6 +37,29 @@ pub(in crate::media) enum RouteChange {
     Unpin { addr: SocketAddr, shard: usize },
 }
 
+/// A shard's side of the claims: its index, and the front to tell (none
+/// when it is the only shard).
+#[derive(Default)]
+pub(in crate::media) struct ShardClaims {
+    pub shard: usize,
+    pub routes: Option<mpsc::UnboundedSender<RouteChange>>,
+}
+
+impl ShardClaims {
+    /// Tells the front that datagrams from `addr` are this shard's, or no
+    /// longer are. A few per connection, never per packet.
+    pub(in crate::media) fn announce(&self, addr: SocketAddr, ours: bool) {
+        if let Some(routes) = &self.routes {
+            let shard = self.shard;
+            let _ = routes.send(if ours {
+                RouteChange::Pin { addr, shard }
+            } else {
+                RouteChange::Unpin { addr, shard }
+            });
+        }
+    }
+}
+
 /// Which shard each claimed address belongs to.
 #[derive(Default)]
 pub(super) struct Routes {

@@ -15,6 +15,9 @@ use duet_signaling::{ConnId, Role, SessionId};
 use tokio::sync::oneshot;
 
 use super::engine::{Engine, Wire};
+/// A host candidate for `addr` on a peer connection (UDP, or passive
+/// ICE-TCP), as the server adds its own: for the peers that drive it.
+pub use super::peer::add_host_candidate;
 use super::{Command, Counters, MediaError, PeerKey};
 
 pub struct InProcessEngine {
@@ -75,10 +78,5 @@ impl InProcessEngine {
 
     pub fn counters(&self) -> Counters {
         self.engine.counters()
-    }
-
-    /// Connections the engine holds.
-    pub fn connections(&self) -> usize {
-        self.engine.connections()
     }
 }

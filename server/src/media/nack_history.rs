@@ -70,15 +70,9 @@ impl History {
 }
 
 /// The sequence numbers a NACK asks for (RFC 4585: each pair names one,
-/// and a bitmask the 16 after it).
+/// and a bitmask the 16 after it), as `rtc`'s pairs iterate them.
 pub fn requested(nack: &TransportLayerNack) -> impl Iterator<Item = u16> + '_ {
-    nack.nacks.iter().flat_map(|pair| {
-        std::iter::once(pair.packet_id).chain(
-            (0..16u16)
-                .filter(|i| pair.lost_packets & (1 << i) != 0)
-                .map(|i| pair.packet_id.wrapping_add(i + 1)),
-        )
-    })
+    nack.nacks.iter().flat_map(|pair| *pair)
 }
 
 /// The interceptor: keeps outbound video, answers NACKs from it.

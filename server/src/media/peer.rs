@@ -225,7 +225,7 @@ fn ice_credentials(shard: usize) -> (String, String) {
 
 /// A host candidate on the shared UDP socket, or (`tcp`) a passive ICE-TCP
 /// one on the TCP listener: clients dial it, the server never dials out.
-fn add_host_candidate(pc: &mut Pc, addr: SocketAddr, tcp: bool) -> Result<(), RtcError> {
+pub fn add_host_candidate(pc: &mut Pc, addr: SocketAddr, tcp: bool) -> Result<(), RtcError> {
     let (network, tcp_type) = if tcp {
         ("tcp", TcpType::Passive)
     } else {

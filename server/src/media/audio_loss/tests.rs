@@ -1,10 +1,11 @@
 use super::*;
 use rtc::rtcp::reception_report::ReceptionReport;
 
-const AUDIO: u32 = 1111;
-const VIDEO: u32 = 2222;
+// Shared with `rtcp_tap`'s tests, which edit the same reports.
+pub(crate) const AUDIO: u32 = 1111;
+pub(crate) const VIDEO: u32 = 2222;
 
-fn block(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
+pub(crate) fn block(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
     ReceptionReport {
         ssrc,
         fraction_lost,
@@ -16,7 +17,7 @@ fn block(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
     }
 }
 
-fn report(blocks: Vec<ReceptionReport>) -> Box<dyn rtc::rtcp::Packet> {
+pub(crate) fn report(blocks: Vec<ReceptionReport>) -> Box<dyn rtc::rtcp::Packet> {
     Box::new(ReceiverReport {
         ssrc: 42,
         reports: blocks,
@@ -24,7 +25,7 @@ fn report(blocks: Vec<ReceptionReport>) -> Box<dyn rtc::rtcp::Packet> {
     })
 }
 
-fn blocks_of(packets: &[Box<dyn rtc::rtcp::Packet>]) -> Vec<ReceptionReport> {
+pub(crate) fn blocks_of(packets: &[Box<dyn rtc::rtcp::Packet>]) -> Vec<ReceptionReport> {
     packets
         .iter()
         .filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>())

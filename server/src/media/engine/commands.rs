@@ -125,8 +125,14 @@ impl Engine {
             // not come yet): what they said so far stays theirs.
             carried = TalkMeter::carried_from(&self.remove(key, old));
         }
-        let built = peer::build(now, sdp, self.advertise, self.tcp.local(), self.shard)
-            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let built = peer::build(
+            now,
+            sdp,
+            self.advertise,
+            self.tcp.local(),
+            self.claims.shard,
+        )
+        .map_err(|e| MediaError::BadOffer(e.to_string()))?;
         self.by_ufrag.insert(built.ufrag.clone(), key);
         self.peers.insert(
             key,
@@ -224,7 +230,7 @@ impl Engine {
         }
         for addr in peer.pinned.iter().chain(&peer.probed) {
             if !self.by_addr.contains_key(addr) && !self.by_probe.contains_key(addr) {
-                self.announce(*addr, false);
+                self.claims.announce(*addr, false);
             }
         }
         self.shard_connections.set(self.peers.len() as i64);

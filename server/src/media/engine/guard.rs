@@ -75,7 +75,7 @@ impl Engine {
         });
         for addr in gone {
             if !self.by_addr.contains_key(&addr) && !self.by_probe.contains_key(&addr) {
-                self.announce(addr, false);
+                self.claims.announce(addr, false);
             }
         }
         self.tcp.remove_peer(key);

@@ -73,7 +73,7 @@ impl Engine {
                 if let Some(dispatch) = dispatch.as_mut() {
                     dispatch.take_changes();
                 }
-                let own = self.shard;
+                let own = self.claims.shard;
                 let read = batch.recv(socket, |from, datagram| {
                     if let Some(dispatch) = dispatch.as_mut() {
                         match dispatch.hand_over(own, from, datagram, |d| rx.copy(d)) {

@@ -23,7 +23,6 @@ use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
@@ -69,22 +68,7 @@ async fn client() -> Client {
         pc.add_transceiver_from_kind(kind, None)
             .expect("transceiver");
     }
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: addr.ip().to_string(),
-            port: addr.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()
-    .expect("candidate");
-    let init = RTCIceCandidate::from(&host)
-        .to_json()
-        .expect("candidate json");
-    pc.add_local_candidate(init).expect("local candidate");
+    peer::add_host_candidate(&mut pc, addr, false).expect("local candidate");
     Client {
         pc,
         socket,

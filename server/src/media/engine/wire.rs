@@ -57,8 +57,4 @@ impl super::Engine {
     pub(in crate::media) fn counters(&self) -> super::Counters {
         self.counters
     }
-
-    pub(in crate::media) fn connections(&self) -> usize {
-        self.peers.len()
-    }
 }

@@ -1,41 +1,10 @@
 use rtc::interceptor::AttributedPacket;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::shared::TransportContext;
 
 use super::*;
-
-const AUDIO: u32 = 1111;
-const VIDEO: u32 = 2222;
-
-fn block(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
-    ReceptionReport {
-        ssrc,
-        fraction_lost,
-        total_lost: 7,
-        last_sequence_number: 1000,
-        jitter: 3,
-        last_sender_report: 5,
-        delay: 9,
-    }
-}
-
-fn report(blocks: Vec<ReceptionReport>) -> Box<dyn rtc::rtcp::Packet> {
-    Box::new(ReceiverReport {
-        ssrc: 42,
-        reports: blocks,
-        profile_extensions: Default::default(),
-    })
-}
-
-fn blocks_of(packets: &[Box<dyn rtc::rtcp::Packet>]) -> Vec<ReceptionReport> {
-    packets
-        .iter()
-        .filter_map(|p| p.as_any().downcast_ref::<ReceiverReport>())
-        .flat_map(|rr| rr.reports.clone())
-        .collect()
-}
+use crate::media::audio_loss::tests::{AUDIO, VIDEO, block, blocks_of, report};
 
 fn tagged(now: Instant, packets: Vec<Box<dyn rtc::rtcp::Packet>>) -> TaggedPacket {
     TaggedPacket {
