@@ -108,7 +108,7 @@ set -- "${done_ns[@]}"
 python3 - "$OUT" "$@" <<'PY'
 import json, sys
 out, ns = sys.argv[1], sys.argv[2:]
-print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | idle % core/call | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
+print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | idle % core/call (above empty) | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
 print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in ns:
     r = json.load(open(f"{out}/calls-{n}.json"))
@@ -120,12 +120,14 @@ for n in ns:
     # Absent from older JSON and from runs with IDLE=0: nan, not a misleading 0.
     idle = s.get("idle_percent_per_call")
     idle = float("nan") if idle is None else idle
+    above = s.get("idle_percent_per_call_above_empty")
+    above = float("nan") if above is None else above
     print(f"| {n} | {r.get('shape', '?')} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
           f"| {s.get('cpu_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_user_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_system_us_per_packet', float('nan')):.1f} "
           f"| {s.get('cpu_percent', float('nan')):.0f} "
-          f"| {(rss or 0)/1024:.2f} | {idle:.4f} | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
+          f"| {(rss or 0)/1024:.2f} | {idle:.4f} ({above:.4f}) | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
           f"| {j.get('p50', 0):.0f} / {j.get('p99', 0):.0f} "
           f"| {t.get('cpu_percent', float('nan')):.0f} |")
 PY

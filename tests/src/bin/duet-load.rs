@@ -28,7 +28,8 @@ usage: duet-load [options]
   --server-pid PID   Duet's pid, for CPU per packet and RSS per call
   --idle SECS        after the media window, measure Duet's CPU this long with
                      every call connected and no media (default 5; 0 skips it;
-                     needs --server-pid)
+                     needs --server-pid); as long before the first call joins,
+                     for the empty server's share, taken off per call
   --json FILE        also write the report as JSON to FILE
   --soak             soak mode (tests/soak.sh): hold the calls for --duration
                      while each runs recording cycles; needs --server-pid

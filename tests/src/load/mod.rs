@@ -3,7 +3,9 @@
 //! stays cheap), and what Duet spent forwarding them.
 //!
 //! A run:
-//! 1. reads Duet's RSS (when its pid is given) before anything joins;
+//! 1. reads Duet's RSS (when its pid is given) before anything joins and, with an idle
+//!    window, Duet's CPU over as long with no call (the empty server, taken off the idle
+//!    cost in step 6);
 //! 2. creates the sessions and joins both parties of each call, spread over the ramp-up,
 //!    timing each peer from the start of `join` to its first received camera packet;
 //! 3. pauses every sender and lets in-flight packets land, so the window starts from a
@@ -34,7 +36,9 @@ use serde_json::{Value, json};
 
 use crate::{MediaKind, PeerOptions, TestPeer};
 use procstat::ProcSample;
-pub use report::{IdleCost, LoadReport, Percentiles, ServerReport, StreamReport, ToolReport};
+pub use report::{
+    EmptyCost, IdleCost, LoadReport, Percentiles, ServerReport, StreamReport, ToolReport,
+};
 
 /// How long a call has, after its start, to connect and receive both kinds of media.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -199,6 +203,7 @@ fn first_disconnected(calls: &[Call], after: Duration) -> Option<IdleDisconnect>
 async fn measure_idle(
     cfg: &LoadConfig,
     calls: &[Call],
+    empty: Option<EmptyCost>,
     progress: &impl Fn(&str),
 ) -> anyhow::Result<Option<IdleCost>> {
     let Some(pid) = cfg.server_pid.filter(|_| !cfg.idle.is_zero()) else {
@@ -224,16 +229,47 @@ async fn measure_idle(
     }
     let window = t0.elapsed();
     let s1 = sample()?;
-    let cost = IdleCost::new(
+    let mut cost = IdleCost::new(
         micros(s1.cpu.saturating_sub(s0.cpu).total()),
         window.as_secs_f64(),
         calls.len(),
     );
+    if let Some(empty) = empty {
+        cost = cost.above(empty, calls.len());
+    }
     progress(&format!(
-        "idle: {} µs of Duet CPU, {:.4} % of a core per call",
-        cost.idle_cpu_us, cost.idle_percent_per_call
+        "idle: {} µs of Duet CPU, {:.4} % of a core per call ({:.4} % above the empty server)",
+        cost.idle_cpu_us,
+        cost.idle_percent_per_call,
+        cost.idle_percent_per_call_above_empty.unwrap_or(f64::NAN)
     ));
     Ok(Some(cost))
+}
+
+/// Duet's CPU over as long as the idle window, before any call joined; `None` when
+/// there is no pid or no idle window.
+async fn measure_empty(
+    cfg: &LoadConfig,
+    progress: &impl Fn(&str),
+) -> anyhow::Result<Option<EmptyCost>> {
+    let Some(pid) = cfg.server_pid.filter(|_| !cfg.idle.is_zero()) else {
+        return Ok(None);
+    };
+    progress(&format!(
+        "empty server for {:.0} s: no call yet",
+        cfg.idle.as_secs_f64()
+    ));
+    let sample =
+        || procstat::sample(Some(pid)).with_context(|| format!("reading Duet's pid {pid}"));
+    let s0 = sample()?;
+    let t0 = Instant::now();
+    tokio::time::sleep(cfg.idle).await;
+    let window = t0.elapsed();
+    let s1 = sample()?;
+    Ok(Some(EmptyCost {
+        empty_cpu_us: micros(s1.cpu.saturating_sub(s0.cpu).total()),
+        empty_window_s: window.as_secs_f64(),
+    }))
 }
 
 /// One running call.
@@ -361,6 +397,7 @@ pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<Lo
         .build()
         .context("building the HTTP client")?;
     let server_before = sample_opt(cfg.server_pid)?;
+    let empty = measure_empty(cfg, &progress).await?;
 
     progress(&format!(
         "starting {} calls over {:.1} s",
@@ -380,7 +417,7 @@ pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<Lo
         started.elapsed().as_secs_f64()
     ));
 
-    let result = measure(cfg, &calls, server_before, &progress).await;
+    let result = measure(cfg, &calls, server_before, empty, &progress).await;
 
     // Leave and end the sessions whatever happened; failures here change no measurement.
     join_all(calls.iter().flat_map(|c| c.peers.iter()).map(|p| p.leave())).await;
@@ -392,6 +429,7 @@ async fn measure(
     cfg: &LoadConfig,
     calls: &[Call],
     server_before: Option<ProcSample>,
+    empty: Option<EmptyCost>,
     progress: &impl Fn(&str),
 ) -> anyhow::Result<LoadReport> {
     // Quiet baseline: nothing in flight when the window's counts start.
@@ -435,7 +473,7 @@ async fn measure(
     progress("stopping senders, waiting for packets in flight");
     tokio::time::sleep(DRAIN).await;
     let fin = snapshot(calls);
-    let idle = measure_idle(cfg, calls, progress).await?;
+    let idle = measure_idle(cfg, calls, empty, progress).await?;
 
     let mut streams = Vec::new();
     let mut all_latency_ms = Vec::new();

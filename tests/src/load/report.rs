@@ -148,6 +148,28 @@ pub struct IdleCost {
     /// Percent of one core per call while idle:
     /// `idle_cpu_us / (idle_window_s * 1e6) * 100 / calls`.
     pub idle_percent_per_call: f64,
+    /// The server with no call at all, measured before the first joined.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub empty: Option<EmptyCost>,
+    /// What one idle call adds to the server: the idle window's share of a core less the
+    /// empty server's, per call. Its own timers (metrics, heartbeats) are not the call's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_percent_per_call_above_empty: Option<f64>,
+}
+
+/// Duet's CPU before any call joined, over a window as long as the idle one.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct EmptyCost {
+    /// utime + stime over the empty window, microseconds.
+    pub empty_cpu_us: u64,
+    /// Length of the empty window, seconds (as measured).
+    pub empty_window_s: f64,
+}
+
+/// `cpu_us` over `window_s` seconds as a percent of one core; a degenerate window
+/// reads finite (JSON has no NaN).
+fn percent_of_core(cpu_us: u64, window_s: f64) -> f64 {
+    cpu_us as f64 / (window_s.max(1e-3) * 1e6) * 100.0
 }
 
 impl IdleCost {
@@ -155,11 +177,25 @@ impl IdleCost {
     pub fn new(cpu_us: u64, window_s: f64, calls: usize) -> IdleCost {
         // Neither a zero-length window nor zero calls is measured (both are skipped or
         // refused earlier); the floors only keep a stray one finite, as JSON needs.
-        let per_call = cpu_us as f64 / (window_s.max(1e-3) * 1e6) * 100.0 / calls.max(1) as f64;
+        let per_call = percent_of_core(cpu_us, window_s) / calls.max(1) as f64;
         IdleCost {
             idle_cpu_us: cpu_us,
             idle_window_s: window_s,
             idle_percent_per_call: per_call,
+            empty: None,
+            idle_percent_per_call_above_empty: None,
+        }
+    }
+
+    /// The same, with what the server spent before any call joined taken off.
+    /// Never below zero: the empty window can read higher by a tick.
+    pub fn above(self, empty: EmptyCost, calls: usize) -> IdleCost {
+        let idle = percent_of_core(self.idle_cpu_us, self.idle_window_s);
+        let base = percent_of_core(empty.empty_cpu_us, empty.empty_window_s);
+        IdleCost {
+            empty: Some(empty),
+            idle_percent_per_call_above_empty: Some((idle - base).max(0.0) / calls.max(1) as f64),
+            ..self
         }
     }
 }

@@ -122,6 +122,43 @@ fn idle_cost_is_a_share_of_one_core_per_call() {
 }
 
 #[test]
+fn an_idle_call_costs_what_it_adds_to_the_empty_server() {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    // 8 idle calls: 2 % of a core over 5 s; the empty server 0.8 % over 5 s.
+    let empty = EmptyCost {
+        empty_cpu_us: 40_000,
+        empty_window_s: 5.0,
+    };
+    let idle = IdleCost::new(100_000, 5.0, 8).above(empty, 8);
+    assert!(close(idle.idle_percent_per_call, 0.25));
+    let above = idle.idle_percent_per_call_above_empty.expect("computed");
+    assert!(close(above, 0.15), "{above}");
+    // Windows of other lengths compare as rates, not as totals.
+    let long_empty = EmptyCost {
+        empty_cpu_us: 80_000,
+        empty_window_s: 10.0,
+    };
+    let same = IdleCost::new(100_000, 5.0, 8).above(long_empty, 8);
+    assert_eq!(same.idle_percent_per_call_above_empty, Some(above));
+    // An empty window that read a tick higher is zero, never a negative cost.
+    let noisy = IdleCost::new(10_000, 5.0, 1).above(
+        EmptyCost {
+            empty_cpu_us: 20_000,
+            empty_window_s: 5.0,
+        },
+        1,
+    );
+    assert_eq!(noisy.idle_percent_per_call_above_empty, Some(0.0));
+    let json = serde_json::to_value(&idle).expect("serializes");
+    assert_eq!(json["empty_cpu_us"], 40_000);
+    assert!(json.get("idle_percent_per_call_above_empty").is_some());
+    // Without an empty window the fields are absent.
+    let json = serde_json::to_value(IdleCost::new(1, 1.0, 1)).expect("serializes");
+    assert!(json.get("empty_cpu_us").is_none());
+    assert!(json.get("idle_percent_per_call_above_empty").is_none());
+}
+
+#[test]
 fn idle_cost_sits_beside_the_other_server_fields() {
     let at = |cpu_ms: u64| ProcSample {
         cpu: procstat::CpuTimes {
