@@ -5,9 +5,24 @@
 #[path = "../benches/sim/mod.rs"]
 mod sim;
 
+#[path = "engine_virtual/caps.rs"]
+mod caps;
+#[path = "engine_virtual/continuity.rs"]
+mod continuity;
+#[path = "engine_virtual/keyframes.rs"]
+mod keyframes;
+#[path = "engine_virtual/wiretap.rs"]
+mod wiretap;
+
 use std::time::Duration;
 
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use sim::{Media, NoMeter, Sim, VIDEO_PAYLOAD};
+use wiretap::{Seen, tap};
+
+/// Peer indexes of the one call's two people.
+const MENTOR: usize = 0;
+const MENTEE: usize = 1;
 
 /// SRTP carrying a video payload (audio packets are far smaller).
 fn is_video(datagram: &[u8]) -> bool {
@@ -38,6 +53,32 @@ fn one_call() -> Sim<NoMeter> {
     sim.add_call(0).expect("call");
     sim.connect_all().expect("connects");
     sim
+}
+
+/// One call, connected, with what Duet sends the peers tapped and the
+/// network losing what `lose` says.
+fn tapped_call(lose: impl FnMut(usize, &[u8]) -> bool + 'static) -> (Sim<NoMeter>, Seen) {
+    let mut sim = Sim::new(NoMeter).expect("engine");
+    sim.add_call(0).expect("call");
+    let seen = tap(&mut sim, lose);
+    sim.connect_all().expect("connects");
+    (sim, seen)
+}
+
+/// Peer `index` asks for a keyframe of the stream `ssrc` it receives, as
+/// a browser's decoder does after a loss.
+fn ask_keyframe(sim: &mut Sim<NoMeter>, index: usize, ssrc: u32) {
+    let now = sim.now;
+    let pc = &mut sim.peers[index].pc;
+    let receiver = pc.get_receivers().next().expect("a receiver");
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc: ssrc,
+    };
+    pc.rtp_receiver(receiver)
+        .expect("receiver")
+        .write_rtcp(now, vec![Box::new(pli)])
+        .expect("PLI written");
 }
 
 #[test]

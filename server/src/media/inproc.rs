@@ -19,6 +19,7 @@ use super::engine::{Engine, Wire};
 /// ICE-TCP), as the server adds its own: for the peers that drive it.
 pub use super::peer::add_host_candidate;
 use super::{Command, Counters, MediaError, PeerKey};
+use crate::recorder::tap::RecordTap;
 
 pub struct InProcessEngine {
     engine: Engine,
@@ -78,5 +79,20 @@ impl InProcessEngine {
 
     pub fn counters(&self) -> Counters {
         self.engine.counters()
+    }
+
+    /// Starts (`Some`) or stops handing `session`'s packets to a recording,
+    /// as the room does when both participants consented.
+    pub fn record(&mut self, now: Instant, session: SessionId, tap: Option<RecordTap>) {
+        self.engine
+            .handle_command(now, Command::Record { session, tap });
+    }
+
+    /// `role` in `session` turns low-bandwidth mode on or off, as its page
+    /// asks.
+    pub fn set_low_bandwidth(&mut self, now: Instant, session: SessionId, role: Role, on: bool) {
+        let key = PeerKey { session, role };
+        self.engine
+            .handle_command(now, Command::LowBandwidth { key, on });
     }
 }
