@@ -8,6 +8,7 @@
 #   ./tests/bench.sh 1 8 32 64    # choose N
 #   DURATION=20 RAMP=10 ./tests/bench.sh 64
 #   SHAPE=640x480 ./tests/bench.sh 1 8 32 64   # 640x480 30 fps instead of 320x240 15 fps
+#   PEERS=light ./tests/bench.sh 64 128         # the load tool's cheap sans-IO peers (default webrtc)
 #   IDLE=0 ./tests/bench.sh 64                  # skip the idle window (default 5 s, after the media)
 #   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
 #   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
@@ -22,6 +23,7 @@ DURATION="${DURATION:-10}"
 RAMP="${RAMP:-5}"
 SHAPE="${SHAPE:-320x240}"
 IDLE="${IDLE:-5}"
+PEERS="${PEERS:-}"
 OUT="${OUT:-$(mktemp -d /tmp/duet-bench.XXXXXX)}"
 mkdir -p "$OUT"
 [ "$#" -gt 0 ] || set -- 1 8 32
@@ -33,8 +35,16 @@ if [ -z "${DUET_BIN:-}" ] || [ -z "${LOAD_BIN:-}" ]; then
 fi
 duet="${DUET_BIN:-$CARGO_TARGET_DIR/release/duet}"
 load="${LOAD_BIN:-$CARGO_TARGET_DIR/release/duet-load}"
+# The help is read whole first: `grep -q` leaving early would fail the tool's second
+# write (EPIPE), and with pipefail the check with it, at random.
+help="$("$load" --help 2>/dev/null || true)"
 # A load tool from before the idle window would refuse --idle: leave it out.
-"$load" --help 2>/dev/null | grep -q -- --idle || IDLE=""
+grep -q -- --idle <<<"$help" || IDLE=""
+# Nor would one from before --peers: asking for light peers of it is an error.
+if [ -n "$PEERS" ] && ! grep -q -- --peers <<<"$help"; then
+    echo "bench.sh: $load has no --peers (PEERS=$PEERS)" >&2
+    exit 2
+fi
 
 run_one() {
     local calls="$1" data key rc
@@ -69,7 +79,8 @@ run_one() {
                  -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
         fi
         "$2" --url http://127.0.0.1:18088 --api-key "$4" --calls "$3" \
-            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" ${10:+--idle "${10}"} &
+            --duration "$6" --ramp-up "$7" --shape "$9" --server-pid "$pid" --json "$8" ${10:+--idle "${10}"} \
+            ${11:+--peers "${11}"} &
         tool=$!
         # PERF=tool: the load tool'"'"'s profile too.
         if [ "${PERF:-}" = tool ]; then
@@ -82,7 +93,7 @@ run_one() {
         kill -TERM "$pid"; wait "$pid" || true
         exit "${rc:-0}"
     ' bash "$duet" "$load" "$calls" "$key" "$data" "$DURATION" "$RAMP" "$OUT/calls-$calls.json" "$SHAPE" \
-        "$IDLE" || rc=$?
+        "$IDLE" "$PEERS" || rc=$?
     if [ -n "$background" ]; then
         pkill -TERM -P "$background" 2>/dev/null || true
         kill -TERM "$background" 2>/dev/null || true
@@ -95,7 +106,7 @@ run_one() {
 
 done_ns=()
 for n in "$@"; do
-    echo "==> $n calls ($SHAPE)" >&2
+    echo "==> $n calls ($SHAPE${PEERS:+, $PEERS peers})" >&2
     if ! run_one "$n" >&2; then
         echo "==> $n calls failed; stopping here (server log: $OUT/server-$n.log)" >&2
         break
@@ -108,8 +119,8 @@ set -- "${done_ns[@]}"
 python3 - "$OUT" "$@" <<'PY'
 import json, sys
 out, ns = sys.argv[1], sys.argv[2:]
-print("| calls | shape | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | idle % core/call (above empty) | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
-print("|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| calls | shape | peers | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | idle % core/call (above empty) | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
+print("|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in ns:
     r = json.load(open(f"{out}/calls-{n}.json"))
     s = r.get("server") or {}
@@ -122,7 +133,8 @@ for n in ns:
     idle = float("nan") if idle is None else idle
     above = s.get("idle_percent_per_call_above_empty")
     above = float("nan") if above is None else above
-    print(f"| {n} | {r.get('shape', '?')} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
+    # JSON from before --peers: those runs were webrtc peers.
+    print(f"| {n} | {r.get('shape', '?')} | {r.get('peers', 'webrtc')} | {r['forwarded_packets_per_s']:.0f} | {r['loss_ratio']*100:.3f} % "
           f"| {s.get('cpu_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_user_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_system_us_per_packet', float('nan')):.1f} "

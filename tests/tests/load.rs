@@ -67,6 +67,7 @@ async fn two_calls_under_the_load_tool_lose_nothing() {
             .all(|s| s.latency_ms.count > 0)
     );
     assert_eq!(report.shape, "320x240@15");
+    assert_eq!(report.peers, "webrtc", "the default peers");
     let duet = report.server.as_ref().expect("server measured");
     assert!(duet.cpu_us > 0 && duet.cpu_us_per_packet > 0.0);
     assert!(duet.rss_end_kib > 0);
@@ -89,5 +90,54 @@ async fn two_calls_under_the_load_tool_lose_nothing() {
     ] {
         assert!(json.get(key).is_some(), "JSON lacks {key}");
     }
+    server.stop().await.expect("server stops");
+}
+
+/// The same with the cheap peers (`--peers light`): media flows both ways on every stream,
+/// nothing is lost, audio carries its latency stamps, and the report says which peers ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_calls_of_light_peers_lose_nothing() {
+    let server = TestServer::start().await.expect("server");
+    let mut cfg = LoadConfig::new(&server.url(""), API_KEY);
+    cfg.peers = load::PeerKind::Light;
+    cfg.calls = 2;
+    cfg.duration = Duration::from_secs(3);
+    cfg.ramp_up = Duration::from_millis(500);
+
+    let report = load::run(&cfg, |line| eprintln!("[load] {line}"))
+        .await
+        .expect("load run");
+    eprintln!("{}", report.summary());
+
+    assert_eq!(report.peers, "light");
+    assert_eq!(report.streams.len(), 8);
+    for s in &report.streams {
+        assert!(
+            s.sent > 0 && s.received > 0 && s.received_in_window > 0,
+            "stream delivered nothing: {s:?}"
+        );
+    }
+    assert_eq!(report.total_lost, 0, "lost packets: {:#?}", report.streams);
+    assert_eq!(report.join_to_first_video_ms.count, 4);
+    assert!(
+        report.added_latency_ms.count >= 400,
+        "latency samples: {:?}",
+        report.added_latency_ms
+    );
+    assert!(
+        report
+            .streams
+            .iter()
+            .filter(|s| s.kind == "audio")
+            .all(|s| s.latency_ms.count > 0)
+    );
+    // 15 fps video in several packets a frame, 50 audio packets a second.
+    let camera: u64 = report
+        .streams
+        .iter()
+        .filter(|s| s.kind == "camera")
+        .map(|s| s.sent)
+        .sum();
+    assert!(camera >= 4 * 3 * 15, "camera packets sent: {camera}");
     server.stop().await.expect("server stops");
 }

@@ -1,5 +1,6 @@
 //! `duet-load`: runs N 1:1 calls of Rust WebRTC peers against a running Duet and reports
-//! what Duet spent forwarding them. See `duet_tests::load`.
+//! what Duet spent forwarding them. See `duet_tests::load`. `--peers light` runs them as
+//! sans-IO peers on one media thread, cheap enough for the tool not to be the limit.
 //!
 //! ```text
 //! duet-load --url http://127.0.0.1:8080 --api-key KEY --calls 20 --duration 20 \
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use duet_tests::load::{self, LoadConfig, Shape};
+use duet_tests::load::{self, LoadConfig, PeerKind, Shape};
 use duet_tests::soak::{self, SoakConfig};
 
 const USAGE: &str = "\
@@ -25,6 +26,9 @@ usage: duet-load [options]
   --ramp-up SECS     spread call starts over this long (default 5)
   --shape SHAPE      video each publisher sends: 320x240 (15 fps, default) or
                      640x480 (30 fps); Opus 20 ms either way
+  --peers KIND       webrtc (default: webrtc-rs peers, several tasks each) or
+                     light (sans-IO peers, all on one media thread: the tool
+                     costs far less per call); same media, same counting
   --server-pid PID   Duet's pid, for CPU per packet and RSS per call
   --idle SECS        after the media window, measure Duet's CPU this long with
                      every call connected and no media (default 5; 0 skips it;
@@ -56,6 +60,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     let mut server_pid = None;
     let mut idle = 5.0f64;
     let mut shape = Shape::default();
+    let mut peers = PeerKind::default();
     let mut json = None;
     let mut soak = false;
     let mut data_dir = None;
@@ -94,6 +99,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
                 shape = Shape::parse(&v)
                     .ok_or_else(|| anyhow!("--shape {v:?}: one of {}", Shape::NAMES.join(", ")))?;
             }
+            "--peers" => {
+                let v = value()?;
+                peers = PeerKind::parse(&v).ok_or_else(|| {
+                    anyhow!("--peers {v:?}: one of {}", PeerKind::NAMES.join(", "))
+                })?;
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -114,6 +125,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
     cfg.server_pid = server_pid;
     cfg.idle = secs(idle, "--idle")?;
     cfg.shape = shape;
+    cfg.peers = peers;
+    if soak && peers != PeerKind::Webrtc {
+        bail!("--soak runs webrtc peers (its recording cycles need them); leave out --peers");
+    }
     let soak = match soak {
         true => Some(SoakConfig {
             load: cfg.clone(),

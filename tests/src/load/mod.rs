@@ -1,6 +1,8 @@
 //! The load tool behind `duet-load`: N sessions created through the API, N 1:1 calls of
-//! [`TestPeer`]s (looped pre-encoded VP8 from the IVF fixture and 20 ms Opus, so the tool
-//! stays cheap), and what Duet spent forwarding them.
+//! peers sending looped pre-encoded VP8 from the IVF fixture and 20 ms Opus, and what Duet
+//! spent forwarding them. The peers are [`TestPeer`]s (webrtc-rs, the default) or, with
+//! [`PeerKind::Light`], sans-IO peers all driven by one media thread of the tool, cheap
+//! enough that the tool is not what limits a run ([`peers`], [`light`]).
 //!
 //! A run:
 //! 1. reads Duet's RSS (when its pid is given) before anything joins and, with an idle
@@ -24,6 +26,8 @@
 //! process). Nothing is subtracted: it is the senders' and receivers' WebRTC stacks plus
 //! Duet. Percentiles are per stream and over every sample of the window.
 
+pub(crate) mod light;
+pub mod peers;
 pub mod procstat;
 pub mod report;
 
@@ -34,7 +38,10 @@ use anyhow::{Context, anyhow};
 use futures_util::future::{join_all, try_join_all};
 use serde_json::{Value, json};
 
-use crate::{MediaKind, PeerOptions, TestPeer};
+use crate::{MediaKind, TestPeer};
+use light::LightPeer;
+pub use peers::PeerKind;
+use peers::{Counts, LoadPeer};
 use procstat::ProcSample;
 pub use report::{
     EmptyCost, IdleCost, LoadReport, Percentiles, ServerReport, StreamReport, ToolReport,
@@ -117,6 +124,8 @@ pub struct LoadConfig {
     /// Length of the idle window (every call connected, no media) after the media window;
     /// zero, or no `server_pid`, skips it.
     pub idle: Duration,
+    /// Which peers run the calls.
+    pub peers: PeerKind,
 }
 
 impl LoadConfig {
@@ -136,6 +145,7 @@ impl LoadConfig {
             shape: Shape::Small,
             recording: "off",
             idle: Duration::ZERO,
+            peers: PeerKind::Webrtc,
         }
     }
 }
@@ -181,15 +191,13 @@ impl fmt::Display for IdleDisconnect {
 impl std::error::Error for IdleDisconnect {}
 
 /// The first peer of `calls` that is not connected, `after` into the idle window.
-fn first_disconnected(calls: &[Call], after: Duration) -> Option<IdleDisconnect> {
+fn first_disconnected<P: LoadPeer>(calls: &[Call<P>], after: Duration) -> Option<IdleDisconnect> {
     calls.iter().find_map(|call| {
         call.peers.iter().zip(ROLES).find_map(|(peer, role)| {
-            let rx = peer.watch_stats();
-            let stats = rx.borrow();
-            (!stats.connected()).then(|| IdleDisconnect {
+            peer.disconnected().map(|state| IdleDisconnect {
                 call: call.index,
                 role,
-                state: stats.connection_state.to_string(),
+                state,
                 after,
             })
         })
@@ -200,9 +208,9 @@ fn first_disconnected(calls: &[Call], after: Duration) -> Option<IdleDisconnect>
 /// window. Consent checks and RTCP keep running in the peers (pausing stops only media),
 /// so this is an idle call as a client would hold it. Checks every peer each second and
 /// at the end, and fails with [`IdleDisconnect`] if one was not connected.
-async fn measure_idle(
+async fn measure_idle<P: LoadPeer>(
     cfg: &LoadConfig,
-    calls: &[Call],
+    calls: &[Call<P>],
     empty: Option<EmptyCost>,
     progress: &impl Fn(&str),
 ) -> anyhow::Result<Option<IdleCost>> {
@@ -273,43 +281,19 @@ async fn measure_empty(
 }
 
 /// One running call.
-pub(crate) struct Call {
+pub(crate) struct Call<P = TestPeer> {
     pub(crate) index: usize,
     pub(crate) session: String,
     /// Mentor, mentee.
-    pub(crate) peers: [TestPeer; 2],
+    pub(crate) peers: [P; 2],
     /// Join start to first received camera packet, per peer.
     first_video: [Duration; 2],
 }
 
-/// RTP packets counted by one peer, per kind (m-line order).
-#[derive(Clone, Copy, Debug, Default)]
-struct Counts {
-    sent: [u64; 3],
-    /// Received media packets (empty padding payloads excluded).
-    received: [u64; 3],
-    /// Latency samples received so far.
-    latency_samples: [usize; 3],
-}
-
-fn counts(peer: &TestPeer) -> Counts {
-    let rx = peer.watch_stats();
-    let stats = rx.borrow();
-    let mut c = Counts::default();
-    for kind in MediaKind::ALL {
-        let i = kind.index();
-        c.sent[i] = stats.sent.get(kind).packets;
-        let got = stats.received.get(kind);
-        c.received[i] = got.packets.saturating_sub(got.empty_payloads);
-        c.latency_samples[i] = got.latency_us.len();
-    }
-    c
-}
-
-fn snapshot(calls: &[Call]) -> Vec<[Counts; 2]> {
+fn snapshot<P: LoadPeer>(calls: &[Call<P>]) -> Vec<[Counts; 2]> {
     calls
         .iter()
-        .map(|c| [counts(&c.peers[0]), counts(&c.peers[1])])
+        .map(|c| [c.peers[0].counts(), c.peers[1].counts()])
         .collect()
 }
 
@@ -320,7 +304,7 @@ fn total_received(snap: &[[Counts; 2]]) -> u64 {
         .sum()
 }
 
-fn set_sending(calls: &[Call], on: bool) {
+fn set_sending<P: LoadPeer>(calls: &[Call<P>], on: bool) {
     for call in calls {
         for peer in &call.peers {
             for kind in KINDS {
@@ -390,7 +374,18 @@ fn server_report(
 /// Creates the sessions, runs the calls and measures; see the module docs. `progress` gets
 /// one line at each step and about once a second during the window.
 pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<LoadReport> {
+    match cfg.peers {
+        PeerKind::Webrtc => run_with::<TestPeer>(cfg, &progress).await,
+        PeerKind::Light => run_with::<LightPeer>(cfg, &progress).await,
+    }
+}
+
+async fn run_with<P: LoadPeer>(
+    cfg: &LoadConfig,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<LoadReport> {
     anyhow::ensure!(cfg.calls > 0, "at least one call is needed");
+    let driver = P::driver()?;
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(20))
@@ -405,10 +400,9 @@ pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<Lo
         cfg.ramp_up.as_secs_f64()
     ));
     let started = Instant::now();
-    let progress_ref: &dyn Fn(&str) = &progress;
     let setups = (0..cfg.calls).map(|index| {
         let delay = cfg.ramp_up.mul_f64(index as f64 / cfg.calls as f64);
-        start_call(cfg, &client, index, started + delay, progress_ref)
+        start_call_with::<P>(&driver, cfg, &client, index, started + delay, progress)
     });
     let calls = try_join_all(setups).await?;
     progress(&format!(
@@ -418,6 +412,9 @@ pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<Lo
     ));
 
     let result = measure(cfg, &calls, server_before, empty, &progress).await;
+    if let Some(note) = P::driver_note(&driver) {
+        progress(&note);
+    }
 
     // Leave and end the sessions whatever happened; failures here change no measurement.
     join_all(calls.iter().flat_map(|c| c.peers.iter()).map(|p| p.leave())).await;
@@ -425,9 +422,9 @@ pub async fn run(cfg: &LoadConfig, progress: impl Fn(&str)) -> anyhow::Result<Lo
     result
 }
 
-async fn measure(
+async fn measure<P: LoadPeer>(
     cfg: &LoadConfig,
-    calls: &[Call],
+    calls: &[Call<P>],
     server_before: Option<ProcSample>,
     empty: Option<EmptyCost>,
     progress: &impl Fn(&str),
@@ -486,18 +483,8 @@ async fn measure(
                 let received = fin[c][to].received[k].saturating_sub(base[c][to].received[k]);
                 let received_in_window =
                     end[c][to].received[k].saturating_sub(base[c][to].received[k]);
-                let latency_ms: Vec<f64> = {
-                    let rx = call.peers[to].watch_stats();
-                    let stats = rx.borrow();
-                    let samples = &stats.received.get(kind).latency_us;
-                    let window = base[c][to].latency_samples[k]..end[c][to].latency_samples[k];
-                    samples
-                        .get(window)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|&us| f64::from(us) / 1000.0)
-                        .collect()
-                };
+                let window = base[c][to].latency_samples[k]..end[c][to].latency_samples[k];
+                let latency_ms = call.peers[to].latency_ms(kind, window);
                 all_latency_ms.extend_from_slice(&latency_ms);
                 streams.push(StreamReport {
                     call: call.index,
@@ -543,6 +530,7 @@ async fn measure(
     Ok(LoadReport {
         calls: calls.len(),
         shape: cfg.shape.name().to_owned(),
+        peers: cfg.peers.name().to_owned(),
         ramp_up_s: cfg.ramp_up.as_secs_f64(),
         window_s,
         streams,
@@ -567,7 +555,8 @@ async fn measure(
     })
 }
 
-/// Creates a session at `at`, joins both parties and waits until each receives both kinds.
+/// Creates a session at `at`, joins both parties as [`TestPeer`]s and waits until each
+/// receives both kinds.
 pub(crate) async fn start_call(
     cfg: &LoadConfig,
     client: &reqwest::Client,
@@ -575,14 +564,26 @@ pub(crate) async fn start_call(
     at: Instant,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Call> {
+    start_call_with(&(), cfg, client, index, at, progress).await
+}
+
+/// [`start_call`] with any kind of peer.
+async fn start_call_with<P: LoadPeer>(
+    driver: &P::Driver,
+    cfg: &LoadConfig,
+    client: &reqwest::Client,
+    index: usize,
+    at: Instant,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Call<P>> {
     tokio::time::sleep_until(at.into()).await;
     let session = create_session(cfg, client, index)
         .await
         .with_context(|| format!("creating the session of call {index}"))?;
     let id = session["id"].as_str().unwrap_or_default().to_owned();
     let (mentor, mentee) = tokio::try_join!(
-        join_peer(cfg, &session, index, ROLES[0]),
-        join_peer(cfg, &session, index, ROLES[1]),
+        join_peer::<P>(driver, cfg, &session, index, ROLES[0]),
+        join_peer::<P>(driver, cfg, &session, index, ROLES[1]),
     )?;
     let call = Call {
         index,
@@ -600,36 +601,27 @@ pub(crate) async fn start_call(
 
 /// Joins as `role`, waits for the first camera packet (timed from the start of `join`), then
 /// for audio too.
-async fn join_peer(
+async fn join_peer<P: LoadPeer>(
+    driver: &P::Driver,
     cfg: &LoadConfig,
     session: &Value,
     index: usize,
     role: &str,
-) -> anyhow::Result<(TestPeer, Duration)> {
+) -> anyhow::Result<(P, Duration)> {
     let token = session["tokens"][role]
         .as_str()
         .ok_or_else(|| anyhow!("the session has no {role} token: {session}"))?;
     let started = Instant::now();
-    let opts = PeerOptions {
-        video_fixture: cfg.shape.fixture(),
-        ..PeerOptions::named(&format!("load-{index}-{role}"))
-    };
-    let peer = TestPeer::join(&cfg.ws_url, token, opts)
+    let peer = P::join(driver, cfg, token, &format!("load-{index}-{role}"))
         .await
         .with_context(|| format!("call {index}: {role} joining"))?;
-    peer.wait_until(
-        |s| s.received.get(MediaKind::Camera).packets > 0,
-        SETUP_TIMEOUT,
-    )
-    .await
-    .with_context(|| format!("call {index}: {role} waiting for video"))?;
+    peer.wait_video(SETUP_TIMEOUT)
+        .await
+        .with_context(|| format!("call {index}: {role} waiting for video"))?;
     let first_video = started.elapsed();
-    peer.wait_until(
-        |s| s.connected() && s.received.get(MediaKind::Audio).packets > 0,
-        SETUP_TIMEOUT,
-    )
-    .await
-    .with_context(|| format!("call {index}: {role} waiting for audio"))?;
+    peer.wait_audio(SETUP_TIMEOUT)
+        .await
+        .with_context(|| format!("call {index}: {role} waiting for audio"))?;
     Ok((peer, first_video))
 }
 

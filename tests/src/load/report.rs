@@ -11,6 +11,9 @@ pub struct LoadReport {
     pub calls: usize,
     /// What each publisher sent: video size and frame rate (`320x240@15`, `640x480@30`).
     pub shape: String,
+    /// Which peers ran the calls: `webrtc` (webrtc-rs, several tasks each) or `light`
+    /// (sans-IO, one media thread for all).
+    pub peers: String,
     /// Ramp-up over which the calls joined, seconds.
     pub ramp_up_s: f64,
     /// Length of the measurement window, seconds (as measured).
@@ -220,9 +223,11 @@ impl LoadReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "duet-load: {} calls of {} ({} streams), {:.1} s window after {:.1} s ramp-up",
+            "duet-load: {} calls of {} ({} peers, {} streams), {:.1} s window after {:.1} s \
+             ramp-up",
             self.calls,
             self.shape,
+            self.peers,
             self.streams.len(),
             self.window_s,
             self.ramp_up_s

@@ -24,6 +24,17 @@ fn parses_shapes() {
     }
 }
 
+#[test]
+fn parses_peer_kinds_and_defaults_to_webrtc() {
+    assert_eq!(PeerKind::default(), PeerKind::Webrtc);
+    assert_eq!(LoadConfig::new("http://x", "k").peers, PeerKind::Webrtc);
+    for name in PeerKind::NAMES {
+        let kind = PeerKind::parse(name).expect("a listed name parses");
+        assert_eq!(kind.name(), name);
+    }
+    assert_eq!(PeerKind::parse("browser"), None);
+}
+
 /// A `/proc/<pid>/stat` line whose command name holds spaces and both parentheses, so a
 /// parser that splits on whitespace, or stops at the first `)`, reads the wrong fields.
 const STAT: &str = "4242 (duet (serve) ) x) R 1 4242 4242 0 -1 4194560 1234 0 0 0 \
