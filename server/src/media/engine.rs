@@ -18,17 +18,14 @@ use duet_signaling::ConnId;
 use duet_signaling::protocol::IceCandidate;
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::sync::mpsc;
 
 use super::audio_loss::DownstreamAudioLoss;
-use super::bandwidth::loss::{LossWindow, SentLog};
-use super::bandwidth::uplink::UplinkLoss;
+use super::bandwidth::QueueDelay;
 use super::bandwidth::video_gate::{GateChange, VideoGate};
-use super::bandwidth::{DownlinkCap, QueueDelay, RateMeter};
-use super::forward::{KeyframeThrottle, Leg, PayloadMap, Slot, StreamContinuity, forward_header};
+use super::forward::{Slot, forward_header};
 use super::front::{RouteChange, ShardClaims};
 use super::peer::{self, Outbound, Pc};
 use super::red;
@@ -36,7 +33,7 @@ use super::talk::TalkMeter;
 use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
 use crate::metrics::MediaMetrics;
-use crate::recorder::tap::{RecordTap, TrackCodec};
+use crate::recorder::tap::RecordTap;
 use duet_signaling::{Role, SessionId};
 
 mod call_metrics;
@@ -59,24 +56,14 @@ pub(super) mod udp_batch;
 mod wire;
 
 use events::handle_event;
-use feedback::{
-    cap_bitrate, collect_estimate, collect_loss, keyframe_request_slot, request_keyframe,
-    resume_video, window_loss,
-};
+use feedback::{collect_estimate, collect_loss, keyframe_request_slot, resume_video};
 pub(super) use input::{Datagram, DatagramSource};
 use pinning::{note_probe, pin_if_answered};
 pub(super) use recv_buffer::ReceiveBuffer;
-use slots::{map_slots, recorded};
+use slots::{Inbound, StreamSlot, map_slots};
 use tcp_conns::{Sent, TcpConns};
 use tcp_path::next_tcp_event;
 pub(super) use wire::Wire;
-
-/// What the server receives on one of the three slots.
-struct Inbound {
-    track_id: String,
-    receiver: RTCRtpReceiverId,
-    ssrc: u32,
-}
 
 struct Peer {
     conn: ConnId,
@@ -86,50 +73,23 @@ struct Peer {
     quality: crate::media::LinkQuality,
     pc: Pc,
     ufrag: String,
-    outbound: [Outbound; 3],
+    /// Audio, camera and screen, each both ways.
+    slots: [StreamSlot; 3],
     /// The other participant's loss on this peer's audio, which Duet's
     /// reports to this peer state (`media::audio_loss`).
     downstream_audio_loss: DownstreamAudioLoss,
-    inbound: [Option<Inbound>; 3],
-    /// Payload-type maps from this peer's inbound slot to the other peer's
-    /// outbound slot.
-    pt_maps: [PayloadMap; 3],
-    keyframe: [KeyframeThrottle; 3],
-    /// The other participant asked for a keyframe of this inbound slot
-    /// before its track opened: asked upstream once it opens.
-    keyframe_pending: [bool; 3],
-    /// Bitrate of each inbound stream, and the cap the other participant's
-    /// downlink puts on it.
-    meters: [RateMeter; 3],
-    /// The receiver's loss on each stream forwarded from this peer, over
-    /// windows of a second or more.
-    loss_windows: [LossWindow; 3],
-    /// Which sequence numbers Duet sent this participant on each outbound
-    /// stream: the downlink's loss is counted among those only.
-    sent_logs: [SentLog; 3],
-    caps: [DownlinkCap; 3],
     /// Whether this peer's downlink is queueing, from its receiver reports'
     /// round trips (what it receives from Duet).
     queue_delay: QueueDelay,
-    /// What never reached Duet of this peer's inbound streams.
-    uplink: [UplinkLoss; 3],
     /// This participant asked for low-bandwidth mode: the other
     /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
     low_bandwidth: bool,
     /// Whether the other participant's video goes to this one: paused
     /// while this participant's downlink cannot carry it.
     video_gate: VideoGate,
-    /// Sequence and timestamp continuity of each outbound stream across
-    /// changes of the other participant's connection.
-    continuity: [StreamContinuity; 3],
     /// How long this participant talked to the other: voiced audio that
     /// was delivered (see `media::talk`).
     talk: TalkMeter,
-    /// Codec of each inbound payload type, per slot, for the recorder.
-    inbound_codecs: [Vec<(u8, TrackCodec)>; 3],
-    /// The payload type of redundant audio (RED) this peer sends, if it
-    /// negotiated it (`media::red`).
-    inbound_red: Option<u8>,
     /// Set while this session is being recorded.
     recorder: Option<RecordTap>,
     pinned: Vec<SocketAddr>,
@@ -140,6 +100,45 @@ struct Peer {
     deadline: Option<Instant>,
     /// Serviced since its deadline was last read (listed in `Engine::dirty`).
     dirty: bool,
+}
+
+impl Peer {
+    /// Duet's outgoing stream on each slot.
+    fn outbound(&self) -> [Outbound; 3] {
+        self.slots.each_ref().map(|s| s.down.outbound)
+    }
+
+    /// The slot whose inbound track is `track_id`.
+    fn slot_of_track(&self, track_id: &str) -> Option<Slot> {
+        Slot::ALL
+            .into_iter()
+            .find(|s| self.slots[s.index()].up.is_track(track_id))
+    }
+
+    /// Sends a PLI upstream for this peer's inbound `slot`, throttled.
+    fn request_keyframe(&mut self, now: Instant, slot: Slot) -> bool {
+        self.slots[slot.index()]
+            .up
+            .request_keyframe(now, &mut self.pc)
+    }
+
+    /// Feeds the receiver's downlink loss on this peer's inbound `slot` into
+    /// its cap and sends a REMB upstream when the cap says so.
+    fn cap_bitrate(
+        &mut self,
+        now: Instant,
+        slot: Slot,
+        downlink_loss: Option<f64>,
+        low_bandwidth: bool,
+    ) -> bool {
+        self.slots[slot.index()].up.cap_bitrate(
+            now,
+            &mut self.pc,
+            slot,
+            downlink_loss,
+            low_bandwidth,
+        )
+    }
 }
 
 /// Counters for tests, logs and (later) metrics.

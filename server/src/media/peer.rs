@@ -41,6 +41,7 @@ use super::talk::AUDIO_LEVEL_URI;
 pub type Pc = RTCPeerConnection;
 
 /// The server's outgoing streams on one connection.
+#[derive(Debug, Clone, Copy)]
 pub struct Outbound {
     pub sender: RTCRtpSenderId,
     pub ssrc: u32,

@@ -77,9 +77,9 @@ impl Engine {
                         // The room asks every couple of seconds: one
                         // uplink window per ask, the worst stream's.
                         let uplink = p
-                            .uplink
+                            .slots
                             .iter_mut()
-                            .filter_map(|u| u.take())
+                            .filter_map(|s| s.up.uplink.take())
                             .reduce(f64::max);
                         if let Some(l) = uplink {
                             p.quality.observe_uplink(l as f32);
@@ -142,24 +142,12 @@ impl Engine {
                 quality: Default::default(),
                 pc: built.pc,
                 ufrag: built.ufrag,
-                outbound: built.outbound,
+                slots: built.outbound.map(StreamSlot::new),
                 downstream_audio_loss: built.downstream_audio_loss,
-                inbound: [None, None, None],
-                pt_maps: Default::default(),
-                keyframe: Default::default(),
-                keyframe_pending: Default::default(),
-                meters: Default::default(),
-                caps: Default::default(),
                 queue_delay: Default::default(),
-                uplink: Default::default(),
-                loss_windows: Default::default(),
-                sent_logs: Default::default(),
                 low_bandwidth: false,
                 video_gate: Default::default(),
-                continuity: Default::default(),
                 talk: carried,
-                inbound_codecs: Default::default(),
-                inbound_red: None,
                 recorder: self.recordings.get(&key.session).cloned(),
                 pinned: Vec::new(),
                 probed: Vec::new(),

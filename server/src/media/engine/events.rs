@@ -6,7 +6,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 
 use super::{Inbound, Peer};
 use crate::media::PeerKey;
-use crate::media::forward::{PayloadMap, Slot};
+use crate::media::forward::Slot;
 use crate::media::peer;
 
 /// Updates `peer` for `event`; pushes the slots whose keyframes this peer
@@ -22,23 +22,22 @@ pub(super) fn handle_event(
 ) {
     match event {
         RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-            let Some(slot) = peer::slot_of_receiver(&mut peer.pc, init.receiver_id, &peer.outbound)
+            let outbound = peer.outbound();
+            let Some(slot) = peer::slot_of_receiver(&mut peer.pc, init.receiver_id, &outbound)
             else {
                 tracing::debug!(session = %key.session, role = %key.role, "track on an unknown transceiver");
                 return;
             };
-            peer.inbound[slot.index()] = Some(Inbound {
-                track_id: init.track_id,
-                receiver: init.receiver_id,
-                ssrc: init.ssrc,
-            });
             if slot == Slot::Audio {
                 let id = peer::audio_level_id(&mut peer.pc, init.receiver_id);
                 peer.talk.set_extension_id(id);
             }
-            // Make the payload maps be rebuilt for this slot.
-            peer.pt_maps[slot.index()] = PayloadMap::default();
-            if std::mem::take(&mut peer.keyframe_pending[slot.index()]) {
+            let track = Inbound {
+                track_id: init.track_id,
+                receiver: init.receiver_id,
+                ssrc: init.ssrc,
+            };
+            if peer.slots[slot.index()].up.open(track) {
                 opened.push(slot);
             }
             tracing::debug!(session = %key.session, role = %key.role, ?slot, "inbound track open");

@@ -1,7 +1,7 @@
-//! RTCP feedback between the two legs of a call: keyframe requests relayed
-//! upstream (throttled), and receivers' loss reports turned into bitrate
-//! caps for the sender and into pausing and resuming video to a receiver
-//! (`bandwidth::video_gate`).
+//! RTCP feedback between the two legs of a call: which packets a receiver
+//! sent are keyframe requests, loss reports or estimates about which of
+//! its slots, and what resuming paused video to it resets. Sending PLI and
+//! REMB upstream is the slot's own (`engine::slots`).
 
 use std::time::Instant;
 
@@ -12,7 +12,6 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 
 use super::Peer;
-use crate::media::bandwidth::loss::{LossWindow, SentLog, downlink_loss};
 use crate::media::forward::Slot;
 use crate::media::peer::Outbound;
 
@@ -101,54 +100,6 @@ pub(super) fn collect_estimate(
     }
 }
 
-/// The downlink's loss over the window `report` closes, if it closes one:
-/// `sender`'s window for the slot (it sends what the reporting receiver
-/// gets), counted among the packets Duet sent the receiver (`sent`). A
-/// window the log no longer covers decides nothing.
-pub(super) fn window_loss(
-    now: Instant,
-    sender: &mut Peer,
-    report: LossReport,
-    sent: &SentLog,
-) -> Option<f64> {
-    sender.loss_windows[report.slot.index()]
-        .observe(now, report.highest, report.total_lost)
-        .and_then(|w| sent.count(w.from, w.to).map(|n| downlink_loss(w, n)))
-}
-
-/// Feeds a video stream's downlink loss (when a window closed) into
-/// `peer`'s cap for its inbound `slot` and sends a REMB upstream when the
-/// cap says so. `low_bandwidth`: the receiver asked for low-bandwidth mode.
-pub(super) fn cap_bitrate(
-    now: Instant,
-    peer: &mut Peer,
-    slot: Slot,
-    downlink_loss: Option<f64>,
-    low_bandwidth: bool,
-) -> bool {
-    let i = slot.index();
-    let Some(inbound) = &peer.inbound[i] else {
-        return false;
-    };
-    let rate = peer.meters[i].rate_bps(now);
-    let requested = low_bandwidth.then_some(crate::media::bandwidth::LOW_BANDWIDTH_BPS);
-    let Some(cap) = peer.caps[i].on_report(now, downlink_loss, rate, requested) else {
-        return false;
-    };
-    // Once a second per capped stream at most: a report's pace, not a packet's.
-    tracing::debug!(slot = ?slot, cap_bps = cap, downlink_loss = ?downlink_loss, "bitrate cap sent upstream");
-    let remb = ReceiverEstimatedMaximumBitrate {
-        sender_ssrc: 0,
-        bitrate: cap as f32,
-        ssrcs: vec![inbound.ssrc],
-    };
-    let receiver = inbound.receiver;
-    peer.pc
-        .rtp_receiver(receiver)
-        .map(|mut r| r.write_rtcp(now, vec![Box::new(remb)]).is_ok())
-        .unwrap_or(false)
-}
-
 /// Video to `receiver` resumes after a pause: its outbound video streams
 /// carry on without a gap, and each video stream `sender` sends starts
 /// again from the floor cap with a fresh loss window and a keyframe, so the
@@ -158,35 +109,14 @@ pub(super) fn resume_video(now: Instant, receiver: &mut Peer, sender: &mut Peer)
     let mut asked = false;
     for slot in [Slot::Camera, Slot::Screen] {
         let i = slot.index();
-        receiver.continuity[i].rebase();
-        if sender.inbound[i].is_none() {
+        receiver.slots[i].down.continuity.rebase();
+        if !sender.slots[i].up.is_open() {
             continue;
         }
-        sender.loss_windows[i] = LossWindow::default();
-        sender.caps[i].restart_at_floor();
-        asked |= request_keyframe(now, sender, slot);
+        sender.slots[i].up.restart_at_floor();
+        asked |= sender.request_keyframe(now, slot);
     }
     asked
-}
-
-/// Sends a PLI upstream for `peer`'s inbound `slot`, throttled.
-pub(super) fn request_keyframe(now: Instant, peer: &mut Peer, slot: Slot) -> bool {
-    let i = slot.index();
-    let Some(inbound) = &peer.inbound[i] else {
-        return false;
-    };
-    if !peer.keyframe[i].allow(now) {
-        return false;
-    }
-    let pli = PictureLossIndication {
-        sender_ssrc: 0,
-        media_ssrc: inbound.ssrc,
-    };
-    let receiver = inbound.receiver;
-    peer.pc
-        .rtp_receiver(receiver)
-        .map(|mut r| r.write_rtcp(now, vec![Box::new(pli)]).is_ok())
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -40,24 +40,12 @@ impl Engine {
             while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
                 match message {
                     RTCMessage::RtpPacket(track_id, packet) => {
-                        let slot = Slot::ALL.into_iter().find(|s| {
-                            peer.inbound[s.index()]
-                                .as_ref()
-                                .is_some_and(|i| i.track_id == track_id)
-                        });
-                        match slot {
+                        match peer.slot_of_track(&track_id) {
                             Some(slot) => {
-                                peer.meters[slot.index()].add(packet.payload.len());
-                                peer.uplink[slot.index()].on_packet(packet.header.sequence_number);
+                                let up = &mut peer.slots[slot.index()].up;
+                                up.on_packet(packet.payload.len(), packet.header.sequence_number);
                                 if let Some(tap) = &peer.recorder {
-                                    let rec = recorded(
-                                        key.role,
-                                        slot,
-                                        &peer.inbound_codecs,
-                                        peer.inbound_red,
-                                        &packet,
-                                        now,
-                                    );
+                                    let rec = up.recorded(key.role, slot, &packet, now);
                                     if tap.wants_keyframe(key.role, rec.kind) {
                                         self.own_keyframes.push(slot);
                                     }
@@ -77,11 +65,12 @@ impl Engine {
                             ) {
                                 peer.queue_delay.observe(rtt);
                             }
-                            if let Some(slot) = keyframe_request_slot(p.as_ref(), &peer.outbound) {
+                            let outbound = peer.outbound();
+                            if let Some(slot) = keyframe_request_slot(p.as_ref(), &outbound) {
                                 self.keyframe_buf.push(slot);
                             }
-                            collect_loss(p.as_ref(), &peer.outbound, &mut self.loss_buf);
-                            collect_estimate(p.as_ref(), &peer.outbound, &mut self.estimate_buf);
+                            collect_loss(p.as_ref(), &outbound, &mut self.loss_buf);
+                            collect_estimate(p.as_ref(), &outbound, &mut self.estimate_buf);
                         }
                     }
                     _ => {}
@@ -93,11 +82,11 @@ impl Engine {
         }
         // The recorder asked this sender for keyframes.
         for slot in self.own_keyframes.drain(..) {
-            request_keyframe(now, peer, slot);
+            peer.request_keyframe(now, slot);
         }
         // The other participant asked before this track opened.
         for slot in self.opened_keyframes.drain(..) {
-            if request_keyframe(now, peer, slot) {
+            if peer.request_keyframe(now, slot) {
                 self.counters.keyframe_requests_relayed += 1;
                 self.metrics.plis.inc();
             }
@@ -132,8 +121,9 @@ impl Engine {
             let i = slot.index();
             // Redundant audio to a receiver that did not take it (or numbers
             // the Opus inside differently): its primary frame alone.
-            let red = slot == Slot::Audio && src.inbound_red == Some(packet.header.payload_type);
-            let unwrap = red && src.pt_maps[i].map(packet.header.payload_type).is_none();
+            let up = &src.slots[i].up;
+            let red = slot == Slot::Audio && up.red == Some(packet.header.payload_type);
+            let unwrap = red && up.pt_map.map(packet.header.payload_type).is_none();
             if unwrap {
                 match red::unwrap(&packet.payload) {
                     Some((inner, primary)) => {
@@ -153,12 +143,8 @@ impl Engine {
             } else {
                 0
             };
-            let leg = Leg {
-                connected: dst.connected,
-                payload_map: &src.pt_maps[i],
-                continuity: &mut dst.continuity[i],
-                ssrc: dst.outbound[i].ssrc,
-            };
+            let down = &mut dst.slots[i].down;
+            let leg = down.leg(dst.connected, &src.slots[i].up.pt_map);
             if forward_header(now, slot, &mut packet.header, leg).is_err() {
                 self.counters.rtp_dropped += 1;
                 continue;
@@ -167,11 +153,11 @@ impl Engine {
             let seq = packet.header.sequence_number;
             let sent = dst
                 .pc
-                .rtp_sender(dst.outbound[i].sender)
+                .rtp_sender(down.outbound.sender)
                 .map(|mut s| s.write_rtp(now, packet));
             match sent {
                 Some(Ok(())) => {
-                    dst.sent_logs[i].sent(seq);
+                    down.sent.sent(seq);
                     src.talk.count(talk);
                     self.counters.rtp_forwarded += 1;
                     let (packets, bytes) = if slot.is_video() {
@@ -197,20 +183,22 @@ impl Engine {
             if video_paused {
                 continue;
             }
-            if request_keyframe(now, dst, slot) {
+            let up = &mut dst.slots[slot.index()].up;
+            if up.request_keyframe_or_wait(now, &mut dst.pc) {
                 self.counters.keyframe_requests_relayed += 1;
                 self.metrics.plis.inc();
-            } else if dst.inbound[slot.index()].is_none() {
-                // Both sides came up at once: ask when the track opens.
-                dst.keyframe_pending[slot.index()] = true;
             }
         }
         // `src` estimated its downlink (REMB) for video `dst` sends: cap
         // `dst` by it when it binds.
         let low_bandwidth = src.low_bandwidth;
         for (slot, bps) in self.estimate_buf.drain(..) {
-            dst.caps[slot.index()].on_receiver_estimate(now, bps, src.queue_delay.building());
-            if cap_bitrate(now, dst, slot, None, low_bandwidth) {
+            let building = src.queue_delay.building();
+            dst.slots[slot.index()]
+                .up
+                .cap
+                .on_receiver_estimate(now, bps, building);
+            if dst.cap_bitrate(now, slot, None, low_bandwidth) {
                 self.counters.bitrate_caps_sent += 1;
             }
         }
@@ -223,15 +211,16 @@ impl Engine {
                 dst.downstream_audio_loss.report(now, report.fraction_lost);
             }
             // What Duet sent `src` on that stream, to tell its losses apart.
-            let loss = window_loss(now, dst, report, &src.sent_logs[slot.index()]);
+            let sent = &src.slots[slot.index()].down.sent;
+            let loss = dst.slots[slot.index()].up.window_loss(now, report, sent);
             if let Some(l) = loss {
                 src.quality.observe_loss(l as f32);
             }
             let change = if slot.is_video() {
-                if cap_bitrate(now, dst, slot, loss, low_bandwidth) {
+                if dst.cap_bitrate(now, slot, loss, low_bandwidth) {
                     self.counters.bitrate_caps_sent += 1;
                 }
-                let at_floor = dst.caps[slot.index()].at_floor();
+                let at_floor = dst.slots[slot.index()].up.cap.at_floor();
                 loss.and_then(|l| src.video_gate.on_video_window(now, slot, l, at_floor))
             } else {
                 loss.and_then(|l| src.video_gate.on_audio_window(now, l))
@@ -266,11 +255,10 @@ impl Engine {
     }
 
     fn refresh_payload_maps_if_needed(&mut self, key: PeerKey) {
-        let needs = self.peers.get(&key).is_some_and(|p| {
-            Slot::ALL
-                .into_iter()
-                .any(|s| p.inbound[s.index()].is_some() && p.pt_maps[s.index()].is_empty())
-        });
+        let needs = self
+            .peers
+            .get(&key)
+            .is_some_and(|p| p.slots.iter().any(|s| s.up.needs_payload_map()));
         if needs {
             self.refresh_payload_maps(key);
         }
