@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use duet_signaling::ConnId;
 use duet_signaling::protocol::IceCandidate;
-use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -24,11 +23,10 @@ use tokio::sync::mpsc;
 
 use super::audio_loss::DownstreamAudioLoss;
 use super::bandwidth::QueueDelay;
-use super::bandwidth::video_gate::{GateChange, VideoGate};
-use super::forward::{Slot, forward_header};
+use super::bandwidth::video_gate::VideoGate;
+use super::forward::Slot;
 use super::front::{RouteChange, ShardClaims};
 use super::peer::{self, Outbound, Pc};
-use super::red;
 use super::talk::TalkMeter;
 use super::tcp::TcpEvent;
 use super::{Command, MediaError, PeerKey};
@@ -38,8 +36,9 @@ use duet_signaling::{Role, SessionId};
 
 mod call_metrics;
 mod commands;
+mod deliver;
+mod drain;
 mod feedback;
-mod packet_path;
 pub(super) mod recv_buffer;
 
 mod events;
@@ -55,12 +54,11 @@ mod timers;
 pub(super) mod udp_batch;
 mod wire;
 
-use events::handle_event;
-use feedback::{collect_estimate, collect_loss, keyframe_request_slot, resume_video};
+use drain::Drained;
 pub(super) use input::{Datagram, DatagramSource};
 use pinning::{note_probe, pin_if_answered};
 pub(super) use recv_buffer::ReceiveBuffer;
-use slots::{Inbound, StreamSlot, map_slots};
+use slots::{Inbound, StreamSlot};
 use tcp_conns::{Sent, TcpConns};
 use tcp_path::next_tcp_event;
 pub(super) use wire::Wire;
@@ -227,19 +225,10 @@ pub(super) struct Engine {
     by_probe: HashMap<SocketAddr, PeerKey>,
     /// ICE-TCP connections, by the client's address.
     tcp: TcpConns,
-    /// Reused per service pass: media and keyframe requests bound for the
-    /// other participant.
-    forward_buf: Vec<(Slot, rtc::rtp::Packet)>,
-    keyframe_buf: Vec<Slot>,
-    /// Loss the receiver reported on our outbound slots: (slot, fraction of 256).
-    loss_buf: Vec<feedback::LossReport>,
-    /// Downlink estimates (REMB) the receiver sent about our outbound video.
-    estimate_buf: Vec<(Slot, u64)>,
-    /// Keyframes the recorder wants from the peer being drained.
-    own_keyframes: Vec<Slot>,
-    /// Keyframes the other participant asked of the peer being drained
-    /// before its track opened (see `Peer::keyframe_pending`).
-    opened_keyframes: Vec<Slot>,
+    /// What the connection being serviced produced for the other
+    /// participant's: lent to each drain, so its vectors keep their
+    /// capacity.
+    drained: Drained,
     timeout_keys: Vec<PeerKey>,
     /// Connection deadlines, earliest first (see `engine::timers`).
     timers: timers::TimerHeap,
@@ -289,12 +278,7 @@ impl Engine {
             by_addr: HashMap::new(),
             recordings: HashMap::new(),
             by_probe: HashMap::new(),
-            forward_buf: Vec::with_capacity(64),
-            keyframe_buf: Vec::with_capacity(8),
-            loss_buf: Vec::with_capacity(8),
-            estimate_buf: Vec::with_capacity(4),
-            own_keyframes: Vec::with_capacity(4),
-            opened_keyframes: Vec::with_capacity(4),
+            drained: Drained::default(),
             timeout_keys: Vec::with_capacity(16),
             timers: timers::TimerHeap::new(),
             dirty: Vec::with_capacity(64),
@@ -450,30 +434,30 @@ impl Engine {
     /// participant, and sends what that one then has to send. Writing into
     /// a connection never makes it read or raise events (those were drained
     /// when its own packets and timers were handled), so the other side
-    /// only needs its writes flushed.
+    /// only needs its writes sent.
     fn service(&mut self, now: Instant, key: PeerKey) {
-        self.drain(now, key);
+        // Taken for the pass (a panic midway leaves a fresh one behind).
+        let mut out = std::mem::take(&mut self.drained);
+        out.clear();
+        self.drain(now, key, &mut out);
         self.touch(key);
-        if self.forward_buf.is_empty()
-            && self.keyframe_buf.is_empty()
-            && self.loss_buf.is_empty()
-            && self.estimate_buf.is_empty()
-        {
-            return;
+        if !out.is_empty() {
+            let other = key.other();
+            // Delivering runs `rtc` on the other participant's connection:
+            // a panic there is theirs, so it closes theirs, not `key`'s
+            // (this runs under `key`'s guard).
+            self.guarded(other, |engine| {
+                engine.deliver(now, key, other, &mut out);
+                engine.write_out(other);
+                engine.touch(other);
+            });
         }
-        let other = key.other();
-        // Delivering runs `rtc` on the other participant's connection: a
-        // panic there is theirs, so it closes theirs, not `key`'s (this
-        // runs under `key`'s guard).
-        self.guarded(other, |engine| {
-            engine.deliver(now, key, other);
-            engine.flush_writes(other);
-            engine.touch(other);
-        });
+        out.clear();
+        self.drained = out;
     }
 
     /// Sends everything `key`'s connection has queued.
-    fn flush_writes(&mut self, key: PeerKey) {
+    fn write_out(&mut self, key: PeerKey) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };

@@ -4,12 +4,13 @@
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::state::RTCPeerConnectionState;
 
+use super::drain::SlotSet;
 use super::{Inbound, Peer};
 use crate::media::PeerKey;
 use crate::media::forward::Slot;
 use crate::media::peer;
 
-/// Updates `peer` for `event`; pushes the slots whose keyframes this peer
+/// Updates `peer` for `event`; adds the slots whose keyframes this peer
 /// now needs from the other participant (`keyframes`), and the slots of
 /// this peer's own tracks that just opened with a keyframe request waiting
 /// (`opened`).
@@ -17,8 +18,8 @@ pub(super) fn handle_event(
     peer: &mut Peer,
     key: PeerKey,
     event: RTCPeerConnectionEvent,
-    keyframes: &mut Vec<Slot>,
-    opened: &mut Vec<Slot>,
+    keyframes: &mut SlotSet,
+    opened: &mut SlotSet,
 ) {
     match event {
         RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
@@ -38,7 +39,7 @@ pub(super) fn handle_event(
                 ssrc: init.ssrc,
             };
             if peer.slots[slot.index()].up.open(track) {
-                opened.push(slot);
+                opened.insert(slot);
             }
             tracing::debug!(session = %key.session, role = %key.role, ?slot, "inbound track open");
         }
@@ -49,7 +50,8 @@ pub(super) fn handle_event(
                     peer.connected = true;
                     // This side now receives: ask the other side's cameras
                     // and screens for a keyframe so video shows at once.
-                    keyframes.extend([Slot::Camera, Slot::Screen]);
+                    keyframes.insert(Slot::Camera);
+                    keyframes.insert(Slot::Screen);
                 }
                 RTCPeerConnectionState::Disconnected
                 | RTCPeerConnectionState::Failed

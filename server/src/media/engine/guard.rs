@@ -36,13 +36,6 @@ impl Engine {
             "handling a media connection panicked: it is closed, other calls go on"
         );
         self.metrics.peer_panics.inc();
-        // A pass stopped halfway may have left work for the wrong peer.
-        self.forward_buf.clear();
-        self.keyframe_buf.clear();
-        self.loss_buf.clear();
-        self.estimate_buf.clear();
-        self.own_keyframes.clear();
-        self.opened_keyframes.clear();
         let Some(conn) = self.peers.get(&key).map(|p| p.conn) else {
             return;
         };

@@ -1,0 +1,194 @@
+//! Draining a connection after `rtc` had its input: its events, the media
+//! it received and the RTCP its participant sent. What concerns the other
+//! participant comes out as values ([`Drained`]) that `engine::deliver`
+//! routes to their connection; what concerns this one (keyframes asked of
+//! it by the recorder, or by the other participant before its track
+//! opened) is done here.
+
+use std::time::Instant;
+
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::sansio::Protocol;
+
+use super::feedback::{LossReport, collect_estimate, collect_loss, keyframe_request_slot};
+use super::{Counters, Engine, Peer, call_metrics, events};
+use crate::media::PeerKey;
+use crate::media::forward::Slot;
+use crate::metrics::MediaMetrics;
+
+/// A set of slots, without allocating.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SlotSet([bool; 3]);
+
+impl SlotSet {
+    pub(super) fn insert(&mut self, slot: Slot) {
+        self.0[slot.index()] = true;
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0 == [false; 3]
+    }
+
+    /// The slots in the set, emptying it.
+    pub(super) fn take(&mut self) -> impl Iterator<Item = Slot> + use<> {
+        let set = std::mem::take(&mut self.0);
+        Slot::ALL.into_iter().filter(move |s| set[s.index()])
+    }
+}
+
+/// What draining one participant's connection produced for the other
+/// participant's. The engine keeps one and lends it to each drain, so the
+/// vectors keep their capacity: nothing is allocated per packet.
+#[derive(Default)]
+pub(super) struct Drained {
+    /// Media this participant sent, to forward.
+    pub media: Vec<(Slot, rtc::rtp::Packet)>,
+    /// Keyframes this participant wants of the other's streams.
+    pub keyframes: SlotSet,
+    /// Loss this participant reported on the streams Duet sends it.
+    pub losses: Vec<LossReport>,
+    /// This participant's own estimates of its downlink (REMB) for the
+    /// video Duet sends it: `(slot, bits per second)`.
+    pub estimates: Vec<(Slot, u64)>,
+}
+
+impl Drained {
+    pub(super) fn is_empty(&self) -> bool {
+        self.media.is_empty()
+            && self.keyframes.is_empty()
+            && self.losses.is_empty()
+            && self.estimates.is_empty()
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.media.clear();
+        self.keyframes = SlotSet::default();
+        self.losses.clear();
+        self.estimates.clear();
+    }
+}
+
+impl Engine {
+    /// Drains `key`'s connection into `out` and sends what it has to send.
+    pub(super) fn drain(&mut self, now: Instant, key: PeerKey, out: &mut Drained) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let changed = peer.drain(now, key, &self.metrics, &mut self.counters, out);
+        self.write_out(key);
+        if !out.media.is_empty() || !out.keyframes.is_empty() {
+            self.refresh_payload_maps_if_needed(key);
+        }
+        if changed {
+            self.update_connected_call(key.session);
+        }
+    }
+}
+
+impl Peer {
+    /// Takes everything `rtc` has for the engine from this connection:
+    /// what is for the other participant goes into `out`. True when the
+    /// connection went up or down.
+    fn drain(
+        &mut self,
+        now: Instant,
+        key: PeerKey,
+        metrics: &MediaMetrics,
+        counters: &mut Counters,
+        out: &mut Drained,
+    ) -> bool {
+        let mut changed = false;
+        // Keyframes of this peer's own streams: the recorder's, and the
+        // other participant's asked before a track opened.
+        let mut for_recorder = SlotSet::default();
+        let mut opened = SlotSet::default();
+        // Every poll_* call of an `rtc` connection sweeps its whole handler
+        // pipeline, so each kind is asked until empty once, in the order
+        // one can feed the next: events (which may release reads), reads,
+        // then writes (nothing here turns a write into a read). Only an
+        // event earns another round of events and reads.
+        loop {
+            let mut raised = false;
+            while let Some(event) = self.pc.poll_event() {
+                raised = true;
+                let was_connected = self.connected;
+                events::handle_event(self, key, event, &mut out.keyframes, &mut opened);
+                if self.connected != was_connected {
+                    changed = true;
+                    if let Some(offered) = self.offered.take().filter(|_| self.connected) {
+                        call_metrics::first_connect(metrics, offered, now);
+                    }
+                }
+            }
+            while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
+                match message {
+                    RTCMessage::RtpPacket(track_id, packet) => {
+                        match self.slot_of_track(&track_id) {
+                            Some(slot) => {
+                                self.on_media(now, key, slot, &packet, &mut for_recorder);
+                                out.media.push((slot, packet));
+                            }
+                            None => counters.rtp_dropped += 1,
+                        }
+                    }
+                    RTCMessage::RtcpPacket(_, packets) => {
+                        for p in &packets {
+                            self.on_rtcp(p.as_ref(), metrics, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !raised {
+                break;
+            }
+        }
+        for slot in for_recorder.take() {
+            self.request_keyframe(now, slot);
+        }
+        for slot in opened.take() {
+            if self.request_keyframe(now, slot) {
+                counters.keyframe_requests_relayed += 1;
+                metrics.plis.inc();
+            }
+        }
+        changed
+    }
+
+    /// One packet of this participant's media on `slot`: counted, and
+    /// offered to the recorder when the session is recorded (which may
+    /// want a keyframe of it).
+    fn on_media(
+        &mut self,
+        now: Instant,
+        key: PeerKey,
+        slot: Slot,
+        packet: &rtc::rtp::Packet,
+        for_recorder: &mut SlotSet,
+    ) {
+        let up = &mut self.slots[slot.index()].up;
+        up.on_packet(packet.payload.len(), packet.header.sequence_number);
+        if let Some(tap) = &self.recorder {
+            let rec = up.recorded(key.role, slot, packet, now);
+            if tap.wants_keyframe(key.role, rec.kind) {
+                for_recorder.insert(slot);
+            }
+            tap.offer(rec);
+        }
+    }
+
+    /// One RTCP packet this participant sent about what Duet sends it:
+    /// round trips and loss for its link quality; keyframe requests, loss
+    /// reports and estimates for the other participant's streams.
+    fn on_rtcp(&mut self, p: &dyn rtc::rtcp::Packet, metrics: &MediaMetrics, out: &mut Drained) {
+        if let Some(rtt) = call_metrics::observe_rtcp(metrics, &mut self.quality, p) {
+            self.queue_delay.observe(rtt);
+        }
+        let outbound = self.outbound();
+        if let Some(slot) = keyframe_request_slot(p, &outbound) {
+            out.keyframes.insert(slot);
+        }
+        collect_loss(p, &outbound, &mut out.losses);
+        collect_estimate(p, &outbound, &mut out.estimates);
+    }
+}
