@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use duet_signaling::{ConnId, Role, SessionId};
 use tokio::sync::oneshot;
 
-use super::engine::{Engine, Wire};
+use super::engine::Engine;
 /// A host candidate for `addr` on a peer connection (UDP, or passive
 /// ICE-TCP), as the server adds its own: for the peers that drive it.
 pub use super::peer::add_host_candidate;
@@ -29,7 +29,7 @@ impl InProcessEngine {
     /// An engine whose answers name `advertise` as the server's address.
     pub fn new(advertise: SocketAddr) -> std::io::Result<InProcessEngine> {
         let metrics = crate::metrics::Metrics::new(std::env::temp_dir()).media;
-        let engine = Engine::new(Wire::Memory(Vec::new()), advertise, None, metrics)?;
+        let engine = Engine::new(advertise, None, metrics);
         Ok(InProcessEngine { engine })
     }
 

@@ -359,7 +359,7 @@ impl MediaPlane {
         if shards == 1 {
             // One loop reads the socket itself, on the server's runtime.
             let (inbox, tcp_events) = (inboxes.remove(0), tcp_events.remove(0));
-            let wire = engine::Wire::udp(socket.try_clone()?);
+            let output = socket.try_clone()?;
             let socket = Arc::new(tokio::net::UdpSocket::from_std(socket)?);
             let input = engine::DatagramSource::Socket {
                 batch: engine::udp_batch::BatchReceiver::new(&socket)?,
@@ -368,8 +368,8 @@ impl MediaPlane {
                 dispatch: None,
             };
             let heartbeat = metrics.heartbeat.clone();
-            let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics)?;
-            supervise::spawn(engine.run(input, inbox, tcp_events), heartbeat);
+            let engine = engine::Engine::new(advertise, advertise_tcp, metrics);
+            supervise::spawn(engine.run(input, output, inbox, tcp_events), heartbeat);
             return Ok(plane);
         }
         // Each shard on a thread of its own; the first is the front.
@@ -379,8 +379,8 @@ impl MediaPlane {
         for (index, (inbox, tcp_events)) in inboxes.into_iter().zip(tcp_events).enumerate() {
             let mut metrics = metrics.clone();
             metrics.heartbeat = metrics.heartbeat.child();
-            let wire = engine::Wire::udp(socket.try_clone()?);
-            let engine = engine::Engine::new(wire, advertise, advertise_tcp, metrics.clone())?
+            let output = socket.try_clone()?;
+            let engine = engine::Engine::new(advertise, advertise_tcp, metrics.clone())
                 .into_shard(index, changes.clone());
             let input = if index == 0 {
                 None
@@ -389,12 +389,20 @@ impl MediaPlane {
                 feeds.push(Some(feed));
                 Some(engine::DatagramSource::Front(datagrams))
             };
-            engines.push((index, engine, input, inbox, tcp_events, metrics.heartbeat));
+            engines.push((
+                index,
+                engine,
+                input,
+                output,
+                inbox,
+                tcp_events,
+                metrics.heartbeat,
+            ));
         }
         drop(changes);
         // The socket and the routing go to the first shard, the front.
         let mut front = Some((socket, front::Dispatch::new(feeds, changes_rx)));
-        for (index, engine, input, inbox, tcp_events, heartbeat) in engines {
+        for (index, engine, input, output, inbox, tcp_events, heartbeat) in engines {
             let runtime = supervise::runtime()?;
             let input = match (input, front.take()) {
                 (Some(input), unused) => {
@@ -414,7 +422,7 @@ impl MediaPlane {
                 }
                 (None, None) => engine::DatagramSource::Closed,
             };
-            let run = engine.run(input, inbox, tcp_events);
+            let run = engine.run(input, output, inbox, tcp_events);
             supervise::spawn_thread(format!("duet-media-{index}"), runtime, run, heartbeat)?;
         }
         Ok(plane)

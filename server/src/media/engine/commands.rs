@@ -62,7 +62,7 @@ impl Engine {
             }
             Command::Record { session, tap } => self.set_recorder(session, tap),
             Command::Counters(reply) => {
-                let _ = reply.send(self.counters);
+                let _ = reply.send(self.stats.counters);
             }
             Command::LowBandwidth { key, on } => {
                 if let Some(p) = self.peers.get_mut(&key) {
@@ -125,41 +125,23 @@ impl Engine {
             // not come yet): what they said so far stays theirs.
             carried = TalkMeter::carried_from(&self.remove(key, old));
         }
-        let built = peer::build(
+        let mut built = peer::build(
             now,
             sdp,
             self.advertise,
             self.tcp.local(),
-            self.claims.shard,
+            self.routes.shard(),
         )
         .map_err(|e| MediaError::BadOffer(e.to_string()))?;
-        self.by_ufrag.insert(built.ufrag.clone(), key);
-        self.peers.insert(
-            key,
-            Peer {
-                conn,
-                offered: Some(now),
-                quality: Default::default(),
-                pc: built.pc,
-                ufrag: built.ufrag,
-                slots: built.outbound.map(StreamSlot::new),
-                downstream_audio_loss: built.downstream_audio_loss,
-                queue_delay: Default::default(),
-                low_bandwidth: false,
-                video_gate: Default::default(),
-                talk: carried,
-                recorder: self.recordings.get(&key.session).cloned(),
-                pinned: Vec::new(),
-                probed: Vec::new(),
-                connected: false,
-                deadline: None,
-                dirty: false,
-            },
-        );
-        self.shard_connections.set(self.peers.len() as i64);
+        let answer = std::mem::take(&mut built.answer_sdp);
+        let recorder = self.recordings.get(&key.session).cloned();
+        let peer = Peer::new(conn, now, built, carried, recorder);
+        self.routes.add(key, &peer.addrs);
+        self.peers.insert(key, peer);
+        self.stats.connections(self.peers.len());
         self.touch(key);
         self.refresh_payload_maps(key);
-        Ok(built.answer_sdp)
+        Ok(answer)
     }
 
     fn remote_candidate(&mut self, key: PeerKey, conn: ConnId, candidate: IceCandidate) {
@@ -186,42 +168,20 @@ impl Engine {
     /// Closes and forgets `conn`'s connection for `key` if it is the
     /// current one; returns its talk (nothing when it was not).
     pub(super) fn remove(&mut self, key: PeerKey, conn: ConnId) -> TalkMeter {
-        if self.peers.get(&key).map(|p| p.conn) != Some(conn) {
-            return TalkMeter::default();
-        }
-        let Some(mut peer) = self.peers.remove(&key) else {
+        let Some(peer) = self.peers.get_mut(&key).filter(|p| p.conn == conn) else {
             return TalkMeter::default();
         };
         let _ = peer.pc.close();
-        // Flush what close() queued (DTLS close_notify) so the client learns
+        // Send what close() queued (DTLS close_notify) so the client learns
         // at once instead of waiting for ICE consent to expire.
-        while let Some(out) = peer.pc.poll_write() {
-            let to = out.transport.peer_addr;
-            if out.transport.transport_protocol == TransportProtocol::TCP {
-                self.send_tcp(key, to, out.message);
-            } else {
-                self.wire.send(to, out.message);
-            }
-        }
+        self.write_out(key);
+        let Some(peer) = self.peers.remove(&key) else {
+            return TalkMeter::default();
+        };
         self.update_connected_call(key.session);
         self.tcp.remove_peer(key);
-        self.by_ufrag.remove(&peer.ufrag);
-        for addr in &peer.pinned {
-            if self.by_addr.get(addr) == Some(&key) {
-                self.by_addr.remove(addr);
-            }
-        }
-        for addr in &peer.probed {
-            if self.by_probe.get(addr) == Some(&key) {
-                self.by_probe.remove(addr);
-            }
-        }
-        for addr in peer.pinned.iter().chain(&peer.probed) {
-            if !self.by_addr.contains_key(addr) && !self.by_probe.contains_key(addr) {
-                self.claims.announce(*addr, false);
-            }
-        }
-        self.shard_connections.set(self.peers.len() as i64);
+        self.routes.remove(key, &peer.addrs);
+        self.stats.connections(self.peers.len());
         peer.talk
     }
 

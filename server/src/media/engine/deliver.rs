@@ -24,7 +24,7 @@ impl Engine {
     /// `to`'s connection.
     pub(super) fn deliver(&mut self, now: Instant, from: PeerKey, to: PeerKey, out: &mut Drained) {
         let [Some(src), Some(dst)] = self.peers.get_disjoint_mut([&from, &to]) else {
-            self.counters.rtp_dropped += out.media.len() as u64;
+            self.stats.counters.rtp_dropped += out.media.len() as u64;
             out.clear();
             return;
         };
@@ -32,8 +32,8 @@ impl Engine {
             now,
             src,
             dst,
-            counters: &mut self.counters,
-            metrics: &self.metrics,
+            counters: &mut self.stats.counters,
+            metrics: &self.stats.metrics,
         };
         for (slot, packet) in out.media.drain(..) {
             pass.forward(slot, packet);
@@ -63,7 +63,7 @@ impl Engine {
                 .is_some_and(|p| p.connected)
         };
         let both_up = up(Role::Mentor) && up(Role::Mentee);
-        self.connected_calls.update(&self.metrics, session, both_up);
+        self.stats.call_up(session, both_up);
     }
 
     pub(super) fn refresh_payload_maps_if_needed(&mut self, key: PeerKey) {

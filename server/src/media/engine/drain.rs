@@ -74,7 +74,8 @@ impl Engine {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
-        let changed = peer.drain(now, key, &self.metrics, &mut self.counters, out);
+        let stats = &mut self.stats;
+        let changed = peer.drain(now, key, &stats.metrics, &mut stats.counters, out);
         self.write_out(key);
         if !out.media.is_empty() || !out.keyframes.is_empty() {
             self.refresh_payload_maps_if_needed(key);

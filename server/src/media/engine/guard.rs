@@ -35,7 +35,7 @@ impl Engine {
             role = %key.role,
             "handling a media connection panicked: it is closed, other calls go on"
         );
-        self.metrics.peer_panics.inc();
+        self.stats.metrics.peer_panics.inc();
         let Some(conn) = self.peers.get(&key).map(|p| p.conn) else {
             return;
         };
@@ -49,28 +49,8 @@ impl Engine {
     /// Drops every trace of `key`'s connection without calling into it.
     fn forget(&mut self, key: PeerKey) {
         self.peers.remove(&key);
-        self.shard_connections.set(self.peers.len() as i64);
-        self.by_ufrag.retain(|_, k| *k != key);
-        let mut gone = Vec::new();
-        self.by_addr.retain(|addr, k| {
-            let keep = *k != key;
-            if !keep {
-                gone.push(*addr);
-            }
-            keep
-        });
-        self.by_probe.retain(|addr, k| {
-            let keep = *k != key;
-            if !keep {
-                gone.push(*addr);
-            }
-            keep
-        });
-        for addr in gone {
-            if !self.by_addr.contains_key(&addr) && !self.by_probe.contains_key(&addr) {
-                self.claims.announce(addr, false);
-            }
-        }
+        self.stats.connections(self.peers.len());
+        self.routes.forget(key);
         self.tcp.remove_peer(key);
         self.update_connected_call(key.session);
     }

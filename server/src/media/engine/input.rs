@@ -73,14 +73,14 @@ impl Engine {
                 if let Some(dispatch) = dispatch.as_mut() {
                     dispatch.take_changes();
                 }
-                let own = self.claims.shard;
+                let own = self.routes.shard();
                 let read = batch.recv(socket, |from, datagram| {
                     if let Some(dispatch) = dispatch.as_mut() {
                         match dispatch.hand_over(own, from, datagram, |d| rx.copy(d)) {
                             HandOver::Mine => {}
                             HandOver::Given => return,
                             HandOver::Dropped => {
-                                self.counters.shard_queue_full += 1;
+                                self.stats.counters.shard_queue_full += 1;
                                 return;
                             }
                         }

@@ -1,15 +1,11 @@
-//! The media loop's ICE-TCP entry and exit: events from connection tasks
-//! in, packets to their writer queues out.
+//! The media loop's ICE-TCP entry: events from connection tasks in (what
+//! goes out is queued on each connection's writer by `Engine::write_out`).
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use bytes::BytesMut;
 use tokio::sync::mpsc;
 
 use super::Engine;
-use super::tcp_conns::Sent;
-use crate::media::PeerKey;
 use crate::media::tcp::TcpEvent;
 
 impl Engine {
@@ -19,13 +15,13 @@ impl Engine {
         let (key, peer_addr, data) = match event {
             TcpEvent::Opened(opened) => {
                 let peer_addr = opened.peer;
-                match self.tcp.open(now, opened, &self.by_ufrag) {
+                match self.tcp.open(now, opened, self.routes.by_ufrag()) {
                     Ok((key, first)) => {
                         tracing::debug!(peer = %peer_addr, "ICE-TCP connection routed");
                         (key, peer_addr, first)
                     }
                     Err(e) => {
-                        self.counters.tcp_refused += 1;
+                        self.stats.counters.tcp_refused += 1;
                         tracing::debug!(peer = %peer_addr, reason = %e, "ICE-TCP connection refused");
                         return;
                     }
@@ -40,16 +36,9 @@ impl Engine {
                 return;
             }
         };
-        self.counters.tcp_packets_in += 1;
+        self.stats.counters.tcp_packets_in += 1;
         if let Some(transport) = self.tcp.transport(peer_addr) {
             self.feed(now, key, transport, data);
-        }
-    }
-
-    /// Queues a packet on a TCP connection; a full queue drops it.
-    pub(super) fn send_tcp(&mut self, key: PeerKey, to: SocketAddr, packet: BytesMut) {
-        if self.tcp.send(key, to, packet) == Sent::Dropped {
-            self.counters.tcp_dropped += 1;
         }
     }
 }

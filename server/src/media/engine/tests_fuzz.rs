@@ -79,15 +79,19 @@ async fn client() -> Client {
 }
 
 /// The engine, and the socket it is served on (these tests drive the
-/// loop's steps themselves): the engine sends on its own handle of it.
+/// loop's steps themselves, sending what it produced with [`send_out`]).
 async fn engine() -> (Engine, UdpSocket) {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind engine");
     socket.set_nonblocking(true).expect("nonblocking");
     let advertise = socket.local_addr().expect("engine address");
-    let send = socket.try_clone().expect("send handle");
     let metrics = crate::metrics::Metrics::new(std::env::temp_dir()).media;
-    let engine = Engine::new(Wire::udp(send), advertise, None, metrics).expect("engine");
+    let engine = Engine::new(advertise, None, metrics);
     (engine, UdpSocket::from_std(socket).expect("tokio socket"))
+}
+
+/// Sends what the engine produced, as its loop does at the end of a turn.
+fn send_out(engine: &mut Engine, socket: &UdpSocket) {
+    udp_batch::send_all(socket, engine.outbox.queued());
 }
 
 /// Offer, answer, then both sides exchange datagrams and timers until the
@@ -120,7 +124,7 @@ async fn connect(engine: &mut Engine, socket: &UdpSocket, client: &mut Client) {
     while !(client.connected && engine.peers[&key()].connected) {
         assert!(Instant::now() < deadline, "the client did not connect");
         pump_client(client);
-        engine.wire.flush();
+        send_out(engine, socket);
         engine.flush_timeouts();
         tokio::select! {
             res = socket.recv_buf_from(rx.prepare()) => {
@@ -291,7 +295,7 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
     let (mut engine, socket) = engine().await;
     let mut client = client().await;
     connect(&mut engine, &socket, &mut client).await;
-    let ufrag = engine.peers[&key()].ufrag.clone();
+    let ufrag = engine.peers[&key()].addrs.ufrag.clone();
     let captured = std::mem::take(&mut client.sent);
     assert!(!captured.is_empty());
 
@@ -305,15 +309,16 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
             }
             engine.flush_timeouts();
             engine.handle_timeouts(Instant::now());
-            engine.wire.flush();
+            send_out(&mut engine, &socket);
             prop_assert_eq!(engine.peers.len(), 1, "the peer was dropped");
-            prop_assert!(engine.by_ufrag.len() == 1);
+            let (ufrags, pinned, _) = engine.routes.sizes();
+            prop_assert!(ufrags == 1);
             // The client's address and the replaying ones: nobody else can
             // be answered without the ICE password.
-            prop_assert!(engine.by_addr.len() <= 1 + REPLAY_PORTS.len());
+            prop_assert!(pinned <= 1 + REPLAY_PORTS.len());
             let pinned_elsewhere = engine
-                .by_addr
-                .keys()
+                .routes
+                .pinned()
                 .any(|a| a.ip() == std::net::IpAddr::from([127, 0, 0, 2]));
             prop_assert!(
                 !pinned_elsewhere,
@@ -340,10 +345,10 @@ async fn arbitrary_datagrams_and_candidates_reach_a_live_peer() {
             }
             engine.flush_timeouts();
             engine.handle_timeouts(Instant::now());
-            engine.wire.flush();
+            send_out(&mut engine, &socket);
             prop_assert_eq!(engine.peers.len(), 1);
             // Checks go only to candidates that were added.
-            prop_assert!(engine.by_probe.len() <= 1 + *added.borrow());
+            prop_assert!(engine.routes.sizes().2 <= 1 + *added.borrow());
             Ok(())
         })
         .expect("candidates");

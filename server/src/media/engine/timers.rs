@@ -1,7 +1,7 @@
 //! When the media loop must wake for connection timers, without asking
 //! every connection on every packet or every wake-up.
 //!
-//! Each connection's next deadline (`Peer::deadline`) sits in a min-heap.
+//! Each connection's next deadline (its [`PeerTimer`]) sits in a min-heap.
 //! A connection that was just serviced is only marked (`touch`); its
 //! deadline is read once per batch of datagrams (`flush_timeouts`), however
 //! many packets it handled. A wake-up pops only the connections that are
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rtc::sansio::Protocol;
 
-use super::{Engine, IDLE_WAKEUP};
+use super::Engine;
 use crate::media::PeerKey;
 
 /// A connection's deadline in the heap, earliest first.
@@ -46,15 +46,76 @@ impl Ord for Due {
 
 pub(super) type TimerHeap = BinaryHeap<Due>;
 
+/// One connection's place in the [`Timers`].
+#[derive(Default)]
+pub(super) struct PeerTimer {
+    /// Its next deadline as last read.
+    deadline: Option<Instant>,
+    /// Serviced since its deadline was last read (listed in
+    /// `Timers::dirty`).
+    dirty: bool,
+}
+
+/// When the engine wakes for its connections' timers.
+pub(super) struct Timers {
+    /// Connection deadlines, earliest first.
+    heap: TimerHeap,
+    /// Connections serviced since their deadlines were last read.
+    dirty: Vec<PeerKey>,
+    /// Connections due (or stale) in one pass, reused.
+    due: Vec<PeerKey>,
+    /// The loop wakes at least this often (ICE-TCP sweep, reports).
+    idle_wake: Instant,
+    /// Where the timer grid starts ([`on_grid`]).
+    origin: Instant,
+}
+
+impl Timers {
+    pub(super) fn new(now: Instant) -> Timers {
+        Timers {
+            heap: TimerHeap::new(),
+            dirty: Vec::with_capacity(64),
+            due: Vec::with_capacity(16),
+            idle_wake: now + IDLE_WAKEUP,
+            origin: now,
+        }
+    }
+
+    /// Marks `key`'s connection (its `timer`) as serviced.
+    fn touch(&mut self, key: PeerKey, timer: &mut PeerTimer) {
+        if !timer.dirty {
+            timer.dirty = true;
+            self.dirty.push(key);
+        }
+    }
+
+    /// `key`'s connection (its `timer`) next wants waking at `at`.
+    fn set(&mut self, key: PeerKey, timer: &mut PeerTimer, at: Option<Instant>) {
+        timer.dirty = false;
+        if at != timer.deadline {
+            timer.deadline = at;
+            if let Some(at) = at {
+                self.heap.push(Due { at, key });
+            }
+        }
+    }
+
+    /// Whether the idle wake-up has come; if so the next one is set.
+    fn idle_due(&mut self, now: Instant) -> bool {
+        if now < self.idle_wake {
+            return false;
+        }
+        self.idle_wake = now + IDLE_WAKEUP;
+        true
+    }
+}
+
 impl Engine {
     /// Marks `key`'s connection as serviced: its deadline is re-read at the
     /// end of the batch.
     pub(super) fn touch(&mut self, key: PeerKey) {
-        if let Some(peer) = self.peers.get_mut(&key)
-            && !peer.dirty
-        {
-            peer.dirty = true;
-            self.dirty.push(key);
+        if let Some(peer) = self.peers.get_mut(&key) {
+            self.timers.touch(key, &mut peer.timer);
         }
     }
 
@@ -63,7 +124,7 @@ impl Engine {
     pub(in crate::media) fn flush_timeouts(&mut self) {
         // Taken out (and put back, keeping its capacity) so each key can be
         // handled under its own guard, which needs the whole engine.
-        let mut dirty = std::mem::take(&mut self.dirty);
+        let mut dirty = std::mem::take(&mut self.timers.dirty);
         while !dirty.is_empty() {
             for key in dirty.drain(..) {
                 // `poll_timeout` runs `rtc`: a panic there closes this
@@ -72,26 +133,20 @@ impl Engine {
                     let Some(peer) = engine.peers.get_mut(&key) else {
                         return;
                     };
-                    peer.dirty = false;
                     let at = peer.pc.poll_timeout();
-                    if at != peer.deadline {
-                        peer.deadline = at;
-                        if let Some(at) = at {
-                            engine.timers.push(Due { at, key });
-                        }
-                    }
+                    engine.timers.set(key, &mut peer.timer, at);
                 });
             }
             // A panic's cleanup may have touched other peers meanwhile: their
             // deadlines are read too before the loop sleeps. The drained list
             // goes back in place, keeping its capacity.
-            std::mem::swap(&mut dirty, &mut self.dirty);
+            std::mem::swap(&mut dirty, &mut self.timers.dirty);
         }
-        if self.timers.len() > 4 * self.peers.len() + 64 {
-            self.timers = self
+        if self.timers.heap.len() > 4 * self.peers.len() + 64 {
+            self.timers.heap = self
                 .peers
                 .iter()
-                .filter_map(|(key, p)| p.deadline.map(|at| Due { at, key: *key }))
+                .filter_map(|(key, p)| p.timer.deadline.map(|at| Due { at, key: *key }))
                 .collect();
         }
     }
@@ -99,33 +154,34 @@ impl Engine {
     /// When the loop must wake next: the earliest live deadline rounded up
     /// to the [`TIMER_GRID`], or the idle wake-up.
     pub(in crate::media) fn next_wake(&mut self) -> Instant {
-        while let Some(top) = self.timers.peek() {
+        let timers = &mut self.timers;
+        while let Some(top) = timers.heap.peek() {
             let live = self
                 .peers
                 .get(&top.key)
-                .is_some_and(|p| p.deadline == Some(top.at));
+                .is_some_and(|p| p.timer.deadline == Some(top.at));
             if live {
-                return on_grid(self.timer_origin, top.at).min(self.idle_wake);
+                return on_grid(timers.origin, top.at).min(timers.idle_wake);
             }
-            self.timers.pop();
+            timers.heap.pop();
         }
-        self.idle_wake
+        timers.idle_wake
     }
 
     /// Hands `now` to every connection whose deadline has come, and services
     /// them.
     pub(in crate::media) fn handle_timeouts(&mut self, now: Instant) {
-        let mut keys = std::mem::take(&mut self.timeout_keys);
+        let mut keys = std::mem::take(&mut self.timers.due);
         keys.clear();
-        while self.timers.peek().is_some_and(|top| top.at <= now) {
-            let Some(Due { at, key }) = self.timers.pop() else {
+        while self.timers.heap.peek().is_some_and(|top| top.at <= now) {
+            let Some(Due { at, key }) = self.timers.heap.pop() else {
                 break;
             };
             if let Some(peer) = self.peers.get_mut(&key)
-                && peer.deadline == Some(at)
+                && peer.timer.deadline == Some(at)
             {
                 // Taken: any other entry for this deadline is now stale.
-                peer.deadline = None;
+                peer.timer.deadline = None;
                 keys.push(key);
             }
         }
@@ -138,13 +194,12 @@ impl Engine {
                 engine.touch(key);
             });
         }
-        self.timeout_keys = keys;
-        if now >= self.idle_wake {
-            self.idle_wake = now + IDLE_WAKEUP;
+        self.timers.due = keys;
+        if self.timers.idle_due(now) {
             self.tcp.sweep(now);
             self.reap_unconnected(now);
         }
-        self.maybe_report(now);
+        self.stats.maybe_report(now, self.peers.len());
     }
 
     /// Removes connections that never came up within [`CONNECT_WITHIN`] of
@@ -153,7 +208,7 @@ impl Engine {
     /// cancelled before its cleanup was armed, a client gone mid-offer)
     /// would stay for good.
     fn reap_unconnected(&mut self, now: Instant) {
-        let mut stale = std::mem::take(&mut self.timeout_keys);
+        let mut stale = std::mem::take(&mut self.timers.due);
         stale.clear();
         stale.extend(self.peers.iter().filter_map(|(key, p)| {
             p.offered
@@ -167,12 +222,15 @@ impl Engine {
             tracing::debug!(session = %key.session, role = %key.role, "connection never came up: removed");
             self.guarded(key, |engine| engine.remove(key, conn));
         }
-        self.timeout_keys = stale;
+        self.timers.due = stale;
     }
 }
 
 /// How long a connection may take to come up after its offer.
 const CONNECT_WITHIN: Duration = Duration::from_secs(30);
+
+/// The loop wakes at least this often, idle or not.
+const IDLE_WAKEUP: Duration = Duration::from_secs(1);
 
 /// Timer wake-ups fall on this grid: every connection whose timers (NACK
 /// rounds, congestion feedback, reports, ICE keepalives) come due within

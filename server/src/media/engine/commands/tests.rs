@@ -1,4 +1,4 @@
-//! The engine runs without a socket here (`Wire::Memory`).
+//! The engine runs without a socket here: what it sends stays in its outbox.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::media::tests_fuzz::CHROMIUM_OFFER;
 async fn engine() -> Engine {
     let advertise = SocketAddr::from(([127, 0, 0, 1], 9));
     let metrics = crate::metrics::Metrics::new(std::env::temp_dir()).media;
-    Engine::new(Wire::Memory(Vec::new()), advertise, None, metrics).expect("engine")
+    Engine::new(advertise, None, metrics)
 }
 
 fn key() -> PeerKey {
