@@ -83,15 +83,8 @@ struct Peer {
     /// The other participant's loss on this peer's audio, which Duet's
     /// reports to this peer state (`media::audio_loss`).
     downstream_audio_loss: DownstreamAudioLoss,
-    /// Whether this peer's downlink is queueing, from its receiver reports'
-    /// round trips (what it receives from Duet).
-    queue_delay: QueueDelay,
-    /// This participant asked for low-bandwidth mode: the other
-    /// participant's video to them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
-    low_bandwidth: bool,
-    /// Whether the other participant's video goes to this one: paused
-    /// while this participant's downlink cannot carry it.
-    video_gate: VideoGate,
+    /// What Duet sends this participant, as their link carries it.
+    downlink: Downlink,
     /// How long this participant talked to the other: voiced audio that
     /// was delivered (see `media::talk`).
     talk: TalkMeter,
@@ -122,9 +115,7 @@ impl Peer {
             pc: built.pc,
             slots: built.outbound.map(StreamSlot::new),
             downstream_audio_loss: built.downstream_audio_loss,
-            queue_delay: Default::default(),
-            low_bandwidth: false,
-            video_gate: Default::default(),
+            downlink: Downlink::default(),
             talk,
             recorder,
             connected: false,
@@ -169,6 +160,19 @@ impl Peer {
             low_bandwidth,
         )
     }
+}
+
+/// One participant's downlink (what Duet sends them), as Duet judges it.
+#[derive(Default)]
+struct Downlink {
+    /// Whether it is queueing, from their receiver reports' round trips.
+    queue_delay: QueueDelay,
+    /// They asked for low-bandwidth mode: the other participant's video to
+    /// them is capped (`bandwidth::LOW_BANDWIDTH_BPS`).
+    low_bandwidth: bool,
+    /// Whether the other participant's video goes to them: paused while
+    /// their downlink cannot carry it.
+    video_gate: VideoGate,
 }
 
 pub(super) struct Engine {

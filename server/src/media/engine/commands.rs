@@ -66,7 +66,7 @@ impl Engine {
             }
             Command::LowBandwidth { key, on } => {
                 if let Some(p) = self.peers.get_mut(&key) {
-                    p.low_bandwidth = on;
+                    p.downlink.low_bandwidth = on;
                 }
             }
             Command::Quality { session, reply } => {
@@ -85,7 +85,7 @@ impl Engine {
                             p.quality.observe_uplink(l as f32);
                         }
                         let quality = crate::media::LinkQuality {
-                            video_paused: p.video_gate.paused(),
+                            video_paused: p.downlink.video_gate.paused(),
                             ..p.quality
                         };
                         Some((role, quality))

@@ -104,7 +104,7 @@ impl Delivery<'_> {
         let (now, src, dst) = (self.now, &mut *self.src, &mut *self.dst);
         // Video to a downlink too weak for it is held back
         // (`bandwidth::video_gate`); audio always goes on.
-        if slot.is_video() && dst.video_gate.paused() {
+        if slot.is_video() && dst.downlink.video_gate.paused() {
             self.counters.video_held_back += 1;
             return;
         }
@@ -167,7 +167,7 @@ impl Delivery<'_> {
     /// `dst` now, or when its track opens (not while video to `src` is
     /// paused: a keyframe then would reach nobody).
     fn relay_keyframes(&mut self, keyframes: &mut SlotSet) {
-        let video_paused = self.src.video_gate.paused();
+        let video_paused = self.src.downlink.video_gate.paused();
         for slot in keyframes.take() {
             if video_paused {
                 continue;
@@ -186,14 +186,14 @@ impl Delivery<'_> {
     /// `src` estimated its downlink (REMB) for video `dst` sends: `dst` is
     /// capped by it when it binds.
     fn on_estimate(&mut self, slot: Slot, bps: u64) {
-        let building = self.src.queue_delay.building();
+        let building = self.src.downlink.queue_delay.building();
         self.dst.slots[slot.index()]
             .up
             .cap
             .on_receiver_estimate(self.now, bps, building);
         if self
             .dst
-            .cap_bitrate(self.now, slot, None, self.src.low_bandwidth)
+            .cap_bitrate(self.now, slot, None, self.src.downlink.low_bandwidth)
         {
             self.counters.bitrate_caps_sent += 1;
         }
@@ -215,15 +215,19 @@ impl Delivery<'_> {
             src.quality.observe_loss(l as f32);
         }
         let change = if slot.is_video() {
-            if dst.cap_bitrate(now, slot, loss, src.low_bandwidth) {
+            if dst.cap_bitrate(now, slot, loss, src.downlink.low_bandwidth) {
                 self.counters.bitrate_caps_sent += 1;
             }
             let at_floor = dst.slots[slot.index()].up.cap.at_floor();
-            loss.and_then(|l| src.video_gate.on_video_window(now, slot, l, at_floor))
+            loss.and_then(|l| {
+                src.downlink
+                    .video_gate
+                    .on_video_window(now, slot, l, at_floor)
+            })
         } else {
-            loss.and_then(|l| src.video_gate.on_audio_window(now, l))
+            loss.and_then(|l| src.downlink.video_gate.on_audio_window(now, l))
         };
-        let change = change.or_else(|| src.video_gate.on_report(now));
+        let change = change.or_else(|| src.downlink.video_gate.on_report(now));
         match change {
             Some(GateChange::Paused) => self.counters.video_pauses += 1,
             Some(GateChange::Resumed) => {

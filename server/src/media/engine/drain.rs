@@ -183,7 +183,7 @@ impl Peer {
     /// reports and estimates for the other participant's streams.
     fn on_rtcp(&mut self, p: &dyn rtc::rtcp::Packet, metrics: &MediaMetrics, out: &mut Drained) {
         if let Some(rtt) = call_metrics::observe_rtcp(metrics, &mut self.quality, p) {
-            self.queue_delay.observe(rtt);
+            self.downlink.queue_delay.observe(rtt);
         }
         let outbound = self.outbound();
         if let Some(slot) = keyframe_request_slot(p, &outbound) {
