@@ -5,6 +5,7 @@
 //! sending the same media ([`media`]) and counted the same way. Only signaling is async
 //! per peer: `join`, the offer with its host candidate, the answer, `leave`.
 
+mod conn;
 pub(crate) mod engine;
 pub(crate) mod media;
 
@@ -18,8 +19,8 @@ use tokio::sync::mpsc;
 use crate::peer::{JOIN_TIMEOUT, JoinRefused};
 use crate::signal::{SignalClient, candidate_from_json, msg_type};
 use crate::tasks::{TaskSet, wait_watch};
+use conn::{PeerShared, Progress};
 pub(crate) use engine::LightDriver;
-use engine::{PeerShared, Progress};
 
 /// One participant whose media the [`LightDriver`]'s loop runs.
 pub(crate) struct LightPeer {

@@ -1,156 +1,50 @@
 //! The light peers' media loop: one OS thread running one task that owns every light peer's
 //! sans-IO connection (`rtc`'s `RTCPeerConnection`, with `rtc`'s default interceptors as the
-//! webrtc peers have), its UDP socket, its timers and its media. It waits on all sockets at
-//! once (one readiness future per socket in a `FuturesUnordered`, so a wake-up touches only
-//! the sockets that have datagrams) and on one timer: the earliest of a heap holding each
-//! peer's `rtc` deadline and its next audio and video tick. Signaling stays async per peer
-//! (`LightPeer`) and talks to the loop by [`Command`]s; what the run measures is read from
-//! each peer's [`PeerShared`] without going through the loop.
+//! webrtc peers have), its UDP socket (Duet tells peers apart by address), its timers and
+//! its media. It works in passes at most [`TICK`] apart (see [`run`]): what arrived on any
+//! socket, the timers due (a heap of each peer's `rtc` deadline and its next media tick),
+//! then one flush per peer touched. Each peer is a [`Peer`] (`conn.rs`). Signaling stays
+//! async per peer (`LightPeer`) and talks to the loop by [`Command`]s; what the run
+//! measures is read from each peer's [`PeerShared`] without going through the loop.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::BytesMut;
 use futures_util::stream::FuturesUnordered;
-use rtc::interceptor::{Registry, Slot};
-use rtc::media_stream::{MediaStreamTrack, MediaStreamTrackId};
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_twcc_sender_only, register_default_interceptors,
-};
+use futures_util::{FutureExt, StreamExt};
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
-};
-use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtp;
-use rtc::rtp_transceiver::RTCRtpSenderId;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot};
 
-use super::media::{AUDIO_TICK, AudioTrack, Negotiated, VideoTrack, new_ssrc};
-use crate::feedback::{FORWARDER_SLOT, KeyframeRequestForwarder, is_keyframe_request};
-use crate::ivf::IvfClip;
-use crate::sender::{AUDIO_LEVEL_URI, media_engine, opus_codec, vp8_codec};
+use super::conn::{Peer, PeerShared, new_peer};
+use super::media::AUDIO_TICK;
+use crate::feedback::is_keyframe_request;
 use crate::stats::MediaKind;
 
-/// Datagrams read from one socket per wake-up at most, so one busy peer cannot hold up
-/// the others (the socket stays ready and is read again on the next turn).
-const READS_PER_WAKE: usize = 64;
-/// Room kept in the receive block for one datagram.
-const DATAGRAM_ROOM: usize = 2048;
-/// The receive block datagrams are read into (and split off, without a copy).
-const BLOCK: usize = 256 * 1024;
-/// How far a deadline `rtc` reports as already passed, after it was handled, is put off: a
+/// The most the loop sleeps between two passes.
+const TICK: Duration = Duration::from_millis(1);
+/// Datagrams read from one socket per pass at most, so one busy peer cannot hold up the
+/// others (the socket stays ready and is read again in the next pass).
+const READS_PER_PASS: usize = 64;
+/// Room for one datagram: more than any on a 1500-byte MTU path.
+const MAX_DATAGRAM: usize = 2048;
+/// How far a deadline `rtc` still reports as passed after it was handled is put off: a
 /// guard against spinning on one that does not move.
 const STUCK_DEADLINE: Duration = Duration::from_millis(1);
-
-/// Where a peer's connection stands, and which kinds of media it has received: what joining
-/// waits on. Changes a few times per peer, so it is a watch.
-#[derive(Clone, Debug)]
-pub(crate) struct Progress {
-    pub(crate) state: RTCPeerConnectionState,
-    /// Whether media of each kind ([`MediaKind::index`]) arrived.
-    pub(crate) received: [bool; 3],
-}
-
-/// One light peer's switches and counters, shared by the loop and the load run.
-pub(crate) struct PeerShared {
-    sending: [AtomicBool; 3],
-    sent: [AtomicU64; 3],
-    /// Media packets received (empty payloads not counted), per kind.
-    received: [AtomicU64; 3],
-    /// Received audio: for each packet that carried a send stamp, in arrival order,
-    /// microseconds from sending to receiving ([`crate::latency`]).
-    latency_us: Mutex<Vec<u32>>,
-    keyframe_requests: AtomicU64,
-    progress: watch::Sender<Progress>,
-}
-
-impl PeerShared {
-    fn new() -> PeerShared {
-        let shared = PeerShared {
-            sending: Default::default(),
-            sent: Default::default(),
-            received: Default::default(),
-            latency_us: Mutex::new(Vec::new()),
-            keyframe_requests: AtomicU64::new(0),
-            progress: watch::channel(Progress {
-                state: RTCPeerConnectionState::New,
-                received: [false; 3],
-            })
-            .0,
-        };
-        // As a webrtc test peer: audio and camera on, the screen off.
-        shared.set_sending(MediaKind::Audio, true);
-        shared.set_sending(MediaKind::Camera, true);
-        shared
-    }
-
-    pub(crate) fn set_sending(&self, kind: MediaKind, on: bool) {
-        self.sending[kind.index()].store(on, Ordering::Relaxed);
-    }
-
-    fn sending(&self, kind: MediaKind) -> bool {
-        self.sending[kind.index()].load(Ordering::Relaxed)
-    }
-
-    /// RTP packets handed to the connection, per kind.
-    pub(crate) fn sent(&self) -> [u64; 3] {
-        self.sent.each_ref().map(|c| c.load(Ordering::Relaxed))
-    }
-
-    /// Media packets received, per kind.
-    pub(crate) fn received(&self) -> [u64; 3] {
-        self.received.each_ref().map(|c| c.load(Ordering::Relaxed))
-    }
-
-    /// Latency samples of received audio so far.
-    pub(crate) fn latency_samples(&self) -> usize {
-        self.latency_us.lock().map(|l| l.len()).unwrap_or(0)
-    }
-
-    /// The latency samples (µs) numbered `window`, as far as there are.
-    pub(crate) fn latency_us(&self, window: Range<usize>) -> Vec<u32> {
-        self.latency_us
-            .lock()
-            .map(|l| l.get(window).unwrap_or_default().to_vec())
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn progress(&self) -> watch::Receiver<Progress> {
-        self.progress.subscribe()
-    }
-
-    fn count_received(&self, kind: MediaKind, latency_us: Option<u32>, first: bool) {
-        self.received[kind.index()].fetch_add(1, Ordering::Relaxed);
-        if let Some(us) = latency_us
-            && let Ok(mut l) = self.latency_us.lock()
-        {
-            l.push(us);
-        }
-        if first {
-            self.progress
-                .send_modify(|p| p.received[kind.index()] = true);
-        }
-    }
-}
 
 /// A new peer: its id in the loop, what it shares, and its offer.
 pub(crate) struct Added {
@@ -273,38 +167,20 @@ impl LightDriver {
 enum Timer {
     /// The connection's own deadline (`poll_timeout`).
     Rtc,
-    Audio,
-    Video,
-}
-
-/// One light peer, as the loop holds it.
-struct Peer {
-    pc: RTCPeerConnection,
-    socket: Arc<UdpSocket>,
-    local: SocketAddr,
-    shared: Arc<PeerShared>,
-    /// Audio's and the camera's senders.
-    senders: [RTCRtpSenderId; 2],
-    negotiated: [Negotiated; 2],
-    audio: AudioTrack,
-    video: VideoTrack,
-    /// Remote tracks by the kind of the m-line they arrived on.
-    tracks: Vec<(MediaStreamTrackId, MediaKind)>,
-    /// Whether media of each kind arrived yet.
-    seen: [bool; 3],
-    /// The deadline of this peer's live `Rtc` heap entry; entries at other times are stale.
-    rtc_armed: Option<Instant>,
-    /// Media ticks run from the moment the connection first connected.
-    media_started: bool,
-    answered: bool,
-    pending_candidates: Vec<RTCIceCandidateInit>,
+    /// The next audio packet or video frame, whichever is due first.
+    Media,
 }
 
 /// Every peer, the timer heap and the receive block.
 struct MediaLoop {
     peers: Vec<Option<Peer>>,
     timers: BinaryHeap<Reverse<(Instant, usize, Timer)>>,
-    block: BytesMut,
+    /// Peers to flush at the end of the pass.
+    dirty: Vec<usize>,
+    /// What a datagram is read into, then copied out of at its size. Not a large block
+    /// that datagrams are split off: a fresh one every few hundred datagrams costs a page
+    /// fault per 4 KiB as the kernel fills it, far more than the copy.
+    scratch: Box<[u8; MAX_DATAGRAM]>,
     /// Reused for a video frame's packets.
     frame: Vec<rtp::Packet>,
     send_errors: Arc<SendErrors>,
@@ -316,47 +192,61 @@ async fn readable(socket: Arc<UdpSocket>, id: usize) -> (usize, Arc<UdpSocket>) 
     (id, socket)
 }
 
+/// The loop: passes at most [`TICK`] apart. A pass runs the commands that came, reads every
+/// socket that became readable, fires the timers due, then flushes each peer that any of it
+/// touched once (one drain of its datagrams, one look at its deadline). Between passes the
+/// thread sleeps, whatever arrives, until the next timer or the next tick, then lets the
+/// runtime collect the sockets' readiness in one go: under load that is one wake-up for many
+/// datagrams instead of one each.
 async fn run(mut rx: mpsc::UnboundedReceiver<Command>, send_errors: Arc<SendErrors>) {
     let mut lp = MediaLoop {
         peers: Vec::new(),
         timers: BinaryHeap::new(),
-        block: BytesMut::new(),
+        dirty: Vec::new(),
+        scratch: Box::new([0; MAX_DATAGRAM]),
         frame: Vec::new(),
         send_errors,
     };
     let mut sockets = FuturesUnordered::new();
-    let sleep = tokio::time::sleep(Duration::from_secs(3600));
-    tokio::pin!(sleep);
-    let mut armed: Option<Instant> = None;
+    let mut again = Vec::new();
     loop {
-        let next = lp.next_timer();
-        if next != armed {
-            if let Some(at) = next {
-                sleep.as_mut().reset(at.into());
-            }
-            armed = next;
-        }
-        tokio::select! {
-            biased;
-            command = rx.recv() => match command {
-                Some(command) => {
+        loop {
+            match rx.try_recv() {
+                Ok(command) => {
                     if let Some((id, socket)) = lp.command(command) {
                         sockets.push(readable(socket, id));
                     }
                 }
-                None => break,
-            },
-            Some((id, socket)) = sockets.next(), if !sockets.is_empty() => {
-                if lp.read(id, &socket) {
-                    sockets.push(readable(socket, id));
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    for peer in lp.peers.iter_mut().flatten() {
+                        let _ = peer.pc.close();
+                    }
+                    return;
                 }
             }
-            () = &mut sleep, if armed.is_some() => armed = None,
         }
-        lp.fire_timers(Instant::now());
-    }
-    for peer in lp.peers.iter_mut().flatten() {
-        let _ = peer.pc.close();
+        while let Some(Some((id, socket))) = sockets.next().now_or_never() {
+            if lp.read(id, &socket) {
+                again.push((id, socket));
+            }
+        }
+        // Waited on again from the next pass: a socket left readable (a full batch) must
+        // not keep this one going.
+        for (id, socket) in again.drain(..) {
+            sockets.push(readable(socket, id));
+        }
+        let now = Instant::now();
+        lp.fire_timers(now);
+        lp.flush_dirty(now);
+
+        let wake = lp.next_timer().map_or(now + TICK, |at| at.min(now + TICK));
+        let left = wake.saturating_duration_since(Instant::now());
+        if !left.is_zero() {
+            std::thread::sleep(left);
+        }
+        // The runtime polls its IO driver (without waiting) before it resumes this task.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -365,8 +255,12 @@ impl MediaLoop {
         self.timers.peek().map(|Reverse((at, _, _))| *at)
     }
 
-    fn peer(&mut self, id: usize) -> Option<&mut Peer> {
-        self.peers.get_mut(id).and_then(Option::as_mut)
+    /// Peer `id` is to be flushed at the end of the pass; `stirred` as [`Peer::stirred`].
+    fn mark(dirty: &mut Vec<usize>, id: usize, peer: &mut Peer, stirred: bool) {
+        peer.stirred |= stirred;
+        if !std::mem::replace(&mut peer.dirty, true) {
+            dirty.push(id);
+        }
     }
 
     /// Runs a command; a new peer's socket comes back to be waited on.
@@ -376,11 +270,11 @@ impl MediaLoop {
             Command::Add { fixture, reply } => {
                 let id = self.peers.len();
                 match new_peer(now, fixture) {
-                    Ok((peer, offer)) => {
+                    Ok((mut peer, offer)) => {
                         let socket = Arc::clone(&peer.socket);
                         let shared = Arc::clone(&peer.shared);
+                        Self::mark(&mut self.dirty, id, &mut peer, true);
                         self.peers.push(Some(peer));
-                        self.flush(id, now, false);
                         let _ = reply.send(Ok(Added { id, shared, offer }));
                         return Some((id, socket));
                     }
@@ -390,15 +284,18 @@ impl MediaLoop {
                 }
             }
             Command::Answer { id, sdp, reply } => {
-                let result = match self.peer(id) {
-                    Some(peer) => peer.apply_answer(now, sdp),
+                let result = match self.peers.get_mut(id).and_then(Option::as_mut) {
+                    Some(peer) => {
+                        Self::mark(&mut self.dirty, id, peer, true);
+                        peer.apply_answer(now, sdp)
+                    }
                     None => Err(anyhow!("no light peer {id}")),
                 };
-                self.flush(id, now, false);
                 let _ = reply.send(result);
             }
             Command::Candidate { id, candidate } => {
-                if let Some(peer) = self.peer(id) {
+                if let Some(peer) = self.peers.get_mut(id).and_then(Option::as_mut) {
+                    Self::mark(&mut self.dirty, id, peer, true);
                     if peer.answered {
                         if let Err(err) = peer.pc.add_remote_candidate(candidate) {
                             tracing::warn!("light peer {id}: a server candidate: {err}");
@@ -407,7 +304,6 @@ impl MediaLoop {
                         peer.pending_candidates.push(candidate);
                     }
                 }
-                self.flush(id, now, false);
             }
             Command::Close { id } => {
                 if let Some(mut peer) = self.peers.get_mut(id).and_then(Option::take) {
@@ -424,20 +320,17 @@ impl MediaLoop {
         None
     }
 
-    /// Reads what peer `id`'s socket holds into its connection; false once the peer is gone
+    /// Hands what peer `id`'s socket holds to its connection; false once the peer is gone
     /// (its socket is then no longer waited on).
     fn read(&mut self, id: usize, socket: &UdpSocket) -> bool {
         let now = Instant::now();
         let Some(peer) = self.peers.get_mut(id).and_then(Option::as_mut) else {
             return false;
         };
-        for _ in 0..READS_PER_WAKE {
-            if self.block.capacity() - self.block.len() < DATAGRAM_ROOM {
-                self.block = BytesMut::with_capacity(BLOCK);
-            }
-            match socket.try_recv_buf_from(&mut self.block) {
-                Ok((_, from)) => {
-                    let message = self.block.split();
+        for _ in 0..READS_PER_PASS {
+            match socket.try_recv_from(&mut self.scratch[..]) {
+                Ok((n, from)) => {
+                    let message = BytesMut::from(&self.scratch[..n]);
                     let msg = TaggedBytesMut {
                         now,
                         transport: TransportContext {
@@ -451,6 +344,7 @@ impl MediaLoop {
                     if let Err(err) = peer.pc.handle_read(msg) {
                         tracing::debug!("light peer {id}: a datagram: {err}");
                     }
+                    Self::mark(&mut self.dirty, id, peer, true);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) => {
@@ -459,7 +353,6 @@ impl MediaLoop {
                 }
             }
         }
-        self.flush(id, now, false);
         true
     }
 
@@ -473,47 +366,60 @@ impl MediaLoop {
             let Some(peer) = self.peers.get_mut(id).and_then(Option::as_mut) else {
                 continue;
             };
-            match timer {
+            let stirred = match timer {
                 Timer::Rtc => {
                     if peer.rtc_armed != Some(at) {
                         continue; // stale: an earlier entry replaced it
                     }
                     peer.rtc_armed = None;
-                    let due = peer.pc.poll_timeout().is_some_and(|t| t <= now);
-                    if due && let Err(err) = peer.pc.handle_timeout(now) {
-                        tracing::debug!("light peer {id}: a timeout: {err}");
+                    if peer.pc.poll_timeout().is_some_and(|t| t <= now) {
+                        if let Err(err) = peer.pc.handle_timeout(now) {
+                            tracing::debug!("light peer {id}: a timeout: {err}");
+                        }
+                        peer.timed_out = true;
                     }
-                    self.flush(id, now, due);
+                    true
                 }
-                Timer::Audio => {
-                    peer.send_audio(now);
-                    self.timers
-                        .push(Reverse((at + AUDIO_TICK, id, Timer::Audio)));
-                    self.flush(id, now, false);
+                Timer::Media => {
+                    if peer.next_audio <= now {
+                        peer.send_audio(now);
+                        peer.next_audio += AUDIO_TICK;
+                    }
+                    if peer.next_video <= now {
+                        peer.send_video(now, &mut self.frame);
+                        peer.next_video += peer.video.frame_interval();
+                    }
+                    let next = peer.next_audio.min(peer.next_video);
+                    self.timers.push(Reverse((next, id, Timer::Media)));
+                    false
                 }
-                Timer::Video => {
-                    peer.send_video(now, &mut self.frame);
-                    let next = at + peer.video.frame_interval();
-                    self.timers.push(Reverse((next, id, Timer::Video)));
-                    self.flush(id, now, false);
-                }
-            }
+            };
+            Self::mark(&mut self.dirty, id, peer, stirred);
         }
     }
 
+    fn flush_dirty(&mut self, now: Instant) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for id in dirty.drain(..) {
+            self.flush(id, now);
+        }
+        self.dirty = dirty;
+    }
+
     /// Takes everything peer `id`'s connection has for us: events, received messages and
-    /// datagrams to send; then arms its deadline. `handled` says a timeout was just handled
-    /// (a deadline still in the past is then put off a little).
-    fn flush(&mut self, id: usize, now: Instant, handled: bool) {
+    /// datagrams to send; then arms its deadline.
+    fn flush(&mut self, id: usize, now: Instant) {
         let Some(peer) = self.peers.get_mut(id).and_then(Option::as_mut) else {
             return;
         };
+        peer.dirty = false;
+        let stirred = std::mem::take(&mut peer.stirred);
         let mut connected = false;
-        while let Some(event) = peer.pc.poll_event() {
+        while stirred && let Some(event) = peer.pc.poll_event() {
             match event {
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                     connected |= state == RTCPeerConnectionState::Connected;
-                    peer.shared.progress.send_modify(|p| p.state = state);
+                    peer.shared.set_state(state);
                 }
                 RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                     let kind = match usize::from(init.receiver_id) {
@@ -526,7 +432,7 @@ impl MediaLoop {
                 _ => {}
             }
         }
-        while let Some(msg) = peer.pc.poll_read() {
+        while stirred && let Some(msg) = peer.pc.poll_read() {
             match msg.message {
                 RTCMessage::RtpPacket(track, packet) => peer.received(&track, &packet),
                 RTCMessage::RtcpPacket(_, packets) => {
@@ -536,9 +442,7 @@ impl MediaLoop {
                         .count() as u64;
                     if n > 0 {
                         peer.video.request_keyframe();
-                        peer.shared
-                            .keyframe_requests
-                            .fetch_add(n, Ordering::Relaxed);
+                        peer.shared.count_keyframe_requests(n);
                     }
                 }
                 _ => {}
@@ -553,11 +457,16 @@ impl MediaLoop {
         if connected && !peer.media_started {
             // Like the webrtc peers' send loops: the first tick as soon as connected.
             peer.media_started = true;
-            self.timers.push(Reverse((now, id, Timer::Audio)));
-            self.timers.push(Reverse((now, id, Timer::Video)));
+            peer.next_audio = now;
+            peer.next_video = now;
+            self.timers.push(Reverse((now, id, Timer::Media)));
+        }
+        // Writing media moves no deadline earlier: the armed one stands.
+        if !stirred && peer.rtc_armed.is_some() {
+            return;
         }
         if let Some(mut at) = peer.pc.poll_timeout() {
-            if handled && at <= now {
+            if std::mem::take(&mut peer.timed_out) && at <= now {
                 at = now + STUCK_DEADLINE;
             }
             if peer.rtc_armed.is_none_or(|armed| at < armed) {
@@ -566,188 +475,4 @@ impl MediaLoop {
             }
         }
     }
-}
-
-impl Peer {
-    fn apply_answer(&mut self, now: Instant, sdp: String) -> anyhow::Result<()> {
-        let answer = RTCSessionDescription::answer(sdp).context("parsing the answer")?;
-        self.pc
-            .set_remote_description(now, answer)
-            .context("set_remote_description(answer)")?;
-        self.answered = true;
-        for candidate in std::mem::take(&mut self.pending_candidates) {
-            self.pc
-                .add_remote_candidate(candidate)
-                .context("adding a server candidate")?;
-        }
-        for (i, &id) in self.senders.iter().enumerate() {
-            let Some(mut sender) = self.pc.rtp_sender(id) else {
-                continue;
-            };
-            let params = &sender.get_parameters().rtp_parameters;
-            self.negotiated[i] = Negotiated {
-                payload_type: params.codecs.first().map_or(0, |c| c.payload_type),
-                audio_level_id: params
-                    .header_extensions
-                    .iter()
-                    .find(|e| e.uri == AUDIO_LEVEL_URI)
-                    .and_then(|e| u8::try_from(e.id).ok())
-                    .unwrap_or(0),
-            };
-        }
-        Ok(())
-    }
-
-    fn write(&mut self, now: Instant, line: usize, packet: rtp::Packet) {
-        let kind = MediaKind::ALL[line];
-        self.shared.sent[kind.index()].fetch_add(1, Ordering::Relaxed);
-        if let Some(mut sender) = self.pc.rtp_sender(self.senders[line])
-            && let Err(err) = sender.write_rtp(now, packet)
-        {
-            tracing::debug!("light peer: writing {kind:?}: {err}");
-        }
-    }
-
-    fn send_audio(&mut self, now: Instant) {
-        let sending = self.shared.sending(MediaKind::Audio);
-        let sent_us = crate::latency::now_us();
-        if let Some(packet) = self.audio.tick(self.negotiated[0], sending, sent_us) {
-            self.write(now, 0, packet);
-        }
-    }
-
-    fn send_video(&mut self, now: Instant, frame: &mut Vec<rtp::Packet>) {
-        let sending = self.shared.sending(MediaKind::Camera);
-        self.video.tick(self.negotiated[1], sending, frame);
-        for packet in frame.drain(..) {
-            self.write(now, 1, packet);
-        }
-    }
-
-    fn received(&mut self, track: &MediaStreamTrackId, packet: &rtp::Packet) {
-        if packet.payload.is_empty() {
-            return; // padding, as the webrtc peers do not count it
-        }
-        let kind = self
-            .tracks
-            .iter()
-            .find(|(t, _)| t == track)
-            .map(|(_, k)| *k)
-            .unwrap_or(
-                if packet.header.payload_type == self.negotiated[0].payload_type {
-                    MediaKind::Audio
-                } else {
-                    MediaKind::Camera
-                },
-            );
-        let latency = (kind == MediaKind::Audio)
-            .then(|| crate::tone::sent_us(&packet.payload))
-            .flatten()
-            .map(|sent| {
-                let arrived = crate::latency::now_us();
-                u32::try_from(arrived.saturating_sub(sent)).unwrap_or(u32::MAX)
-            });
-        let first = !std::mem::replace(&mut self.seen[kind.index()], true);
-        self.shared.count_received(kind, latency, first);
-    }
-}
-
-/// A track as the webrtc peers' (`sender::LocalTrack`): its own SSRC, a unique id.
-fn local_track(kind: MediaKind, stream_id: &str, ssrc: u32) -> MediaStreamTrack {
-    let (label, codec_kind, codec) = match kind {
-        MediaKind::Audio => ("audio", RtpCodecKind::Audio, opus_codec()),
-        MediaKind::Camera => ("camera", RtpCodecKind::Video, vp8_codec()),
-        MediaKind::Screen => ("screen", RtpCodecKind::Video, vp8_codec()),
-    };
-    MediaStreamTrack::new(
-        stream_id.to_owned(),
-        format!("{label}-{}", uuid::Uuid::new_v4().simple()),
-        label.to_owned(),
-        codec_kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    )
-}
-
-/// A UDP host candidate for `addr`, as the server adds its own.
-fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> anyhow::Result<()> {
-    let candidate = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: addr.ip().to_string(),
-            port: addr.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    let init = RTCIceCandidate::from(&candidate).to_json()?;
-    pc.add_local_candidate(init)?;
-    Ok(())
-}
-
-/// A peer as the webrtc test peers are built (same codecs, interceptors and three
-/// sendrecv m-lines with a track each), on its own socket on 127.0.0.1, with its offer
-/// (its one host candidate inside) applied.
-fn new_peer(now: Instant, fixture: &'static str) -> anyhow::Result<(Peer, String)> {
-    let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).context("binding UDP")?;
-    socket.set_nonblocking(true)?;
-    let local = socket.local_addr()?;
-    let socket = Arc::new(UdpSocket::from_std(socket)?);
-
-    let mut engine = media_engine()?;
-    let registry = register_default_interceptors(Registry::new(), &mut engine)?;
-    let registry = configure_twcc_sender_only(registry, &mut engine)?.with(
-        Slot::from(FORWARDER_SLOT),
-        KeyframeRequestForwarder::default(),
-    );
-    let mut pc = RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
-        .with_media_engine(engine)
-        .with_interceptor_registry(registry)
-        .build(now)
-        .context("building the peer connection")?;
-
-    let stream_id = format!("stream-{}", uuid::Uuid::new_v4().simple());
-    let ssrcs = MediaKind::ALL.map(|_| new_ssrc());
-    let mut senders = Vec::new();
-    for kind in MediaKind::ALL {
-        let track = local_track(kind, &stream_id, ssrcs[kind.index()]);
-        let id = pc
-            .add_transceiver_from_track(track, None)
-            .with_context(|| format!("adding the {kind:?} transceiver"))?;
-        senders.push(RTCRtpSenderId::from(id));
-    }
-    add_host_candidate(&mut pc, local).context("adding the host candidate")?;
-    let offer = pc.create_offer(None).context("create_offer")?;
-    let sdp = offer.sdp.clone();
-    pc.set_local_description(now, offer)
-        .context("set_local_description(offer)")?;
-
-    let clip = IvfClip::fixture(fixture)?;
-    let tone: Arc<Vec<Bytes>> = crate::tone::opus_tone_frames()?;
-    let peer = Peer {
-        pc,
-        socket,
-        local,
-        shared: Arc::new(PeerShared::new()),
-        senders: [senders[0], senders[1]],
-        negotiated: Default::default(),
-        audio: AudioTrack::new(ssrcs[0], tone)?,
-        video: VideoTrack::new(ssrcs[1], clip)?,
-        tracks: Vec::new(),
-        seen: [false; 3],
-        rtc_armed: None,
-        media_started: false,
-        answered: false,
-        pending_candidates: Vec::new(),
-    };
-    Ok((peer, sdp))
 }

@@ -59,6 +59,19 @@ fn audio_sends_nothing_until_negotiated_and_keeps_the_clock_while_paused() {
 }
 
 #[test]
+fn tagging_a_padded_frame_is_what_the_webrtc_peers_send() {
+    let frames = tone::opus_tone_frames().expect("tone");
+    for (i, frame) in frames.iter().enumerate().take(5) {
+        let padded = tone::tag_opus_packet(frame, 0, 0, 0).expect("padded");
+        let (tag, counter, sent) = (0xdead_beef, i as u32 + 7, 123_456_789 + i as u64);
+        assert_eq!(
+            tag_padded(&padded, tag, counter, sent),
+            tone::tag_opus_packet(frame, tag, counter, sent).expect("tagged")
+        );
+    }
+}
+
+#[test]
 fn audio_carries_its_level_only_when_negotiated() {
     let mut a = audio();
     let with = a.tick(SENDING, true, 1).expect("a packet");
