@@ -9,6 +9,16 @@
 //! `CALLS="1 8 64"` picks the loads, `SECONDS=10` the virtual length of
 //! each phase. Prints a Markdown table (docs/benchmarks.md).
 //!
+//! `ENGINE=duet|str0m|both` (default `both`) picks the relay: Duet's engine,
+//! a minimal str0m SFU (`sim::str0m_relay`), or each in turn at every load,
+//! one table each, to compare the engines on the same calls.
+//!
+//! `CLOCK=cpu` times the engine's calls by the thread's CPU time instead of
+//! the wall clock, less the measured cost of reading that clock around
+//! each call: on a machine busy with other work, time the benchmark spends
+//! preempted inside a call then does not count (caches the other work
+//! cooled still do).
+//!
 //! Each peer sends 320x240-like traffic: Opus every 20 ms (100 bytes) and
 //! VP8 at 15 frames/s, 3 packets of 1,000 bytes per frame (the load tool's
 //! shape), and runs `rtc`'s default interceptors (reports, NACK,
@@ -24,7 +34,9 @@ use std::time::{Duration, Instant};
 
 mod sim;
 
-use sim::{Media, Meter, Sim};
+use duet_server::media::inproc::InProcessEngine;
+use sim::str0m_relay::Str0mRelay;
+use sim::{Media, Meter, Relay, Sim};
 
 /// Counts heap allocations made while `COUNTING` is on (inside the
 /// engine's calls only).
@@ -66,11 +78,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// The engine's share of the run: wall time inside its calls (one thread,
+/// The engine's share of the run: time inside its calls (one thread,
 /// nothing else runs) and its allocations.
 #[derive(Default, Clone, Copy)]
 struct Spent {
     time: Duration,
+    /// Calls into the engine.
+    calls: u64,
     allocs: u64,
     alloc_bytes: u64,
 }
@@ -79,17 +93,88 @@ impl Spent {
     fn since(self, before: Spent) -> Spent {
         Spent {
             time: self.time - before.time,
+            calls: self.calls - before.calls,
             allocs: self.allocs - before.allocs,
             alloc_bytes: self.alloc_bytes - before.alloc_bytes,
         }
     }
+
+    /// The time less `overhead` per call (the clock's own cost).
+    fn net(self, overhead: Duration) -> Duration {
+        let calls = u32::try_from(self.calls).unwrap_or(u32::MAX);
+        self.time.saturating_sub(overhead * calls)
+    }
+}
+
+/// What times the engine's calls (`CLOCK`).
+#[derive(Clone, Copy, PartialEq)]
+enum Clock {
+    Wall,
+    /// The thread's CPU time.
+    Cpu,
+}
+
+impl Clock {
+    fn from_env() -> anyhow::Result<Clock> {
+        match std::env::var("CLOCK").as_deref() {
+            Ok("wall") | Err(_) => Ok(Clock::Wall),
+            Ok("cpu") => Ok(Clock::Cpu),
+            Ok(other) => anyhow::bail!("CLOCK={other}: wall or cpu"),
+        }
+    }
+
+    /// The time since `origin` (wall) or the thread's CPU time so far.
+    fn read(self, origin: Instant) -> Duration {
+        match self {
+            Clock::Wall => origin.elapsed(),
+            Clock::Cpu => {
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: `ts` is a valid timespec for the call to fill.
+                unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+            }
+        }
+    }
+
+    /// What an empty enter/exit pair measures: the clock's cost inside the
+    /// window. The least of 20 batches' means, so a preemption does not
+    /// count.
+    fn overhead(self) -> Duration {
+        let mut c = Counting::new(self);
+        (0..20)
+            .map(|_| {
+                let before = c.spent.time;
+                for _ in 0..10_000 {
+                    c.enter();
+                    c.exit();
+                }
+                (c.spent.time - before) / 10_000
+            })
+            .min()
+            .unwrap_or_default()
+    }
 }
 
 /// Counts the engine's time and allocations (`Spent`) around its calls.
-#[derive(Default)]
 struct Counting {
+    clock: Clock,
+    origin: Instant,
     spent: Spent,
-    start: Option<(Instant, u64, u64)>,
+    start: Option<(Duration, u64, u64)>,
+}
+
+impl Counting {
+    fn new(clock: Clock) -> Counting {
+        Counting {
+            clock,
+            origin: Instant::now(),
+            spent: Spent::default(),
+            start: None,
+        }
+    }
 }
 
 impl Meter for Counting {
@@ -97,12 +182,13 @@ impl Meter for Counting {
         let allocs = ALLOCS.load(Ordering::Relaxed);
         let bytes = ALLOC_BYTES.load(Ordering::Relaxed);
         COUNTING.store(true, Ordering::Relaxed);
-        self.start = Some((Instant::now(), allocs, bytes));
+        self.start = Some((self.clock.read(self.origin), allocs, bytes));
     }
 
     fn exit(&mut self) {
         if let Some((start, allocs, bytes)) = self.start.take() {
-            self.spent.time += start.elapsed();
+            self.spent.time += self.clock.read(self.origin) - start;
+            self.spent.calls += 1;
             COUNTING.store(false, Ordering::Relaxed);
             self.spent.allocs += ALLOCS.load(Ordering::Relaxed) - allocs;
             self.spent.alloc_bytes += ALLOC_BYTES.load(Ordering::Relaxed) - bytes;
@@ -120,9 +206,14 @@ struct Row {
     heap_per_call: f64,
 }
 
-fn measure(calls: u32, seconds: u64) -> anyhow::Result<Row> {
+fn measure<R: Relay>(
+    calls: u32,
+    seconds: u64,
+    clock: Clock,
+    make: impl FnOnce(std::net::SocketAddr) -> anyhow::Result<R>,
+) -> anyhow::Result<Row> {
     LIVE_BYTES.store(0, Ordering::Relaxed);
-    let mut sim = Sim::new(Counting::default())?;
+    let mut sim = Sim::with_relay(Counting::new(clock), make)?;
     // Calls join over a second, as they would: each connection's timers
     // then run in their own phases, not all at one instant.
     let gap = Duration::from_secs(1) / calls.max(1);
@@ -145,10 +236,10 @@ fn measure(calls: u32, seconds: u64) -> anyhow::Result<Row> {
     let idle = sim.meter.spent.since(before);
     let idle_wakeups = sim.wakeups - wakeups;
     anyhow::ensure!(forwarded > 0, "nothing was forwarded");
-    anyhow::ensure!(
-        sim.engine.counters().rtp_forwarded > 0,
-        "the engine forwarded nothing"
-    );
+    anyhow::ensure!(sim.engine.forwarded() > 0, "the engine forwarded nothing");
+    let heap_per_call = LIVE_BYTES.load(Ordering::Relaxed) as f64 / f64::from(calls);
+    // The engine and peers are freed outside the meter, uncounted.
+    drop(sim);
     Ok(Row {
         calls,
         forwarded,
@@ -156,8 +247,33 @@ fn measure(calls: u32, seconds: u64) -> anyhow::Result<Row> {
         idle,
         idle_seconds: seconds as f64,
         idle_wakeups,
-        heap_per_call: LIVE_BYTES.load(Ordering::Relaxed) as f64 / f64::from(calls),
+        heap_per_call,
     })
+}
+
+/// The engines to compare.
+#[derive(Clone, Copy, PartialEq)]
+enum Contender {
+    Duet,
+    Str0m,
+}
+
+impl Contender {
+    fn title(self) -> &'static str {
+        match self {
+            Contender::Duet => "Duet's engine (rtc 0.21.1)",
+            Contender::Str0m => "str0m 0.25 relay (RTP mode)",
+        }
+    }
+
+    fn measure(self, calls: u32, seconds: u64, clock: Clock) -> anyhow::Result<Row> {
+        match self {
+            Contender::Duet => measure(calls, seconds, clock, |addr| {
+                Ok(InProcessEngine::new(addr)?)
+            }),
+            Contender::Str0m => measure(calls, seconds, clock, Str0mRelay::new),
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -172,26 +288,65 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    let engines = match std::env::var("ENGINE").as_deref() {
+        Ok("duet") => vec![Contender::Duet],
+        Ok("str0m") => vec![Contender::Str0m],
+        Ok("both") | Err(_) => vec![Contender::Duet, Contender::Str0m],
+        Ok(other) => anyhow::bail!("ENGINE={other}: duet, str0m or both"),
+    };
+    let clock = Clock::from_env()?;
+    // The wall clock's cost (a few tens of ns) is left in, as it always
+    // was; the CPU clock's (a system call) is taken out.
+    let overhead = match clock {
+        Clock::Wall => Duration::ZERO,
+        Clock::Cpu => clock.overhead(),
+    };
+    // Each load through each engine in turn, so both see the same machine.
+    let mut rows: Vec<(Contender, Row)> = Vec::new();
+    for &n in &calls {
+        for &engine in &engines {
+            rows.push((engine, engine.measure(n, seconds, clock)?));
+        }
+    }
+    if clock == Clock::Cpu {
+        println!();
+        println!(
+            "Thread CPU time, less {} ns per call into the engine (the clock's own cost).",
+            overhead.as_nanos()
+        );
+    }
+    for &engine in &engines {
+        println!();
+        println!("{}:", engine.title());
+        println!();
+        print_header();
+        for (_, r) in rows.iter().filter(|(e, _)| *e == engine) {
+            print_row(r, seconds, overhead);
+        }
+    }
+    Ok(())
+}
+
+fn print_header() {
     println!(
         "| calls | forwarded pkt/s | engine µs/pkt | allocs/pkt | alloc bytes/pkt | idle call % of a core | idle allocs/call/s | idle timer wake-ups/s | engine heap KiB/call |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for n in calls {
-        let r = measure(n, seconds)?;
-        let pkts = r.forwarded as f64;
-        let idle_per_call = r.idle.time.as_secs_f64() / (r.idle_seconds * f64::from(r.calls));
-        println!(
-            "| {} | {:.0} | {:.2} | {:.1} | {:.0} | {:.4} % | {:.0} | {:.1} | {:.0} |",
-            r.calls,
-            pkts / seconds as f64,
-            r.media.time.as_secs_f64() * 1e6 / pkts,
-            r.media.allocs as f64 / pkts,
-            r.media.alloc_bytes as f64 / pkts,
-            idle_per_call * 100.0,
-            r.idle.allocs as f64 / (r.idle_seconds * f64::from(r.calls)),
-            r.idle_wakeups as f64 / r.idle_seconds,
-            r.heap_per_call / 1024.0,
-        );
-    }
-    Ok(())
+}
+
+fn print_row(r: &Row, seconds: u64, overhead: Duration) {
+    let pkts = r.forwarded as f64;
+    let idle_per_call = r.idle.net(overhead).as_secs_f64() / (r.idle_seconds * f64::from(r.calls));
+    println!(
+        "| {} | {:.0} | {:.2} | {:.1} | {:.0} | {:.4} % | {:.0} | {:.1} | {:.0} |",
+        r.calls,
+        pkts / seconds as f64,
+        r.media.net(overhead).as_secs_f64() * 1e6 / pkts,
+        r.media.allocs as f64 / pkts,
+        r.media.alloc_bytes as f64 / pkts,
+        idle_per_call * 100.0,
+        r.idle.allocs as f64 / (r.idle_seconds * f64::from(r.calls)),
+        r.idle_wakeups as f64 / r.idle_seconds,
+        r.heap_per_call / 1024.0,
+    );
 }

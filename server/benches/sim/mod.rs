@@ -4,8 +4,14 @@
 //! says); every timer fires at its deadline. Shared by the in-process
 //! benchmark (`benches/engine.rs`) and the engine's virtual-time tests
 //! (`tests/engine_virtual.rs`), which include this file by path.
+//!
+//! The relay in the middle is a [`Relay`]: Duet's engine by default, or
+//! (for the benchmark's comparison) a str0m SFU (`str0m_relay`), driven by
+//! the same peers and the same packet schedule.
 
 #![allow(dead_code)] // Each includer uses its own part.
+
+pub mod str0m_relay;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,6 +39,69 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+/// What sits between the peers: a media server without sockets or a clock
+/// of its own, handed datagrams and the time.
+pub trait Relay {
+    /// A datagram it sends.
+    type Datagram: AsRef<[u8]>;
+
+    /// `role`'s offer in `session`, on connection `conn`: the answer.
+    fn offer(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        role: Role,
+        conn: ConnId,
+        sdp: String,
+    ) -> anyhow::Result<String>;
+    /// A datagram that arrived from `from`.
+    fn receive(&mut self, now: Instant, from: SocketAddr, data: BytesMut);
+    /// When it next wants `handle_timeouts`.
+    fn next_wake(&mut self) -> Instant;
+    fn handle_timeouts(&mut self, now: Instant);
+    /// Moves what it sent since the last call into `out` (destination,
+    /// datagram).
+    fn take_sent(&mut self, out: &mut Vec<(SocketAddr, Self::Datagram)>);
+    /// RTP packets it forwarded (retransmissions included, if it counts
+    /// them).
+    fn forwarded(&self) -> u64;
+}
+
+impl Relay for InProcessEngine {
+    type Datagram = BytesMut;
+
+    fn offer(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        role: Role,
+        conn: ConnId,
+        sdp: String,
+    ) -> anyhow::Result<String> {
+        Ok(InProcessEngine::offer(self, now, session, role, conn, sdp)?)
+    }
+
+    fn receive(&mut self, now: Instant, from: SocketAddr, data: BytesMut) {
+        InProcessEngine::receive(self, now, from, data);
+    }
+
+    fn next_wake(&mut self) -> Instant {
+        InProcessEngine::next_wake(self)
+    }
+
+    fn handle_timeouts(&mut self, now: Instant) {
+        InProcessEngine::handle_timeouts(self, now);
+    }
+
+    fn take_sent(&mut self, out: &mut Vec<(SocketAddr, BytesMut)>) {
+        InProcessEngine::take_sent(self, out);
+    }
+
+    fn forwarded(&self) -> u64 {
+        self.counters().rtp_forwarded
+    }
+}
 
 /// What the includer wants to know of the engine's own work: called
 /// around every call into the engine.
@@ -154,10 +223,11 @@ fn peer(
 /// loses it.
 pub type Loss = Box<dyn FnMut(usize, &[u8]) -> bool>;
 
-/// The engine, every call's two peers, and virtual time.
-pub struct Sim<M: Meter> {
+/// The engine (or another [`Relay`]), every call's two peers, and virtual
+/// time.
+pub struct Sim<M: Meter, R: Relay = InProcessEngine> {
     pub now: Instant,
-    pub engine: InProcessEngine,
+    pub engine: R,
     engine_addr: SocketAddr,
     pub peers: Vec<Peer>,
     by_addr: HashMap<SocketAddr, usize>,
@@ -165,7 +235,7 @@ pub struct Sim<M: Meter> {
     /// The engine's receive block, as its socket loop keeps one (see
     /// `engine::recv_buffer`): datagrams are copied into it.
     block: BytesMut,
-    sent: Vec<(SocketAddr, BytesMut)>,
+    sent: Vec<(SocketAddr, R::Datagram)>,
     /// Times the engine's timers woke it.
     pub wakeups: u64,
     /// Losses on the way from Duet to the peers.
@@ -175,11 +245,22 @@ pub struct Sim<M: Meter> {
 }
 
 impl<M: Meter> Sim<M> {
+    /// Calls through Duet's engine.
     pub fn new(meter: M) -> anyhow::Result<Sim<M>> {
+        Sim::with_relay(meter, |addr| Ok(InProcessEngine::new(addr)?))
+    }
+}
+
+impl<M: Meter, R: Relay> Sim<M, R> {
+    /// Calls through the relay `make` builds for its advertised address.
+    pub fn with_relay(
+        meter: M,
+        make: impl FnOnce(SocketAddr) -> anyhow::Result<R>,
+    ) -> anyhow::Result<Sim<M, R>> {
         let engine_addr = SocketAddr::from(([10, 1, 0, 1], 3478));
         Ok(Sim {
             now: Instant::now(),
-            engine: InProcessEngine::new(engine_addr)?,
+            engine: make(engine_addr)?,
             engine_addr,
             peers: Vec::new(),
             by_addr: HashMap::new(),
@@ -194,7 +275,7 @@ impl<M: Meter> Sim<M> {
     }
 
     /// Runs `f` on the engine, between the meter's enter and exit.
-    fn engine<T>(&mut self, f: impl FnOnce(&mut InProcessEngine, &mut BytesMut) -> T) -> T {
+    fn engine<T>(&mut self, f: impl FnOnce(&mut R, &mut BytesMut) -> T) -> T {
         self.meter.enter();
         let out = f(&mut self.engine, &mut self.block);
         self.meter.exit();
@@ -290,7 +371,7 @@ impl<M: Meter> Sim<M> {
                     continue;
                 };
                 if let Some(loss) = &mut self.loss
-                    && loss(i, data)
+                    && loss(i, data.as_ref())
                 {
                     continue;
                 }
@@ -302,7 +383,7 @@ impl<M: Meter> Sim<M> {
                         ecn: None,
                         transport_protocol: TransportProtocol::UDP,
                     },
-                    message: BytesMut::from(&data[..]),
+                    message: BytesMut::from(data.as_ref()),
                 };
                 let _ = self.peers[i].pc.handle_read(msg);
             }
