@@ -9,9 +9,10 @@
 //! `CALLS="1 8 64"` picks the loads, `SECONDS=10` the virtual length of
 //! each phase. Prints a Markdown table (docs/benchmarks.md).
 //!
-//! `ENGINE=duet|str0m|both` (default `both`) picks the relay: Duet's engine,
-//! a minimal str0m SFU (`sim::str0m_relay`), or each in turn at every load,
-//! one table each, to compare the engines on the same calls.
+//! `ENGINE=duet|str0m|both` picks the relay: Duet's engine, a minimal str0m
+//! SFU (`sim::str0m_relay`), or each in turn at every load, one table each,
+//! to compare the engines on the same calls. The str0m relay is built only
+//! with `--features compare-str0m` (default then `both`, else `duet`).
 //!
 //! `CLOCK=cpu` times the engine's calls by the thread's CPU time instead of
 //! the wall clock, less the measured cost of reading that clock around
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 mod sim;
 
 use duet_server::media::inproc::InProcessEngine;
+#[cfg(feature = "compare-str0m")]
 use sim::str0m_relay::Str0mRelay;
 use sim::{Media, Meter, Relay, Sim};
 
@@ -271,7 +273,12 @@ impl Contender {
             Contender::Duet => measure(calls, seconds, clock, |addr| {
                 Ok(InProcessEngine::new(addr)?)
             }),
+            #[cfg(feature = "compare-str0m")]
             Contender::Str0m => measure(calls, seconds, clock, Str0mRelay::new),
+            #[cfg(not(feature = "compare-str0m"))]
+            Contender::Str0m => {
+                anyhow::bail!("the str0m relay needs `--features compare-str0m`")
+            }
         }
     }
 }
@@ -291,7 +298,10 @@ fn main() -> anyhow::Result<()> {
     let engines = match std::env::var("ENGINE").as_deref() {
         Ok("duet") => vec![Contender::Duet],
         Ok("str0m") => vec![Contender::Str0m],
-        Ok("both") | Err(_) => vec![Contender::Duet, Contender::Str0m],
+        Ok("both") => vec![Contender::Duet, Contender::Str0m],
+        // Both when the str0m relay is built in, else Duet's engine alone.
+        Err(_) if cfg!(feature = "compare-str0m") => vec![Contender::Duet, Contender::Str0m],
+        Err(_) => vec![Contender::Duet],
         Ok(other) => anyhow::bail!("ENGINE={other}: duet, str0m or both"),
     };
     let clock = Clock::from_env()?;

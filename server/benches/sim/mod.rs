@@ -6,11 +6,13 @@
 //! (`tests/engine_virtual.rs`), which include this file by path.
 //!
 //! The relay in the middle is a [`Relay`]: Duet's engine by default, or
-//! (for the benchmark's comparison) a str0m SFU (`str0m_relay`), driven by
-//! the same peers and the same packet schedule.
+//! (for the benchmark's comparison, built with `--features compare-str0m`)
+//! a str0m SFU (`str0m_relay`), driven by the same peers and the same
+//! packet schedule.
 
 #![allow(dead_code)] // Each includer uses its own part.
 
+#[cfg(feature = "compare-str0m")]
 pub mod str0m_relay;
 
 use std::collections::HashMap;
