@@ -175,7 +175,9 @@ impl TestPeer {
     }
 }
 
-async fn wait_joined(
+/// Waits for `joined` (its message) or the server's `error` ([`JoinRefused`]); the light
+/// load peers join through this too.
+pub(crate) async fn wait_joined(
     signal: &SignalClient,
     incoming: &mut mpsc::UnboundedReceiver<Value>,
 ) -> anyhow::Result<Value> {

@@ -216,25 +216,7 @@ impl LocalTrack {
                 break ssrc;
             }
         };
-        let (label, codec_kind, codec) = match kind {
-            MediaKind::Audio => ("audio", RtpCodecKind::Audio, opus_codec()),
-            MediaKind::Camera => ("camera", RtpCodecKind::Video, vp8_codec()),
-            MediaKind::Screen => ("screen", RtpCodecKind::Video, vp8_codec()),
-        };
-        let track = MediaStreamTrack::new(
-            stream_id.to_owned(),
-            format!("{label}-{}", uuid::Uuid::new_v4().simple()),
-            label.to_owned(),
-            codec_kind,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec,
-                ..Default::default()
-            }],
-        );
+        let track = media_track(kind, stream_id, ssrc);
         LocalTrack {
             kind,
             ssrc,
@@ -275,7 +257,39 @@ impl SendContext {
     }
 }
 
-fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Bytes) -> rtp::Packet {
+/// A local track of `kind` under `stream_id` sending as `ssrc`, with a unique id: the
+/// webrtc peers' and the light load peers' alike.
+pub(crate) fn media_track(kind: MediaKind, stream_id: &str, ssrc: u32) -> MediaStreamTrack {
+    let (label, codec_kind, codec) = match kind {
+        MediaKind::Audio => ("audio", RtpCodecKind::Audio, opus_codec()),
+        MediaKind::Camera => ("camera", RtpCodecKind::Video, vp8_codec()),
+        MediaKind::Screen => ("screen", RtpCodecKind::Video, vp8_codec()),
+    };
+    MediaStreamTrack::new(
+        stream_id.to_owned(),
+        format!("{label}-{}", uuid::Uuid::new_v4().simple()),
+        label.to_owned(),
+        codec_kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    )
+}
+
+/// A plain RTP packet (version 2, no extensions yet).
+pub(crate) fn rtp_packet(
+    pt: u8,
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+    marker: bool,
+    payload: Bytes,
+) -> rtp::Packet {
     rtp::Packet {
         header: rtp::Header {
             version: 2,

@@ -12,11 +12,9 @@ pub(crate) mod media;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::peer::{JOIN_TIMEOUT, JoinRefused};
 use crate::signal::{SignalClient, candidate_from_json, msg_type};
 use crate::tasks::{TaskSet, wait_watch};
 use conn::{PeerShared, Progress};
@@ -45,7 +43,7 @@ impl LightPeer {
         let (signal, mut incoming) = SignalClient::connect(ws_url).await?;
         let signal = Arc::new(signal);
         signal.send_json(&json!({"type": "join", "token": token, "name": name}))?;
-        wait_joined(&signal, &mut incoming).await?;
+        crate::peer::wait_joined(&signal, &mut incoming).await?;
         let added = driver.add(fixture).await?;
         let peer = LightPeer {
             id: added.id,
@@ -106,38 +104,6 @@ impl LightPeer {
 impl Drop for LightPeer {
     fn drop(&mut self) {
         self.driver.close(self.id);
-    }
-}
-
-async fn wait_joined(
-    signal: &SignalClient,
-    incoming: &mut mpsc::UnboundedReceiver<Value>,
-) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
-    loop {
-        let msg = match tokio::time::timeout_at(deadline, incoming.recv()).await {
-            Ok(Some(msg)) => msg,
-            Ok(None) => {
-                let why = signal
-                    .wait_closed(Duration::from_secs(1))
-                    .await
-                    .unwrap_or_else(|_| "unknown".to_owned());
-                bail!("the signaling socket closed before `joined` ({why})");
-            }
-            Err(_) => bail!("no `joined` within {JOIN_TIMEOUT:?}"),
-        };
-        match msg_type(&msg) {
-            Some("joined") => return Ok(()),
-            Some("error") => {
-                let text = |k: &str| msg.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-                return Err(anyhow!(JoinRefused {
-                    code: text("code"),
-                    message: text("message"),
-                    raw: msg.clone(),
-                }));
-            }
-            _ => continue,
-        }
     }
 }
 

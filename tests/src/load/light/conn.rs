@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use bytes::Bytes;
 use rtc::interceptor::{Registry, Slot};
-use rtc::media_stream::{MediaStreamTrack, MediaStreamTrackId};
+use rtc::media_stream::MediaStreamTrackId;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_twcc_sender_only, register_default_interceptors,
@@ -26,16 +26,13 @@ use rtc::peer_connection::transport::{
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use super::media::{AudioTrack, Negotiated, VideoTrack, new_ssrc};
 use crate::feedback::{FORWARDER_SLOT, KeyframeRequestForwarder};
 use crate::ivf::IvfClip;
-use crate::sender::{AUDIO_LEVEL_URI, media_engine, opus_codec, vp8_codec};
+use crate::sender::{AUDIO_LEVEL_URI, media_engine};
 use crate::stats::MediaKind;
 
 /// Where a peer's connection stands, and which kinds of media it has received: what joining
@@ -262,29 +259,6 @@ impl Peer {
     }
 }
 
-/// A track as the webrtc peers' (`sender::LocalTrack`): its own SSRC, a unique id.
-fn local_track(kind: MediaKind, stream_id: &str, ssrc: u32) -> MediaStreamTrack {
-    let (label, codec_kind, codec) = match kind {
-        MediaKind::Audio => ("audio", RtpCodecKind::Audio, opus_codec()),
-        MediaKind::Camera => ("camera", RtpCodecKind::Video, vp8_codec()),
-        MediaKind::Screen => ("screen", RtpCodecKind::Video, vp8_codec()),
-    };
-    MediaStreamTrack::new(
-        stream_id.to_owned(),
-        format!("{label}-{}", uuid::Uuid::new_v4().simple()),
-        label.to_owned(),
-        codec_kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    )
-}
-
 /// A UDP host candidate for `addr`, as the server adds its own.
 fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> anyhow::Result<()> {
     let candidate = CandidateHostConfig {
@@ -329,7 +303,7 @@ pub(super) fn new_peer(now: Instant, fixture: &'static str) -> anyhow::Result<(P
     let ssrcs = MediaKind::ALL.map(|_| new_ssrc());
     let mut senders = Vec::new();
     for kind in MediaKind::ALL {
-        let track = local_track(kind, &stream_id, ssrcs[kind.index()]);
+        let track = crate::sender::media_track(kind, &stream_id, ssrcs[kind.index()]);
         let id = pc
             .add_transceiver_from_track(track, None)
             .with_context(|| format!("adding the {kind:?} transceiver"))?;

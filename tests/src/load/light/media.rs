@@ -65,21 +65,6 @@ pub(crate) fn new_ssrc() -> u32 {
     nonzero_random()
 }
 
-fn packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Bytes) -> rtp::Packet {
-    rtp::Packet {
-        header: rtp::Header {
-            version: 2,
-            marker,
-            payload_type: pt,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc,
-            ..Default::default()
-        },
-        payload,
-    }
-}
-
 /// The audio line: one packet per 20 ms tick while sending, as `sender::audio_loop`.
 pub(crate) struct AudioTrack {
     ssrc: u32,
@@ -149,7 +134,7 @@ impl AudioTrack {
         let ts = self
             .ts0
             .wrapping_add(tick.wrapping_mul(tone::SAMPLES_PER_FRAME));
-        let mut p = packet(
+        let mut p = crate::sender::rtp_packet(
             negotiated.payload_type,
             self.seq,
             ts,
@@ -240,7 +225,7 @@ impl VideoTrack {
             .wrapping_add(tick.wrapping_mul(self.clip.rtp_ticks_per_frame()));
         let last = payloads.len().saturating_sub(1);
         for (i, payload) in payloads.into_iter().enumerate() {
-            out.push(packet(
+            out.push(crate::sender::rtp_packet(
                 negotiated.payload_type,
                 self.seq,
                 ts,
