@@ -20,9 +20,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
 };
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
-};
+use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
@@ -259,24 +257,6 @@ impl Peer {
     }
 }
 
-/// A UDP host candidate for `addr`, as the server adds its own.
-fn add_host_candidate(pc: &mut RTCPeerConnection, addr: SocketAddr) -> anyhow::Result<()> {
-    let candidate = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: addr.ip().to_string(),
-            port: addr.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()?;
-    let init = RTCIceCandidate::from(&candidate).to_json()?;
-    pc.add_local_candidate(init)?;
-    Ok(())
-}
-
 /// A peer as the webrtc test peers are built (same codecs, interceptors and three
 /// sendrecv m-lines with a track each), on its own socket on 127.0.0.1, with its offer
 /// (its one host candidate inside) applied.
@@ -309,7 +289,8 @@ pub(super) fn new_peer(now: Instant, fixture: &'static str) -> anyhow::Result<(P
             .with_context(|| format!("adding the {kind:?} transceiver"))?;
         senders.push(RTCRtpSenderId::from(id));
     }
-    add_host_candidate(&mut pc, local).context("adding the host candidate")?;
+    duet_server::media::inproc::add_host_candidate(&mut pc, local, false)
+        .context("adding the host candidate")?;
     let offer = pc.create_offer(None).context("create_offer")?;
     let sdp = offer.sdp.clone();
     pc.set_local_description(now, offer)
