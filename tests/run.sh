@@ -103,13 +103,20 @@ echo "==> cargo test, then the browser tests (in a loopback-only network namespa
 # headless Chromium per person; the server and the browsers must share the
 # namespace. Test files run one at a time: each holds up to two browsers.
 export DUET_BIN="${DUET_BIN:-$CARGO_TARGET_DIR/debug/duet}"
-test_cmd='ip link set lo up && cargo test --workspace --offline --locked "$@" &&
+# Each half has a watchdog: a test that hangs (a process or a loop left
+# behind) fails the run with a clear line instead of stalling CI until its
+# own limit. Each half takes 5–12 minutes here; 35 is far beyond that.
+watchdog='timeout --kill-after=30s 35m'
+test_cmd='ip link set lo up &&
+    { $0 cargo test --workspace --offline --locked "$@" ||
+      { rc=$?; [ $rc -ne 124 ] || echo "cargo test did not finish within 35 minutes" >&2; exit $rc; }; } &&
     echo "==> browser tests" &&
-    exec node --test --test-concurrency=1 tests/browser/'
+    { $0 node --test --test-concurrency=1 tests/browser/ ||
+      { rc=$?; [ $rc -ne 124 ] || echo "the browser tests did not finish within 35 minutes" >&2; exit $rc; }; }'
 # A private mount namespace too: the full-disk test mounts a tiny tmpfs that
 # nobody outside the tests sees.
 if [ "$(id -u)" -eq 0 ]; then
-    unshare --net --mount -- sh -c "$test_cmd" sh "$@"
+    unshare --net --mount -- sh -c "$test_cmd" "$watchdog" "$@"
 else
-    unshare --user --map-root-user --net --mount -- sh -c "$test_cmd" sh "$@"
+    unshare --user --map-root-user --net --mount -- sh -c "$test_cmd" "$watchdog" "$@"
 fi

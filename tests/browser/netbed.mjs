@@ -391,7 +391,9 @@ export function sampleStats(page, everyMs = 1000) {
   const samples = [];
   let running = true;
   const loop = (async () => {
-    while (running) {
+    // Ends with the page too: a test that failed before `stop()` must not
+    // leave a loop that keeps this file's process, and the run, alive.
+    while (running && !page.isClosed()) {
       const started = Date.now();
       try {
         const s = await pageStats(page);
