@@ -10,6 +10,7 @@ const WORDS = {
   loss: 'is losing packets',
   delay: 'has a long delay',
   reconnecting: 'is reconnecting',
+  slow: 'is slow: video is kept small to fit it',
 };
 
 function sentence(who, q) {

@@ -3,7 +3,10 @@
 //! delay"). The server assesses each participant from the receiver reports
 //! their browser sends (loss on what Duet sends them, and the round trip)
 //! and tells both pages (`quality` messages), so each shows its own
-//! connection and the other person's.
+//! connection and the other person's. A downlink too narrow for good video
+//! is weak too ("slow"), even once Duet has talked the sender down so far
+//! that nothing is lost any more: the picture that person gets is small
+//! and soft, and they should know why.
 //!
 //! A connection's level only changes once the new level was seen on
 //! [`CONFIRM`] consecutive assessments: one bad report on a good link is
@@ -41,6 +44,9 @@ pub enum QualityReason {
     Loss,
     /// Packets take long to arrive (round trip).
     Delay,
+    /// Their downlink carries too little for good video: Duet holds the
+    /// other person's video down to what it takes.
+    Slow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -57,10 +63,13 @@ impl Assessment {
     };
 }
 
-/// One assessment from smoothed loss (0–1) and round trip. The worse of the
-/// two decides; loss is named when both are equally bad, as it is what
-/// people hear (gaps, robotic voice) and see (frozen picture).
-pub fn assess(loss: f32, rtt_ms: Option<f32>) -> Assessment {
+/// One assessment from smoothed loss (0–1), round trip, and whether the
+/// link is `slow` (Duet caps the video to it below what good video needs).
+/// The worse of loss and delay decides; loss is named when both are equally
+/// bad, as it is what people hear (gaps, robotic voice) and see (frozen
+/// picture). A slow link is weak at least; loss or delay, when they are as
+/// bad, are named instead, as they are what people notice first.
+pub fn assess(loss: f32, rtt_ms: Option<f32>, slow: bool) -> Assessment {
     let level = |v: f32, good: f32, weak: f32| {
         if !v.is_finite() || v <= good {
             Quality::Good
@@ -78,7 +87,14 @@ pub fn assess(loss: f32, rtt_ms: Option<f32>) -> Assessment {
         Quality::Bad => 2,
     };
     if by_loss == Quality::Good && by_delay == Quality::Good {
-        Assessment::GOOD
+        if slow {
+            Assessment {
+                quality: Quality::Weak,
+                reason: Some(QualityReason::Slow),
+            }
+        } else {
+            Assessment::GOOD
+        }
     } else if rank(by_loss) >= rank(by_delay) {
         Assessment {
             quality: by_loss,
@@ -135,35 +151,51 @@ mod tests {
 
     #[test]
     fn levels_follow_loss_and_delay() {
-        assert_eq!(assess(0.0, Some(40.0)), Assessment::GOOD);
-        assert_eq!(assess(0.02, None), Assessment::GOOD);
+        assert_eq!(assess(0.0, Some(40.0), false), Assessment::GOOD);
+        assert_eq!(assess(0.02, None, false), Assessment::GOOD);
         assert_eq!(
-            assess(0.05, Some(40.0)),
+            assess(0.05, Some(40.0), false),
             a(Quality::Weak, Some(QualityReason::Loss))
         );
         assert_eq!(
-            assess(0.20, Some(40.0)),
+            assess(0.20, Some(40.0), false),
             a(Quality::Bad, Some(QualityReason::Loss))
         );
         assert_eq!(
-            assess(0.0, Some(450.0)),
+            assess(0.0, Some(450.0), false),
             a(Quality::Weak, Some(QualityReason::Delay))
         );
         assert_eq!(
-            assess(0.0, Some(900.0)),
+            assess(0.0, Some(900.0), false),
             a(Quality::Bad, Some(QualityReason::Delay))
         );
         // The worse one decides; a tie names loss.
         assert_eq!(
-            assess(0.05, Some(900.0)),
+            assess(0.05, Some(900.0), false),
             a(Quality::Bad, Some(QualityReason::Delay))
         );
         assert_eq!(
-            assess(0.05, Some(450.0)),
+            assess(0.05, Some(450.0), false),
             a(Quality::Weak, Some(QualityReason::Loss))
         );
+        // A slow link is weak; loss or delay as bad or worse is named instead.
+        assert_eq!(
+            assess(0.0, Some(40.0), true),
+            a(Quality::Weak, Some(QualityReason::Slow))
+        );
+        assert_eq!(
+            assess(0.05, Some(40.0), true),
+            a(Quality::Weak, Some(QualityReason::Loss))
+        );
+        assert_eq!(
+            assess(0.0, Some(900.0), true),
+            a(Quality::Bad, Some(QualityReason::Delay))
+        );
         // Nonsense from a report is no reason to alarm anyone.
-        assert_eq!(assess(f32::NAN, Some(f32::INFINITY)), Assessment::GOOD);
+        assert_eq!(
+            assess(f32::NAN, Some(f32::INFINITY), false),
+            Assessment::GOOD
+        );
     }
 
     #[test]

@@ -38,6 +38,13 @@ pub const REMB_REFRESH: Duration = Duration::from_secs(1);
 /// low-resolution video, with room left for audio on a poor link.
 pub const LOW_BANDWIDTH_BPS: u64 = 150_000;
 
+/// A cap the downlink itself imposes (loss, or the receiver's estimate)
+/// at or below this makes the link "slow" for the person on it: their view
+/// of the other person is small and soft (`duet_signaling::quality`).
+/// Good video at the sizes a call page shows wants 500 kbit/s or more;
+/// under 300 even a 360p picture looks poor.
+pub const SLOW_LINK_BPS: u64 = 300_000;
+
 /// Sent once when a cap is lifted, so the sender need not wait for the
 /// last cap to expire: far above any video stream, so no limit at all.
 pub const LIFTED_BPS: u64 = 50_000_000;
@@ -141,11 +148,20 @@ pub struct DownlinkCap {
     /// own request), and when.
     sent_bps: Option<u64>,
     last_sent: Option<Instant>,
+    /// The part of the last cap the downlink itself imposed (loss, or the
+    /// receiver's estimate while it binds): what the link carries, as far
+    /// as Duet can tell, unlike a receiver's own low-bandwidth request.
+    link_bps: Option<u64>,
 }
 
 impl DownlinkCap {
     pub fn cap_bps(&self) -> Option<u64> {
         self.cap_bps
+    }
+
+    /// Whether the downlink holds this stream at or below [`SLOW_LINK_BPS`].
+    pub fn slow(&self) -> bool {
+        self.link_bps.is_some_and(|bps| bps <= SLOW_LINK_BPS)
     }
 
     /// Whether loss, or the receiver's own estimate, has pushed the cap
@@ -240,10 +256,8 @@ impl DownlinkCap {
             };
         }
         let receiver = self.receiver_cap(now, incoming_bps);
-        let effective = [self.cap_bps, requested, receiver]
-            .into_iter()
-            .flatten()
-            .min();
+        self.link_bps = [self.cap_bps, receiver].into_iter().flatten().min();
+        let effective = [self.link_bps, requested].into_iter().flatten().min();
         let changed = effective != self.sent_bps;
         let stale = self
             .last_sent

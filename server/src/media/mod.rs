@@ -106,6 +106,10 @@ pub struct LinkQuality {
     /// (`bandwidth::video_gate`).
     #[serde(skip)]
     pub video_paused: bool,
+    /// Whether their downlink holds the other person's video below what
+    /// good video needs (`bandwidth::SLOW_LINK_BPS`).
+    #[serde(skip)]
+    pub slow: bool,
 }
 
 impl LinkQuality {

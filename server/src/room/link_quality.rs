@@ -39,7 +39,9 @@ impl QualityWatch {
             if !q.reported {
                 continue;
             }
-            if let Some(a) = self.trackers[role.index()].observe(assess(q.worst_loss(), q.rtt_ms)) {
+            if let Some(a) =
+                self.trackers[role.index()].observe(assess(q.worst_loss(), q.rtt_ms, q.slow))
+            {
                 changed.push((*role, a));
             }
         }
@@ -127,6 +129,7 @@ mod tests {
             rtt_ms: Some(40.0),
             reported: true,
             video_paused: false,
+            slow: false,
         }
     }
 
@@ -145,6 +148,25 @@ mod tests {
         let unknown = LinkQuality::default();
         fresh.observe(&[(Role::Mentee, unknown)]);
         assert!(fresh.observe(&[(Role::Mentee, unknown)]).is_empty());
+    }
+
+    #[test]
+    fn a_slow_link_without_loss_is_weak_for_its_person() {
+        let mut w = QualityWatch::default();
+        let slow = LinkQuality {
+            slow: true,
+            ..link(0.0)
+        };
+        let links = [(Role::Mentor, link(0.0)), (Role::Mentee, slow)];
+        w.observe(&links);
+        let changed = w.observe(&links);
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(changed[0].0, Role::Mentee);
+        assert_eq!(changed[0].1.quality, Quality::Weak);
+        assert_eq!(
+            changed[0].1.reason,
+            Some(duet_signaling::quality::QualityReason::Slow)
+        );
     }
 
     #[test]

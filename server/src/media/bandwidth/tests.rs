@@ -270,3 +270,31 @@ fn queue_delay_sees_a_growing_queue_but_not_jitter() {
     }
     assert!(!q.building(), "{}", q.queueing_ms());
 }
+
+#[test]
+fn a_link_is_slow_while_its_own_cap_holds_video_under_good_quality() {
+    let t = Instant::now();
+    // A queueing downlink whose estimate binds at 200 kbit/s: slow.
+    let mut narrow = DownlinkCap::default();
+    narrow.on_receiver_estimate(t, 200_000, true);
+    narrow.on_report(t, None, 450_000, None);
+    assert!(narrow.slow());
+    // Let go once the estimate stops binding: not slow any more.
+    let later = t + RECEIVER_HOLD + Duration::from_millis(1);
+    narrow.on_receiver_estimate(later, 200_000, false);
+    narrow.on_report(later, None, 150_000, None);
+    assert!(!narrow.slow());
+    // A cap from loss that still leaves room for good video is not slow.
+    let mut lossy = DownlinkCap::default();
+    lossy.on_report(t, LOSS_20, 1_000_000, None);
+    assert!(!lossy.slow());
+    // The receiver's own low-bandwidth request says nothing of the link.
+    let mut asked = DownlinkCap::default();
+    assert_eq!(
+        asked.on_report(t, LOSS_0, 450_000, Some(LOW_BANDWIDTH_BPS)),
+        Some(LOW_BANDWIDTH_BPS)
+    );
+    assert!(!asked.slow());
+    // And a clean link is never slow.
+    assert!(!DownlinkCap::default().slow());
+}

@@ -70,6 +70,21 @@ impl Engine {
                 }
             }
             Command::Quality { session, reply } => {
+                // The caps on what each person sends are the other's
+                // downlink's: whose link is slow is read off the sender.
+                let slow_downlink = |receiver: Role| {
+                    let key = PeerKey {
+                        session,
+                        role: receiver.other(),
+                    };
+                    self.peers.get(&key).is_some_and(|sender| {
+                        [Slot::Camera, Slot::Screen].into_iter().any(|slot| {
+                            let up = &sender.slots[slot.index()].up;
+                            up.is_open() && up.cap.slow()
+                        })
+                    })
+                };
+                let slow = Role::ALL.map(slow_downlink);
                 let out = [Role::Mentor, Role::Mentee]
                     .into_iter()
                     .filter_map(|role| {
@@ -86,6 +101,7 @@ impl Engine {
                         }
                         let quality = crate::media::LinkQuality {
                             video_paused: p.downlink.video_gate.paused(),
+                            slow: slow[role.index()],
                             ..p.quality
                         };
                         Some((role, quality))
