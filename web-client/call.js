@@ -16,7 +16,7 @@ const FIRST_CONNECT_TIMEOUT_MS = 15000;
 const STATS_EVERY_MS = 1000;
 
 /**
- * Events: "state" (connectionState changed), "stats" (detail: {remotePackets,
+ * Events: "state" (connectionState changed), "stats" (detail: {remotePackets, pathBytes,
  * rtt, loss}), "giveup" (ICE could not be recovered on this connection).
  */
 export class PeerLink extends EventTarget {
@@ -242,12 +242,14 @@ export class PeerLink extends EventTarget {
     let received = 0;
     let lost = 0;
     let rtt = null;
+    let pathBytes = 0;
     report.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind) {
         received += s.packetsReceived || 0;
         lost += Math.max(0, s.packetsLost || 0);
       } else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
         if (typeof s.currentRoundTripTime === 'number') rtt = s.currentRoundTripTime;
+        pathBytes += s.bytesReceived || 0;
       }
     });
     const prev = this.lastStats;
@@ -259,7 +261,10 @@ export class PeerLink extends EventTarget {
       loss = r + l > 0 ? l / (r + l) : 0;
     }
     // Any packet from the other person (audio, camera or screen) counts.
-    this.dispatchEvent(new CustomEvent('stats', { detail: { remotePackets: received, rtt, loss } }));
+    // `pathBytes`: everything the server sent on our path, its feedback on
+    // what we send included, which goes on when only the other person's
+    // media stops.
+    this.dispatchEvent(new CustomEvent('stats', { detail: { remotePackets: received, pathBytes, rtt, loss } }));
   }
 
   close() {

@@ -270,9 +270,15 @@ export class Session {
   }
 
   /** "Connected" waits until the other person's media actually arrives. */
-  onStats({ remotePackets, rtt, loss }) {
+  onStats({ remotePackets, pathBytes = 0, rtt, loss }) {
     const grew = remotePackets > this.lastPackets;
     this.lastPackets = remotePackets;
+    // The server's feedback on what we send still arriving means our own
+    // path works: it is the other person's media that stopped (their
+    // network moved), and restarting ours would only cut what they get
+    // from us while they recover.
+    const pathAlive = pathBytes > (this.lastPathBytes ?? 0);
+    this.lastPathBytes = pathBytes;
     const m = this.peer?.media;
     const sendsNothing = m && !m.audio && !m.video && !m.screen;
     // The other person sends, ICE says connected, yet nothing came for
@@ -282,7 +288,7 @@ export class Session {
     if (grew || !this.lastGrowth) {
       this.lastGrowth = now;
       if (grew) this.link?.mediaResumed();
-    } else if (this.peer && this.flowing && !sendsNothing && this.link?.state === 'connected'
+    } else if (this.peer && this.flowing && !sendsNothing && !pathAlive && this.link?.state === 'connected'
       && now - this.lastGrowth >= STALL_MS - STALL_SLACK_MS) {
       this.link.restart({ force: true });
     }

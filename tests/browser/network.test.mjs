@@ -173,6 +173,10 @@ e2e('an address change recovers through an ICE restart on the same connection wi
   console.log(`server ufrag for the mentee: ${menteeAfter.server === menteeBefore.server ? `unchanged by the restart (${menteeAfter.server})` : `${menteeBefore.server} → ${menteeAfter.server}`}`);
   assert.equal(offersFromServer.mentor, mentorOffers, 'the server sent the mentor no new offer');
   console.log(`mentor: ${mentorAfter.local === mentorBefore.local ? 'no ICE restart of its own' : `restarted ICE too (${mentorBefore.local} → ${mentorAfter.local})`}`);
+  // The mentor's path never broke: Duet's feedback on what he sends kept
+  // arriving, so his page must not restart its own ICE, which would cut
+  // his video to the mentee just as she recovers (it cost 2 s when it did).
+  assert.equal(mentorAfter.local, mentorBefore.local, 'the mentor did not restart ICE: only the mentee moved');
   const pair = await selectedPair(mentee.page);
   assert.equal(pair?.remote?.address, FRONT_IP, `after the restart the mentee still goes through the relay: ${JSON.stringify(pair)}`);
   const { clients } = await bed.cmd({ cmd: 'stats' });
