@@ -21,7 +21,7 @@ use crate::sessions::{self, PersonSpec, SessionSpec};
 use crate::{Listeners, datadir, drain, store};
 
 const ENV_HELP: &str = "Environment: DUET_CONFIG, DUET_DATA, DUET_LISTEN, DUET_MEDIA_PORT, \
-DUET_PUBLIC_IP, DUET_PUBLIC_PORT, DUET_PUBLIC_URL, DUET_TRANSCRIPTION_MODEL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
+DUET_PUBLIC_IP, DUET_PUBLIC_PORT, DUET_PUBLIC_URL, DUET_DATABASE_URL, DUET_TRANSCRIPTION_MODEL, DUET_LOG and DUET_LOG_FORMAT mirror the flags; DUET_API_KEY adds \
 one API key valid for this run. Precedence: flag, then environment, then the config file, then \
 built-in defaults.";
 
@@ -42,6 +42,10 @@ pub struct Cli {
     /// Base URL of join links, e.g. https://duet.example.com [default: http://<listen>].
     #[arg(long, global = true, env = "DUET_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// PostgreSQL to keep the data in, e.g. postgres://duet@db/duet (env
+    /// DUET_DATABASE_URL) [default: none, the embedded SQLite database in the data folder].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Whisper model for transcripts: a ggml file, or a name fetched with
     /// `duet model download` (env DUET_TRANSCRIPTION_MODEL) [default: none, transcription off].
     #[arg(long, global = true, value_name = "FILE|NAME")]
@@ -172,6 +176,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     }
     if let Some(model) = &cli.transcription_model {
         config.transcription.model = Some(model.clone());
+    }
+    if let Some(url) = &cli.database_url {
+        config.database.url = Some(url.clone());
     }
     if let CliCommand::Serve(args) = &cli.command {
         if let Some(v) = args.listen {
@@ -373,9 +380,7 @@ fn shutdown_signals(
 
 fn open_store(config: &Config) -> anyhow::Result<store::Store> {
     datadir::ensure(&config.data_dir)?;
-    Ok(store::Store::open(&datadir::database_path(
-        &config.data_dir,
-    ))?)
+    Ok(store::Store::open_blocking(&datadir::database(config))?)
 }
 
 fn read_new_password() -> anyhow::Result<String> {

@@ -37,6 +37,7 @@ pub enum ConfigError {
 pub struct Config {
     /// Folder for the database, the signing secret and recordings.
     pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub media: MediaConfig,
     pub auth: AuthConfig,
@@ -50,6 +51,28 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
+}
+
+/// Where the data is kept (`store`).
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// A PostgreSQL URL (`postgres://user:password@host:5432/db`), for
+    /// several nodes sharing one database. Unset: the embedded SQLite file
+    /// in the data folder.
+    pub url: Option<String>,
+}
+
+/// Never shows the password a URL may hold.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field(
+                "url",
+                &self.url.as_deref().map(crate::store::location::redact),
+            )
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -399,6 +422,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("./data"),
+            database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             media: MediaConfig::default(),
             auth: AuthConfig::default(),

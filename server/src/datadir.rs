@@ -33,6 +33,15 @@ pub fn database_path(dir: &Path) -> PathBuf {
     dir.join("duet.sqlite3")
 }
 
+/// The database `config` names: `database.url` when set, else the
+/// embedded SQLite file in the data folder.
+pub fn database(config: &crate::Config) -> crate::store::Location {
+    crate::store::Location::new(
+        config.database.url.as_deref(),
+        database_path(&config.data_dir),
+    )
+}
+
 /// Loads the signing secret, generating it on first start.
 pub fn signing_secret(dir: &Path) -> Result<[u8; 32], DataDirError> {
     let path = dir.join("secret.key");

@@ -145,7 +145,9 @@ pub async fn run_with_signals(
     let tls_config = tls.as_ref().map(|t| t.server_config()).transpose()?;
     datadir::ensure(&config.data_dir)?;
     let secret = datadir::signing_secret(&config.data_dir)?;
-    let store = store::Store::open(&datadir::database_path(&config.data_dir))?;
+    let database = datadir::database(&config);
+    tracing::info!(database = ?database, "opening the database");
+    let store = store::Store::open_at(&database).await?;
     let recordings = config.data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)?;
     let metrics = metrics::Metrics::new(config.data_dir.clone());

@@ -1,11 +1,14 @@
 //! Starts a real Duet server in-process for a test: HTTP, media and
 //! ICE-TCP media on port 0 on loopback, a fresh data folder, a known API key, advertising
-//! 127.0.0.1 (tests run in a loopback-only network namespace).
+//! 127.0.0.1 (tests run in a loopback-only network namespace). With
+//! `DUET_TEST_DATABASE_URL` set, each server gets a fresh PostgreSQL
+//! database instead of the embedded SQLite one (`tests/postgres.sh`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use duet_server::store::scratch::ScratchDatabase;
 use duet_server::{Config, Listeners};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -24,6 +27,9 @@ pub struct TestServer {
     pub data: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), duet_server::ServerError>>>,
+    /// The server's PostgreSQL database, when the tests run on one;
+    /// dropped (and the database with it) after the server.
+    database: Option<ScratchDatabase>,
 }
 
 /// Log to standard error when `RUST_LOG` is set: for the tools
@@ -60,6 +66,8 @@ impl TestServer {
             data_dir: data.path().to_path_buf(),
             ..Config::default()
         };
+        let database = ScratchDatabase::create().await?;
+        config.database.url = database.as_ref().map(|db| db.url().to_string());
         config.http.listen = SocketAddr::new(loopback, 0);
         config.media.port = 0;
         config.media.tcp_port = 0;
@@ -90,6 +98,7 @@ impl TestServer {
             data,
             shutdown: Some(tx),
             task: Some(task),
+            database,
         };
         server.wait_healthy().await?;
         Ok(server)
@@ -275,6 +284,8 @@ impl Drop for TestServer {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+        // Its connections are ended with it (DROP DATABASE … WITH FORCE).
+        self.database.take();
     }
 }
 

@@ -276,8 +276,10 @@ async fn a_policy_change_with_one_bad_field_changes_nothing() {
     assert_eq!(policy["recording_allowed"], true, "{policy}");
     assert_eq!(policy["retention_days"], 0, "{policy}");
     // Nor was anything stored for the next start.
-    let db = duet_server::datadir::database_path(server.data.path());
-    let store = duet_server::store::Store::open(&db).expect("store");
+    let db = duet_server::datadir::database(&server.config);
+    let store = duet_server::store::Store::open_at(&db)
+        .await
+        .expect("store");
     for key in ["recording_allowed", "retention_days"] {
         assert_eq!(store.policy_value(key).await.expect("read"), None, "{key}");
     }

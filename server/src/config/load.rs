@@ -15,6 +15,7 @@ use super::{Config, ConfigError};
 /// list and the `Config` fields agree.
 pub const ENV_SETTINGS: &[&str] = &[
     "data_dir",
+    "database.url",
     "http.listen",
     "http.public_url",
     "http.web_dir",

@@ -87,6 +87,7 @@ fn invalid_values_name_the_field() {
 fn every_setting_has_an_environment_variable() {
     // Every field set, so that none is skipped as None when serialized.
     let mut c = Config::default();
+    c.database.url = Some("postgres://duet@db/duet".into());
     c.http.public_url = Some("https://x".into());
     c.http.web_dir = Some("w".into());
     c.http.tls_cert_file = Some("c".into());
@@ -338,4 +339,26 @@ fn media_shards_are_checked_and_named() {
     )
     .expect("valid");
     assert_eq!((c.media.shards, c.media.shard_fill), (Some(3), 0));
+}
+
+#[test]
+fn the_database_url_comes_from_the_environment_and_is_checked_by_name() {
+    let c = Config::from_sources(
+        None,
+        env(&[("DUET_DATABASE_URL", "postgres://duet:pw@db.example:5432/duet")]),
+    )
+    .expect("loads");
+    assert_eq!(
+        c.database.url.as_deref(),
+        Some("postgres://duet:pw@db.example:5432/duet")
+    );
+    c.validate().expect("a PostgreSQL URL is valid");
+    // Shown anywhere (a debug log of the config), it has no password.
+    assert!(!format!("{c:?}").contains("pw@"), "{c:?}");
+
+    let bad = Config::from_sources(None, env(&[("DUET_DATABASE_URL", "mysql://a:secret@b/c")]))
+        .expect("loads");
+    let err = bad.validate().expect_err("not PostgreSQL").to_string();
+    assert!(err.contains("database.url"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
 }

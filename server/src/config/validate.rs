@@ -24,6 +24,14 @@ impl Config {
     /// Checks what serde cannot: ranges and combinations.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_http_limits()?;
+        if let Some(url) = self.database.url.as_deref().map(str::trim)
+            && !url.is_empty()
+        {
+            crate::store::location::check_url(url).map_err(|message| ConfigError::Invalid {
+                field: "database.url",
+                message,
+            })?;
+        }
         if let Some(url) = &self.http.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

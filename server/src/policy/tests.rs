@@ -23,7 +23,7 @@ async fn two_concurrent_updates_of_different_fields_both_survive() {
     // Fails without the update lock: both read the old policy before
     // either stored, and the later write put the earlier field back.
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     store.inject(Fault::Slow(Duration::from_millis(200)));
     let p = policies();
     let off = PolicyChange {

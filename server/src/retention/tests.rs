@@ -49,7 +49,7 @@ async fn finished_recording(
 #[tokio::test]
 async fn deletes_what_is_past_retention_keeps_the_rest_and_records_each_deletion() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let recorders = Recorders::new(
         dir.path().join("recordings"),
         store.clone(),

@@ -30,7 +30,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let metrics = Metrics::new(dir.path().to_path_buf());
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp (run in a netns)");
     let media = MediaPlane::start(

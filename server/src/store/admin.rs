@@ -3,7 +3,8 @@
 //! Console session tokens are 256 random bits, stored as SHA-256 hashes like
 //! API keys; passwords are argon2id hashes (see `crate::admin`).
 
-use rusqlite::OptionalExtension;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::apikeys::hash_api_key;
 use super::{Store, StoreError};
@@ -26,6 +27,17 @@ pub struct AdminSession {
     pub csrf_token: String,
 }
 
+pub(super) fn audit_from_row(r: AnyRow) -> Result<AuditEvent, sqlx::Error> {
+    Ok(AuditEvent {
+        seq: r.try_get(0)?,
+        at_ms: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        target: r.try_get(4)?,
+        detail: r.try_get(5)?,
+    })
+}
+
 impl Store {
     /// Creates the account or sets a new password hash for it.
     pub fn set_admin_blocking(
@@ -34,29 +46,27 @@ impl Store {
         password_hash: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let (u, h) = (username.to_string(), password_hash.to_string());
-        self.call_blocking(move |conn| {
-            conn.execute(
-                "INSERT INTO admins (username, password_hash, created_at_ms) VALUES (?1, ?2, ?3)
+        self.block_on(async {
+            sqlx::query(
+                "INSERT INTO admins (username, password_hash, created_at_ms) VALUES ($1, $2, $3)
                  ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
-                rusqlite::params![u, h, now_ms],
-            )?;
+            )
+            .bind(username)
+            .bind(password_hash)
+            .bind(now_ms)
+            .execute(&mut *self.normal().await?)
+            .await?;
             Ok(())
         })
     }
 
     pub async fn admin_password_hash(&self, username: &str) -> Result<Option<String>, StoreError> {
-        let u = username.to_string();
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT password_hash FROM admins WHERE username = ?1",
-                    [u],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })
-        .await
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM admins WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut *self.normal().await?)
+                .await?,
+        )
     }
 
     pub async fn create_admin_session(
@@ -66,20 +76,17 @@ impl Store {
         csrf_token: &str,
         expires_at_ms: i64,
     ) -> Result<(), StoreError> {
-        let (h, u, c) = (
-            hash_api_key(token),
-            username.to_string(),
-            csrf_token.to_string(),
-        );
-        self.call(move |conn| {
-            conn.execute(
-                "INSERT INTO admin_sessions (token_hash, username, csrf_token, expires_at_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![h, u, c, expires_at_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "INSERT INTO admin_sessions (token_hash, username, csrf_token, expires_at_ms)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(hash_api_key(token))
+        .bind(username)
+        .bind(csrf_token)
+        .bind(expires_at_ms)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     /// The session of a cookie token, if it exists and has not expired.
@@ -88,36 +95,29 @@ impl Store {
         token: &str,
         now_ms: i64,
     ) -> Result<Option<AdminSession>, StoreError> {
-        let h = hash_api_key(token);
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT username, csrf_token FROM admin_sessions
-                     WHERE token_hash = ?1 AND expires_at_ms > ?2",
-                    rusqlite::params![h, now_ms],
-                    |r| {
-                        Ok(AdminSession {
-                            username: r.get(0)?,
-                            csrf_token: r.get(1)?,
-                        })
-                    },
-                )
-                .optional()?)
-        })
-        .await
+        let row = sqlx::query(
+            "SELECT username, csrf_token FROM admin_sessions
+             WHERE token_hash = $1 AND expires_at_ms > $2",
+        )
+        .bind(hash_api_key(token))
+        .bind(now_ms)
+        .fetch_optional(&mut *self.normal().await?)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(AdminSession {
+            username: r.try_get(0)?,
+            csrf_token: r.try_get(1)?,
+        }))
     }
 
     /// Ends a console session; also drops every expired one.
     pub async fn end_admin_session(&self, token: &str, now_ms: i64) -> Result<(), StoreError> {
-        let h = hash_api_key(token);
-        self.call(move |conn| {
-            conn.execute(
-                "DELETE FROM admin_sessions WHERE token_hash = ?1 OR expires_at_ms <= ?2",
-                rusqlite::params![h, now_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1 OR expires_at_ms <= $2")
+            .bind(hash_api_key(token))
+            .bind(now_ms)
+            .execute(&mut *self.normal().await?)
+            .await?;
+        Ok(())
     }
 
     pub async fn audit(
@@ -128,16 +128,18 @@ impl Store {
         target: Option<String>,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
-        let (a, act) = (actor.to_string(), action.to_string());
-        self.call(move |conn| {
-            conn.execute(
-                "INSERT INTO admin_audit (at_ms, actor, action, target, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![at_ms, a, act, target, detail],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "INSERT INTO admin_audit (at_ms, actor, action, target, detail)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(at_ms)
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     /// For CLI commands, which run without the async runtime.
@@ -148,35 +150,18 @@ impl Store {
         action: &str,
         target: Option<String>,
     ) -> Result<(), StoreError> {
-        let (a, act) = (actor.to_string(), action.to_string());
-        self.call_blocking(move |conn| {
-            conn.execute(
-                "INSERT INTO admin_audit (at_ms, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![at_ms, a, act, target],
-            )?;
-            Ok(())
-        })
+        self.block_on(self.audit(at_ms, actor, action, target, None))
     }
 
     /// Newest first.
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT seq, at_ms, actor, action, target, detail FROM admin_audit
-                 ORDER BY seq DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(AuditEvent {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    detail: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        Ok(sqlx::query(
+            "SELECT seq, at_ms, actor, action, target, detail FROM admin_audit
+             ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .try_map(audit_from_row)
+        .fetch_all(&mut *self.normal().await?)
+        .await?)
     }
 }

@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError};
@@ -24,29 +23,23 @@ impl Store {
     pub fn add_api_key_blocking(&self, key: &str, now_s: i64) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let hash = hash_api_key(key);
-        let id2 = id.clone();
-        self.call_blocking(move |conn| {
-            conn.execute(
-                "INSERT INTO api_keys (id, key_hash, created_at) VALUES (?1, ?2, ?3)",
-                rusqlite::params![id2, hash, now_s],
-            )?;
+        self.block_on(async {
+            sqlx::query("INSERT INTO api_keys (id, key_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(&id)
+                .bind(hash)
+                .bind(now_s)
+                .execute(&mut *self.normal().await?)
+                .await?;
             Ok(())
         })?;
         Ok(id)
     }
 
     pub async fn api_key_exists(&self, key: &str) -> Result<bool, StoreError> {
-        let hash = hash_api_key(key);
-        self.call(move |conn| {
-            let found: Option<String> = conn
-                .query_row(
-                    "SELECT id FROM api_keys WHERE key_hash = ?1",
-                    [hash],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            Ok(found.is_some())
-        })
-        .await
+        let found = sqlx::query("SELECT id FROM api_keys WHERE key_hash = $1")
+            .bind(hash_api_key(key))
+            .fetch_optional(&mut *self.normal().await?)
+            .await?;
+        Ok(found.is_some())
     }
 }

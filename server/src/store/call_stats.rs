@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 
 use duet_signaling::{Role, SessionId};
-use rusqlite::{OptionalExtension, Row};
-use uuid::Uuid;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use super::rows::{placeholders, uuid_from};
 use super::{Store, StoreError};
 
 /// One session's call as stored. Times are Unix milliseconds.
@@ -46,79 +47,73 @@ const COLUMNS: &str = "session_id, first_joined_at_ms, together_since_ms, last_l
                        together_ms, mentor_talk_ms, mentee_talk_ms, updated_at_ms";
 
 /// Rows asked for per query by [`Store::call_stats_of`]: well under
-/// SQLite's limit on bound parameters.
+/// either engine's limit on bound parameters.
 const IDS_PER_QUERY: usize = 500;
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<CallStats> {
-    let id: String = row.get(0)?;
-    let id = Uuid::parse_str(&id).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+fn from_row(row: AnyRow) -> Result<CallStats, sqlx::Error> {
+    let id: String = row.try_get(0)?;
     Ok(CallStats {
-        session: SessionId(id),
-        first_joined_at_ms: row.get(1)?,
-        together_since_ms: row.get(2)?,
-        last_left_at_ms: row.get(3)?,
-        together_ms: row.get(4)?,
-        mentor_talk_ms: row.get(5)?,
-        mentee_talk_ms: row.get(6)?,
-        updated_at_ms: row.get(7)?,
+        session: SessionId(uuid_from(&id)?),
+        first_joined_at_ms: row.try_get(1)?,
+        together_since_ms: row.try_get(2)?,
+        last_left_at_ms: row.try_get(3)?,
+        together_ms: row.try_get(4)?,
+        mentor_talk_ms: row.try_get(5)?,
+        mentee_talk_ms: row.try_get(6)?,
+        updated_at_ms: row.try_get(7)?,
     })
 }
 
-fn upsert(conn: &rusqlite::Connection, s: &CallStats) -> Result<(), StoreError> {
-    conn.execute(
-        &format!(
-            "INSERT INTO call_stats ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (session_id) DO UPDATE SET
-                first_joined_at_ms = excluded.first_joined_at_ms,
-                together_since_ms = excluded.together_since_ms,
-                last_left_at_ms = excluded.last_left_at_ms,
-                together_ms = excluded.together_ms,
-                mentor_talk_ms = excluded.mentor_talk_ms,
-                mentee_talk_ms = excluded.mentee_talk_ms,
-                updated_at_ms = excluded.updated_at_ms"
-        ),
-        rusqlite::params![
-            s.session.0.to_string(),
-            s.first_joined_at_ms,
-            s.together_since_ms,
-            s.last_left_at_ms,
-            s.together_ms,
-            s.mentor_talk_ms,
-            s.mentee_talk_ms,
-            s.updated_at_ms,
-        ],
-    )?;
+async fn upsert(conn: &mut AnyConnection, s: &CallStats) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO call_stats ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (session_id) DO UPDATE SET
+            first_joined_at_ms = excluded.first_joined_at_ms,
+            together_since_ms = excluded.together_since_ms,
+            last_left_at_ms = excluded.last_left_at_ms,
+            together_ms = excluded.together_ms,
+            mentor_talk_ms = excluded.mentor_talk_ms,
+            mentee_talk_ms = excluded.mentee_talk_ms,
+            updated_at_ms = excluded.updated_at_ms"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(s.session.0.to_string())
+        .bind(s.first_joined_at_ms)
+        .bind(s.together_since_ms)
+        .bind(s.last_left_at_ms)
+        .bind(s.together_ms)
+        .bind(s.mentor_talk_ms)
+        .bind(s.mentee_talk_ms)
+        .bind(s.updated_at_ms)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-fn select_many(
-    conn: &rusqlite::Connection,
+async fn select_many(
+    conn: &mut AnyConnection,
     ids: &[SessionId],
 ) -> Result<Vec<CallStats>, StoreError> {
-    let marks = vec!["?"; ids.len()].join(", ");
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM call_stats WHERE session_id IN ({marks})"
-    ))?;
-    let ids: Vec<String> = ids.iter().map(|id| id.0.to_string()).collect();
-    let rows = stmt.query_map(rusqlite::params_from_iter(ids), from_row)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let sql = format!(
+        "SELECT {COLUMNS} FROM call_stats WHERE session_id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id.0.to_string());
+    }
+    Ok(query.try_map(from_row).fetch_all(conn).await?)
 }
 
 impl Store {
     /// One session's call; `None` when nobody ever joined it.
     pub async fn call_stats(&self, id: SessionId) -> Result<Option<CallStats>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM call_stats WHERE session_id = ?1"),
-                    [id.0.to_string()],
-                    from_row,
-                )
-                .optional()?)
-        })
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM call_stats WHERE session_id = $1");
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(id.0.to_string())
+            .try_map(from_row)
+            .fetch_optional(&mut *self.normal().await?)
+            .await?)
     }
 
     /// The calls of many sessions at once (a list, a pair's history), by
@@ -127,30 +122,35 @@ impl Store {
         &self,
         ids: Vec<SessionId>,
     ) -> Result<HashMap<SessionId, CallStats>, StoreError> {
-        self.call(move |conn| {
-            let mut out = HashMap::with_capacity(ids.len());
-            for chunk in ids.chunks(IDS_PER_QUERY) {
-                out.extend(
-                    select_many(conn, chunk)?
-                        .into_iter()
-                        .map(|s| (s.session, s)),
-                );
-            }
-            Ok(out)
-        })
-        .await
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut c = self.normal().await?;
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            out.extend(
+                select_many(&mut c, chunk)
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.session, s)),
+            );
+        }
+        Ok(out)
     }
 
     /// Writes a session's call, replacing what was stored, and waits for it.
     pub async fn save_call_stats(&self, stats: CallStats) -> Result<(), StoreError> {
-        self.call(move |conn| upsert(conn, &stats)).await
+        upsert(&mut *self.normal().await?, &stats).await
     }
 
     /// Queues the same write without waiting: the room mid-call, where a
     /// slow disk must not hold up a revoke. Writes land in the order
     /// queued; a failed one is logged and healed by the next.
     pub(crate) fn queue_call_stats(&self, stats: CallStats) -> Result<(), StoreError> {
-        self.call_detached("call stats", move |conn| upsert(conn, &stats))
+        self.call_detached(
+            "call stats",
+            Box::new(move |conn| Box::pin(async move { upsert(conn, &stats).await })),
+        )
     }
 }
 

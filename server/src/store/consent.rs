@@ -1,13 +1,14 @@
 //! The consent trail and the recordings table.
 //!
-//! `consent_events` is append-only: SQLite triggers refuse every UPDATE and
-//! DELETE, so no code path (and no admin with the SQL shell, short of
-//! dropping the triggers) can rewrite who agreed to what.
+//! `consent_events` is append-only: triggers refuse every UPDATE and DELETE
+//! (and TRUNCATE on PostgreSQL), so no code path (and no admin with the SQL
+//! shell, short of dropping the triggers) can rewrite who agreed to what.
 
 use duet_signaling::SessionId;
 use duet_signaling::consent::{ConsentAction, ConsentEvent, RecordingId};
-use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Lane, Store, StoreError};
 
@@ -92,37 +93,37 @@ pub struct RecordingRow {
     pub deleted_by: Option<String>,
 }
 
-fn event_from_row(row: &Row<'_>) -> rusqlite::Result<StoredConsentEvent> {
+fn event_from_row(row: AnyRow) -> Result<StoredConsentEvent, sqlx::Error> {
     Ok(StoredConsentEvent {
-        seq: row.get(0)?,
-        session_id: row.get(1)?,
-        recording_id: row.get(2)?,
-        action: row.get(3)?,
-        role: row.get(4)?,
-        participant_id: row.get(5)?,
-        actor: row.get(6)?,
-        at_ms: row.get(7)?,
-        notice_hash: row.get(8)?,
-        detail: row.get(9)?,
+        seq: row.try_get(0)?,
+        session_id: row.try_get(1)?,
+        recording_id: row.try_get(2)?,
+        action: row.try_get(3)?,
+        role: row.try_get(4)?,
+        participant_id: row.try_get(5)?,
+        actor: row.try_get(6)?,
+        at_ms: row.try_get(7)?,
+        notice_hash: row.try_get(8)?,
+        detail: row.try_get(9)?,
     })
 }
 
-pub(crate) fn recording_from_row(row: &Row<'_>) -> rusqlite::Result<RecordingRow> {
-    let status: String = row.get(2)?;
+pub(super) fn recording_from_row(row: AnyRow) -> Result<RecordingRow, sqlx::Error> {
+    let status: String = row.try_get(2)?;
     Ok(RecordingRow {
-        id: row.get(0)?,
-        session_id: row.get(1)?,
+        id: row.try_get(0)?,
+        session_id: row.try_get(1)?,
         status: RecordingRowStatus::parse(&status),
-        started_at_ms: row.get(3)?,
-        stopped_at_ms: row.get(4)?,
-        deleted_at_ms: row.get(5)?,
-        deleted_by: row.get(6)?,
+        started_at_ms: row.try_get(3)?,
+        stopped_at_ms: row.try_get(4)?,
+        deleted_at_ms: row.try_get(5)?,
+        deleted_by: row.try_get(6)?,
     })
 }
 
 const EVENT_COLUMNS: &str = "seq, session_id, recording_id, action, role, participant_id, actor, \
                              at_ms, notice_hash, detail";
-pub(crate) const RECORDING_COLUMNS: &str =
+pub(super) const RECORDING_COLUMNS: &str =
     "id, session_id, status, started_at_ms, stopped_at_ms, deleted_at_ms, deleted_by";
 
 impl Store {
@@ -133,81 +134,60 @@ impl Store {
         event: &ConsentEvent,
     ) -> Result<(), StoreError> {
         let (role, participant) = match event.actor {
-            Some((role, p)) => (Some(role.as_str().to_string()), Some(p.to_string())),
+            Some((role, p)) => (Some(role.as_str()), Some(p.to_string())),
             None => (None, None),
         };
-        let actor = if role.is_none() {
-            Some("server".to_string())
-        } else {
-            None
-        };
-        let row = (
-            session.to_string(),
-            event.recording.to_string(),
-            event.action.as_str(),
-            role,
-            participant,
-            actor,
-            event.at.0,
-            event.notice.0.clone(),
-            event.detail.clone(),
-        );
-        self.call_in(Lane::Urgent, move |conn| {
-            conn.execute(
-                "INSERT INTO consent_events (session_id, recording_id, action, role, participant_id,
-                                             actor, at_ms, notice_hash, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                rusqlite::params![row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8],
-            )?;
-            Ok(())
-        })
-        .await
+        let actor = role.is_none().then_some("server");
+        let query = sqlx::query(
+            "INSERT INTO consent_events (session_id, recording_id, action, role, participant_id,
+                                         actor, at_ms, notice_hash, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(session.to_string())
+        .bind(event.recording.to_string())
+        .bind(event.action.as_str())
+        .bind(role)
+        .bind(participant)
+        .bind(actor)
+        .bind(event.at.0)
+        .bind(event.notice.0.clone())
+        .bind(event.detail.clone());
+        query.execute(&mut *self.conn(Lane::Urgent).await?).await?;
+        Ok(())
     }
 
     /// Appends an event not made by the state machine (an admin deleting a
     /// recording, the server finding an interrupted one at start).
     pub async fn append_admin_event(&self, e: AdminEvent) -> Result<(), StoreError> {
-        let AdminEvent {
-            session_id,
-            recording,
-            action,
-            actor,
-            at_ms,
-            notice_hash,
-            detail,
-        } = e;
-        self.call(move |conn| {
-            conn.execute(
-                "INSERT INTO consent_events (session_id, recording_id, action, actor, at_ms,
-                                             notice_hash, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                rusqlite::params![
-                    session_id,
-                    recording.to_string(),
-                    action.as_str(),
-                    actor,
-                    at_ms,
-                    notice_hash,
-                    detail
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "INSERT INTO consent_events (session_id, recording_id, action, actor, at_ms,
+                                         notice_hash, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(e.session_id)
+        .bind(e.recording.to_string())
+        .bind(e.action.as_str())
+        .bind(e.actor)
+        .bind(e.at_ms)
+        .bind(e.notice_hash)
+        .bind(e.detail)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     pub async fn consent_trail(
         &self,
         session: SessionId,
     ) -> Result<Vec<StoredConsentEvent>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {EVENT_COLUMNS} FROM consent_events WHERE session_id = ?1 ORDER BY seq"
-            ))?;
-            let rows = stmt.query_map([session.to_string()], event_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM consent_events WHERE session_id = $1 ORDER BY seq"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(session.to_string())
+            .try_map(event_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     /// The deployment-wide trail, oldest first, narrowed by `filter`.
@@ -215,42 +195,37 @@ impl Store {
         &self,
         filter: TrailFilter,
     ) -> Result<Vec<StoredConsentEvent>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {EVENT_COLUMNS} FROM consent_events
-                 WHERE (?1 IS NULL OR session_id = ?1)
-                   AND (?2 IS NULL OR action = ?2)
-                   AND (?3 IS NULL OR at_ms >= ?3)
-                   AND (?4 IS NULL OR at_ms < ?4)
-                 ORDER BY seq LIMIT ?5"
-            ))?;
-            let rows = stmt.query_map(
-                rusqlite::params![
-                    filter.session,
-                    filter.action,
-                    filter.from_ms,
-                    filter.to_ms,
-                    filter.limit
-                ],
-                event_from_row,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM consent_events
+             WHERE ($1 IS NULL OR session_id = $1)
+               AND ($2 IS NULL OR action = $2)
+               AND ($3 IS NULL OR at_ms >= $3)
+               AND ($4 IS NULL OR at_ms < $4)
+             ORDER BY seq LIMIT $5"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(filter.session)
+            .bind(filter.action)
+            .bind(filter.from_ms)
+            .bind(filter.to_ms)
+            .bind(i64::from(filter.limit))
+            .try_map(event_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     pub async fn recording_trail(
         &self,
         recording: RecordingId,
     ) -> Result<Vec<StoredConsentEvent>, StoreError> {
-        self.call_in(Lane::Urgent, move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {EVENT_COLUMNS} FROM consent_events WHERE recording_id = ?1 ORDER BY seq"
-            ))?;
-            let rows = stmt.query_map([recording.to_string()], event_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM consent_events WHERE recording_id = $1 ORDER BY seq"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(recording.to_string())
+            .try_map(event_from_row)
+            .fetch_all(&mut *self.conn(Lane::Urgent).await?)
+            .await?)
     }
 
     pub async fn insert_recording(
@@ -259,14 +234,16 @@ impl Store {
         session: SessionId,
         started_at_ms: i64,
     ) -> Result<(), StoreError> {
-        self.call_in(Lane::Urgent, move |conn| {
-            conn.execute(
-                "INSERT INTO recordings (id, session_id, status, started_at_ms) VALUES (?1, ?2, 'recording', ?3)",
-                rusqlite::params![id.to_string(), session.to_string(), started_at_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "INSERT INTO recordings (id, session_id, status, started_at_ms)
+             VALUES ($1, $2, 'recording', $3)",
+        )
+        .bind(id.to_string())
+        .bind(session.to_string())
+        .bind(started_at_ms)
+        .execute(&mut *self.conn(Lane::Urgent).await?)
+        .await?;
+        Ok(())
     }
 
     pub async fn set_recording_status(
@@ -275,14 +252,16 @@ impl Store {
         status: RecordingRowStatus,
         stopped_at_ms: Option<i64>,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "UPDATE recordings SET status = ?2, stopped_at_ms = COALESCE(stopped_at_ms, ?3) WHERE id = ?1",
-                rusqlite::params![id.to_string(), status.as_str(), stopped_at_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "UPDATE recordings SET status = $2, stopped_at_ms = COALESCE(stopped_at_ms, $3)
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .bind(stopped_at_ms)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     pub async fn mark_recording_deleted(
@@ -291,40 +270,37 @@ impl Store {
         at_ms: i64,
         by: String,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "UPDATE recordings SET status = 'deleted', deleted_at_ms = ?2, deleted_by = ?3,
-                        stopped_at_ms = COALESCE(stopped_at_ms, ?2) WHERE id = ?1",
-                rusqlite::params![id.to_string(), at_ms, by],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "UPDATE recordings SET status = 'deleted', deleted_at_ms = $2, deleted_by = $3,
+                    stopped_at_ms = COALESCE(stopped_at_ms, $2) WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(at_ms)
+        .bind(by)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     pub async fn recording(&self, id: RecordingId) -> Result<Option<RecordingRow>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = ?1"),
-                    [id.to_string()],
-                    recording_from_row,
-                )
-                .optional()?)
-        })
-        .await
+        let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = $1");
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .try_map(recording_from_row)
+            .fetch_optional(&mut *self.normal().await?)
+            .await?)
     }
 
     /// Newest first; deleted ones included (their trail stays).
     pub async fn recordings(&self, limit: u32) -> Result<Vec<RecordingRow>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORDING_COLUMNS} FROM recordings ORDER BY started_at_ms DESC LIMIT ?1"
-            ))?;
-            let rows = stmt.query_map([limit], recording_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings ORDER BY started_at_ms DESC LIMIT $1"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .try_map(recording_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     /// Finished recordings (complete or interrupted, not deleted) that
@@ -333,29 +309,26 @@ impl Store {
         &self,
         cutoff_ms: i64,
     ) -> Result<Vec<RecordingRow>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORDING_COLUMNS} FROM recordings
-                 WHERE status IN ('complete', 'interrupted') AND started_at_ms < ?1
-                 ORDER BY started_at_ms"
-            ))?;
-            let rows = stmt.query_map([cutoff_ms], recording_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings
+             WHERE status IN ('complete', 'interrupted') AND started_at_ms < $1
+             ORDER BY started_at_ms"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(cutoff_ms)
+            .try_map(recording_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     /// Recordings still marked as being written: after a crash, these were
     /// interrupted.
     pub async fn recordings_in_progress(&self) -> Result<Vec<RecordingRow>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORDING_COLUMNS} FROM recordings WHERE status = 'recording'"
-            ))?;
-            let rows = stmt.query_map([], recording_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE status = 'recording'");
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .try_map(recording_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 }
 

@@ -1,256 +1,264 @@
-//! Schema versions, applied in order and recorded in `PRAGMA user_version`.
+//! Schema migrations: numbered, applied in order, each recorded in the
+//! table `duet_migrations` with its kind. One number is one change on
+//! both engines; the DDL itself is per engine (`migrations/sqlite.rs`,
+//! `migrations/postgres.rs`), as identity columns and triggers are spelled
+//! differently.
+//!
+//! # Expand, then contract
+//!
+//! Several nodes may share one PostgreSQL database, and a rolling upgrade
+//! runs an older and a newer node side by side. So every migration is one
+//! of two kinds:
+//!
+//! - **expand**: only adds (a table, a nullable or defaulted column, an
+//!   index). Code that does not know it keeps working, so a node older
+//!   than the database starts anyway.
+//! - **contract**: removes or rewrites something (drops a column, renames,
+//!   tightens a constraint). It ships only in a release after the one that
+//!   stopped using what it removes, once no node of the release before is
+//!   left. A node older than a contract migration in the database refuses
+//!   to start ([`StoreError::TooNew`]): it would use what is gone.
+//!
+//! A change that needs both (renaming a column) is an expand (add the new
+//! one; code writes both, reads the new) and, a release later, a contract
+//! (drop the old one). Queries name their columns, never `SELECT *`, so an
+//! added column changes no result.
+//!
+//! # One migrator at a time
+//!
+//! All pending migrations run in one transaction. On PostgreSQL it first
+//! takes an advisory lock (`pg_advisory_xact_lock`), so nodes starting at
+//! once queue: the first migrates, the others then find nothing to do. On
+//! SQLite the transaction is `BEGIN IMMEDIATE`, which locks the file for
+//! writing (only one process serves a SQLite database; the CLI may open it
+//! beside the server).
+//!
+//! # SQLite's history
+//!
+//! Before this table, SQLite databases counted their migrations in `PRAGMA
+//! user_version` (1 to 7, all expand). A database with a version and no
+//! table has those rows filled in, and the pragma keeps following the
+//! newest migration, so a Duet from before the table, which knows only the
+//! pragma, refuses a database migrated past it rather than misread it.
+
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
 
 use super::StoreError;
+use super::location::Engine;
 
-const MIGRATIONS: &[&str] = &[
-    // 1: sessions and API keys.
-    "CREATE TABLE sessions (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        mentor_name TEXT NOT NULL,
-        mentee_name TEXT NOT NULL,
-        mentor_link TEXT NOT NULL,
-        mentee_link TEXT NOT NULL,
-        recording TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        ended_at INTEGER
-    );
-    CREATE INDEX sessions_created ON sessions (created_at);
-    CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        key_hash TEXT NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL
-    );",
-    // 2: consent trail (append-only, enforced here, not by convention) and
-    // recordings.
-    "CREATE TABLE consent_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        session_id TEXT NOT NULL,
-        recording_id TEXT NOT NULL,
-        action TEXT NOT NULL,
-        role TEXT,
-        participant_id TEXT,
-        actor TEXT,
-        at_ms INTEGER NOT NULL,
-        notice_hash TEXT NOT NULL,
-        detail TEXT
-    );
-    CREATE INDEX consent_events_session ON consent_events (session_id, seq);
-    CREATE INDEX consent_events_recording ON consent_events (recording_id, seq);
-    CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
-        BEGIN SELECT RAISE(ABORT, 'the consent trail is append-only'); END;
-    CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events
-        BEGIN SELECT RAISE(ABORT, 'the consent trail is append-only'); END;
-    CREATE TABLE recordings (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        started_at_ms INTEGER NOT NULL,
-        stopped_at_ms INTEGER,
-        deleted_at_ms INTEGER,
-        deleted_by TEXT
-    );
-    CREATE INDEX recordings_session ON recordings (session_id);",
-    // 3: admin accounts and their console sessions, the admin audit log
-    // (append-only like the trail), the stored policy and the consent
-    // notice's versions.
-    "CREATE TABLE admins (
-        username TEXT PRIMARY KEY,
-        password_hash TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL
-    );
-    CREATE TABLE admin_sessions (
-        token_hash TEXT PRIMARY KEY,
-        username TEXT NOT NULL,
-        csrf_token TEXT NOT NULL,
-        expires_at_ms INTEGER NOT NULL
-    );
-    CREATE TABLE admin_audit (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        at_ms INTEGER NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        target TEXT,
-        detail TEXT
-    );
-    CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    CREATE TABLE policy (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    CREATE TABLE notices (
-        version INTEGER PRIMARY KEY AUTOINCREMENT,
-        hash TEXT NOT NULL UNIQUE,
-        text TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        created_by TEXT NOT NULL
-    );
-    CREATE TRIGGER notices_no_update BEFORE UPDATE ON notices
-        BEGIN SELECT RAISE(ABORT, 'notice versions are never rewritten'); END;",
-    // 4: transcription jobs, one per recording, so queued and running jobs
-    // survive a restart.
-    "CREATE TABLE transcription_jobs (
-        recording_id TEXT PRIMARY KEY,
-        status TEXT NOT NULL,
-        progress REAL NOT NULL DEFAULT 0,
-        language TEXT,
-        error TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        queued_at_ms INTEGER NOT NULL,
-        started_at_ms INTEGER,
-        finished_at_ms INTEGER
-    );
-    CREATE INDEX transcription_jobs_status ON transcription_jobs (status, queued_at_ms);",
-    // 5: mentoring pairs and what they keep between calls. A pair's calls
-    // are rows of `sessions` that name it, one per scheduled occurrence
-    // (the unique index makes the two people's joins meet in one row).
-    // Everything a pair owns goes with it (ON DELETE CASCADE); the consent
-    // trail and audit log stay, as for any deletion.
-    "CREATE TABLE pairs (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        goal TEXT NOT NULL DEFAULT '',
-        recording TEXT NOT NULL,
-        mentor_name TEXT NOT NULL,
-        mentor_email TEXT,
-        mentor_time_zone TEXT,
-        mentee_name TEXT NOT NULL,
-        mentee_email TEXT,
-        mentee_time_zone TEXT,
-        agreement_text TEXT NOT NULL,
-        agreement_version INTEGER NOT NULL DEFAULT 1,
-        mentor_confirmed INTEGER NOT NULL DEFAULT 0,
-        mentee_confirmed INTEGER NOT NULL DEFAULT 0,
-        mentor_read_seq INTEGER NOT NULL DEFAULT 0,
-        mentee_read_seq INTEGER NOT NULL DEFAULT 0,
-        created_at_ms INTEGER NOT NULL,
-        ended_at_ms INTEGER
-    );
-    CREATE TABLE pair_links (
-        id TEXT PRIMARY KEY,
-        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
-        role TEXT NOT NULL,
-        issued_at_ms INTEGER NOT NULL,
-        expires_at_ms INTEGER NOT NULL,
-        revoked_at_ms INTEGER
-    );
-    CREATE INDEX pair_links_pair ON pair_links (pair_id, role);
-    CREATE TABLE pair_schedules (
-        id TEXT PRIMARY KEY,
-        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
-        starts_at_ms INTEGER NOT NULL,
-        duration_min INTEGER NOT NULL,
-        time_zone TEXT NOT NULL,
-        recurrence TEXT,
-        skipped TEXT NOT NULL DEFAULT '[]',
-        recording TEXT NOT NULL,
-        sequence INTEGER NOT NULL DEFAULT 0,
-        created_by TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        updated_at_ms INTEGER NOT NULL,
-        cancelled_at_ms INTEGER
-    );
-    CREATE INDEX pair_schedules_pair ON pair_schedules (pair_id);
-    ALTER TABLE sessions ADD COLUMN pair_id TEXT;
-    ALTER TABLE sessions ADD COLUMN schedule_id TEXT;
-    ALTER TABLE sessions ADD COLUMN occurrence_ms INTEGER;
-    CREATE INDEX sessions_pair ON sessions (pair_id, created_at);
-    CREATE UNIQUE INDEX sessions_occurrence ON sessions (schedule_id, occurrence_ms)
-        WHERE schedule_id IS NOT NULL;
-    CREATE TABLE pair_agenda (
-        id TEXT PRIMARY KEY,
-        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
-        text TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        added_by TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        done_at_ms INTEGER,
-        done_by TEXT
-    );
-    CREATE INDEX pair_agenda_pair ON pair_agenda (pair_id, position);
-    CREATE TABLE pair_actions (
-        id TEXT PRIMARY KEY,
-        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
-        text TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        due TEXT,
-        created_by TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        done_at_ms INTEGER
-    );
-    CREATE INDEX pair_actions_pair ON pair_actions (pair_id, created_at_ms);
-    CREATE TABLE pair_notes (
-        id TEXT PRIMARY KEY,
-        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
-        session_id TEXT,
-        author TEXT NOT NULL,
-        visibility TEXT NOT NULL,
-        text TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        updated_at_ms INTEGER NOT NULL
-    );
-    CREATE INDEX pair_notes_pair ON pair_notes (pair_id, created_at_ms);
-    CREATE TABLE pair_messages (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        pair_id TEXT NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
-        author TEXT NOT NULL,
-        text TEXT NOT NULL,
-        at_ms INTEGER NOT NULL
-    );
-    CREATE INDEX pair_messages_pair ON pair_messages (pair_id, seq);",
-    // 6: each session's call, recorded or not: when the first person
-    // joined, when both were first in it together, when the last one left,
-    // how long both were in it (summed over stretches) and how long each
-    // talked. One row per session anyone joined, rewritten whole by the
-    // room (`store/call_stats.rs`). Keyed by session id without a foreign
-    // key, like `recordings.session_id`.
-    "CREATE TABLE call_stats (
-        session_id TEXT PRIMARY KEY,
-        first_joined_at_ms INTEGER NOT NULL,
-        together_since_ms INTEGER,
-        last_left_at_ms INTEGER,
-        together_ms INTEGER NOT NULL DEFAULT 0,
-        mentor_talk_ms INTEGER NOT NULL DEFAULT 0,
-        mentee_talk_ms INTEGER NOT NULL DEFAULT 0,
-        updated_at_ms INTEGER NOT NULL
-    );",
-    // 7: moments, bookmarks and notes at a time (`reflection/moments.rs`):
-    // on a recording's clock (`recording_id` set) or on the session's.
-    // Keyed by session id without a foreign key, like `call_stats`; a
-    // deleted pair takes its sessions' moments with it (`store/pairs.rs`).
-    "CREATE TABLE moments (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        recording_id TEXT,
-        clock TEXT NOT NULL,
-        at_s REAL NOT NULL,
-        kind TEXT NOT NULL,
-        author TEXT NOT NULL,
-        visibility TEXT NOT NULL,
-        text TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        updated_at_ms INTEGER NOT NULL
-    );
-    CREATE INDEX moments_session ON moments (session_id, created_at_ms);
-    CREATE INDEX moments_recording ON moments (recording_id, at_s);",
+mod postgres;
+mod sqlite;
+
+/// Whether a migration only adds, or removes what older code may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Expand,
+    /// None so far; the runner refuses one it does not know already.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Contract,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Expand => "expand",
+            Kind::Contract => "contract",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Migration {
+    pub version: i64,
+    pub kind: Kind,
+    /// What it does, in a few words, as recorded.
+    pub what: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    fn sql(&self, engine: Engine) -> &'static str {
+        match engine {
+            Engine::Sqlite => self.sqlite,
+            Engine::Postgres => self.postgres,
+        }
+    }
+}
+
+/// Every migration, oldest first; the last one's number is the schema
+/// version this code knows.
+pub(super) const ALL: &[Migration] = &[
+    Migration {
+        version: 1,
+        kind: Kind::Expand,
+        what: "sessions and API keys",
+        sqlite: sqlite::V1,
+        postgres: postgres::V1,
+    },
+    Migration {
+        version: 2,
+        kind: Kind::Expand,
+        what: "the consent trail and recordings",
+        sqlite: sqlite::V2,
+        postgres: postgres::V2,
+    },
+    Migration {
+        version: 3,
+        kind: Kind::Expand,
+        what: "admins, the audit log, the policy and notices",
+        sqlite: sqlite::V3,
+        postgres: postgres::V3,
+    },
+    Migration {
+        version: 4,
+        kind: Kind::Expand,
+        what: "transcription jobs",
+        sqlite: sqlite::V4,
+        postgres: postgres::V4,
+    },
+    Migration {
+        version: 5,
+        kind: Kind::Expand,
+        what: "mentoring pairs",
+        sqlite: sqlite::V5,
+        postgres: postgres::V5,
+    },
+    Migration {
+        version: 6,
+        kind: Kind::Expand,
+        what: "call history",
+        sqlite: sqlite::V6,
+        postgres: postgres::V6,
+    },
+    Migration {
+        version: 7,
+        kind: Kind::Expand,
+        what: "moments",
+        sqlite: sqlite::V7,
+        postgres: postgres::V7,
+    },
 ];
 
-pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<(), StoreError> {
-    let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if found > known {
-        return Err(StoreError::TooNew { found, known });
+/// The ledger; the same text suits both engines.
+const LEDGER: &str = "CREATE TABLE IF NOT EXISTS duet_migrations (
+        version BIGINT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        what TEXT NOT NULL,
+        applied_at_ms BIGINT NOT NULL
+    )";
+
+/// The PostgreSQL advisory lock migrating nodes queue on ("duetmigr").
+const LOCK_KEY: i64 = 0x6475_6574_6d69_6772;
+
+/// Brings the schema up to `list`, or refuses a database that has a
+/// contract migration beyond it.
+pub(super) async fn migrate(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    list: &[Migration],
+) -> Result<(), StoreError> {
+    let known = list.last().map_or(0, |m| m.version);
+    let mut tx = match engine {
+        Engine::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Engine::Postgres => conn.begin().await?,
+    };
+    if engine == Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+    sqlx::raw_sql(LEDGER).execute(&mut *tx).await?;
+    if engine == Engine::Sqlite {
+        adopt_user_version(&mut tx, list).await?;
+    }
+    let applied: Vec<(i64, String)> =
+        sqlx::query("SELECT version, kind FROM duet_migrations ORDER BY version")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    if let Some((found, _)) = applied
+        .iter()
+        .find(|(v, kind)| *v > known && kind.as_str() != Kind::Expand.as_str())
+    {
+        return Err(StoreError::TooNew {
+            found: *found,
+            known,
+        });
+    }
+    let newest = applied.last().map_or(0, |(v, _)| *v);
+    if newest > known {
+        tracing::info!(
+            newest,
+            known,
+            "the database has newer migrations, all additive: starting"
+        );
+    }
+    for m in list.iter().filter(|m| m.version > newest) {
+        tracing::info!(version = m.version, what = m.what, "migrating the database");
+        sqlx::raw_sql(m.sql(engine)).execute(&mut *tx).await?;
+        record(&mut tx, m).await?;
+        if engine == Engine::Sqlite {
+            set_user_version(&mut tx, m.version).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn record(conn: &mut AnyConnection, m: &Migration) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO duet_migrations (version, kind, what, applied_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(m.version)
+    .bind(m.kind.as_str())
+    .bind(m.what)
+    .bind(crate::clock::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Fills in the ledger of a SQLite database made before it, from `PRAGMA
+/// user_version` (migrations 1 to 7 were all expand).
+async fn adopt_user_version(
+    conn: &mut AnyConnection,
+    list: &[Migration],
+) -> Result<(), StoreError> {
+    let rows: i64 = sqlx::query("SELECT COUNT(*) FROM duet_migrations")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    let version: i64 = sqlx::query("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if rows > 0 || version == 0 {
+        return Ok(());
+    }
+    let known = list.last().map_or(0, |m| m.version);
+    if version > known {
+        return Err(StoreError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    for m in list.iter().filter(|m| m.version <= version) {
+        record(conn, m).await?;
     }
     Ok(())
 }
+
+async fn set_user_version(conn: &mut AnyConnection, version: i64) -> Result<(), sqlx::Error> {
+    // A pragma takes no parameters; `version` is a number of ours.
+    sqlx::raw_sql(AssertSqlSafe(format!("PRAGMA user_version = {version}")))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

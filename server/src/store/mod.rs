@@ -1,40 +1,75 @@
-//! The embedded SQLite database: sessions, API keys, the consent trail,
-//! recordings, admin accounts and audit log, the stored policy,
-//! transcription jobs, each call's timing and talk time, and mentoring
-//! pairs with what they keep.
+//! The database: sessions, API keys, the consent trail, recordings, admin
+//! accounts and audit log, the stored policy, transcription jobs, each
+//! call's timing and talk time, and mentoring pairs with what they keep.
 //!
-//! One connection, used by the server only from its own thread
-//! (`worker.rs`): async callers queue a job and await its result, so no
-//! load on tokio's blocking pool can hold up a consent event. Nothing here
-//! is on the media path. The CLI's synchronous commands use the same
-//! connection on their own thread (`call_blocking`).
+//! Two engines behind one layer. With nothing configured it is an embedded
+//! SQLite file in the data folder, as it always was; `database.url =
+//! "postgres://…"` puts it in PostgreSQL, which several nodes can share.
+//! Nothing here is on the media path.
 //!
-//! Durability: WAL with `synchronous=FULL`, so a transaction that returned
-//! (a consent event) is on disk before its caller goes on, and survives a
-//! power loss, not only a process crash.
+//! # One driver: sqlx's `Any`
+//!
+//! Every query is written once, as SQL both engines accept (`$1`
+//! placeholders, which SQLite takes as numbered parameters; `ON CONFLICT`
+//! rather than `INSERT OR IGNORE`; `RETURNING` rather than
+//! `last_insert_rowid()`), and runs through sqlx's `Any` driver: one pool
+//! type, one connection type, each query compiled once. The other way, an
+//! enum over a `SqlitePool` and a `PgPool`, would have every query either
+//! generic over the database (with a bound per bound type) or written out
+//! twice by a macro, for nothing these tables need: `Any` carries only
+//! integers, floats, text and bytes, and this schema stores ids and enums
+//! as TEXT, times and counts as BIGINT (SQLite INTEGER), flags as 0/1
+//! BIGINT and offsets in seconds as DOUBLE. What must differ lives in
+//! [`Engine`]: the DDL (`migrations/`), SQLite's per-connection pragmas
+//! and PostgreSQL's advisory lock around migrating.
+//!
+//! # Lanes (`lanes.rs`) and queued writes (`queue.rs`)
+//!
+//! The consent path (storing consent events, reading a recording's trail
+//! to start it) goes in [`Lane::Urgent`] and never waits behind a burst of
+//! other queries; everything else is [`Lane::Normal`], whose callers are
+//! capped in number and in how long they wait ([`StoreError::Busy`]).
+//! Writes the room must not wait for are queued ([`Store::call_detached`])
+//! and land in order; a later normal query sees them.
+//!
+//! # Durability
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL` on every connection, so
+//! a transaction that returned (a consent event) is on disk and survives a
+//! power loss, not only a process crash. PostgreSQL commits durably by its
+//! own defaults (`synchronous_commit = on`; an operator who turns it off
+//! gives that up).
 
 mod admin;
 mod apikeys;
 mod call_stats;
 mod consent;
+mod lanes;
+pub(crate) mod location;
 mod migrations;
 mod moments;
 mod pair_content;
 mod pair_schedule;
 mod pairs;
 mod policy;
+mod queue;
 mod reflection;
+mod rows;
+pub mod scratch;
 mod sessions;
 mod transcription;
-mod worker;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use admin::{AdminSession, AuditEvent};
 pub use apikeys::{hash_api_key, new_api_key};
 pub use call_stats::CallStats;
 pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEvent, TrailFilter};
+#[cfg(test)]
+pub(crate) use lanes::Fault;
+pub(crate) use lanes::Lane;
+pub use location::{Engine, Location};
 pub use moments::Moment;
 pub use pair_content::{
     ActionChange, ActionItem, AgendaChange, AgendaItem, ContentError, Message, Note,
@@ -45,153 +80,192 @@ pub use policy::{NewNotice, NoticeVersion};
 pub use reflection::VIEW_ACTION;
 pub use sessions::SessionRecord;
 pub use transcription::{JobStatus, TranscriptionJob};
-pub(crate) use worker::Lane;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[from] sqlx::Error),
+    /// The database named by a setting could not be opened at start.
+    #[error("cannot open the database set by {setting} ({target}): {source}")]
+    Connect {
+        setting: &'static str,
+        /// Where, without any password.
+        target: String,
+        source: sqlx::Error,
+    },
     #[error("database task failed: {0}")]
     Task(String),
-    /// The normal lane of the database thread is full; retry later.
+    /// Too many queries wait already, or one waited too long; retry later.
     #[error("the database is busy; try again in a moment")]
     Busy,
-    #[error("database is newer than this version of Duet (schema {found}, known {known})")]
+    /// The database holds a contract migration (one that removes or
+    /// rewrites what older code uses) beyond what this version knows.
+    #[error(
+        "the database is newer than this version of Duet (migration {found} changes what this version uses; it knows up to {known}): upgrade Duet"
+    )]
     TooNew { found: i64, known: i64 },
 }
 
+/// A handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<rusqlite::Connection>>,
-    worker: Arc<worker::Worker>,
-    #[cfg(test)]
-    fault: Arc<Mutex<Fault>>,
+    inner: Arc<Inner>,
 }
 
-/// What the tests make every query of the server (not `call_blocking`) do:
-/// a real database that is slow or failing.
-#[cfg(test)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Fault {
-    #[default]
-    None,
-    /// Each query waits this long before it runs.
-    Slow(std::time::Duration),
-    /// Each query fails.
-    Fail,
+struct Inner {
+    lanes: Arc<lanes::Lanes>,
+    queue: queue::Queue,
+    /// Runs the `*_blocking` methods: the CLI's own runtime when it opened
+    /// the store with [`Store::open_blocking`], else the one it was opened on.
+    runtime: tokio::runtime::Handle,
+    own_runtime: Option<OwnedRuntime>,
+    /// A test's throwaway PostgreSQL database, dropped after everything
+    /// above (fields drop in order).
+    _scratch: Option<scratch::ScratchDatabase>,
+}
+
+/// The CLI's runtime. Shut down without waiting, so dropping the last
+/// handle is fine anywhere, even inside another runtime.
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file, brings its schema up
-    /// to date and starts the database thread.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = rusqlite::Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: a commit is synced to disk before it returns (NORMAL only
-        // syncs at checkpoints, so a power loss could undo a consent event).
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrations::migrate(&conn)?;
-        let conn = Arc::new(Mutex::new(conn));
-        let worker = worker::Worker::spawn(conn.clone())
-            .map_err(|e| StoreError::Task(format!("starting the database thread: {e}")))?;
+    /// Opens (creating if needed) the embedded SQLite database in `path`.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_at(&Location::Sqlite(path.to_path_buf())).await
+    }
+
+    /// Opens the database at `location`, brings its schema up to date and
+    /// starts the queue of detached writes (on the current runtime).
+    pub async fn open_at(location: &Location) -> Result<Store, StoreError> {
+        Store::open_with(location, migrations::ALL).await
+    }
+
+    async fn open_with(
+        location: &Location,
+        list: &[migrations::Migration],
+    ) -> Result<Store, StoreError> {
+        let lanes = Arc::new(lanes::Lanes::open(location, list).await?);
+        let queue = queue::Queue::start(lanes.clone());
         Ok(Store {
-            conn,
-            worker: Arc::new(worker),
-            #[cfg(test)]
-            fault: Arc::default(),
+            inner: Arc::new(Inner {
+                lanes,
+                queue,
+                runtime: tokio::runtime::Handle::current(),
+                own_runtime: None,
+                _scratch: None,
+            }),
         })
     }
 
-    /// Runs `f` on the database thread, in the normal lane.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.call_in(Lane::Normal, f).await
+    /// For CLI commands, which run without an async runtime: opens the
+    /// store on a small runtime of its own, which runs the `*_blocking`
+    /// methods. Its one thread also drives the database's sockets, so the
+    /// async methods work from any other runtime too (`duet transcribe`).
+    pub fn open_blocking(location: &Location) -> Result<Store, StoreError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("duet-db")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Task(format!("starting the database runtime: {e}")))?;
+        let mut store = rt.block_on(Store::open_at(location))?;
+        let runtime = rt.handle().clone();
+        let inner = Arc::get_mut(&mut store.inner)
+            .ok_or_else(|| StoreError::Task("the new store is shared already".into()))?;
+        inner.runtime = runtime;
+        inner.own_runtime = Some(OwnedRuntime(Some(rt)));
+        Ok(store)
     }
 
-    /// Runs `f` on the database thread in `lane`; the consent path uses
-    /// [`Lane::Urgent`], which goes before every waiting normal query.
-    pub(crate) async fn call_in<T, F>(&self, lane: Lane, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let (reply, result) = tokio::sync::oneshot::channel();
-        #[cfg(test)]
-        let fault = *self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        let job: worker::Job = Box::new(move |conn| {
-            // The caller went away while this waited (a dropped request):
-            // skip the query rather than run it for no one.
-            if reply.is_closed() {
-                return;
-            }
-            #[cfg(test)]
-            match fault {
-                Fault::None => {}
-                Fault::Slow(d) => std::thread::sleep(d),
-                Fault::Fail => {
-                    let _ = reply.send(Err(StoreError::Task("injected failure".into())));
-                    return;
-                }
-            }
-            // The caller may have gone meanwhile: nothing to do.
-            let _ = reply.send(f(conn));
-        });
-        let gone = || StoreError::Task("the database thread has stopped".into());
-        self.worker.push(lane, job).map_err(|e| match e {
-            worker::PushError::Gone => gone(),
-            worker::PushError::Full => StoreError::Busy,
-        })?;
-        result.await.map_err(|_| gone())?
+    /// Which database this is.
+    pub fn engine(&self) -> Engine {
+        self.inner.lanes.engine()
     }
 
-    /// Queues `f` in the normal lane and returns without waiting for it:
-    /// for writes whose caller must not wait on the disk (the room, mid
-    /// call). Jobs run in the order queued, so a later write of the same
-    /// row lands after an earlier one. `f`'s error is logged, as
-    /// `what`; `Busy` or a stopped thread is returned at once.
-    pub(crate) fn call_detached<F>(&self, what: &'static str, f: F) -> Result<(), StoreError>
-    where
-        F: FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + Send + 'static,
-    {
-        #[cfg(test)]
-        let fault = *self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        let job: worker::Job = Box::new(move |conn| {
-            #[cfg(test)]
-            match fault {
-                Fault::None => {}
-                Fault::Slow(d) => std::thread::sleep(d),
-                Fault::Fail => {
-                    tracing::warn!(what, "a queued database write failed: injected failure");
-                    return;
-                }
+    /// A connection in `lane`. Normal callers first wait for the detached
+    /// writes queued before them, so they read what was queued.
+    async fn conn(&self, lane: Lane) -> Result<lanes::Conn, StoreError> {
+        match lane {
+            Lane::Urgent => self.inner.lanes.acquire(Lane::Urgent).await,
+            Lane::Normal => {
+                let barrier = self.inner.queue.barrier();
+                self.inner.lanes.acquire_normal_after(barrier).await
             }
-            if let Err(e) = f(conn) {
-                tracing::warn!(what, error = %e, "a queued database write failed");
-            }
-        });
-        self.worker.push(Lane::Normal, job).map_err(|e| match e {
-            worker::PushError::Gone => StoreError::Task("the database thread has stopped".into()),
-            worker::PushError::Full => StoreError::Busy,
-        })
+        }
+    }
+
+    /// A connection in the normal lane.
+    async fn normal(&self) -> Result<lanes::Conn, StoreError> {
+        self.conn(Lane::Normal).await
+    }
+
+    /// Queues a write and returns without waiting for it: for writes
+    /// whose caller must not wait on the disk (the room, mid call). Writes
+    /// land in the order queued, so a later write of the same row lands
+    /// after an earlier one, and a later normal query sees them. The job's
+    /// error is logged, as `what`; a full queue is `Busy`.
+    pub(crate) fn call_detached(
+        &self,
+        what: &'static str,
+        job: queue::Job,
+    ) -> Result<(), StoreError> {
+        self.inner.queue.push(what, job)
+    }
+
+    /// Runs `fut` to completion for a caller outside any async runtime
+    /// (the CLI). Inside one it would deadlock or panic, so it refuses.
+    fn block_on<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(StoreError::Task(
+                "a blocking database call from inside the async runtime".into(),
+            ));
+        }
+        self.inner.runtime.block_on(fut)
     }
 
     /// Makes every later query slow or failing (tests only).
     #[cfg(test)]
     pub(crate) fn inject(&self, fault: Fault) {
-        *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+        self.inner.lanes.inject(fault);
     }
 
-    /// Runs `f` on the connection on this thread (CLI commands).
-    pub fn call_blocking<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&guard)
+    /// A store for a test: a fresh PostgreSQL database when
+    /// `DUET_TEST_DATABASE_URL` is set (see [`scratch`]), else SQLite in
+    /// `dir`.
+    #[cfg(test)]
+    pub(crate) async fn open_for_test(dir: &Path) -> Store {
+        let scratch = scratch::ScratchDatabase::create()
+            .await
+            .expect("a scratch PostgreSQL database");
+        let location = match &scratch {
+            Some(db) => db.location(),
+            None => Location::Sqlite(dir.join("db")),
+        };
+        let mut store = Store::open_at(&location).await.expect("open the store");
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner._scratch = scratch;
+        }
+        store
+    }
+
+    /// Runs one statement as is (tests of what the database refuses).
+    #[cfg(test)]
+    pub(crate) async fn execute_raw(&self, sql: &'static str) -> Result<u64, StoreError> {
+        let mut c = self.normal().await?;
+        Ok(sqlx::query(sql).execute(&mut *c).await?.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,9 +6,10 @@
 
 use duet_signaling::Role;
 use duet_signaling::protocol::RecordingPolicy;
-use rusqlite::{OptionalExtension, Row, params};
-use uuid::Uuid;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use super::rows::{policy_from, policy_str, role_from, u32_from, uuid_from};
 use super::{Store, StoreError};
 use crate::pairs::PairId;
 use crate::pairs::agreement::Agreement;
@@ -58,113 +59,82 @@ pub struct PairLink {
     pub revoked_at_ms: Option<i64>,
 }
 
-pub(crate) fn policy_str(p: RecordingPolicy) -> &'static str {
-    match p {
-        RecordingPolicy::Off => "off",
-        RecordingPolicy::Allowed => "allowed",
-    }
-}
-
-pub(crate) fn policy_from(s: &str) -> RecordingPolicy {
-    if s == "allowed" {
-        RecordingPolicy::Allowed
-    } else {
-        RecordingPolicy::Off
-    }
-}
-
-pub(crate) fn role_from(s: &str) -> rusqlite::Result<Role> {
-    match s {
-        "mentor" => Ok(Role::Mentor),
-        "mentee" => Ok(Role::Mentee),
-        other => Err(rusqlite::Error::InvalidColumnType(
-            0,
-            format!("role {other:?}"),
-            rusqlite::types::Type::Text,
-        )),
-    }
-}
-
-pub(crate) fn uuid_from(s: &str) -> rusqlite::Result<Uuid> {
-    Uuid::parse_str(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 const COLUMNS: &str = "id, title, goal, recording, mentor_name, mentor_email, mentor_time_zone,
     mentee_name, mentee_email, mentee_time_zone, agreement_text, agreement_version,
     mentor_confirmed, mentee_confirmed, mentor_read_seq, mentee_read_seq, created_at_ms,
     ended_at_ms";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<PairRecord> {
-    let id: String = row.get(0)?;
-    let recording: String = row.get(3)?;
+pub(super) fn from_row(row: AnyRow) -> Result<PairRecord, sqlx::Error> {
+    let id: String = row.try_get(0)?;
+    let recording: String = row.try_get(3)?;
     Ok(PairRecord {
         id: PairId(uuid_from(&id)?),
-        title: row.get(1)?,
-        goal: row.get(2)?,
+        title: row.try_get(1)?,
+        goal: row.try_get(2)?,
         recording: policy_from(&recording),
         mentor: PairPerson {
-            name: row.get(4)?,
-            email: row.get(5)?,
-            time_zone: row.get(6)?,
+            name: row.try_get(4)?,
+            email: row.try_get(5)?,
+            time_zone: row.try_get(6)?,
         },
         mentee: PairPerson {
-            name: row.get(7)?,
-            email: row.get(8)?,
-            time_zone: row.get(9)?,
+            name: row.try_get(7)?,
+            email: row.try_get(8)?,
+            time_zone: row.try_get(9)?,
         },
         agreement: Agreement {
-            text: row.get(10)?,
-            version: row.get(11)?,
-            confirmed: [row.get(12)?, row.get(13)?],
+            text: row.try_get(10)?,
+            version: u32_from("agreement version", row.try_get(11)?)?,
+            confirmed: [
+                u32_from("confirmed version", row.try_get(12)?)?,
+                u32_from("confirmed version", row.try_get(13)?)?,
+            ],
         },
-        read_seq: [row.get(14)?, row.get(15)?],
-        created_at_ms: row.get(16)?,
-        ended_at_ms: row.get(17)?,
+        read_seq: [row.try_get(14)?, row.try_get(15)?],
+        created_at_ms: row.try_get(16)?,
+        ended_at_ms: row.try_get(17)?,
     })
 }
 
-fn link_from_row(row: &Row<'_>) -> rusqlite::Result<PairLink> {
-    let pair: String = row.get(1)?;
-    let role: String = row.get(2)?;
+fn link_from_row(row: AnyRow) -> Result<PairLink, sqlx::Error> {
+    let pair: String = row.try_get(1)?;
+    let role: String = row.try_get(2)?;
     Ok(PairLink {
-        id: row.get(0)?,
+        id: row.try_get(0)?,
         pair_id: PairId(uuid_from(&pair)?),
         role: role_from(&role)?,
-        issued_at_ms: row.get(3)?,
-        expires_at_ms: row.get(4)?,
-        revoked_at_ms: row.get(5)?,
+        issued_at_ms: row.try_get(3)?,
+        expires_at_ms: row.try_get(4)?,
+        revoked_at_ms: row.try_get(5)?,
     })
 }
 
 const LINK_COLUMNS: &str = "id, pair_id, role, issued_at_ms, expires_at_ms, revoked_at_ms";
 
-pub(crate) fn load_pair(
-    conn: &rusqlite::Connection,
+pub(super) async fn load_pair(
+    conn: &mut AnyConnection,
     id: PairId,
 ) -> Result<Option<PairRecord>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM pairs WHERE id = ?1"),
-            [id.0.to_string()],
-            from_row,
-        )
-        .optional()?)
+    let sql = format!("SELECT {COLUMNS} FROM pairs WHERE id = $1");
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(id.0.to_string())
+        .try_map(from_row)
+        .fetch_optional(conn)
+        .await?)
 }
 
-fn insert_link(conn: &rusqlite::Connection, l: &PairLink) -> Result<(), StoreError> {
-    conn.execute(
+async fn insert_link(conn: &mut AnyConnection, l: &PairLink) -> Result<(), StoreError> {
+    sqlx::query(
         "INSERT INTO pair_links (id, pair_id, role, issued_at_ms, expires_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            l.id,
-            l.pair_id.0.to_string(),
-            l.role.as_str(),
-            l.issued_at_ms,
-            l.expires_at_ms
-        ],
-    )?;
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&l.id)
+    .bind(l.pair_id.0.to_string())
+    .bind(l.role.as_str())
+    .bind(l.issued_at_ms)
+    .bind(l.expires_at_ms)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -188,66 +158,57 @@ pub struct PersonChanges {
 impl Store {
     /// Stores a new pair with one personal link per person.
     pub async fn create_pair(&self, p: PairRecord, links: [PairLink; 2]) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute(
-                "INSERT INTO pairs (id, title, goal, recording, mentor_name, mentor_email,
-                    mentor_time_zone, mentee_name, mentee_email, mentee_time_zone,
-                    agreement_text, agreement_version, created_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    p.id.0.to_string(),
-                    p.title,
-                    p.goal,
-                    policy_str(p.recording),
-                    p.mentor.name,
-                    p.mentor.email,
-                    p.mentor.time_zone,
-                    p.mentee.name,
-                    p.mentee.email,
-                    p.mentee.time_zone,
-                    p.agreement.text,
-                    p.agreement.version,
-                    p.created_at_ms
-                ],
-            )?;
-            for l in &links {
-                insert_link(&tx, l)?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        let mut c = self.normal().await?;
+        let mut tx = c.begin().await?;
+        sqlx::query(
+            "INSERT INTO pairs (id, title, goal, recording, mentor_name, mentor_email,
+                mentor_time_zone, mentee_name, mentee_email, mentee_time_zone,
+                agreement_text, agreement_version, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(p.id.0.to_string())
+        .bind(p.title)
+        .bind(p.goal)
+        .bind(policy_str(p.recording))
+        .bind(p.mentor.name)
+        .bind(p.mentor.email)
+        .bind(p.mentor.time_zone)
+        .bind(p.mentee.name)
+        .bind(p.mentee.email)
+        .bind(p.mentee.time_zone)
+        .bind(p.agreement.text)
+        .bind(i64::from(p.agreement.version))
+        .bind(p.created_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        for l in &links {
+            insert_link(&mut tx, l).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn pair(&self, id: PairId) -> Result<Option<PairRecord>, StoreError> {
-        self.call(move |conn| load_pair(conn, id)).await
+        load_pair(&mut *self.normal().await?, id).await
     }
 
     /// Newest first.
     pub async fn pairs(&self, limit: u32) -> Result<Vec<PairRecord>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM pairs ORDER BY created_at_ms DESC, id LIMIT ?1"
-            ))?;
-            let rows = stmt.query_map([limit], from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM pairs ORDER BY created_at_ms DESC, id LIMIT $1");
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .try_map(from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     pub async fn pair_link(&self, id: &str) -> Result<Option<PairLink>, StoreError> {
-        let id = id.to_string();
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {LINK_COLUMNS} FROM pair_links WHERE id = ?1"),
-                    [id],
-                    link_from_row,
-                )
-                .optional()?)
-        })
-        .await
+        let sql = format!("SELECT {LINK_COLUMNS} FROM pair_links WHERE id = $1");
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .try_map(link_from_row)
+            .fetch_optional(&mut *self.normal().await?)
+            .await?)
     }
 
     /// The links of a pair that work now (not revoked, not expired).
@@ -256,16 +217,17 @@ impl Store {
         pair: PairId,
         now_ms: i64,
     ) -> Result<Vec<PairLink>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {LINK_COLUMNS} FROM pair_links
-                 WHERE pair_id = ?1 AND revoked_at_ms IS NULL AND expires_at_ms > ?2
-                 ORDER BY issued_at_ms"
-            ))?;
-            let rows = stmt.query_map(params![pair.0.to_string(), now_ms], link_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM pair_links
+             WHERE pair_id = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2
+             ORDER BY issued_at_ms"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(pair.0.to_string())
+            .bind(now_ms)
+            .try_map(link_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     /// Revokes every link of `role` in the pair and, with `new`, issues
@@ -278,37 +240,37 @@ impl Store {
         new: Option<PairLink>,
         now_ms: i64,
     ) -> Result<usize, StoreError> {
-        self.call(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let n = tx.execute(
-                "UPDATE pair_links SET revoked_at_ms = ?3
-                 WHERE pair_id = ?1 AND role = ?2 AND revoked_at_ms IS NULL",
-                params![pair.0.to_string(), role.as_str(), now_ms],
-            )?;
-            if let Some(l) = &new {
-                insert_link(&tx, l)?;
-            }
-            tx.commit()?;
-            Ok(n)
-        })
-        .await
+        let mut c = self.normal().await?;
+        let mut tx = c.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE pair_links SET revoked_at_ms = $3
+             WHERE pair_id = $1 AND role = $2 AND revoked_at_ms IS NULL",
+        )
+        .bind(pair.0.to_string())
+        .bind(role.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if let Some(l) = &new {
+            insert_link(&mut tx, l).await?;
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(revoked).unwrap_or(usize::MAX))
     }
 
     pub async fn update_pair(&self, id: PairId, c: PairChanges) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "UPDATE pairs SET title = COALESCE(?2, title), goal = COALESCE(?3, goal),
-                    recording = COALESCE(?4, recording) WHERE id = ?1",
-                params![
-                    id.0.to_string(),
-                    c.title,
-                    c.goal,
-                    c.recording.map(policy_str)
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "UPDATE pairs SET title = COALESCE($2, title), goal = COALESCE($3, goal),
+                recording = COALESCE($4, recording) WHERE id = $1",
+        )
+        .bind(id.0.to_string())
+        .bind(c.title)
+        .bind(c.goal)
+        .bind(c.recording.map(policy_str))
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     pub async fn update_pair_person(
@@ -317,44 +279,48 @@ impl Store {
         role: Role,
         c: PersonChanges,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            let r = role.as_str();
-            let tx = conn.unchecked_transaction()?;
-            if let Some(name) = c.name {
-                tx.execute(
-                    &format!("UPDATE pairs SET {r}_name = ?2 WHERE id = ?1"),
-                    params![id.0.to_string(), name],
-                )?;
-            }
-            if let Some(email) = c.email {
-                tx.execute(
-                    &format!("UPDATE pairs SET {r}_email = ?2 WHERE id = ?1"),
-                    params![id.0.to_string(), email],
-                )?;
-            }
-            if let Some(zone) = c.time_zone {
-                tx.execute(
-                    &format!("UPDATE pairs SET {r}_time_zone = ?2 WHERE id = ?1"),
-                    params![id.0.to_string(), zone],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        // `r` is one of two role names of ours, never input.
+        let r = role.as_str();
+        let mut conn = self.normal().await?;
+        let mut tx = conn.begin().await?;
+        let set = |column: &str| {
+            AssertSqlSafe(format!("UPDATE pairs SET {r}_{column} = $2 WHERE id = $1"))
+        };
+        if let Some(name) = c.name {
+            sqlx::query(set("name"))
+                .bind(id.0.to_string())
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(email) = c.email {
+            sqlx::query(set("email"))
+                .bind(id.0.to_string())
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(zone) = c.time_zone {
+            sqlx::query(set("time_zone"))
+                .bind(id.0.to_string())
+                .bind(zone)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Ends the pair: read-only from now on. False if unknown or already
     /// ended.
     pub async fn end_pair(&self, id: PairId, now_ms: i64) -> Result<bool, StoreError> {
-        self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE pairs SET ended_at_ms = ?2 WHERE id = ?1 AND ended_at_ms IS NULL",
-                params![id.0.to_string(), now_ms],
-            )?;
-            Ok(n == 1)
-        })
-        .await
+        let done =
+            sqlx::query("UPDATE pairs SET ended_at_ms = $2 WHERE id = $1 AND ended_at_ms IS NULL")
+                .bind(id.0.to_string())
+                .bind(now_ms)
+                .execute(&mut *self.normal().await?)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Deletes the pair and everything it owns (links, schedule, agenda,
@@ -362,22 +328,26 @@ impl Store {
     /// as the consent trail refers to them; their recordings are deleted
     /// by the caller first, through the recorder, so the trail says so.
     pub async fn delete_pair(&self, id: PairId) -> Result<bool, StoreError> {
-        self.call(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            // The people's bookmarks and notes in those calls go with it.
-            tx.execute(
-                "DELETE FROM moments WHERE session_id IN
-                 (SELECT id FROM sessions WHERE pair_id = ?1)",
-                [id.0.to_string()],
-            )?;
-            tx.execute(
-                "UPDATE sessions SET pair_id = NULL WHERE pair_id = ?1",
-                [id.0.to_string()],
-            )?;
-            let n = tx.execute("DELETE FROM pairs WHERE id = ?1", [id.0.to_string()])?;
-            tx.commit()?;
-            Ok(n == 1)
-        })
-        .await
+        let mut c = self.normal().await?;
+        let mut tx = c.begin().await?;
+        // The people's bookmarks and notes in those calls go with it.
+        sqlx::query(
+            "DELETE FROM moments WHERE session_id IN
+             (SELECT id FROM sessions WHERE pair_id = $1)",
+        )
+        .bind(id.0.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sessions SET pair_id = NULL WHERE pair_id = $1")
+            .bind(id.0.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM pairs WHERE id = $1")
+            .bind(id.0.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
     }
 }

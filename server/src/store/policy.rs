@@ -2,7 +2,8 @@
 //! version of the consent notice. Notice versions are never rewritten: a
 //! consent refers to a notice by hash, and the hash maps to one version.
 
-use rusqlite::OptionalExtension;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Store, StoreError};
 
@@ -15,16 +16,17 @@ pub struct NoticeVersion {
     pub created_by: String,
 }
 
+const SET_VALUE: &str = "INSERT INTO policy (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
 impl Store {
     pub async fn policy_value(&self, key: &'static str) -> Result<Option<String>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row("SELECT value FROM policy WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
-                .optional()?)
-        })
-        .await
+        Ok(
+            sqlx::query_scalar("SELECT value FROM policy WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *self.normal().await?)
+                .await?,
+        )
     }
 
     pub async fn set_policy_value(
@@ -32,15 +34,12 @@ impl Store {
         key: &'static str,
         value: String,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "INSERT INTO policy (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                rusqlite::params![key, value],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(SET_VALUE)
+            .bind(key)
+            .bind(value)
+            .execute(&mut *self.normal().await?)
+            .await?;
+        Ok(())
     }
 
     /// Writes a whole policy change in one transaction: the new notice (as
@@ -51,29 +50,23 @@ impl Store {
         values: Vec<(&'static str, String)>,
         notice: Option<NewNotice>,
     ) -> Result<Option<NoticeVersion>, StoreError> {
-        self.call(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let version = match notice {
-                Some(n) => Some(insert_notice(
-                    &tx,
-                    &n.hash,
-                    &n.text,
-                    n.now_ms,
-                    &n.created_by,
-                )?),
-                None => None,
-            };
-            for (key, value) in values {
-                tx.execute(
-                    "INSERT INTO policy (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    rusqlite::params![key, value],
-                )?;
+        let mut c = self.normal().await?;
+        let mut tx = c.begin().await?;
+        let version = match notice {
+            Some(n) => {
+                Some(insert_notice(&mut tx, &n.hash, &n.text, n.now_ms, &n.created_by).await?)
             }
-            tx.commit()?;
-            Ok(version)
-        })
-        .await
+            None => None,
+        };
+        for (key, value) in values {
+            sqlx::query(SET_VALUE)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(version)
     }
 
     /// The version of the notice with `hash`, adding it as the next version
@@ -85,22 +78,18 @@ impl Store {
         now_ms: i64,
         created_by: &str,
     ) -> Result<NoticeVersion, StoreError> {
-        let (h, t, by) = (hash.to_string(), text.to_string(), created_by.to_string());
-        self.call(move |conn| insert_notice(conn, &h, &t, now_ms, &by))
-            .await
+        insert_notice(&mut *self.normal().await?, hash, text, now_ms, created_by).await
     }
 
     /// Newest first.
     pub async fn notices(&self) -> Result<Vec<NoticeVersion>, StoreError> {
-        self.call(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT version, hash, text, created_at_ms, created_by FROM notices
-                 ORDER BY version DESC",
-            )?;
-            let rows = stmt.query_map([], notice_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        Ok(sqlx::query(
+            "SELECT version, hash, text, created_at_ms, created_by FROM notices
+             ORDER BY version DESC",
+        )
+        .try_map(notice_from_row)
+        .fetch_all(&mut *self.normal().await?)
+        .await?)
     }
 }
 
@@ -113,31 +102,43 @@ pub struct NewNotice {
     pub created_by: String,
 }
 
-fn insert_notice(
-    conn: &rusqlite::Connection,
+/// Adds the notice unless its hash is stored already, then reads its row.
+/// The `NOT EXISTS` keeps PostgreSQL from drawing a version number (an
+/// identity value, gone even when the insert does nothing) for a notice
+/// it has: versions stay 1, 2, 3 as admins see them.
+async fn insert_notice(
+    conn: &mut AnyConnection,
     hash: &str,
     text: &str,
     now_ms: i64,
     created_by: &str,
 ) -> Result<NoticeVersion, StoreError> {
-    conn.execute(
-        "INSERT INTO notices (hash, text, created_at_ms, created_by) VALUES (?1, ?2, ?3, ?4)
+    sqlx::query(
+        "INSERT INTO notices (hash, text, created_at_ms, created_by)
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM notices WHERE hash = $1)
          ON CONFLICT (hash) DO NOTHING",
-        rusqlite::params![hash, text, now_ms, created_by],
-    )?;
-    Ok(conn.query_row(
-        "SELECT version, hash, text, created_at_ms, created_by FROM notices WHERE hash = ?1",
-        [hash],
-        notice_from_row,
-    )?)
+    )
+    .bind(hash)
+    .bind(text)
+    .bind(now_ms)
+    .bind(created_by)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query(
+        "SELECT version, hash, text, created_at_ms, created_by FROM notices WHERE hash = $1",
+    )
+    .bind(hash)
+    .try_map(notice_from_row)
+    .fetch_one(conn)
+    .await?)
 }
 
-fn notice_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeVersion> {
+fn notice_from_row(r: AnyRow) -> Result<NoticeVersion, sqlx::Error> {
     Ok(NoticeVersion {
-        version: r.get(0)?,
-        hash: r.get(1)?,
-        text: r.get(2)?,
-        created_at_ms: r.get(3)?,
-        created_by: r.get(4)?,
+        version: r.try_get(0)?,
+        hash: r.try_get(1)?,
+        text: r.try_get(2)?,
+        created_at_ms: r.try_get(3)?,
+        created_by: r.try_get(4)?,
     })
 }

@@ -3,8 +3,9 @@
 //! every view is written as `recording_view`).
 
 use duet_signaling::SessionId;
+use sqlx::AssertSqlSafe;
 
-use super::admin::AuditEvent;
+use super::admin::{AuditEvent, audit_from_row};
 use super::consent::{RECORDING_COLUMNS, recording_from_row};
 use super::{RecordingRow, Store, StoreError};
 
@@ -17,15 +18,15 @@ impl Store {
         &self,
         session: SessionId,
     ) -> Result<Vec<RecordingRow>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RECORDING_COLUMNS} FROM recordings WHERE session_id = ?1
-                 ORDER BY started_at_ms DESC"
-            ))?;
-            let rows = stmt.query_map([session.to_string()], recording_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings WHERE session_id = $1
+             ORDER BY started_at_ms DESC"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(session.to_string())
+            .try_map(recording_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
     }
 
     /// The views of one recording, oldest first (at most `limit`).
@@ -34,23 +35,15 @@ impl Store {
         recording: String,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT seq, at_ms, actor, action, target, detail FROM admin_audit
-                 WHERE action = ?1 AND target = ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![VIEW_ACTION, recording, limit], |r| {
-                Ok(AuditEvent {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    detail: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        Ok(sqlx::query(
+            "SELECT seq, at_ms, actor, action, target, detail FROM admin_audit
+             WHERE action = $1 AND target = $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(VIEW_ACTION)
+        .bind(recording)
+        .bind(i64::from(limit))
+        .try_map(audit_from_row)
+        .fetch_all(&mut *self.normal().await?)
+        .await?)
     }
 }

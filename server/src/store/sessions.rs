@@ -2,9 +2,11 @@
 
 use duet_signaling::protocol::RecordingPolicy;
 use duet_signaling::{Role, SessionId};
-use rusqlite::{OptionalExtension, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use uuid::Uuid;
 
+use super::rows::{policy_from, policy_str, uuid_from};
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,139 +41,123 @@ impl SessionRecord {
     }
 }
 
-fn policy_str(p: RecordingPolicy) -> &'static str {
-    match p {
-        RecordingPolicy::Off => "off",
-        RecordingPolicy::Allowed => "allowed",
-    }
-}
-
-pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
-    let id: String = row.get(0)?;
-    let id = Uuid::parse_str(&id).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    let recording: String = row.get(6)?;
+/// A row whose first columns are [`COLUMNS`].
+pub(super) fn from_row(row: &AnyRow) -> Result<SessionRecord, sqlx::Error> {
+    let id: String = row.try_get(0)?;
+    let recording: String = row.try_get(6)?;
     Ok(SessionRecord {
-        id: SessionId(id),
-        title: row.get(1)?,
-        mentor_name: row.get(2)?,
-        mentee_name: row.get(3)?,
-        mentor_link: row.get(4)?,
-        mentee_link: row.get(5)?,
-        recording: if recording == "allowed" {
-            RecordingPolicy::Allowed
-        } else {
-            RecordingPolicy::Off
-        },
-        created_at: row.get(7)?,
-        expires_at: row.get(8)?,
-        ended_at: row.get(9)?,
+        id: SessionId(uuid_from(&id)?),
+        title: row.try_get(1)?,
+        mentor_name: row.try_get(2)?,
+        mentee_name: row.try_get(3)?,
+        mentor_link: row.try_get(4)?,
+        mentee_link: row.try_get(5)?,
+        recording: policy_from(&recording),
+        created_at: row.try_get(7)?,
+        expires_at: row.try_get(8)?,
+        ended_at: row.try_get(9)?,
     })
 }
 
-pub(crate) const COLUMNS: &str = "id, title, mentor_name, mentee_name, mentor_link, mentee_link, \
+pub(super) const COLUMNS: &str = "id, title, mentor_name, mentee_name, mentor_link, mentee_link, \
                        recording, created_at, expires_at, ended_at";
 
-pub(crate) fn insert(conn: &rusqlite::Connection, s: &SessionRecord) -> Result<(), StoreError> {
-    conn.execute(
+pub(super) async fn insert(conn: &mut AnyConnection, s: &SessionRecord) -> Result<(), StoreError> {
+    sqlx::query(
         "INSERT INTO sessions (id, title, mentor_name, mentee_name, mentor_link, mentee_link,
                                recording, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        rusqlite::params![
-            s.id.0.to_string(),
-            s.title,
-            s.mentor_name,
-            s.mentee_name,
-            s.mentor_link,
-            s.mentee_link,
-            policy_str(s.recording),
-            s.created_at,
-            s.expires_at
-        ],
-    )?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(s.id.0.to_string())
+    .bind(&s.title)
+    .bind(&s.mentor_name)
+    .bind(&s.mentee_name)
+    .bind(&s.mentor_link)
+    .bind(&s.mentee_link)
+    .bind(policy_str(s.recording))
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Inserts a pair's call for one occurrence unless that occurrence has
 /// one already (the unique index decides; see `pair_schedule.rs`).
-pub(crate) fn insert_pair_call(
-    conn: &rusqlite::Connection,
+pub(super) async fn insert_pair_call(
+    conn: &mut AnyConnection,
     s: &SessionRecord,
     pair: crate::pairs::PairId,
     schedule: Uuid,
     occurrence_ms: i64,
 ) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO sessions (id, title, mentor_name, mentee_name, mentor_link,
+    sqlx::query(
+        "INSERT INTO sessions (id, title, mentor_name, mentee_name, mentor_link,
              mentee_link, recording, created_at, expires_at, pair_id, schedule_id, occurrence_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        rusqlite::params![
-            s.id.0.to_string(),
-            s.title,
-            s.mentor_name,
-            s.mentee_name,
-            s.mentor_link,
-            s.mentee_link,
-            policy_str(s.recording),
-            s.created_at,
-            s.expires_at,
-            pair.0.to_string(),
-            schedule.to_string(),
-            occurrence_ms
-        ],
-    )?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(s.id.0.to_string())
+    .bind(&s.title)
+    .bind(&s.mentor_name)
+    .bind(&s.mentee_name)
+    .bind(&s.mentor_link)
+    .bind(&s.mentee_link)
+    .bind(policy_str(s.recording))
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .bind(pair.0.to_string())
+    .bind(schedule.to_string())
+    .bind(occurrence_ms)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub(crate) fn load(
-    conn: &rusqlite::Connection,
+pub(super) async fn load(
+    conn: &mut AnyConnection,
     id: SessionId,
 ) -> Result<Option<SessionRecord>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
-            [id.0.to_string()],
-            from_row,
-        )
-        .optional()?)
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.0.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
 }
 
 impl Store {
     pub async fn create_session(&self, s: SessionRecord) -> Result<(), StoreError> {
-        self.call(move |conn| insert(conn, &s)).await
+        insert(&mut *self.normal().await?, &s).await
     }
 
     pub fn create_session_blocking(&self, s: &SessionRecord) -> Result<(), StoreError> {
-        self.call_blocking(|conn| insert(conn, s))
+        self.block_on(self.create_session(s.clone()))
     }
 
     pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        self.call(move |conn| load(conn, id)).await
+        load(&mut *self.normal().await?, id).await
     }
 
     /// Newest first.
     pub async fn sessions(&self, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
-        self.call(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM sessions ORDER BY created_at DESC, id LIMIT ?1"
-            ))?;
-            let rows = stmt.query_map([limit], from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM sessions ORDER BY created_at DESC, id LIMIT $1");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.normal().await?)
+            .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
     /// Marks the session ended; returns false if it was unknown or already
     /// ended.
     pub async fn end_session(&self, id: SessionId, now_s: i64) -> Result<bool, StoreError> {
-        self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
-                rusqlite::params![id.0.to_string(), now_s],
-            )?;
-            Ok(n == 1)
-        })
-        .await
+        let done =
+            sqlx::query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
+                .bind(id.0.to_string())
+                .bind(now_s)
+                .execute(&mut *self.normal().await?)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

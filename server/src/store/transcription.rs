@@ -3,8 +3,9 @@
 //! that was running when the server stopped is pending again at the next
 //! start, so it resumes.
 
-use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::{Store, StoreError};
 
@@ -61,24 +62,34 @@ pub struct TranscriptionJob {
 const COLUMNS: &str = "recording_id, status, progress, language, error, attempts, \
     queued_at_ms, started_at_ms, finished_at_ms";
 
-fn job_from_row(row: &Row<'_>) -> rusqlite::Result<TranscriptionJob> {
-    let status: String = row.get(1)?;
+fn job_from_row(row: AnyRow) -> Result<TranscriptionJob, sqlx::Error> {
+    let status: String = row.try_get(1)?;
     Ok(TranscriptionJob {
-        recording_id: row.get(0)?,
+        recording_id: row.try_get(0)?,
         status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
-        progress: row.get(2)?,
-        language: row.get(3)?,
-        error: row.get(4)?,
-        attempts: row.get(5)?,
-        queued_at_ms: row.get(6)?,
-        started_at_ms: row.get(7)?,
-        finished_at_ms: row.get(8)?,
+        progress: row.try_get(2)?,
+        language: row.try_get(3)?,
+        error: row.try_get(4)?,
+        attempts: row.try_get(5)?,
+        queued_at_ms: row.try_get(6)?,
+        started_at_ms: row.try_get(7)?,
+        finished_at_ms: row.try_get(8)?,
     })
 }
 
 /// A job is tried at most this often: a recording that crashes the
 /// recognizer (or the server) every time must not loop forever.
 pub const MAX_ATTEMPTS: i64 = 3;
+
+/// How often [`Store::claim_transcription`] looks again when another node
+/// took the job it picked.
+const CLAIM_TRIES: usize = 5;
+
+/// Marks one pending job running; false when it was not pending any more
+/// (another node took it first).
+const START: &str = "UPDATE transcription_jobs SET status = 'running', progress = 0, error = NULL,
+       attempts = attempts + 1, started_at_ms = $2, finished_at_ms = NULL
+     WHERE recording_id = $1 AND status = 'pending'";
 
 impl Store {
     /// Queues a job for `recording_id` (again, if it had finished or
@@ -88,69 +99,67 @@ impl Store {
         recording_id: String,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| queue(conn, &recording_id, now_ms))
-            .await
+        queue(&mut *self.normal().await?, &recording_id, now_ms).await
     }
 
     /// Jobs left running by a stopped server are pending again.
     pub async fn resume_transcriptions(&self) -> Result<usize, StoreError> {
-        self.call(|conn| {
-            Ok(conn.execute(
-                "UPDATE transcription_jobs SET status = 'pending', progress = 0 WHERE status = 'running'",
-                [],
-            )?)
-        })
-        .await
+        let done = sqlx::query(
+            "UPDATE transcription_jobs SET status = 'pending', progress = 0 WHERE status = 'running'",
+        )
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
     }
 
     /// Takes the oldest pending job whose recording still exists and
     /// marks it running; jobs of deleted recordings are cancelled on the
-    /// way, jobs tried too often fail.
+    /// way, jobs tried too often fail. The job is taken only if it is
+    /// still pending, so two takers (two nodes) never both get it.
     pub async fn claim_transcription(
         &self,
         now_ms: i64,
     ) -> Result<Option<TranscriptionJob>, StoreError> {
-        self.call(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute(
-                "UPDATE transcription_jobs SET status = 'cancelled', finished_at_ms = ?1
-                 WHERE status = 'pending' AND recording_id IN
-                   (SELECT id FROM recordings WHERE status = 'deleted')",
-                [now_ms],
-            )?;
-            tx.execute(
-                "UPDATE transcription_jobs SET status = 'failed', finished_at_ms = ?2,
-                   error = 'stopped the transcriber ' || attempts || ' times; not tried again'
-                 WHERE status = 'pending' AND attempts >= ?1",
-                rusqlite::params![MAX_ATTEMPTS, now_ms],
-            )?;
-            let id: Option<String> = tx
-                .query_row(
-                    "SELECT recording_id FROM transcription_jobs WHERE status = 'pending'
-                     ORDER BY queued_at_ms, recording_id LIMIT 1",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(id) = id else {
-                tx.commit()?;
-                return Ok(None);
-            };
-            tx.execute(
-                "UPDATE transcription_jobs SET status = 'running', progress = 0, error = NULL,
-                   attempts = attempts + 1, started_at_ms = ?2, finished_at_ms = NULL
-                 WHERE recording_id = ?1",
-                rusqlite::params![id, now_ms],
-            )?;
-            let job = tx.query_row(
-                &format!("SELECT {COLUMNS} FROM transcription_jobs WHERE recording_id = ?1"),
-                [&id],
-                job_from_row,
-            )?;
-            tx.commit()?;
-            Ok(Some(job))
-        })
-        .await
+        let mut c = self.normal().await?;
+        let mut tx = c.begin().await?;
+        sqlx::query(
+            "UPDATE transcription_jobs SET status = 'cancelled', finished_at_ms = $1
+             WHERE status = 'pending' AND recording_id IN
+               (SELECT id FROM recordings WHERE status = 'deleted')",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE transcription_jobs SET status = 'failed', finished_at_ms = $2,
+               error = 'stopped the transcriber ' || attempts || ' times; not tried again'
+             WHERE status = 'pending' AND attempts >= $1",
+        )
+        .bind(MAX_ATTEMPTS)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        for _ in 0..CLAIM_TRIES {
+            let id: Option<String> = sqlx::query_scalar(
+                "SELECT recording_id FROM transcription_jobs WHERE status = 'pending'
+                 ORDER BY queued_at_ms, recording_id LIMIT 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = id else { break };
+            let started = sqlx::query(START)
+                .bind(&id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            if started.rows_affected() == 1 {
+                let job = load(&mut tx, &id).await?;
+                tx.commit().await?;
+                return Ok(job);
+            }
+        }
+        tx.commit().await?;
+        Ok(None)
     }
 
     /// Marks `recording_id`'s job running for a caller that runs it itself
@@ -160,17 +169,14 @@ impl Store {
         recording_id: String,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.call(move |conn| {
-            queue(conn, &recording_id, now_ms)?;
-            let changed = conn.execute(
-                "UPDATE transcription_jobs SET status = 'running', progress = 0, error = NULL,
-                   attempts = attempts + 1, started_at_ms = ?2, finished_at_ms = NULL
-                 WHERE recording_id = ?1 AND status = 'pending'",
-                rusqlite::params![recording_id, now_ms],
-            )?;
-            Ok(changed == 1)
-        })
-        .await
+        let mut c = self.normal().await?;
+        queue(&mut c, &recording_id, now_ms).await?;
+        let started = sqlx::query(START)
+            .bind(&recording_id)
+            .bind(now_ms)
+            .execute(&mut *c)
+            .await?;
+        Ok(started.rows_affected() == 1)
     }
 
     pub async fn set_transcription_progress(
@@ -178,14 +184,14 @@ impl Store {
         recording_id: String,
         progress: f64,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "UPDATE transcription_jobs SET progress = ?2 WHERE recording_id = ?1 AND status = 'running'",
-                rusqlite::params![recording_id, progress.clamp(0.0, 1.0)],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "UPDATE transcription_jobs SET progress = $2 WHERE recording_id = $1 AND status = 'running'",
+        )
+        .bind(recording_id)
+        .bind(progress.clamp(0.0, 1.0))
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     /// Ends a running job: `done` (with the language), `failed` (with
@@ -198,71 +204,86 @@ impl Store {
         error: Option<String>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "UPDATE transcription_jobs SET status = ?2, language = ?3, error = ?4,
-                   finished_at_ms = ?5, progress = CASE WHEN ?2 = 'done' THEN 1 ELSE progress END
-                 WHERE recording_id = ?1",
-                rusqlite::params![recording_id, status.as_str(), language, error, now_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        sqlx::query(
+            "UPDATE transcription_jobs SET status = $2, language = $3, error = $4,
+               finished_at_ms = $5, progress = CASE WHEN $2 = 'done' THEN 1 ELSE progress END
+             WHERE recording_id = $1",
+        )
+        .bind(recording_id)
+        .bind(status.as_str())
+        .bind(language)
+        .bind(error)
+        .bind(now_ms)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(())
     }
 
     pub async fn transcription(
         &self,
         recording_id: String,
     ) -> Result<Option<TranscriptionJob>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM transcription_jobs WHERE recording_id = ?1"),
-                    [recording_id],
-                    job_from_row,
-                )
-                .optional()?)
-        })
-        .await
+        load(&mut *self.normal().await?, &recording_id).await
     }
 
     /// Finished recordings (complete or interrupted, not deleted) with no
     /// job at all or a failed one: what `duet transcribe --all-missing`
     /// queues.
+    pub async fn untranscribed(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.id FROM recordings r
+             LEFT JOIN transcription_jobs j ON j.recording_id = r.id
+             WHERE r.status IN ('complete', 'interrupted')
+               AND (j.recording_id IS NULL OR j.status IN ('failed', 'cancelled'))
+             ORDER BY r.started_at_ms",
+        )
+        .fetch_all(&mut *self.normal().await?)
+        .await?)
+    }
+
+    /// [`Store::untranscribed`] for the CLI.
     pub fn untranscribed_blocking(&self) -> Result<Vec<String>, StoreError> {
-        self.call_blocking(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT r.id FROM recordings r
-                 LEFT JOIN transcription_jobs j ON j.recording_id = r.id
-                 WHERE r.status IN ('complete', 'interrupted')
-                   AND (j.recording_id IS NULL OR j.status IN ('failed', 'cancelled'))
-                 ORDER BY r.started_at_ms",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        self.block_on(self.untranscribed())
     }
 
     /// Jobs per status, for the metrics.
     pub async fn transcription_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        self.call(|conn| {
-            let mut stmt =
-                conn.prepare("SELECT status, COUNT(*) FROM transcription_jobs GROUP BY status")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        Ok(
+            sqlx::query("SELECT status, COUNT(*) FROM transcription_jobs GROUP BY status")
+                .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .fetch_all(&mut *self.normal().await?)
+                .await?,
+        )
     }
 }
 
-fn queue(conn: &rusqlite::Connection, recording_id: &str, now_ms: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO transcription_jobs (recording_id, status, queued_at_ms) VALUES (?1, 'pending', ?2)
+async fn load(
+    conn: &mut AnyConnection,
+    recording_id: &str,
+) -> Result<Option<TranscriptionJob>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM transcription_jobs WHERE recording_id = $1");
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(recording_id)
+        .try_map(job_from_row)
+        .fetch_optional(conn)
+        .await?)
+}
+
+async fn queue(
+    conn: &mut AnyConnection,
+    recording_id: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO transcription_jobs (recording_id, status, queued_at_ms) VALUES ($1, 'pending', $2)
          ON CONFLICT (recording_id) DO UPDATE SET status = 'pending', progress = 0, error = NULL,
-           attempts = 0, queued_at_ms = ?2, started_at_ms = NULL, finished_at_ms = NULL
-         WHERE status NOT IN ('pending', 'running')",
-        rusqlite::params![recording_id, now_ms],
-    )?;
+           attempts = 0, queued_at_ms = $2, started_at_ms = NULL, finished_at_ms = NULL
+         WHERE transcription_jobs.status NOT IN ('pending', 'running')",
+    )
+    .bind(recording_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

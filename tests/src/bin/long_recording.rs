@@ -150,7 +150,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting a runtime")?;
-    let store = Store::open(&duet_server::datadir::database_path(&args.data_dir))
+    let store = rt
+        .block_on(Store::open(&duet_server::datadir::database_path(
+            &args.data_dir,
+        )))
         .context("opening the database")?;
     let session = rt
         .block_on(store.session(args.session))

@@ -48,7 +48,7 @@ async fn recover_now(root: &Path, store: &Store) {
 #[tokio::test]
 async fn a_discard_marked_before_a_crash_is_carried_out_at_the_next_start() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&tmp.path().join("db")).expect("open");
+    let store = Store::open_for_test(tmp.path()).await;
     let root = tmp.path().join("recordings");
     let session = SessionId(uuid::Uuid::new_v4());
     let discarded = open_recording(&store, &root, session).await;
@@ -82,7 +82,7 @@ async fn a_discard_marked_before_a_crash_is_carried_out_at_the_next_start() {
 #[tokio::test]
 async fn a_stored_discard_is_not_recorded_twice() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&tmp.path().join("db")).expect("open");
+    let store = Store::open_for_test(tmp.path()).await;
     let root = tmp.path().join("recordings");
     let session = SessionId(uuid::Uuid::new_v4());
     let id = open_recording(&store, &root, session).await;

@@ -20,9 +20,9 @@ struct Fixture {
     session: SessionId,
 }
 
-fn fixture() -> Fixture {
+async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let recorders = Recorders::new(
         dir.path().join("recordings"),
         store.clone(),
@@ -122,7 +122,7 @@ async fn expect_refused(f: &Fixture, grant: RecordingGrant, notice: &str) {
 
 #[tokio::test]
 async fn a_full_trail_starts_and_the_manifest_holds_it() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, events) = granted();
     store_all(&f, &events).await;
     let id = grant.id();
@@ -143,7 +143,7 @@ async fn a_full_trail_starts_and_the_manifest_holds_it() {
 
 #[tokio::test]
 async fn a_missing_consent_row_refuses_the_start() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, events) = granted();
     let consents = consents_of(&events);
     // Everything but the mentee's consent.
@@ -158,14 +158,14 @@ async fn a_missing_consent_row_refuses_the_start() {
 
 #[tokio::test]
 async fn an_empty_trail_refuses_the_start() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, _) = granted();
     expect_refused(&f, grant, NOTICE).await;
 }
 
 #[tokio::test]
 async fn consents_to_another_notice_refuse_the_start() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, events) = granted();
     // Stored as given to an older notice text.
     let old: Vec<ConsentEvent> = events
@@ -182,7 +182,7 @@ async fn consents_to_another_notice_refuse_the_start() {
 
 #[tokio::test]
 async fn a_deployment_notice_other_than_the_granted_one_refuses_the_start() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, events) = granted();
     store_all(&f, &events).await;
     // The trail and the grant agree, but the notice now in force differs.
@@ -191,7 +191,7 @@ async fn a_deployment_notice_other_than_the_granted_one_refuses_the_start() {
 
 #[tokio::test]
 async fn the_same_role_twice_refuses_the_start() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, events) = granted();
     let consents = consents_of(&events);
     // The mentor's consent twice, the mentee's never.
@@ -201,7 +201,7 @@ async fn the_same_role_twice_refuses_the_start() {
 
 #[tokio::test]
 async fn a_consent_by_another_participant_in_the_role_refuses_the_start() {
-    let f = fixture();
+    let f = fixture().await;
     let (grant, events) = granted();
     let mut consents = consents_of(&events);
     // Someone else holding the mentee's link (an earlier tab) consented.

@@ -1,8 +1,8 @@
 use super::*;
 
-fn open() -> (tempfile::TempDir, Store) {
+async fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     (dir, store)
 }
 
@@ -20,12 +20,12 @@ fn stats(session: SessionId, together_ms: i64) -> CallStats {
 }
 
 fn new_id() -> SessionId {
-    SessionId(Uuid::new_v4())
+    SessionId(uuid::Uuid::new_v4())
 }
 
 #[tokio::test]
 async fn a_call_is_stored_rewritten_and_read_back() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let id = new_id();
     assert_eq!(store.call_stats(id).await.expect("read"), None);
     store.save_call_stats(stats(id, 10)).await.expect("save");
@@ -39,7 +39,7 @@ async fn a_call_is_stored_rewritten_and_read_back() {
 
 #[tokio::test]
 async fn queued_writes_land_in_order_before_a_later_read() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let id = new_id();
     for ms in [1, 2, 3, 500] {
         store.queue_call_stats(stats(id, ms)).expect("queued");
@@ -50,7 +50,7 @@ async fn queued_writes_land_in_order_before_a_later_read() {
 
 #[tokio::test]
 async fn many_sessions_at_once_beyond_one_query() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let ids: Vec<SessionId> = (0..IDS_PER_QUERY + 20).map(|_| new_id()).collect();
     // Every third session had a call.
     for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 3 == 0) {

@@ -5,7 +5,7 @@ use duet_signaling::{ParticipantId, Role, UnixMillis};
 #[tokio::test]
 async fn the_trail_is_append_only() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let session = SessionId(uuid::Uuid::new_v4());
     let recording = RecordingId(uuid::Uuid::new_v4());
     let event = ConsentEvent {
@@ -23,14 +23,15 @@ async fn the_trail_is_append_only() {
     assert_eq!(trail[0].role.as_deref(), Some("mentee"));
     assert_eq!(trail[0].notice_hash, "abc");
 
-    for sql in [
+    let mut rewrites = vec![
         "UPDATE consent_events SET action = 'decline'",
         "DELETE FROM consent_events",
-    ] {
-        let err = store
-            .call(move |conn| Ok(conn.execute(sql, [])?))
-            .await
-            .expect_err("refused");
+    ];
+    if store.engine() == crate::store::Engine::Postgres {
+        rewrites.push("TRUNCATE consent_events");
+    }
+    for sql in rewrites {
+        let err = store.execute_raw(sql).await.expect_err("refused");
         assert!(err.to_string().contains("append-only"), "{err}");
     }
     assert_eq!(store.consent_trail(session).await.expect("trail").len(), 1);

@@ -16,15 +16,15 @@ fn moment(session: SessionId, author: Role, visibility: Visibility, at_s: f64) -
     }
 }
 
-fn open() -> (tempfile::TempDir, Store) {
+async fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     (dir, store)
 }
 
 #[tokio::test]
 async fn a_private_moment_reaches_its_author_alone() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let s = SessionId(Uuid::new_v4());
     let private = moment(s, Role::Mentor, Visibility::Private, 5.0);
     let shared = moment(s, Role::Mentor, Visibility::Shared, 2.0);
@@ -64,7 +64,7 @@ async fn a_private_moment_reaches_its_author_alone() {
 
 #[tokio::test]
 async fn only_the_author_changes_or_deletes_a_shared_moment() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let s = SessionId(Uuid::new_v4());
     let m = moment(s, Role::Mentee, Visibility::Shared, 3.0);
     store.add_moment(m.clone(), 10).await.expect("add");
@@ -110,7 +110,7 @@ async fn only_the_author_changes_or_deletes_a_shared_moment() {
 
 #[tokio::test]
 async fn a_session_holds_at_most_max_moments() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let s = SessionId(Uuid::new_v4());
     for i in 0..3 {
         store
@@ -133,7 +133,7 @@ async fn a_session_holds_at_most_max_moments() {
 
 #[tokio::test]
 async fn retention_takes_old_moments_with_old_notes() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let s = SessionId(Uuid::new_v4());
     store
         .add_moment(moment(s, Role::Mentor, Visibility::Shared, 1.0), 10)

@@ -76,7 +76,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         rt.block_on(async {
             let dir = tempfile::tempdir().expect("tempdir");
-            let store = Store::open(&dir.path().join("db")).expect("open");
+            let store = Store::open_for_test(dir.path()).await;
             let id = pair(&store).await;
             let other = pair(&store).await;
             let mut written = Vec::new();
@@ -126,7 +126,7 @@ proptest! {
 #[tokio::test]
 async fn agreement_changes_are_serialized_and_checked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let id = pair(&store).await;
     let a = store
         .change_agreement(id, |a| a.confirm(Role::Mentor, 1))
@@ -149,7 +149,7 @@ async fn agreement_changes_are_serialized_and_checked() {
 #[tokio::test]
 async fn retention_deletes_old_notes_and_messages_only() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let id = pair(&store).await;
     store
         .add_note(id, note(Role::Mentor, Visibility::Private, 1_000), 100)
@@ -194,7 +194,7 @@ async fn retention_deletes_old_notes_and_messages_only() {
 #[tokio::test]
 async fn a_pair_cannot_grow_without_bound() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let id = pair(&store).await;
     for at in 0..3 {
         store

@@ -5,7 +5,7 @@ use duet_signaling::consent::RecordingId;
 
 async fn store_with_recording() -> (tempfile::TempDir, Store, RecordingId) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("open");
+    let store = Store::open_for_test(dir.path()).await;
     let id = RecordingId(uuid::Uuid::new_v4());
     store
         .insert_recording(id, SessionId(uuid::Uuid::new_v4()), 1_000)
@@ -65,7 +65,7 @@ async fn a_job_runs_once_and_a_running_one_resumes_after_a_restart() {
         (job.status, job.progress, job.language.as_deref()),
         (JobStatus::Done, 1.0, Some("en"))
     );
-    assert!(store.untranscribed_blocking().expect("missing").is_empty());
+    assert!(store.untranscribed().await.expect("missing").is_empty());
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn a_job_that_keeps_stopping_the_server_fails_for_good() {
         .expect("row");
     assert_eq!(job.status, JobStatus::Failed);
     assert_eq!(
-        store.untranscribed_blocking().expect("missing"),
+        store.untranscribed().await.expect("missing"),
         vec![id.to_string()]
     );
 }
@@ -128,5 +128,5 @@ async fn jobs_of_deleted_recordings_are_cancelled_not_run() {
         .expect("read")
         .expect("row");
     assert_eq!(job.status, JobStatus::Cancelled);
-    assert!(store.untranscribed_blocking().expect("missing").is_empty());
+    assert!(store.untranscribed().await.expect("missing").is_empty());
 }
