@@ -1,5 +1,6 @@
 //! The `duet` command line: `serve`, `apikey create`, `session create`,
-//! `admin create`, `config check`, `transcribe`, `model download|list`.
+//! `admin create`, `config check`, `transcribe`, `model download|list`,
+//! `migrate`.
 
 mod model;
 mod transcribe;
@@ -81,6 +82,10 @@ pub enum CliCommand {
     },
     /// Transcribe finished recordings now, in the foreground.
     Transcribe(transcribe::TranscribeArgs),
+    /// Bring the database's schema up to date, then exit. `duet serve`
+    /// does this itself at start; run this as the schema's owner when the
+    /// server's own role may not change the schema (docs/operating.md).
+    Migrate,
     /// Fetch and list Whisper models for transcription.
     Model {
         #[command(subcommand)]
@@ -254,6 +259,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             transcribe::run(&config, open_store(&config)?, &args)
         }
         CliCommand::Model { command } => model::run(&config, &command),
+        CliCommand::Migrate => {
+            init_logging(&config);
+            let store = open_store(&config)?;
+            writeln!(
+                std::io::stdout().lock(),
+                "the {} database is up to date",
+                store.engine().name()
+            )?;
+            Ok(())
+        }
     }
 }
 

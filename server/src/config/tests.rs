@@ -345,7 +345,10 @@ fn media_shards_are_checked_and_named() {
 fn the_database_url_comes_from_the_environment_and_is_checked_by_name() {
     let c = Config::from_sources(
         None,
-        env(&[("DUET_DATABASE_URL", "postgres://duet:pw@db.example:5432/duet")]),
+        env(&[(
+            "DUET_DATABASE_URL",
+            "postgres://duet:pw@db.example:5432/duet",
+        )]),
     )
     .expect("loads");
     assert_eq!(

@@ -169,7 +169,9 @@ pub(super) async fn migrate(
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::raw_sql(LEDGER).execute(&mut *tx).await?;
+    if !ledger_exists(&mut tx, engine).await? {
+        sqlx::raw_sql(LEDGER).execute(&mut *tx).await?;
+    }
     if engine == Engine::Sqlite {
         adopt_user_version(&mut tx, list).await?;
     }
@@ -199,14 +201,40 @@ pub(super) async fn migrate(
     }
     for m in list.iter().filter(|m| m.version > newest) {
         tracing::info!(version = m.version, what = m.what, "migrating the database");
-        sqlx::raw_sql(m.sql(engine)).execute(&mut *tx).await?;
-        record(&mut tx, m).await?;
+        let failed = |source| StoreError::Migration {
+            version: m.version,
+            what: m.what,
+            source,
+        };
+        sqlx::raw_sql(m.sql(engine))
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        record(&mut tx, m).await.map_err(failed)?;
         if engine == Engine::Sqlite {
             set_user_version(&mut tx, m.version).await?;
         }
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether the ledger is there. Asked rather than `CREATE TABLE IF NOT
+/// EXISTS`, which PostgreSQL refuses to a role that may not create tables
+/// (an app role that only reads and writes, see docs/operating.md) even
+/// when the table exists.
+async fn ledger_exists(conn: &mut AnyConnection, engine: Engine) -> Result<bool, sqlx::Error> {
+    let sql = match engine {
+        Engine::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'duet_migrations'"
+        }
+        Engine::Postgres => {
+            "SELECT COUNT(*) FROM pg_catalog.pg_tables
+             WHERE schemaname = current_schema() AND tablename = 'duet_migrations'"
+        }
+    };
+    let n: i64 = sqlx::query_scalar(sql).fetch_one(conn).await?;
+    Ok(n > 0)
 }
 
 async fn record(conn: &mut AnyConnection, m: &Migration) -> Result<(), sqlx::Error> {

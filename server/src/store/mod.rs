@@ -93,6 +93,15 @@ pub enum StoreError {
         target: String,
         source: sqlx::Error,
     },
+    /// A migration failed; nothing of it (or of later ones) was applied.
+    #[error(
+        "database migration {version} ({what}) failed: {source} (if the server's role may not change the schema, run `duet migrate` as the schema's owner)"
+    )]
+    Migration {
+        version: i64,
+        what: &'static str,
+        source: sqlx::Error,
+    },
     #[error("database task failed: {0}")]
     Task(String),
     /// Too many queries wait already, or one waited too long; retry later.

@@ -94,3 +94,80 @@ async fn a_server_that_cannot_be_reached_is_named_without_its_password() {
     assert!(err.contains("127.0.0.1:9"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+/// The grants docs/operating.md gives a server role that must not change
+/// the schema; `{app}`, `{password}` and `{db}` filled in.
+const APP_GRANTS: &str = "CREATE ROLE {app} LOGIN PASSWORD '{password}';
+    GRANT CONNECT ON DATABASE {db} TO {app};
+    GRANT USAGE ON SCHEMA public TO {app};
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app};";
+
+// The documented split: the schema's owner migrates, the server's role
+// only reads and writes, and cannot get around the append-only rules.
+#[tokio::test]
+async fn a_server_role_with_the_documented_grants_works_but_cannot_rewrite_the_trail() {
+    use sqlx::{AnyConnection, Connection};
+
+    let Some(db) = scratch::ScratchDatabase::create().await.expect("scratch") else {
+        return; // PostgreSQL only
+    };
+    Store::open_at(&db.location())
+        .await
+        .expect("the owner migrates");
+    let mut owner_url = url::Url::parse(db.url()).expect("url");
+    let name = owner_url.path().trim_start_matches('/').to_string();
+    // Roles belong to the whole (throwaway) cluster: a name of its own.
+    let app = format!("duet_app_{}", uuid::Uuid::new_v4().simple());
+    let grants = APP_GRANTS
+        .replace("{app}", &app)
+        .replace("{password}", "app-pw")
+        .replace("{db}", &name);
+    let mut owner = AnyConnection::connect(db.url()).await.expect("owner");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(grants))
+        .execute(&mut owner)
+        .await
+        .expect("grants");
+    owner.close().await.expect("close");
+    owner_url.set_username(&app).expect("user");
+    owner_url.set_password(Some("app-pw")).expect("password");
+    let app_location = Location::Postgres(owner_url.to_string());
+
+    let store = Store::open_at(&app_location)
+        .await
+        .expect("the app role starts");
+    store
+        .audit(1, "cli", "admin_create", None, None)
+        .await
+        .expect("the app role writes");
+    refused(&store, "UPDATE admin_audit SET actor = 'x'", "append-only").await;
+    refused(&store, "TRUNCATE admin_audit", "permission denied").await;
+    refused(
+        &store,
+        "ALTER TABLE admin_audit DISABLE TRIGGER admin_audit_no_update",
+        "owner",
+    )
+    .await;
+    refused(
+        &store,
+        "DROP TRIGGER admin_audit_no_update ON admin_audit",
+        "owner",
+    )
+    .await;
+
+    // A new migration needs the owner: the app role is told how.
+    let mut newer = migrations::ALL.to_vec();
+    newer.push(migrations::Migration {
+        version: 8,
+        kind: migrations::Kind::Expand,
+        what: "a later table",
+        sqlite: "",
+        postgres: "CREATE TABLE later (id TEXT PRIMARY KEY)",
+    });
+    match Store::open_with(&app_location, &newer).await {
+        Err(e @ StoreError::Migration { version: 8, .. }) => {
+            assert!(e.to_string().contains("duet migrate"), "{e}");
+        }
+        Err(e) => panic!("another error: {e}"),
+        Ok(_) => panic!("the app role changed the schema"),
+    }
+}
