@@ -63,6 +63,11 @@ if [ "$node_major" -lt 20 ]; then
     exit 1
 fi
 
+# PostgreSQL for the second pass (below, root only), from Debian's package.
+if [ "$(id -u)" -eq 0 ]; then
+    tests/postgres.sh install
+fi
+
 # The browser tests' dependencies, playwright-core and axe-core, come from the npm
 # registry, so it is installed here, outside the namespace: again whenever
 # the lockfile changed since the last install.
@@ -98,18 +103,34 @@ if [ "$(cat "$calendar_py/.duet-pins" 2>/dev/null)" != "$calendar_pins" ]; then
 fi
 export DUET_TEST_PYTHONPATH="$calendar_py"
 
-echo "==> cargo test, then the browser tests (in a loopback-only network namespace)"
+echo "==> cargo test, the PostgreSQL pass, then the browser tests (in a loopback-only network namespace)"
 # The browser tests start the `duet` binary that cargo just built, and one
 # headless Chromium per person; the server and the browsers must share the
 # namespace. Test files run one at a time: each holds up to two browsers.
 export DUET_BIN="${DUET_BIN:-$CARGO_TARGET_DIR/debug/duet}"
-# Each half has a watchdog: a test that hangs (a process or a loop left
+# The second pass runs the server's unit tests (the store's among them)
+# and the API's end-to-end tests again on PostgreSQL, each test on a
+# database of its own in a throwaway cluster that tests/postgres.sh starts
+# inside the namespace. The cluster runs as the `postgres` user, which
+# only root can switch to.
+export DUET_PG_TESTS="--test http_api --test admin_api --test pairs_api --test reflection_api --test recordings_api --test http_limits"
+if [ "$(id -u)" -eq 0 ]; then
+    pg_pass='echo "==> the store and API tests again, on PostgreSQL" &&
+        $0 tests/postgres.sh run sh -c "cargo test --offline --locked -p duet-server --lib &&
+            cargo test --offline --locked -p duet-tests $DUET_PG_TESTS"'
+else
+    echo "note: not root, so the PostgreSQL pass is skipped (it runs the cluster as the postgres user)"
+    pg_pass=true
+fi
+# Each part has a watchdog: a test that hangs (a process or a loop left
 # behind) fails the run with a clear line instead of stalling CI until its
-# own limit. Each half takes 5–12 minutes here; 35 is far beyond that.
+# own limit. Each part takes 1–12 minutes here; 35 is far beyond that.
 watchdog='timeout --kill-after=30s 35m'
 test_cmd='ip link set lo up &&
     { $0 cargo test --workspace --offline --locked "$@" ||
       { rc=$?; [ $rc -ne 124 ] || echo "cargo test did not finish within 35 minutes" >&2; exit $rc; }; } &&
+    { '"$pg_pass"' ||
+      { rc=$?; [ $rc -ne 124 ] || echo "the PostgreSQL pass did not finish within 35 minutes" >&2; exit $rc; }; } &&
     echo "==> browser tests" &&
     { $0 node --test --test-concurrency=1 tests/browser/ ||
       { rc=$?; [ $rc -ne 124 ] || echo "the browser tests did not finish within 35 minutes" >&2; exit $rc; }; }'
