@@ -9,13 +9,17 @@ use crate::harness::client;
 pub const ADMIN_USER: &str = "ada.admin";
 pub const ADMIN_PASSWORD: &str = "a long enough test password";
 
-/// Creates the test admin account in the server's data folder with the
-/// real `duet admin create` command.
-pub fn create_admin(data: &std::path::Path) -> anyhow::Result<()> {
+/// Creates the test admin account in the server's database (its data
+/// folder's, or the PostgreSQL one `database.url` names) with the real
+/// `duet admin create` command.
+pub fn create_admin(config: &duet_server::Config) -> anyhow::Result<()> {
     use std::io::Write;
-    let mut child = std::process::Command::new(crate::harness::duet_bin())
-        .arg("--data")
-        .arg(data)
+    let mut command = std::process::Command::new(crate::harness::duet_bin());
+    command.arg("--data").arg(&config.data_dir);
+    if let Some(url) = &config.database.url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command
         .args(["admin", "create", ADMIN_USER])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

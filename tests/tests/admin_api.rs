@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 async fn server_with_admin() -> (TestServer, String) {
     let server = TestServer::start().await.expect("server");
-    create_admin(server.data.path()).expect("admin account");
+    create_admin(&server.config).expect("admin account");
     let base = server.url("");
     (server, base)
 }

@@ -105,7 +105,7 @@ async fn the_connectivity_check_refuses_garbage_and_caps_probes() {
 #[tokio::test]
 async fn admin_calls_refuse_malformed_input_with_the_field_named() {
     let server = TestServer::start().await.expect("server");
-    create_admin(server.data.path()).expect("admin");
+    create_admin(&server.config).expect("admin");
     let base = server.url("");
 
     for (body, status, code) in [

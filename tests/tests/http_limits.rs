@@ -160,7 +160,7 @@ async fn audit(base: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_or_odd_username_never_reaches_the_limiter_or_the_audit_log() {
     let server = TestServer::start().await.expect("server");
-    create_admin(server.data.path()).expect("admin");
+    create_admin(&server.config).expect("admin");
     let base = server.url("");
     let names = ["x".repeat(10_000), "forged\nlogin ok".to_string()];
     for n in 0..25 {
@@ -183,7 +183,7 @@ async fn behind_a_trusted_proxy_one_address_failures_do_not_lock_out_another() {
     let server = TestServer::start_with(|c| c.http.trusted_proxies = vec!["127.0.0.1".into()])
         .await
         .expect("server");
-    create_admin(server.data.path()).expect("admin");
+    create_admin(&server.config).expect("admin");
     let base = server.url("");
     let (attacker, admin) = ("203.0.113.7", "198.51.100.8");
     for n in 0..5 {
@@ -222,7 +222,7 @@ async fn over_https_the_cookie_is_secure_and_hsts_is_sent() {
     })
     .await
     .expect("server");
-    create_admin(server.data.path()).expect("admin");
+    create_admin(&server.config).expect("admin");
     let admin = AdminClient::login(&server.url("")).await.expect("login");
     assert!(
         admin.set_cookie.contains("; Secure"),
@@ -253,7 +253,7 @@ async fn over_https_the_cookie_is_secure_and_hsts_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_change_with_one_bad_field_changes_nothing() {
     let server = TestServer::start().await.expect("server");
-    create_admin(server.data.path()).expect("admin");
+    create_admin(&server.config).expect("admin");
     let admin = AdminClient::login(&server.url("")).await.expect("login");
     for (body, field) in [
         (
@@ -420,7 +420,7 @@ async fn failures_from_many_addresses_do_not_lock_the_admin_out_of_a_fresh_one()
     let server = TestServer::start_with(|c| c.http.trusted_proxies = vec!["127.0.0.1".into()])
         .await
         .expect("server");
-    create_admin(server.data.path()).expect("admin");
+    create_admin(&server.config).expect("admin");
     let base = server.url("");
     // More than the 30 an hour for one username; from different addresses
     // so no address reaches its own limits.
