@@ -111,10 +111,10 @@ impl Lanes {
     pub(super) async fn open(location: &Location, list: &[Migration]) -> Result<Lanes, StoreError> {
         sqlx::any::install_default_drivers();
         let engine = location.engine();
-        let failed = |source| StoreError::Connect {
+        let failed = |reason| StoreError::Connect {
             setting: location.setting(),
             target: location.to_string(),
-            source,
+            reason,
         };
         let options = connect_options(location).map_err(failed)?;
         let mut first = AnyConnection::connect_with(&options)

@@ -201,10 +201,10 @@ pub(super) async fn migrate(
     }
     for m in list.iter().filter(|m| m.version > newest) {
         tracing::info!(version = m.version, what = m.what, "migrating the database");
-        let failed = |source| StoreError::Migration {
+        let failed = |reason| StoreError::Migration {
             version: m.version,
             what: m.what,
-            source,
+            reason,
         };
         sqlx::raw_sql(m.sql(engine))
             .execute(&mut *tx)

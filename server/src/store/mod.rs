@@ -86,21 +86,23 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The database named by a setting could not be opened at start.
-    #[error("cannot open the database set by {setting} ({target}): {source}")]
+    /// (`reason` is said in the message, not chained as a source, so a
+    /// report with causes does not repeat it.)
+    #[error("cannot open the database set by {setting} ({target}): {reason}")]
     Connect {
         setting: &'static str,
         /// Where, without any password.
         target: String,
-        source: sqlx::Error,
+        reason: sqlx::Error,
     },
     /// A migration failed; nothing of it (or of later ones) was applied.
     #[error(
-        "database migration {version} ({what}) failed: {source} (if the server's role may not change the schema, run `duet migrate` as the schema's owner)"
+        "database migration {version} ({what}) failed: {reason} (if the server's role may not change the schema, run `duet migrate` as the schema's owner)"
     )]
     Migration {
         version: i64,
         what: &'static str,
-        source: sqlx::Error,
+        reason: sqlx::Error,
     },
     #[error("database task failed: {0}")]
     Task(String),
