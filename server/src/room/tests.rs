@@ -1,5 +1,5 @@
-//! The room against a database that is slow or failing (a real SQLite with
-//! injected delay or failure): a revoke stops writing before, and whatever
+//! The room against a database that is slow or failing (a real SQLite, or
+//! PostgreSQL on the tests' second pass, with injected delay or failure): a revoke stops writing before, and whatever
 //! happens to, the storing of its events; a start whose trail could not be
 //! stored writes nothing. Needs a loopback socket for the media plane: run
 //! in a network namespace like every test that opens one.
