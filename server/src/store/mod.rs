@@ -32,6 +32,14 @@
 //! Writes the room must not wait for are queued ([`Store::call_detached`])
 //! and land in order; a later normal query sees them.
 //!
+//! # Migrations (`migrations.rs`)
+//!
+//! Numbered, one number one change on both engines, recorded with their
+//! kind in `duet_migrations`: *expand* (only adds; an older node keeps
+//! working) or *contract* (removes; an older node refuses to start). One
+//! migrator at a time: an advisory lock on PostgreSQL, `BEGIN IMMEDIATE`
+//! on SQLite. SQLite databases from before keep their history.
+//!
 //! # Durability
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL` on every connection, so

@@ -49,11 +49,11 @@ async fn wait_until(mut done: impl FnMut() -> bool) {
 async fn the_consent_path_does_not_wait_behind_a_burst() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_for_test(dir.path()).await;
-    store.inject(Fault::SlowNormal(Duration::from_millis(50)));
-    let burst = burst(&store, 40);
+    store.inject(Fault::SlowNormal(Duration::from_millis(100)));
+    let burst = burst(&store, 80);
     // The burst has started: its callers hold their places.
     let lanes = store.inner.lanes.clone();
-    wait_until(|| lanes.normal_permits() <= super::NORMAL_QUEUE - 40).await;
+    wait_until(|| lanes.normal_permits() <= super::NORMAL_QUEUE - 80).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let started = Instant::now();
@@ -63,12 +63,13 @@ async fn the_consent_path_does_not_wait_behind_a_burst() {
         .expect("trail");
     let took = started.elapsed();
     let left = burst.iter().filter(|t| !t.is_finished()).count();
-    // 40 × 50 ms one at a time (SQLite), 5 rounds of 8 (PostgreSQL): the
-    // urgent read waited for at most the query running.
-    assert!(took < Duration::from_millis(200), "took {took:?}");
+    // 80 × 100 ms: one at a time on SQLite, 10 rounds of 8 on PostgreSQL.
+    // The urgent read waited for at most the one running (and a loaded
+    // machine's slack), not for the burst.
+    assert!(took < Duration::from_millis(600), "took {took:?}");
     assert!(left > 0, "the burst was over before the urgent read");
     for t in burst {
-        t.await.expect("join").expect("stored");
+        t.abort();
     }
 }
 
@@ -77,7 +78,7 @@ async fn the_consent_path_does_not_wait_behind_a_burst() {
 async fn the_normal_lane_is_capped_and_the_urgent_lane_is_not() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_for_test(dir.path()).await;
-    store.inject(Fault::SlowNormal(Duration::from_secs(5)));
+    store.inject(Fault::SlowNormal(Duration::from_secs(2)));
     let burst = burst(&store, super::NORMAL_QUEUE);
     let lanes = store.inner.lanes.clone();
     wait_until(|| lanes.normal_permits() == 0).await;
@@ -87,7 +88,7 @@ async fn the_normal_lane_is_capped_and_the_urgent_lane_is_not() {
     // SQLite runs one query at a time: the urgent read waits for the
     // slow one running. PostgreSQL's urgent lane has its own connections.
     let trail = tokio::time::timeout(
-        Duration::from_secs(8),
+        Duration::from_secs(6),
         store.recording_trail(RecordingId(uuid::Uuid::new_v4())),
     )
     .await;
