@@ -65,7 +65,7 @@ impl Store {
     pub async fn add_moment(&self, m: Moment, max: usize) -> Result<Moment, ContentError> {
         let mut c = self.normal().await?;
         let mut tx = c.begin().await?;
-        sqlx::query("UPDATE sessions SET id = id WHERE id = $1")
+        sqlx::query("UPDATE sessions SET title = title WHERE id = $1")
             .bind(m.session_id.to_string())
             .execute(&mut *tx)
             .await?;

@@ -690,9 +690,10 @@ impl Store {
 /// Locks the pair's row until the transaction ends: on PostgreSQL a second
 /// change of the same pair waits here, so its count or read comes after
 /// the first one's write. (On SQLite the transaction holds the write lock
-/// already; this is a harmless write.)
+/// already; this is a harmless write.) It sets a column to itself, one
+/// that is no key, so no foreign key is checked.
 async fn lock_pair(conn: &mut AnyConnection, pair: PairId) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE pairs SET id = id WHERE id = $1")
+    sqlx::query("UPDATE pairs SET agreement_version = agreement_version WHERE id = $1")
         .bind(pair.0.to_string())
         .execute(conn)
         .await?;
