@@ -265,7 +265,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             writeln!(
                 std::io::stdout().lock(),
                 "the {} database is up to date",
-                store.engine().name()
+                store.backend().name()
             )?;
             Ok(())
         }

@@ -27,7 +27,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Transaction}
 use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use super::StoreError;
-use super::location::{Engine, Location};
+use super::location::{Backend, Location};
 use super::migrations::{self, Migration};
 use super::queue::Barrier;
 
@@ -91,7 +91,7 @@ impl Fault {
 }
 
 pub(super) struct Lanes {
-    engine: Engine,
+    backend: Backend,
     urgent: AnyPool,
     normal: AnyPool,
     /// SQLite only: whose turn it is.
@@ -110,7 +110,7 @@ impl Lanes {
     /// their connections open when first needed.
     pub(super) async fn open(location: &Location, list: &[Migration]) -> Result<Lanes, StoreError> {
         sqlx::any::install_default_drivers();
-        let engine = location.engine();
+        let backend = location.backend();
         let failed = |reason| StoreError::Connect {
             setting: location.setting(),
             target: location.to_string(),
@@ -120,31 +120,31 @@ impl Lanes {
         let mut first = AnyConnection::connect_with(&options)
             .await
             .map_err(failed)?;
-        if engine == Engine::Sqlite {
+        if backend == Backend::Sqlite {
             // Kept in the file: every later connection is in WAL mode.
             sqlx::raw_sql("PRAGMA journal_mode = WAL")
                 .execute(&mut first)
                 .await?;
         }
-        configure(&mut first, engine).await?;
-        migrations::migrate(&mut first, engine, list).await?;
+        configure(&mut first, backend).await?;
+        migrations::migrate(&mut first, backend, list).await?;
         first.close().await?;
-        let (normal_size, urgent_size) = match engine {
-            Engine::Sqlite => (1, 1),
-            Engine::Postgres => PG_CONNECTIONS,
+        let (normal_size, urgent_size) = match backend {
+            Backend::Sqlite => (1, 1),
+            Backend::Postgres => PG_CONNECTIONS,
         };
         let pool = |size: u32, wait: Duration| {
             AnyPoolOptions::new()
                 .max_connections(size)
                 .acquire_timeout(wait)
-                .after_connect(move |conn, _| Box::pin(configure(conn, engine)))
+                .after_connect(move |conn, _| Box::pin(configure(conn, backend)))
                 .connect_lazy_with(options.clone())
         };
         Ok(Lanes {
-            engine,
+            backend,
             urgent: pool(urgent_size, URGENT_WAIT),
             normal: pool(normal_size, NORMAL_WAIT),
-            turns: (engine == Engine::Sqlite).then(Turns::default),
+            turns: (backend == Backend::Sqlite).then(Turns::default),
             waiting: Arc::new(Semaphore::new(NORMAL_QUEUE)),
             normal_wait: std::sync::Mutex::new(NORMAL_WAIT),
             #[cfg(test)]
@@ -152,8 +152,8 @@ impl Lanes {
         })
     }
 
-    pub(super) fn engine(&self) -> Engine {
-        self.engine
+    pub(super) fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// A connection in `lane`, once it is the lane's turn; no cap, no
@@ -173,7 +173,7 @@ impl Lanes {
         })?;
         Ok(Conn {
             conn,
-            engine: self.engine,
+            backend: self.backend,
             _turn: turn,
             _permit: None,
         })
@@ -256,8 +256,8 @@ fn connect_options(location: &Location) -> Result<AnyConnectOptions, sqlx::Error
 /// foreign keys (the pair tables cascade), `synchronous=FULL` (a commit is
 /// synced before it returns; NORMAL only syncs at checkpoints, so a power
 /// loss could undo a consent event) and the busy timeout.
-async fn configure(conn: &mut AnyConnection, engine: Engine) -> Result<(), sqlx::Error> {
-    if engine == Engine::Sqlite {
+async fn configure(conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite {
         let pragmas = format!(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = {SQLITE_BUSY_MS};"
         );
@@ -301,7 +301,7 @@ impl Turns {
 /// the turn, then the caller's place in the normal lane.
 pub(super) struct Conn {
     conn: PoolConnection<Any>,
-    engine: Engine,
+    backend: Backend,
     _turn: Option<Turn>,
     _permit: Option<OwnedSemaphorePermit>,
 }
@@ -311,9 +311,9 @@ impl Conn {
     /// at once (`BEGIN IMMEDIATE`): one that read first and then wrote
     /// could fail outright if another process wrote in between.
     pub(super) async fn begin(&mut self) -> Result<Transaction<'_, Any>, sqlx::Error> {
-        match self.engine {
-            Engine::Sqlite => self.conn.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.conn.begin().await,
+        match self.backend {
+            Backend::Sqlite => self.conn.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.conn.begin().await,
         }
     }
 }

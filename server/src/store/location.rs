@@ -7,16 +7,16 @@ use std::path::PathBuf;
 
 /// The two databases Duet runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub enum Backend {
     Sqlite,
     Postgres,
 }
 
-impl Engine {
+impl Backend {
     pub fn name(self) -> &'static str {
         match self {
-            Engine::Sqlite => "SQLite",
-            Engine::Postgres => "PostgreSQL",
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
         }
     }
 }
@@ -38,10 +38,10 @@ impl Location {
         }
     }
 
-    pub fn engine(&self) -> Engine {
+    pub fn backend(&self) -> Backend {
         match self {
-            Location::Sqlite(_) => Engine::Sqlite,
-            Location::Postgres(_) => Engine::Postgres,
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -94,7 +94,7 @@ impl fmt::Display for Location {
 
 impl fmt::Debug for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {self}", self.engine().name())
+        write!(f, "{} at {self}", self.backend().name())
     }
 }
 

@@ -44,7 +44,7 @@
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
 
 use super::StoreError;
-use super::location::Engine;
+use super::location::Backend;
 
 mod postgres;
 mod sqlite;
@@ -78,10 +78,10 @@ pub(super) struct Migration {
 }
 
 impl Migration {
-    fn sql(&self, engine: Engine) -> &'static str {
-        match engine {
-            Engine::Sqlite => self.sqlite,
-            Engine::Postgres => self.postgres,
+    fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
         }
     }
 }
@@ -155,24 +155,24 @@ const LOCK_KEY: i64 = 0x6475_6574_6d69_6772;
 /// contract migration beyond it.
 pub(super) async fn migrate(
     conn: &mut AnyConnection,
-    engine: Engine,
+    backend: Backend,
     list: &[Migration],
 ) -> Result<(), StoreError> {
     let known = list.last().map_or(0, |m| m.version);
-    let mut tx = match engine {
-        Engine::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
-        Engine::Postgres => conn.begin().await?,
+    let mut tx = match backend {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
     };
-    if engine == Engine::Postgres {
+    if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(LOCK_KEY)
             .execute(&mut *tx)
             .await?;
     }
-    if !ledger_exists(&mut tx, engine).await? {
+    if !ledger_exists(&mut tx, backend).await? {
         sqlx::raw_sql(LEDGER).execute(&mut *tx).await?;
     }
-    if engine == Engine::Sqlite {
+    if backend == Backend::Sqlite {
         adopt_user_version(&mut tx, list).await?;
     }
     let applied: Vec<(i64, String)> =
@@ -206,12 +206,12 @@ pub(super) async fn migrate(
             what: m.what,
             reason,
         };
-        sqlx::raw_sql(m.sql(engine))
+        sqlx::raw_sql(m.sql(backend))
             .execute(&mut *tx)
             .await
             .map_err(failed)?;
         record(&mut tx, m).await.map_err(failed)?;
-        if engine == Engine::Sqlite {
+        if backend == Backend::Sqlite {
             set_user_version(&mut tx, m.version).await?;
         }
     }
@@ -223,12 +223,12 @@ pub(super) async fn migrate(
 /// EXISTS`, which PostgreSQL refuses to a role that may not create tables
 /// (an app role that only reads and writes, see docs/operating.md) even
 /// when the table exists.
-async fn ledger_exists(conn: &mut AnyConnection, engine: Engine) -> Result<bool, sqlx::Error> {
-    let sql = match engine {
-        Engine::Sqlite => {
+async fn ledger_exists(conn: &mut AnyConnection, backend: Backend) -> Result<bool, sqlx::Error> {
+    let sql = match backend {
+        Backend::Sqlite => {
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'duet_migrations'"
         }
-        Engine::Postgres => {
+        Backend::Postgres => {
             "SELECT COUNT(*) FROM pg_catalog.pg_tables
              WHERE schemaname = current_schema() AND tablename = 'duet_migrations'"
         }

@@ -20,7 +20,7 @@
 //! integers, floats, text and bytes, and this schema stores ids and enums
 //! as TEXT, times and counts as BIGINT (SQLite INTEGER), flags as 0/1
 //! BIGINT and offsets in seconds as DOUBLE. What must differ lives in
-//! [`Engine`]: the DDL (`migrations/`), SQLite's per-connection pragmas
+//! [`Backend`]: the DDL (`migrations/`), SQLite's per-connection pragmas
 //! and PostgreSQL's advisory lock around migrating.
 //!
 //! # Lanes (`lanes.rs`) and queued writes (`queue.rs`)
@@ -77,7 +77,7 @@ pub use consent::{AdminEvent, RecordingRow, RecordingRowStatus, StoredConsentEve
 #[cfg(test)]
 pub(crate) use lanes::Fault;
 pub(crate) use lanes::Lane;
-pub use location::{Engine, Location};
+pub use location::{Backend, Location};
 pub use moments::Moment;
 pub use pair_content::{
     ActionChange, ActionItem, AgendaChange, AgendaItem, ContentError, Message, Note,
@@ -133,7 +133,7 @@ pub struct Store {
 
 struct Inner {
     lanes: Arc<lanes::Lanes>,
-    queue: queue::Queue,
+    queue: queue::WriteQueue,
     /// Runs the `*_blocking` methods: the CLI's own runtime when it opened
     /// the store with [`Store::open_blocking`], else the one it was opened on.
     runtime: tokio::runtime::Handle,
@@ -172,7 +172,7 @@ impl Store {
         list: &[migrations::Migration],
     ) -> Result<Store, StoreError> {
         let lanes = Arc::new(lanes::Lanes::open(location, list).await?);
-        let queue = queue::Queue::start(lanes.clone());
+        let queue = queue::WriteQueue::start(lanes.clone());
         Ok(Store {
             inner: Arc::new(Inner {
                 lanes,
@@ -205,8 +205,8 @@ impl Store {
     }
 
     /// Which database this is.
-    pub fn engine(&self) -> Engine {
-        self.inner.lanes.engine()
+    pub fn backend(&self) -> Backend {
+        self.inner.lanes.backend()
     }
 
     /// A connection in `lane`. Normal callers first wait for the detached

@@ -25,7 +25,7 @@ struct Queued {
     fault: super::Fault,
 }
 
-pub(super) struct Queue {
+pub(super) struct WriteQueue {
     tx: mpsc::Sender<Queued>,
     /// Writes queued so far, counted under the lock that sends them, so
     /// counts and channel order agree.
@@ -36,14 +36,14 @@ pub(super) struct Queue {
     lanes: Arc<Lanes>,
 }
 
-impl Queue {
+impl WriteQueue {
     /// Starts the task, on the current runtime. It ends once the last
     /// handle is dropped and everything queued has run.
-    pub(super) fn start(lanes: Arc<Lanes>) -> Queue {
+    pub(super) fn start(lanes: Arc<Lanes>) -> WriteQueue {
         let (tx, rx) = mpsc::channel(NORMAL_QUEUE);
         let (done_tx, done) = watch::channel(0);
         tokio::spawn(run(lanes.clone(), rx, done_tx));
-        Queue {
+        WriteQueue {
             tx,
             queued: std::sync::Mutex::new(0),
             done,

@@ -24,7 +24,7 @@ async fn the_audit_log_and_notices_are_never_rewritten() {
     refused(&store, "UPDATE admin_audit SET actor = 'x'", "append-only").await;
     refused(&store, "DELETE FROM admin_audit", "append-only").await;
     refused(&store, "UPDATE notices SET text = 'x'", "never rewritten").await;
-    if store.engine() == Engine::Postgres {
+    if store.backend() == Backend::Postgres {
         refused(&store, "TRUNCATE admin_audit", "append-only").await;
         refused(&store, "TRUNCATE consent_events", "append-only").await;
     }

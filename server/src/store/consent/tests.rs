@@ -27,7 +27,7 @@ async fn the_trail_is_append_only() {
         "UPDATE consent_events SET action = 'decline'",
         "DELETE FROM consent_events",
     ];
-    if store.engine() == crate::store::Engine::Postgres {
+    if store.backend() == crate::store::Backend::Postgres {
         rewrites.push("TRUNCATE consent_events");
     }
     for sql in rewrites {
