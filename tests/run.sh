@@ -108,16 +108,17 @@ echo "==> cargo test, the PostgreSQL pass, then the browser tests (in a loopback
 # headless Chromium per person; the server and the browsers must share the
 # namespace. Test files run one at a time: each holds up to two browsers.
 export DUET_BIN="${DUET_BIN:-$CARGO_TARGET_DIR/debug/duet}"
-# The second pass runs the server's unit tests (the store's among them)
-# and the API's end-to-end tests again on PostgreSQL, each test on a
-# database of its own in a throwaway cluster that tests/postgres.sh starts
-# inside the namespace. The cluster runs as the `postgres` user, which
-# only root can switch to.
-export DUET_PG_TESTS="--test http_api --test admin_api --test pairs_api --test reflection_api --test recordings_api --test http_limits"
+# The second pass runs the unit tests (the store's among them) and the
+# API's end-to-end tests again on PostgreSQL, each test on a database of
+# its own in a throwaway cluster that tests/postgres.sh starts inside the
+# namespace. It selects them from the whole workspace, as the first pass
+# does, so cargo reuses the same builds instead of compiling the server
+# again with other features. The cluster runs as the `postgres` user,
+# which only root can switch to.
+export DUET_PG_TESTS="--lib --test http_api --test admin_api --test pairs_api --test reflection_api --test recordings_api --test http_limits"
 if [ "$(id -u)" -eq 0 ]; then
     pg_pass='echo "==> the store and API tests again, on PostgreSQL" &&
-        $0 tests/postgres.sh run sh -c "cargo test --offline --locked -p duet-server --lib &&
-            cargo test --offline --locked -p duet-tests $DUET_PG_TESTS"'
+        $0 tests/postgres.sh run sh -c "cargo test --workspace --offline --locked $DUET_PG_TESTS"'
 else
     echo "note: not root, so the PostgreSQL pass is skipped (it runs the cluster as the postgres user)"
     pg_pass=true
