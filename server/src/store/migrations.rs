@@ -138,6 +138,13 @@ pub(super) const ALL: &[Migration] = &[
         sqlite: sqlite::V7,
         postgres: postgres::V7,
     },
+    Migration {
+        version: 8,
+        kind: Kind::Expand,
+        what: "nodes and placements",
+        sqlite: sqlite::V8,
+        postgres: postgres::V8,
+    },
 ];
 
 /// The ledger; the same text suits both engines.

@@ -59,6 +59,7 @@ mod moments;
 mod pair_content;
 mod pair_schedule;
 mod pairs;
+mod placement;
 mod policy;
 mod queue;
 mod reflection;
@@ -84,6 +85,7 @@ pub use pair_content::{
 };
 pub use pair_schedule::{PairCall, ScheduleRecord, creator};
 pub use pairs::{PairChanges, PairLink, PairPerson, PairRecord, PersonChanges};
+pub use placement::{NodeAdvert, NodeRow, SessionPlacement};
 pub use policy::{NewNotice, NoticeVersion};
 pub use reflection::VIEW_ACTION;
 pub use sessions::SessionRecord;

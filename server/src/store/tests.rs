@@ -155,16 +155,17 @@ async fn a_server_role_with_the_documented_grants_works_but_cannot_rewrite_the_t
     .await;
 
     // A new migration needs the owner: the app role is told how.
+    let next = migrations::ALL.len() as i64 + 1;
     let mut newer = migrations::ALL.to_vec();
     newer.push(migrations::Migration {
-        version: 8,
+        version: next,
         kind: migrations::Kind::Expand,
         what: "a later table",
         sqlite: "",
         postgres: "CREATE TABLE later (id TEXT PRIMARY KEY)",
     });
     match Store::open_with(&app_location, &newer).await {
-        Err(e @ StoreError::Migration { version: 8, .. }) => {
+        Err(e @ StoreError::Migration { version, .. }) if version == next => {
             assert!(e.to_string().contains("duet migrate"), "{e}");
         }
         Err(e) => panic!("another error: {e}"),

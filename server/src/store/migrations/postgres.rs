@@ -247,3 +247,20 @@ pub(super) const V7: &str = "CREATE TABLE moments (
     );
     CREATE INDEX moments_session ON moments (session_id, created_at_ms);
     CREATE INDEX moments_recording ON moments (recording_id, at_s);";
+
+/// 8: nodes and placements (see `sqlite.rs`).
+pub(super) const V8: &str = "CREATE TABLE duet_nodes (
+        id TEXT PRIMARY KEY,
+        media_addr TEXT NOT NULL,
+        internal_url TEXT NOT NULL,
+        heartbeat_at_ms BIGINT NOT NULL,
+        started_at_ms BIGINT NOT NULL,
+        draining BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE duet_placements (
+        session_id TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        epoch BIGINT NOT NULL,
+        placed_at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX duet_placements_node ON duet_placements (node_id);";
