@@ -47,6 +47,14 @@ pub struct Cli {
     /// DUET_DATABASE_URL) [default: none, the embedded SQLite database in the data folder].
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// This node's name among several sharing one database (env
+    /// DUET_NODE_ID) [default: the host name].
+    #[arg(long, global = true, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Where the other nodes reach this one, e.g. http://10.0.0.5:8080
+    /// (env DUET_INTERNAL_URL) [default: none; one node needs none].
+    #[arg(long, global = true, value_name = "URL")]
+    pub internal_url: Option<String>,
     /// Whisper model for transcripts: a ggml file, or a name fetched with
     /// `duet model download` (env DUET_TRANSCRIPTION_MODEL) [default: none, transcription off].
     #[arg(long, global = true, value_name = "FILE|NAME")]
@@ -184,6 +192,12 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     }
     if let Some(url) = &cli.database_url {
         config.database.url = Some(url.clone());
+    }
+    if let Some(id) = &cli.node_id {
+        config.node.id = Some(id.clone());
+    }
+    if let Some(url) = &cli.internal_url {
+        config.internal_url = Some(url.clone());
     }
     if let CliCommand::Serve(args) = &cli.command {
         if let Some(v) = args.listen {

@@ -38,6 +38,10 @@ pub struct Config {
     /// Folder for the database, the signing secret and recordings.
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
+    /// Where the other nodes reach this one (`DUET_INTERNAL_URL`), e.g.
+    /// `http://10.0.0.5:8080`. Only several nodes need it.
+    pub internal_url: Option<String>,
+    pub node: NodeConfig,
     pub http: HttpConfig,
     pub media: MediaConfig,
     pub auth: AuthConfig,
@@ -61,6 +65,15 @@ pub struct DatabaseConfig {
     /// several nodes sharing one database. Unset: the embedded SQLite file
     /// in the data folder.
     pub url: Option<String>,
+}
+
+/// This node among several sharing one database (`cluster`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Its name, unique among the nodes (`DUET_NODE_ID`). Unset: the
+    /// machine's host name, which is unique where one node runs per host.
+    pub id: Option<String>,
 }
 
 /// Never shows the password a URL may hold.
@@ -386,6 +399,25 @@ impl Default for TranscriptionConfig {
 }
 
 impl Config {
+    /// This node's id: the configured one, else the host name, else
+    /// `duet` (one node alone needs no particular name).
+    pub fn node_id(&self) -> String {
+        let configured = self
+            .node
+            .id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if let Some(id) = configured {
+            return id.to_string();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| node_id_problem(h).is_none())
+            .unwrap_or_else(|| "duet".to_string())
+    }
+
     /// The configured model's file: a path as given, or a catalog name
     /// resolved in the data folder's `models/`. `None`: transcription off.
     pub fn transcription_model(&self) -> Option<PathBuf> {
@@ -423,6 +455,8 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./data"),
             database: DatabaseConfig::default(),
+            internal_url: None,
+            node: NodeConfig::default(),
             http: HttpConfig::default(),
             media: MediaConfig::default(),
             auth: AuthConfig::default(),
@@ -499,5 +533,18 @@ impl Default for LogConfig {
             level: "info".to_string(),
             format: LogFormat::Text,
         }
+    }
+}
+
+/// Why `id` cannot name a node, if it cannot: 1 to 64 letters, digits,
+/// `.`, `-` or `_` (it shows in logs, metrics and the admin console).
+pub fn node_id_problem(id: &str) -> Option<String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if id.is_empty() || id.len() > 64 || !id.chars().all(fine) {
+        Some(format!(
+            "{id:?} must be 1 to 64 letters, digits, '.', '-' or '_'"
+        ))
+    } else {
+        None
     }
 }

@@ -31,6 +31,9 @@ pub async fn drain(
     first.await;
     let grace_s = state.config().shutdown.grace_period_s;
     state.start_draining();
+    // No new placements here from now: joins of new sessions through any
+    // node go to the others.
+    state.cluster().start_draining().await;
     let live = state.hub().live_rooms();
     tracing::info!(
         live_sessions = live,

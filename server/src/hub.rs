@@ -14,6 +14,7 @@ use duet_signaling::session::{Input, JoinRequest};
 use duet_signaling::{ConnId, SessionId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::Cluster;
 use crate::media::MediaPlane;
 use crate::metrics::Metrics;
 use crate::policy::Policies;
@@ -36,6 +37,8 @@ struct Inner {
     store: Store,
     policies: Policies,
     metrics: Metrics,
+    /// Where sessions live; a retired room lets its placement go.
+    cluster: Cluster,
 }
 
 impl Hub {
@@ -47,6 +50,7 @@ impl Hub {
         store: Store,
         policies: Policies,
         metrics: Metrics,
+        cluster: Cluster,
     ) -> Hub {
         let changes = policies.subscribe();
         let hub = Hub {
@@ -57,6 +61,7 @@ impl Hub {
                 store,
                 policies,
                 metrics,
+                cluster,
             }),
         };
         tokio::spawn(follow_policy(Arc::downgrade(&hub.inner), changes));
@@ -226,7 +231,12 @@ async fn run_room(
     metrics.sessions_active.inc();
     while room.run_until_idle(&mut commands).await {
         let Some(inner) = hub.upgrade() else { break };
-        if (Hub { inner }).retire(id, &commands) {
+        if (Hub {
+            inner: inner.clone(),
+        })
+        .retire(id, &commands)
+        {
+            inner.cluster.release(id);
             break;
         }
     }

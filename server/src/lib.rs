@@ -18,6 +18,7 @@ pub mod api;
 pub mod cidr;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod datadir;
 pub mod drain;
@@ -205,15 +206,49 @@ pub async fn run_with_signals(
         "duet is running"
     );
     let policies = policy::Policies::load(&store, &config, clock::now_s() * 1000).await?;
+    let cluster = cluster::Cluster::new(
+        store.clone(),
+        store::NodeAdvert {
+            id: config.node_id(),
+            media_addr: std::net::SocketAddr::new(
+                advertise,
+                config
+                    .media
+                    .public_port
+                    .unwrap_or(media.local_addr().port()),
+            )
+            .to_string(),
+            internal_url: config.internal_url.clone().unwrap_or_default(),
+        },
+    );
+    // Live before the first join: a node that cannot reach its database
+    // does not start.
+    cluster.heartbeat().await?;
     let state = AppState::new(
         config,
-        store,
-        links::LinkSigner::new(secret),
-        media.clone(),
-        metrics,
-        policies,
-        transcriber,
+        state::Services {
+            store,
+            links: links::LinkSigner::new(secret),
+            media: media.clone(),
+            metrics,
+            policies,
+            transcriber,
+            cluster: cluster.clone(),
+        },
     );
+    let heartbeats = {
+        let hub = state.hub().clone();
+        cluster.spawn(move || {
+            let hub = hub.clone();
+            tokio::spawn(async move {
+                hub.end_all(
+                    duet_signaling::protocol::EndReason::ServerShutdown,
+                    std::time::Duration::from_secs(5),
+                )
+                .await;
+            });
+        })
+    };
     let retention = retention::spawn(
         state.store().clone(),
         state.recorders().clone(),
@@ -225,6 +260,7 @@ pub async fn run_with_signals(
     let served = serve::serve(listeners.http, tls_config, app, limits, drain).await;
     #[cfg(unix)]
     reloads.abort();
+    heartbeats.abort();
     if let Some(retention) = retention {
         retention.abort();
     }

@@ -8,6 +8,7 @@ use duet_signaling::ConnId;
 use duet_signaling::protocol::IceServer;
 
 use crate::clock::now_s;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::links::LinkSigner;
@@ -40,6 +41,7 @@ struct Inner {
     /// Connectivity-check connections alive now.
     probes: Arc<AtomicUsize>,
     login_limiter: crate::admin::LoginLimiter,
+    cluster: Cluster,
 }
 
 /// Most connectivity checks alive at once: each is a real connection on
@@ -55,16 +57,28 @@ impl Drop for ProbeGuard {
     }
 }
 
+/// What the server started before serving, for [`AppState::new`].
+pub struct Services {
+    pub store: Store,
+    pub links: LinkSigner,
+    pub media: MediaPlane,
+    pub metrics: Metrics,
+    pub policies: Policies,
+    pub transcriber: Transcriber,
+    pub cluster: Cluster,
+}
+
 impl AppState {
-    pub fn new(
-        config: Config,
-        store: Store,
-        links: LinkSigner,
-        media: MediaPlane,
-        metrics: Metrics,
-        policies: Policies,
-        transcriber: Transcriber,
-    ) -> AppState {
+    pub fn new(config: Config, services: Services) -> AppState {
+        let Services {
+            store,
+            links,
+            media,
+            metrics,
+            policies,
+            transcriber,
+            cluster,
+        } = services;
         let config_key_hashes = config
             .auth
             .api_keys
@@ -86,7 +100,9 @@ impl AppState {
                     store.clone(),
                     policies.clone(),
                     metrics.clone(),
+                    cluster.clone(),
                 ),
+                cluster,
                 policies,
                 metrics,
                 recorders,
@@ -118,6 +134,10 @@ impl AppState {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.inner.cluster
     }
 
     pub fn media(&self) -> &MediaPlane {

@@ -358,6 +358,34 @@ impl Connection {
                 "this session's links have expired",
             );
         }
+        match self.state.cluster().place(record.id).await {
+            Ok(crate::cluster::Placed::Here { .. }) => {}
+            // Until the internal pipe to the owner exists, a join that
+            // reaches another node than the session's is refused, plainly.
+            Ok(crate::cluster::Placed::Elsewhere { node }) => {
+                tracing::warn!(session = %record.id, owner = %node, "a join reached a node that does not hold its session");
+                return refuse(
+                    replies,
+                    ErrorCode::Unavailable,
+                    "this call is held by another server node; try again in a moment",
+                );
+            }
+            Ok(crate::cluster::Placed::Nowhere) => {
+                return refuse(
+                    replies,
+                    ErrorCode::Unavailable,
+                    "no server node can take this call right now; try again in a minute",
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "placing a session for a join");
+                return refuse(
+                    replies,
+                    ErrorCode::Internal,
+                    "the server could not place this session",
+                );
+            }
+        }
         let participant = ParticipantId(uuid::Uuid::new_v4());
         let req = JoinRequest {
             conn: self.conn,

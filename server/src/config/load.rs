@@ -16,6 +16,8 @@ use super::{Config, ConfigError};
 pub const ENV_SETTINGS: &[&str] = &[
     "data_dir",
     "database.url",
+    "internal_url",
+    "node.id",
     "http.listen",
     "http.public_url",
     "http.web_dir",

@@ -88,6 +88,8 @@ fn every_setting_has_an_environment_variable() {
     // Every field set, so that none is skipped as None when serialized.
     let mut c = Config::default();
     c.database.url = Some("postgres://duet@db/duet".into());
+    c.internal_url = Some("http://10.0.0.5:8080".into());
+    c.node.id = Some("node-1".into());
     c.http.public_url = Some("https://x".into());
     c.http.web_dir = Some("w".into());
     c.http.tls_cert_file = Some("c".into());

@@ -32,6 +32,20 @@ impl Config {
                 message,
             })?;
         }
+        if let Some(problem) = self.node.id.as_deref().and_then(super::node_id_problem) {
+            return Err(ConfigError::Invalid {
+                field: "node.id",
+                message: problem,
+            });
+        }
+        if let Some(url) = &self.internal_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                field: "internal_url",
+                message: format!("{url:?} must start with http:// or https://"),
+            });
+        }
         if let Some(url) = &self.http.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

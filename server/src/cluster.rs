@@ -1,0 +1,194 @@
+//! This node among others sharing one database: its heartbeat, its lease,
+//! and the sessions placed on it (`store/placement.rs` has the rules the
+//! database applies). One node with embedded SQLite runs the same code and
+//! places every session on itself.
+//!
+//! A join asks [`Cluster::place`] where its session lives: here (with the
+//! placement's epoch, which the room's writes may be fenced by), on another
+//! node, or nowhere for now. A room that retires lets its placement go. The
+//! heartbeat task renews the lease every [`lease::HEARTBEAT_EVERY`]; when
+//! the lease runs out ([`lease::Lease`]) the node forgets what it held and
+//! tells the server to stop its calls, before any other node may take them.
+
+pub mod lease;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use duet_signaling::SessionId;
+
+use crate::clock::now_ms;
+use crate::store::{NodeAdvert, Store, StoreError};
+use lease::{LEASE, Lease, LeaseState};
+
+/// Where a session lives, as a join sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    /// On this node, at this epoch.
+    Here { epoch: i64 },
+    /// On another live node.
+    Elsewhere { node: String },
+    /// Nowhere for now: no live node can take it, or this node's lease
+    /// is not held (it lost touch with the database).
+    Nowhere,
+}
+
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    advert: NodeAdvert,
+    /// When this process started: a restart under the same id is a new
+    /// node to the others (no longer draining).
+    started_ms: i64,
+    lease: Mutex<Lease>,
+    /// The sessions placed here, with their epochs.
+    held: Mutex<HashMap<SessionId, i64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Milliseconds of [`LEASE`], for the database's comparisons.
+fn lease_ms() -> i64 {
+    i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Cluster {
+    pub fn new(store: Store, advert: NodeAdvert) -> Cluster {
+        Cluster {
+            inner: Arc::new(Inner {
+                store,
+                advert,
+                started_ms: now_ms(),
+                lease: Mutex::new(Lease::default()),
+                held: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.inner.advert.id
+    }
+
+    pub fn lease_state(&self) -> LeaseState {
+        lock(&self.inner.lease).state()
+    }
+
+    /// One heartbeat; the lease's new state when it changed. Serving
+    /// starts after the first one got through, so a join finds this node
+    /// live.
+    pub async fn heartbeat(&self) -> Result<Option<LeaseState>, StoreError> {
+        let sent = Instant::now();
+        let inner = &self.inner;
+        inner
+            .store
+            .heartbeat(&inner.advert, inner.started_ms, now_ms())
+            .await?;
+        let changed = lock(&self.inner.lease).renewed(sent, Instant::now());
+        if changed == Some(LeaseState::Lost) {
+            self.forget_all();
+        }
+        Ok(changed)
+    }
+
+    /// Where `session` lives, placing it (here, if this node is the least
+    /// loaded) when it lives nowhere or on a dead node.
+    pub async fn place(&self, session: SessionId) -> Result<Placed, StoreError> {
+        if !lock(&self.inner.lease).held_at(Instant::now()) {
+            return Ok(Placed::Nowhere);
+        }
+        let now = now_ms();
+        let placed = self
+            .inner
+            .store
+            .place(session, self.node_id(), now, now - lease_ms())
+            .await?;
+        Ok(match placed {
+            Some(p) if p.node == self.node_id() => {
+                lock(&self.inner.held).insert(session, p.epoch);
+                Placed::Here { epoch: p.epoch }
+            }
+            Some(p) => Placed::Elsewhere { node: p.node },
+            None => Placed::Nowhere,
+        })
+    }
+
+    /// The session's room retired: its placement here is let go, in the
+    /// background (a failure only leaves it to move at the next join once
+    /// this node is gone, or to stay here while it lives).
+    pub fn release(&self, session: SessionId) {
+        let Some(epoch) = lock(&self.inner.held).remove(&session) else {
+            return;
+        };
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let store = &cluster.inner.store;
+            if let Err(e) = store.release(session, cluster.node_id(), epoch).await {
+                tracing::warn!(session = %session, error = %e, "letting a placement go");
+            }
+        });
+    }
+
+    /// This node is draining: no new session is placed here. Best effort
+    /// (the database may be what is failing); logged when it fails.
+    pub async fn start_draining(&self) {
+        if let Err(e) = self.inner.store.set_draining(self.node_id(), true).await {
+            tracing::warn!(node = self.node_id(), error = %e, "marking this node as draining");
+        }
+    }
+
+    fn forget_all(&self) {
+        lock(&self.inner.held).clear();
+    }
+
+    /// Heartbeats until the process ends. `on_lost` runs when the lease
+    /// runs out: the server stops its calls there.
+    pub fn spawn(&self, on_lost: impl Fn() + Send + 'static) -> tokio::task::JoinHandle<()> {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease::HEARTBEAT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tick.tick().await;
+                // First the clock: after a pause the lease may be gone
+                // already, and that must be acted on before anything else.
+                let expired = lock(&cluster.inner.lease).poll(Instant::now());
+                let result = match expired {
+                    Some(_) => Ok(Some(LeaseState::Lost)),
+                    None => cluster.heartbeat().await,
+                };
+                match result {
+                    Ok(Some(LeaseState::Lost)) => {
+                        cluster.forget_all();
+                        tracing::error!(
+                            node = cluster.node_id(),
+                            "lost the lease (no heartbeat reached the database in time): stopping this node's calls"
+                        );
+                        on_lost();
+                    }
+                    Ok(Some(state)) => {
+                        tracing::info!(node = cluster.node_id(), ?state, "lease");
+                        failing = false;
+                    }
+                    Ok(None) => failing = false,
+                    Err(e) => {
+                        if !failing {
+                            tracing::warn!(node = cluster.node_id(), error = %e, "heartbeat failed");
+                        }
+                        failing = true;
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
