@@ -1,0 +1,163 @@
+//! Two real `duet` processes sharing one PostgreSQL database: a session
+//! lives on one node; a join through the other is refused plainly (until
+//! WebSockets are piped to the owner); a node killed mid-call gives its
+//! session up to a live node once its lease has passed; and a node frozen
+//! past its lease (`SIGSTOP`) ends its calls itself as soon as it wakes.
+//!
+//! PostgreSQL only: it runs in the test script's PostgreSQL pass, where
+//! `DUET_TEST_DATABASE_URL` is set; one SQLite file is one node's.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use duet_server::store::Store;
+use duet_server::store::scratch::ScratchDatabase;
+use duet_signaling::SessionId;
+use duet_tests::binary_server::BinaryServer;
+use duet_tests::harness::{create_recordable_session_at, token};
+use duet_tests::{JoinRefused, PeerOptions, TestPeer};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(30);
+/// Other nodes take a session over once its node's heartbeat is this old
+/// (`cluster::lease::LEASE`).
+const LEASE: Duration = Duration::from_secs(10);
+
+fn node(data: &Path, id: &str, database: &str) -> BinaryServer {
+    BinaryServer::start_with(
+        data,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--public-ip",
+            "127.0.0.1",
+            "--node-id",
+            id,
+            "--database-url",
+            database,
+        ],
+        &[],
+    )
+    .expect("duet starts")
+}
+
+async fn join(server: &BinaryServer, session: &Value, role: &str) -> anyhow::Result<TestPeer> {
+    TestPeer::join(
+        &server.ws_url(),
+        &token(session, role),
+        PeerOptions::named(role),
+    )
+    .await
+}
+
+fn refusal(result: anyhow::Result<TestPeer>) -> JoinRefused {
+    match result {
+        Ok(_) => panic!("the join went through"),
+        Err(e) => e
+            .downcast::<JoinRefused>()
+            .unwrap_or_else(|e| panic!("not a refusal: {e:#}")),
+    }
+}
+
+async fn placement(db: &ScratchDatabase, session: &Value) -> (String, i64) {
+    let store = Store::open_at(&db.location()).await.expect("the database");
+    let id = session["id"]
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok());
+    let placed = store
+        .placement(SessionId(id.expect("a session id")))
+        .await
+        .expect("read")
+        .expect("a placement");
+    (placed.node, placed.epoch)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_lives_on_one_node_and_moves_only_when_its_node_is_gone() {
+    let Some(db) = ScratchDatabase::create().await.expect("scratch") else {
+        eprintln!("skipped: needs DUET_TEST_DATABASE_URL (tests/run.sh's PostgreSQL pass)");
+        return;
+    };
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let a = node(dir_a.path(), "node-a", db.url());
+    // One link-signing secret for both (a shared secret file, as an
+    // operator would mount on every node).
+    std::fs::copy(
+        dir_a.path().join("secret.key"),
+        dir_b.path().join("secret.key"),
+    )
+    .expect("copy the secret");
+    let b = node(dir_b.path(), "node-b", db.url());
+
+    let session = create_recordable_session_at(&a.url(""))
+        .await
+        .expect("session");
+    let mentor = join(&a, &session, "mentor")
+        .await
+        .expect("the mentor joins on a");
+    assert_eq!(placement(&db, &session).await, ("node-a".into(), 1));
+
+    // Through b, the mentee is told plainly, and nothing moves.
+    let refused = refusal(join(&b, &session, "mentee").await);
+    assert_eq!(refused.code, "unavailable", "{:?}", refused.raw);
+    assert!(
+        refused.message.contains("another server node"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(placement(&db, &session).await, ("node-a".into(), 1));
+    mentor
+        .wait_connected(T)
+        .await
+        .expect("the mentor's call on a");
+
+    // a dies. Within its lease its session stays put; past it, a join
+    // through b takes the session there, one epoch on.
+    let killed = Instant::now();
+    a.kill();
+    let refused = refusal(join(&b, &session, "mentee").await);
+    assert_eq!(refused.code, "unavailable");
+    tokio::time::sleep(LEASE.saturating_sub(killed.elapsed()) + Duration::from_secs(1)).await;
+    let mentee = join(&b, &session, "mentee")
+        .await
+        .expect("the mentee joins on b");
+    mentee
+        .wait_connected(T)
+        .await
+        .expect("the mentee's call on b");
+    assert_eq!(placement(&db, &session).await, ("node-b".into(), 2));
+
+    // b freezes past its lease: once it wakes it ends its calls itself,
+    // before anything else, and says why.
+    b.signal("STOP").expect("SIGSTOP");
+    tokio::time::sleep(LEASE + Duration::from_secs(1)).await;
+    b.signal("CONT").expect("SIGCONT");
+    let ended = mentee
+        .signal()
+        .wait_for_message("session_ended", Duration::from_secs(10))
+        .await
+        .expect("the mentee's call on b ends");
+    assert_eq!(ended["reason"], "server_shutdown", "{ended}");
+    // (Its log is read by a thread of its own: give it a moment.)
+    let said = tokio::time::timeout(Duration::from_secs(5), async {
+        while !b.logs().iter().any(|l| l.contains("lost the lease")) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    said.await.expect("b says why in its log");
+    // And b takes calls again once its heartbeat gets through.
+    let again = tokio::time::timeout(T, async {
+        loop {
+            match join(&b, &session, "mentor").await {
+                Ok(peer) => return peer,
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    })
+    .await
+    .expect("b takes the session again");
+    again.wait_connected(T).await.expect("a call on b again");
+}
