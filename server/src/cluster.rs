@@ -135,6 +135,12 @@ impl Cluster {
         });
     }
 
+    /// Where the other nodes reach `node` (its `internal_url`), if it
+    /// said.
+    pub async fn internal_url(&self, node: &str) -> Result<Option<String>, StoreError> {
+        self.inner.store.node_internal_url(node).await
+    }
+
     /// This node is draining: no new session is placed here. Best effort
     /// (the database may be what is failing); logged when it fails.
     pub async fn start_draining(&self) {

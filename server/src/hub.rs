@@ -82,7 +82,7 @@ impl Hub {
 
     /// Read under the map lock (in `join`), so a room either starts with a
     /// policy change or is in the map when the change is sent to rooms.
-    fn deps(&self) -> RoomDeps {
+    fn deps(&self, fence: crate::store::Fence) -> RoomDeps {
         let policy = self.inner.policies.current();
         RoomDeps {
             media: self.inner.media.clone(),
@@ -93,6 +93,7 @@ impl Hub {
             notice: policy.notice,
             recording_allowed: policy.recording_allowed,
             metrics: self.inner.metrics.clone(),
+            fence: Some(fence),
         }
     }
 
@@ -105,18 +106,25 @@ impl Hub {
 
     /// Hands a verified join to the session's room, starting it if needed.
     /// `policy` is the session's own; the room applies the deployment's.
+    /// `epoch`: this node's placement of the session, which a new room's
+    /// consent events are fenced by.
     pub fn join(
         &self,
         info: SessionInfo,
         policy: RecordingPolicy,
         req: JoinRequest,
         outbound: mpsc::Sender<ToSocket>,
+        epoch: i64,
     ) {
         let id = info.id;
         let mut rooms = self.rooms();
         let tx = rooms.entry(id).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            let room = Room::new(info, policy, self.deps());
+            let fence = crate::store::Fence {
+                node: self.inner.cluster.node_id().to_owned(),
+                epoch,
+            };
+            let room = Room::new(info, policy, self.deps(fence));
             tokio::spawn(run_room(Arc::downgrade(&self.inner), id, room, rx));
             tx
         });

@@ -218,7 +218,15 @@ pub async fn run_with_signals(
                     .unwrap_or(media.local_addr().port()),
             )
             .to_string(),
-            internal_url: config.internal_url.clone().unwrap_or_default(),
+            // Unset: the address HTTP is bound to, when that is one
+            // address (not 0.0.0.0), else none (no pipe to this node).
+            internal_url: config.internal_url.clone().unwrap_or_else(|| {
+                if http_addr.ip().is_unspecified() {
+                    String::new()
+                } else {
+                    format!("http://{http_addr}")
+                }
+            }),
         },
     );
     // Live before the first join: a node that cannot reach its database

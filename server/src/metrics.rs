@@ -29,6 +29,8 @@ pub struct Metrics {
     pub sessions_active: Gauge,
     pub participants_connected: Gauge,
     pub join_attempts: Counter,
+    /// Joins handed to the node that holds their session (`ws/pipe.rs`).
+    pub joins_piped: Counter,
     join_failures: Family<Labels, Counter>,
     consent_events: Family<Labels, Counter>,
     pub recordings_active: Gauge,
@@ -181,6 +183,12 @@ impl Metrics {
             "Join messages received",
             join_attempts.clone(),
         );
+        let joins_piped = Counter::default();
+        r.register(
+            "joins_piped",
+            "Joins whose session lives on another node, piped to it",
+            joins_piped.clone(),
+        );
         let join_failures = Family::<Labels, Counter>::default();
         r.register(
             "join_failures",
@@ -225,6 +233,7 @@ impl Metrics {
             sessions_active,
             participants_connected,
             join_attempts,
+            joins_piped,
             join_failures,
             consent_events,
             recordings_active,

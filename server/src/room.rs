@@ -54,6 +54,9 @@ pub(crate) struct RoomDeps {
     /// Whether the deployment allows recording, as the room starts.
     pub recording_allowed: bool,
     pub metrics: Metrics,
+    /// This node's hold on the session: consent events are stored only
+    /// while it holds (`None`: unfenced, in tests of the room alone).
+    pub fence: Option<crate::store::Fence>,
 }
 
 pub(crate) enum RoomCommand {

@@ -24,6 +24,8 @@ use crate::media::{IceFilter, MediaError, OfferRefusal, PeerKey, PendingOffer};
 use crate::room::ToSocket;
 use crate::state::AppState;
 
+mod pipe;
+
 /// Frames past this are cut off by the WebSocket layer itself; between
 /// [`MAX_FRAME_BYTES`] and this, the client gets a `frame_too_large` error
 /// and the connection lives on.
@@ -55,7 +57,7 @@ pub async fn upgrade(
         .max_frame_size(HARD_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
-            Connection::new(state).run(socket).await;
+            Connection::new(state, ip).run(socket).await;
             drop(slot);
         })
 }
@@ -63,6 +65,12 @@ pub async fn upgrade(
 struct Connection {
     state: AppState,
     conn: ConnId,
+    /// The client's address (behind trusted proxies), told to the node a
+    /// socket is piped to.
+    client_ip: std::net::IpAddr,
+    /// The `join` frame as it came, for the node that holds the session
+    /// when it is not this one.
+    join_frame: Option<String>,
     /// Where the socket is in its life; `Joining` from handing `join` to
     /// the room until the room admits it or refuses.
     phase: ConnectionPhase,
@@ -88,14 +96,19 @@ struct Connection {
 enum Step {
     Continue,
     Close,
+    /// The session lives on another node: copy this socket to the owner
+    /// at this WebSocket URL from now on.
+    Pipe(String),
 }
 
 impl Connection {
-    fn new(state: AppState) -> Connection {
+    fn new(state: AppState, client_ip: std::net::IpAddr) -> Connection {
         let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
         let ice_filter = state.media().ice_filter(&state.config().media.ice_deny);
         Connection {
             conn: state.next_conn_id(),
+            client_ip,
+            join_frame: None,
             ice_filter,
             candidates: CandidateBudget::default(),
             candidate_rate: candidate_rate(),
@@ -168,6 +181,10 @@ impl Connection {
                     return;
                 }
             }
+            if let Step::Pipe(owner) = step {
+                self.pipe(sink, stream, &owner).await;
+                return;
+            }
             if let Step::Close = step {
                 // Deliver what the room queued before its Close.
                 while let Ok(out) = self.outbound_rx.try_recv() {
@@ -189,6 +206,45 @@ impl Connection {
             }
         }
         self.finish();
+    }
+
+    /// Hands this socket to the node that holds its session: its `join`
+    /// first, then every frame both ways. If the owner cannot be reached
+    /// the client is told so, as for any refused join.
+    async fn pipe(
+        &mut self,
+        mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+        stream: futures_util::stream::SplitStream<WebSocket>,
+        owner: &str,
+    ) {
+        let join = self.join_frame.take().unwrap_or_default();
+        match pipe::connect(owner, self.client_ip, &join).await {
+            Ok(socket) => {
+                self.state.metrics().joins_piped.inc();
+                pipe::copy(sink, stream, socket).await;
+            }
+            Err(e) => {
+                tracing::warn!(owner, error = %e, "piping a join to the node that holds its session");
+                self.state
+                    .metrics()
+                    .join_failed(ErrorCode::Unavailable.as_str());
+                let refusal = ServerMessage::error(
+                    ErrorCode::Unavailable,
+                    "the server node holding this call cannot be reached right now; try again in a moment",
+                );
+                let _ = sink
+                    .send(Message::Text(Utf8Bytes::from(encode_server_message(
+                        &refusal,
+                    ))))
+                    .await;
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1000,
+                        reason: Utf8Bytes::from_static("bye"),
+                    })))
+                    .await;
+            }
+        }
     }
 
     /// The socket is gone: tell the room, if we were in one.
@@ -237,7 +293,10 @@ impl Connection {
             return Step::Continue;
         }
         match msg {
-            ClientMessage::Join { token, name } => return self.join(&token, name, replies).await,
+            ClientMessage::Join { token, name } => {
+                self.join_frame = Some(text.to_owned());
+                return self.join(&token, name, replies).await;
+            }
             ClientMessage::Ping => replies.push(ServerMessage::Pong),
             ClientMessage::Offer { sdp } => self.offer(sdp, replies),
             ClientMessage::Answer { .. } => replies.push(ServerMessage::error(
@@ -358,12 +417,21 @@ impl Connection {
                 "this session's links have expired",
             );
         }
-        match self.state.cluster().place(record.id).await {
-            Ok(crate::cluster::Placed::Here { .. }) => {}
-            // Until the internal pipe to the owner exists, a join that
-            // reaches another node than the session's is refused, plainly.
+        let epoch = match self.state.cluster().place(record.id).await {
+            Ok(crate::cluster::Placed::Here { epoch }) => epoch,
+            // Held by another node: this socket is piped to it (`pipe`),
+            // which checks the join again and runs the call.
             Ok(crate::cluster::Placed::Elsewhere { node }) => {
-                tracing::warn!(session = %record.id, owner = %node, "a join reached a node that does not hold its session");
+                match self.state.cluster().internal_url(&node).await {
+                    Ok(Some(url)) => {
+                        if let Some(owner) = pipe::owner_ws_url(&url) {
+                            return Step::Pipe(owner);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "reading a node's internal URL"),
+                }
+                tracing::warn!(session = %record.id, owner = %node, "a join reached a node that cannot pipe it to the session's node (no internal_url there)");
                 return refuse(
                     replies,
                     ErrorCode::Unavailable,
@@ -385,7 +453,7 @@ impl Connection {
                     "the server could not place this session",
                 );
             }
-        }
+        };
         let participant = ParticipantId(uuid::Uuid::new_v4());
         let req = JoinRequest {
             conn: self.conn,
@@ -409,7 +477,9 @@ impl Connection {
         self.session = Some(record.id);
         self.phase = self.phase.join_sent();
         // The room applies the deployment's policy over the session's own.
-        self.state.hub().join(info, record.recording, req, outbound);
+        self.state
+            .hub()
+            .join(info, record.recording, req, outbound, epoch);
         Step::Continue
     }
 

@@ -1,8 +1,9 @@
 //! Two real `duet` processes sharing one PostgreSQL database: a session
-//! lives on one node; a join through the other is refused plainly (until
-//! WebSockets are piped to the owner); a node killed mid-call gives its
-//! session up to a live node once its lease has passed; and a node frozen
-//! past its lease (`SIGSTOP`) ends its calls itself as soon as it wakes.
+//! lives on one node, and a join through the other is piped to it, so
+//! both people are in one call there, media flowing; a node killed
+//! mid-call gives its session up to a live node once its lease has passed;
+//! and a node frozen past its lease (`SIGSTOP`) ends its calls itself as
+//! soon as it wakes.
 //!
 //! PostgreSQL only: it runs in the test script's PostgreSQL pass, where
 //! `DUET_TEST_DATABASE_URL` is set; one SQLite file is one node's.
@@ -14,7 +15,7 @@ use duet_server::store::Store;
 use duet_server::store::scratch::ScratchDatabase;
 use duet_signaling::SessionId;
 use duet_tests::binary_server::BinaryServer;
-use duet_tests::harness::{create_recordable_session_at, token};
+use duet_tests::harness::{client, create_recordable_session_at, media_flows_both_ways, token};
 use duet_tests::{JoinRefused, PeerOptions, TestPeer};
 use serde_json::Value;
 
@@ -59,6 +60,21 @@ fn refusal(result: anyhow::Result<TestPeer>) -> JoinRefused {
     }
 }
 
+/// One value from a node's `/metrics`.
+async fn metric(server: &BinaryServer, name: &str) -> f64 {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 async fn placement(db: &ScratchDatabase, session: &Value) -> (String, i64) {
     let store = Store::open_at(&db.location()).await.expect("the database");
     let id = session["id"]
@@ -100,34 +116,44 @@ async fn a_session_lives_on_one_node_and_moves_only_when_its_node_is_gone() {
         .expect("the mentor joins on a");
     assert_eq!(placement(&db, &session).await, ("node-a".into(), 1));
 
-    // Through b, the mentee is told plainly, and nothing moves.
-    let refused = refusal(join(&b, &session, "mentee").await);
-    assert_eq!(refused.code, "unavailable", "{:?}", refused.raw);
-    assert!(
-        refused.message.contains("another server node"),
-        "{}",
-        refused.message
-    );
-    assert_eq!(placement(&db, &session).await, ("node-a".into(), 1));
-    mentor
-        .wait_connected(T)
+    // Through b, the mentee's socket is piped to a: one call, on a.
+    let mentee = join(&b, &session, "mentee")
         .await
-        .expect("the mentor's call on a");
+        .expect("the mentee joins through b");
+    assert_eq!(
+        mentee.joined()["peer"]["role"],
+        "mentor",
+        "{}",
+        mentee.joined()
+    );
+    media_flows_both_ways(&mentor, &mentee, T).await;
+    assert_eq!(placement(&db, &session).await, ("node-a".into(), 1));
+    assert!(
+        metric(&b, "duet_joins_piped_total").await >= 1.0,
+        "b counts the piped join"
+    );
 
-    // a dies. Within its lease its session stays put; past it, a join
-    // through b takes the session there, one epoch on.
+    // a dies: the mentee's pipe through b closes with it. Within a's
+    // lease the session stays put (a join through b is told a cannot be
+    // reached); past it, a join through b takes the session there, one
+    // epoch on, and the call goes on on b.
     let killed = Instant::now();
     a.kill();
+    mentee
+        .signal()
+        .wait_closed(Duration::from_secs(10))
+        .await
+        .expect("the piped socket closes when a dies");
     let refused = refusal(join(&b, &session, "mentee").await);
-    assert_eq!(refused.code, "unavailable");
+    assert_eq!(refused.code, "unavailable", "{:?}", refused.raw);
     tokio::time::sleep(LEASE.saturating_sub(killed.elapsed()) + Duration::from_secs(1)).await;
     let mentee = join(&b, &session, "mentee")
         .await
         .expect("the mentee joins on b");
-    mentee
-        .wait_connected(T)
+    let mentor = join(&b, &session, "mentor")
         .await
-        .expect("the mentee's call on b");
+        .expect("the mentor joins on b");
+    media_flows_both_ways(&mentor, &mentee, T).await;
     assert_eq!(placement(&db, &session).await, ("node-b".into(), 2));
 
     // b freezes past its lease: once it wakes it ends its calls itself,

@@ -198,7 +198,16 @@ impl Room {
     /// the rest are tried again before the next event is stored.
     async fn store_unstored(&mut self) {
         while let Some(event) = self.unstored.front() {
-            match self.deps.store.append_consent(self.id, event).await {
+            let stored = match &self.deps.fence {
+                Some(fence) => {
+                    self.deps
+                        .store
+                        .append_consent_fenced(self.id, event, fence)
+                        .await
+                }
+                None => self.deps.store.append_consent(self.id, event).await,
+            };
+            match stored {
                 Ok(_) => {
                     self.deps.metrics.consent_event(event.action.as_str());
                     self.unstored.pop_front();

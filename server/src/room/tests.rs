@@ -54,6 +54,7 @@ async fn fixture() -> Fixture {
         notice: Notice::new("This call is recorded."),
         recording_allowed: true,
         metrics,
+        fence: None,
     };
     let info = SessionInfo {
         id: SessionId(uuid::Uuid::new_v4()),

@@ -156,6 +156,50 @@ impl Store {
         Ok(())
     }
 
+    /// Appends one event of the consent state machine, written by the
+    /// node holding the session at `fence`: refused ([`StoreError::Fenced`])
+    /// in the same statement if the session's placement has moved on, so a
+    /// node that lost its lease (a pause, a partition) cannot add to the
+    /// trail after another took over. The writer is kept with the event.
+    pub async fn append_consent_fenced(
+        &self,
+        session: SessionId,
+        event: &ConsentEvent,
+        fence: &super::Fence,
+    ) -> Result<(), StoreError> {
+        let (role, participant) = match event.actor {
+            Some((role, p)) => (Some(role.as_str()), Some(p.to_string())),
+            None => (None, None),
+        };
+        let actor = role.is_none().then_some("server");
+        let query = sqlx::query(
+            "INSERT INTO consent_events (session_id, recording_id, action, role, participant_id,
+                                         actor, at_ms, notice_hash, detail, writer_node, writer_epoch)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+             WHERE EXISTS (SELECT 1 FROM duet_placements
+                           WHERE session_id = $1 AND node_id = $10 AND epoch = $11)",
+        )
+        .bind(session.to_string())
+        .bind(event.recording.to_string())
+        .bind(event.action.as_str())
+        .bind(role)
+        .bind(participant)
+        .bind(actor)
+        .bind(event.at.0)
+        .bind(event.notice.0.clone())
+        .bind(event.detail.clone())
+        .bind(fence.node.as_str())
+        .bind(fence.epoch);
+        let done = query.execute(&mut *self.conn(Lane::Urgent).await?).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Fenced {
+                node: fence.node.clone(),
+                epoch: fence.epoch,
+            });
+        }
+        Ok(())
+    }
+
     /// Appends an event not made by the state machine (an admin deleting a
     /// recording, the server finding an interrupted one at start).
     pub async fn append_admin_event(&self, e: AdminEvent) -> Result<(), StoreError> {

@@ -145,6 +145,13 @@ pub(super) const ALL: &[Migration] = &[
         sqlite: sqlite::V8,
         postgres: postgres::V8,
     },
+    Migration {
+        version: 9,
+        kind: Kind::Expand,
+        what: "the writer of each consent event",
+        sqlite: sqlite::V9,
+        postgres: postgres::V9,
+    },
 ];
 
 /// The ledger; the same text suits both engines.

@@ -85,7 +85,7 @@ pub use pair_content::{
 };
 pub use pair_schedule::{PairCall, ScheduleRecord, creator};
 pub use pairs::{PairChanges, PairLink, PairPerson, PairRecord, PersonChanges};
-pub use placement::{NodeAdvert, NodeRow, SessionPlacement};
+pub use placement::{Fence, NodeAdvert, NodeRow, SessionPlacement};
 pub use policy::{NewNotice, NoticeVersion};
 pub use reflection::VIEW_ACTION;
 pub use sessions::SessionRecord;
@@ -114,6 +114,10 @@ pub enum StoreError {
         what: &'static str,
         reason: sqlx::Error,
     },
+    /// A write for a session whose placement moved on: this node holds
+    /// it no longer (a newer epoch owns its trail).
+    #[error("this node no longer holds the session (placement {node} at epoch {epoch} is stale)")]
+    Fenced { node: String, epoch: i64 },
     #[error("database task failed: {0}")]
     Task(String),
     /// Too many queries wait already, or one waited too long; retry later.

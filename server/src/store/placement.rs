@@ -48,6 +48,15 @@ pub struct SessionPlacement {
     pub epoch: i64,
 }
 
+/// The right to write for a session: held by `node` while the session's
+/// placement is at `epoch`. Writes that must not come from a node that
+/// lost the session check it in the same statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub node: String,
+    pub epoch: i64,
+}
+
 /// Live nodes: those whose heartbeat is at `live_since_ms` or later.
 /// The least loaded of them that is not draining takes a new placement;
 /// `$2`, the node asking, wins a tie (no pipe for the first person).
@@ -122,6 +131,18 @@ impl Store {
             .execute(&mut *c)
             .await?;
         Ok(())
+    }
+
+    /// The internal URL `node` heartbeats with; `None` if it has none or
+    /// is unknown.
+    pub async fn node_internal_url(&self, node: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn(super::Lane::Urgent).await?;
+        let url: Option<String> =
+            sqlx::query_scalar("SELECT internal_url FROM duet_nodes WHERE id = $1")
+                .bind(node)
+                .fetch_optional(&mut *c)
+                .await?;
+        Ok(url.filter(|u| !u.is_empty()))
     }
 
     /// Every node that heartbeated since `since_ms`, by id.

@@ -36,3 +36,70 @@ async fn the_trail_is_append_only() {
     }
     assert_eq!(store.consent_trail(session).await.expect("trail").len(), 1);
 }
+
+/// A node that lost a session (its lease ran out, another took over)
+/// cannot add to its trail: the placement's epoch is checked in the same
+/// statement.
+#[tokio::test]
+async fn a_node_that_lost_the_session_cannot_write_its_trail() {
+    use crate::store::{Fence, NodeAdvert};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_for_test(dir.path()).await;
+    let session = SessionId(uuid::Uuid::new_v4());
+    let now = 1_800_000_000_000;
+    for id in ["a", "b"] {
+        let advert = NodeAdvert {
+            id: id.into(),
+            media_addr: String::new(),
+            internal_url: String::new(),
+        };
+        let started = if id == "a" { now } else { now + 20_000 };
+        store
+            .heartbeat(&advert, started, started)
+            .await
+            .expect("heartbeat");
+    }
+    let placed = store
+        .place(session, "a", now, now - 10_000)
+        .await
+        .expect("place");
+    assert_eq!(placed.map(|p| p.node).as_deref(), Some("a"));
+    let event = |at: i64| ConsentEvent {
+        recording: RecordingId(uuid::Uuid::new_v4()),
+        action: ConsentAction::Consent,
+        actor: Some((Role::Mentor, ParticipantId(uuid::Uuid::new_v4()))),
+        at: UnixMillis(at),
+        notice: NoticeHash("abc".into()),
+        detail: None,
+    };
+    let a1 = Fence {
+        node: "a".into(),
+        epoch: 1,
+    };
+    store
+        .append_consent_fenced(session, &event(1), &a1)
+        .await
+        .expect("a holds it");
+    // a goes quiet; 20 s on, a join through b moves the session there.
+    let later = now + 20_000;
+    let moved = store
+        .place(session, "b", later, later - 10_000)
+        .await
+        .expect("place");
+    assert_eq!(moved.map(|p| (p.node, p.epoch)), Some(("b".into(), 2)));
+    match store.append_consent_fenced(session, &event(2), &a1).await {
+        Err(StoreError::Fenced { node, epoch }) => assert_eq!((node.as_str(), epoch), ("a", 1)),
+        other => panic!("a stale node wrote the trail: {other:?}"),
+    }
+    let b2 = Fence {
+        node: "b".into(),
+        epoch: 2,
+    };
+    store
+        .append_consent_fenced(session, &event(3), &b2)
+        .await
+        .expect("b holds it");
+    let trail = store.consent_trail(session).await.expect("trail");
+    let at: Vec<i64> = trail.iter().map(|e| e.at_ms).collect();
+    assert_eq!(at, [1, 3], "only the holders' events");
+}

@@ -263,3 +263,9 @@ pub(super) const V8: &str = "CREATE TABLE duet_nodes (
         placed_at_ms BIGINT NOT NULL
     );
     CREATE INDEX duet_placements_node ON duet_placements (node_id);";
+
+/// 9: who wrote each consent event: the node and its placement's epoch
+/// (`store/consent.rs`, `append_consent_fenced`). Empty for older rows
+/// and for events not written by a room.
+pub(super) const V9: &str = "ALTER TABLE consent_events ADD COLUMN writer_node TEXT;
+    ALTER TABLE consent_events ADD COLUMN writer_epoch BIGINT;";
