@@ -7,6 +7,7 @@
 
 import { api, onAuthLost, setCsrfToken } from './admin-api.js';
 import * as audit from './admin-audit.js';
+import * as nodes from './admin-nodes.js';
 import * as pairs from './admin-pairs.js';
 import * as policy from './admin-policy.js';
 import * as recordings from './admin-recordings.js';
@@ -14,8 +15,8 @@ import * as sessions from './admin-sessions.js';
 import * as trail from './admin-trail.js';
 import { $, copyFrom, showError } from './admin-ui.js';
 
-const VIEWS = ['login', 'sessions', 'session', 'pairs', 'pair', 'recordings', 'recording', 'trail', 'policy', 'audit'];
-const MODULES = [sessions, pairs, recordings, trail, policy, audit];
+const VIEWS = ['login', 'sessions', 'session', 'pairs', 'pair', 'recordings', 'recording', 'trail', 'policy', 'audit', 'nodes'];
+const MODULES = [sessions, pairs, recordings, trail, policy, audit, nodes];
 
 let signedIn = false;
 let userShown = '';
@@ -74,6 +75,10 @@ function route() {
     case 'audit':
       showView('audit');
       audit.show();
+      break;
+    case 'nodes':
+      showView('nodes');
+      nodes.show();
       break;
     case 'sessions':
     default:

@@ -368,6 +368,15 @@ e2e('the audit log shows logins, the session, its end and the deletion, newest f
   await shot('admin-audit.png');
 });
 
+e2e('the nodes view lists this server, live, with the sessions it holds', ctx, async () => {
+  await byTestId(page, 'nav-nodes').click();
+  const row = page.locator('[data-testid="node-row"]');
+  await waitUntil('this node listed as live', async () => (await row.count()) === 1
+    && (await row.getAttribute('data-state')) === 'live');
+  assert.match(await row.textContent(), /this one/);
+  await shot('admin-nodes.png');
+});
+
 e2e('on a phone: the sessions list as cards; a lost login shows the form again; log out', ctx, async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await byTestId(page, 'nav-sessions').click();

@@ -50,6 +50,7 @@ fn admin_routes(session: &str, recording: &str) -> Vec<(Method, String, Option<V
             Some(json!({"retention_days": 30})),
         ),
         (Method::GET, s("/api/v1/audit"), None),
+        (Method::GET, s("/api/v1/nodes"), None),
         (Method::POST, s("/api/v1/admin/logout"), None),
     ]
 }
@@ -178,6 +179,21 @@ async fn the_console_cookie_needs_the_csrf_token_to_change_anything() {
             "{wanted} missing from {actions:?}"
         );
     }
+
+    // One server alone lists itself among the nodes: live, taking calls.
+    let nodes = AdminClient::login(&base)
+        .await
+        .expect("login again")
+        .get_json("/api/v1/nodes")
+        .await
+        .expect("nodes");
+    let list = nodes["nodes"].as_array().expect("nodes");
+    assert_eq!(list.len(), 1, "{nodes}");
+    assert_eq!(
+        (&list[0]["this"], &list[0]["live"], &list[0]["draining"]),
+        (&json!(true), &json!(true), &json!(false)),
+        "{nodes}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

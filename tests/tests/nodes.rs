@@ -15,7 +15,9 @@ use duet_server::store::Store;
 use duet_server::store::scratch::ScratchDatabase;
 use duet_signaling::SessionId;
 use duet_tests::binary_server::BinaryServer;
-use duet_tests::harness::{client, create_recordable_session_at, media_flows_both_ways, token};
+use duet_tests::harness::{
+    API_KEY, client, create_recordable_session_at, media_flows_both_ways, token,
+};
 use duet_tests::{JoinRefused, PeerOptions, TestPeer};
 use serde_json::Value;
 
@@ -131,6 +133,30 @@ async fn a_session_lives_on_one_node_and_moves_only_when_its_node_is_gone() {
     assert!(
         metric(&b, "duet_joins_piped_total").await >= 1.0,
         "b counts the piped join"
+    );
+    // Either node lists both, and which holds the call.
+    let listed = client()
+        .get(b.url("/api/v1/nodes"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .expect("nodes")
+        .json::<Value>()
+        .await
+        .expect("json");
+    let held: Vec<(String, i64, bool)> = listed["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_str().unwrap_or_default().to_owned();
+            (id, n["sessions"].as_i64().unwrap_or(-1), n["live"] == true)
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [("node-a".into(), 1, true), ("node-b".into(), 0, true)],
+        "{listed}"
     );
 
     // a dies: the mentee's pipe through b closes with it. Within a's

@@ -1,5 +1,6 @@
 //! The console's own calls: log in and out (`/api/v1/admin/*`), the policy
-//! (`/api/v1/policy`) and the audit log (`/api/v1/audit`).
+//! (`/api/v1/policy`), the audit log (`/api/v1/audit`) and the nodes
+//! (`/api/v1/nodes`).
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/logout", post(logout))
         .route("/api/v1/policy", get(policy).put(update_policy))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/nodes", get(nodes))
 }
 
 #[derive(Deserialize)]
@@ -276,4 +278,34 @@ async fn audit(
         })
         .collect();
     Ok(Json(json!({"events": out})).into_response())
+}
+
+/// Nodes seen within this long are listed; older rows are nodes long gone.
+const NODES_SEEN_WITHIN_MS: i64 = 24 * 3600 * 1000;
+
+/// The nodes sharing this database: which are live (heartbeat within the
+/// lease), draining, and how many sessions each holds. One node alone
+/// lists itself.
+async fn nodes(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
+    let now = crate::clock::now_ms();
+    let lease_ms = i64::try_from(crate::cluster::lease::LEASE.as_millis()).unwrap_or(i64::MAX);
+    let rows = state.store().nodes(now - NODES_SEEN_WITHIN_MS).await?;
+    let here = state.cluster().node_id();
+    let out: Vec<Value> = rows
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.id,
+                "this": n.id == here,
+                "live": n.heartbeat_at_ms >= now - lease_ms,
+                "draining": n.draining,
+                "sessions": n.sessions,
+                "media_addr": n.media_addr,
+                "internal_url": n.internal_url,
+                "heartbeat_at": rfc3339(n.heartbeat_at_ms / 1000),
+                "started_at": rfc3339(n.started_at_ms / 1000),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"nodes": out})).into_response())
 }
