@@ -53,7 +53,7 @@ pub fn signing_secret(dir: &Path) -> Result<[u8; 32], DataDirError> {
         Ok(text) => parse_hex(text.trim()).ok_or_else(|| DataDirError::BadSecret(path.clone())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let secret: [u8; 32] = rand::random();
-            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = to_hex(&secret);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -71,7 +71,8 @@ pub fn signing_secret(dir: &Path) -> Result<[u8; 32], DataDirError> {
     }
 }
 
-fn parse_hex(text: &str) -> Option<[u8; 32]> {
+/// A secret from its 64 hex digits.
+pub fn parse_hex(text: &str) -> Option<[u8; 32]> {
     if text.len() != 64 {
         return None;
     }
@@ -84,3 +85,8 @@ fn parse_hex(text: &str) -> Option<[u8; 32]> {
 
 #[cfg(test)]
 mod tests;
+
+/// A secret as 64 hex digits, as `secret.key` holds it.
+pub fn to_hex(secret: &[u8; 32]) -> String {
+    secret.iter().map(|b| format!("{b:02x}")).collect()
+}

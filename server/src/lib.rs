@@ -70,6 +70,10 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("transcription.model: no model file at {0} (see `duet model download`)")]
     NoModel(String),
+    #[error(
+        "the link-signing secret stored in the database (duet_secrets) is damaged: expected 64 hex digits"
+    )]
+    BadSharedSecret,
 }
 
 /// The sockets a server runs on, bound before it starts.
@@ -149,6 +153,16 @@ pub async fn run_with_signals(
     let database = datadir::database(&config);
     tracing::info!(database = ?database, "opening the database");
     let store = store::Store::open_at(&database).await?;
+    // Several nodes on one PostgreSQL database sign and check links with
+    // one secret, kept there: the first node's own becomes everyone's.
+    let secret = if store.backend() == store::Backend::Postgres {
+        let shared = store
+            .shared_secret("link_signing", &datadir::to_hex(&secret), clock::now_ms())
+            .await?;
+        datadir::parse_hex(&shared).ok_or(ServerError::BadSharedSecret)?
+    } else {
+        secret
+    };
     let recordings = config.data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)?;
     let metrics = metrics::Metrics::new(config.data_dir.clone());

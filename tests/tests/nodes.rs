@@ -3,7 +3,8 @@
 //! both people are in one call there, media flowing; a node killed
 //! mid-call gives its session up to a live node once its lease has passed;
 //! and a node frozen past its lease (`SIGSTOP`) ends its calls itself as
-//! soon as it wakes.
+//! soon as it wakes. The nodes share nothing but the database: not even
+//! the link-signing secret's file.
 //!
 //! PostgreSQL only: it runs in the test script's PostgreSQL pass, where
 //! `DUET_TEST_DATABASE_URL` is set; one SQLite file is one node's.
@@ -100,15 +101,15 @@ async fn a_session_lives_on_one_node_and_moves_only_when_its_node_is_gone() {
         tempfile::tempdir().expect("dir"),
         tempfile::tempdir().expect("dir"),
     );
+    // Each node makes a secret of its own in its data folder; both sign
+    // and check links with the one a stored in the database first.
     let a = node(dir_a.path(), "node-a", db.url());
-    // One link-signing secret for both (a shared secret file, as an
-    // operator would mount on every node).
-    std::fs::copy(
-        dir_a.path().join("secret.key"),
-        dir_b.path().join("secret.key"),
-    )
-    .expect("copy the secret");
     let b = node(dir_b.path(), "node-b", db.url());
+    assert_ne!(
+        std::fs::read(dir_a.path().join("secret.key")).expect("a's"),
+        std::fs::read(dir_b.path().join("secret.key")).expect("b's"),
+        "the data folders differ; the database makes them agree"
+    );
 
     let session = create_recordable_session_at(&a.url(""))
         .await

@@ -152,6 +152,13 @@ pub(super) const ALL: &[Migration] = &[
         sqlite: sqlite::V9,
         postgres: postgres::V9,
     },
+    Migration {
+        version: 10,
+        kind: Kind::Expand,
+        what: "shared secrets",
+        sqlite: sqlite::V10,
+        postgres: postgres::V10,
+    },
 ];
 
 /// The ledger; the same text suits both engines.

@@ -65,6 +65,7 @@ mod queue;
 mod reflection;
 mod rows;
 pub mod scratch;
+mod secrets;
 mod sessions;
 mod transcription;
 

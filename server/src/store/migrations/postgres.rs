@@ -268,3 +268,10 @@ pub(super) const V8: &str = "CREATE TABLE duet_nodes (
 /// 9: who wrote each consent event (see `sqlite.rs`).
 pub(super) const V9: &str = "ALTER TABLE consent_events ADD COLUMN writer_node TEXT;
     ALTER TABLE consent_events ADD COLUMN writer_epoch BIGINT;";
+
+/// 10: secrets the nodes share (see `sqlite.rs`).
+pub(super) const V10: &str = "CREATE TABLE duet_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );";

@@ -269,3 +269,11 @@ pub(super) const V8: &str = "CREATE TABLE duet_nodes (
 /// and for events not written by a room.
 pub(super) const V9: &str = "ALTER TABLE consent_events ADD COLUMN writer_node TEXT;
     ALTER TABLE consent_events ADD COLUMN writer_epoch BIGINT;";
+
+/// 10: secrets several nodes share (`store/secrets.rs`). SQLite serves one
+/// node, which keeps its secret in its data folder; the table stays empty.
+pub(super) const V10: &str = "CREATE TABLE duet_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    );";
