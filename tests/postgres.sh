@@ -6,7 +6,9 @@
 #                                    namespace)
 #   tests/postgres.sh run CMD [ARG]  start a fresh cluster in a temp folder on
 #                                    a free loopback port, run CMD with
-#                                    DUET_TEST_DATABASE_URL set, then stop the
+#                                    DUET_TEST_DATABASE_URL set (and
+#                                    DUET_TEST_PG_STOP / _START, commands
+#                                    that stop and start it), then stop the
 #                                    cluster and delete it; exits with CMD's
 #                                    status
 #
@@ -51,7 +53,7 @@ free_port() {
 }
 
 run() {
-    local bin dir port password status
+    local bin dir port password status options
     bin="$(pg_bin)"
     if [ -z "$bin" ]; then
         echo "no PostgreSQL here: run 'tests/postgres.sh install' first" >&2
@@ -66,13 +68,19 @@ run() {
     trap "as_owner '$bin/pg_ctl' -D '$dir/data' -m immediate stop >/dev/null 2>&1 || true; rm -rf '$dir'" EXIT
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
         --auth-host=scram-sha-256 --no-sync >"$dir/initdb.log"
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-        "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-        start >/dev/null
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "$options" start >/dev/null
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE duet_test LOGIN CREATEDB CREATEROLE PASSWORD '$password'" \
         -c "CREATE DATABASE duet_test OWNER duet_test"
     export DUET_TEST_DATABASE_URL="postgres://duet_test:$password@127.0.0.1:$port/duet_test"
+    # For a test of the database going away mid-call and coming back
+    # (tests/tests/database_restart.rs): commands that stop this cluster
+    # (fast: its connections are cut) and start it again as it was.
+    local ctl="'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w"
+    [ "$(id -u)" -ne 0 ] || ctl="runuser -u postgres -- $ctl"
+    export DUET_TEST_PG_STOP="$ctl -m fast stop"
+    export DUET_TEST_PG_START="$ctl -o '$options' start"
     echo "==> PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
     status=0
     "$@" || status=$?

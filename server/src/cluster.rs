@@ -119,6 +119,29 @@ impl Cluster {
         })
     }
 
+    /// Takes `session` over from `from`, whose process is gone (its port
+    /// refuses connections), without waiting for its lease: the epoch goes
+    /// up, so nothing `from` could still write counts. `None` when the
+    /// session is no longer on `from`.
+    pub async fn take_over(
+        &self,
+        session: SessionId,
+        from: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        if !lock(&self.inner.lease).held_at(Instant::now()) {
+            return Ok(None);
+        }
+        let epoch = self
+            .inner
+            .store
+            .take_over(session, from, self.node_id(), now_ms())
+            .await?;
+        if let Some(epoch) = epoch {
+            lock(&self.inner.held).insert(session, epoch);
+        }
+        Ok(epoch)
+    }
+
     /// The session's room retired: its placement here is let go, in the
     /// background (a failure only leaves it to move at the next join once
     /// this node is gone, or to stay here while it lives).
@@ -166,9 +189,13 @@ impl Cluster {
                 // First the clock: after a pause the lease may be gone
                 // already, and that must be acted on before anything else.
                 let expired = lock(&cluster.inner.lease).poll(Instant::now());
+                // Never longer than a beat: a database that does not
+                // answer must not keep the lease from being looked at.
                 let result = match expired {
                     Some(_) => Ok(Some(LeaseState::Lost)),
-                    None => cluster.heartbeat().await,
+                    None => tokio::time::timeout(lease::HEARTBEAT_EVERY, cluster.heartbeat())
+                        .await
+                        .unwrap_or_else(|_| Err(StoreError::Busy)),
                 };
                 match result {
                     Ok(Some(LeaseState::Lost)) => {

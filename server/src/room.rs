@@ -44,6 +44,9 @@ pub enum ToSocket {
     Close,
 }
 
+/// How often consent events the store refused are tried again.
+const UNSTORED_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a room needs from the rest of the server.
 #[derive(Clone)]
 pub(crate) struct RoomDeps {
@@ -155,6 +158,10 @@ impl Room {
     ) -> bool {
         let mut quality_tick = tokio::time::interval(link_quality::QUALITY_EVERY);
         quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Consent events the store refused are retried on their own, not
+        // only when the next command comes: a quiet call may send none.
+        let mut retry_tick = tokio::time::interval(UNSTORED_RETRY_EVERY);
+        retry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 // A failed writer first: it has already stopped writing.
@@ -174,6 +181,9 @@ impl Room {
                 _ = quality_tick.tick(), if !self.conns.is_empty() => {
                     self.check_quality().await;
                 }
+                _ = retry_tick.tick(), if !self.unstored.is_empty() => {
+                    self.apply_consent_outputs().await;
+                }
             }
             if self.is_idle() {
                 self.flush_call_stats().await;
@@ -186,10 +196,13 @@ impl Room {
         let empty = Role::ALL
             .iter()
             .all(|r| self.session.participant(*r).is_none());
+        // Not while consent events wait to be stored: a retired room
+        // would lose them.
         (self.session.is_ended() || empty)
             && self.conns.is_empty()
             && self.active.is_none()
             && self.leaving.is_empty()
+            && self.unstored.is_empty()
     }
 
     /// One command, and everything the two machines say in answer.

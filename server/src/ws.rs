@@ -96,9 +96,19 @@ struct Connection {
 enum Step {
     Continue,
     Close,
-    /// The session lives on another node: copy this socket to the owner
-    /// at this WebSocket URL from now on.
-    Pipe(String),
+    /// The session lives on another node: copy this socket to the owner,
+    /// connected and handed the `join` already, from now on.
+    Pipe(Box<pipe::OwnerSocket>),
+}
+
+/// What became of a join whose session another node holds.
+enum Owner {
+    Piped(Box<pipe::OwnerSocket>),
+    /// The owner's port refused the connection (its process is gone):
+    /// this node took the session over, at this epoch.
+    TakenOver(i64),
+    /// Not reachable now: the client is told this and tries again.
+    Unreachable(&'static str),
 }
 
 impl Connection {
@@ -182,7 +192,8 @@ impl Connection {
                 }
             }
             if let Step::Pipe(owner) = step {
-                self.pipe(sink, stream, &owner).await;
+                self.state.metrics().joins_piped.inc();
+                pipe::copy(sink, stream, *owner).await;
                 return;
             }
             if let Step::Close = step {
@@ -208,41 +219,46 @@ impl Connection {
         self.finish();
     }
 
-    /// Hands this socket to the node that holds its session: its `join`
-    /// first, then every frame both ways. If the owner cannot be reached
-    /// the client is told so, as for any refused join.
-    async fn pipe(
-        &mut self,
-        mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-        stream: futures_util::stream::SplitStream<WebSocket>,
-        owner: &str,
-    ) {
-        let join = self.join_frame.take().unwrap_or_default();
-        match pipe::connect(owner, self.client_ip, &join).await {
-            Ok(socket) => {
-                self.state.metrics().joins_piped.inc();
-                pipe::copy(sink, stream, socket).await;
-            }
+    /// Reaches the node that holds `session`: a socket to it with the
+    /// `join` sent, or, when its port refuses the connection (nothing
+    /// listens there: its process died), the session taken over here at
+    /// once rather than after its lease; the epoch fences off anything the
+    /// old holder might still write.
+    async fn reach_owner(&mut self, session: SessionId, node: &str) -> Owner {
+        const BUSY: &str = "this call is held by another server node; try again in a moment";
+        const UNREACHABLE: &str =
+            "the server node holding this call cannot be reached right now; try again in a moment";
+        let cluster = self.state.cluster();
+        let url = match cluster.internal_url(node).await {
+            Ok(Some(url)) => pipe::owner_ws_url(&url),
+            Ok(None) => None,
             Err(e) => {
-                tracing::warn!(owner, error = %e, "piping a join to the node that holds its session");
-                self.state
-                    .metrics()
-                    .join_failed(ErrorCode::Unavailable.as_str());
-                let refusal = ServerMessage::error(
-                    ErrorCode::Unavailable,
-                    "the server node holding this call cannot be reached right now; try again in a moment",
-                );
-                let _ = sink
-                    .send(Message::Text(Utf8Bytes::from(encode_server_message(
-                        &refusal,
-                    ))))
-                    .await;
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: 1000,
-                        reason: Utf8Bytes::from_static("bye"),
-                    })))
-                    .await;
+                tracing::error!(error = %e, "reading a node's internal URL");
+                None
+            }
+        };
+        let Some(url) = url else {
+            tracing::warn!(session = %session, owner = node, "a join reached a node that cannot pipe it to the session's node (no internal_url there)");
+            return Owner::Unreachable(BUSY);
+        };
+        let join = self.join_frame.clone().unwrap_or_default();
+        match pipe::connect(&url, self.client_ip, &join).await {
+            Ok(socket) => Owner::Piped(Box::new(socket)),
+            Err(e) if e.refused() => match cluster.take_over(session, node).await {
+                Ok(Some(epoch)) => {
+                    tracing::warn!(session = %session, from = node, epoch, "took over a session: its node refuses connections");
+                    Owner::TakenOver(epoch)
+                }
+                // Moved meanwhile by another join: the next try is piped there.
+                Ok(None) => Owner::Unreachable(BUSY),
+                Err(e) => {
+                    tracing::error!(error = %e, "taking over a session");
+                    Owner::Unreachable(UNREACHABLE)
+                }
+            },
+            Err(e) => {
+                tracing::warn!(owner = %url, error = %e, "piping a join to the node that holds its session");
+                Owner::Unreachable(UNREACHABLE)
             }
         }
     }
@@ -422,21 +438,13 @@ impl Connection {
             // Held by another node: this socket is piped to it (`pipe`),
             // which checks the join again and runs the call.
             Ok(crate::cluster::Placed::Elsewhere { node }) => {
-                match self.state.cluster().internal_url(&node).await {
-                    Ok(Some(url)) => {
-                        if let Some(owner) = pipe::owner_ws_url(&url) {
-                            return Step::Pipe(owner);
-                        }
+                match self.reach_owner(record.id, &node).await {
+                    Owner::Piped(socket) => return Step::Pipe(socket),
+                    Owner::TakenOver(epoch) => epoch,
+                    Owner::Unreachable(message) => {
+                        return refuse(replies, ErrorCode::Unavailable, message);
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "reading a node's internal URL"),
                 }
-                tracing::warn!(session = %record.id, owner = %node, "a join reached a node that cannot pipe it to the session's node (no internal_url there)");
-                return refuse(
-                    replies,
-                    ErrorCode::Unavailable,
-                    "this call is held by another server node; try again in a moment",
-                );
             }
             Ok(crate::cluster::Placed::Nowhere) => {
                 return refuse(

@@ -113,9 +113,28 @@ impl Room {
     }
 
     pub(super) async fn apply_consent_outputs(&mut self) {
+        // A stop acts before anything that may wait on the database: the
+        // events an earlier failure left waiting, stored next, could take
+        // as long as the database does to answer.
+        let mut pending = std::collections::VecDeque::new();
+        let mut stopped = false;
+        while let Some(out) = self.consent.poll_output() {
+            if let ConsentOutput::Stop { id, reason } = &out {
+                self.stop_writer(*id, reason);
+                stopped = true;
+            }
+            pending.push_back(out);
+        }
+        // And both people hear it stopped now, not once the database
+        // answers (their pages say so again with the broadcast below).
+        if stopped {
+            self.broadcast_recording_status();
+        }
         // Events an earlier failure left waiting go first, in order.
         self.store_unstored().await;
-        while let Some(out) = self.consent.poll_output() {
+        // The outputs in their order; those the steps below cause come
+        // after them, as the machine queued them.
+        while let Some(out) = pending.pop_front().or_else(|| self.consent.poll_output()) {
             match out {
                 ConsentOutput::Event(event) => {
                     if self.unstored.len() >= MAX_UNSTORED {
@@ -160,28 +179,12 @@ impl Room {
                         }
                     }
                 }
-                ConsentOutput::Stop { id, reason } => {
-                    if self.active.as_ref().map(|a| a.id) == Some(id) {
-                        // The writer first: it checks before every packet,
-                        // so nothing more is written from here on.
-                        let discard = matches!(reason, StopReason::Revoked { discard: true, .. });
-                        if let Some(active) = self.active.take() {
-                            active.stop(discard);
-                        }
-                        self.deps.media.stop_recording(self.id);
-                        tracing::info!(session = %self.id, recording = %id, ?reason, "recording stopped");
-                    }
-                }
+                // Done above when it was pending; a no-op then.
+                ConsentOutput::Stop { id, reason } => self.stop_writer(id, &reason),
                 // The files go with the stop that precedes it (a revoke with
                 // discard), which tells the writer to delete them.
                 ConsentOutput::Discard { .. } => {}
-                ConsentOutput::Broadcast(_) => {
-                    let status = self.recording_status();
-                    self.session.set_recording(status.clone());
-                    for role in Role::ALL {
-                        self.send_to_role(role, ServerMessage::Recording(status.clone()));
-                    }
-                }
+                ConsentOutput::Broadcast(_) => self.broadcast_recording_status(),
                 ConsentOutput::Refuse {
                     role,
                     code,
@@ -190,6 +193,29 @@ impl Room {
                     self.send_to_role(role, ServerMessage::error(code, message));
                 }
             }
+        }
+    }
+
+    /// Tells both people the recording's state now.
+    fn broadcast_recording_status(&mut self) {
+        let status = self.recording_status();
+        self.session.set_recording(status.clone());
+        for role in Role::ALL {
+            self.send_to_role(role, ServerMessage::Recording(status.clone()));
+        }
+    }
+
+    /// Stops the writer of recording `id` if it is the one running.
+    fn stop_writer(&mut self, id: RecordingId, reason: &StopReason) {
+        if self.active.as_ref().map(|a| a.id) == Some(id) {
+            // The writer first: it checks before every packet, so nothing
+            // more is written from here on.
+            let discard = matches!(reason, StopReason::Revoked { discard: true, .. });
+            if let Some(active) = self.active.take() {
+                active.stop(discard);
+            }
+            self.deps.media.stop_recording(self.id);
+            tracing::info!(session = %self.id, recording = %id, ?reason, "recording stopped");
         }
     }
 
@@ -210,6 +236,13 @@ impl Room {
             match stored {
                 Ok(_) => {
                     self.deps.metrics.consent_event(event.action.as_str());
+                    self.unstored.pop_front();
+                }
+                // Another node holds the session now (this one lost its
+                // lease): this node may not add to its trail, ever, so the
+                // event is not kept to retry. The room is being ended.
+                Err(e @ crate::store::StoreError::Fenced { .. }) => {
+                    tracing::error!(session = %self.id, error = %e, action = event.action.as_str(), "a consent event this node may no longer store");
                     self.unstored.pop_front();
                 }
                 Err(e) => {

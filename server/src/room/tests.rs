@@ -363,3 +363,25 @@ async fn a_stored_call_that_could_not_be_read_at_first_is_added_to_not_replaced(
     );
     assert!(stored.last_left_at_ms > Some(62_000));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_consent_event_is_stored_once_the_database_is_back_without_a_command() {
+    // A quiet call sends no command for minutes: the event must not wait
+    // for one, nor go when the room retires. Fails without the retry tick.
+    let mut f = fixture().await;
+    f.room.step(action(MENTOR, RecordingAction::Request)).await;
+    f.store.inject(Fault::Fail);
+    f.room.step(action(MENTOR, RecordingAction::Consent)).await;
+    assert_eq!(f.room.unstored.len(), 1, "the refused event is kept");
+    f.store.inject(Fault::None);
+    let (_commands_tx, mut commands) = tokio::sync::mpsc::unbounded_channel();
+    let _ =
+        tokio::time::timeout(Duration::from_secs(3), f.room.run_until_idle(&mut commands)).await;
+    assert!(
+        f.room.unstored.is_empty(),
+        "stored by the retry, no command needed"
+    );
+    let trail = f.store.consent_trail(f.room.id).await.expect("trail");
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["request", "consent"]);
+}

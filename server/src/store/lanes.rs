@@ -39,8 +39,10 @@ pub(super) const NORMAL_QUEUE: usize = 1024;
 pub(super) const NORMAL_WAIT: Duration = Duration::from_secs(10);
 
 /// How long an urgent caller waits for a connection (PostgreSQL down or
-/// unreachable); the room keeps an event it could not store and retries.
-const URGENT_WAIT: Duration = Duration::from_secs(30);
+/// unreachable). Short: the room waits this long for each try of a
+/// consent event, and handles nothing else meanwhile; it keeps an event it
+/// could not store and retries every second (`room.rs`).
+const URGENT_WAIT: Duration = Duration::from_secs(2);
 
 /// Connections per lane on PostgreSQL: normal, urgent. The urgent lane's
 /// jobs are single short statements; two let one wait on a slow network

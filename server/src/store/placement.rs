@@ -207,6 +207,31 @@ impl Store {
         placement_from(row)
     }
 
+    /// Moves `session` from `from` to `to` with the next epoch, if it is
+    /// still on `from`: for a node whose process is known to be gone. The
+    /// new epoch, or `None` when it was not on `from` any more.
+    pub async fn take_over(
+        &self,
+        session: SessionId,
+        from: &str,
+        to: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut c = self.conn(super::Lane::Urgent).await?;
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "UPDATE duet_placements SET node_id = $3, epoch = epoch + 1, placed_at_ms = $4
+             WHERE session_id = $1 AND node_id = $2
+             RETURNING epoch",
+        )
+        .bind(session.0.to_string())
+        .bind(from)
+        .bind(to)
+        .bind(now_ms)
+        .fetch_optional(&mut *c)
+        .await?;
+        Ok(epoch)
+    }
+
     /// Where `session` lives, if anywhere; places nothing.
     pub async fn placement(
         &self,

@@ -35,6 +35,13 @@ pub(super) enum PipeError {
     Owner(#[from] tungstenite::Error),
 }
 
+impl PipeError {
+    /// The owner's port refused the connection: no process listens there.
+    pub(super) fn refused(&self) -> bool {
+        matches!(self, PipeError::Owner(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused)
+    }
+}
+
 /// Connects to the owner at `url` and sends it `join`; the socket to it.
 pub(super) async fn connect(
     url: &str,

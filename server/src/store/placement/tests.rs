@@ -239,3 +239,36 @@ async fn fifty_concurrent_joins_of_25_sessions_never_split_one() {
     // And they spread over the nodes, none left out.
     assert_eq!(per_node.len(), 3, "{per_node:?}");
 }
+
+#[tokio::test]
+async fn a_session_is_taken_over_from_a_dead_node_once() {
+    let (stores, _db, _dir) = nodes(1).await;
+    let store = &stores[0];
+    for id in ["a", "b"] {
+        store
+            .heartbeat(&advert(id), STARTED, NOW)
+            .await
+            .expect("heartbeat");
+    }
+    let s = session();
+    assert_eq!(
+        place(store, s, "a", NOW).await.map(|p| p.node),
+        Some("a".into())
+    );
+    assert_eq!(
+        store.take_over(s, "a", "b", NOW).await.expect("take over"),
+        Some(2)
+    );
+    // A second node that found a dead too: it is not on a any more.
+    assert_eq!(
+        store.take_over(s, "a", "c", NOW).await.expect("take over"),
+        None
+    );
+    assert_eq!(
+        store.placement(s).await.expect("placement"),
+        Some(SessionPlacement {
+            node: "b".into(),
+            epoch: 2
+        })
+    );
+}
