@@ -48,6 +48,9 @@ struct Inner {
     lease: Mutex<Lease>,
     /// The sessions placed here, with their epochs.
     held: Mutex<HashMap<SessionId, i64>>,
+    /// Sessions whose placement here is being let go: a join of one waits
+    /// until it is, or the release would clear the placement it gets.
+    releasing: Mutex<std::collections::HashSet<SessionId>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -68,6 +71,7 @@ impl Cluster {
                 started_ms: now_ms(),
                 lease: Mutex::new(Lease::default()),
                 held: Mutex::new(HashMap::new()),
+                releasing: Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -102,6 +106,15 @@ impl Cluster {
     pub async fn place(&self, session: SessionId) -> Result<Placed, StoreError> {
         if !lock(&self.inner.lease).held_at(Instant::now()) {
             return Ok(Placed::Nowhere);
+        }
+        // A room of this session just retired here: its release lands
+        // first, so this join places the session anew (a higher epoch)
+        // rather than getting a placement the release then clears.
+        let waiting_since = Instant::now();
+        while lock(&self.inner.releasing).contains(&session)
+            && waiting_since.elapsed() < std::time::Duration::from_secs(3)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         let now = now_ms();
         let placed = self
@@ -149,12 +162,14 @@ impl Cluster {
         let Some(epoch) = lock(&self.inner.held).remove(&session) else {
             return;
         };
+        lock(&self.inner.releasing).insert(session);
         let cluster = self.clone();
         tokio::spawn(async move {
             let store = &cluster.inner.store;
             if let Err(e) = store.release(session, cluster.node_id(), epoch).await {
                 tracing::warn!(session = %session, error = %e, "letting a placement go");
             }
+            lock(&cluster.inner.releasing).remove(&session);
         });
     }
 

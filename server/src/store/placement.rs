@@ -187,24 +187,32 @@ impl Store {
     ) -> Result<Option<SessionPlacement>, StoreError> {
         let id = session.0.to_string();
         let mut c = self.conn(super::Lane::Urgent).await?;
-        let placed = sqlx::query(PLACE)
-            .bind(&id)
-            .bind(here)
-            .bind(live_since_ms)
-            .bind(now_ms)
-            .fetch_optional(&mut *c)
-            .await?;
-        let row = match placed {
-            Some(row) => Some(row),
+        // Twice at most: the holder may let the session go between the
+        // two statements below (its room retired), and then the session
+        // lives nowhere and must be placed anew.
+        for _ in 0..2 {
+            let placed = sqlx::query(PLACE)
+                .bind(&id)
+                .bind(here)
+                .bind(live_since_ms)
+                .bind(now_ms)
+                .fetch_optional(&mut *c)
+                .await?;
+            if let Some(row) = placed {
+                return placement_from(Some(row));
+            }
             // Placed already on a live node (or nowhere to go): as stored.
-            None => {
+            let row =
                 sqlx::query("SELECT node_id, epoch FROM duet_placements WHERE session_id = $1")
                     .bind(&id)
                     .fetch_optional(&mut *c)
-                    .await?
+                    .await?;
+            let stored = placement_from(row)?;
+            if stored.is_some() {
+                return Ok(stored);
             }
-        };
-        placement_from(row)
+        }
+        Ok(None)
     }
 
     /// Moves `session` from `from` to `to` with the next epoch, if it is
