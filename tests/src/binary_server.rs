@@ -31,6 +31,29 @@ impl BinaryServer {
         )
     }
 
+    /// One of several nodes: `duet serve` on loopback as [`start`](Self::start),
+    /// named `id`, on the PostgreSQL at `database`.
+    pub fn start_node(
+        data: &std::path::Path,
+        id: &str,
+        database: &str,
+    ) -> anyhow::Result<BinaryServer> {
+        Self::start_with(
+            data,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--public-ip",
+                "127.0.0.1",
+                "--node-id",
+                id,
+                "--database-url",
+                database,
+            ],
+            &[],
+        )
+    }
+
     /// `duet serve` with `serve_args` (besides a free media port and JSON
     /// logs) and extra environment variables.
     pub fn start_with(

@@ -65,19 +65,7 @@ async fn a_database_outage_mid_call_ends_nothing_and_loses_no_consent_event() {
         return;
     };
     let data = tempfile::tempdir().expect("dir");
-    let server = BinaryServer::start_with(
-        data.path(),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--public-ip",
-            "127.0.0.1",
-            "--database-url",
-            db.url(),
-        ],
-        &[],
-    )
-    .expect("duet starts");
+    let server = BinaryServer::start_node(data.path(), "node-a", db.url()).expect("duet starts");
     let session = create_recordable_session_at(&server.url(""))
         .await
         .expect("session");

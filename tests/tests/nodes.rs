@@ -29,21 +29,7 @@ const T: Duration = Duration::from_secs(30);
 const LEASE: Duration = Duration::from_secs(10);
 
 fn node(data: &Path, id: &str, database: &str) -> BinaryServer {
-    BinaryServer::start_with(
-        data,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--public-ip",
-            "127.0.0.1",
-            "--node-id",
-            id,
-            "--database-url",
-            database,
-        ],
-        &[],
-    )
-    .expect("duet starts")
+    BinaryServer::start_node(data, id, database).expect("duet starts")
 }
 
 async fn join(server: &BinaryServer, session: &Value, role: &str) -> anyhow::Result<TestPeer> {

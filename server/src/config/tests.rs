@@ -367,3 +367,35 @@ fn the_database_url_comes_from_the_environment_and_is_checked_by_name() {
     assert!(err.contains("database.url"), "{err}");
     assert!(!err.contains("secret"), "{err}");
 }
+
+#[test]
+fn a_bad_node_id_or_internal_url_is_refused_by_name() {
+    for id in ["", "has space", "a/b", &"x".repeat(65)] {
+        let c = Config {
+            node: NodeConfig {
+                id: Some(id.to_string()),
+            },
+            ..Default::default()
+        };
+        let err = c.validate().expect_err("refused").to_string();
+        assert!(err.contains("node.id"), "{id:?}: {err}");
+    }
+    let ok =
+        Config::from_sources(None, env(&[("DUET_NODE_ID", "duet-1.eu_west")])).expect("a fine id");
+    assert_eq!(ok.node_id(), "duet-1.eu_west");
+    for url in ["https://10.0.0.5:8080", "10.0.0.5:8080", "ws://a"] {
+        let c = Config {
+            internal_url: Some(url.to_string()),
+            ..Default::default()
+        };
+        let err = c.validate().expect_err("refused").to_string();
+        assert!(err.contains("internal_url"), "{url:?}: {err}");
+    }
+    let c = Config {
+        internal_url: Some("http://10.0.0.5:8080".into()),
+        ..Default::default()
+    };
+    c.validate().expect("plain http inside");
+    // Unset, the id is the host name, or `duet`: never empty.
+    assert!(node_id_problem(&Config::default().node_id()).is_none());
+}

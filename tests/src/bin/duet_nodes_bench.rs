@@ -25,23 +25,6 @@ use duet_tests::binary_server::BinaryServer;
 use duet_tests::harness::{create_recordable_session_at, token};
 use serde_json::{Value, json};
 
-fn node(data: &std::path::Path, id: &str, database: &str) -> anyhow::Result<BinaryServer> {
-    BinaryServer::start_with(
-        data,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--public-ip",
-            "127.0.0.1",
-            "--node-id",
-            id,
-            "--database-url",
-            database,
-        ],
-        &[],
-    )
-}
-
 /// `join` sent on a fresh socket to `joined` received; the socket, still
 /// in the call.
 async fn join_ms(
@@ -82,8 +65,8 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .context("DUET_TEST_DATABASE_URL is not set: run under tests/postgres.sh run")?;
     let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let a = node(dir_a.path(), "node-a", db.url())?;
-    let b = node(dir_b.path(), "node-b", db.url())?;
+    let a = BinaryServer::start_node(dir_a.path(), "node-a", db.url())?;
+    let b = BinaryServer::start_node(dir_b.path(), "node-b", db.url())?;
 
     // Placement alone: a store of its own, as a node has, placing new
     // sessions on a live node.
