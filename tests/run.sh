@@ -103,6 +103,22 @@ if [ "$(cat "$calendar_py/.duet-pins" 2>/dev/null)" != "$calendar_pins" ]; then
 fi
 export DUET_TEST_PYTHONPATH="$calendar_py"
 
+# The bucket tests run against moto's S3 server, a real S3-compatible
+# server on loopback, installed the same way into a folder of its own:
+# moto's S3 part and the web framework its server mode runs on, not the
+# whole of moto[server] (every AWS service, many times the size).
+moto_py="${DUET_PY_CACHE:-$HOME/.cache/duet-python}/moto"
+moto_pins="moto[s3]==5.2.1 flask==3.1.3 flask-cors==6.0.5"
+if [ "$(cat "$moto_py/.duet-pins" 2>/dev/null)" != "$moto_pins" ]; then
+    echo "==> pip install $moto_pins (S3 server for the bucket tests)"
+    rm -rf "$moto_py"
+    # shellcheck disable=SC2086 # one word per pin
+    python3 -m pip install --quiet --disable-pip-version-check --no-input \
+        --root-user-action=ignore --target "$moto_py" $moto_pins
+    echo "$moto_pins" >"$moto_py/.duet-pins"
+fi
+export DUET_TEST_MOTO_PATH="$moto_py"
+
 echo "==> cargo test, the PostgreSQL pass, then the browser tests (in a loopback-only network namespace)"
 # The browser tests start the `duet` binary that cargo just built, and one
 # headless Chromium per person; the server and the browsers must share the

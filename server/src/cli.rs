@@ -47,6 +47,11 @@ pub struct Cli {
     /// DUET_DATABASE_URL) [default: none, the embedded SQLite database in the data folder].
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// An S3-compatible bucket for finished recordings, e.g.
+    /// s3://duet-recordings/eu, with the usual AWS_* variables (env
+    /// DUET_STORAGE_URL) [default: none, the data folder keeps them].
+    #[arg(long, global = true, value_name = "URL")]
+    pub storage_url: Option<String>,
     /// This node's name among several sharing one database (env
     /// DUET_NODE_ID) [default: the host name].
     #[arg(long, global = true, value_name = "ID")]
@@ -192,6 +197,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     }
     if let Some(url) = &cli.database_url {
         config.database.url = Some(url.clone());
+    }
+    if let Some(url) = &cli.storage_url {
+        config.storage.url = Some(url.clone());
     }
     if let Some(id) = &cli.node_id {
         config.node.id = Some(id.clone());

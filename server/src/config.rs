@@ -38,6 +38,7 @@ pub struct Config {
     /// Folder for the database, the signing secret and recordings.
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
+    pub storage: StorageConfig,
     /// Where the other nodes reach this one (`DUET_INTERNAL_URL`), e.g.
     /// `http://10.0.0.5:8080`. Only several nodes need it.
     pub internal_url: Option<String>,
@@ -64,6 +65,16 @@ pub struct DatabaseConfig {
     /// A PostgreSQL URL (`postgres://user:password@host:5432/db`), for
     /// several nodes sharing one database. Unset: the embedded SQLite file
     /// in the data folder.
+    pub url: Option<String>,
+}
+
+/// Where finished recordings are kept (`recorder::archive`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// An S3-compatible bucket, `s3://bucket/prefix`, with credentials,
+    /// region and endpoint from the usual `AWS_*` variables. Unset: the
+    /// data folder keeps them.
     pub url: Option<String>,
 }
 
@@ -455,6 +466,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./data"),
             database: DatabaseConfig::default(),
+            storage: StorageConfig::default(),
             internal_url: None,
             node: NodeConfig::default(),
             http: HttpConfig::default(),

@@ -74,6 +74,8 @@ pub enum ServerError {
         "the link-signing secret stored in the database (duet_secrets) is damaged: expected 64 hex digits"
     )]
     BadSharedSecret,
+    #[error("storage.url: {0}")]
+    Storage(#[from] recorder::archive::ArchiveError),
 }
 
 /// The sockets a server runs on, bound before it starts.
@@ -165,6 +167,13 @@ pub async fn run_with_signals(
     };
     let recordings = config.data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)?;
+    let archive = match &config.storage.url {
+        Some(url) => {
+            tracing::info!(storage = %url, "finished recordings go to the bucket");
+            recorder::archive::Archive::open(url)?
+        }
+        None => recorder::archive::Archive::local(),
+    };
     let metrics = metrics::Metrics::new(config.data_dir.clone());
     let model = config.transcription_model();
     if let Some(model) = &model
@@ -256,6 +265,7 @@ pub async fn run_with_signals(
             policies,
             transcriber,
             cluster: cluster.clone(),
+            archive,
         },
     );
     let heartbeats = {
@@ -277,6 +287,12 @@ pub async fn run_with_signals(
         state.policies().clone(),
         state.config().retention.notes_days,
     );
+    let archiving = recorder::archive::sweep::spawn(
+        state.recorders().root().to_path_buf(),
+        state.store().clone(),
+        state.recorders().archive().clone(),
+        state.transcriber().enabled(),
+    );
     let app = api::app(state.clone());
     let drain = drain::drain(state.clone(), shutdown, second);
     let served = serve::serve(listeners.http, tls_config, app, limits, drain).await;
@@ -285,6 +301,9 @@ pub async fn run_with_signals(
     heartbeats.abort();
     if let Some(retention) = retention {
         retention.abort();
+    }
+    if let Some(archiving) = archiving {
+        archiving.abort();
     }
     served?;
     media.shutdown();

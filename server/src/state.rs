@@ -66,6 +66,8 @@ pub struct Services {
     pub policies: Policies,
     pub transcriber: Transcriber,
     pub cluster: Cluster,
+    /// Where finished recordings are kept (`storage.url`).
+    pub archive: crate::recorder::archive::Archive,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             policies,
             transcriber,
             cluster,
+            archive,
         } = services;
         let config_key_hashes = config
             .auth
@@ -91,7 +94,8 @@ impl AppState {
             metrics.clone(),
         )
         .with_limits((&config.recording).into())
-        .with_after(std::sync::Arc::new(transcriber.clone()));
+        .with_after(std::sync::Arc::new(transcriber.clone()))
+        .with_archive(archive);
         AppState {
             inner: Arc::new(Inner {
                 hub: Hub::new(

@@ -29,6 +29,7 @@ mod options;
 pub mod peer;
 pub mod relay;
 pub mod rtcp_stats;
+pub mod s3;
 pub mod sender;
 pub mod signal;
 pub mod soak;

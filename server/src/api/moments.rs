@@ -219,7 +219,7 @@ async fn add_at(
     let session = parse_session(&row.session_id)?;
     let req: At = read_json(body, MAX_BODY).await?;
     let text = moments::check_text(req.kind, req.text.as_deref()).map_err(field_error)?;
-    let dir = state.recorders().dir_of_str(&row.id);
+    let dir = state.recorders().open(&row.id).await;
     let duration = manifest::read(&dir)
         .ok()
         .map(|m| {

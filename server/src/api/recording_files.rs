@@ -100,11 +100,12 @@ async fn file(
     if !files::is_plain_name(&name) {
         return Err(ApiError::NotFound("file"));
     }
-    let dir = state.recorders().dir_of_str(&row.id);
+    let dir = state.recorders().open(&row.id).await;
     let m = manifest::read(&dir).map_err(|_| ApiError::NotFound("file"))?;
     let Some(listed) = m.files().find(|f| *f == name) else {
         return Err(ApiError::NotFound("file"));
     };
+    state.recorders().open_file(&row.id, &dir, listed).await;
     let path = dir.join(listed);
     if !path.is_file() {
         return Err(ApiError::NotFound("file"));
@@ -130,8 +131,11 @@ async fn mix(
 ) -> Result<Response, ApiError> {
     let row = load_content(&state, &access, &id).await?;
     let slot = download_slot(&edge, &headers)?;
-    let dir = state.recorders().dir_of_str(&row.id);
+    let dir = state.recorders().open(&row.id).await;
     let m = manifest::read(&dir).map_err(|_| ApiError::NotFound("file"))?;
+    for t in &m.transcripts {
+        state.recorders().open_file(&row.id, &dir, &t.file).await;
+    }
     let paths: Vec<std::path::PathBuf> = m.transcripts.iter().map(|t| dir.join(&t.file)).collect();
     if m.media_deleted.is_some() {
         return Err(ApiError::NotFound("mixed audio (the media was deleted)"));

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use crate::clock::now_s;
-use crate::recorder::manifest;
+use crate::recorder::{archive, manifest};
 use crate::reflection;
 use crate::reflection::access::{Credential, Reach};
 use crate::state::AppState;
@@ -174,10 +174,15 @@ pub(super) fn metadata_only() -> ApiError {
 
 fn summary(state: &AppState, row: &RecordingRow, m: Option<&manifest::Manifest>) -> Value {
     let dir = state.recorders().dir_of_str(&row.id);
+    // A copy fetched from the bucket may lack the media: its mark has the
+    // bucket's sizes.
+    let stored = archive::stored_sizes(&dir);
     let size_bytes: u64 = m.map_or(0, |m| {
         m.files()
-            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
-            .map(|md| md.len())
+            .filter_map(|f| match &stored {
+                Some(sizes) => sizes.get(f).copied(),
+                None => std::fs::metadata(dir.join(f)).ok().map(|md| md.len()),
+            })
             .sum()
     });
     let duration_s = m.map(|m| {
@@ -206,10 +211,24 @@ fn summary(state: &AppState, row: &RecordingRow, m: Option<&manifest::Manifest>)
 async fn list(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
     access.require_admin()?;
     let rows = state.store().recordings(500).await?;
+    // Uploaded recordings' manifests come from the bucket the first time,
+    // a few at once.
+    use futures_util::StreamExt;
+    let recorders = state.recorders().clone();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let dirs: Vec<std::path::PathBuf> = futures_util::stream::iter(ids)
+        .map(|id| {
+            let recorders = recorders.clone();
+            async move { recorders.open(&id).await }
+        })
+        .buffered(8)
+        .collect()
+        .await;
     let out: Vec<Value> = rows
         .iter()
-        .map(|row| {
-            let m = manifest::read(&state.recorders().dir_of_str(&row.id)).ok();
+        .zip(dirs)
+        .map(|(row, dir)| {
+            let m = manifest::read(&dir).ok();
             summary(&state, row, m.as_ref())
         })
         .collect();
@@ -232,7 +251,7 @@ async fn show(
             )
             .await?;
     }
-    let m = manifest::read(&state.recorders().dir_of_str(&row.id)).ok();
+    let m = manifest::read(&state.recorders().open(&row.id).await).ok();
     let mut body = summary(&state, &row, m.as_ref());
     body["manifest"] = serde_json::to_value(&m).unwrap_or(Value::Null);
     Ok(Json(body).into_response())

@@ -67,7 +67,7 @@ async fn reflect(
             Some(detail.into()),
         )
         .await?;
-    let dir = state.recorders().dir_of_str(&row.id);
+    let dir = state.recorders().open(&row.id).await;
     let m = manifest::read(&dir).ok();
     let names = names(&state, &row, m.as_ref()).await?;
     let people: Vec<Value> = ["mentor", "mentee"]

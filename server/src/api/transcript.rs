@@ -57,7 +57,7 @@ async fn show(
             return Err(ApiError::BadQuery("format must be json, vtt or md".into()));
         }
     };
-    let dir = state.recorders().dir_of_str(&row.id);
+    let dir = state.recorders().open(&row.id).await;
     let made = manifest::read(&dir).ok().and_then(|m| m.transcript);
     let job = state.store().transcription(row.id.clone()).await?;
     let running = job
@@ -214,7 +214,7 @@ async fn delete_media(
             .audit(actor, "recording_delete_media", Some(row.id.clone()), None)
             .await?;
     }
-    let m = manifest::read(&state.recorders().dir_of_str(&row.id)).ok();
+    let m = manifest::read(&state.recorders().open(&row.id).await).ok();
     Ok(Json(json!({
         "id": row.id,
         "media_deleted": m.and_then(|m| m.media_deleted),

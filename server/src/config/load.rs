@@ -16,6 +16,7 @@ use super::{Config, ConfigError};
 pub const ENV_SETTINGS: &[&str] = &[
     "data_dir",
     "database.url",
+    "storage.url",
     "internal_url",
     "node.id",
     "http.listen",

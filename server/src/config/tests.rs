@@ -89,6 +89,7 @@ fn every_setting_has_an_environment_variable() {
     let mut c = Config::default();
     c.database.url = Some("postgres://duet@db/duet".into());
     c.internal_url = Some("http://10.0.0.5:8080".into());
+    c.storage.url = Some("s3://duet-recordings/eu".into());
     c.node.id = Some("node-1".into());
     c.http.public_url = Some("https://x".into());
     c.http.web_dir = Some("w".into());
@@ -398,4 +399,26 @@ fn a_bad_node_id_or_internal_url_is_refused_by_name() {
     c.validate().expect("plain http inside");
     // Unset, the id is the host name, or `duet`: never empty.
     assert!(node_id_problem(&Config::default().node_id()).is_none());
+}
+
+#[test]
+fn a_storage_url_names_an_s3_bucket_or_is_refused_by_name() {
+    let ok = Config::from_sources(
+        None,
+        env(&[("DUET_STORAGE_URL", "s3://duet-recordings/eu")]),
+    )
+    .expect("a bucket and a prefix");
+    assert_eq!(ok.storage.url.as_deref(), Some("s3://duet-recordings/eu"));
+    ok.validate().expect("valid");
+    for url in ["/var/duet", "https://s3.example/duet", "s3://No_Such"] {
+        let err = Config::from_sources(None, env(&[("DUET_STORAGE_URL", url)]))
+            .expect("read")
+            .validate()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("storage.url") && err.contains("s3://bucket/prefix"),
+            "{url:?}: {err}"
+        );
+    }
 }

@@ -32,6 +32,14 @@ impl Config {
                 message,
             })?;
         }
+        if let Some(url) = &self.storage.url {
+            crate::recorder::archive::parse_storage_url(url).map_err(|message| {
+                ConfigError::Invalid {
+                    field: "storage.url",
+                    message,
+                }
+            })?;
+        }
         if let Some(problem) = self.node.id.as_deref().and_then(super::node_id_problem) {
             return Err(ConfigError::Invalid {
                 field: "node.id",

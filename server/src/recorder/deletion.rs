@@ -55,7 +55,7 @@ pub async fn delete(
     {
         return Err(DeleteError::TranscriptInProgress);
     }
-    let dir = recorders.dir_of(id);
+    let dir = recorders.open(&row.id).await;
     let notice = manifest::read(&dir)
         .map(|m| m.notice_hash)
         .unwrap_or_default();
@@ -64,6 +64,12 @@ pub async fn delete(
     {
         tracing::error!(recording = %id, error = %e, "could not delete a recording's files");
         return Err(DeleteError::Files(e));
+    }
+    // The bucket's copy too, before the row says deleted: a failure here
+    // leaves the row as it was, and the deletion is tried again.
+    if let Err(e) = recorders.archive().delete(&row.id).await {
+        tracing::error!(recording = %id, error = %e, "could not delete a recording from the bucket");
+        return Err(DeleteError::Files(std::io::Error::other(e.to_string())));
     }
     store
         .mark_recording_deleted(id, now_ms, by.actor.to_string())
@@ -119,7 +125,7 @@ pub async fn delete_media(
         RecordingRowStatus::Deleted => return Err(MediaDeleteError::Deleted),
         RecordingRowStatus::Complete | RecordingRowStatus::Interrupted => {}
     }
-    let dir = recorders.dir_of_str(&row.id);
+    let dir = recorders.open(&row.id).await;
     let m = manifest::read(&dir)?;
     if m.transcript.is_none() {
         return Err(MediaDeleteError::NoTranscript);
@@ -135,6 +141,8 @@ pub async fn delete_media(
         .collect();
     let at = crate::clock::rfc3339(now_ms / 1000);
     let actor = by.actor;
+    let gone = media.clone();
+    let folder = dir.clone();
     let removed = tokio::task::spawn_blocking(move || -> Result<(), MediaDeleteError> {
         // The manifest says so first: a crash between the two leaves a
         // manifest that names media as deleted, never media it forgot.
@@ -156,6 +164,13 @@ pub async fn delete_media(
     .await
     .map_err(|e| MediaDeleteError::Files(std::io::Error::other(e.to_string())))?;
     removed?;
+    // An uploaded recording: the bucket's manifest says so, then its
+    // media objects go.
+    recorders
+        .archive()
+        .rewrite(&row.id, &folder, &gone)
+        .await
+        .map_err(|e| MediaDeleteError::Files(std::io::Error::other(e.to_string())))?;
     let Ok(uuid) = uuid::Uuid::parse_str(&row.id) else {
         return Ok(());
     };

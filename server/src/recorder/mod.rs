@@ -10,7 +10,8 @@
 //! - [`ogg`], [`frames`], [`webm`]: the containers, pure over `Write`;
 //!   [`webm_cues`] indexes a finished WebM for seeking;
 //!   [`probe`] reads them back; [`wav`] and [`talk`] make transcripts and
-//!   talk time; [`manifest`] and [`files`] describe what is on disk.
+//!   talk time; [`manifest`] and [`files`] describe what is on disk;
+//!   [`archive`] moves settled recordings to object storage.
 
 /// Called from a recording's thread when it stopped writing on its own (a
 /// write error, a cap, a nearly full disk). Here, not in `service`, so
@@ -46,6 +47,7 @@ pub enum WriterStopped {
     Limit(#[from] limits::LimitReached),
 }
 
+pub mod archive;
 pub mod deletion;
 pub mod discard;
 pub mod files;

@@ -58,6 +58,7 @@ pub struct Recorders {
     metrics: Metrics,
     limits: Limits,
     after: Option<super::After>,
+    archive: super::archive::Archive,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
@@ -91,6 +92,45 @@ impl Recorders {
             metrics,
             limits: Limits::default(),
             after: None,
+            archive: super::archive::Archive::local(),
+        }
+    }
+
+    /// Where finished recordings are kept (`storage.url`).
+    pub fn with_archive(mut self, archive: super::archive::Archive) -> Recorders {
+        self.archive = archive;
+        self
+    }
+
+    pub fn archive(&self) -> &super::archive::Archive {
+        &self.archive
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of a recording id read back from the database, holding
+    /// at least its manifest and transcript when the recording exists:
+    /// fetched from the bucket if it was uploaded there. A bucket that
+    /// cannot be reached is logged; the folder then lacks the manifest,
+    /// which callers already treat as "not found".
+    pub async fn open(&self, id: &str) -> PathBuf {
+        let dir = self.dir_of_str(id);
+        if self.archive.is_bucket()
+            && uuid::Uuid::parse_str(id).is_ok()
+            && let Err(e) = self.archive.fetch_manifest(id, &dir).await
+        {
+            tracing::warn!(recording = id, error = %e, "could not fetch a recording from the bucket");
+        }
+        dir
+    }
+
+    /// `open`'s folder, also holding the file `name` (one the manifest
+    /// lists), fetched from the bucket if needed.
+    pub async fn open_file(&self, id: &str, dir: &Path, name: &str) {
+        if let Err(e) = self.archive.fetch_file(id, dir, name).await {
+            tracing::warn!(recording = id, file = name, error = %e, "could not fetch a recording's file from the bucket");
         }
     }
 
