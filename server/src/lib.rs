@@ -286,6 +286,7 @@ pub async fn run_with_signals(
         state.recorders().clone(),
         state.policies().clone(),
         state.config().retention.notes_days,
+        state.config().node_id(),
     );
     let archiving = recorder::archive::sweep::spawn(
         state.recorders().root().to_path_buf(),

@@ -3,6 +3,10 @@
 //! each deletion is recorded in the consent trail (actor `server`). With
 //! `retention.notes_days` set, pairs' notes and messages not changed for
 //! that long are deleted the same way (they have no trail).
+//!
+//! With several nodes on one database, one node at a time does it: the
+//! one holding the `retention` chore's lease (`store::chores`), so no
+//! recording is deleted twice and the trail records each deletion once.
 
 use std::time::Duration;
 
@@ -57,14 +61,19 @@ pub async fn sweep_notes(store: &Store, days: u32, now_ms: i64) -> Result<usize,
         .await
 }
 
+/// The lease outlasts two sweeps, so its holder keeps it while it runs,
+/// and another node takes over within two hours of its death.
+const LEASE: Duration = Duration::from_secs(2 * 3600 + 600);
+
 /// Runs [`sweep`] and [`sweep_notes`] now and then every hour, for as long
 /// as the server runs, with the recordings' retention period the policy has
-/// at each sweep.
+/// at each sweep, whenever this node (`node`) holds the chore's lease.
 pub fn spawn(
     store: Store,
     recorders: Recorders,
     policies: Policies,
     notes_days: u32,
+    node: String,
 ) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -72,6 +81,18 @@ pub fn spawn(
             every.tick().await;
             let days = policies.current().retention_days;
             let now_ms = crate::clock::now_s() * 1000;
+            let until_ms = now_ms.saturating_add(LEASE.as_millis() as i64);
+            match store.hold_chore("retention", &node, now_ms, until_ms).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!("retention: another node holds the chore");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention: could not take the chore's lease");
+                    continue;
+                }
+            }
             match sweep(&store, &recorders, days, now_ms).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "retention: deleted expired recordings"),

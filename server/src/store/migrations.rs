@@ -159,6 +159,13 @@ pub(super) const ALL: &[Migration] = &[
         sqlite: sqlite::V10,
         postgres: postgres::V10,
     },
+    Migration {
+        version: 11,
+        kind: Kind::Expand,
+        what: "cluster chores",
+        sqlite: sqlite::V11,
+        postgres: postgres::V11,
+    },
 ];
 
 /// The ledger; the same text suits both engines.

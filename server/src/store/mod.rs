@@ -51,6 +51,7 @@
 mod admin;
 mod apikeys;
 mod call_stats;
+mod chores;
 mod consent;
 mod lanes;
 pub(crate) mod location;

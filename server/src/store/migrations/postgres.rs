@@ -275,3 +275,9 @@ pub(super) const V10: &str = "CREATE TABLE duet_secrets (
         value TEXT NOT NULL,
         created_at_ms BIGINT NOT NULL
     );";
+
+pub(super) const V11: &str = "CREATE TABLE duet_chores (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until_ms BIGINT NOT NULL
+    );";
