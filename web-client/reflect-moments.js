@@ -175,7 +175,9 @@ export class Moments {
     try {
       const m = await this.api.addMoment(this.recording.id, { at_s: at, kind, text, visibility });
       this.moments = [...this.moments, m].sort((a, b) => a.at_s - b.at_s);
-      input.value = '';
+      // Only what was sent: a note typed while this one was on its way
+      // stays in the box.
+      if (input.value.trim() === text) input.value = '';
       this.render();
       toast(`${kind === 'note' ? 'Note' : 'Bookmark'} added at ${fmtClock(at)}.`);
     } catch (err) {
