@@ -167,7 +167,9 @@ export class Session {
       case 'recording': return this.recording.update(msg);
       case 'quality': return this.quality.fromServer(msg);
       case 'video_paused': return this.videoPaused.fromServer(msg);
-      case 'session_ended': return this.end(msg.reason || 'ended');
+      // Another server of the deployment takes the call: join again at
+      // once, as after a lost connection, and the call goes on there.
+      case 'session_ended': return msg.reason === 'moved' ? this.signaling.reconnectNow() : this.end(msg.reason || 'ended');
       case 'server_draining': return toast(msg.message || 'The server is restarting; this call will end soon.');
       case 'error': return this.onError(msg);
       default: return undefined;

@@ -187,6 +187,20 @@ impl Cluster {
         }
     }
 
+    /// Whether another node is live and takes calls: then a draining
+    /// node's calls move there instead of ending. False when the database
+    /// cannot say.
+    pub async fn others_take_calls(&self) -> bool {
+        let since = now_ms().saturating_sub(lease_ms());
+        match self.inner.store.nodes(since).await {
+            Ok(nodes) => nodes.iter().any(|n| n.id != self.node_id() && !n.draining),
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for other nodes to move calls to");
+                false
+            }
+        }
+    }
+
     fn forget_all(&self) {
         lock(&self.inner.held).clear();
     }

@@ -5,7 +5,9 @@
 //! told how long it may go on, and calls continue until they end on their
 //! own or `shutdown.grace_period_s` passes. A second signal cuts the grace
 //! short. Either way every session then ends with `session_ended`, and
-//! recordings finish their files before the process exits.
+//! recordings finish their files before the process exits. When another
+//! node of the deployment takes calls, the reason is `moved`: the clients
+//! reconnect at once and the call goes on there.
 
 use std::future::Future;
 use std::time::Duration;
@@ -54,14 +56,19 @@ pub async fn drain(
             _ = second => tracing::info!("second signal: ending calls now"),
         }
     }
+    // Another node takes calls: they move there (the clients reconnect at
+    // once, and their joins are placed on a node that is not draining).
+    let reason = if state.hub().live_rooms() > 0 && state.cluster().others_take_calls().await {
+        EndReason::Moved
+    } else {
+        EndReason::ServerShutdown
+    };
     tracing::info!(
         live_sessions = state.hub().live_rooms(),
+        moved = reason == EndReason::Moved,
         "shutting down: ending live sessions"
     );
-    state
-        .hub()
-        .end_all(EndReason::ServerShutdown, SHUTDOWN_NOTICE)
-        .await;
+    state.hub().end_all(reason, SHUTDOWN_NOTICE).await;
     // Recordings stopped by the ending finish their files first.
     state.recorders().wait_idle(RECORDING_FINALIZE).await;
 }

@@ -388,13 +388,9 @@ impl Connection {
             replies.push(ServerMessage::error(code, message));
             Step::Close
         };
-        if self.state.is_draining() {
-            return refuse(
-                replies,
-                ErrorCode::Unavailable,
-                "the server is shutting down; try again in a minute",
-            );
-        }
+        // A draining node still pipes joins of sessions that live on
+        // other nodes (a call that moved, a load balancer slow to notice),
+        // and refuses only those that would run here (below).
         let now = now_s();
         let claims = match self.state.links().verify(token, now) {
             Ok(c) => c,
@@ -447,11 +443,12 @@ impl Connection {
                 }
             }
             Ok(crate::cluster::Placed::Nowhere) => {
-                return refuse(
-                    replies,
-                    ErrorCode::Unavailable,
-                    "no server node can take this call right now; try again in a minute",
-                );
+                let message = if self.state.is_draining() {
+                    "the server is shutting down; try again in a minute"
+                } else {
+                    "no server node can take this call right now; try again in a minute"
+                };
+                return refuse(replies, ErrorCode::Unavailable, message);
             }
             Err(e) => {
                 tracing::error!(error = %e, "placing a session for a join");
@@ -462,6 +459,13 @@ impl Connection {
                 );
             }
         };
+        if self.state.is_draining() {
+            return refuse(
+                replies,
+                ErrorCode::Unavailable,
+                "the server is shutting down; try again in a minute",
+            );
+        }
         let participant = ParticipantId(uuid::Uuid::new_v4());
         let req = JoinRequest {
             conn: self.conn,

@@ -258,6 +258,9 @@ pub enum EndReason {
     Expired,
     /// The server is shutting down.
     ServerShutdown,
+    /// The server is shutting down and another one of the deployment takes
+    /// the call: reconnect at once, and the call goes on there.
+    Moved,
 }
 
 /// Messages the server sends.

@@ -193,3 +193,158 @@ async fn a_session_lives_on_one_node_and_moves_only_when_its_node_is_gone() {
     .expect("b takes the session again");
     again.wait_connected(T).await.expect("a call on b again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_node_moves_its_calls_to_another_node() {
+    let Some(db) = ScratchDatabase::create().await.expect("scratch") else {
+        eprintln!("skipped: needs DUET_TEST_DATABASE_URL (tests/run.sh's PostgreSQL pass)");
+        return;
+    };
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let grace = [("DUET_SHUTDOWN_GRACE_PERIOD_S", "1")];
+    let start = |dir: &Path, id: &str| {
+        BinaryServer::start_with(
+            dir,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--public-ip",
+                "127.0.0.1",
+                "--node-id",
+                id,
+                "--database-url",
+                db.url(),
+            ],
+            &grace,
+        )
+        .expect("duet starts")
+    };
+    let mut a = start(dir_a.path(), "node-a");
+    let b = start(dir_b.path(), "node-b");
+    let session = create_recordable_session_at(&a.url(""))
+        .await
+        .expect("session");
+    let mentor = join(&a, &session, "mentor").await.expect("mentor on a");
+    let mentee = join(&a, &session, "mentee").await.expect("mentee on a");
+    media_flows_both_ways(&mentor, &mentee, T).await;
+    assert_eq!(placement(&db, &session).await.0, "node-a");
+
+    // a is told to stop: after its grace period the call moves.
+    a.signal("TERM").expect("SIGTERM");
+    for peer in [&mentor, &mentee] {
+        let ended = peer
+            .signal()
+            .wait_for_message("session_ended", Duration::from_secs(15))
+            .await
+            .expect("the call on a ends");
+        assert_eq!(
+            ended["reason"], "moved",
+            "another node takes calls: {ended}"
+        );
+    }
+    let moved = Instant::now();
+    // The pages join again at once; the load balancer sends them to b
+    // (a no longer answers /readyz), and the call goes on there.
+    let again = |role: &'static str| {
+        let session = session.clone();
+        let b = &b;
+        async move {
+            loop {
+                match join(b, &session, role).await {
+                    Ok(peer) => return peer,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        }
+    };
+    let (mentor, mentee) =
+        tokio::time::timeout(T, async { tokio::join!(again("mentor"), again("mentee")) })
+            .await
+            .expect("both join again through b");
+    media_flows_both_ways(&mentor, &mentee, T).await;
+    let took = moved.elapsed();
+    eprintln!("drain: the call was back with media both ways {took:?} after `moved`");
+    assert!(
+        took < Duration::from_secs(10),
+        "one short reconnect: {took:?}"
+    );
+    assert_eq!(placement(&db, &session).await.0, "node-b");
+    let status = a.wait_exit(Duration::from_secs(30)).await.expect("a exits");
+    assert!(status.success(), "a drained cleanly: {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_joins_of_25_sessions_through_three_nodes_never_split_one() {
+    use duet_tests::signal::SignalClient;
+    let Some(db) = ScratchDatabase::create().await.expect("scratch") else {
+        eprintln!("skipped: needs DUET_TEST_DATABASE_URL (tests/run.sh's PostgreSQL pass)");
+        return;
+    };
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let nodes: Vec<BinaryServer> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| node(d.path(), &format!("node-{i}"), db.url()))
+        .collect();
+    let mut sessions = Vec::new();
+    for i in 0..25 {
+        let at = &nodes[i % 3];
+        sessions.push(
+            create_recordable_session_at(&at.url(""))
+                .await
+                .expect("session"),
+        );
+    }
+    // Both people of each session at once, each through another node
+    // (as a round-robin balancer would send them): 50 joins together.
+    let joins = sessions.iter().enumerate().flat_map(|(i, s)| {
+        let nodes = &nodes;
+        ["mentor", "mentee"]
+            .into_iter()
+            .enumerate()
+            .map(move |(k, role)| {
+                let ws = nodes[(i + k) % 3].ws_url();
+                let t = token(s, role);
+                async move {
+                    let (client, _rx) = SignalClient::connect(&ws).await.expect("socket");
+                    client
+                        .send_json(&serde_json::json!({"type": "join", "token": t, "name": role}))
+                        .expect("join");
+                    client.wait_for_message("joined", T).await.expect("joined");
+                    client
+                }
+            })
+    });
+    let clients: Vec<SignalClient> = futures_util::future::join_all(joins).await;
+    // In one room, each sees the other: in `joined`, or in `peer_joined`
+    // when it came first. Split over two nodes, neither would.
+    for (i, pair) in clients.chunks(2).enumerate() {
+        for me in pair {
+            let deadline = Instant::now() + T;
+            loop {
+                let sees = me.messages().iter().any(|m| {
+                    (m["type"] == "joined" && !m["peer"].is_null()) || m["type"] == "peer_joined"
+                });
+                if sees {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "session {i}: split, {:?}",
+                    me.messages()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    let mut per_node = std::collections::BTreeMap::<String, usize>::new();
+    for s in &sessions {
+        *per_node.entry(placement(&db, s).await.0).or_default() += 1;
+    }
+    eprintln!("25 sessions placed: {per_node:?}");
+    assert_eq!(per_node.values().sum::<usize>(), 25);
+    assert!(per_node.len() >= 2, "spread over the nodes: {per_node:?}");
+}
