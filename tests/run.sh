@@ -131,7 +131,7 @@ export DUET_BIN="${DUET_BIN:-$CARGO_TARGET_DIR/debug/duet}"
 # does, so cargo reuses the same builds instead of compiling the server
 # again with other features. The cluster runs as the `postgres` user,
 # which only root can switch to.
-export DUET_PG_TESTS="--lib --test nodes --test database_restart --test http_api --test admin_api --test pairs_api --test reflection_api --test recordings_api --test http_limits"
+export DUET_PG_TESTS="--lib --test nodes --test nodes_recordings --test database_restart --test http_api --test admin_api --test pairs_api --test reflection_api --test recordings_api --test http_limits"
 if [ "$(id -u)" -eq 0 ]; then
     pg_pass='echo "==> the store and API tests again, on PostgreSQL" &&
         $0 tests/postgres.sh run sh -c "cargo test --workspace --offline --locked $DUET_PG_TESTS"'

@@ -200,7 +200,13 @@ pub async fn run_with_signals(
     // are finalized (and queued for transcription) in the background, so
     // HTTP is up at once.
     let after: recorder::After = std::sync::Arc::new(transcriber.clone());
-    recorder::recovery::start(recordings, store.clone(), Some(after)).await?;
+    recorder::recovery::start(
+        recordings,
+        store.clone(),
+        Some(after.clone()),
+        config.node_id(),
+    )
+    .await?;
     let advertise = media::advertised_ip(config.media.public_ip, config.media.bind);
     let media = media::MediaPlane::start(
         listeners.media,
@@ -288,12 +294,15 @@ pub async fn run_with_signals(
         state.config().retention.notes_days,
         state.config().node_id(),
     );
-    let archiving = recorder::archive::sweep::spawn(
-        state.recorders().root().to_path_buf(),
-        state.store().clone(),
-        state.recorders().archive().clone(),
-        state.transcriber().enabled(),
-    );
+    let archiving = recorder::archive::sweep::spawn(recorder::archive::sweep::SweepSetup {
+        root: state.recorders().root().to_path_buf(),
+        store: state.store().clone(),
+        archive: state.recorders().archive().clone(),
+        transcribing: state.transcriber().enabled(),
+        node: state.config().node_id(),
+        node_lease: cluster::lease::LEASE,
+        after: Some(after),
+    });
     let app = api::app(state.clone());
     let drain = drain::drain(state.clone(), shutdown, second);
     let served = serve::serve(listeners.http, tls_config, app, limits, drain).await;

@@ -95,7 +95,8 @@ impl AppState {
         )
         .with_limits((&config.recording).into())
         .with_after(std::sync::Arc::new(transcriber.clone()))
-        .with_archive(archive);
+        .with_archive(archive)
+        .with_node(config.node_id());
         AppState {
             inner: Arc::new(Inner {
                 hub: Hub::new(

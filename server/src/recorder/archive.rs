@@ -10,7 +10,17 @@
 //! either way. Without `storage.url` nothing moves: the data folder is
 //! the archive, and every call here is a no-op.
 //!
-//! Objects mirror the folder: `<prefix>/recordings/<id>/<file name>`.
+//! While a recording is written, [`Archive::ship`] sends what its files
+//! gained since the last time, every 10 s, as chunk objects: the files
+//! only grow while recording, so a file's chunks laid end to end are
+//! exactly what it held, and a node that never comes back loses at most
+//! those seconds. Another node puts them back together
+//! ([`Archive::reassemble`]) and recovers the recording as a restart would.
+//!
+//! Objects mirror the folder: `<prefix>/recordings/<id>/<file name>`;
+//! chunks are `<prefix>/recordings/<id>/chunks/<file name>/<offset>` (the
+//! offset in 20 digits, so names sort as numbers do) beside
+//! `chunks/manifest.json`, and go once the whole recording is uploaded.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,6 +74,23 @@ struct Bucket {
     /// Uploads, deletions and manifest rewrites run one at a time, so a
     /// deletion never races an upload that would put files back.
     busy: tokio::sync::Mutex<()>,
+}
+
+/// The folder of chunk objects, and the manifest's name in it.
+const CHUNKS: &str = "chunks";
+
+/// How many of a file's chunks, sorted by offset, lie end to end from its
+/// start: `(offset, size)` each. A gap (a chunk that never arrived) ends
+/// the file there, since what follows could not be placed.
+pub fn contiguous(chunks: &[(u64, u64)]) -> usize {
+    let mut end = 0;
+    for (n, &(offset, size)) in chunks.iter().enumerate() {
+        if offset != end {
+            return n;
+        }
+        end += size;
+    }
+    chunks.len()
 }
 
 /// `s3://bucket/prefix` as `(bucket, prefix)`, or why not.
@@ -178,7 +205,116 @@ impl Archive {
             .put_file(id, manifest::FILE_NAME, &dir.join(manifest::FILE_NAME))
             .await?;
         tokio::fs::remove_dir_all(dir).await?;
+        // The whole recording is up: its chunks say nothing more. One left
+        // behind costs storage only (a deletion lists them too).
+        if let Err(e) = b.delete_under(&b.folder(id).join(CHUNKS)).await {
+            tracing::debug!(recording = id, error = %e, "could not delete a recording's chunks");
+        }
         Ok(bytes)
+    }
+
+    /// Sends what the recording's files gained since `shipped` (file name
+    /// → bytes already in the bucket, updated), and its manifest as it is
+    /// now. Returns the bytes sent.
+    pub async fn ship(
+        &self,
+        id: &str,
+        dir: &Path,
+        shipped: &mut BTreeMap<String, u64>,
+    ) -> Result<u64, ArchiveError> {
+        let Some(b) = &self.bucket else {
+            return Ok(0);
+        };
+        let m = read_manifest(dir).await?;
+        let mut bytes = 0;
+        for track in &m.tracks {
+            let path = dir.join(&track.file);
+            let Ok(meta) = tokio::fs::metadata(&path).await else {
+                continue; // not written yet
+            };
+            let from = shipped.get(&track.file).copied().unwrap_or(0);
+            let len = meta.len();
+            if len <= from {
+                continue;
+            }
+            let gained = read_range(&path, from, len).await?;
+            let key = b
+                .folder(id)
+                .join(CHUNKS)
+                .join(track.file.as_str())
+                .join(format!("{from:020}"));
+            b.store.put(&key, gained.into()).await?;
+            bytes += len - from;
+            shipped.insert(track.file.clone(), len);
+        }
+        let now = tokio::fs::read(dir.join(manifest::FILE_NAME)).await?;
+        b.store
+            .put(
+                &b.folder(id).join(CHUNKS).join(manifest::FILE_NAME),
+                now.into(),
+            )
+            .await?;
+        Ok(bytes)
+    }
+
+    /// Puts a recording another node was writing back together in `dir`
+    /// from its chunks: the manifest as last sent, and each file as far as
+    /// its chunks lie end to end. False when there is nothing to go on
+    /// (no chunk manifest: it died within its first seconds).
+    pub async fn reassemble(&self, id: &str, dir: &Path) -> Result<bool, ArchiveError> {
+        let Some(b) = &self.bucket else {
+            return Ok(false);
+        };
+        let chunks = b.folder(id).join(CHUNKS);
+        let mut listed = b.store.list(Some(&chunks));
+        // file name → (offset, size, key)
+        let mut files: BTreeMap<String, Vec<(u64, u64, ObjectPath)>> = BTreeMap::new();
+        let mut has_manifest = false;
+        while let Some(meta) = listed.next().await {
+            let meta = meta?;
+            let Some(rest) = meta.location.prefix_match(&chunks) else {
+                continue;
+            };
+            let parts: Vec<String> = rest.map(|p| p.as_ref().to_string()).collect();
+            match parts.as_slice() {
+                [name] if name.as_str() == manifest::FILE_NAME => has_manifest = true,
+                [file, offset] if super::files::is_plain_name(file) => {
+                    if let Ok(offset) = offset.parse::<u64>() {
+                        files.entry(file.clone()).or_default().push((
+                            offset,
+                            meta.size,
+                            meta.location.clone(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !has_manifest {
+            return Ok(false);
+        }
+        tokio::fs::create_dir_all(dir).await?;
+        let got = b.store.get(&chunks.join(manifest::FILE_NAME)).await?;
+        tokio::fs::write(dir.join(manifest::FILE_NAME), got.bytes().await?).await?;
+        for (file, mut parts) in files {
+            parts.sort_by_key(|p| p.0);
+            let spans: Vec<(u64, u64)> = parts.iter().map(|p| (p.0, p.1)).collect();
+            let take = contiguous(&spans);
+            if take < parts.len() {
+                tracing::warn!(
+                    recording = id,
+                    file,
+                    "a chunk is missing: the file ends before it"
+                );
+            }
+            let mut out = tokio::fs::File::create(dir.join(&file)).await?;
+            for (_, _, key) in &parts[..take] {
+                let got = b.store.get(key).await?;
+                out.write_all(&got.bytes().await?).await?;
+            }
+            out.sync_all().await?;
+        }
+        Ok(true)
     }
 
     /// Makes `dir` hold the recording's manifest and transcript files,
@@ -249,20 +385,18 @@ impl Archive {
             return Ok(());
         };
         let _one = b.busy.lock().await;
-        let folder = b.folder(id);
-        let mut listed = b.store.list(Some(&folder));
-        let mut keys = Vec::new();
-        while let Some(meta) = listed.next().await {
-            keys.push(meta?.location);
-        }
-        for key in keys {
-            match b.store.delete(&key).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        b.delete_under(&b.folder(id)).await
     }
+}
+
+/// Bytes `from..to` of the file at `path`.
+async fn read_range(path: &Path, from: u64, to: u64) -> Result<Vec<u8>, ArchiveError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(path).await?;
+    file.seek(std::io::SeekFrom::Start(from)).await?;
+    let mut out = vec![0; usize::try_from(to - from).unwrap_or(0)];
+    file.read_exact(&mut out).await?;
+    Ok(out)
 }
 
 /// Whether `dir` is a copy fetched from the bucket.
@@ -345,17 +479,32 @@ impl Bucket {
         Ok(())
     }
 
-    /// Every object of the recording, by file name, with its size.
+    /// Every file of the recording (not its chunks), by name, with its
+    /// size.
     async fn sizes(&self, id: &str) -> Result<BTreeMap<String, u64>, ArchiveError> {
-        let mut listed = self.store.list(Some(&self.folder(id)));
-        let mut sizes = BTreeMap::new();
+        let folder = self.folder(id);
+        let listed = self.store.list_with_delimiter(Some(&folder)).await?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .filter_map(|meta| Some((meta.location.filename()?.to_string(), meta.size)))
+            .collect())
+    }
+
+    /// Deletes every object under `folder`.
+    async fn delete_under(&self, folder: &ObjectPath) -> Result<(), ArchiveError> {
+        let mut listed = self.store.list(Some(folder));
+        let mut keys = Vec::new();
         while let Some(meta) = listed.next().await {
-            let meta = meta?;
-            if let Some(name) = meta.location.filename() {
-                sizes.insert(name.to_string(), meta.size);
+            keys.push(meta?.location);
+        }
+        for key in keys {
+            match self.store.delete(&key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(sizes)
+        Ok(())
     }
 }
 

@@ -33,13 +33,14 @@ pub async fn start(
     root: PathBuf,
     store: Store,
     after: Option<super::After>,
+    node: String,
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     let (list_root, list_store, list_runtime) = (root.clone(), store.clone(), runtime.clone());
     let pending = tokio::task::spawn_blocking(move || {
         let now_ms = crate::clock::now_s() * 1000;
         discard::recover(&list_root, &list_store, &list_runtime, now_ms);
-        list_runtime.block_on(list_store.recordings_in_progress())
+        list_runtime.block_on(list_store.recordings_in_progress(&node))
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -61,14 +62,26 @@ pub async fn start(
     Ok(())
 }
 
-/// Finds interrupted recordings under `root` and finalizes them, on the
-/// calling (blocking) thread.
-pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle) {
+/// Finds the recordings `node` left interrupted under `root` and
+/// finalizes them, on the calling (blocking) thread.
+pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle, node: &str) {
     discard::recover(root, store, runtime, crate::clock::now_s() * 1000);
-    match runtime.block_on(store.recordings_in_progress()) {
+    match runtime.block_on(store.recordings_in_progress(node)) {
         Ok(rows) => recover_rows(root, rows, store, runtime, None),
         Err(e) => tracing::error!(error = %e, "could not look for interrupted recordings"),
     }
+}
+
+/// Finalizes one recording left open under `root`: another node's,
+/// reassembled here from the bucket's chunks (`archive::sweep`).
+pub fn recover_one(
+    root: &Path,
+    row: RecordingRow,
+    store: &Store,
+    runtime: &tokio::runtime::Handle,
+    after: Option<&super::After>,
+) {
+    recover_rows(root, vec![row], store, runtime, after);
 }
 
 fn recover_rows(

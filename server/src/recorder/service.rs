@@ -59,6 +59,8 @@ pub struct Recorders {
     limits: Limits,
     after: Option<super::After>,
     archive: super::archive::Archive,
+    /// This node's id, stored as each recording's writer.
+    node: String,
 }
 
 /// A recording being written. Dropping it does not stop it; `stop` does.
@@ -93,7 +95,18 @@ impl Recorders {
             limits: Limits::default(),
             after: None,
             archive: super::archive::Archive::local(),
+            node: String::new(),
         }
+    }
+
+    /// The node these recorders run on (`node.id`).
+    pub fn with_node(mut self, node: String) -> Recorders {
+        self.node = node;
+        self
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// Where finished recordings are kept (`storage.url`).
@@ -205,7 +218,7 @@ impl Recorders {
             .map_err(|_| std::io::Error::other("the recording thread ended early"))??;
         // Dropping `go` on this error makes the thread remove the folder.
         self.store
-            .insert_recording(id, ctx.session.id, ctx.started_at_ms)
+            .insert_recording(id, ctx.session.id, ctx.started_at_ms, &self.node)
             .await?;
         let _ = go.send(());
         tracing::info!(recording = %id, session = %ctx.session.id, "recording started");

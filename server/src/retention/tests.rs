@@ -18,7 +18,7 @@ async fn finished_recording(
     let id = RecordingId(uuid::Uuid::new_v4());
     let started = NOW_MS - age_days * DAY_MS;
     store
-        .insert_recording(id, session, started)
+        .insert_recording(id, session, started, "")
         .await
         .expect("insert");
     store

@@ -91,6 +91,8 @@ pub struct RecordingRow {
     pub stopped_at_ms: Option<i64>,
     pub deleted_at_ms: Option<i64>,
     pub deleted_by: Option<String>,
+    /// The node that writes (or wrote) it; `''` before nodes existed.
+    pub node: String,
 }
 
 fn event_from_row(row: AnyRow) -> Result<StoredConsentEvent, sqlx::Error> {
@@ -118,13 +120,14 @@ pub(super) fn recording_from_row(row: AnyRow) -> Result<RecordingRow, sqlx::Erro
         stopped_at_ms: row.try_get(4)?,
         deleted_at_ms: row.try_get(5)?,
         deleted_by: row.try_get(6)?,
+        node: row.try_get(7)?,
     })
 }
 
 const EVENT_COLUMNS: &str = "seq, session_id, recording_id, action, role, participant_id, actor, \
                              at_ms, notice_hash, detail";
 pub(super) const RECORDING_COLUMNS: &str =
-    "id, session_id, status, started_at_ms, stopped_at_ms, deleted_at_ms, deleted_by";
+    "id, session_id, status, started_at_ms, stopped_at_ms, deleted_at_ms, deleted_by, node";
 
 impl Store {
     /// Appends one event of the consent state machine.
@@ -272,19 +275,22 @@ impl Store {
             .await?)
     }
 
+    /// A recording `node` starts writing.
     pub async fn insert_recording(
         &self,
         id: RecordingId,
         session: SessionId,
         started_at_ms: i64,
+        node: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO recordings (id, session_id, status, started_at_ms)
-             VALUES ($1, $2, 'recording', $3)",
+            "INSERT INTO recordings (id, session_id, status, started_at_ms, node)
+             VALUES ($1, $2, 'recording', $3, $4)",
         )
         .bind(id.to_string())
         .bind(session.to_string())
         .bind(started_at_ms)
+        .bind(node)
         .execute(&mut *self.conn(Lane::Urgent).await?)
         .await?;
         Ok(())
@@ -365,14 +371,70 @@ impl Store {
             .await?)
     }
 
-    /// Recordings still marked as being written: after a crash, these were
-    /// interrupted.
-    pub async fn recordings_in_progress(&self) -> Result<Vec<RecordingRow>, StoreError> {
-        let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE status = 'recording'");
+    /// Recordings `node` was writing (or written before nodes existed)
+    /// still marked as being written: after its restart, these were
+    /// interrupted. Other nodes' are theirs, live or not.
+    pub async fn recordings_in_progress(
+        &self,
+        node: &str,
+    ) -> Result<Vec<RecordingRow>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings
+             WHERE status = 'recording' AND (node = $1 OR node = '')"
+        );
         Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(node)
             .try_map(recording_from_row)
             .fetch_all(&mut *self.normal().await?)
             .await?)
+    }
+
+    /// Recordings still marked as being written by a node other than
+    /// `me` whose heartbeat is older than `stale_before_ms` (or that has
+    /// none): that node is gone, and its recordings are to be recovered
+    /// from the bucket.
+    pub async fn orphaned_recordings(
+        &self,
+        me: &str,
+        stale_before_ms: i64,
+    ) -> Result<Vec<RecordingRow>, StoreError> {
+        let columns = RECORDING_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM recordings r LEFT JOIN duet_nodes n ON n.id = r.node
+             WHERE r.status = 'recording' AND r.node <> '' AND r.node <> $1
+               AND (n.id IS NULL OR n.heartbeat_at_ms < $2)"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(me)
+            .bind(stale_before_ms)
+            .try_map(recording_from_row)
+            .fetch_all(&mut *self.normal().await?)
+            .await?)
+    }
+
+    /// Makes `me` the writer of a recording `from` was writing, if it
+    /// still is: one node wins, and the node that comes back finds it is
+    /// no longer its to recover.
+    pub async fn claim_recording(
+        &self,
+        id: RecordingId,
+        from: &str,
+        me: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recordings SET node = $3
+             WHERE id = $1 AND node = $2 AND status = 'recording'",
+        )
+        .bind(id.to_string())
+        .bind(from)
+        .bind(me)
+        .execute(&mut *self.conn(Lane::Urgent).await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 

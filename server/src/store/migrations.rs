@@ -166,6 +166,13 @@ pub(super) const ALL: &[Migration] = &[
         sqlite: sqlite::V11,
         postgres: postgres::V11,
     },
+    Migration {
+        version: 12,
+        kind: Kind::Expand,
+        what: "the node writing each recording",
+        sqlite: sqlite::V12,
+        postgres: postgres::V12,
+    },
 ];
 
 /// The ledger; the same text suits both engines.

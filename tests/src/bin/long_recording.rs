@@ -247,7 +247,7 @@ fn run(args: Args) -> anyhow::Result<()> {
 
     rt.block_on(async {
         store
-            .insert_recording(id, args.session, started_at_ms)
+            .insert_recording(id, args.session, started_at_ms, "")
             .await?;
         store
             .set_recording_status(id, RecordingRowStatus::Complete, Some(stopped_at_ms))

@@ -221,3 +221,114 @@ async fn without_a_bucket_nothing_moves() {
     archive.delete(id).await.expect("delete");
     assert!(!is_copy(&dir));
 }
+
+#[test]
+fn chunks_count_only_as_far_as_they_lie_end_to_end() {
+    assert_eq!(contiguous(&[]), 0);
+    assert_eq!(contiguous(&[(0, 10), (10, 5), (15, 1)]), 3);
+    assert_eq!(contiguous(&[(0, 10), (12, 5)]), 1, "a gap ends the file");
+    assert_eq!(contiguous(&[(5, 10)]), 0, "nothing from the start");
+}
+
+#[tokio::test]
+async fn a_recording_shipped_in_chunks_is_put_back_together_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Arc::new(InMemory::new());
+    let archive = Archive::on(store.clone(), "eu");
+    let id = "5d0f3b1e-2c4a-4b6d-8e9f-0a1b2c3d4e5f";
+    let dir = tmp.path().join("writer").join(id);
+    std::fs::create_dir_all(&dir).expect("dir");
+    manifest::write(&dir, &manifest(ManifestStatus::Recording)).expect("manifest");
+    let audio_path = dir.join("mentor-audio.ogg");
+
+    // Three sweeps while the file grows; one with nothing new.
+    let mut shipped = BTreeMap::new();
+    let mut written = Vec::new();
+    for (round, grow) in [7_000usize, 0, 123_457].into_iter().enumerate() {
+        written.extend((0..grow).map(|i| ((i + round) % 253) as u8));
+        std::fs::write(&audio_path, &written).expect("write");
+        archive.ship(id, &dir, &mut shipped).await.expect("ship");
+    }
+    assert_eq!(
+        shipped.get("mentor-audio.ogg"),
+        Some(&(written.len() as u64))
+    );
+    let chunk_keys: Vec<String> = keys(&store)
+        .await
+        .into_iter()
+        .filter(|k| k.contains("/chunks/mentor-audio.ogg/"))
+        .collect();
+    assert_eq!(
+        chunk_keys,
+        [
+            format!("eu/recordings/{id}/chunks/mentor-audio.ogg/00000000000000000000"),
+            format!("eu/recordings/{id}/chunks/mentor-audio.ogg/00000000000000007000"),
+        ],
+        "one chunk per sweep that found new bytes, named by offset"
+    );
+
+    // Another node, another disk: the manifest as last sent, the file
+    // exactly as it was, the never-written track absent.
+    let other = tmp.path().join("recoverer").join(id);
+    assert!(archive.reassemble(id, &other).await.expect("reassemble"));
+    assert_eq!(
+        std::fs::read(other.join("mentor-audio.ogg")).expect("audio"),
+        written
+    );
+    assert_eq!(
+        manifest::read(&other).expect("manifest").status,
+        ManifestStatus::Recording
+    );
+    assert!(!other.join("mentee-screen.webm").exists());
+
+    // Once the whole recording is uploaded, its chunks go.
+    manifest::update(&dir, |m| m.status = ManifestStatus::Complete).expect("finish");
+    std::fs::write(dir.join("transcript.json"), b"{}").expect("transcript");
+    archive.upload(id, &dir).await.expect("upload");
+    assert!(
+        keys(&store).await.iter().all(|k| !k.contains("/chunks/")),
+        "{:?}",
+        keys(&store).await
+    );
+    // Nothing to go on: no chunk manifest.
+    let none = tmp.path().join("none");
+    assert!(
+        !archive
+            .reassemble("00000000-0000-4000-8000-000000000000", &none)
+            .await
+            .expect("reassemble")
+    );
+}
+
+#[tokio::test]
+async fn a_lost_chunk_ends_the_file_where_it_was() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Arc::new(InMemory::new());
+    let archive = Archive::on(store.clone(), "");
+    let id = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d";
+    let dir = tmp.path().join("w").join(id);
+    std::fs::create_dir_all(&dir).expect("dir");
+    manifest::write(&dir, &manifest(ManifestStatus::Recording)).expect("manifest");
+    let mut shipped = BTreeMap::new();
+    std::fs::write(dir.join("mentor-audio.ogg"), [1u8; 100]).expect("write");
+    archive.ship(id, &dir, &mut shipped).await.expect("ship");
+    std::fs::write(dir.join("mentor-audio.ogg"), [1u8; 250]).expect("write");
+    archive.ship(id, &dir, &mut shipped).await.expect("ship");
+    std::fs::write(dir.join("mentor-audio.ogg"), [1u8; 400]).expect("write");
+    archive.ship(id, &dir, &mut shipped).await.expect("ship");
+    store
+        .delete(&ObjectPath::from(format!(
+            "recordings/{id}/chunks/mentor-audio.ogg/00000000000000000100"
+        )))
+        .await
+        .expect("lose the middle chunk");
+    let other = tmp.path().join("r").join(id);
+    assert!(archive.reassemble(id, &other).await.expect("reassemble"));
+    assert_eq!(
+        std::fs::read(other.join("mentor-audio.ogg"))
+            .expect("audio")
+            .len(),
+        100,
+        "only what lies end to end from the start"
+    );
+}

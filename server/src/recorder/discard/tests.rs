@@ -14,7 +14,7 @@ const NOW_MS: i64 = 1_900_000_000_000;
 async fn open_recording(store: &Store, root: &Path, session: SessionId) -> RecordingId {
     let id = RecordingId(uuid::Uuid::new_v4());
     store
-        .insert_recording(id, session, NOW_MS - 60_000)
+        .insert_recording(id, session, NOW_MS - 60_000, "")
         .await
         .expect("insert");
     for role in [Role::Mentor, Role::Mentee] {
@@ -40,9 +40,11 @@ async fn open_recording(store: &Store, root: &Path, session: SessionId) -> Recor
 async fn recover_now(root: &Path, store: &Store) {
     let (root, store) = (root.to_path_buf(), store.clone());
     let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || super::super::recovery::recover(&root, &store, &runtime))
-        .await
-        .expect("recovery ran");
+    tokio::task::spawn_blocking(move || {
+        super::super::recovery::recover(&root, &store, &runtime, "")
+    })
+    .await
+    .expect("recovery ran");
 }
 
 #[tokio::test]

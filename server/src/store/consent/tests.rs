@@ -103,3 +103,98 @@ async fn a_node_that_lost_the_session_cannot_write_its_trail() {
     let at: Vec<i64> = trail.iter().map(|e| e.at_ms).collect();
     assert_eq!(at, [1, 3], "only the holders' events");
 }
+
+#[tokio::test]
+async fn a_gone_nodes_recordings_are_found_and_claimed_once() {
+    use crate::store::NodeAdvert;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_for_test(dir.path()).await;
+    let now = 1_800_000_000_000;
+    let advert = |id: &str| NodeAdvert {
+        id: id.into(),
+        media_addr: "10.0.0.1:7882".into(),
+        internal_url: format!("http://{id}:8080"),
+    };
+    // `a` stopped heartbeating a minute ago; `b` is alive.
+    store
+        .heartbeat(&advert("a"), now - 120_000, now - 60_000)
+        .await
+        .expect("a");
+    store
+        .heartbeat(&advert("b"), now - 120_000, now)
+        .await
+        .expect("b");
+    let session = SessionId(uuid::Uuid::new_v4());
+    let rec = |_: u8| RecordingId(uuid::Uuid::new_v4());
+    let (on_a, on_b, old, done_on_a, on_unknown) = (rec(1), rec(2), rec(3), rec(4), rec(5));
+    store
+        .insert_recording(on_a, session, now - 90_000, "a")
+        .await
+        .expect("insert");
+    store
+        .insert_recording(on_b, session, now - 90_000, "b")
+        .await
+        .expect("insert");
+    store
+        .insert_recording(old, session, now - 90_000, "")
+        .await
+        .expect("insert");
+    store
+        .insert_recording(done_on_a, session, now - 90_000, "a")
+        .await
+        .expect("insert");
+    store
+        .insert_recording(on_unknown, session, now - 90_000, "c")
+        .await
+        .expect("insert");
+    store
+        .set_recording_status(done_on_a, RecordingRowStatus::Complete, Some(now - 70_000))
+        .await
+        .expect("finish");
+
+    let stale_before = now - 10_000;
+    let mut orphans: Vec<String> = store
+        .orphaned_recordings("b", stale_before)
+        .await
+        .expect("orphans")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    orphans.sort();
+    let mut want = vec![on_a.to_string(), on_unknown.to_string()];
+    want.sort();
+    assert_eq!(
+        orphans, want,
+        "still recording on a node that is gone (or never heartbeated); not b's own, not a finished one, not one from before nodes"
+    );
+    // Each node's own restart recovers its own and the old ones only.
+    let mine: Vec<String> = store
+        .recordings_in_progress("a")
+        .await
+        .expect("a's")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(mine.contains(&on_a.to_string()) && mine.contains(&old.to_string()));
+    assert!(
+        !mine.contains(&on_b.to_string()),
+        "never another live node's"
+    );
+
+    assert!(store.claim_recording(on_a, "a", "b").await.expect("claim"));
+    assert!(
+        !store.claim_recording(on_a, "a", "c").await.expect("again"),
+        "claimed once"
+    );
+    let row = store.recording(on_a).await.expect("read").expect("row");
+    assert_eq!(row.node, "b");
+    assert!(
+        store
+            .recordings_in_progress("a")
+            .await
+            .expect("a's")
+            .iter()
+            .all(|r| r.id != on_a.to_string()),
+        "a, back, no longer recovers it"
+    );
+}

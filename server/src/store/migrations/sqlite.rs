@@ -283,3 +283,8 @@ pub(super) const V11: &str = "CREATE TABLE duet_chores (
         holder TEXT NOT NULL,
         until_ms BIGINT NOT NULL
     );";
+
+/// The node writing each recording: only it recovers the recording
+/// locally after a restart; another node recovers it from the bucket's
+/// chunks once that node is gone. `''`: written before nodes existed.
+pub(super) const V12: &str = "ALTER TABLE recordings ADD COLUMN node TEXT NOT NULL DEFAULT '';";

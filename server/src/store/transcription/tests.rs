@@ -8,7 +8,7 @@ async fn store_with_recording() -> (tempfile::TempDir, Store, RecordingId) {
     let store = Store::open_for_test(dir.path()).await;
     let id = RecordingId(uuid::Uuid::new_v4());
     store
-        .insert_recording(id, SessionId(uuid::Uuid::new_v4()), 1_000)
+        .insert_recording(id, SessionId(uuid::Uuid::new_v4()), 1_000, "")
         .await
         .expect("insert");
     store
