@@ -276,11 +276,14 @@ pub async fn run_with_signals(
     );
     let heartbeats = {
         let hub = state.hub().clone();
+        // The lease ran out: this node may no longer hold calls, but the
+        // deployment can (another node, or this one once its heartbeat
+        // gets through again), so the pages reconnect at once.
         cluster.spawn(move || {
             let hub = hub.clone();
             tokio::spawn(async move {
                 hub.end_all(
-                    duet_signaling::protocol::EndReason::ServerShutdown,
+                    duet_signaling::protocol::EndReason::Moved,
                     std::time::Duration::from_secs(5),
                 )
                 .await;

@@ -258,8 +258,9 @@ pub enum EndReason {
     Expired,
     /// The server is shutting down.
     ServerShutdown,
-    /// The server is shutting down and another one of the deployment takes
-    /// the call: reconnect at once, and the call goes on there.
+    /// This server can no longer hold the call but the deployment can (it
+    /// drains and another node takes calls, or it lost its lease):
+    /// reconnect at once, and the call goes on where it is placed next.
     Moved,
 }
 
