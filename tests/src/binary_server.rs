@@ -38,20 +38,30 @@ impl BinaryServer {
         id: &str,
         database: &str,
     ) -> anyhow::Result<BinaryServer> {
-        Self::start_with(
-            data,
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--public-ip",
-                "127.0.0.1",
-                "--node-id",
-                id,
-                "--database-url",
-                database,
-            ],
-            &[],
-        )
+        Self::start_node_with(data, id, database, &[], &[])
+    }
+
+    /// [`start_node`](Self::start_node) with more `serve` flags and
+    /// environment variables.
+    pub fn start_node_with(
+        data: &std::path::Path,
+        id: &str,
+        database: &str,
+        more_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<BinaryServer> {
+        let mut args = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--public-ip",
+            "127.0.0.1",
+            "--node-id",
+            id,
+            "--database-url",
+            database,
+        ];
+        args.extend_from_slice(more_args);
+        Self::start_with(data, &args, env)
     }
 
     /// `duet serve` with `serve_args` (besides a free media port and JSON

@@ -209,21 +209,7 @@ async fn a_draining_node_moves_its_calls_to_another_node() {
     );
     let grace = [("DUET_SHUTDOWN_GRACE_PERIOD_S", "1")];
     let start = |dir: &Path, id: &str| {
-        BinaryServer::start_with(
-            dir,
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--public-ip",
-                "127.0.0.1",
-                "--node-id",
-                id,
-                "--database-url",
-                db.url(),
-            ],
-            &grace,
-        )
-        .expect("duet starts")
+        BinaryServer::start_node_with(dir, id, db.url(), &[], &grace).expect("duet starts")
     };
     let mut a = start(dir_a.path(), "node-a");
     let b = start(dir_b.path(), "node-b");

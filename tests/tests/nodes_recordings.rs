@@ -27,23 +27,8 @@ fn node(data: &std::path::Path, id: &str, database: &str, s3: &S3Server) -> Bina
     let mut env = CREDENTIALS.to_vec();
     env.push(("AWS_ENDPOINT_URL", s3.endpoint.as_str()));
     let url = format!("s3://{BUCKET}/eu");
-    BinaryServer::start_with(
-        data,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--public-ip",
-            "127.0.0.1",
-            "--node-id",
-            id,
-            "--database-url",
-            database,
-            "--storage-url",
-            &url,
-        ],
-        &env,
-    )
-    .expect("duet starts")
+    BinaryServer::start_node_with(data, id, database, &["--storage-url", &url], &env)
+        .expect("duet starts")
 }
 
 async fn get_json(server: &BinaryServer, path: &str) -> Value {
