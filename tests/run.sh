@@ -132,12 +132,17 @@ export DUET_BIN="${DUET_BIN:-$CARGO_TARGET_DIR/debug/duet}"
 # again with other features. The cluster runs as the `postgres` user,
 # which only root can switch to.
 export DUET_PG_TESTS="--lib --test nodes --test nodes_recordings --test database_restart --test http_api --test admin_api --test pairs_api --test reflection_api --test recordings_api --test http_limits"
+# The browser tests run inside a throwaway PostgreSQL too, for the tests
+# of calls outliving a node (tests/browser/nodes.test.mjs); the others
+# use embedded SQLite as before.
 if [ "$(id -u)" -eq 0 ]; then
     pg_pass='echo "==> the store and API tests again, on PostgreSQL" &&
         $0 tests/postgres.sh run sh -c "cargo test --workspace --offline --locked $DUET_PG_TESTS"'
+    browser_pass='$0 tests/postgres.sh run node --test --test-concurrency=1 tests/browser/'
 else
-    echo "note: not root, so the PostgreSQL pass is skipped (it runs the cluster as the postgres user)"
+    echo "note: not root, so the PostgreSQL pass and the browser tests of several nodes are skipped (they run the cluster as the postgres user)"
     pg_pass=true
+    browser_pass='$0 node --test --test-concurrency=1 tests/browser/'
 fi
 # Each part has a watchdog: a test that hangs (a process or a loop left
 # behind) fails the run with a clear line instead of stalling CI until its
@@ -149,7 +154,7 @@ test_cmd='ip link set lo up &&
     { '"$pg_pass"' ||
       { rc=$?; [ $rc -ne 124 ] || echo "the PostgreSQL pass did not finish within 35 minutes" >&2; exit $rc; }; } &&
     echo "==> browser tests" &&
-    { $0 node --test --test-concurrency=1 tests/browser/ ||
+    { '"$browser_pass"' ||
       { rc=$?; [ $rc -ne 124 ] || echo "the browser tests did not finish within 35 minutes" >&2; exit $rc; }; }'
 # A private mount namespace too: the full-disk test mounts a tiny tmpfs that
 # nobody outside the tests sees.

@@ -33,10 +33,10 @@ export function createAdmin(dataDir, name, password) {
 }
 
 // Starts `duet serve` on free ports with a fresh data folder and a random
-// API key, and resolves once its JSON startup line gives the HTTP address.
-export async function startServer({ extraArgs = [], env = {} } = {}) {
+// API key (or `key`: nodes of one cluster share theirs), and resolves once
+// its JSON startup line gives the HTTP address.
+export async function startServer({ extraArgs = [], env = {}, key = randomKey() } = {}) {
   const dataDir = scratchDir('data');
-  const key = randomBytes(24).toString('base64url').slice(0, 32);
   const bin = duetBin();
   const child = spawn(
     bin,
@@ -173,6 +173,11 @@ export async function startServer({ extraArgs = [], env = {} } = {}) {
     lastLogs(n = 60) {
       return foldRepeats(logs).slice(-n).join('\n');
     },
+    // `kill -9`: the process dies on the spot, its sockets reset.
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
     // SIGTERM, then wait for the process to exit (SIGKILL after 10 s).
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -185,6 +190,10 @@ export async function startServer({ extraArgs = [], env = {} } = {}) {
       removeDir(dataDir);
     },
   };
+}
+
+export function randomKey() {
+  return randomBytes(24).toString('base64url').slice(0, 32);
 }
 
 function foldRepeats(lines) {
