@@ -1,5 +1,5 @@
 // The nodes sharing this deployment's database: which are live, which
-// drain, and how many sessions each holds (one node alone lists itself).
+// drain, and which sessions each holds (one node alone lists itself).
 
 import { api } from './admin-api.js';
 import {
@@ -29,6 +29,18 @@ function state(n) {
   return { key: 'live', text: 'Live' };
 }
 
+// How many sessions the node holds, and each by its title, linked to its
+// live view.
+function heldList(n) {
+  const held = n.held ?? [];
+  if (!held.length) return String(n.sessions);
+  return el('div', {},
+    String(n.sessions),
+    el('ul', { class: 'node-held' }, held.map((h) => el('li', {},
+      el('a', { href: `#sessions/${encodeURIComponent(h.id)}`, dataset: { testid: 'node-session' } },
+        h.title || 'Untitled session')))));
+}
+
 async function load() {
   let data;
   try {
@@ -43,7 +55,7 @@ async function load() {
     return el('tr', { dataset: { testid: 'node-row', node: n.id, state: s.key } },
       td('Node', el('span', {}, n.id, n.this ? el('span', { class: 'muted-text' }, ' (this one)') : '')),
       td('State', el('span', { class: `node-state node-${s.key}` }, s.text)),
-      td('Sessions', String(n.sessions)),
+      td('Sessions', heldList(n)),
       td('Media', n.media_addr || '—'),
       td('Internal', n.internal_url || '—'),
       td('Last heartbeat', timeEl(n.heartbeat_at, { seconds: true })),

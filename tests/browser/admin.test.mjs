@@ -369,12 +369,23 @@ e2e('the audit log shows logins, the session, its end and the deletion, newest f
 });
 
 e2e('the nodes view lists this server, live, with the sessions it holds', ctx, async () => {
+  // Someone in a call: the session is placed on this node.
+  const held = await ctx.server.createSession({ title: 'Held here' });
+  const alone = startPeer('Ada', tokenOf(held.links.mentor));
   await byTestId(page, 'nav-nodes').click();
   const row = page.locator('[data-testid="node-row"]');
   await waitUntil('this node listed as live', async () => (await row.count()) === 1
     && (await row.getAttribute('data-state')) === 'live');
   assert.match(await row.textContent(), /this one/);
+  const link = row.locator('[data-testid="node-session"]');
+  await waitUntil('the held session under the node', async () => (await link.count()) === 1
+    && (await link.textContent()) === 'Held here'
+    ? { ok: true } : { ok: false, text: await row.textContent() }, { timeout: 15_000 });
   await shot('admin-nodes.png');
+  await link.click();
+  await page.waitForFunction((id) => location.hash === `#sessions/${id}`, held.id);
+  alone.child.kill();
+  await ctx.server.endSession(held.id);
 });
 
 e2e('on a phone: the sessions list as cards; a lost login shows the form again; log out', ctx, async () => {

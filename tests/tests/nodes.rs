@@ -137,6 +137,20 @@ async fn a_session_lives_on_one_node_and_moves_only_when_its_node_is_gone() {
         [("node-a".into(), 1, true), ("node-b".into(), 0, true)],
         "{listed}"
     );
+    // And which sessions: this one, by its title, on a.
+    assert_eq!(
+        listed["nodes"][0]["held"][0]["id"], session["id"],
+        "{listed}"
+    );
+    assert_eq!(
+        listed["nodes"][0]["held"][0]["title"], session["title"],
+        "{listed}"
+    );
+    assert_eq!(
+        listed["nodes"][1]["held"],
+        serde_json::json!([]),
+        "{listed}"
+    );
 
     // a dies: the mentee's pipe through b closes with it. a's port now
     // refuses connections, so b takes the session over at once (one epoch

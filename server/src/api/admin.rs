@@ -282,6 +282,9 @@ async fn audit(
 
 /// Nodes seen within this long are listed; older rows are nodes long gone.
 const NODES_SEEN_WITHIN_MS: i64 = 24 * 3600 * 1000;
+/// Sessions listed under the nodes, in all: a few nodes' worth of calls
+/// (`sessions` still counts every one).
+const HELD_SESSIONS_LISTED: i64 = 1000;
 
 /// The nodes sharing this database: which are live (heartbeat within the
 /// lease), draining, and how many sessions each holds. One node alone
@@ -290,6 +293,14 @@ async fn nodes(State(state): State<AppState>, _admin: Admin) -> Result<Response,
     let now = crate::clock::now_ms();
     let lease_ms = i64::try_from(crate::cluster::lease::LEASE.as_millis()).unwrap_or(i64::MAX);
     let rows = state.store().nodes(now - NODES_SEEN_WITHIN_MS).await?;
+    let mut held: std::collections::HashMap<String, Vec<Value>> = std::collections::HashMap::new();
+    for h in state.store().held_sessions(HELD_SESSIONS_LISTED).await? {
+        held.entry(h.node).or_default().push(json!({
+            "id": h.session,
+            "title": h.title,
+            "placed_at": rfc3339(h.placed_at_ms / 1000),
+        }));
+    }
     let here = state.cluster().node_id();
     let out: Vec<Value> = rows
         .iter()
@@ -300,6 +311,7 @@ async fn nodes(State(state): State<AppState>, _admin: Admin) -> Result<Response,
                 "live": n.heartbeat_at_ms >= now - lease_ms,
                 "draining": n.draining,
                 "sessions": n.sessions,
+                "held": held.remove(&n.id).unwrap_or_default(),
                 "media_addr": n.media_addr,
                 "internal_url": n.internal_url,
                 "heartbeat_at": rfc3339(n.heartbeat_at_ms / 1000),

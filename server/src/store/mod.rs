@@ -87,7 +87,7 @@ pub use pair_content::{
 };
 pub use pair_schedule::{PairCall, ScheduleRecord, creator};
 pub use pairs::{PairChanges, PairLink, PairPerson, PairRecord, PersonChanges};
-pub use placement::{Fence, NodeAdvert, NodeRow, SessionPlacement};
+pub use placement::{Fence, HeldSession, NodeAdvert, NodeRow, SessionPlacement};
 pub use policy::{NewNotice, NoticeVersion};
 pub use reflection::VIEW_ACTION;
 pub use sessions::SessionRecord;

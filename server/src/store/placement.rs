@@ -41,6 +41,15 @@ pub struct NodeRow {
     pub sessions: i64,
 }
 
+/// A session placed on a node now, for the admin's view of the nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldSession {
+    pub node: String,
+    pub session: String,
+    pub title: String,
+    pub placed_at_ms: i64,
+}
+
 /// Where a session lives, and the epoch of that placement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionPlacement {
@@ -167,6 +176,33 @@ impl Store {
                     started_at_ms: r.try_get(4)?,
                     draining: r.try_get::<i64, _>(5)? != 0,
                     sessions: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The sessions placed on a node now (released ones are on none),
+    /// newest first per node, at most `limit` in all: the console lists
+    /// them under each node.
+    pub async fn held_sessions(&self, limit: i64) -> Result<Vec<HeldSession>, StoreError> {
+        let mut c = self.normal().await?;
+        let rows = sqlx::query(
+            "SELECT p.node_id, p.session_id, s.title, p.placed_at_ms
+             FROM duet_placements p JOIN sessions s ON s.id = p.session_id
+             WHERE p.node_id <> ''
+             ORDER BY p.node_id, p.placed_at_ms DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(HeldSession {
+                    node: r.try_get(0)?,
+                    session: r.try_get(1)?,
+                    title: r.try_get(2)?,
+                    placed_at_ms: r.try_get(3)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -272,3 +272,67 @@ async fn a_session_is_taken_over_from_a_dead_node_once() {
         })
     );
 }
+
+#[tokio::test]
+async fn each_node_lists_the_sessions_it_holds_and_a_released_one_on_none() {
+    let (stores, _db, _dir) = nodes(1).await;
+    let store = &stores[0];
+    for id in ["a", "b"] {
+        store
+            .heartbeat(&advert(id), STARTED, NOW)
+            .await
+            .expect("heartbeat");
+    }
+    // Asked by a each time: a (a tie), then b (less loaded), then a (a tie).
+    let mut placed = Vec::new();
+    for (i, title) in ["first", "second", "third"].into_iter().enumerate() {
+        let id = session();
+        store
+            .create_session(crate::store::SessionRecord {
+                id,
+                title: title.into(),
+                mentor_name: "m".into(),
+                mentee_name: "n".into(),
+                mentor_link: "l1".into(),
+                mentee_link: "l2".into(),
+                recording: duet_signaling::protocol::RecordingPolicy::Off,
+                created_at: 0,
+                expires_at: 1,
+                ended_at: None,
+            })
+            .await
+            .expect("session");
+        let at = NOW + i64::try_from(i).expect("small");
+        placed.push((id, place(store, id, "a", at).await.expect("placed")));
+    }
+    let listed = |held: Vec<HeldSession>| -> Vec<(String, String)> {
+        held.into_iter().map(|h| (h.node, h.title)).collect()
+    };
+    // By node, the newest first.
+    assert_eq!(
+        listed(store.held_sessions(100).await.expect("held")),
+        [
+            ("a".into(), "third".into()),
+            ("a".into(), "first".into()),
+            ("b".into(), "second".into())
+        ]
+    );
+
+    // Released: on no node, so under none.
+    let (first, at) = &placed[0];
+    assert!(
+        store
+            .release(*first, &at.node, at.epoch)
+            .await
+            .expect("release")
+    );
+    assert_eq!(
+        listed(store.held_sessions(100).await.expect("held")),
+        [("a".into(), "third".into()), ("b".into(), "second".into())]
+    );
+    assert_eq!(
+        store.held_sessions(1).await.expect("held").len(),
+        1,
+        "the limit"
+    );
+}
