@@ -50,6 +50,8 @@ pub(super) struct Finalize<'a> {
     pub runtime: &'a tokio::runtime::Handle,
     /// Told once the recording is finalized (it queues the transcript).
     pub after: Option<&'a super::After>,
+    /// This node's id: it finalizes only a recording that is still its own.
+    pub node: &'a str,
 }
 
 pub(super) fn finish(
@@ -165,6 +167,17 @@ pub(super) fn complete(
     if let Err(e) = manifest::write(ctx.dir, m) {
         tracing::error!(recording = %ctx.id, error = %e, "could not write the final manifest");
     }
+    // This node was frozen past its lease and another recovered the
+    // recording from its chunks meanwhile: that one is the recording now.
+    // This copy stays on disk, set aside by the archive sweep, and nothing
+    // of it reaches the database or the transcriber.
+    if let Ok(Some(row)) = ctx.runtime.block_on(ctx.store.recording(ctx.id))
+        && !row.node.is_empty()
+        && row.node != ctx.node
+    {
+        tracing::warn!(recording = %ctx.id, recovered_by = %row.node, "another node recovered this recording while this node was gone; its status stands");
+        return;
+    }
     // Queued before the row says finished, so that nobody who sees a
     // finished recording finds no transcription job for it.
     if let Some(after) = ctx.after {
@@ -174,13 +187,22 @@ pub(super) fn complete(
         ManifestStatus::Complete => RecordingRowStatus::Complete,
         _ => RecordingRowStatus::Interrupted,
     };
-    let stored = ctx.runtime.block_on(ctx.store.set_recording_status(
+    // Fenced in the statement too: a claim between the check above and
+    // here still wins.
+    let stored = ctx.runtime.block_on(ctx.store.finish_recording(
         ctx.id,
         db_status,
         Some(stopped_at_ms),
+        ctx.node,
     ));
-    if let Err(e) = stored {
-        tracing::error!(recording = %ctx.id, error = %e, "could not store a recording's status");
+    match stored {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(recording = %ctx.id, "another node recovered this recording just now; its status stands")
+        }
+        Err(e) => {
+            tracing::error!(recording = %ctx.id, error = %e, "could not store a recording's status")
+        }
     }
     tracing::info!(recording = %ctx.id, status = ?status, "recording finalized");
 }

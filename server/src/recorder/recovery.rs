@@ -37,10 +37,11 @@ pub async fn start(
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     let (list_root, list_store, list_runtime) = (root.clone(), store.clone(), runtime.clone());
+    let list_node = node.clone();
     let pending = tokio::task::spawn_blocking(move || {
         let now_ms = crate::clock::now_s() * 1000;
         discard::recover(&list_root, &list_store, &list_runtime, now_ms);
-        list_runtime.block_on(list_store.recordings_in_progress(&node))
+        list_runtime.block_on(list_store.recordings_in_progress(&list_node))
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -58,7 +59,7 @@ pub async fn start(
     // the process may exit before it is done (the next start resumes).
     std::thread::Builder::new()
         .name("duet-recovery".into())
-        .spawn(move || recover_rows(&root, pending, &store, &runtime, after.as_ref()))?;
+        .spawn(move || recover_rows(&root, pending, &store, &runtime, after.as_ref(), &node))?;
     Ok(())
 }
 
@@ -67,21 +68,23 @@ pub async fn start(
 pub fn recover(root: &Path, store: &Store, runtime: &tokio::runtime::Handle, node: &str) {
     discard::recover(root, store, runtime, crate::clock::now_s() * 1000);
     match runtime.block_on(store.recordings_in_progress(node)) {
-        Ok(rows) => recover_rows(root, rows, store, runtime, None),
+        Ok(rows) => recover_rows(root, rows, store, runtime, None, node),
         Err(e) => tracing::error!(error = %e, "could not look for interrupted recordings"),
     }
 }
 
 /// Finalizes one recording left open under `root`: another node's,
-/// reassembled here from the bucket's chunks (`archive::sweep`).
+/// reassembled here from the bucket's chunks (`archive::sweep`) after
+/// `node`, this one, claimed it.
 pub fn recover_one(
     root: &Path,
     row: RecordingRow,
     store: &Store,
     runtime: &tokio::runtime::Handle,
     after: Option<&super::After>,
+    node: &str,
 ) {
-    recover_rows(root, vec![row], store, runtime, after);
+    recover_rows(root, vec![row], store, runtime, after, node);
 }
 
 fn recover_rows(
@@ -90,6 +93,7 @@ fn recover_rows(
     store: &Store,
     runtime: &tokio::runtime::Handle,
     after: Option<&super::After>,
+    node: &str,
 ) {
     for row in pending {
         let Ok(uuid) = uuid::Uuid::parse_str(&row.id) else {
@@ -104,10 +108,11 @@ fn recover_rows(
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(recording = %id, error = %e, "interrupted recording has no readable manifest");
-                let _ = runtime.block_on(store.set_recording_status(
+                let _ = runtime.block_on(store.finish_recording(
                     id,
                     crate::store::RecordingRowStatus::Interrupted,
                     None,
+                    node,
                 ));
                 continue;
             }
@@ -156,6 +161,7 @@ fn recover_rows(
             store,
             runtime,
             after,
+            node,
         };
         finalize::complete(
             &ctx,

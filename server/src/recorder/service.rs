@@ -211,6 +211,7 @@ impl Recorders {
             bytes_written: self.metrics.recording_bytes.clone(),
             limits: self.limits,
             after: self.after.clone(),
+            node: self.node.clone(),
         };
         let (go, prepared) = self.spawn_writer(job)?;
         prepared

@@ -69,6 +69,8 @@ pub struct WriterJob {
     pub limits: Limits,
     /// Told when the recording is finalized.
     pub after: Option<super::After>,
+    /// This node's id: the recording's writer in the database.
+    pub node: String,
 }
 
 /// What the writer thread receives: packets, and orders to stop.
@@ -122,6 +124,7 @@ pub fn run(job: WriterJob) {
         bytes_written,
         limits,
         after,
+        node,
     } = job;
     let mut tracks: BTreeMap<(Role, TrackKind), Track> = BTreeMap::new();
     let inbox = Inbox { packets, control };
@@ -161,6 +164,7 @@ pub fn run(job: WriterJob) {
         store: &store,
         runtime: &runtime,
         after: after.as_ref(),
+        node: &node,
     };
     finalize::finish(ctx, manifest, summaries, outcome);
 }

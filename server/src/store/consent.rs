@@ -314,6 +314,30 @@ impl Store {
         Ok(())
     }
 
+    /// The writer's last word on a recording: its status, only while it is
+    /// still `writer`'s (or from before nodes were recorded). False when
+    /// another node recovered it meanwhile (this one was frozen past its
+    /// lease): that node's status stands.
+    pub async fn finish_recording(
+        &self,
+        id: RecordingId,
+        status: RecordingRowStatus,
+        stopped_at_ms: Option<i64>,
+        writer: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recordings SET status = $2, stopped_at_ms = COALESCE(stopped_at_ms, $3)
+             WHERE id = $1 AND (node = $4 OR node = '')",
+        )
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .bind(stopped_at_ms)
+        .bind(writer)
+        .execute(&mut *self.normal().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn mark_recording_deleted(
         &self,
         id: RecordingId,

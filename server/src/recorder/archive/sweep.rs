@@ -281,6 +281,7 @@ impl Sweeper {
                 }
             }
             let (root, store, after) = (s.root.clone(), s.store.clone(), s.after.clone());
+            let node = s.node.clone();
             let runtime = tokio::runtime::Handle::current();
             let gone = row.node.clone();
             let recovered = tokio::task::spawn_blocking(move || {
@@ -290,6 +291,7 @@ impl Sweeper {
                     &store,
                     &runtime,
                     after.as_ref(),
+                    &node,
                 );
             })
             .await;

@@ -197,4 +197,24 @@ async fn a_gone_nodes_recordings_are_found_and_claimed_once() {
             .all(|r| r.id != on_a.to_string()),
         "a, back, no longer recovers it"
     );
+    // a, woken, finishes its copy: the row stays b's, as b leaves it.
+    assert!(
+        !store
+            .finish_recording(on_a, RecordingRowStatus::Complete, Some(now), "a")
+            .await
+            .expect("a's finish")
+    );
+    let row = store.recording(on_a).await.expect("read").expect("row");
+    assert_eq!(
+        (row.status, row.node.as_str()),
+        (RecordingRowStatus::Recording, "b")
+    );
+    assert!(
+        store
+            .finish_recording(on_a, RecordingRowStatus::Interrupted, Some(now), "b")
+            .await
+            .expect("b's finish")
+    );
+    let row = store.recording(on_a).await.expect("read").expect("row");
+    assert_eq!(row.status, RecordingRowStatus::Interrupted);
 }
