@@ -50,6 +50,7 @@ pub struct Config {
     pub signaling: SignalingConfig,
     pub recording: RecordingConfig,
     pub transcription: TranscriptionConfig,
+    pub captions: CaptionsConfig,
     pub retention: RetentionConfig,
     pub pairs: PairsConfig,
     pub turn: TurnConfig,
@@ -397,6 +398,23 @@ pub struct TranscriptionConfig {
     pub models_url: String,
 }
 
+/// Live captions in calls (`captions`): they use the transcription model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptionsConfig {
+    /// Speakers captioned at once on this server; a person who turns
+    /// captions on past it is told so. 0 turns captions off.
+    pub max_speakers: usize,
+}
+
+impl Default for CaptionsConfig {
+    fn default() -> Self {
+        CaptionsConfig {
+            max_speakers: crate::captions::DEFAULT_MAX_SPEAKERS,
+        }
+    }
+}
+
 impl Default for TranscriptionConfig {
     fn default() -> Self {
         TranscriptionConfig {
@@ -476,6 +494,7 @@ impl Default for Config {
             signaling: SignalingConfig::default(),
             recording: RecordingConfig::default(),
             transcription: TranscriptionConfig::default(),
+            captions: CaptionsConfig::default(),
             retention: RetentionConfig::default(),
             pairs: PairsConfig::default(),
             turn: TurnConfig::default(),

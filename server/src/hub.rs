@@ -39,6 +39,7 @@ struct Inner {
     metrics: Metrics,
     /// Where sessions live; a retired room lets its placement go.
     cluster: Cluster,
+    captioner: crate::captions::Captioner,
 }
 
 impl Hub {
@@ -51,6 +52,7 @@ impl Hub {
         policies: Policies,
         metrics: Metrics,
         cluster: Cluster,
+        captioner: crate::captions::Captioner,
     ) -> Hub {
         let changes = policies.subscribe();
         let hub = Hub {
@@ -62,6 +64,7 @@ impl Hub {
                 policies,
                 metrics,
                 cluster,
+                captioner,
             }),
         };
         tokio::spawn(follow_policy(Arc::downgrade(&hub.inner), changes));
@@ -94,6 +97,7 @@ impl Hub {
             recording_allowed: policy.recording_allowed,
             metrics: self.inner.metrics.clone(),
             fence: Some(fence),
+            captioner: self.inner.captioner.clone(),
         }
     }
 
@@ -154,6 +158,24 @@ impl Hub {
                 action,
                 notice_hash,
                 discard,
+            },
+        );
+    }
+
+    /// A person's captions action.
+    pub fn captions(
+        &self,
+        id: SessionId,
+        conn: ConnId,
+        action: duet_signaling::captions::CaptionsAction,
+        translate: bool,
+    ) {
+        self.send(
+            id,
+            RoomCommand::Captions {
+                conn,
+                action,
+                translate,
             },
         );
     }

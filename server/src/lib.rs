@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod captions;
 pub mod cidr;
 pub mod cli;
 pub mod clock;

@@ -7,6 +7,7 @@
 //! the call's timing and talk time and stores them (`room/history.rs`).
 
 mod call_clock;
+mod captions;
 mod history;
 mod link_quality;
 mod recording;
@@ -60,6 +61,8 @@ pub(crate) struct RoomDeps {
     /// This node's hold on the session: consent events are stored only
     /// while it holds (`None`: unfenced, in tests of the room alone).
     pub fence: Option<crate::store::Fence>,
+    /// Starts live captions' workers (off without a speech model).
+    pub captioner: crate::captions::Captioner,
 }
 
 pub(crate) enum RoomCommand {
@@ -73,6 +76,12 @@ pub(crate) enum RoomCommand {
         action: RecordingAction,
         notice_hash: Option<String>,
         discard: bool,
+    },
+    /// A person's captions action (`room/captions.rs`).
+    Captions {
+        conn: ConnId,
+        action: duet_signaling::captions::CaptionsAction,
+        translate: bool,
     },
     /// The deployment's policy changed (an admin, the console).
     Policy {
@@ -115,6 +124,14 @@ pub(crate) struct Room {
     leaving: FuturesUnordered<tokio::time::Timeout<TalkReceipt>>,
     /// Each person's connection quality, as told to the pages.
     quality: link_quality::QualityWatch,
+    /// Who reads captions and who agreed to be captioned.
+    captions: duet_signaling::captions::Captions,
+    caption_workers: captions::CaptionWorkers,
+    /// What the caption workers heard.
+    heard: (
+        mpsc::UnboundedSender<crate::captions::Heard>,
+        mpsc::UnboundedReceiver<crate::captions::Heard>,
+    ),
 }
 
 /// A recording whose writer stopped on its own, and why.
@@ -145,6 +162,9 @@ impl Room {
             call_dirty: false,
             leaving: FuturesUnordered::new(),
             quality: Default::default(),
+            captions: Default::default(),
+            caption_workers: Default::default(),
+            heard: mpsc::unbounded_channel(),
         }
     }
 
@@ -170,6 +190,7 @@ impl Room {
                     self.recorder_failed(now_millis(), id, reason);
                     self.apply_consent_outputs().await;
                 }
+                Some(heard) = self.heard.1.recv() => self.caption_heard(heard),
                 Some(reply) = self.leaving.next(), if !self.leaving.is_empty() => {
                     self.talk_reported(reply);
                     self.queue_call_stats();
@@ -209,6 +230,8 @@ impl Room {
     pub(crate) async fn step(&mut self, cmd: RoomCommand) {
         let now = now_millis();
         let mut disconnected = None;
+        let captions_before = self.captions.status();
+        let admitted_before = self.joined_at.len();
         match cmd {
             RoomCommand::Join { req, outbound } => {
                 // Once per room, before its first join counts.
@@ -233,6 +256,11 @@ impl Room {
                 notice_hash,
                 discard,
             } => self.recording_action(now, conn, action, notice_hash, discard),
+            RoomCommand::Captions {
+                conn,
+                action,
+                translate,
+            } => self.captions_action(now, conn, action, translate),
             RoomCommand::Policy { recording_allowed } => {
                 self.policy_changed(now, recording_allowed)
             }
@@ -248,6 +276,11 @@ impl Room {
         }
         self.apply_session_outputs(now);
         self.apply_consent_outputs().await;
+        // Mute, join and leave all change who is captioned.
+        self.sync_captions();
+        if self.captions.status() != captions_before || self.joined_at.len() > admitted_before {
+            self.send_captions_status();
+        }
         if let Some(conn) = disconnected {
             self.conns.remove(&conn);
         }
@@ -326,6 +359,7 @@ impl Room {
                     self.call_joined(now, role);
                     self.consent
                         .handle(now, ConsentInput::Present { role, participant });
+                    self.captions_present(role);
                 }
                 Output::Removed { conn, role } => {
                     tracing::info!(session = %self.id, %role, "participant left");
@@ -338,6 +372,7 @@ impl Room {
                     let talk = self.deps.media.leave(key, conn);
                     self.call_left(now, role, talk);
                     self.consent.handle(now, ConsentInput::Absent { role });
+                    self.captions_absent(now, role);
                 }
             }
         }

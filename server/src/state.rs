@@ -106,6 +106,10 @@ impl AppState {
                     policies.clone(),
                     metrics.clone(),
                     cluster.clone(),
+                    crate::captions::Captioner::new(
+                        Some(transcriber.clone()),
+                        config.captions.max_speakers,
+                    ),
                 ),
                 cluster,
                 policies,

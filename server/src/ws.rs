@@ -364,6 +364,13 @@ impl Connection {
                     self.state.media().set_low_bandwidth(key, on);
                 }
             }
+            ClientMessage::Captions { action, translate } => {
+                if let Some(key) = self.key {
+                    self.state
+                        .hub()
+                        .captions(key.session, self.conn, action, translate);
+                }
+            }
             ClientMessage::Leave => self.to_room(Input::Leave { conn: self.conn }),
         }
         Step::Continue

@@ -7,12 +7,15 @@
 //! when, testable without sockets or sleeps.
 //!
 //! - [`protocol`]: messages on the wire and their error codes.
+//! - [`captions`]: live captions' consent: who reads captions and whose
+//!   speech may be recognized.
 //! - [`connection`]: what one socket may send before and after `join`.
 //! - [`consent`]: recording consent: when media may be written, and the
 //!   audit trail of every request, consent, decline, revoke and stop.
 //! - [`session`]: admission of one mentor and one mentee, replacement on
 //!   rejoin, peer events, chat relay, mute state.
 
+pub mod captions;
 pub mod connection;
 pub mod consent;
 pub mod ids;

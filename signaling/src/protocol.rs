@@ -142,6 +142,15 @@ pub enum ClientMessage {
     LowBandwidth {
         on: bool,
     },
+    /// Live captions (`captions.rs`): on or off for oneself, or the answer
+    /// when the other person asks to caption one's speech.
+    Captions {
+        action: crate::captions::CaptionsAction,
+        /// With `on`: read the other's captions translated into English
+        /// (multilingual models only).
+        #[serde(default)]
+        translate: bool,
+    },
     Leave,
     Ping,
 }
@@ -158,6 +167,7 @@ impl ClientMessage {
             ClientMessage::Chat { .. } => "chat",
             ClientMessage::Recording { .. } => "recording",
             ClientMessage::LowBandwidth { .. } => "low_bandwidth",
+            ClientMessage::Captions { .. } => "captions",
             ClientMessage::Leave => "leave",
             ClientMessage::Ping => "ping",
         }
@@ -296,6 +306,27 @@ pub enum ServerMessage {
         at: String,
     },
     Recording(RecordingStatus),
+    /// Both people's captions, sent to both pages on each change.
+    Captions {
+        #[serde(flatten)]
+        status: crate::captions::CaptionsStatus,
+        /// Whether this server's model can translate into English.
+        translation: bool,
+    },
+    /// What a captioned speaker said, to each page that reads captions.
+    /// Lines are numbered per speaker; a line that is not `final` is
+    /// replaced by the next one with the same `line` number.
+    Caption {
+        role: Role,
+        name: String,
+        line: u64,
+        text: String,
+        #[serde(rename = "final")]
+        is_final: bool,
+        /// Translated into English.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        translated: bool,
+    },
     /// How one person's connection is doing, sent to both pages when it
     /// changes (`quality.rs`): each shows its own and the other person's.
     Quality {
@@ -382,6 +413,10 @@ pub enum ErrorCode {
     InvalidField,
     /// Recording is not possible in this session or state.
     RecordingUnavailable,
+    /// Captions are not possible now: no speech model on this server, the
+    /// server's cap on captioned speakers is reached, or the action does
+    /// not apply.
+    CaptionsUnavailable,
     /// The client sent nothing useful for too long.
     Timeout,
     /// The server is shutting down or draining and takes no new joins.
@@ -410,6 +445,7 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::RecordingUnavailable => "recording_unavailable",
+            ErrorCode::CaptionsUnavailable => "captions_unavailable",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -456,6 +492,7 @@ const KNOWN_TYPES: &[&str] = &[
     "chat",
     "recording",
     "low_bandwidth",
+    "captions",
     "leave",
     "ping",
 ];

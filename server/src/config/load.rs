@@ -57,6 +57,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "transcription.jobs",
     "transcription.language",
     "transcription.models_url",
+    "captions.max_speakers",
     "turn.urls",
     "turn.shared_secret",
     "turn.credential_ttl_s",

@@ -90,6 +90,9 @@ struct Peer {
     talk: TalkMeter,
     /// Set while this session is being recorded.
     recorder: Option<RecordTap>,
+    /// Set while this participant's speech is captioned: their audio
+    /// goes there too (`captions`).
+    captioner: Option<RecordTap>,
     connected: bool,
     /// The addresses it is known by (`engine::routing`).
     addrs: PeerAddrs,
@@ -99,14 +102,14 @@ struct Peer {
 
 impl Peer {
     /// A new connection for `conn`, offered at `now`: what it said so far
-    /// on an earlier connection is `talk`, and `recorder` taps it while
-    /// the session is recorded.
+    /// on an earlier connection is `talk`, and `taps` are the recorder's
+    /// and the captioner's while there are any.
     fn new(
         conn: ConnId,
         now: Instant,
         built: BuiltPeer,
         talk: TalkMeter,
-        recorder: Option<RecordTap>,
+        (recorder, captioner): (Option<RecordTap>, Option<RecordTap>),
     ) -> Peer {
         Peer {
             conn,
@@ -118,6 +121,7 @@ impl Peer {
             downlink: Downlink::default(),
             talk,
             recorder,
+            captioner,
             connected: false,
             addrs: PeerAddrs::new(built.ufrag),
             timer: PeerTimer::default(),
@@ -185,8 +189,8 @@ pub(super) struct Engine {
     routes: Routing,
     /// ICE-TCP connections, by the client's address.
     tcp: TcpConns,
-    /// Sessions being recorded, and where their packets go.
-    recordings: HashMap<SessionId, RecordTap>,
+    /// Sessions being recorded or captioned, and where their packets go.
+    taps: HashMap<SessionId, SessionTaps>,
     /// UDP datagrams to send at the end of the loop's turn.
     outbox: Outbox,
     /// What the connection being serviced produced for the other
@@ -195,6 +199,20 @@ pub(super) struct Engine {
     drained: Drained,
     timers: Timers,
     stats: Stats,
+}
+
+/// Where a session's packets go besides the other participant.
+#[derive(Debug, Default)]
+struct SessionTaps {
+    recorder: Option<RecordTap>,
+    /// Per role (`Role::index`): that person's audio, to be captioned.
+    captions: [Option<RecordTap>; 2],
+}
+
+impl SessionTaps {
+    fn is_empty(&self) -> bool {
+        self.recorder.is_none() && self.captions.iter().all(Option::is_none)
+    }
 }
 
 impl Engine {
@@ -209,7 +227,7 @@ impl Engine {
             peers: HashMap::new(),
             routes: Routing::default(),
             tcp: TcpConns::new(advertise_tcp),
-            recordings: HashMap::new(),
+            taps: HashMap::new(),
             outbox: Outbox::new(),
             drained: Drained::default(),
             timers: Timers::new(Instant::now()),

@@ -212,6 +212,12 @@ pub(crate) enum Command {
         session: SessionId,
         tap: Option<RecordTap>,
     },
+    /// Start (`Some`) or stop (`None`) handing one participant's audio to
+    /// captions.
+    Caption {
+        key: PeerKey,
+        tap: Option<RecordTap>,
+    },
     Counters(oneshot::Sender<Counters>),
     /// The participant asked for low-bandwidth mode (on or off): the other
     /// participant's video sent to them is capped.
@@ -570,6 +576,15 @@ impl MediaPlane {
             session,
             tap: Some(tap),
         });
+    }
+
+    /// Starts (`Some`) or stops feeding one participant's audio to their
+    /// captions.
+    pub fn caption(&self, key: PeerKey, tap: Option<RecordTap>) {
+        let _ = self
+            .link(key.session)
+            .control
+            .send(Command::Caption { key, tap });
     }
 
     /// Stops feeding a session's packets to its recording.

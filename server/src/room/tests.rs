@@ -55,6 +55,7 @@ async fn fixture() -> Fixture {
         recording_allowed: true,
         metrics,
         fence: None,
+        captioner: crate::captions::Captioner::off(),
     };
     let info = SessionInfo {
         id: SessionId(uuid::Uuid::new_v4()),

@@ -81,6 +81,30 @@ impl Recognizer {
     }
 }
 
+impl Recognizer {
+    /// Live captions: the text of a few seconds of speech (16 kHz mono in
+    /// [-1, 1]), translated into English when `translate` and the model
+    /// is multilingual. Cheaper than [`Recognizer::transcribe`]: no word
+    /// times, one segment, the language detected.
+    pub fn caption(
+        &self,
+        audio: &[f32],
+        translate: bool,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<String, EngineError> {
+        if audio.is_empty() {
+            return Ok(String::new());
+        }
+        #[cfg(feature = "transcription")]
+        return whisper::caption(&self.model, self.threads, audio, translate, cancel);
+        #[cfg(not(feature = "transcription"))]
+        {
+            let _ = (translate, cancel, self.threads);
+            Err(EngineError::NotBuilt)
+        }
+    }
+}
+
 /// Whether this build can transcribe at all.
 pub const BUILT: bool = cfg!(feature = "transcription");
 
@@ -156,6 +180,73 @@ mod whisper {
 
     pub(super) fn is_multilingual(model: &Model) -> bool {
         model.is_multilingual()
+    }
+
+    /// Whisper needs at least a second of audio; a shorter stretch is
+    /// padded with silence to this many samples.
+    const MIN_SAMPLES: usize = 17_600;
+
+    pub(super) fn caption(
+        model: &Model,
+        threads: i32,
+        audio: &[f32],
+        translate: bool,
+        cancel: &AtomicBool,
+    ) -> Result<String, EngineError> {
+        let multilingual = model.is_multilingual();
+        let mut state = model
+            .create_state()
+            .map_err(|e| EngineError::Run(e.to_string()))?;
+        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        p.set_n_threads(threads);
+        p.set_language(if multilingual { None } else { Some("en") });
+        p.set_translate(multilingual && translate);
+        p.set_no_context(true);
+        p.set_single_segment(true);
+        p.set_no_timestamps(true);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        p.set_no_speech_thold(0.6);
+        // The encoder's window cut to the audio (50 frames a second, and a
+        // margin): a caption is a few seconds, and encoding 30 s for it
+        // made each one cost several times as much.
+        let seconds = audio.len().max(MIN_SAMPLES) as f64 / 16_000.0;
+        p.set_audio_ctx((((seconds + 1.0) * 50.0).ceil() as i32).min(1500));
+        // SAFETY: as in `transcribe`: `cancel` outlives `state.full`.
+        unsafe {
+            p.set_abort_callback(Some(should_abort));
+            p.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
+        }
+        let padded;
+        let audio = if audio.len() < MIN_SAMPLES {
+            let mut a = audio.to_vec();
+            a.resize(MIN_SAMPLES, 0.0);
+            padded = a;
+            &padded[..]
+        } else {
+            audio
+        };
+        let ran = state.full(p, audio);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Cancelled);
+        }
+        ran.map_err(|e| EngineError::Run(e.to_string()))?;
+        let mut text = String::new();
+        for seg in state.as_iter() {
+            if seg.no_speech_probability() > 0.6 {
+                continue;
+            }
+            let part = seg
+                .to_str_lossy()
+                .map_err(|e| EngineError::Run(e.to_string()))?;
+            text.push_str(part.trim());
+            text.push(' ');
+        }
+        Ok(text.trim().to_string())
     }
 
     pub(super) fn transcribe(

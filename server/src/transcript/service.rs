@@ -113,6 +113,19 @@ impl Transcriber {
         self.inner.setup.model.is_some()
     }
 
+    /// Whether the model knows languages besides English, without loading
+    /// it: from the loaded model if a job loaded it, else from its file
+    /// name (whisper.cpp's English-only models are `*.en.bin`).
+    pub fn multilingual(&self) -> bool {
+        match self.inner.engine.get() {
+            Some(Ok(engine)) => engine.is_multilingual(),
+            Some(Err(_)) => false,
+            None => self
+                .model_name()
+                .is_some_and(|n| !n.contains(".en.") && !n.ends_with(".en")),
+        }
+    }
+
     /// The model's file name, when transcription is on.
     pub fn model_name(&self) -> Option<String> {
         let model = self.inner.setup.model.as_ref()?;
@@ -192,7 +205,7 @@ impl Transcriber {
         *rung = false;
     }
 
-    fn engine(&self) -> Result<Arc<Recognizer>, String> {
+    pub(crate) fn engine(&self) -> Result<Arc<Recognizer>, String> {
         let inner = &self.inner;
         inner
             .engine

@@ -224,3 +224,54 @@ fn video_paused_names_whose_downlink() {
         }
     );
 }
+
+#[test]
+fn captions_actions_and_lines_on_the_wire() {
+    use crate::captions::{CaptionsAction, CaptionsStatus};
+    assert_eq!(
+        decode_client_message(r#"{"type":"captions","action":"on","translate":true}"#)
+            .expect("valid"),
+        ClientMessage::Captions {
+            action: CaptionsAction::On,
+            translate: true
+        }
+    );
+    assert_eq!(
+        decode_client_message(r#"{"type":"captions","action":"accept"}"#).expect("valid"),
+        ClientMessage::Captions {
+            action: CaptionsAction::Accept,
+            translate: false
+        }
+    );
+    for bad in [
+        r#"{"type":"captions"}"#,
+        r#"{"type":"captions","action":"maybe"}"#,
+        r#"{"type":"captions","action":"on","loud":true}"#,
+    ] {
+        assert!(
+            matches!(decode_client_message(bad), Err(DecodeError::Malformed(_))),
+            "{bad}"
+        );
+    }
+    let status = serde_json::to_value(ServerMessage::Captions {
+        status: CaptionsStatus::default(),
+        translation: false,
+    })
+    .expect("json");
+    assert_eq!(status["type"], "captions");
+    assert_eq!(status["mentee"]["asked"], false);
+    let line = serde_json::to_value(ServerMessage::Caption {
+        role: crate::Role::Mentee,
+        name: "Grace".into(),
+        line: 2,
+        text: "Hello.".into(),
+        is_final: true,
+        translated: false,
+    })
+    .expect("json");
+    assert_eq!(
+        line,
+        serde_json::json!({"type": "caption", "role": "mentee", "name": "Grace",
+            "line": 2, "text": "Hello.", "final": true})
+    );
+}

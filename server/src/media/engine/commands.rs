@@ -61,6 +61,7 @@ impl Engine {
                 }
             }
             Command::Record { session, tap } => self.set_recorder(session, tap),
+            Command::Caption { key, tap } => self.set_captioner(key, tap),
             Command::Counters(reply) => {
                 let _ = reply.send(self.stats.counters);
             }
@@ -150,8 +151,10 @@ impl Engine {
         )
         .map_err(|e| MediaError::BadOffer(e.to_string()))?;
         let answer = std::mem::take(&mut built.answer_sdp);
-        let recorder = self.recordings.get(&key.session).cloned();
-        let peer = Peer::new(conn, now, built, carried, recorder);
+        let taps = self.taps.get(&key.session).map_or((None, None), |t| {
+            (t.recorder.clone(), t.captions[key.role.index()].clone())
+        });
+        let peer = Peer::new(conn, now, built, carried, taps);
         self.routes.add(key, &peer.addrs);
         self.peers.insert(key, peer);
         self.stats.connections(self.peers.len());
@@ -205,18 +208,28 @@ impl Engine {
     /// connection made while it records (a late first offer) gets the tap
     /// too.
     fn set_recorder(&mut self, session: SessionId, tap: Option<RecordTap>) {
-        match &tap {
-            Some(t) => {
-                self.recordings.insert(session, t.clone());
-            }
-            None => {
-                self.recordings.remove(&session);
-            }
+        let taps = self.taps.entry(session).or_default();
+        taps.recorder = tap.clone();
+        if taps.is_empty() {
+            self.taps.remove(&session);
         }
         for role in Role::ALL {
             if let Some(peer) = self.peers.get_mut(&PeerKey { session, role }) {
                 peer.recorder = tap.clone();
             }
+        }
+    }
+
+    /// Starts or stops handing one participant's audio to captions; a
+    /// connection they make meanwhile gets the tap too.
+    fn set_captioner(&mut self, key: PeerKey, tap: Option<RecordTap>) {
+        let taps = self.taps.entry(key.session).or_default();
+        taps.captions[key.role.index()] = tap.clone();
+        if taps.is_empty() {
+            self.taps.remove(&key.session);
+        }
+        if let Some(peer) = self.peers.get_mut(&key) {
+            peer.captioner = tap;
         }
     }
 }

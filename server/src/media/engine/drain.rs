@@ -169,8 +169,16 @@ impl Peer {
     ) {
         let up = &mut self.slots[slot.index()].up;
         up.on_packet(packet.payload.len(), packet.header.sequence_number);
+        let captioner = self.captioner.as_ref().filter(|_| slot == Slot::Audio);
+        if self.recorder.is_none() && captioner.is_none() {
+            return;
+        }
+        // A refcounted view of the payload: a clone copies no bytes.
+        let rec = up.recorded(key.role, slot, packet, now);
+        if let Some(tap) = captioner {
+            tap.offer(rec.clone());
+        }
         if let Some(tap) = &self.recorder {
-            let rec = up.recorded(key.role, slot, packet, now);
             if tap.wants_keyframe(key.role, rec.kind) {
                 for_recorder.insert(slot);
             }

@@ -1,0 +1,220 @@
+//! One captioned speaker's thread: Opus packets in, decoded to 16 kHz,
+//! cut into utterances, recognized, text out.
+//!
+//! Recognition takes a good part of a second, and packets queue
+//! meanwhile. The thread always empties the queue before it recognizes
+//! again, and then recognizes only the latest interim: a speaker is never
+//! captioned further and further behind, only with fewer interim lines.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
+
+use duet_signaling::{Role, SessionId};
+use tokio::sync::mpsc;
+
+use super::utterance::{Cut, UtteranceConfig, Utterances};
+use super::{Heard, Slot};
+use crate::recorder::talk::{FRAME, SAMPLE_RATE};
+use crate::recorder::tap::{RecordedPacket, TrackCodec, TrackKind};
+use crate::transcript::engine::Recognizer;
+
+/// How long the thread waits for a packet before it looks at the stop
+/// flag again.
+const POLL: Duration = Duration::from_millis(100);
+/// The longest Opus packet (120 ms) at 16 kHz.
+const MAX_PACKET_SAMPLES: usize = SAMPLE_RATE as usize * 120 / 1000;
+
+pub(super) struct CaptionJob {
+    pub session: SessionId,
+    pub role: Role,
+    pub worker: u64,
+    pub translate: bool,
+    pub packets: Receiver<RecordedPacket>,
+    /// Its model, loaded here (on this thread) the first time.
+    pub transcriber: crate::transcript::service::Transcriber,
+    pub out: mpsc::UnboundedSender<Heard>,
+    pub stop: Arc<AtomicBool>,
+    /// Its place under the cap, given back when the thread ends.
+    pub _slot: Slot,
+}
+
+pub(super) fn run(job: CaptionJob) {
+    crate::transcript::service::lower_priority();
+    let engine = match job.transcriber.engine() {
+        Ok(engine) => engine,
+        Err(e) => {
+            let _ = job.out.send(Heard {
+                session: job.session,
+                role: job.role,
+                worker: job.worker,
+                line: 0,
+                text: Err(format!("the speech model could not be loaded: {e}")),
+                is_final: true,
+                translated: false,
+            });
+            return;
+        }
+    };
+    let mut decoder = match opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "captions: no Opus decoder");
+            return;
+        }
+    };
+    let mut listener = Listener::new(engine);
+    let mut pcm = vec![0i16; MAX_PACKET_SAMPLES];
+    loop {
+        if job.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let packet = match job.packets.recv_timeout(POLL) {
+            Ok(p) => p,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        listener.hear(&mut decoder, &mut pcm, &packet);
+        // Everything queued meanwhile first, then recognition.
+        loop {
+            match job.packets.try_recv() {
+                Ok(p) => listener.hear(&mut decoder, &mut pcm, &p),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    listener.recognize(&job);
+                    return;
+                }
+            }
+        }
+        listener.recognize(&job);
+    }
+}
+
+/// The speaker's utterances and what is due for recognition.
+struct Listener {
+    utterances: Utterances,
+    /// Samples decoded but not yet a whole 20 ms frame.
+    partial: Vec<i16>,
+    finals: VecDeque<Vec<i16>>,
+    interim_due: bool,
+    line: u64,
+    cancel: AtomicBool,
+    engine: Arc<Recognizer>,
+}
+
+impl Listener {
+    fn new(engine: Arc<Recognizer>) -> Listener {
+        Listener {
+            utterances: Utterances::new(UtteranceConfig::default()),
+            partial: Vec::with_capacity(FRAME * 8),
+            finals: VecDeque::new(),
+            interim_due: false,
+            line: 0,
+            cancel: AtomicBool::new(false),
+            engine,
+        }
+    }
+
+    fn hear(&mut self, decoder: &mut opus::Decoder, pcm: &mut [i16], packet: &RecordedPacket) {
+        if packet.kind != TrackKind::Audio || packet.codec != TrackCodec::Opus {
+            return;
+        }
+        let n = match decoder.decode(&packet.payload, pcm, false) {
+            Ok(n) => n,
+            // A damaged packet is a gap in the captions, nothing more.
+            Err(_) => return,
+        };
+        self.partial.extend_from_slice(&pcm[..n.min(pcm.len())]);
+        let whole = self.partial.len() / FRAME * FRAME;
+        for frame in self.partial[..whole].chunks_exact(FRAME) {
+            match self.utterances.push(frame) {
+                Some(Cut::Interim) => self.interim_due = true,
+                Some(Cut::Final(audio)) => {
+                    self.finals.push_back(audio);
+                    self.interim_due = false;
+                }
+                None => {}
+            }
+        }
+        self.partial.drain(..whole);
+    }
+
+    /// Recognizes the finals due, then the latest interim.
+    fn recognize(&mut self, job: &CaptionJob) {
+        while let Some(audio) = self.finals.pop_front() {
+            self.say(job, &audio, true);
+            self.line += 1;
+        }
+        if self.interim_due && self.utterances.speaking() {
+            self.interim_due = false;
+            let audio = self.utterances.current().to_vec();
+            self.say(job, &audio, false);
+        }
+    }
+
+    fn say(&self, job: &CaptionJob, audio: &[i16], is_final: bool) {
+        if job.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let samples: Vec<f32> = audio.iter().map(|&s| f32::from(s) / 32768.0).collect();
+        let started = std::time::Instant::now();
+        let recognized = self.engine.caption(&samples, job.translate, &self.cancel);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            audio_s = audio.len() as f64 / f64::from(SAMPLE_RATE),
+            is_final,
+            "captions: recognized"
+        );
+        let text = match recognized {
+            Ok(text) => clean(&text),
+            Err(e) => {
+                tracing::warn!(session = %job.session, role = %job.role, error = %e, "captions: recognition failed");
+                return;
+            }
+        };
+        if text.is_empty() && !is_final {
+            return;
+        }
+        let _ = job.out.send(Heard {
+            session: job.session,
+            role: job.role,
+            worker: job.worker,
+            line: self.line,
+            text: Ok(text),
+            is_final,
+            translated: job.translate,
+        });
+    }
+}
+
+/// What the model says for noise rather than words: `[BLANK_AUDIO]`,
+/// `(music)`, `*cough*`. Dropped, so a caption is only ever words.
+fn clean(text: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut starred = false;
+    for c in text.chars() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth = depth.saturating_sub(1),
+            '*' => starred = !starred,
+            _ if depth == 0 && !starred => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn noise_tags_are_not_captions() {
+        assert_eq!(clean(" [BLANK_AUDIO]"), "");
+        assert_eq!(clean("(music) Hello there. *cough*"), "Hello there.");
+        assert_eq!(clean("  two   spaces "), "two spaces");
+    }
+}
