@@ -8,6 +8,7 @@
 // playing until then, since media often survives a dropped TCP socket.
 
 import { PeerLink } from './call.js';
+import { Captions } from './captions.js';
 import { Chat } from './chat.js';
 import { FATAL, LINK_DEAD, refusalText } from './messages.js';
 import { QualityView } from './quality.js';
@@ -65,6 +66,12 @@ export class Session {
       // Survives a reload of this tab, so the end screen still links to
       // what was recorded before it.
       rememberKey: token ? `duet.recorded.${token.slice(-24)}` : null,
+    });
+
+    this.captions = new Captions({
+      send,
+      myRole: () => this.me?.role,
+      peerName: () => this.peerName(),
     });
 
     this.signaling.addEventListener('message', (e) => this.onMessage(e.detail));
@@ -165,6 +172,8 @@ export class Session {
         return undefined;
       case 'chat': return this.chat.receive(msg);
       case 'recording': return this.recording.update(msg);
+      case 'captions': return this.captions.update(msg);
+      case 'caption': return this.captions.caption(msg);
       case 'quality': return this.quality.fromServer(msg);
       case 'video_paused': return this.videoPaused.fromServer(msg);
       // Another server of the deployment takes the call: join again at
@@ -187,6 +196,7 @@ export class Session {
     const first = this.phase !== 'call';
     this.phase = 'call';
     this.recording.setActive(true);
+    this.captions.setActive(true);
     this.setPeer(msg.peer, this.peer ? null : this.peerGone);
     this.startPeerLink(msg.ice_servers);
     this.sendMedia();
@@ -324,6 +334,7 @@ export class Session {
       return this.end(LINK_DEAD.has(code) ? code : 'error', text);
     }
     if (code === 'recording_unavailable') return this.recording.refused(msg.message);
+    if (code === 'captions_unavailable') return this.captions.refused(msg.message);
     if (code === 'invalid_field') {
       this.chat.rejectOldestPending();
       return toast(msg.message || 'That message could not be sent.');
@@ -416,6 +427,7 @@ export class Session {
     this.peer = null;
     this.peerGone = null;
     this.recording.setActive(false);
+    this.captions.setActive(false);
     this.phase = kind === 'error' ? 'error' : 'ended';
     this.ended = kind;
     this.errorText = text || '';

@@ -5,8 +5,10 @@
 //! speaker's microphone being on); for each such speaker it starts a
 //! [`CaptionWorker`] here and hands the media plane the worker's tap. The
 //! media path only offers each of that speaker's audio packets to a
-//! bounded queue (never waiting, as for the recorder); a thread at the
-//! lowest priority, like the transcriber's, decodes them, cuts utterances
+//! bounded queue (never waiting, as for the recorder); a thread at a low
+//! priority (nice 10: below the calls, above the transcriber's idle
+//! threads, because a caption cannot wait for an idle core) decodes them,
+//! cuts utterances
 //! ([`utterance`]) and recognizes them, and sends the room the text. A
 //! call never loses a packet to captions: when recognition falls behind,
 //! the queue drops audio, not the call.

@@ -26,6 +26,8 @@ use crate::transcript::engine::Recognizer;
 const POLL: Duration = Duration::from_millis(100);
 /// The longest Opus packet (120 ms) at 16 kHz.
 const MAX_PACKET_SAMPLES: usize = SAMPLE_RATE as usize * 120 / 1000;
+/// A pause longer than this (5 s) between two packets is not filled in.
+const MAX_GAP_SAMPLES: usize = SAMPLE_RATE as usize * 5;
 
 pub(super) struct CaptionJob {
     pub session: SessionId,
@@ -41,8 +43,16 @@ pub(super) struct CaptionJob {
     pub _slot: Slot,
 }
 
+/// Captions' nice value: below every call's threads (nice 0), so the
+/// media loop always wins a contended core, but above the transcriber's
+/// `SCHED_IDLE`, which on a busy machine can wait for seconds, where a
+/// caption must come within a second or two.
+const NICE: libc::c_int = 10;
+
 pub(super) fn run(job: CaptionJob) {
-    crate::transcript::service::lower_priority();
+    // SAFETY: a plain system call on the calling thread (`0` is the
+    // calling thread on Linux); no memory is shared.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
     let engine = match job.transcriber.engine() {
         Ok(engine) => engine,
         Err(e) => {
@@ -73,7 +83,13 @@ pub(super) fn run(job: CaptionJob) {
         }
         let packet = match job.packets.recv_timeout(POLL) {
             Ok(p) => p,
-            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Timeout) => {
+                // Nothing arrives while the browser's DTX sends nothing
+                // for silence: that is silence, and it ends the line.
+                listener.quiet(POLL);
+                listener.recognize(&job);
+                continue;
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         };
         listener.hear(&mut decoder, &mut pcm, &packet);
@@ -102,6 +118,11 @@ struct Listener {
     line: u64,
     cancel: AtomicBool,
     engine: Arc<Recognizer>,
+    /// The last packet's RTP timestamp (48 kHz) and length at 16 kHz, and
+    /// the silence already put in since it (`quiet`): a jump in
+    /// timestamps is silence the sender did not send (DTX).
+    last: Option<(u32, usize)>,
+    filled: usize,
 }
 
 impl Listener {
@@ -114,6 +135,8 @@ impl Listener {
             line: 0,
             cancel: AtomicBool::new(false),
             engine,
+            last: None,
+            filled: 0,
         }
     }
 
@@ -122,11 +145,36 @@ impl Listener {
             return;
         }
         let n = match decoder.decode(&packet.payload, pcm, false) {
-            Ok(n) => n,
+            Ok(n) => n.min(pcm.len()),
             // A damaged packet is a gap in the captions, nothing more.
             Err(_) => return,
         };
-        self.partial.extend_from_slice(&pcm[..n.min(pcm.len())]);
+        if let Some((ts, len)) = self.last {
+            let since = packet.timestamp.wrapping_sub(ts) as usize / 3;
+            // Beyond a few seconds it is a reordered packet or a new
+            // stream, not a pause.
+            if since < MAX_GAP_SAMPLES {
+                let gap = since.saturating_sub(len).saturating_sub(self.filled);
+                self.push(&vec![0; gap]);
+            }
+        }
+        self.last = Some((packet.timestamp, n));
+        self.filled = 0;
+        self.push(&pcm[..n]);
+    }
+
+    /// `waited` without a packet: silence, while someone was speaking.
+    fn quiet(&mut self, waited: Duration) {
+        if !self.utterances.speaking() {
+            return;
+        }
+        let samples = (waited.as_millis() as usize) * (SAMPLE_RATE as usize) / 1000;
+        self.filled += samples;
+        self.push(&vec![0; samples]);
+    }
+
+    fn push(&mut self, samples: &[i16]) {
+        self.partial.extend_from_slice(samples);
         let whole = self.partial.len() / FRAME * FRAME;
         for frame in self.partial[..whole].chunks_exact(FRAME) {
             match self.utterances.push(frame) {
