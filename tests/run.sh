@@ -85,6 +85,9 @@ fi
 echo "==> Whisper test model"
 DUET_TEST_WHISPER_MODEL="$(tests/fixtures/whisper/fetch-model.sh)"
 export DUET_TEST_WHISPER_MODEL
+# Translated captions need a multilingual model: base (148 MB).
+DUET_TEST_WHISPER_MULTILINGUAL_MODEL="$(tests/fixtures/whisper/fetch-model.sh --model base)"
+export DUET_TEST_WHISPER_MULTILINGUAL_MODEL
 
 # The calendar test reads Duet's .ics files with an independent parser,
 # PyPI's icalendar, and expands series with recurring-ical-events. pip's

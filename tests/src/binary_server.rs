@@ -100,6 +100,11 @@ impl BinaryServer {
         Ok(BinaryServer { child, http, logs })
     }
 
+    /// The process id, e.g. to read its threads' CPU time in /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
     }

@@ -42,6 +42,26 @@ pub fn speak(text: &str, voice: &str) -> anyhow::Result<(Arc<Vec<Bytes>>, f64)> 
     Ok((Arc::new(frames), seconds))
 }
 
+/// The multilingual Whisper model (base) for translated captions:
+/// `DUET_TEST_WHISPER_MULTILINGUAL_MODEL`, else the file
+/// `tests/fixtures/whisper/fetch-model.sh --model base` makes (tests/run.sh
+/// runs it). Missing, the test fails with what to run.
+pub fn multilingual_test_model() -> std::path::PathBuf {
+    let path = std::env::var_os("DUET_TEST_WHISPER_MULTILINGUAL_MODEL")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/duet-models/ggml-base.bin"))
+        })
+        .unwrap_or_default();
+    assert!(
+        path.is_file(),
+        "no multilingual Whisper model at {}: run tests/fixtures/whisper/fetch-model.sh --model base (tests/run.sh does)",
+        path.display()
+    );
+    path
+}
+
 /// The Whisper model the tests use: `DUET_TEST_WHISPER_MODEL`, else the
 /// file `tests/fixtures/whisper/fetch-model.sh` makes (tests/run.sh runs
 /// it). Missing, the test fails with what to run: a transcription test

@@ -24,11 +24,22 @@ struct Call {
     mentee: TestPeer,
 }
 
-async fn call(max_speakers: Option<usize>, model: bool) -> Call {
+/// Which model the server has.
+#[derive(Clone, Copy, PartialEq)]
+enum Model {
+    None,
+    English,
+    Multilingual,
+}
+
+async fn call(max_speakers: Option<usize>, model: Model) -> Call {
     let server = TestServer::start_with(|c| {
-        if model {
-            c.transcription.model = Some(speech::test_model().display().to_string());
-        }
+        let path = match model {
+            Model::None => None,
+            Model::English => Some(speech::test_model()),
+            Model::Multilingual => Some(speech::multilingual_test_model()),
+        };
+        c.transcription.model = path.map(|p| p.display().to_string());
         if let Some(n) = max_speakers {
             c.captions.max_speakers = n;
         }
@@ -146,7 +157,7 @@ async fn wait_caption(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn captions_asked_agreed_shown_and_stopped() {
-    let c = call(None, true).await;
+    let c = call(None, Model::English).await;
     // Nobody reads captions: both pages were told so when they joined.
     let s = wait_status(&c.mentee, "the first status", |s| !s.is_null()).await;
     assert_eq!(s["mentor"]["on"], false, "{s}");
@@ -231,7 +242,7 @@ async fn captions_asked_agreed_shown_and_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_speaker_who_declined_is_never_captioned() {
-    let c = call(None, true).await;
+    let c = call(None, Model::English).await;
     captions(&c.mentee, "on");
     wait_status(&c.mentor, "the mentor asked", |s| {
         s["mentor"]["asked"] == true
@@ -263,7 +274,7 @@ async fn a_speaker_who_declined_is_never_captioned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cap_on_captioned_speakers_is_said_and_without_a_model_captions_are_off() {
     // One speaker at most: the second is refused, and the reader is told.
-    let c = call(Some(1), true).await;
+    let c = call(Some(1), Model::English).await;
     captions(&c.mentor, "on");
     wait_status(&c.mentee, "asked", |s| s["mentee"]["asked"] == true).await;
     captions(&c.mentee, "accept");
@@ -277,7 +288,7 @@ async fn the_cap_on_captioned_speakers_is_said_and_without_a_model_captions_are_
         "{err}"
     );
 
-    let c = call(None, false).await;
+    let c = call(None, Model::None).await;
     captions(&c.mentor, "on");
     let err = c.mentor.wait_for_message("error", T).await.expect("told");
     assert_eq!(err["code"], "captions_unavailable", "{err}");
@@ -286,4 +297,66 @@ async fn the_cap_on_captioned_speakers_is_said_and_without_a_model_captions_are_
         "{err}"
     );
     assert_eq!(status(&c.mentee)["mentor"]["on"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spanish_speech_is_read_in_english_when_asked() {
+    let c = call(None, Model::Multilingual).await;
+    c.mentor
+        .send_json(&json!({"type": "captions", "action": "on", "translate": true}))
+        .expect("send");
+    let s = wait_status(&c.mentee, "the mentee asked", |s| {
+        s["mentee"]["asked"] == true
+    })
+    .await;
+    assert_eq!(
+        s["translation"], true,
+        "a multilingual model translates: {s}"
+    );
+    assert_eq!(s["mentor"]["translate"], true, "{s}");
+    captions(&c.mentee, "accept");
+    wait_status(&c.mentor, "agreed", |s| s["mentee"]["agreed"] == true).await;
+    let (frames, seconds) = speech::speak(
+        "Terminé el plan de migración y lo envié al equipo ayer.",
+        "es",
+    )
+    .expect("speech");
+    c.mentee.media().play_audio(frames);
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    // English words of the sentence, not Spanish ones.
+    let english = ["finished", "migration", "plan", "sent", "team", "yesterday"];
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let line = loop {
+        let lines = captions_of(&c.mentor, "mentee");
+        let text = final_text(&lines).to_lowercase();
+        let found = english.iter().filter(|w| text.contains(*w)).count();
+        if found >= 3 {
+            break lines
+                .into_iter()
+                .rfind(|m| m["final"] == true)
+                .expect("final");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no English caption of the Spanish sentence: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!("translated: {line}");
+    assert_eq!(line["translated"], true, "{line}");
+
+    // An English-only model cannot: asking for it is refused plainly.
+    let c = call(None, Model::English).await;
+    c.mentor
+        .send_json(&json!({"type": "captions", "action": "on", "translate": true}))
+        .expect("send");
+    let err = c.mentor.wait_for_message("error", T).await.expect("told");
+    assert_eq!(err["code"], "captions_unavailable", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("only English"),
+        "{err}"
+    );
 }

@@ -5,6 +5,9 @@
 //! meanwhile. The thread always empties the queue before it recognizes
 //! again, and then recognizes only the latest interim: a speaker is never
 //! captioned further and further behind, only with fewer interim lines.
+//! Interims are on a budget: each one re-reads the whole sentence so far,
+//! so after one that took `t`, the next waits `INTERIM_BUDGET × t`; a long
+//! sentence gets fewer guesses, and a final never waits long behind one.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,13 +22,16 @@ use super::utterance::{Cut, UtteranceConfig, Utterances};
 use super::{Heard, Slot};
 use crate::recorder::talk::{FRAME, SAMPLE_RATE};
 use crate::recorder::tap::{RecordedPacket, TrackCodec, TrackKind};
-use crate::transcript::engine::Recognizer;
+use crate::transcript::engine::{CaptionState, Recognizer};
 
 /// How long the thread waits for a packet before it looks at the stop
 /// flag again.
 const POLL: Duration = Duration::from_millis(100);
 /// The longest Opus packet (120 ms) at 16 kHz.
 const MAX_PACKET_SAMPLES: usize = SAMPLE_RATE as usize * 120 / 1000;
+/// After an interim that took `t`, no other before `t` times this: the
+/// thread spends at most a third of its time on guesses.
+const INTERIM_BUDGET: u32 = 3;
 /// A pause longer than this (5 s) between two packets is not filled in.
 const MAX_GAP_SAMPLES: usize = SAMPLE_RATE as usize * 5;
 
@@ -53,8 +59,12 @@ pub(super) fn run(job: CaptionJob) {
     // SAFETY: a plain system call on the calling thread (`0` is the
     // calling thread on Linux); no memory is shared.
     let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
-    let engine = match job.transcriber.engine() {
-        Ok(engine) => engine,
+    let engine = job
+        .transcriber
+        .engine()
+        .and_then(|e| Ok((e.caption_state().map_err(|e| e.to_string())?, e)));
+    let (state, engine) = match engine {
+        Ok(both) => both,
         Err(e) => {
             let _ = job.out.send(Heard {
                 session: job.session,
@@ -75,7 +85,8 @@ pub(super) fn run(job: CaptionJob) {
             return;
         }
     };
-    let mut listener = Listener::new(engine);
+    let mut listener = Listener::new(engine, state);
+    listener.warm_up();
     let mut pcm = vec![0i16; MAX_PACKET_SAMPLES];
     loop {
         if job.stop.load(Ordering::Relaxed) {
@@ -118,15 +129,18 @@ struct Listener {
     line: u64,
     cancel: AtomicBool,
     engine: Arc<Recognizer>,
+    state: CaptionState,
     /// The last packet's RTP timestamp (48 kHz) and length at 16 kHz, and
     /// the silence already put in since it (`quiet`): a jump in
     /// timestamps is silence the sender did not send (DTX).
     last: Option<(u32, usize)>,
     filled: usize,
+    /// No interim before this (the budget above).
+    next_interim: std::time::Instant,
 }
 
 impl Listener {
-    fn new(engine: Arc<Recognizer>) -> Listener {
+    fn new(engine: Arc<Recognizer>, state: CaptionState) -> Listener {
         Listener {
             utterances: Utterances::new(UtteranceConfig::default()),
             partial: Vec::with_capacity(FRAME * 8),
@@ -135,8 +149,10 @@ impl Listener {
             line: 0,
             cancel: AtomicBool::new(false),
             engine,
+            state,
             last: None,
             filled: 0,
+            next_interim: std::time::Instant::now(),
         }
     }
 
@@ -161,6 +177,22 @@ impl Listener {
         self.last = Some((packet.timestamp, n));
         self.filled = 0;
         self.push(&pcm[..n]);
+    }
+
+    /// One recognition of a second of silence, before anyone speaks: the
+    /// model's first pass in a process costs many times a usual one (up
+    /// to seconds on a busy machine), and the first line must not pay it.
+    /// What arrives meanwhile waits in the queue.
+    fn warm_up(&mut self) {
+        let silence = vec![0.0; SAMPLE_RATE as usize];
+        let started = std::time::Instant::now();
+        let _ = self
+            .engine
+            .caption(&mut self.state, &silence, false, &self.cancel);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "captions: warmed up"
+        );
     }
 
     /// `waited` without a packet: silence, while someone was speaking.
@@ -195,20 +227,24 @@ impl Listener {
             self.say(job, &audio, true);
             self.line += 1;
         }
-        if self.interim_due && self.utterances.speaking() {
+        let now = std::time::Instant::now();
+        if self.interim_due && self.utterances.speaking() && now >= self.next_interim {
             self.interim_due = false;
             let audio = self.utterances.current().to_vec();
             self.say(job, &audio, false);
+            self.next_interim = std::time::Instant::now() + now.elapsed() * INTERIM_BUDGET;
         }
     }
 
-    fn say(&self, job: &CaptionJob, audio: &[i16], is_final: bool) {
+    fn say(&mut self, job: &CaptionJob, audio: &[i16], is_final: bool) {
         if job.stop.load(Ordering::Relaxed) {
             return;
         }
         let samples: Vec<f32> = audio.iter().map(|&s| f32::from(s) / 32768.0).collect();
         let started = std::time::Instant::now();
-        let recognized = self.engine.caption(&samples, job.translate, &self.cancel);
+        let recognized =
+            self.engine
+                .caption(&mut self.state, &samples, job.translate, &self.cancel);
         tracing::debug!(
             seconds = started.elapsed().as_secs_f64(),
             audio_s = audio.len() as f64 / f64::from(SAMPLE_RATE),

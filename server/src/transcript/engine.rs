@@ -81,13 +81,35 @@ impl Recognizer {
     }
 }
 
+/// One caption worker's decoding state, made once and used for each of
+/// its lines: making a fresh one per line (buffers of tens of MB) cost as
+/// much as recognizing a short line.
+pub struct CaptionState {
+    #[cfg(feature = "transcription")]
+    state: whisper_rs::WhisperState,
+}
+
 impl Recognizer {
+    /// A decoding state for [`Recognizer::caption`].
+    pub fn caption_state(&self) -> Result<CaptionState, EngineError> {
+        #[cfg(feature = "transcription")]
+        return Ok(CaptionState {
+            state: self
+                .model
+                .create_state()
+                .map_err(|e| EngineError::Run(e.to_string()))?,
+        });
+        #[cfg(not(feature = "transcription"))]
+        Err(EngineError::NotBuilt)
+    }
+
     /// Live captions: the text of a few seconds of speech (16 kHz mono in
     /// [-1, 1]), translated into English when `translate` and the model
     /// is multilingual. Cheaper than [`Recognizer::transcribe`]: no word
     /// times, one segment, the language detected.
     pub fn caption(
         &self,
+        state: &mut CaptionState,
         audio: &[f32],
         translate: bool,
         cancel: &std::sync::atomic::AtomicBool,
@@ -96,10 +118,17 @@ impl Recognizer {
             return Ok(String::new());
         }
         #[cfg(feature = "transcription")]
-        return whisper::caption(&self.model, self.threads, audio, translate, cancel);
+        return whisper::caption(
+            &self.model,
+            &mut state.state,
+            self.threads,
+            audio,
+            translate,
+            cancel,
+        );
         #[cfg(not(feature = "transcription"))]
         {
-            let _ = (translate, cancel, self.threads);
+            let _ = (state, translate, cancel, self.threads);
             Err(EngineError::NotBuilt)
         }
     }
@@ -188,15 +217,13 @@ mod whisper {
 
     pub(super) fn caption(
         model: &Model,
+        state: &mut whisper_rs::WhisperState,
         threads: i32,
         audio: &[f32],
         translate: bool,
         cancel: &AtomicBool,
     ) -> Result<String, EngineError> {
         let multilingual = model.is_multilingual();
-        let mut state = model
-            .create_state()
-            .map_err(|e| EngineError::Run(e.to_string()))?;
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         p.set_n_threads(threads);
         p.set_language(if multilingual { None } else { Some("en") });
