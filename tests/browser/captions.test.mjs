@@ -25,6 +25,7 @@ import {
 } from './harness.mjs';
 
 const MODEL = process.env.DUET_TEST_WHISPER_MODEL;
+const MULTILINGUAL = process.env.DUET_TEST_WHISPER_MULTILINGUAL_MODEL;
 const SPEECH = {
   mentor: 'Tell me how the release went and what you would change next time.',
   mentee: 'The release went well but the testing took longer than we planned.',
@@ -35,9 +36,9 @@ let mentee;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A WAV of `text` spoken, then two seconds of silence: the fake microphone loops it. */
-function speech(role) {
+function speech(role, text = SPEECH[role], voice = 'en-us') {
   const file = join(scratchDir(`captions-${role}`), `${role}.wav`);
-  execFileSync('espeak-ng', ['-s', '150', '-w', file, `${SPEECH[role]} [[_:_:_:_:_:_:_:_:]]`]);
+  execFileSync('espeak-ng', ['-v', voice, '-s', '150', '-w', file, `${text} [[_:_:_:_:_:_:_:_:]]`]);
   return file;
 }
 
@@ -113,8 +114,8 @@ const seenLines = (page) => page.evaluate(() => window.__captionsSeen ?? []);
 // Both cameras off: two Chromiums encoding and decoding video take both
 // cores of a CI machine, where captions (nice 10, below the browsers)
 // would wait. On a server, nothing but Duet runs.
-async function camerasOff() {
-  for (const person of [mentor, mentee]) {
+async function camerasOff(people = [mentor, mentee]) {
+  for (const person of people) {
     const button = byTestId(person.page, 'mute-video');
     if ((await button.getAttribute('aria-pressed')) !== 'true') await button.click();
   }
@@ -200,4 +201,42 @@ e2e('a speaker who declines is never captioned', ctx, async () => {
   assert.deepEqual((await seenLines(mentee.page)).filter((l) => l.role === 'mentor'), [],
     'the mentor declined and was captioned');
   await ctx.server.endSession(session.id);
+});
+
+e2e('with a multilingual model, Spanish speech is read in English', ctx, async () => {
+  assert.ok(MULTILINGUAL, 'DUET_TEST_WHISPER_MULTILINGUAL_MODEL must name the base model (tests/run.sh sets it)');
+  const server = await startServer({ extraArgs: ['--transcription-model', MULTILINGUAL] });
+  const spanish = await launchPerson('mentee-es', {
+    args: [`--use-file-for-fake-audio-capture=${speech('mentee-es', 'Terminé el plan de migración y lo envié al equipo ayer.', 'es')}`],
+  });
+  ctx.people.push(spanish);
+  try {
+    const session = await server.createSession({ mentor: 'Ada', mentee: 'Lucía' });
+    await connectBoth(session, mentor, spanish);
+    await camerasOff([mentor, spanish]);
+    await watchLines(mentor.page);
+    // The translation is offered because this model can do it.
+    await mentor.page.locator('#settings-toggle').click();
+    const translate = byTestId(mentor.page, 'captions-translate');
+    await translate.waitFor({ state: 'attached' });
+    await byTestId(mentor.page, 'captions-toggle').click();
+    await waitUntil('the translation offered', async () => translate.isVisible());
+    await translate.check();
+    await byTestId(spanish.page, 'captions-accept').click();
+    const english = ['finished', 'migration', 'plan', 'sent', 'team', 'yesterday'];
+    const heard = await waitUntil('the Spanish words, in English', async () => {
+      const finals = (await mentor.page.evaluate(() => window.__captionsFinal ?? []))
+        .filter((l) => l.role === 'mentee');
+      const hit = finals.find((l) => english.filter((w) => l.text.toLowerCase().includes(w)).length >= 3);
+      return hit || { ok: false, finals };
+    }, { timeout: 45_000, interval: 200 });
+    console.log(`translated on the mentor's page: ${JSON.stringify(heard)}`);
+    const lang = await mentor.page.locator('[data-testid="caption-line"][data-role="mentee"]').last().getAttribute('lang');
+    assert.equal(lang, 'en', 'a translated line says it is English');
+    await server.endSession(session.id);
+  } finally {
+    await spanish.close();
+    ctx.people = ctx.people.filter((p) => p !== spanish);
+    await server.stop();
+  }
 });
