@@ -30,11 +30,17 @@ use tokio::sync::mpsc;
 use crate::recorder::tap::{self, RecordTap};
 use crate::transcript::service::Transcriber;
 
-/// Speakers captioned at once by default. Measured on this project's
-/// 2-core test machine with tiny.en (docs/benchmarks.md, "Live captions"):
-/// one speaker talking without pause costs about half a core at the
-/// lowest priority; two at once keep every caption within the target.
-pub const DEFAULT_MAX_SPEAKERS: usize = 2;
+/// Speakers captioned at once per core by default. Measured with tiny.en
+/// (docs/benchmarks.md, "Live captions"): a captioned speaker costs 0.36
+/// of a core while they talk and nothing while they listen; in a
+/// conversation each talks about half the time, so two per core keep
+/// captions to about a third of the machine, the rest for the calls.
+pub const SPEAKERS_PER_CORE: usize = 2;
+
+/// The default cap: [`SPEAKERS_PER_CORE`] per core.
+pub fn default_max_speakers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * SPEAKERS_PER_CORE
+}
 
 /// Audio packets that may wait for recognition: about 20 s of a voice.
 const QUEUE_PACKETS: usize = 1024;

@@ -399,19 +399,20 @@ pub struct TranscriptionConfig {
 }
 
 /// Live captions in calls (`captions`): they use the transcription model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CaptionsConfig {
     /// Speakers captioned at once on this server; a person who turns
-    /// captions on past it is told so. 0 turns captions off.
-    pub max_speakers: usize,
+    /// captions on past it is told so. 0 turns captions off. Unset:
+    /// [`crate::captions::SPEAKERS_PER_CORE`] per core.
+    pub max_speakers: Option<usize>,
 }
 
-impl Default for CaptionsConfig {
-    fn default() -> Self {
-        CaptionsConfig {
-            max_speakers: crate::captions::DEFAULT_MAX_SPEAKERS,
-        }
+impl CaptionsConfig {
+    /// The cap: as set, else sized from the cores.
+    pub fn max_speakers(&self) -> usize {
+        self.max_speakers
+            .unwrap_or_else(crate::captions::default_max_speakers)
     }
 }
 

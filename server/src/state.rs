@@ -108,7 +108,7 @@ impl AppState {
                     cluster.clone(),
                     crate::captions::Captioner::new(
                         Some(transcriber.clone()),
-                        config.captions.max_speakers,
+                        config.captions.max_speakers(),
                     ),
                 ),
                 cluster,

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
 
+import { assertAccessible } from './a11y.mjs';
 import {
   byTestId,
   createAdmin,
@@ -140,6 +141,7 @@ e2e('/admin without a login shows the login form; the API without a cookie answe
   // The page's own fetch, without a cookie yet.
   assert.equal((await pageFetch('/api/v1/sessions')).status, 401);
   await shot('admin-login.png');
+  await assertAccessible(page, 'the console\'s login');
 });
 
 e2e('a wrong password shows the server\'s error; the right one opens the console', ctx, async () => {
@@ -190,6 +192,7 @@ e2e('create a session, see it live with two peers recording, end it from the con
   await byTestId(page, 'filter-upcoming').click();
   await rowIn('session-row', sessionId);
   await shot('admin-sessions.png');
+  await assertAccessible(page, 'the console\'s sessions');
 
   // Both join with the links' tokens; the mentor asks to record and both
   // consent to the notice they are shown.

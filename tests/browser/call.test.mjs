@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
+import { assertAccessible } from './a11y.mjs';
 import {
   byTestId,
   dumpDiagnostics,
@@ -229,6 +230,7 @@ e2e('screenshots of the call view, desktop and phone', ctx, async () => {
   ]);
   const desktop = screenshotPath('call.png');
   await mentor.page.screenshot({ path: desktop });
+  await assertAccessible(mentor.page, 'the call');
 
   await mentor.page.setViewportSize({ width: 375, height: 667 });
   try {
@@ -240,6 +242,7 @@ e2e('screenshots of the call view, desktop and phone', ctx, async () => {
     }
     const phone = screenshotPath('call-phone.png');
     await mentor.page.screenshot({ path: phone });
+    await assertAccessible(mentor.page, 'the call on a phone');
     console.log(`screenshots: ${desktop} ${phone}`);
   } finally {
     await mentor.page.setViewportSize({ width: 1280, height: 800 });
@@ -339,4 +342,18 @@ e2e('low-bandwidth mode: the other camera comes at a low rate, audio goes on', c
     const now = await cameraSending(m);
     return now.bps > 220_000 || { ok: false, now };
   }, { timeout: 30_000, interval: 0 });
+});
+
+e2e('the join page passes axe-core before joining', ctx, async () => {
+  const session = await ctx.server.createSession();
+  const page = await mentee.page.context().newPage();
+  try {
+    await page.goto(session.links.mentee);
+    await byTestId(page, 'name-input').waitFor({ state: 'visible' });
+    await waitUntil('join-button to be enabled', () => byTestId(page, 'join-button').isEnabled());
+    await assertAccessible(page, 'the join page');
+  } finally {
+    await page.close();
+    await ctx.server.endSession(session.id);
+  }
 });

@@ -41,7 +41,7 @@ async fn call(max_speakers: Option<usize>, model: Model) -> Call {
         };
         c.transcription.model = path.map(|p| p.display().to_string());
         if let Some(n) = max_speakers {
-            c.captions.max_speakers = n;
+            c.captions.max_speakers = Some(n);
         }
     })
     .await

@@ -97,7 +97,7 @@ pub(super) fn run(job: CaptionJob) {
             Err(RecvTimeoutError::Timeout) => {
                 // Nothing arrives while the browser's DTX sends nothing
                 // for silence: that is silence, and it ends the line.
-                listener.quiet(POLL);
+                listener.quiet();
                 listener.recognize(&job);
                 continue;
             }
@@ -135,6 +135,9 @@ struct Listener {
     /// timestamps is silence the sender did not send (DTX).
     last: Option<(u32, usize)>,
     filled: usize,
+    /// When the last packet came: with no packet since, the time since
+    /// is silence (DTX sends nothing), however long recognition took.
+    heard_at: std::time::Instant,
     /// No interim before this (the budget above).
     next_interim: std::time::Instant,
 }
@@ -152,6 +155,7 @@ impl Listener {
             state,
             last: None,
             filled: 0,
+            heard_at: std::time::Instant::now(),
             next_interim: std::time::Instant::now(),
         }
     }
@@ -176,6 +180,7 @@ impl Listener {
         }
         self.last = Some((packet.timestamp, n));
         self.filled = 0;
+        self.heard_at = std::time::Instant::now();
         self.push(&pcm[..n]);
     }
 
@@ -195,12 +200,14 @@ impl Listener {
         );
     }
 
-    /// `waited` without a packet: silence, while someone was speaking.
-    fn quiet(&mut self, waited: Duration) {
+    /// No packet for a while: the time since the last one is silence,
+    /// while someone was speaking (the part not filled in yet).
+    fn quiet(&mut self) {
         if !self.utterances.speaking() {
             return;
         }
-        let samples = (waited.as_millis() as usize) * (SAMPLE_RATE as usize) / 1000;
+        let waited = self.heard_at.elapsed().as_millis() as usize * SAMPLE_RATE as usize / 1000;
+        let samples = waited.saturating_sub(self.filled).min(MAX_GAP_SAMPLES);
         self.filled += samples;
         self.push(&vec![0; samples]);
     }

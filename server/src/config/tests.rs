@@ -100,6 +100,7 @@ fn every_setting_has_an_environment_variable() {
     c.media.shards = Some(2);
     c.turn.shared_secret = Some("s".into());
     c.transcription.model = Some("tiny.en".into());
+    c.captions.max_speakers = Some(4);
     let table: toml::Table =
         toml::from_str(&toml::to_string(&c).expect("serializes")).expect("parses");
     let mut leaves = Vec::new();

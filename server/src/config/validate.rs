@@ -232,7 +232,7 @@ impl Config {
                 message: "must start with http:// or https://".into(),
             });
         }
-        if self.captions.max_speakers > 256 {
+        if self.captions.max_speakers.is_some_and(|n| n > 256) {
             return Err(ConfigError::Invalid {
                 field: "captions.max_speakers",
                 message: "must be between 0 and 256".into(),

@@ -238,6 +238,13 @@ mod whisper {
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
         p.set_no_speech_thold(0.6);
+        // No decoding again at higher temperatures when the model is
+        // unsure: for a line shown once and replaced soon, the first guess
+        // is worth more than a better one seconds later (measured: the
+        // fallback made some lines 3 s late).
+        p.set_temperature_inc(0.0);
+        // A caption line is a sentence or two.
+        p.set_max_tokens(96);
         // The encoder's window cut to the audio (50 frames a second, and a
         // margin): a caption is a few seconds, and encoding 30 s for it
         // made each one cost several times as much.

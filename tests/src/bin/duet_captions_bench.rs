@@ -190,6 +190,13 @@ async fn main() -> anyhow::Result<()> {
         latencies.push(latency.as_secs_f64() * 1000.0);
         wers.push(word_error_rate(said, &text));
         eprintln!("{:>6.0} ms  {text}", latency.as_secs_f64() * 1000.0);
+        if std::env::var_os("CAPTIONS_BENCH_VERBOSE").is_some() {
+            for m in &mentor.messages()[since..] {
+                if m["type"] == "caption" {
+                    eprintln!("          {} {} {}", m["line"], m["final"], m["text"]);
+                }
+            }
+        }
     }
     // Silence: what a captioned speaker costs while they listen.
     let cpu_before = speaker_cpu(server.pid());
