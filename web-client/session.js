@@ -15,7 +15,7 @@ import { QualityView } from './quality.js';
 import { Recording } from './recording.js';
 import { Signaling } from './signaling.js';
 import { renderStatus } from './status.js';
-import { $, play, setTitle, toast } from './ui.js';
+import { $, announce, play, setTitle, toast } from './ui.js';
 import { VideoPausedView } from './video-paused.js';
 
 // Without a packet from a sending peer this long, the path is rebuilt.
@@ -161,10 +161,17 @@ export class Session {
       case 'answer': return this.link?.answer(msg.sdp);
       case 'offer': return this.link?.remoteOffer(msg.sdp);
       case 'candidate': return this.link?.candidate(msg.candidate);
-      case 'peer_joined': return this.setPeer(msg.peer, null);
-      case 'peer_left': return this.setPeer(null, msg.reason === 'left' ? 'left' : 'disconnected', msg.peer);
+      case 'peer_joined':
+        announce(`${msg.peer?.name || 'The other person'} joined the call.`);
+        return this.setPeer(msg.peer, null);
+      case 'peer_left':
+        if (this.peer && msg.peer?.id === this.peer.id) {
+          announce(`${this.peerName() || 'The other person'} ${msg.reason === 'left' ? 'left the call' : 'lost their connection'}.`);
+        }
+        return this.setPeer(null, msg.reason === 'left' ? 'left' : 'disconnected', msg.peer);
       case 'peer_media':
         if (this.peer && msg.peer === this.peer.id) {
+          this.announceMedia(this.peer.media, msg);
           this.peer.media = { audio: msg.audio, video: msg.video, screen: msg.screen };
           this.stage.setPeerMedia(this.peer.media);
           this.render();
@@ -183,6 +190,16 @@ export class Session {
       case 'error': return this.onError(msg);
       default: return undefined;
     }
+  }
+
+  /** Tells screen readers what the other person turned on or off. */
+  announceMedia(before, now) {
+    const who = this.peerName() || 'The other person';
+    const said = [];
+    if (before.audio !== now.audio) said.push(now.audio ? 'turned their microphone on' : 'muted their microphone');
+    if (before.video !== now.video) said.push(now.video ? 'turned their camera on' : 'turned their camera off');
+    if (before.screen !== now.screen) said.push(now.screen ? 'is sharing their screen' : 'stopped sharing their screen');
+    if (said.length) announce(`${who} ${said.join(' and ')}.`);
   }
 
   onJoined(msg) {

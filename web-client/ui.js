@@ -162,3 +162,17 @@ export function keepFocus(container, render) {
   const again = container.querySelector(`[data-id="${CSS.escape(item.dataset.id)}"] [data-control="${CSS.escape(control)}"]`);
   (again && !again.disabled ? again : container).focus?.({ preventScroll: true });
 }
+
+/**
+ * Says `text` to screen readers (the page's polite live region), without
+ * showing anything: who joined or left, what the other person turned on
+ * or off. Visible changes that already speak for themselves (toasts, the
+ * call status, chat) need not come here.
+ */
+export function announce(text) {
+  const region = document.getElementById('announcer');
+  if (!region) return;
+  // Cleared first, so the same sentence twice is read twice.
+  region.textContent = '';
+  setTimeout(() => { region.textContent = text; }, 50);
+}

@@ -357,3 +357,39 @@ e2e('the join page passes axe-core before joining', ctx, async () => {
     await ctx.server.endSession(session.id);
   }
 });
+
+e2e('every call control is reached with Tab, shows its focus, and works from the keyboard', ctx, async () => {
+  const page = mentor.page;
+  await waitForState(page, 'connected');
+  await page.evaluate(() => document.activeElement?.blur());
+  const reached = new Map();
+  for (let i = 0; i < 60; i += 1) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      return {
+        id: el.dataset.testid || el.id,
+        // The focus ring: an outline, or a box shadow standing in for one.
+        visible: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none',
+      };
+    });
+    if (focused?.id) reached.set(focused.id, focused.visible);
+  }
+  for (const id of ['mute-audio', 'mute-video', 'share-screen', 'chat-toggle', 'captions-toggle', 'leave', 'chat-input', 'chat-send']) {
+    assert.ok(reached.has(id), `${id} is reached with Tab: ${[...reached.keys()].join(', ')}`);
+    assert.equal(reached.get(id), true, `${id} shows where the focus is`);
+  }
+  // Operated from the keyboard: Space on the focused mute button.
+  const mute = byTestId(page, 'mute-audio');
+  await mute.focus();
+  await page.keyboard.press('Space');
+  await waitUntil('muted by the keyboard', async () => (await mute.getAttribute('aria-pressed')) === 'true');
+  // The other page's screen reader hears it.
+  await waitUntil('the mute announced on the other page', async () => (
+    /muted their microphone/.test(await mentee.page.locator('#announcer').textContent())
+  ));
+  await page.keyboard.press('Enter');
+  await waitUntil('unmuted by the keyboard', async () => (await mute.getAttribute('aria-pressed')) === 'false');
+});
