@@ -36,6 +36,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# Japanese glyphs for the pages in Japanese (i18n.test.mjs's screenshot).
+[ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || missing+=(fonts-ipafont-gothic)
 # Known speech for the transcription tests.
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v python3 >/dev/null || missing+=(python3)

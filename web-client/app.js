@@ -9,6 +9,7 @@ import { MomentMarker } from './call-moments.js';
 import { CallPairPanel } from './call-pair.js';
 import { wireControls } from './controls.js';
 import { DevicePickers } from './devices.js';
+import { initI18n, t } from './i18n.js';
 import { LocalMedia } from './media.js';
 import { mediaProblemText, refusalText } from './messages.js';
 import { autoRejoin, fetchPreview, markInCall, renderPreview, saveName, wasInCall } from './prejoin.js';
@@ -20,12 +21,23 @@ import { $, setError, setTitle, showView, toast } from './ui.js';
 // The one global, for tests: the current RTCPeerConnection (or null).
 window.duet = { pc: null };
 
+// The page speaks the person's language before anything is shown.
+await initI18n();
+
 const token = location.hash.slice(1);
 // The check page gets the link too (in its fragment, never sent), so it can
 // test the TURN relay with this participant's credentials.
 $('check-link').href = `/check#${token}`;
 const joinButton = $('join-button');
 let info = null;
+let joinLabel = 'join.now';
+setJoinLabel(joinLabel);
+
+/** The join button's words, by catalog key (written again in another language). */
+function setJoinLabel(key) {
+  joinLabel = key;
+  joinButton.textContent = t(key);
+}
 
 const media = new LocalMedia();
 const stage = new Stage();
@@ -137,7 +149,7 @@ function fail(code) {
 async function join() {
   if (session.phase !== 'prejoin') return;
   joinButton.disabled = true;
-  joinButton.textContent = 'Joining…';
+  setJoinLabel('join.joining');
   // Wait for the camera/microphone answer, but not forever: a permission
   // prompt left open must not keep someone out. Tracks that arrive later
   // are put on the connection as they come.
@@ -187,7 +199,7 @@ function onRefused(code, text) {
   // Only a full room may free up; a dead link stays dead.
   const retry = code === 'session_full';
   joinButton.disabled = !retry;
-  joinButton.textContent = retry ? 'Try again' : 'Join now';
+  setJoinLabel(retry ? 'join.again' : 'join.now');
   if (retry) pickers.setMeterRunning(true);
   else fail(code);
 }
@@ -257,3 +269,10 @@ $('rejoin-button').addEventListener('click', async () => {
 });
 
 boot();
+
+// Another language chosen: what scripts wrote is written again in it.
+window.addEventListener('duet-language', () => {
+  setJoinLabel(joinLabel);
+  controls.reflect();
+  session.render();
+});

@@ -5,6 +5,7 @@
 // clock, so both people's marks line up with the recording whatever
 // their computers' clocks say.
 
+import { t } from './i18n.js';
 import { $, el, toast } from './ui.js';
 
 /** m:ss or h:mm:ss. */
@@ -26,7 +27,7 @@ export class MomentMarker {
     this.button = $('mark-moment');
     this.box = $('moment-box');
     this.button.hidden = false;
-    $('moment-shared-label').textContent = `Share with ${info.peer.name}`;
+    $('moment-shared-label').textContent = t('share-with', { name: info.peer.name });
     this.button.addEventListener('click', () => this.mark());
     document.addEventListener('keydown', (e) => {
       if (document.body.dataset.view !== 'call') return;

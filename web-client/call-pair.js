@@ -8,6 +8,7 @@
 // time); on a phone both are overlays on the stage, so the call's layout
 // never changes under the people in it.
 
+import { t } from './i18n.js';
 import { AgendaList } from './pair-agenda.js';
 import { PairApi } from './pair-api.js';
 import { momentItem } from './call-moments.js';
@@ -40,7 +41,7 @@ export class CallPairPanel {
       editable: () => true,
       onError: (err, what) => this.error(`${what}: ${err.message}`),
     });
-    $('note-shared-label').textContent = `Share with ${info.peer.name}`;
+    $('note-shared-label').textContent = t('share-with', { name: info.peer.name });
     $('note-form').addEventListener('submit', (e) => {
       e.preventDefault();
       this.saveNote();

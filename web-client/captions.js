@@ -7,6 +7,7 @@
 // `caption` lines it receives. Final lines also go to a live region, so a
 // screen reader reads what was said.
 
+import { t } from './i18n.js';
 import { $, toast } from './ui.js';
 
 // A line stays this long after its last update.
@@ -120,12 +121,11 @@ export class Captions {
     for (const line of [...this.lines.values()]) if (!role || line.dataset.role === role) this.drop(line);
   }
 
+  /** In a call (each `joined`: the server's status, if any, follows) or not. */
   setActive(active) {
     this.active = active;
-    if (!active) {
-      this.status = null;
-      this.clear();
-    }
+    this.status = null;
+    this.clear();
     this.render();
   }
 
@@ -138,7 +138,7 @@ export class Captions {
     const toggle = $('captions-toggle');
     toggle.hidden = !this.active;
     toggle.setAttribute('aria-pressed', mine?.on ? 'true' : 'false');
-    toggle.querySelector('.label').textContent = mine?.on ? 'Captions on' : 'Captions';
+    toggle.querySelector('.label').textContent = mine?.on ? t('captions.label-on') : t('captions.label');
     $('captions-translate-row').hidden = !this.translation;
     const ask = $('captions-ask');
     const asked = Boolean(this.active && mine?.asked);

@@ -1,6 +1,7 @@
 // The control bar and the pre-join toggles: buttons to session actions,
 // pressed states from the real media state, panels, keyboard shortcuts.
 
+import { t } from './i18n.js';
 import { $, setPressed, toast } from './ui.js';
 
 const NARROW = window.matchMedia('(max-width: 899px)');
@@ -13,14 +14,14 @@ export function wireControls({ session, media, stage, pickers, displayName }) {
 
   function reflect() {
     const live = media.live;
-    setPressed(mic, !live.audio, ['Mute microphone (Ctrl+D)', 'Unmute microphone (Ctrl+D)']);
-    setPressed(cam, !live.video, ['Turn camera off (Ctrl+E)', 'Turn camera on (Ctrl+E)']);
+    setPressed(mic, !live.audio, [t('mic.mute'), t('mic.unmute')]);
+    setPressed(cam, !live.video, [t('cam.off'), t('cam.on')]);
     // Labels stay put ("Mute", pressed or not): the pressed state, the
     // icon and the colour say which way it is, and the tooltip says what a
     // press does. A label that flips as well would announce the state twice.
     // Pre-join: "pressed" means you will join with it off.
-    setPressed($('pre-mic'), !live.audio, ['Mute microphone', 'Unmute microphone']);
-    setPressed($('pre-cam'), !live.video, ['Turn camera off', 'Turn camera on']);
+    setPressed($('pre-mic'), !live.audio, [t('pre-mic.mute'), t('pre-mic.unmute')]);
+    setPressed($('pre-cam'), !live.video, [t('pre-cam.off'), t('pre-cam.on')]);
     stage.renderSelf(live, media.status, displayName());
   }
   media.addEventListener('change', reflect);
@@ -58,7 +59,7 @@ export function wireControls({ session, media, stage, pickers, displayName }) {
     share.focus();
   });
   session.hooks.onShareChange = (on) => {
-    setPressed(share, on, ['Share your screen', 'Stop sharing your screen']);
+    setPressed(share, on, [t('share.start'), t('share.stop')]);
     stage.setPresenting(on);
   };
 

@@ -4,6 +4,7 @@
 // reports each browser sends (`quality` messages); this page adds what
 // only it can see: its own stats going bad, and rebuilding its path.
 
+import { t } from './i18n.js';
 import { $ } from './ui.js';
 
 const WORDS = {
@@ -68,7 +69,7 @@ export class QualityView {
       return;
     }
     const me = worse(this.server[this.myRole], this.local);
-    show(mine, me, sentence('Your', me), 'You');
+    show(mine, me, sentence('Your', me), t('you'));
     const peerRole = this.myRole === 'mentor' ? 'mentee' : 'mentor';
     if (!this.peerName) {
       theirs.hidden = true;

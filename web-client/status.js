@@ -3,18 +3,13 @@
 // element is a polite live region, so changes are announced; the text is
 // only rewritten when it changes, so nothing is announced twice.
 
+import { t } from './i18n.js';
 import { $ } from './ui.js';
 
-const END_TEXT = {
-  left: 'You left the call',
-  ended: 'The session has ended',
-  server_shutdown: 'The server shut down, so the call ended',
-  expired: 'The session has expired',
-  replaced: 'You joined from another tab',
-  session_ended: 'The session has ended',
-  token_expired: 'Your link has expired',
-  invalid_token: 'Your link is no longer valid',
-};
+// The catalog key of each way a call ends (i18n/en.js: `end.*`).
+const END_KEYS = new Set(['left', 'ended', 'server_shutdown', 'expired', 'replaced', 'token_expired', 'invalid_token']);
+
+const endText = (why) => t(`end.${END_KEYS.has(why) ? why : 'ended'}`);
 
 /**
  * f: {phase, joined, retrying, pcState, recovering, peer, peerGone, peerName,
@@ -22,34 +17,32 @@ const END_TEXT = {
  * → {state, text}; state null before joining.
  */
 export function describe(f) {
-  const them = f.peer?.name || f.peerName || 'the other person';
+  const name = f.peer?.name || f.peerName || t('status.the-other');
   switch (f.phase) {
     // Short words here; error-message and the screens carry the explanation.
     case 'prejoin':
-      return f.errorText ? { state: 'error', text: 'Could not join' } : { state: null, text: 'Ready to join' };
+      return f.errorText ? { state: 'error', text: t('status.could-not-join') } : { state: null, text: t('status.ready') };
     case 'error':
-      return { state: 'error', text: 'Not in the call' };
+      return { state: 'error', text: t('status.not-in-call') };
     case 'ended':
-      return { state: 'ended', text: END_TEXT[f.ended] || END_TEXT.ended };
+      return { state: 'ended', text: endText(f.ended) };
     case 'joining':
       return {
         state: 'connecting',
-        text: f.retrying ? 'Cannot reach Duet — retrying…' : 'Joining…',
+        text: f.retrying ? t('status.retrying') : t('status.joining'),
       };
     default:
       break;
   }
-  if (!f.joined) return { state: 'reconnecting', text: 'Connection lost — reconnecting…' };
-  if (f.recovering) return { state: 'reconnecting', text: 'Network trouble — reconnecting…' };
+  if (!f.joined) return { state: 'reconnecting', text: t('status.lost') };
+  if (f.recovering) return { state: 'reconnecting', text: t('status.recovering') };
   if (!f.peer) {
-    if (f.peerGone === 'disconnected') {
-      return { state: 'waiting', text: `${them}'s connection dropped — waiting for them to come back` };
-    }
-    if (f.peerGone === 'left') return { state: 'waiting', text: `${them} left the call` };
-    return { state: 'waiting', text: `Waiting for ${them} to join` };
+    if (f.peerGone === 'disconnected') return { state: 'waiting', text: t('status.peer-dropped', { name }) };
+    if (f.peerGone === 'left') return { state: 'waiting', text: t('status.peer-left', { name }) };
+    return { state: 'waiting', text: t('status.waiting', { name }) };
   }
-  if (f.pcState === 'connected' && f.flowing) return { state: 'connected', text: `In the call with ${them}` };
-  return { state: 'connecting', text: `Connecting to ${them}…` };
+  if (f.pcState === 'connected' && f.flowing) return { state: 'connected', text: t('status.in-call', { name }) };
+  return { state: 'connecting', text: t('status.connecting', { name }) };
 }
 
 let shown = { state: undefined, text: undefined };

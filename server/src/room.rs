@@ -278,7 +278,12 @@ impl Room {
         self.apply_consent_outputs().await;
         // Mute, join and leave all change who is captioned.
         self.sync_captions();
-        if self.captions.status() != captions_before || self.joined_at.len() > admitted_before {
+        // A newcomer learns the captions' state unless it is the default
+        // (nobody reads them): pages start from that, and clients that
+        // know nothing of captions see no new message in a plain call.
+        let status = self.captions.status();
+        let newcomer = self.joined_at.len() > admitted_before && status != Default::default();
+        if status != captions_before || newcomer {
             self.send_captions_status();
         }
         if let Some(conn) = disconnected {

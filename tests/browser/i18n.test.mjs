@@ -1,0 +1,153 @@
+// The join page and the call in the person's language: every catalog has
+// every key; each language shows its own words (no English key left) and
+// fits a 375 px screen; the browser's language is picked up, the
+// `language-select` switches at once and is remembered; Arabic lays the
+// page out right to left. Screenshot: the call in Japanese.
+
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+import {
+  byTestId,
+  callState,
+  e2e,
+  launchPerson,
+  REPO_ROOT,
+  screenshotPath,
+  startServer,
+  TEST_TIMEOUT_MS,
+  waitForState,
+  waitUntil,
+} from './harness.mjs';
+
+const CATALOGS = join(REPO_ROOT, 'web-client', 'i18n');
+const LANGS = ['en', 'es', 'fr', 'de', 'pt', 'ja', 'ar'];
+const ctx = { server: null, people: [] };
+let person;
+let japanese;
+const catalogs = {};
+
+before(async () => {
+  for (const lang of LANGS) {
+    catalogs[lang] = (await import(pathToFileURL(join(CATALOGS, `${lang}.js`)).href)).default;
+  }
+  ctx.server = await startServer();
+  [person, japanese] = await Promise.all([
+    launchPerson('reader', { viewport: { width: 375, height: 667 } }),
+    launchPerson('japanese', { viewport: { width: 1280, height: 800 }, contextOptions: { locale: 'ja-JP' } }),
+  ]);
+  ctx.people = [person, japanese];
+}, { timeout: TEST_TIMEOUT_MS });
+
+after(async () => {
+  await Promise.all(ctx.people.map((p) => p?.close()));
+  await ctx.server?.stop();
+}, { timeout: TEST_TIMEOUT_MS });
+
+test('every catalog has exactly the English keys, and keeps each {field}', () => {
+  const files = readdirSync(CATALOGS).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort();
+  assert.deepEqual(files, [...LANGS].sort(), 'one file per language');
+  const keys = Object.keys(catalogs.en).sort();
+  for (const lang of LANGS) {
+    assert.deepEqual(Object.keys(catalogs[lang]).sort(), keys, `${lang}: the same keys as English`);
+    for (const key of keys) {
+      const fields = (s) => (s.match(/\{\w+\}/g) ?? []).sort();
+      assert.deepEqual(fields(catalogs[lang][key]), fields(catalogs.en[key]), `${lang}.${key}: the same fields`);
+      assert.ok(catalogs[lang][key].trim(), `${lang}.${key} is not empty`);
+    }
+  }
+});
+
+/** What the page shows for each marked element and attribute, against the catalog. */
+async function untranslated(page, lang) {
+  return page.evaluate((cat) => {
+    const wrong = [];
+    for (const el of document.querySelectorAll('[data-i18n]')) {
+      if (el.textContent !== cat[el.dataset.i18n]) wrong.push(`${el.dataset.i18n}: ${el.textContent}`);
+    }
+    for (const el of document.querySelectorAll('[data-i18n-attr]')) {
+      for (const pair of el.dataset.i18nAttr.split(';')) {
+        const [attr, key] = pair.split(':');
+        if (el.getAttribute(attr) !== cat[key]) wrong.push(`${key} (${attr}): ${el.getAttribute(attr)}`);
+      }
+    }
+    return wrong;
+  }, catalogs[lang]);
+}
+
+/** Wider than the screen: something does not wrap. */
+const overflows = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+e2e('the join page in each language: its own words, none left over, 375 px wide', ctx, async () => {
+  const session = await ctx.server.createSession({ mentor: 'Ada', mentee: 'Grace' });
+  for (const lang of LANGS) {
+    const page = await person.open('about:blank');
+    await page.goto(ctx.server.base + '/healthz');
+    await page.evaluate((l) => localStorage.setItem('duet.language', l), lang);
+    await page.goto(session.links.mentee);
+    await byTestId(page, 'name-input').waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+    assert.equal(await page.evaluate(() => document.documentElement.dir), lang === 'ar' ? 'rtl' : 'ltr');
+    assert.equal(await byTestId(page, 'language-select').inputValue(), lang);
+    assert.equal((await byTestId(page, 'join-button').textContent()).trim(), catalogs[lang]['join.now']);
+    assert.deepEqual(await untranslated(page, lang), [], `${lang}: every marked text in ${lang}`);
+    if (lang !== 'en') {
+      assert.notEqual(catalogs[lang]['prejoin-heading'], catalogs.en['prejoin-heading']);
+    }
+    assert.ok(await overflows(page) <= 1, `${lang}: the join page fits 375 px`);
+    const box = await byTestId(page, 'join-button').boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${lang}: the join button on screen: ${JSON.stringify(box)}`);
+  }
+  await ctx.server.endSession(session.id);
+});
+
+e2e('the browser\'s language is the default; the switcher changes the page at once and is remembered', ctx, async () => {
+  const session = await ctx.server.createSession({ mentor: 'Ada', mentee: 'Grace' });
+  const page = await japanese.open(session.links.mentor);
+  await byTestId(page, 'name-input').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'ja', 'from navigator.languages (ja-JP)');
+  assert.equal((await byTestId(page, 'join-button').textContent()).trim(), catalogs.ja['join.now']);
+
+  await byTestId(page, 'language-select').selectOption('de');
+  await waitUntil('the page in German', async () => (
+    (await byTestId(page, 'join-button').textContent()).trim() === catalogs.de['join.now']
+  ));
+  assert.deepEqual(await untranslated(page, 'de'), []);
+  await page.reload();
+  await byTestId(page, 'name-input').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'de', 'remembered over the browser\'s');
+  await byTestId(page, 'language-select').selectOption('ja');
+  await ctx.server.endSession(session.id);
+});
+
+e2e('the call in Japanese and in Arabic (right to left), on a phone', ctx, async () => {
+  const session = await ctx.server.createSession({ mentor: 'Ada', mentee: 'Grace' });
+  const ja = await japanese.open(session.links.mentor);
+  await byTestId(ja, 'join-button').click();
+  await waitForState(ja, 'waiting');
+  const status = await byTestId(ja, 'call-status').textContent();
+  assert.equal(status, catalogs.ja['status.waiting'].replace('{name}', 'Grace'));
+
+  const page = await person.open('about:blank');
+  await page.goto(ctx.server.base + '/healthz');
+  await page.evaluate(() => localStorage.setItem('duet.language', 'ar'));
+  await page.goto(session.links.mentee);
+  await byTestId(page, 'join-button').click();
+  await Promise.all([waitForState(page, 'connected'), waitForState(ja, 'connected')]);
+  assert.equal(await byTestId(ja, 'call-status').textContent(), catalogs.ja['status.in-call'].replace('{name}', 'Grace'));
+  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  assert.deepEqual(await untranslated(page, 'ar'), []);
+  assert.ok(await overflows(page) <= 1, 'the call in Arabic fits 375 px');
+  for (const id of ['mute-audio', 'mute-video', 'leave']) {
+    const box = await byTestId(page, id).boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${id} on screen in Arabic: ${JSON.stringify(box)}`);
+  }
+  assert.equal(await byTestId(page, 'mute-audio').getAttribute('title'), catalogs.ar['mic.mute']);
+  await ja.screenshot({ path: screenshotPath('call-ja.png') });
+  await page.screenshot({ path: screenshotPath('call-ar-phone.png') });
+  await ctx.server.endSession(session.id);
+  await waitUntil('the call ended', async () => (await callState(ja)) === 'ended');
+});
