@@ -1,6 +1,6 @@
 // The join page and the call in the person's language: every catalog has
-// every key; each language shows its own words (no English key left) and
-// fits a 375 px screen; the browser's language is picked up, the
+// every key; in each language the join page and the call show their own
+// words (no English key left) and fit a 375 px screen; the browser's language is picked up, the
 // `language-select` switches at once and is remembered; Arabic lays the
 // page out right to left. Screenshot: the call in Japanese.
 
@@ -102,6 +102,29 @@ e2e('the join page in each language: its own words, none left over, 375 px wide'
     assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${lang}: the join button on screen: ${JSON.stringify(box)}`);
   }
   await ctx.server.endSession(session.id);
+});
+
+e2e('the call in each language, waiting for the other person: its own words, 375 px wide', ctx, async () => {
+  for (const lang of LANGS) {
+    const session = await ctx.server.createSession({ mentor: 'Ada', mentee: 'Grace' });
+    const page = await person.open('about:blank');
+    await page.goto(ctx.server.base + '/healthz');
+    await page.evaluate((l) => localStorage.setItem('duet.language', l), lang);
+    await page.goto(session.links.mentee);
+    await byTestId(page, 'join-button').click();
+    await waitForState(page, 'waiting');
+    assert.equal(await byTestId(page, 'call-status').textContent(),
+      catalogs[lang]['status.waiting'].replace('{name}', 'Ada'), `${lang}: the call's status`);
+    assert.deepEqual(await untranslated(page, lang), [], `${lang}: every marked text in the call`);
+    assert.equal(await byTestId(page, 'mute-audio').getAttribute('title'), catalogs[lang]['mic.mute']);
+    assert.ok(await overflows(page) <= 1, `${lang}: the call fits 375 px`);
+    for (const id of ['mute-audio', 'mute-video', 'leave']) {
+      const box = await byTestId(page, id).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${lang}: ${id} on screen: ${JSON.stringify(box)}`);
+    }
+    await ctx.server.endSession(session.id);
+    await waitForState(page, 'ended');
+  }
 });
 
 e2e('the browser\'s language is the default; the switcher changes the page at once and is remembered', ctx, async () => {
