@@ -275,4 +275,6 @@ window.addEventListener('duet-language', () => {
   setJoinLabel(joinLabel);
   controls.reflect();
   session.render();
+  session.recording.render();
+  session.captions.render();
 });

@@ -59,13 +59,13 @@ export class Captions {
   toggle() {
     const on = !this.mine()?.on;
     this.act(on ? 'on' : 'off');
-    if (on) toast(`Captions on. What you say is captioned too; ${this.peerName() || 'the other person'} is asked before their words are.`);
+    if (on) toast(t('cap.on-toast', { name: this.peerName() || t('status.the-other') }));
   }
 
   act(action) {
     const msg = { type: 'captions', action };
     if (action === 'on') msg.translate = this.translation && $('captions-translate').checked;
-    if (!this.send(msg)) toast('Not connected right now — try again in a moment.');
+    if (!this.send(msg)) toast(t('not-connected'));
   }
 
   /** A `captions` status from the server. */
@@ -130,7 +130,7 @@ export class Captions {
   }
 
   refused(message) {
-    toast(message ? `Captions: ${message}` : 'Captions are not available right now.');
+    toast(message ? t('cap.refused', { message }) : t('cap.unavailable'));
   }
 
   render() {
@@ -144,12 +144,12 @@ export class Captions {
     const asked = Boolean(this.active && mine?.asked);
     ask.hidden = !asked;
     if (asked) {
-      $('captions-ask-text').textContent = `${this.peerName() || 'The other person'} turned on live captions and asks to caption what you say. `
-        + 'Your speech is recognized on this Duet server only while captions are on, and is not stored '
-        + '(unless this call is recorded with your consent).';
+      $('captions-ask-text').textContent = t('cap.ask-text', { name: this.peerName() || t('the-other-person') });
     }
     const theirs = this.theirs();
-    $('captions-waiting').hidden = !(this.active && mine?.on && theirs && theirs.asked);
+    const waiting = $('captions-waiting');
+    waiting.hidden = !(this.active && mine?.on && theirs && theirs.asked);
+    waiting.textContent = t('cap.waiting', { name: this.peerName() || t('status.the-other') });
   }
 }
 

@@ -8,6 +8,7 @@
 // consent dialog, and a consent names the hash of the notice it was given
 // to. Nothing shows unless the session's policy is "allowed".
 
+import { t } from './i18n.js';
 import { $, toast } from './ui.js';
 
 export class Recording {
@@ -49,7 +50,7 @@ export class Recording {
   act(fields) {
     const msg = { type: 'recording', ...fields };
     if (msg.notice_hash == null) delete msg.notice_hash;
-    if (!this.send(msg)) toast('Not connected right now — try again in a moment.');
+    if (!this.send(msg)) toast(t('not-connected'));
   }
 
   /** From `joined.recording` or a `recording` message (fields flattened). */
@@ -73,9 +74,9 @@ export class Recording {
         // No storage: this page's memory is enough until a reload.
       }
     }
-    if (before !== 'recording' && now === 'recording') toast('Recording has started.');
-    if (before === 'recording' && now === 'off') toast('Recording has stopped.');
-    if (before === 'requested' && now === 'off') toast('Recording was not started: the request ended without both agreeing.');
+    if (before !== 'recording' && now === 'recording') toast(t('rec.started'));
+    if (before === 'recording' && now === 'off') toast(t('rec.stopped'));
+    if (before === 'requested' && now === 'off') toast(t('rec.not-started'));
     this.render();
   }
 
@@ -87,7 +88,7 @@ export class Recording {
 
   /** The server said no (policy off, the other person not there, disk trouble…). */
   refused(message) {
-    toast(message ? `Recording: ${message}` : 'Recording is not available right now.');
+    toast(message ? t('rec.refused', { message }) : t('rec.unavailable'));
     this.render();
   }
 
@@ -102,18 +103,17 @@ export class Recording {
     $('recording-indicator').hidden = !(this.active && state === 'recording');
     const pending = $('recording-pending');
     pending.hidden = !(allowed && state === 'requested' && iConsented);
-    pending.textContent = `Waiting for ${this.peerName() || 'the other person'} to agree to recording`;
+    pending.textContent = t('rec.waiting', { name: this.peerName() || t('status.the-other') });
     if (allowed && state === 'requested' && !iConsented) this.openDialog();
     else this.closeDialog();
   }
 
   openDialog() {
     const { requested_by: by, notice } = this.status;
-    const who = this.peerName() || 'The other person';
-    $('consent-heading').textContent = by === this.myRole() ? 'Confirm recording' : `${who} would like to record this session`;
-    $('consent-text').textContent = by === this.myRole()
-      ? 'You asked to record this session. Please read the notice and confirm. Recording starts only when you both agree, and either of you can stop it at any time.'
-      : 'Recording starts only if you both agree, and either of you can stop it at any time.';
+    const who = this.peerName() || t('the-other-person');
+    $('consent-heading').textContent = by === this.myRole() ? t('rec.confirm-heading') : t('rec.asks-heading', { name: who });
+    // The notice below stays in the operator's own words.
+    $('consent-text').textContent = by === this.myRole() ? t('rec.confirm-text') : t('rec.asks-text');
     $('consent-notice').textContent = notice || '';
     if (this.dialog.open) return;
     if (typeof this.dialog.showModal === 'function') this.dialog.showModal();

@@ -112,5 +112,22 @@ export default {
   "language": "Sprache",
   "share-with": "Mit {name} teilen",
   "chat-empty": "Nachrichten hier seht ihr beide. Sie werden nach dem Gespräch nicht aufbewahrt.",
-  "you": "Du"
+  "you": "Du",
+  "not-connected": "Gerade nicht verbunden — versuche es gleich noch einmal.",
+  "rec.started": "Die Aufnahme hat begonnen.",
+  "rec.stopped": "Die Aufnahme wurde beendet.",
+  "rec.not-started": "Die Aufnahme hat nicht begonnen: Die Anfrage endete, ohne dass ihr beide zugestimmt habt.",
+  "rec.refused": "Aufnahme: {message}",
+  "rec.unavailable": "Eine Aufnahme ist gerade nicht möglich.",
+  "rec.waiting": "Warten auf die Zustimmung von {name} zur Aufnahme",
+  "rec.confirm-heading": "Aufnahme bestätigen",
+  "rec.asks-heading": "{name} möchte diese Sitzung aufnehmen",
+  "rec.confirm-text": "Du hast vorgeschlagen, diese Sitzung aufzunehmen. Bitte lies den Hinweis und bestätige. Die Aufnahme beginnt erst, wenn ihr beide zustimmt, und jede und jeder von euch kann sie jederzeit beenden.",
+  "rec.asks-text": "Die Aufnahme beginnt nur, wenn ihr beide zustimmt, und jede und jeder von euch kann sie jederzeit beenden.",
+  "cap.on-toast": "Untertitel an. Was du sagst, wird auch untertitelt; {name} wird gefragt, bevor ihre oder seine Worte es werden.",
+  "cap.refused": "Untertitel: {message}",
+  "cap.unavailable": "Untertitel sind gerade nicht verfügbar.",
+  "cap.ask-text": "{name} hat Live-Untertitel eingeschaltet und möchte untertiteln, was du sagst. Deine Sprache wird nur auf diesem Duet-Server erkannt, solange Untertitel an sind, und nicht gespeichert (außer dieses Gespräch wird mit deiner Zustimmung aufgenommen).",
+  "cap.waiting": "Warten auf die Zustimmung von {name} zu Untertiteln",
+  "the-other-person": "Die andere Person"
 };

@@ -114,5 +114,22 @@ export default {
   "language": "Language",
   "share-with": "Share with {name}",
   "chat-empty": "Messages here are seen by both of you. They are not kept after the call.",
-  "you": "You"
+  "you": "You",
+  "not-connected": "Not connected right now — try again in a moment.",
+  "rec.started": "Recording has started.",
+  "rec.stopped": "Recording has stopped.",
+  "rec.not-started": "Recording was not started: the request ended without both agreeing.",
+  "rec.refused": "Recording: {message}",
+  "rec.unavailable": "Recording is not available right now.",
+  "rec.waiting": "Waiting for {name} to agree to recording",
+  "rec.confirm-heading": "Confirm recording",
+  "rec.asks-heading": "{name} would like to record this session",
+  "rec.confirm-text": "You asked to record this session. Please read the notice and confirm. Recording starts only when you both agree, and either of you can stop it at any time.",
+  "rec.asks-text": "Recording starts only if you both agree, and either of you can stop it at any time.",
+  "cap.on-toast": "Captions on. What you say is captioned too; {name} is asked before their words are.",
+  "cap.refused": "Captions: {message}",
+  "cap.unavailable": "Captions are not available right now.",
+  "cap.ask-text": "{name} turned on live captions and asks to caption what you say. Your speech is recognized on this Duet server only while captions are on, and is not stored (unless this call is recorded with your consent).",
+  "cap.waiting": "Waiting for {name} to agree to captions",
+  "the-other-person": "The other person"
 };

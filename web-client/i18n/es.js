@@ -112,5 +112,22 @@ export default {
   "language": "Idioma",
   "share-with": "Compartir con {name}",
   "chat-empty": "Los mensajes de aquí los veis los dos. No se guardan después de la llamada.",
-  "you": "Tú"
+  "you": "Tú",
+  "not-connected": "Sin conexión ahora mismo — inténtalo de nuevo en un momento.",
+  "rec.started": "La grabación ha comenzado.",
+  "rec.stopped": "La grabación se ha detenido.",
+  "rec.not-started": "No se empezó a grabar: la petición terminó sin que los dos aceptarais.",
+  "rec.refused": "Grabación: {message}",
+  "rec.unavailable": "Ahora no se puede grabar.",
+  "rec.waiting": "Esperando a que {name} acepte la grabación",
+  "rec.confirm-heading": "Confirmar la grabación",
+  "rec.asks-heading": "{name} quiere grabar esta sesión",
+  "rec.confirm-text": "Pediste grabar esta sesión. Lee el aviso y confirma. La grabación solo empieza cuando los dos aceptáis, y cualquiera de los dos puede detenerla en cualquier momento.",
+  "rec.asks-text": "La grabación solo empieza si los dos aceptáis, y cualquiera de los dos puede detenerla en cualquier momento.",
+  "cap.on-toast": "Subtítulos activados. Lo que dices también se subtitula; a {name} se le pregunta antes de subtitular sus palabras.",
+  "cap.refused": "Subtítulos: {message}",
+  "cap.unavailable": "Ahora no hay subtítulos disponibles.",
+  "cap.ask-text": "{name} activó los subtítulos en directo y pide subtitular lo que dices. Tu voz se reconoce en este servidor de Duet solo mientras los subtítulos están activos, y no se guarda (salvo que esta llamada se grabe con tu consentimiento).",
+  "cap.waiting": "Esperando a que {name} acepte los subtítulos",
+  "the-other-person": "La otra persona"
 };

@@ -112,5 +112,22 @@ export default {
   "language": "Langue",
   "share-with": "Partager avec {name}",
   "chat-empty": "Les messages ici sont vus par vous deux. Ils ne sont pas gardés après l'appel.",
-  "you": "Vous"
+  "you": "Vous",
+  "not-connected": "Pas de connexion pour l'instant — réessayez dans un instant.",
+  "rec.started": "L'enregistrement a commencé.",
+  "rec.stopped": "L'enregistrement s'est arrêté.",
+  "rec.not-started": "L'enregistrement n'a pas commencé : la demande a pris fin sans l'accord de vous deux.",
+  "rec.refused": "Enregistrement : {message}",
+  "rec.unavailable": "L'enregistrement n'est pas possible pour l'instant.",
+  "rec.waiting": "En attente de l'accord de {name} pour l'enregistrement",
+  "rec.confirm-heading": "Confirmer l'enregistrement",
+  "rec.asks-heading": "{name} souhaite enregistrer cette séance",
+  "rec.confirm-text": "Vous avez demandé à enregistrer cette séance. Lisez l'avis et confirmez. L'enregistrement ne commence que si vous êtes tous deux d'accord, et chacun peut l'arrêter à tout moment.",
+  "rec.asks-text": "L'enregistrement ne commence que si vous êtes tous deux d'accord, et chacun peut l'arrêter à tout moment.",
+  "cap.on-toast": "Sous-titres activés. Ce que vous dites est aussi sous-titré ; {name} est consulté avant que ses paroles le soient.",
+  "cap.refused": "Sous-titres : {message}",
+  "cap.unavailable": "Les sous-titres ne sont pas disponibles pour le moment.",
+  "cap.ask-text": "{name} a activé les sous-titres en direct et demande à sous-titrer ce que vous dites. Votre voix n'est reconnue sur ce serveur Duet que tant que les sous-titres sont activés, et n'est pas conservée (sauf si cet appel est enregistré avec votre consentement).",
+  "cap.waiting": "En attente de l'accord de {name} pour les sous-titres",
+  "the-other-person": "L'autre personne"
 };

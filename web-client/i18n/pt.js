@@ -112,5 +112,22 @@ export default {
   "language": "Idioma",
   "share-with": "Compartilhar com {name}",
   "chat-empty": "As mensagens aqui são vistas por vocês dois. Não são guardadas depois da chamada.",
-  "you": "Você"
+  "you": "Você",
+  "not-connected": "Sem conexão agora — tente de novo em um instante.",
+  "rec.started": "A gravação começou.",
+  "rec.stopped": "A gravação parou.",
+  "rec.not-started": "A gravação não começou: o pedido terminou sem que os dois concordassem.",
+  "rec.refused": "Gravação: {message}",
+  "rec.unavailable": "Não é possível gravar agora.",
+  "rec.waiting": "Esperando {name} concordar com a gravação",
+  "rec.confirm-heading": "Confirmar a gravação",
+  "rec.asks-heading": "{name} gostaria de gravar esta sessão",
+  "rec.confirm-text": "Você pediu para gravar esta sessão. Leia o aviso e confirme. A gravação só começa quando os dois concordam, e qualquer um pode pará-la a qualquer momento.",
+  "rec.asks-text": "A gravação só começa se os dois concordarem, e qualquer um pode pará-la a qualquer momento.",
+  "cap.on-toast": "Legendas ativadas. O que você diz também é legendado; {name} é consultado antes que as palavras dele sejam.",
+  "cap.refused": "Legendas: {message}",
+  "cap.unavailable": "As legendas não estão disponíveis agora.",
+  "cap.ask-text": "{name} ativou as legendas ao vivo e pede para legendar o que você diz. Sua fala é reconhecida neste servidor Duet só enquanto as legendas estão ativas, e não é guardada (a menos que esta chamada seja gravada com seu consentimento).",
+  "cap.waiting": "Esperando {name} concordar com as legendas",
+  "the-other-person": "A outra pessoa"
 };
