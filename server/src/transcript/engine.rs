@@ -211,6 +211,30 @@ mod whisper {
         model.is_multilingual()
     }
 
+    /// What transcripts and captions decode with alike: greedy, no
+    /// context carried between calls, nothing printed, blanks and
+    /// non-speech tokens suppressed, and `cancel` as the abort flag.
+    /// `cancel` must outlive the `full` call these parameters go to.
+    fn base_params<'a, 'b>(threads: i32, cancel: &AtomicBool) -> FullParams<'a, 'b> {
+        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        p.set_n_threads(threads);
+        p.set_no_context(true);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        p.set_no_speech_thold(0.6);
+        // SAFETY: both callers pass a `cancel` that outlives their
+        // `state.full`, the only call that can invoke the callback.
+        unsafe {
+            p.set_abort_callback(Some(should_abort));
+            p.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
+        }
+        p
+    }
+
     /// Whisper needs at least a second of audio; a shorter stretch is
     /// padded with silence to this many samples.
     const MIN_SAMPLES: usize = 17_600;
@@ -224,20 +248,11 @@ mod whisper {
         cancel: &AtomicBool,
     ) -> Result<String, EngineError> {
         let multilingual = model.is_multilingual();
-        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        p.set_n_threads(threads);
+        let mut p = base_params(threads, cancel);
         p.set_language(if multilingual { None } else { Some("en") });
         p.set_translate(multilingual && translate);
-        p.set_no_context(true);
         p.set_single_segment(true);
         p.set_no_timestamps(true);
-        p.set_print_special(false);
-        p.set_print_progress(false);
-        p.set_print_realtime(false);
-        p.set_print_timestamps(false);
-        p.set_suppress_blank(true);
-        p.set_suppress_nst(true);
-        p.set_no_speech_thold(0.6);
         // No decoding again at higher temperatures when the model is
         // unsure: for a line shown once and replaced soon, the first guess
         // is worth more than a better one seconds later (measured: the
@@ -250,11 +265,6 @@ mod whisper {
         // made each one cost several times as much.
         let seconds = audio.len().max(MIN_SAMPLES) as f64 / 16_000.0;
         p.set_audio_ctx((((seconds + 1.0) * 50.0).ceil() as i32).min(1500));
-        // SAFETY: as in `transcribe`: `cancel` outlives `state.full`.
-        unsafe {
-            p.set_abort_callback(Some(should_abort));
-            p.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
-        }
         let padded;
         let audio = if audio.len() < MIN_SAMPLES {
             let mut a = audio.to_vec();
@@ -294,26 +304,11 @@ mod whisper {
         let mut state = model
             .create_state()
             .map_err(|e| EngineError::Run(e.to_string()))?;
-        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        p.set_n_threads(threads);
+        let mut p = base_params(threads, cancel);
         p.set_language(if multilingual { language } else { Some("en") });
         p.set_translate(false);
-        p.set_no_context(true);
         p.set_token_timestamps(true);
-        p.set_print_special(false);
-        p.set_print_progress(false);
-        p.set_print_realtime(false);
-        p.set_print_timestamps(false);
-        p.set_suppress_blank(true);
-        p.set_suppress_nst(true);
-        p.set_no_speech_thold(0.6);
         p.set_logprob_thold(-1.0);
-        // SAFETY: `cancel` outlives `state.full` below, the only call
-        // that can invoke the callback.
-        unsafe {
-            p.set_abort_callback(Some(should_abort));
-            p.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
-        }
         let ran = state.full(p, audio);
         if cancel.load(Ordering::Relaxed) {
             return Err(EngineError::Cancelled);
