@@ -8,8 +8,10 @@
 // English (a test keeps the catalogs complete). Right-to-left languages
 // set `dir="rtl"` on the document; the CSS uses logical properties.
 //
-// Dates, times and numbers go through `Intl` with `locale()`. The consent
-// notice is the operator's text and is shown as written.
+// Dates, times and numbers go through `Intl` with `intlLocale()`. The
+// consent notice is the operator's text, shown as written: in the page's
+// language only when the operator wrote it in that language too
+// (`recording.notices`).
 
 import en from './i18n/en.js';
 
@@ -32,6 +34,23 @@ let catalog = en;
 /** The language in use (a key of LANGUAGES). */
 export function locale() {
   return lang;
+}
+
+/**
+ * The tag to hand `Intl` for dates, times and numbers: the person's own
+ * regional tag when it is of the chosen language (`en-GB` keeps a
+ * 24-hour clock, `pt-BR` its own date order), else the language itself.
+ */
+export function intlLocale(browser = navigator.languages ?? [navigator.language]) {
+  for (const tag of browser) {
+    if (String(tag).toLowerCase().split('-')[0] === lang) return String(tag);
+  }
+  return lang;
+}
+
+/** Calls `fn` after the person picks another language, to re-render. */
+export function onLanguageChange(fn) {
+  window.addEventListener('duet-language', () => fn(lang));
 }
 
 /** `key` in the page's language, `{name}`-style fields filled from `vars`. */
