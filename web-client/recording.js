@@ -8,7 +8,7 @@
 // consent dialog, and a consent names the hash of the notice it was given
 // to. Nothing shows unless the session's policy is "allowed".
 
-import { t } from './i18n.js';
+import { locale, t } from './i18n.js';
 import { $, toast } from './ui.js';
 
 export class Recording {
@@ -29,7 +29,8 @@ export class Recording {
     $('record-request').addEventListener('click', () => this.act({ action: 'request' }));
     $('consent-accept').addEventListener('click', () => {
       this.closeDialog();
-      this.act({ action: 'consent', notice_hash: this.status.notice_hash });
+      // The consent is to the text this person was shown, by its hash.
+      this.act({ action: 'consent', notice_hash: this.shown?.hash ?? this.status.notice_hash });
     });
     $('consent-decline').addEventListener('click', () => this.decline());
     $('consent-revoke').addEventListener('click', () => this.act({ action: 'revoke' }));
@@ -63,6 +64,7 @@ export class Recording {
       requested_by: status.requested_by || null,
       notice: status.notice ?? this.status.notice ?? '',
       notice_hash: status.notice_hash ?? this.status.notice_hash ?? null,
+      translations: status.translations ?? this.status.translations ?? {},
     };
     const now = this.status.state;
     // Something was recorded in this call: the end screen links to it.
@@ -109,15 +111,32 @@ export class Recording {
   }
 
   openDialog() {
-    const { requested_by: by, notice } = this.status;
+    const { requested_by: by } = this.status;
     const who = this.peerName() || t('the-other-person');
     $('consent-heading').textContent = by === this.myRole() ? t('rec.confirm-heading') : t('rec.asks-heading', { name: who });
     // The notice below stays in the operator's own words.
     $('consent-text').textContent = by === this.myRole() ? t('rec.confirm-text') : t('rec.asks-text');
-    $('consent-notice').textContent = notice || '';
+    this.shown = this.noticeToShow();
+    const box = $('consent-notice');
+    box.textContent = this.shown.text;
+    if (this.shown.lang) box.lang = this.shown.lang;
+    else box.removeAttribute('lang');
     if (this.dialog.open) return;
     if (typeof this.dialog.showModal === 'function') this.dialog.showModal();
     else this.dialog.setAttribute('open', '');
+  }
+
+  /**
+   * The operator's notice in the page's language when they wrote one
+   * (`translations`), else their notice as written: never a translation
+   * of ours, since people consent to the operator's words.
+   */
+  noticeToShow() {
+    const translated = this.status.translations?.[locale()];
+    if (translated?.notice && translated.notice_hash) {
+      return { text: translated.notice, hash: translated.notice_hash, lang: locale() };
+    }
+    return { text: this.status.notice || '', hash: this.status.notice_hash, lang: null };
   }
 
   closeDialog() {

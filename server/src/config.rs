@@ -4,6 +4,7 @@
 //! Layers, later wins: built-in defaults, the TOML file (`--config`), then
 //! `DUET_*` environment variables and command-line flags (see `cli.rs`).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -300,6 +301,11 @@ pub struct RecordingConfig {
     /// access it, how long it is kept. Consents refer to its hash, so
     /// changing it never rewrites what earlier consents meant.
     pub notice: String,
+    /// The notice in other languages, as the operator wrote it: language
+    /// (`es`, `ja`: a two- or three-letter ISO 639 code) → text. People
+    /// whose page is in that language read it instead of `notice`, and
+    /// consent to it by its own hash; the trail keeps which text each read.
+    pub notices: BTreeMap<String, String>,
     /// A recording stops (its files kept, playable) once its track files
     /// hold this many megabytes. 0: no cap.
     pub max_size_mb: u64,
@@ -351,6 +357,7 @@ impl Default for RecordingConfig {
         RecordingConfig {
             enabled: true,
             notice: DEFAULT_NOTICE.to_string(),
+            notices: BTreeMap::new(),
             max_size_mb: 4096,
             max_duration_min: 240,
             min_free_mb: 1024,

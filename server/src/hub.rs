@@ -94,6 +94,7 @@ impl Hub {
             // New rooms take the notice as it is now; a room keeps the one
             // it started with, which its consents refer to.
             notice: policy.notice,
+            translations: policy.translations,
             recording_allowed: policy.recording_allowed,
             metrics: self.inner.metrics.clone(),
             fence: Some(fence),

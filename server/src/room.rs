@@ -12,11 +12,12 @@ mod history;
 mod link_quality;
 mod recording;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use duet_signaling::consent::{Consent, ConsentEvent, ConsentInput, NoticeHash, RecordingId};
 use duet_signaling::protocol::{
-    RecordingAction, RecordingPolicy, RecordingStatus, ServerMessage, SessionInfo,
+    NoticeTranslation, RecordingAction, RecordingPolicy, RecordingStatus, ServerMessage,
+    SessionInfo,
 };
 use duet_signaling::session::{Input, JoinRequest, Output, Session};
 use duet_signaling::{ConnId, Role, SessionId, UnixMillis};
@@ -55,6 +56,8 @@ pub(crate) struct RoomDeps {
     pub recorders: Recorders,
     pub store: Store,
     pub notice: Notice,
+    /// The notice in other languages (language → text and hash).
+    pub translations: BTreeMap<String, Notice>,
     /// Whether the deployment allows recording, as the room starts.
     pub recording_allowed: bool,
     pub metrics: Metrics,
@@ -142,9 +145,15 @@ impl Room {
     /// `deps` may turn it off.
     pub(crate) fn new(info: SessionInfo, session_policy: RecordingPolicy, deps: RoomDeps) -> Room {
         let policy = effective_policy(deps.recording_allowed, session_policy);
-        let consent = Consent::new(policy, NoticeHash(deps.notice.hash.clone()));
+        let translations = deps
+            .translations
+            .values()
+            .map(|n| NoticeHash(n.hash.clone()))
+            .collect();
+        let consent = Consent::new(policy, NoticeHash(deps.notice.hash.clone()))
+            .with_translations(translations);
         let mut session = Session::new(info.clone(), policy);
-        session.set_recording(with_notice(consent.status(), &deps.notice));
+        session.set_recording(with_notice(consent.status(), &deps));
         Room {
             id: info.id,
             info,
@@ -317,7 +326,7 @@ impl Room {
     }
 
     fn recording_status(&self) -> RecordingStatus {
-        with_notice(self.consent.status(), &self.deps.notice)
+        with_notice(self.consent.status(), &self.deps)
     }
 
     fn send(&mut self, to: ConnId, msg: ServerMessage) {
@@ -384,10 +393,22 @@ impl Room {
     }
 }
 
-/// The consent machine's status with the notice text people must read.
-fn with_notice(mut status: RecordingStatus, notice: &Notice) -> RecordingStatus {
+/// The consent machine's status with the notice text people must read,
+/// in each language the operator wrote it in.
+fn with_notice(mut status: RecordingStatus, deps: &RoomDeps) -> RecordingStatus {
     if status.policy == RecordingPolicy::Allowed {
-        status.notice = Some(notice.text.to_string());
+        status.notice = Some(deps.notice.text.to_string());
+        status.translations = deps
+            .translations
+            .iter()
+            .map(|(language, n)| {
+                let translation = NoticeTranslation {
+                    notice: n.text.to_string(),
+                    notice_hash: n.hash.clone(),
+                };
+                (language.clone(), translation)
+            })
+            .collect();
     }
     status
 }

@@ -215,6 +215,9 @@ enum State {
 pub struct Consent {
     policy: RecordingPolicy,
     notice: NoticeHash,
+    /// The same notice in other languages, as the operator wrote them: a
+    /// consent to any of these is a consent to the notice.
+    translations: Vec<NoticeHash>,
     present: [Option<ParticipantId>; 2],
     state: State,
     out: VecDeque<ConsentOutput>,
@@ -226,10 +229,19 @@ impl Consent {
         Consent {
             policy,
             notice,
+            translations: Vec::new(),
             present: [None, None],
             state: State::Off,
             out: VecDeque::new(),
         }
+    }
+
+    /// The hashes of the notice's translations (one text per language,
+    /// written by the operator). A person may consent to the one they were
+    /// shown; their consent and its event keep that text's hash.
+    pub fn with_translations(mut self, translations: Vec<NoticeHash>) -> Consent {
+        self.translations = translations;
+        self
     }
 
     pub fn poll_output(&mut self) -> Option<ConsentOutput> {
@@ -261,6 +273,7 @@ impl Consent {
             requested_by,
             notice: None,
             notice_hash: Some(self.notice.0.clone()),
+            translations: Default::default(),
         }
     }
 
@@ -323,13 +336,27 @@ impl Consent {
         actor: Option<Role>,
         detail: Option<String>,
     ) {
+        let notice = self.notice.clone();
+        self.event_on(now, id, action, actor, detail, notice);
+    }
+
+    /// An event about `notice`: a consent names the text its person read.
+    fn event_on(
+        &mut self,
+        now: UnixMillis,
+        id: RecordingId,
+        action: ConsentAction,
+        actor: Option<Role>,
+        detail: Option<String>,
+        notice: NoticeHash,
+    ) {
         let actor = actor.and_then(|r| self.present[r.index()].map(|p| (r, p)));
         self.out.push_back(ConsentOutput::Event(ConsentEvent {
             recording: id,
             action,
             actor,
             at: now,
-            notice: self.notice.clone(),
+            notice,
             detail,
         }));
     }
@@ -381,7 +408,8 @@ impl Consent {
         let Some(participant) = self.present[role.index()] else {
             return self.refuse(role, ErrorCode::OutOfOrder, "you are not in the call");
         };
-        if notice.as_ref().is_some_and(|n| *n != self.notice) {
+        let notice = notice.unwrap_or_else(|| self.notice.clone());
+        if notice != self.notice && !self.translations.contains(&notice) {
             return self.refuse(
                 role,
                 ErrorCode::RecordingUnavailable,
@@ -403,10 +431,10 @@ impl Consent {
             role,
             participant,
             at: now,
-            notice: self.notice.clone(),
+            notice: notice.clone(),
         });
         let complete = consents.len() == 2;
-        self.event(now, id, ConsentAction::Consent, Some(role), None);
+        self.event_on(now, id, ConsentAction::Consent, Some(role), None, notice);
         if complete && self.both_present() {
             let State::Requested { consents, .. } =
                 std::mem::replace(&mut self.state, State::Recording { id, by })

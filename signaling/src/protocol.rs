@@ -3,6 +3,8 @@
 //! `ClientMessage` is what browsers and other clients send, `ServerMessage` what
 //! Duet sends back. The full protocol, with examples, is in `docs/protocol.md`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ParticipantId, Role, SessionId};
@@ -233,6 +235,20 @@ pub struct RecordingStatus {
     /// SHA-256 (hex) of `notice`; a consent refers to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice_hash: Option<String>,
+    /// The notice in other languages, as the operator wrote it, by BCP 47
+    /// language tag (`es`, `ja`): a client shows the text of its page's
+    /// language when there is one, and consents with that text's hash.
+    /// Present with `notice`, when the operator wrote any.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, NoticeTranslation>,
+}
+
+/// The recording notice in one more language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeTranslation {
+    pub notice: String,
+    /// SHA-256 (hex) of this `notice`.
+    pub notice_hash: String,
 }
 
 impl RecordingStatus {
@@ -244,6 +260,7 @@ impl RecordingStatus {
             requested_by: None,
             notice: None,
             notice_hash: None,
+            translations: BTreeMap::new(),
         }
     }
 }

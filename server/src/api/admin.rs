@@ -201,6 +201,7 @@ async fn policy_json(state: &AppState, p: &Policy) -> Result<Value, ApiError> {
             "version": n.version,
             "text": n.text,
             "hash": n.hash,
+            "language": (!n.language.is_empty()).then_some(&n.language),
             "created_at": rfc3339(n.created_at_ms / 1000),
             "created_by": n.created_by,
         })
@@ -209,10 +210,20 @@ async fn policy_json(state: &AppState, p: &Policy) -> Result<Value, ApiError> {
         .iter()
         .find(|n| n.hash == p.notice.hash)
         .map(notice_json);
+    // The translations in use, by language, each with its version.
+    let translations: serde_json::Map<String, Value> = p
+        .translations
+        .iter()
+        .filter_map(|(language, t)| {
+            let stored = notices.iter().find(|n| n.hash == t.hash)?;
+            Some((language.clone(), notice_json(stored)))
+        })
+        .collect();
     Ok(json!({
         "recording_allowed": p.recording_allowed,
         "retention_days": p.retention_days,
         "notice": current,
+        "translations": translations,
         "notices": notices.iter().map(notice_json).collect::<Vec<_>>(),
     }))
 }

@@ -45,6 +45,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "signaling.join_timeout_s",
     "recording.enabled",
     "recording.notice",
+    "recording.notices",
     "recording.max_size_mb",
     "recording.max_duration_min",
     "recording.min_free_mb",
@@ -74,6 +75,10 @@ const LIST_SETTINGS: &[&str] = &[
     "media.ice_deny",
     "http.trusted_proxies",
 ];
+
+/// Settings whose values are tables: the variable holds an inline TOML
+/// table, `{ es = "Grabamos…", ja = "…" }`.
+const TABLE_SETTINGS: &[&str] = &["recording.notices"];
 
 pub fn env_name(path: &str) -> String {
     format!("DUET_{}", path.replace('.', "_").to_ascii_uppercase())
@@ -153,6 +158,13 @@ fn env_value(setting: &str, raw: &str) -> toml::Value {
         return toml::Value::Array(items);
     }
     let probe = format!("v = {raw}");
+    if TABLE_SETTINGS.contains(&setting) {
+        // Not a table: kept as text, so the error names the setting.
+        return match toml::from_str::<toml::Table>(&probe).map(|mut t| t.remove("v")) {
+            Ok(Some(v @ toml::Value::Table(_))) => v,
+            _ => toml::Value::String(raw.to_string()),
+        };
+    }
     match toml::from_str::<toml::Table>(&probe) {
         Ok(mut t) => match t.remove("v") {
             Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_))) => v,

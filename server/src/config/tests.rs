@@ -101,11 +101,18 @@ fn every_setting_has_an_environment_variable() {
     c.turn.shared_secret = Some("s".into());
     c.transcription.model = Some("tiny.en".into());
     c.captions.max_speakers = Some(4);
+    c.recording.notices.insert("es".into(), "Grabamos.".into());
     let table: toml::Table =
         toml::from_str(&toml::to_string(&c).expect("serializes")).expect("parses");
     let mut leaves = Vec::new();
     collect_leaves(&table, "", &mut leaves);
     leaves.retain(|l| !l.starts_with("media.ice_servers"));
+    // A table setting is one variable (an inline table), not one per key.
+    for leaf in &mut leaves {
+        if leaf.starts_with("recording.notices.") {
+            *leaf = "recording.notices".into();
+        }
+    }
     leaves.sort();
     let mut listed: Vec<String> = ENV_SETTINGS.iter().map(|s| s.to_string()).collect();
     listed.sort();
@@ -421,5 +428,33 @@ fn a_storage_url_names_an_s3_bucket_or_is_refused_by_name() {
             err.contains("storage.url") && err.contains("s3://bucket/prefix"),
             "{url:?}: {err}"
         );
+    }
+}
+
+#[test]
+fn notices_per_language_come_from_the_file_or_one_variable_and_are_checked() {
+    let c = Config::from_toml("[recording.notices]\nes = \"Grabamos, con su permiso.\"\n")
+        .expect("parses");
+    assert_eq!(c.recording.notices["es"], "Grabamos, con su permiso.");
+    let env = |value: &'static str| {
+        move |name: &str| (name == "DUET_RECORDING_NOTICES").then(|| value.to_string())
+    };
+    let c = Config::from_sources(
+        None,
+        env("{ ja = \"録画します。\", de = \"Wir zeichnen auf.\" }"),
+    )
+    .expect("env table");
+    assert_eq!(c.recording.notices.len(), 2);
+    assert_eq!(c.recording.notices["de"], "Wir zeichnen auf.");
+    // Not a table: an error naming the setting.
+    let err = Config::from_sources(None, env("Grabamos")).expect_err("a string is not a table");
+    assert!(err.to_string().to_lowercase().contains("notices"), "{err}");
+    for (tag, text) in [("Spanish", "x"), ("es-ES", "x"), ("e", "x"), ("es", "  ")] {
+        let mut c = Config::default();
+        c.recording.notices.insert(tag.into(), text.into());
+        match c.validate() {
+            Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, "recording.notices"),
+            other => panic!("{tag:?}: expected an invalid field, got {other:?}"),
+        }
     }
 }

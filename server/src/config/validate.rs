@@ -24,6 +24,14 @@ impl Config {
     /// Checks what serde cannot: ranges and combinations.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_http_limits()?;
+        for (language, text) in &self.recording.notices {
+            if let Some(message) = crate::policy::translation_problem(language, text) {
+                return Err(ConfigError::Invalid {
+                    field: "recording.notices",
+                    message,
+                });
+            }
+        }
         if let Some(url) = self.database.url.as_deref().map(str::trim)
             && !url.is_empty()
         {

@@ -1,4 +1,5 @@
-//! Tests of `policy`: concurrent admin changes do not undo each other.
+//! Tests of `policy`: concurrent admin changes do not undo each other;
+//! the notice's translations come from the config, then from the admin.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ fn policies() -> Policies {
             retention_days: 30,
             notice: Notice::new("This call is recorded."),
             notice_version: 1,
+            translations: BTreeMap::new(),
         })),
         changes: Arc::new(watch::Sender::new(0)),
         updating: Arc::new(tokio::sync::Mutex::new(())),
@@ -43,4 +45,83 @@ async fn two_concurrent_updates_of_different_fields_both_survive() {
     let now = p.current();
     assert!(!now.recording_allowed, "the first change was lost");
     assert_eq!(now.retention_days, 7, "the second change was lost");
+}
+
+#[tokio::test]
+async fn translations_come_from_the_config_then_from_the_admin_and_stay_versioned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_for_test(dir.path()).await;
+    let mut config = Config::default();
+    config
+        .recording
+        .notices
+        .insert("es".into(), " Grabamos, con su permiso. ".into());
+    let p = Policies::load(&store, &config, 1).await.expect("load");
+    let es = p.current().translations["es"].clone();
+    assert_eq!(&*es.text, "Grabamos, con su permiso.");
+    let stored = store.notices().await.expect("notices");
+    assert!(
+        stored
+            .iter()
+            .any(|n| n.hash == es.hash && n.language == "es"),
+        "{stored:?}"
+    );
+
+    // The admin replaces the set: Japanese in, Spanish out.
+    let change = PolicyChange {
+        notices: Some(BTreeMap::from([(
+            "ja".to_string(),
+            "録画します。".to_string(),
+        )])),
+        ..Default::default()
+    };
+    let (now, changed) = p.update(&store, change, "ada", 2).await.expect("update");
+    assert_eq!(now.translations.keys().collect::<Vec<_>>(), ["ja"]);
+    assert!(
+        changed
+            .iter()
+            .any(|c| c.starts_with("notices = ja version")),
+        "{changed:?}"
+    );
+    // Stored over the config from now on, and the Spanish text stays on record.
+    let again = Policies::load(&store, &config, 3).await.expect("reload");
+    assert_eq!(
+        again.current().translations.keys().collect::<Vec<_>>(),
+        ["ja"]
+    );
+    assert!(
+        store
+            .notices()
+            .await
+            .expect("notices")
+            .iter()
+            .any(|n| n.hash == es.hash)
+    );
+
+    // The same set again changes nothing; a bad language code is refused.
+    let same = PolicyChange {
+        notices: Some(BTreeMap::from([(
+            "ja".to_string(),
+            "録画します。".to_string(),
+        )])),
+        ..Default::default()
+    };
+    assert!(
+        p.update(&store, same, "ada", 4)
+            .await
+            .expect("same")
+            .1
+            .is_empty()
+    );
+    let bad = PolicyChange {
+        notices: Some(BTreeMap::from([("Japanese".to_string(), "x".to_string())])),
+        ..Default::default()
+    };
+    assert!(matches!(
+        p.update(&store, bad, "ada", 5).await,
+        Err(PolicyError::Invalid {
+            field: "notices",
+            ..
+        })
+    ));
 }

@@ -69,7 +69,8 @@ pub struct Manifest {
     pub id: String,
     pub session: ManifestSession,
     pub participants: Vec<ManifestParticipant>,
-    /// SHA-256 of the notice both consented to.
+    /// SHA-256 of the notice in force. Each consent in `consent` names the
+    /// text its person read: this notice, or the operator's translation of it.
     pub notice_hash: String,
     pub status: ManifestStatus,
     pub started_at: String,

@@ -44,6 +44,9 @@ pub struct RecordingContext {
     pub session: SessionInfo,
     pub participants: Vec<(Role, ParticipantId, String)>,
     pub notice_hash: String,
+    /// The hashes of the notice's translations the room offered: a consent
+    /// to one of them counts as a consent to the notice.
+    pub translation_hashes: Vec<String>,
     pub started_at_ms: i64,
 }
 
@@ -192,7 +195,10 @@ impl Recorders {
     ) -> Result<ActiveRecording, RecorderError> {
         let id = grant.id();
         let trail = self.store.recording_trail(id).await?;
-        check_trail(&grant, &ctx.notice_hash, &trail)?;
+        let accepted: Vec<&str> = std::iter::once(ctx.notice_hash.as_str())
+            .chain(ctx.translation_hashes.iter().map(String::as_str))
+            .collect();
+        check_trail(&grant, &accepted, &trail)?;
         let queue = tap::queue(tap::QUEUE_PACKETS);
         let (control, control_rx) = mpsc::channel();
         let job = WriterJob {
@@ -382,26 +388,27 @@ fn first_manifest(
     }
 }
 
-/// Both consents of this recording, by the granted participants, to this
-/// notice, are in the stored `trail`, from two different roles.
+/// Both consents of this recording, by the granted participants, are in the
+/// stored `trail`, from two different roles, each to the text it names,
+/// and that text is one of the `accepted` ones: the notice or one of its
+/// translations, as the room offered them.
 pub(crate) fn check_trail(
     grant: &RecordingGrant,
-    notice_hash: &str,
+    accepted: &[&str],
     trail: &[StoredConsentEvent],
 ) -> Result<(), RecorderError> {
-    let stored = |role: Role, participant: ParticipantId| {
+    let stored = |role: Role, participant: ParticipantId, notice: &str| {
         trail.iter().any(|e| {
             e.action == "consent"
                 && e.recording_id == grant.id().to_string()
                 && e.role.as_deref() == Some(role.as_str())
                 && e.participant_id.as_deref() == Some(participant.to_string().as_str())
-                && e.notice_hash == notice_hash
+                && e.notice_hash == notice
         })
     };
-    let both = grant
-        .consents()
-        .iter()
-        .all(|c| c.notice.0 == notice_hash && stored(c.role, c.participant));
+    let both = grant.consents().iter().all(|c| {
+        accepted.contains(&c.notice.0.as_str()) && stored(c.role, c.participant, &c.notice.0)
+    });
     let roles_differ = grant.consents()[0].role != grant.consents()[1].role;
     if both && roles_differ {
         Ok(())

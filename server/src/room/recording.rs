@@ -273,6 +273,12 @@ impl Room {
             session: self.info.clone(),
             participants,
             notice_hash: self.deps.notice.hash.clone(),
+            translation_hashes: self
+                .deps
+                .translations
+                .values()
+                .map(|n| n.hash.clone())
+                .collect(),
             started_at_ms: now_millis().0,
         }
     }

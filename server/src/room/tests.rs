@@ -52,6 +52,7 @@ async fn fixture() -> Fixture {
         ),
         store: store.clone(),
         notice: Notice::new("This call is recorded."),
+        translations: Default::default(),
         recording_allowed: true,
         metrics,
         fence: None,

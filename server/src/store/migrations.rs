@@ -173,6 +173,13 @@ pub(super) const ALL: &[Migration] = &[
         sqlite: sqlite::V12,
         postgres: postgres::V12,
     },
+    Migration {
+        version: 13,
+        kind: Kind::Expand,
+        what: "the language of each notice text",
+        sqlite: sqlite::V13,
+        postgres: postgres::V13,
+    },
 ];
 
 /// The ledger; the same text suits both engines.

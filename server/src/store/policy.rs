@@ -12,6 +12,9 @@ pub struct NoticeVersion {
     pub version: i64,
     pub hash: String,
     pub text: String,
+    /// `""` for the notice; a language tag (`es`) for a translation of it
+    /// that the operator wrote.
+    pub language: String,
     pub created_at_ms: i64,
     pub created_by: String,
 }
@@ -42,22 +45,20 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a whole policy change in one transaction: the new notice (as
-    /// its next version, when new) and every `(key, value)`, or nothing.
-    /// Returns the notice's version.
+    /// Writes a whole policy change in one transaction: the new notice
+    /// texts (each as its next version, when new) and every `(key, value)`,
+    /// or nothing. Returns the texts' versions, in the order given.
     pub async fn apply_policy(
         &self,
         values: Vec<(&'static str, String)>,
-        notice: Option<NewNotice>,
-    ) -> Result<Option<NoticeVersion>, StoreError> {
+        notices: Vec<NewNotice>,
+    ) -> Result<Vec<NoticeVersion>, StoreError> {
         let mut c = self.normal().await?;
         let mut tx = c.begin().await?;
-        let version = match notice {
-            Some(n) => {
-                Some(insert_notice(&mut tx, &n.hash, &n.text, n.now_ms, &n.created_by).await?)
-            }
-            None => None,
-        };
+        let mut versions = Vec::with_capacity(notices.len());
+        for n in &notices {
+            versions.push(insert_notice(&mut tx, n).await?);
+        }
         for (key, value) in values {
             sqlx::query(SET_VALUE)
                 .bind(key)
@@ -66,25 +67,19 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(version)
+        Ok(versions)
     }
 
-    /// The version of the notice with `hash`, adding it as the next version
-    /// when it is new.
-    pub async fn notice_version(
-        &self,
-        hash: &str,
-        text: &str,
-        now_ms: i64,
-        created_by: &str,
-    ) -> Result<NoticeVersion, StoreError> {
-        insert_notice(&mut *self.normal().await?, hash, text, now_ms, created_by).await
+    /// The version of the notice text `notice.hash`, adding it as the next
+    /// version when it is new.
+    pub async fn notice_version(&self, notice: &NewNotice) -> Result<NoticeVersion, StoreError> {
+        insert_notice(&mut *self.normal().await?, notice).await
     }
 
     /// Newest first.
     pub async fn notices(&self) -> Result<Vec<NoticeVersion>, StoreError> {
         Ok(sqlx::query(
-            "SELECT version, hash, text, created_at_ms, created_by FROM notices
+            "SELECT version, hash, text, created_at_ms, created_by, language FROM notices
              ORDER BY version DESC",
         )
         .try_map(notice_from_row)
@@ -98,6 +93,8 @@ impl Store {
 pub struct NewNotice {
     pub hash: String,
     pub text: String,
+    /// `""` for the notice, a language tag for a translation.
+    pub language: String,
     pub now_ms: i64,
     pub created_by: String,
 }
@@ -108,26 +105,25 @@ pub struct NewNotice {
 /// it has: versions stay 1, 2, 3 as admins see them.
 async fn insert_notice(
     conn: &mut AnyConnection,
-    hash: &str,
-    text: &str,
-    now_ms: i64,
-    created_by: &str,
+    n: &NewNotice,
 ) -> Result<NoticeVersion, StoreError> {
     sqlx::query(
-        "INSERT INTO notices (hash, text, created_at_ms, created_by)
-         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM notices WHERE hash = $1)
+        "INSERT INTO notices (hash, text, created_at_ms, created_by, language)
+         SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM notices WHERE hash = $1)
          ON CONFLICT (hash) DO NOTHING",
     )
-    .bind(hash)
-    .bind(text)
-    .bind(now_ms)
-    .bind(created_by)
+    .bind(&n.hash)
+    .bind(&n.text)
+    .bind(n.now_ms)
+    .bind(&n.created_by)
+    .bind(&n.language)
     .execute(&mut *conn)
     .await?;
     Ok(sqlx::query(
-        "SELECT version, hash, text, created_at_ms, created_by FROM notices WHERE hash = $1",
+        "SELECT version, hash, text, created_at_ms, created_by, language FROM notices
+         WHERE hash = $1",
     )
-    .bind(hash)
+    .bind(&n.hash)
     .try_map(notice_from_row)
     .fetch_one(conn)
     .await?)
@@ -140,5 +136,6 @@ fn notice_from_row(r: AnyRow) -> Result<NoticeVersion, sqlx::Error> {
         text: r.try_get(2)?,
         created_at_ms: r.try_get(3)?,
         created_by: r.try_get(4)?,
+        language: r.try_get(5)?,
     })
 }

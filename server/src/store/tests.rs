@@ -9,6 +9,16 @@ async fn refused(store: &Store, sql: &'static str, why: &str) {
     assert!(err.to_string().contains(why), "{sql}: {err}");
 }
 
+fn new_notice(hash: &str, text: &str, language: &str, now_ms: i64, by: &str) -> NewNotice {
+    NewNotice {
+        hash: hash.into(),
+        text: text.into(),
+        language: language.into(),
+        now_ms,
+        created_by: by.into(),
+    }
+}
+
 #[tokio::test]
 async fn the_audit_log_and_notices_are_never_rewritten() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -18,7 +28,7 @@ async fn the_audit_log_and_notices_are_never_rewritten() {
         .await
         .expect("audit");
     store
-        .notice_version("h", "We record.", 1, "config")
+        .notice_version(&new_notice("h", "We record.", "", 1, "config"))
         .await
         .expect("notice");
     refused(&store, "UPDATE admin_audit SET actor = 'x'", "append-only").await;
@@ -37,7 +47,7 @@ async fn a_notice_already_stored_draws_no_new_version() {
     let store = Store::open_for_test(dir.path()).await;
     for _ in 0..3 {
         let v = store
-            .notice_version("a", "A.", 1, "config")
+            .notice_version(&new_notice("a", "A.", "", 1, "config"))
             .await
             .expect("a");
         assert_eq!(v.version, 1);
@@ -45,10 +55,19 @@ async fn a_notice_already_stored_draws_no_new_version() {
     // PostgreSQL draws an identity value at every attempted insert: the
     // repeats above must not have tried.
     let b = store
-        .notice_version("b", "B.", 2, "admin")
+        .notice_version(&new_notice("b", "B.", "", 2, "admin"))
         .await
         .expect("b");
     assert_eq!(b.version, 2);
+    // A translation is a version of its own and keeps its language.
+    let es = store
+        .notice_version(&new_notice("c", "C (es).", "es", 3, "admin"))
+        .await
+        .expect("es");
+    assert_eq!((es.version, es.language.as_str()), (3, "es"));
+    let all = store.notices().await.expect("notices");
+    let languages: Vec<&str> = all.iter().map(|n| n.language.as_str()).collect();
+    assert_eq!(languages, ["es", "", ""]);
 }
 
 #[tokio::test]

@@ -181,6 +181,7 @@ fn status(
         requested_by,
         notice: None,
         notice_hash: Some(NOTICE.to_string()),
+        translations: Default::default(),
     }
 }
 
@@ -329,6 +330,7 @@ fn a_new_machine_is_off_with_its_policy_and_says_nothing() {
                 requested_by: None,
                 notice: None,
                 notice_hash: Some(NOTICE.to_string()),
+                translations: Default::default(),
             }
         );
         assert!(!c.is_recording());
@@ -683,6 +685,40 @@ fn consenting_to_another_notice_is_refused_and_does_not_count() {
         );
         assert!(grant.consents().iter().all(|r| r.notice == notice()));
     }
+}
+
+/// The notice in Spanish, as the operator wrote it.
+const SPANISH_NOTICE: &str = "sha256:e5e5-notice-v3-es";
+
+#[test]
+fn a_consent_to_the_notice_in_another_language_counts_and_names_that_text() {
+    let spanish = NoticeHash(SPANISH_NOTICE.to_string());
+    let mut c =
+        Consent::new(RecordingPolicy::Allowed, notice()).with_translations(vec![spanish.clone()]);
+    for role in Role::ALL {
+        handle_at(&mut c, T_JOIN, present(role, first(role)));
+    }
+    handle_at(&mut c, T_REQ, request(Role::Mentor, REC));
+    // The mentee read the Spanish text: the event keeps its hash.
+    let out = handle_at(&mut c, T_FIRST, consent_to(Role::Mentee, spanish.clone()));
+    let consent_event = out.iter().find_map(|o| match o {
+        ConsentOutput::Event(e) if e.action == ConsentAction::Consent => Some(e.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        consent_event.map(|e| e.notice),
+        Some(spanish.clone()),
+        "{out:?}"
+    );
+    // A text that is neither the notice nor one of its translations is refused.
+    assert_eq!(
+        handle_at(&mut c, T_SECOND, consent_to(Role::Mentor, old_notice())),
+        vec![refuse(Role::Mentor, ErrorCode::RecordingUnavailable)]
+    );
+    // The mentor reads the default text; the grant keeps both choices.
+    let (_, grant, _) = take_start(handle_at(&mut c, T_LATER, consent(Role::Mentor)));
+    assert_eq!(grant.consents()[Role::Mentor.index()].notice, notice());
+    assert_eq!(grant.consents()[Role::Mentee.index()].notice, spanish);
 }
 
 #[test]

@@ -359,6 +359,7 @@ fn joined_reports_recording_off_with_the_sessions_policy() {
                 requested_by: None,
                 notice: None,
                 notice_hash: None,
+                translations: Default::default(),
             }
         );
     }

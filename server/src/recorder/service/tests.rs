@@ -1,6 +1,6 @@
 //! The recorder's own check of the stored trail: a grant from the consent
 //! machine is not enough, both consents must be in the database, to this
-//! notice, from two roles. Each refusal leaves nothing on disk and no row.
+//! notice (or a translation of it the room offered), from two roles. Each refusal leaves nothing on disk and no row.
 
 use duet_signaling::consent::{
     Consent, ConsentAction, ConsentEvent, ConsentInput, ConsentOutput, NoticeHash, RecordingGrant,
@@ -89,6 +89,7 @@ fn context(f: &Fixture, grant: &RecordingGrant, notice: &str) -> RecordingContex
             .map(|c| (c.role, c.participant, "n".to_string()))
             .collect(),
         notice_hash: notice.into(),
+        translation_hashes: Vec::new(),
         started_at_ms: 1_000,
     }
 }
@@ -223,4 +224,77 @@ fn a_new_recordings_folder_has_its_parent_synced_too() {
     );
     std::fs::create_dir_all(&root).expect("mkdir");
     assert_eq!(parents_to_sync(&root, &dir), vec![root.clone()]);
+}
+
+#[tokio::test]
+async fn a_consent_to_an_offered_translation_starts_and_one_not_offered_refuses() {
+    const SPANISH: &str = "notice-hash-es";
+    // The mentee agreed to the Spanish text the room offered.
+    let translated = || {
+        let mut c = Consent::new(RecordingPolicy::Allowed, NoticeHash(NOTICE.into()))
+            .with_translations(vec![NoticeHash(SPANISH.into())]);
+        for role in Role::ALL {
+            c.handle(
+                UnixMillis(1),
+                ConsentInput::Present {
+                    role,
+                    participant: ParticipantId(uuid::Uuid::new_v4()),
+                },
+            );
+        }
+        let id = duet_signaling::consent::RecordingId(uuid::Uuid::new_v4());
+        c.handle(
+            UnixMillis(2),
+            ConsentInput::Request {
+                role: Role::Mentor,
+                id,
+            },
+        );
+        c.handle(
+            UnixMillis(3),
+            ConsentInput::Consent {
+                role: Role::Mentee,
+                notice: Some(NoticeHash(SPANISH.into())),
+            },
+        );
+        c.handle(
+            UnixMillis(4),
+            ConsentInput::Consent {
+                role: Role::Mentor,
+                notice: None,
+            },
+        );
+        let mut grant = None;
+        let mut events = Vec::new();
+        while let Some(out) = c.poll_output() {
+            match out {
+                ConsentOutput::Start(g) => grant = Some(g),
+                ConsentOutput::Event(e) => events.push(e),
+                _ => {}
+            }
+        }
+        (grant.expect("both consented"), events)
+    };
+    let f = fixture().await;
+    let (grant, events) = translated();
+    store_all(&f, &events).await;
+    let mut ctx = context(&f, &grant, NOTICE);
+    ctx.translation_hashes = vec![SPANISH.into()];
+    let id = grant.id();
+    let active = f
+        .recorders
+        .start(grant, ctx, Box::new(|_, _| {}))
+        .await
+        .expect("starts");
+    assert!(f.store.recording(id).await.expect("row").is_some());
+    active.stop(true);
+    f.recorders
+        .wait_idle(std::time::Duration::from_secs(10))
+        .await;
+
+    // The same consents, but the room no longer offers that translation.
+    let f = fixture().await;
+    let (grant, events) = translated();
+    store_all(&f, &events).await;
+    expect_refused(&f, grant, NOTICE).await;
 }

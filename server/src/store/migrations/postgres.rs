@@ -286,3 +286,5 @@ pub(super) const V11: &str = "CREATE TABLE duet_chores (
 /// locally after a restart; another node recovers it from the bucket's
 /// chunks once that node is gone. `''`: written before nodes existed.
 pub(super) const V12: &str = "ALTER TABLE recordings ADD COLUMN node TEXT NOT NULL DEFAULT '';";
+
+pub(super) const V13: &str = "ALTER TABLE notices ADD COLUMN language TEXT NOT NULL DEFAULT '';";

@@ -288,3 +288,7 @@ pub(super) const V11: &str = "CREATE TABLE duet_chores (
 /// locally after a restart; another node recovers it from the bucket's
 /// chunks once that node is gone. `''`: written before nodes existed.
 pub(super) const V12: &str = "ALTER TABLE recordings ADD COLUMN node TEXT NOT NULL DEFAULT '';";
+
+/// The language of a notice text: `''` for the notice itself, a BCP 47
+/// tag (`es`) for the operator's translation of it.
+pub(super) const V13: &str = "ALTER TABLE notices ADD COLUMN language TEXT NOT NULL DEFAULT '';";
