@@ -115,7 +115,7 @@ async function boot() {
     new MomentMarker({ token, info, onMarked: () => panel?.loadMoments().catch(() => {}) });
   } else {
     setError(refusalText('unreachable'));
-    $('joining-as').textContent = 'Your link could not be checked yet.';
+    $('joining-as').textContent = t('call/link-unchecked');
   }
   preJoinStatus('');
   joinButton.disabled = false;
@@ -123,12 +123,8 @@ async function boot() {
   if (wasInCall(info)) autoRejoin(join);
 }
 
-const DEAD_HEADING = {
-  invalid_token: 'This link does not work',
-  token_expired: 'This link has expired',
-  session_ended: 'This session has ended',
-  no_token: 'Open your join link',
-};
+/** Codes with their own heading on the "cannot join" screen. */
+const DEAD_HEADING = new Set(['invalid_token', 'token_expired', 'session_ended', 'no_token']);
 
 /** The link cannot work: say why, and offer nothing to click. */
 function fail(code) {
@@ -136,8 +132,8 @@ function fail(code) {
   setError(refusalText(code));
   setTitle('');
   joinButton.disabled = true;
-  preJoinStatus('Cannot join');
-  $('ended-heading').textContent = DEAD_HEADING[code] || 'Cannot join';
+  preJoinStatus(t('call/cannot-join'));
+  $('ended-heading').textContent = DEAD_HEADING.has(code) ? t(`call/dead.${code}`) : t('call/cannot-join');
   $('ended-detail').textContent = '';
   $('rejoin-button').hidden = true;
   showView('ended');
@@ -204,29 +200,33 @@ function onRefused(code, text) {
   else fail(code);
 }
 
+/**
+ * The end screen per way of ending: whether it offers to join again, and
+ * whether it has a detail line (`call/ended.{kind}.detail`) under the
+ * heading (`call/ended.{kind}`); the button says `call/ended.{kind}.action`.
+ */
 const ENDED = {
-  left: ['You left the call', 'Rejoin', ''],
-  replaced: ['You joined from another tab', 'Use this tab instead', 'This tab is no longer in the call. Your camera and microphone were released here.'],
-  server_shutdown: ['The call was interrupted', 'Rejoin', 'The server shut down. It may be back in a moment.'],
-  ended: ['The session has ended', '', 'Thank you for joining. You can close this tab.'],
-  expired: ['The session has expired', '', 'You can close this tab.'],
-  session_ended: ['The session has ended', '', 'You can close this tab.'],
-  token_expired: ['Your link has expired', '', 'Ask whoever set up the session for a new link.'],
-  invalid_token: ['Your link is no longer valid', '', 'Ask whoever set up the session for a new link.'],
-  error: ['You are no longer in the call', 'Try again', ''],
+  left: { action: true, detail: false },
+  replaced: { action: true, detail: true },
+  server_shutdown: { action: true, detail: true },
+  ended: { action: false, detail: true },
+  expired: { action: false, detail: true },
+  session_ended: { action: false, detail: true },
+  token_expired: { action: false, detail: true },
+  invalid_token: { action: false, detail: true },
+  error: { action: true, detail: false },
 };
+let ending = null;
 
 function onEnded(kind, text) {
   markInCall(info, false);
   placeDevices('prejoin');
   controls.closePanels();
-  const [heading, action, detail] = ENDED[kind] || ENDED.error;
-  $('ended-heading').textContent = heading;
-  $('ended-detail').textContent = text && kind !== 'replaced' ? text : detail;
+  ending = { kind: kind in ENDED ? kind : 'error', text };
   const button = $('rejoin-button');
-  button.hidden = !action;
   button.disabled = false;
-  button.textContent = action;
+  renderEnded();
+  const action = !button.hidden;
   // A recorded call: watch it back on the reflection page, with this link's token.
   const reflect = $('reflect-link');
   reflect.hidden = !session.recording.recorded || kind === 'replaced';
@@ -234,6 +234,20 @@ function onEnded(kind, text) {
   showView('ended');
   stage.attachSelf('prejoin');
   if (action) button.focus();
+}
+
+/** The end screen's words, again in a newly chosen language. */
+function renderEnded() {
+  const { kind, text } = ending;
+  const shape = ENDED[kind];
+  $('ended-heading').textContent = t(`call/ended.${kind}`);
+  // The session's own reason (already in the page's language) beats the
+  // generic detail, except for a replaced tab, whose detail says more.
+  const detail = shape.detail ? t(`call/ended.${kind}.detail`) : '';
+  $('ended-detail').textContent = text && kind !== 'replaced' ? text : detail;
+  const button = $('rejoin-button');
+  button.hidden = !shape.action;
+  if (shape.action && !button.disabled) button.textContent = t(`call/ended.${kind}.action`);
 }
 
 // Low-bandwidth mode, remembered on this device: a weak connection
@@ -255,13 +269,14 @@ $('low-bandwidth').addEventListener('change', () => {
   } catch {
     // Not remembered; this call still has it.
   }
-  toast(on ? 'Low-bandwidth mode: audio first, lower-resolution video.' : 'Low-bandwidth mode is off.');
+  toast(t(on ? 'call/low-bandwidth-on' : 'call/low-bandwidth-off'));
 });
 
 $('rejoin-button').addEventListener('click', async () => {
   const button = $('rejoin-button');
   button.disabled = true;
-  button.textContent = 'Rejoining…';
+  button.textContent = t('call/rejoining');
+  ending = null;
   mediaReady = startMedia();
   await mediaReady;
   setError('');
@@ -277,4 +292,6 @@ window.addEventListener('duet-language', () => {
   session.render();
   session.recording.render();
   session.captions.render();
+  if (info) renderPreview(info);
+  if (ending) renderEnded();
 });

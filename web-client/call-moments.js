@@ -70,8 +70,7 @@ export class MomentMarker {
       // Marked at once, with no label: the moment is when they pressed.
       const m = await this.request('POST', `/api/v1/sessions/${encodeURIComponent(this.session)}/moments`, {});
       this.current = m;
-      const where = m.clock === 'recording' ? 'of the recording' : 'into the call';
-      $('moment-said').textContent = `Marked at ${fmtAt(m.at_s)} ${where}.`;
+      $('moment-said').textContent = t(`call/moment-marked.${m.clock === 'recording' ? 'recording' : 'call'}`, { at: fmtAt(m.at_s) });
       $('moment-label').value = '';
       $('moment-shared').checked = false;
       this.box.hidden = false;
@@ -79,7 +78,7 @@ export class MomentMarker {
       $('moment-label').focus({ preventScroll: true });
       this.onMarked?.(m);
     } catch (err) {
-      toast(`Could not mark this moment: ${err.message}`);
+      toast(t('call/moment-mark-failed', { error: err.message }));
     } finally {
       this.busy = false;
       this.button.disabled = false;
@@ -97,9 +96,9 @@ export class MomentMarker {
         this.onMarked?.(this.current);
       }
       this.close();
-      toast(text ? `Moment saved: ${text}` : 'Moment saved.');
+      toast(text ? t('call/moment-saved-as', { text }) : t('call/moment-saved'));
     } catch (err) {
-      $('moment-said').textContent = `Could not save the label: ${err.message}`;
+      $('moment-said').textContent = t('call/moment-save-failed', { error: err.message });
     }
   }
 
@@ -112,13 +111,12 @@ export class MomentMarker {
 
 /** One moment as the in-call notes list it. */
 export function momentItem(m, names) {
-  const where = m.clock === 'recording' ? 'recording' : 'call';
   return el('li', {
     class: 'moment-item',
     'data-testid': 'moment-item',
     dataset: { visibility: m.visibility, clock: m.clock },
   },
-  el('span', { class: 'moment-at' }, `⚑ ${fmtAt(m.at_s)} (${where})`),
-  el('span', {}, m.text || 'Bookmark'),
-  el('span', { class: 'moment-who' }, `${names(m.author)}, ${m.visibility}`));
+  el('span', { class: 'moment-at' }, t(`call/moment-at.${m.clock === 'recording' ? 'recording' : 'call'}`, { at: fmtAt(m.at_s) })),
+  el('span', {}, m.text || t('call/bookmark')),
+  el('span', { class: 'moment-who' }, t(`call/moment-who.${m.visibility === 'shared' ? 'shared' : 'private'}`, { name: names(m.author) })));
 }

@@ -30,16 +30,17 @@ export class CallPairPanel {
     this.timer = null;
     this.chatWasOpen = false;
     this.loaded = false;
-    const names = { [info.you.role]: 'you', [info.peer.role]: info.peer.name };
     this.agenda = new AgendaList({
       api: this.api,
       list: $('call-agenda'),
       empty: $('call-agenda-empty'),
       form: $('call-agenda-form'),
       input: $('agenda-input'),
-      names: (role) => names[role] ?? role,
+      // Their own items say "added by you" in the page's language.
+      you: () => info.you.role,
+      names: (role) => (role === info.peer.role ? info.peer.name : role),
       editable: () => true,
-      onError: (err, what) => this.error(`${what}: ${err.message}`),
+      onError: (err, what) => this.error(t('pair/problem', { what, message: err.message })),
     });
     $('note-shared-label').textContent = t('share-with', { name: info.peer.name });
     $('note-form').addEventListener('submit', (e) => {
@@ -104,14 +105,14 @@ export class CallPairPanel {
       this.error('');
     } catch (err) {
       this.error(err.status === 401
-        ? 'The agenda and notes cannot be reached with this link any more.'
-        : `Could not load the agenda and notes: ${err.message}`);
+        ? t('call/pair-link-gone')
+        : t('call/pair-load-failed', { error: err.message }));
     }
   }
 
   async loadNotes() {
     const body = await this.api.get('/notes');
-    const who = { you: this.info.you.role, name: (role) => (role === this.info.peer.role ? this.info.peer.name : 'you') };
+    const who = { you: this.info.you.role, name: (role) => (role === this.info.peer.role ? this.info.peer.name : t('you')) };
     const notes = (body?.notes ?? []).slice().sort((a, b) => b.created_at_ms - a.created_at_ms);
     $('call-notes').replaceChildren(...notes.map((n) => noteItem(n, who, true)));
   }
@@ -123,7 +124,7 @@ export class CallPairPanel {
     });
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     const { moments = [] } = await resp.json();
-    const names = (role) => (role === this.info.peer.role ? this.info.peer.name : 'you');
+    const names = (role) => (role === this.info.peer.role ? this.info.peer.name : t('you'));
     $('call-moments').replaceChildren(...moments.map((m) => momentItem(m, names)));
     $('call-moments-empty').hidden = moments.length > 0;
   }
@@ -143,7 +144,7 @@ export class CallPairPanel {
       await this.loadNotes();
       this.error('');
     } catch (err) {
-      this.error(`Could not save the note: ${err.message}`);
+      this.error(t('call/note-save-failed', { error: err.message }));
     } finally {
       button.disabled = false;
       input.focus();

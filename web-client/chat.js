@@ -4,12 +4,13 @@
 // links become <a> elements only for http(s) URLs.
 
 import { linkedText } from './linkify.js';
+import { intlLocale, t } from './i18n.js';
 import { $ } from './ui.js';
 
 function timeText(at) {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleTimeString(intlLocale(), { hour: '2-digit', minute: '2-digit' });
 }
 
 export class Chat {
@@ -58,7 +59,7 @@ export class Chat {
   /** A `chat` message from the server (ours come back too). */
   receive(msg) {
     const mine = msg.from?.role === this.myRole();
-    const li = this.entry({ name: msg.from?.name || 'Someone', text: msg.text, at: msg.at, mine });
+    const li = this.entry({ name: msg.from?.name || t('call/someone'), text: msg.text, at: msg.at, mine });
     if (mine) {
       const pending = [...this.log.querySelectorAll('li.pending')].find(
         (el) => el.dataset.text === msg.text,

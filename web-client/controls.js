@@ -48,7 +48,7 @@ export function wireControls({ session, media, stage, pickers, displayName }) {
 
   if (!navigator.mediaDevices?.getDisplayMedia) {
     share.disabled = true;
-    share.title = 'Screen sharing is not supported on this device';
+    share.title = t('call/share-unsupported');
   }
   share.addEventListener('click', async () => {
     if (session.screenTrack) session.stopShare();

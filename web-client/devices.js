@@ -2,19 +2,12 @@
 // The same block sits on the pre-join screen and, during the call, in the
 // "Devices" panel (it is moved, not copied).
 
+import { t } from './i18n.js';
 import { $, toast } from './ui.js';
 
 const SPEAKER_PREF = 'duet.audiooutput';
 const canPickSpeaker = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
 
-const STATUS_TEXT = {
-  denied: 'blocked',
-  missing: 'not found',
-  busy: 'in use by another app',
-  unsupported: 'not available',
-  error: 'not available',
-  pending: 'starting…',
-};
 
 export class DevicePickers {
   constructor(media, sinks) {
@@ -41,7 +34,7 @@ export class DevicePickers {
   async pick(kind) {
     const id = this.selects[kind].value;
     const ok = await this.media.useDevice(kind, id);
-    if (!ok) toast(kind === 'audio' ? 'That microphone could not be opened.' : 'That camera could not be opened.');
+    if (!ok) toast(t(kind === 'audio' ? 'call/microphone-open-failed' : 'call/camera-open-failed'));
     this.refresh();
   }
 
@@ -73,7 +66,7 @@ export class DevicePickers {
     const outs = list.filter((d) => d.kind === 'audiooutput' && d.deviceId);
     $('speaker-field').hidden = !canPickSpeaker || outs.length === 0;
     if (canPickSpeaker && outs.length) {
-      this.fillSelect(this.selects.speaker, outs, 'Speaker', this.savedSpeaker());
+      this.fillSelect(this.selects.speaker, outs, 'speaker', this.savedSpeaker());
     }
   }
 
@@ -93,24 +86,26 @@ export class DevicePickers {
 
   fill(kind, devices, status) {
     const select = this.selects[kind];
-    const noun = kind === 'audio' ? 'Microphone' : 'Camera';
+    const device = kind === 'audio' ? 'microphone' : 'camera';
     const usable = devices.filter((d) => d.deviceId);
     if (status !== 'ok' && status !== 'pending' && !(kind === 'video' && this.media.cameraOff)) {
-      select.replaceChildren(new Option(`${noun} ${STATUS_TEXT[status] || 'not available'}`, ''));
+      const why = ['denied', 'missing', 'busy'].includes(status) ? status : 'unavailable';
+      select.replaceChildren(new Option(t(`call/${device}.${why}`), ''));
       select.disabled = usable.length === 0;
-      if (usable.length) this.fillSelect(select, usable, noun, '', true);
+      if (usable.length) this.fillSelect(select, usable, device, '', true);
       return;
     }
     select.disabled = usable.length === 0;
     if (!usable.length) {
-      select.replaceChildren(new Option(status === 'pending' ? 'Starting…' : `No ${noun.toLowerCase()} found`, ''));
+      select.replaceChildren(new Option(status === 'pending' ? t('call/device-starting') : t(`call/${device}.missing`), ''));
       return;
     }
-    this.fillSelect(select, usable, noun, this.media.deviceId(kind));
+    this.fillSelect(select, usable, device, this.media.deviceId(kind));
   }
 
-  fillSelect(select, devices, noun, selectedId, append = false) {
-    const options = devices.map((d, i) => new Option(d.label || `${noun} ${i + 1}`, d.deviceId));
+  /** device: 'camera', 'microphone' or 'speaker', naming one without a label. */
+  fillSelect(select, devices, device, selectedId, append = false) {
+    const options = devices.map((d, i) => new Option(d.label || t(`call/${device}-n`, { n: i + 1 }), d.deviceId));
     if (append) select.append(...options);
     else select.replaceChildren(...options);
     if (selectedId && devices.some((d) => d.deviceId === selectedId)) select.value = selectedId;
@@ -167,10 +162,10 @@ export class DevicePickers {
     if (status !== 'ok' && status !== 'pending') return '';
     if (this.media.micMuted) {
       return document.body.dataset.view === 'call'
-        ? 'Your microphone is switched off. Unmute to test it.'
-        : 'You will join with your microphone switched off.';
+        ? t('call/mic-hint-off-call')
+        : t('call/mic-hint-off-prejoin');
     }
-    if (now - this.meter.heardAt < 1500) return 'We can hear you.';
-    return 'Say something to test your microphone.';
+    if (now - this.meter.heardAt < 1500) return t('call/mic-hint-heard');
+    return t('call/mic-hint-say');
   }
 }

@@ -4,6 +4,7 @@
 // call, so that a reload takes you straight back.
 
 import { LINK_DEAD } from './messages.js';
+import { t } from './i18n.js';
 import { $ } from './ui.js';
 
 /** → {ok: true, info} | {ok: false, code} where code is a LINK_DEAD code or "unreachable". */
@@ -37,13 +38,20 @@ function strong(text) {
   return b;
 }
 
+/**
+ * A translated sentence with the `{name}` in bold: the sentence is split
+ * around the field, so each language puts the name where its grammar wants.
+ */
+function withName(sentence, name) {
+  const [before, after = ''] = sentence.split('{name}');
+  return [before, strong(name), after];
+}
+
 export function renderPreview(info) {
   const you = info.you;
   const peer = info.peer;
-  $('joining-as').replaceChildren('You are joining as ', strong(you.name), ` (${you.role})`);
-  $('meeting-with').replaceChildren(
-    `${peer.role === 'mentor' ? 'Your mentor' : 'Your mentee'} is `, strong(peer.name), '.',
-  );
+  $('joining-as').replaceChildren(...withName(t(`call/joining-as.${you.role}`), you.name));
+  $('meeting-with').replaceChildren(...withName(t(`call/meeting-with.${peer.role}`), peer.name));
   const input = $('name-input');
   if (!input.value) input.value = savedName(info) || you.name;
 }
@@ -83,7 +91,7 @@ export const markInCall = (info, yes) => sessionSet(key(info, 'incall'), yes ? '
 export function autoRejoin(join, delayMs = 1500) {
   const note = $('rejoin-note');
   note.hidden = false;
-  note.textContent = 'You were in this call — rejoining…';
+  note.textContent = t('call/auto-rejoin');
   const timer = setTimeout(() => {
     cancel();
     join();

@@ -7,16 +7,19 @@
 import { t } from './i18n.js';
 import { $ } from './ui.js';
 
-const WORDS = {
-  loss: 'is losing packets',
-  delay: 'has a long delay',
-  reconnecting: 'is reconnecting',
-  slow: 'is slow: video is kept small to fit it',
-};
+/** The reasons the page has words for; others say weak or bad. */
+const REASONS = new Set(['loss', 'delay', 'reconnecting', 'slow']);
 
-function sentence(who, q) {
-  if (q.quality === 'good') return `${who} connection is good`;
-  return `${who} connection ${WORDS[q.reason] || (q.quality === 'bad' ? 'is bad' : 'is weak')}`;
+/**
+ * Whose connection and how, as one sentence per case
+ * (`call/quality.{mine|theirs}.{reason}`): "your" and "{name}'s" change
+ * the sentence's grammar in other languages, so nothing is glued.
+ */
+function sentence(whose, q, name) {
+  let how = q.quality === 'bad' ? 'bad' : 'weak';
+  if (q.quality === 'good') how = 'good';
+  else if (REASONS.has(q.reason)) how = q.reason;
+  return t(`call/quality.${whose}.${how}`, { name });
 }
 
 const worse = (a, b) => {
@@ -69,14 +72,14 @@ export class QualityView {
       return;
     }
     const me = worse(this.server[this.myRole], this.local);
-    show(mine, me, sentence('Your', me), t('you'));
+    show(mine, me, sentence('mine', me), t('you'));
     const peerRole = this.myRole === 'mentor' ? 'mentee' : 'mentor';
     if (!this.peerName) {
       theirs.hidden = true;
       return;
     }
     const peer = this.server[peerRole];
-    show(theirs, peer, sentence(`${this.peerName}’s`, peer), this.peerName);
+    show(theirs, peer, sentence('theirs', peer, this.peerName), this.peerName);
   }
 }
 

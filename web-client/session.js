@@ -10,7 +10,8 @@
 import { PeerLink } from './call.js';
 import { Captions } from './captions.js';
 import { Chat } from './chat.js';
-import { FATAL, LINK_DEAD, refusalText } from './messages.js';
+import { locale, t } from './i18n.js';
+import { FATAL, LINK_DEAD, refusalText, serverText } from './messages.js';
 import { QualityView } from './quality.js';
 import { Recording } from './recording.js';
 import { Signaling } from './signaling.js';
@@ -81,7 +82,7 @@ export class Session {
     });
     media.addEventListener('change', (e) => this.onLocalTrack(e.detail.kind, e.detail.track));
     media.addEventListener('lost', (e) => {
-      toast(e.detail.kind === 'audio' ? 'Your microphone was disconnected.' : 'Your camera was disconnected.');
+      toast(t(e.detail.kind === 'audio' ? 'call/microphone-disconnected' : 'call/camera-disconnected'));
     });
     // Back on the network, or back from a sleeping laptop: check the
     // socket now and repair the media path now, not after the backoff.
@@ -141,8 +142,8 @@ export class Session {
     if (!on) return;
     const left = this.link?.restartLeftS;
     $('reconnecting-text').textContent = left == null
-      ? 'Reconnecting…'
-      : left > 0 ? `Reconnecting… trying for ${left} more s` : 'Reconnecting… starting a fresh connection';
+      ? t('call/reconnecting')
+      : left > 0 ? t('call/reconnecting-for', { seconds: left }) : t('call/reconnecting-fresh');
   }
 
   join(name) {
@@ -162,11 +163,11 @@ export class Session {
       case 'offer': return this.link?.remoteOffer(msg.sdp);
       case 'candidate': return this.link?.candidate(msg.candidate);
       case 'peer_joined':
-        announce(`${msg.peer?.name || 'The other person'} joined the call.`);
+        announce(t('call/announce-joined', { name: msg.peer?.name || t('the-other-person') }));
         return this.setPeer(msg.peer, null);
       case 'peer_left':
         if (this.peer && msg.peer?.id === this.peer.id) {
-          announce(`${this.peerName() || 'The other person'} ${msg.reason === 'left' ? 'left the call' : 'lost their connection'}.`);
+          announce(t(msg.reason === 'left' ? 'call/announce-left' : 'call/announce-dropped', { name: this.peerName() || t('the-other-person') }));
         }
         return this.setPeer(null, msg.reason === 'left' ? 'left' : 'disconnected', msg.peer);
       case 'peer_media':
@@ -186,7 +187,7 @@ export class Session {
       // Another server of the deployment takes the call: join again at
       // once, as after a lost connection, and the call goes on there.
       case 'session_ended': return msg.reason === 'moved' ? this.signaling.reconnectNow() : this.end(msg.reason || 'ended');
-      case 'server_draining': return toast(msg.message || 'The server is restarting; this call will end soon.');
+      case 'server_draining': return toast(locale() === 'en' && msg.message ? msg.message : t('call/server-draining'));
       case 'error': return this.onError(msg);
       default: return undefined;
     }
@@ -194,12 +195,14 @@ export class Session {
 
   /** Tells screen readers what the other person turned on or off. */
   announceMedia(before, now) {
-    const who = this.peerName() || 'The other person';
+    const name = this.peerName() || t('the-other-person');
+    // One sentence per change: joining clauses with "and" does not
+    // translate, whole sentences do.
     const said = [];
-    if (before.audio !== now.audio) said.push(now.audio ? 'turned their microphone on' : 'muted their microphone');
-    if (before.video !== now.video) said.push(now.video ? 'turned their camera on' : 'turned their camera off');
-    if (before.screen !== now.screen) said.push(now.screen ? 'is sharing their screen' : 'stopped sharing their screen');
-    if (said.length) announce(`${who} ${said.join(' and ')}.`);
+    if (before.audio !== now.audio) said.push(now.audio ? 'call/announce-mic-on' : 'call/announce-mic-off');
+    if (before.video !== now.video) said.push(now.video ? 'call/announce-camera-on' : 'call/announce-camera-off');
+    if (before.screen !== now.screen) said.push(now.screen ? 'call/announce-screen-on' : 'call/announce-screen-off');
+    if (said.length) announce(said.map((key) => t(key, { name })).join(' '));
   }
 
   onJoined(msg) {
@@ -253,10 +256,10 @@ export class Session {
       // looping: try a fresh start a few times, then say so.
       this.problems = (this.problems || 0) + 1;
       if (this.problems > 3) {
-        this.end('error', 'The call could not be set up in this browser. Try again, or use another browser.');
+        this.end('error', t('call/setup-failed'));
         return;
       }
-      toast('The media connection had a problem — reconnecting.');
+      toast(t('call/media-problem'));
       this.signaling.reconnectNow();
     });
     this.stage.setStreams(link.cameraStream, link.screenStream);
@@ -350,15 +353,17 @@ export class Session {
       // Refused on a reconnect: the call cannot go on.
       return this.end(LINK_DEAD.has(code) ? code : 'error', text);
     }
-    if (code === 'recording_unavailable') return this.recording.refused(msg.message);
-    if (code === 'captions_unavailable') return this.captions.refused(msg.message);
+    // The server's detail is English: other languages get the page's own sentence.
+    const detail = locale() === 'en' ? msg.message : null;
+    if (code === 'recording_unavailable') return this.recording.refused(detail);
+    if (code === 'captions_unavailable') return this.captions.refused(detail);
     if (code === 'invalid_field') {
       this.chat.rejectOldestPending();
-      return toast(msg.message || 'That message could not be sent.');
+      return toast(serverText(code, msg.message));
     }
     // timeout, unavailable, internal close the socket: the reconnect loop
     // takes over. Anything else is a non-fatal notice.
-    if (!['timeout', 'unavailable', 'internal'].includes(code)) toast(msg.message || `Server error: ${code}`);
+    if (!['timeout', 'unavailable', 'internal'].includes(code)) toast(serverText(code, msg.message));
     return undefined;
   }
 
@@ -402,7 +407,7 @@ export class Session {
     try {
       stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
     } catch (e) {
-      if (e?.name !== 'NotAllowedError' && e?.name !== 'AbortError') toast('Screen sharing could not start.');
+      if (e?.name !== 'NotAllowedError' && e?.name !== 'AbortError') toast(t('call/share-failed'));
       return false;
     }
     const track = stream.getVideoTracks()[0];

@@ -2,6 +2,7 @@
 // their camera small), yourself small. Placeholders say why there is no
 // picture: nobody there yet, their connection dropped, camera off.
 
+import { t } from './i18n.js';
 import { $, initials } from './ui.js';
 
 export class Stage {
@@ -41,12 +42,13 @@ export class Stage {
    * ('ok', 'denied', 'missing'…); name for the avatar.
    */
   renderSelf(live, status, name) {
-    const why = { denied: 'blocked', missing: 'not found', busy: 'in use by another app', unsupported: 'not available', error: 'not available' };
+    // A device that fails says why; one merely switched off says so.
+    const why = { denied: 'denied', missing: 'missing', busy: 'busy', unsupported: 'unavailable', error: 'unavailable' };
     $('self-placeholder').hidden = live.video;
-    $('self-placeholder-text').textContent = why[status.video] ? `Camera ${why[status.video]}` : 'Your camera is off';
+    $('self-placeholder-text').textContent = why[status.video] ? t(`call/camera.${why[status.video]}`) : t('call/self-camera-off');
     $('self-avatar').textContent = initials(name);
     $('self-muted').hidden = live.audio;
-    $('self-muted-text').textContent = why[status.audio] ? `Microphone ${why[status.audio]}` : "You're muted";
+    $('self-muted-text').textContent = why[status.audio] ? t(`call/microphone.${why[status.audio]}`) : t('call/self-muted');
   }
 
   setStreams(cameraStream, screenStream) {
@@ -69,7 +71,7 @@ export class Stage {
 
   renderRemote() {
     const p = this.peer;
-    const name = p?.name || this.expectedPeer || 'the other person';
+    const name = p?.name || this.expectedPeer || t('call/the-other-person');
     const media = p?.media || { audio: true, video: true, screen: false };
     $('remote-tile').dataset.peer = p ? 'here' : 'none';
     $('peer-name').textContent = p ? p.name : '';
@@ -78,13 +80,13 @@ export class Stage {
 
     let text = '';
     if (!p) {
-      if (this.gone === 'disconnected') text = `${name}'s connection dropped — waiting for them to come back`;
-      else if (this.gone === 'left') text = `${name} left the call`;
-      else text = `Waiting for ${name} to join`;
+      if (this.gone === 'disconnected') text = t('call/peer-dropped', { name });
+      else if (this.gone === 'left') text = t('call/peer-left', { name });
+      else text = t('call/waiting-for', { name });
     } else if (media.video === false) {
-      text = `${name}'s camera is off`;
+      text = t('call/peer-camera-off', { name });
     } else if (!this.remoteVideo.videoWidth) {
-      text = `Connecting to ${name}…`;
+      text = t('call/connecting-to', { name });
     }
     $('remote-placeholder').hidden = !text;
     $('remote-placeholder-text').textContent = text;
@@ -93,7 +95,7 @@ export class Stage {
     const sharing = Boolean(p && media.screen);
     $('screen-tile').hidden = !sharing;
     $('stage').dataset.screen = sharing ? 'on' : 'off';
-    $('screen-label').textContent = `${name}'s screen`;
+    $('screen-label').textContent = t('call/peer-screen', { name });
     if (sharing) this.screenVideo.play().catch(() => {});
   }
 

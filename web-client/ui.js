@@ -2,6 +2,8 @@
 // user-supplied text (names, chat, notes) goes through textContent, never
 // HTML.
 
+import { t } from './i18n.js';
+
 export const $ = (id) => document.getElementById(id);
 
 /**
@@ -142,7 +144,7 @@ export async function copyFrom(input, button) {
   if (button) {
     const label = button.dataset.label ?? button.textContent;
     button.dataset.label = label;
-    button.textContent = ok ? 'Copied' : 'Select and copy';
+    button.textContent = t(ok ? 'call/copied' : 'call/select-and-copy');
     setTimeout(() => { button.textContent = label; }, 2000);
   }
   return ok;

@@ -5,6 +5,7 @@
 // says their video does not reach that person. Each note has
 // data-testid="video-paused" and data-role set to whose connection it is.
 
+import { t } from './i18n.js';
 import { $ } from './ui.js';
 
 const other = (role) => (role === 'mentor' ? 'mentee' : 'mentor');
@@ -44,10 +45,10 @@ export class VideoPausedView {
     const mine = $('video-paused-mine');
     const theirs = $('video-paused-theirs');
     show(mine, on && this.paused[this.myRole], this.myRole,
-      'Video paused: your connection is weak');
+      t('call/video-paused-mine'));
     const peerRole = this.myRole && other(this.myRole);
     show(theirs, on && this.paused[peerRole], peerRole,
-      `${this.peerName}’s connection is weak: your video to them is paused`);
+      t('call/video-paused-theirs', { name: this.peerName }));
   }
 }
 

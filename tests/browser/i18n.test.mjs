@@ -22,6 +22,7 @@ import {
   waitForState,
   waitUntil,
 } from './harness.mjs';
+import { untranslated as untranslatedIn } from './i18n-check.mjs';
 
 const CATALOGS = join(REPO_ROOT, 'web-client', 'i18n');
 const LANGS = ['en', 'es', 'fr', 'de', 'pt', 'ja', 'ar'];
@@ -62,21 +63,7 @@ test('every catalog has exactly the English keys, and keeps each {field}', () =>
 });
 
 /** What the page shows for each marked element and attribute, against the catalog. */
-async function untranslated(page, lang) {
-  return page.evaluate((cat) => {
-    const wrong = [];
-    for (const el of document.querySelectorAll('[data-i18n]')) {
-      if (el.textContent !== cat[el.dataset.i18n]) wrong.push(`${el.dataset.i18n}: ${el.textContent}`);
-    }
-    for (const el of document.querySelectorAll('[data-i18n-attr]')) {
-      for (const pair of el.dataset.i18nAttr.split(';')) {
-        const [attr, key] = pair.split(':');
-        if (el.getAttribute(attr) !== cat[key]) wrong.push(`${key} (${attr}): ${el.getAttribute(attr)}`);
-      }
-    }
-    return wrong;
-  }, catalogs[lang]);
-}
+const untranslated = (page, lang) => untranslatedIn(page, catalogs[lang]);
 
 /** Wider than the screen: something does not wrap. */
 const overflows = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -169,8 +156,25 @@ e2e('the call in Japanese and in Arabic (right to left), on a phone', ctx, async
     assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${id} on screen in Arabic: ${JSON.stringify(box)}`);
   }
   assert.equal(await byTestId(page, 'mute-audio').getAttribute('title'), catalogs.ar['mic.mute']);
+  // The self-view sits at the end of the line: right in Japanese, left in Arabic.
+  const selfSide = async (p) => p.evaluate(() => {
+    const self = document.getElementById('self-slot').getBoundingClientRect();
+    const stage = document.getElementById('stage').getBoundingClientRect();
+    return self.left + self.width / 2 < stage.left + stage.width / 2 ? 'left' : 'right';
+  });
+  assert.equal(await selfSide(ja), 'right');
+  assert.equal(await selfSide(page), 'left', 'the self-view mirrors in right to left');
+  // What scripts write in the call is the catalog's too: the other
+  // person's connection (its label) and the end screen.
+  assert.equal(await byTestId(ja, 'peer-connection-quality').getAttribute('aria-label'),
+    catalogs.ja['call/quality.theirs.good'].replace('{name}', 'Grace'));
   await ja.screenshot({ path: screenshotPath('call-ja.png') });
   await page.screenshot({ path: screenshotPath('call-ar-phone.png') });
   await ctx.server.endSession(session.id);
   await waitUntil('the call ended', async () => (await callState(ja)) === 'ended');
+  await waitUntil('the end screen in Japanese', async () => (
+    (await ja.locator('#ended-heading').textContent()) === catalogs.ja['call/ended.ended']
+  ));
+  assert.equal(await ja.locator('#ended-detail').textContent(), catalogs.ja['call/ended.ended.detail']);
+  assert.equal(await page.locator('#ended-heading').textContent(), catalogs.ar['call/ended.ended']);
 });
