@@ -2,20 +2,50 @@
 // media work? Each test is a real peer connection to the media server
 // (POST /api/v1/check/offer) that keeps only the candidates of one path:
 // UDP, TCP, or (with iceTransportPolicy "relay") the TURN server.
+//
+// What the page shows is kept as state plus a function that says it
+// (`shown`), so a change of language re-renders every result at once,
+// even in the middle of a check.
+
+import { initI18n, intlLocale, onLanguageChange, t } from './i18n.js';
 
 const token = decodeURIComponent(location.hash.slice(1)) || null;
 
 const CONNECT_MS = { udp: 8000, tcp: 10000, relay: 15000 };
 const GATHER_MS = 4000;
 
+const ROWS = ['signaling', 'udp', 'tcp', 'relay'];
+
+/** Each row's and the summary's state, and a function that says it in the page's language. */
+const shown = {};
+
 function row(name) {
   return document.querySelector(`[data-testid="check-${name}"]`);
 }
 
+/** A catalog sentence, said in whatever language is chosen when it is rendered. */
+function say(key, vars) {
+  return () => t(key, vars);
+}
+
+/** A time in milliseconds, with the unit, as the page's locale writes it. */
+function milliseconds(ms) {
+  return new Intl.NumberFormat(intlLocale(), {
+    style: 'unit', unit: 'millisecond', unitDisplay: 'short', maximumFractionDigits: 0,
+  }).format(ms);
+}
+
 function show(name, state, text) {
-  const li = row(name);
-  li.dataset.state = state;
-  li.querySelector('.check-result').textContent = text;
+  shown[name] = { state, text };
+  render(name);
+}
+
+function render(name) {
+  const { state, text } = shown[name];
+  const stateHolder = name === 'summary' ? document.getElementById('check-summary') : row(name);
+  const textHolder = name === 'summary' ? stateHolder : stateHolder.querySelector('.check-result');
+  stateHolder.dataset.state = state;
+  textHolder.textContent = text();
 }
 
 async function postJson(path, body) {
@@ -29,13 +59,22 @@ async function postJson(path, body) {
   return json;
 }
 
+/** Whether the signaling socket answers a ping, and how many milliseconds the answer took. */
 function checkSignaling() {
   return new Promise((resolve) => {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
-    const done = (ok) => { clearTimeout(timer); ws.close(); resolve(ok); };
+    let sentAt = 0;
+    const done = (ok) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve({ ok, ms: ok ? performance.now() - sentAt : null });
+    };
     const timer = setTimeout(() => done(false), 5000);
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'ping' }));
+    ws.onopen = () => {
+      sentAt = performance.now();
+      ws.send(JSON.stringify({ type: 'ping' }));
+    };
     ws.onmessage = (e) => {
       try {
         if (JSON.parse(e.data).type === 'pong') done(true);
@@ -77,7 +116,7 @@ async function probe(path, iceServers) {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     if (path === 'relay' && !pc.localDescription.sdp.includes(' typ relay')) {
-      return { ok: false, why: 'The TURN server gave no relay address.' };
+      return { ok: false, why: say('check/result.no-relay-address') };
     }
     const { sdp } = await postJson('/api/v1/check/offer', { sdp: pc.localDescription.sdp });
     await pc.setRemoteDescription({ type: 'answer', sdp: onlyPath(sdp, path) });
@@ -90,83 +129,83 @@ async function probe(path, iceServers) {
       pc.addEventListener('connectionstatechange', check);
       check();
     });
-    return { ok, why: ok ? '' : 'No connection.' };
+    return { ok, why: ok ? null : say('check/result.no-connection') };
   } catch (e) {
-    return { ok: false, why: e.message };
+    // The browser's or the server's own words: shown as they are.
+    return { ok: false, why: say('check/result.error', { message: e.message }) };
   } finally {
     pc.close();
   }
 }
 
 async function run() {
-  for (const name of ['signaling', 'udp', 'tcp', 'relay']) show(name, 'waiting', 'Waiting…');
-  const summary = document.getElementById('check-summary');
-  summary.dataset.state = 'running';
-  summary.textContent = 'Checking…';
+  for (const name of ROWS) show(name, 'waiting', say('check/result.waiting'));
+  show('summary', 'running', say('check/summary.checking'));
 
-  show('signaling', 'running', 'Checking');
+  show('signaling', 'running', say('check/result.checking'));
   let plan;
   try {
     plan = await postJson('/api/v1/check', token ? { token } : {});
   } catch (e) {
     plan = null;
   }
-  const signaling = plan && await checkSignaling();
-  show('signaling', signaling ? 'ok' : 'failed', signaling ? 'Works' : 'Not reachable');
-  if (!signaling) {
-    for (const name of ['udp', 'tcp', 'relay']) show(name, 'skipped', 'Not tested');
-    return finish(summary, { signaling: false });
+  const signaling = plan ? await checkSignaling() : { ok: false };
+  if (!signaling.ok) {
+    show('signaling', 'failed', say('check/result.unreachable'));
+    for (const name of ['udp', 'tcp', 'relay']) show(name, 'skipped', say('check/result.not-tested'));
+    return finish({ signaling: false });
   }
+  show('signaling', 'ok', () => t('check/result.works-in', { time: milliseconds(signaling.ms) }));
 
   const results = { signaling: true };
-  show('udp', 'running', 'Connecting');
+  const works = say('check/result.works');
+  const blocked = say('check/result.blocked');
+  show('udp', 'running', say('check/result.connecting'));
   const udp = await probe('udp');
   results.udp = udp.ok;
-  show('udp', udp.ok ? 'ok' : 'failed', udp.ok ? 'Works' : 'Blocked');
+  show('udp', udp.ok ? 'ok' : 'failed', udp.ok ? works : blocked);
 
   if (plan.tcp) {
-    show('tcp', 'running', 'Connecting');
+    show('tcp', 'running', say('check/result.connecting'));
     const tcp = await probe('tcp');
     results.tcp = tcp.ok;
-    show('tcp', tcp.ok ? 'ok' : 'failed', tcp.ok ? 'Works' : 'Blocked');
+    show('tcp', tcp.ok ? 'ok' : 'failed', tcp.ok ? works : blocked);
   } else {
-    show('tcp', 'skipped', 'Not offered by this server');
+    show('tcp', 'skipped', say('check/result.no-tcp'));
   }
 
   if (!plan.relay.configured) {
-    show('relay', 'skipped', 'No relay on this server');
+    show('relay', 'skipped', say('check/result.no-relay'));
   } else if (!plan.relay.available) {
-    show('relay', 'skipped', 'Open this page from your join link to test it');
+    show('relay', 'skipped', say('check/result.needs-link'));
   } else {
-    show('relay', 'running', 'Connecting');
+    show('relay', 'running', say('check/result.connecting'));
     const relay = await probe('relay', plan.ice_servers);
     results.relay = relay.ok;
-    show('relay', relay.ok ? 'ok' : 'failed', relay.ok ? 'Works' : relay.why || 'Blocked');
+    show('relay', relay.ok ? 'ok' : 'failed', relay.ok ? works : relay.why || blocked);
   }
-  return finish(summary, results);
+  return finish(results);
 }
 
-function finish(summary, r) {
-  let state;
-  let text;
+function finish(r) {
   if (!r.signaling) {
-    state = 'failed';
-    text = 'This browser cannot reach the Duet server at all. Check your internet connection, or ask your IT team whether this address is blocked.';
+    show('summary', 'failed', say('check/summary.unreachable'));
   } else if (r.udp) {
-    state = 'ok';
-    text = 'Your network is ready: calls will connect directly, with the best quality.';
+    show('summary', 'ok', say('check/summary.ready'));
   } else if (r.tcp || r.relay) {
-    state = 'ok';
-    text = 'Calls will work. Your network blocks the direct (UDP) path, so they use a fallback, which can be less smooth on a weak connection.';
+    show('summary', 'ok', say('check/summary.fallback'));
   } else {
-    state = 'failed';
-    text = 'Calls cannot connect from this network: it blocks every media path to the server. Try another network, or ask your IT team to allow this server\'s media ports.';
+    show('summary', 'failed', say('check/summary.blocked'));
   }
-  summary.dataset.state = state;
-  summary.textContent = text;
   document.getElementById('check-again').hidden = false;
 }
 
+await initI18n();
+document.title = t('check/page-title');
+onLanguageChange(() => {
+  document.title = t('check/page-title');
+  for (const name of Object.keys(shown)) render(name);
+});
 document.getElementById('check-again').addEventListener('click', () => {
   document.getElementById('check-again').hidden = true;
   run();
