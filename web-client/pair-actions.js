@@ -3,7 +3,8 @@
 // soonest due first; overdue ones are flagged (the server decides that, in
 // the owner's time zone).
 
-import { fmtDueDate } from './pair-time.js';
+import { t } from './i18n.js';
+import { fmtDueDate, fmtNumber } from './pair-time.js';
 import { el, keepFocus } from './ui.js';
 
 function byDueThenAge(a, b) {
@@ -18,6 +19,7 @@ export class ActionList {
   /** ctx: the pair home's context (api, names, roles, read-only, errors). */
   constructor(ctx, { list, empty, form, input, owner, due, overdueBadge }) {
     Object.assign(this, { ctx, list, empty, form, input, owner, due, overdueBadge });
+    this.items = [];
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.add();
@@ -32,13 +34,13 @@ export class ActionList {
     });
   }
 
-  /** The owner choices, named: "Grace (mentor)", "Alan (mentee)"; you first. */
+  /** The owner choices, named: "Me (Grace)", "Alan (mentee)"; you first. */
   setPeople() {
     const { you } = this.ctx;
     const roles = you === 'mentee' ? ['mentee', 'mentor'] : ['mentor', 'mentee'];
     const chosen = this.owner.value;
     this.owner.replaceChildren(...roles.map((r) => el('option', { value: r },
-      r === you ? `Me (${this.ctx.name(r)})` : `${this.ctx.name(r)} (${r})`)));
+      t(r === you ? 'pair/owner-me' : `pair/owner-${r}`, { name: this.ctx.name(r) }))));
     if (chosen) this.owner.value = chosen;
   }
 
@@ -47,13 +49,19 @@ export class ActionList {
     this.render(body?.items ?? []);
   }
 
+  /** After a language switch: the same items, in the new words. */
+  relabel() {
+    this.render(this.items);
+  }
+
   render(items) {
+    this.items = items;
     const sorted = [...items].sort(byDueThenAge);
     const canEdit = !this.ctx.readOnly;
     keepFocus(this.list, () => this.list.replaceChildren(...sorted.map((a) => this.row(a, canEdit))));
     this.empty.hidden = items.length > 0;
     const overdue = items.filter((a) => a.overdue).length;
-    this.overdueBadge.textContent = overdue ? `${overdue} overdue` : '';
+    this.overdueBadge.textContent = overdue ? t('pair/overdue-count', { count: fmtNumber(overdue) }) : '';
     this.overdueBadge.hidden = !overdue;
   }
 
@@ -61,19 +69,22 @@ export class ActionList {
     const done = a.done_at_ms !== null && a.done_at_ms !== undefined;
     const box = el('input', { type: 'checkbox', 'data-control': 'done', 'data-testid': 'action-done', disabled: !canEdit });
     box.checked = done;
-    const owner = a.owner === this.ctx.you ? 'You' : this.ctx.name(a.owner);
+    const mine = a.owner === this.ctx.you;
+    const name = this.ctx.name(a.owner);
+    const owner = a.due
+      ? t(mine ? 'pair/action-yours-due' : 'pair/action-owner-due', { name, date: fmtDueDate(a.due) })
+      : (mine ? t('pair/you') : name);
     const meta = el('span', { class: 'item-meta' }, owner);
-    if (a.due) meta.append(` · due ${fmtDueDate(a.due)}`);
-    if (a.overdue) meta.append(' ', el('span', { class: 'flag', 'data-testid': 'action-overdue' }, 'Overdue'));
+    if (a.overdue) meta.append(' ', el('span', { class: 'flag', 'data-testid': 'action-overdue' }, t('pair/overdue')));
     const tools = canEdit ? el('span', { class: 'item-tools' },
       el('button', {
         type: 'button', class: 'icon-btn small', 'data-control': 'delete', 'data-testid': 'action-delete',
-        'aria-label': `Delete “${a.text}”`, title: 'Delete',
+        'aria-label': t('pair/delete-item', { text: a.text }), title: t('pair/delete'),
       }, '✕')) : null;
     return el('li', {
       class: 'item', dataset: { testid: 'action-item', id: a.id, done: String(done), overdue: String(Boolean(a.overdue)), owner: a.owner },
     },
-    el('label', { class: 'item-check' }, box, el('span', { class: 'item-text' }, a.text)),
+    el('label', { class: 'item-check' }, box, el('span', { class: 'item-text', dir: 'auto' }, a.text)),
     meta,
     tools);
   }
@@ -94,7 +105,7 @@ export class ActionList {
       this.due.value = '';
       await this.load();
     } catch (err) {
-      this.ctx.problem(err, 'Could not add the action');
+      this.ctx.problem(err, t('pair/error-add-action'));
     } finally {
       button.disabled = false;
       this.input.focus();
@@ -107,9 +118,9 @@ export class ActionList {
     try {
       await this.ctx.api.patch(`/actions/${encodeURIComponent(id)}`, body);
     } catch (err) {
-      this.ctx.problem(err, 'Could not change the action');
+      this.ctx.problem(err, t('pair/error-change-action'));
     }
-    await this.load().catch((err) => this.ctx.problem(err, 'Could not load the actions'));
+    await this.load().catch((err) => this.ctx.problem(err, t('pair/error-load-actions')));
   }
 
   async remove(button) {
@@ -118,9 +129,9 @@ export class ActionList {
     try {
       await this.ctx.api.del(`/actions/${encodeURIComponent(id)}`);
     } catch (err) {
-      this.ctx.problem(err, 'Could not delete the action');
+      this.ctx.problem(err, t('pair/error-delete-action'));
     }
-    await this.load().catch((err) => this.ctx.problem(err, 'Could not load the actions'));
+    await this.load().catch((err) => this.ctx.problem(err, t('pair/error-load-actions')));
     this.input.focus();
   }
 }

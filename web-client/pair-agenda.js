@@ -3,16 +3,18 @@
 // home and in the call's side panel (with the call's join token there), so
 // it takes its elements and its API from whoever uses it.
 
+import { t } from './i18n.js';
 import { el, keepFocus } from './ui.js';
 
 export class AgendaList {
   /**
    * api: a PairApi; list, empty: the `<ol>` and its "nothing yet" line;
-   * form, input: adding; names(role) → a person's name; editable() → may
-   * change it now; onError(err, what).
+   * form, input: adding; names(role) → a person's name; you() → the
+   * viewer's role (their items say "added by you"), optional; editable() →
+   * may change it now; onError(err, what).
    */
-  constructor({ api, list, empty, form, input, names, editable, onError }) {
-    Object.assign(this, { api, list, empty, form, input, names, editable, onError });
+  constructor({ api, list, empty, form, input, names, you = () => null, editable, onError }) {
+    Object.assign(this, { api, list, empty, form, input, names, you, editable, onError });
     this.items = [];
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -20,14 +22,14 @@ export class AgendaList {
     });
     list.addEventListener('change', (e) => {
       const box = e.target.closest('[data-control="done"]');
-      if (box) this.change(box, { done: box.checked }, 'Could not tick the topic');
+      if (box) this.change(box, { done: box.checked }, t('pair/error-tick-topic'));
     });
     list.addEventListener('click', (e) => {
       const button = e.target.closest('button[data-control]');
       if (!button) return;
       const index = this.items.findIndex((i) => i.id === button.closest('[data-id]').dataset.id);
-      if (button.dataset.control === 'up') this.change(button, { position: index - 1 }, 'Could not move the topic');
-      if (button.dataset.control === 'down') this.change(button, { position: index + 1 }, 'Could not move the topic');
+      if (button.dataset.control === 'up') this.change(button, { position: index - 1 }, t('pair/error-move-topic'));
+      if (button.dataset.control === 'down') this.change(button, { position: index + 1 }, t('pair/error-move-topic'));
       if (button.dataset.control === 'delete') this.remove(button);
     });
   }
@@ -52,25 +54,30 @@ export class AgendaList {
       type: 'checkbox', 'data-control': 'done', 'data-testid': 'agenda-done', disabled: !canEdit,
     });
     box.checked = done;
-    const meta = [`added by ${this.names(item.added_by)}`];
-    if (done && item.done_by) meta.push(`ticked by ${this.names(item.done_by)}`);
+    const meta = [this.by('pair/agenda-added-by', item.added_by)];
+    if (done && item.done_by) meta.push(this.by('pair/agenda-ticked-by', item.done_by));
     const tools = canEdit ? el('span', { class: 'item-tools' },
       el('button', {
         type: 'button', class: 'icon-btn small', 'data-control': 'up', 'data-testid': 'agenda-up',
-        'aria-label': `Move “${item.text}” up`, title: 'Move up', disabled: index === 0,
+        'aria-label': t('pair/move-up-item', { text: item.text }), title: t('pair/move-up'), disabled: index === 0,
       }, '↑'),
       el('button', {
         type: 'button', class: 'icon-btn small', 'data-control': 'down', 'data-testid': 'agenda-down',
-        'aria-label': `Move “${item.text}” down`, title: 'Move down', disabled: index === count - 1,
+        'aria-label': t('pair/move-down-item', { text: item.text }), title: t('pair/move-down'), disabled: index === count - 1,
       }, '↓'),
       el('button', {
         type: 'button', class: 'icon-btn small', 'data-control': 'delete', 'data-testid': 'agenda-delete',
-        'aria-label': `Delete “${item.text}”`, title: 'Delete',
+        'aria-label': t('pair/delete-item', { text: item.text }), title: t('pair/delete'),
       }, '✕')) : null;
     return el('li', { class: 'item', dataset: { testid: 'agenda-item', id: item.id, done: String(done) } },
-      el('label', { class: 'item-check' }, box, el('span', { class: 'item-text' }, item.text)),
+      el('label', { class: 'item-check' }, box, el('span', { class: 'item-text', dir: 'auto' }, item.text)),
       el('span', { class: 'item-meta' }, meta.join(' · ')),
       tools);
+  }
+
+  /** "added by Grace", or "added by you" (its own sentence: not every language says it alike). */
+  by(key, role) {
+    return role && role === this.you() ? t(`${key}-you`) : t(key, { name: this.names(role) });
   }
 
   async add() {
@@ -86,7 +93,7 @@ export class AgendaList {
       this.input.value = '';
       await this.load();
     } catch (err) {
-      this.onError(err, 'Could not add the topic');
+      this.onError(err, t('pair/error-add-topic'));
     } finally {
       button.disabled = false;
       this.input.focus();
@@ -101,7 +108,7 @@ export class AgendaList {
     } catch (err) {
       this.onError(err, what);
     }
-    await this.load().catch((err) => this.onError(err, 'Could not load the agenda'));
+    await this.load().catch((err) => this.onError(err, t('pair/error-load-agenda')));
   }
 
   async remove(button) {
@@ -110,9 +117,9 @@ export class AgendaList {
     try {
       await this.api.del(`/agenda/${encodeURIComponent(id)}`);
     } catch (err) {
-      this.onError(err, 'Could not delete the topic');
+      this.onError(err, t('pair/error-delete-topic'));
     }
-    await this.load().catch((err) => this.onError(err, 'Could not load the agenda'));
+    await this.load().catch((err) => this.onError(err, t('pair/error-load-agenda')));
     this.input.focus();
   }
 }

@@ -4,6 +4,8 @@
 // screen. An edit carries the version it started from; if the other person
 // saved meanwhile, the server says `stale` and nothing is lost.
 
+import { t } from './i18n.js';
+import { fmtNumber } from './pair-time.js';
 import { other } from './pair-notes.js';
 import { $ } from './ui.js';
 
@@ -42,10 +44,10 @@ export class Agreement {
     const mine = a.confirmed?.[you];
     const theirs = a.confirmed?.[them];
     const name = this.ctx.name(them);
-    if (mine && theirs) status.textContent = `Both of you have confirmed this version (version ${a.version}).`;
-    else if (mine) status.textContent = `You have confirmed this version; ${name} has not yet.`;
-    else if (theirs) status.textContent = `${name} has confirmed this version; you have not yet.`;
-    else status.textContent = 'Neither of you has confirmed this version yet.';
+    if (mine && theirs) status.textContent = t('pair/agreement-both', { version: fmtNumber(a.version) });
+    else if (mine) status.textContent = t('pair/agreement-you-only', { name });
+    else if (theirs) status.textContent = t('pair/agreement-other-only', { name });
+    else status.textContent = t('pair/agreement-neither');
     $('agreement-text').textContent = a.text;
     const confirm = $('agreement-confirm');
     confirm.hidden = Boolean(mine);
@@ -90,8 +92,7 @@ export class Agreement {
         // Keep what was typed; show what the other person saved.
         this.current = await this.ctx.api.get('/agreement').catch(() => this.current);
         this.editingVersion = this.current.version;
-        this.error(`${this.ctx.name(other(this.ctx.you))} changed the agreement while you were editing. `
-          + 'Their version is now the current one; your text is still in the box — save again to replace it.');
+        this.error(t('pair/agreement-stale-edit', { name: this.ctx.name(other(this.ctx.you)) }));
       } else {
         this.error(err.message);
       }
@@ -110,9 +111,9 @@ export class Agreement {
     } catch (err) {
       if (err.code === 'stale') {
         this.current = await this.ctx.api.get('/agreement').catch(() => this.current);
-        this.error('The agreement changed a moment ago. Read the new version, then confirm it.');
+        this.error(t('pair/agreement-stale-confirm'));
       } else {
-        this.ctx.problem(err, 'Could not confirm the agreement');
+        this.ctx.problem(err, t('pair/error-confirm-agreement'));
       }
     } finally {
       button.disabled = false;

@@ -2,11 +2,30 @@
 // carrying a token as `Authorization: Bearer` (the person's personal
 // token on the pair home, the call's join token in the call's side panel).
 // The token never goes into a URL, so it cannot reach a log or a Referer.
+//
+// Error sentences people read are in the page's language where the code
+// says all there is to say; a refusal whose server sentence carries detail
+// (which field is wrong and why) keeps the server's own words.
+
+import { t } from './i18n.js';
+
+/** Codes whose meaning the page says in its own words, whatever the server wrote. */
+const OWN_WORDS = {
+  unreachable: 'pair/api-unreachable',
+  busy: 'pair/api-busy',
+  internal: 'pair/api-internal',
+  pair_ended: 'pair/api-pair-ended',
+  cancelled: 'pair/api-cancelled',
+  nothing_scheduled: 'pair/api-nothing-scheduled',
+  too_many: 'pair/api-too-many',
+  forbidden: 'pair/api-forbidden',
+};
 
 /** An error answer: HTTP `status`, the body's `code` and `message`. */
 export class PairApiError extends Error {
   constructor(status, code, message) {
-    super(message || `The server answered ${status}.`);
+    const own = OWN_WORDS[code];
+    super(own ? t(own) : (message || t('pair/api-status', { status })));
     this.status = status;
     this.code = code || '';
   }
@@ -44,7 +63,7 @@ export class PairApi {
         referrerPolicy: 'no-referrer',
       });
     } catch {
-      throw new PairApiError(0, 'unreachable', 'Cannot reach the server. Check your connection; the page tries again by itself.');
+      throw new PairApiError(0, 'unreachable');
     }
     if (res.ok) return res;
     let err = {};

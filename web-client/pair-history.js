@@ -3,30 +3,34 @@
 // and transcript, how many notes you can read) and, for a recorded call, a
 // link to its reflection page. What the server does not know shows as "—".
 
-import { fmtDayTime, fmtDuration } from './pair-time.js';
+import { t } from './i18n.js';
+import { fmtDayTime, fmtDuration, fmtNumber, fmtPercent } from './pair-time.js';
 import { el } from './ui.js';
 
-const TRANSCRIPT = {
-  off: 'no transcript',
-  pending: 'transcript queued',
-  running: 'transcript in progress',
-  done: 'transcript ready',
-  failed: 'transcript failed',
+// "Recorded: yes, transcript ready": one sentence per transcript state.
+const RECORDED = {
+  off: 'pair/recorded-no-transcript',
+  pending: 'pair/recorded-transcript-pending',
+  running: 'pair/recorded-transcript-running',
+  done: 'pair/recorded-transcript-done',
+  failed: 'pair/recorded-transcript-failed',
 };
 
 /**
- * "Grace 55 % · Alan 45 %": each person's share of the talking, from the
+ * "Grace 55% · Alan 45%": each person's share of the talking, from the
  * call's `talk_s` (seconds each spoke); "—" before anyone joined.
  */
 function talkTime(h, name) {
-  const t = h.call?.talk_s;
-  if (!t || typeof t !== 'object') return '—';
-  const a = Number(t.mentor);
-  const b = Number(t.mentee);
+  const talk = h.call?.talk_s;
+  if (!talk || typeof talk !== 'object') return '—';
+  const a = Number(talk.mentor);
+  const b = Number(talk.mentee);
   if (!Number.isFinite(a) || !Number.isFinite(b)) return '—';
-  if (a + b <= 0) return 'no speech measured';
+  if (a + b <= 0) return t('pair/talk-none');
   const pa = Math.round((a / (a + b)) * 100);
-  return `${name('mentor')} ${pa} % · ${name('mentee')} ${100 - pa} %`;
+  return t('pair/talk-shares', {
+    mentor: name('mentor'), mentorShare: fmtPercent(pa / 100), mentee: name('mentee'), menteeShare: fmtPercent((100 - pa) / 100),
+  });
 }
 
 /** How long both were in the call; "—" before anyone joined. */
@@ -53,11 +57,13 @@ export class PastCalls {
     const rec = h.recording;
     const facts = el('dl', { class: 'facts-inline' });
     const fact = (k, v) => facts.append(el('div', {}, el('dt', {}, k), el('dd', {}, v)));
-    fact('Length', duration(h));
-    fact('Talk time', talkTime(h, this.ctx.name));
-    fact('Recorded', rec ? `yes, ${TRANSCRIPT[rec.transcript] ?? 'no transcript'}` : 'no');
+    fact(t('pair/history-length'), duration(h));
+    fact(t('pair/history-talk'), talkTime(h, this.ctx.name));
+    fact(t('pair/history-recorded'), rec ? t(RECORDED[rec.transcript] ?? RECORDED.off) : t('pair/recorded-no'));
     const notes = Number(h.notes);
-    fact('Notes', Number.isFinite(notes) ? (notes === 1 ? '1 note' : `${notes} notes`) : '—');
+    fact(t('pair/history-notes'), Number.isFinite(notes)
+      ? t(notes === 1 ? 'pair/notes-count-one' : 'pair/notes-count', { count: fmtNumber(notes) })
+      : '—');
     const li = el('li', { class: 'history-item', dataset: { testid: 'history-item', sessionId: h.session_id } },
       el('p', { class: 'history-when' },
         el('time', { datetime: h.starts_at }, h.starts_at ? fmtDayTime(new Date(h.starts_at)) : '—')),
@@ -65,7 +71,7 @@ export class PastCalls {
     if (rec?.id) {
       const href = `/reflect#${this.ctx.api.token}&recording=${encodeURIComponent(rec.id)}`;
       li.append(el('a', { class: 'reflect-link', href, 'data-testid': 'reflect-link', rel: 'noreferrer' },
-        'Watch and reflect'));
+        t('pair/reflect-link')));
     }
     return li;
   }

@@ -4,7 +4,8 @@
 // then the messages are marked read up to the newest one shown.
 
 import { linkedText } from './linkify.js';
-import { fmtWhen } from './pair-time.js';
+import { t } from './i18n.js';
+import { fmtNumber, fmtWhen } from './pair-time.js';
 import { el } from './ui.js';
 
 export class MessageThread {
@@ -13,6 +14,7 @@ export class MessageThread {
     this.lastSeq = 0;      // the newest message shown
     this.readSeq = 0;      // the newest one marked read
     this.inView = false;
+    this.shown = { messages: [], unread: 0 }; // what the last load gave, for a re-render in another language
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.send();
@@ -38,9 +40,15 @@ export class MessageThread {
     this.markRead();
   }
 
-  render(messages, unread) {
+  /** After a language switch: the same messages, their times and "You" in the new words. */
+  relabel() {
+    this.render(this.shown.messages, this.shown.unread, true);
+  }
+
+  render(messages, unread, again = false) {
+    this.shown = { messages, unread };
     const newest = messages.at(-1)?.seq ?? 0;
-    if (newest !== this.lastSeq || this.list.children.length !== messages.length) {
+    if (again || newest !== this.lastSeq || this.list.children.length !== messages.length) {
       // Unread are the other person's newest `unread` messages (seq is
       // increasing, not contiguous).
       const theirs = messages.filter((m) => m.author !== this.ctx.you);
@@ -62,15 +70,17 @@ export class MessageThread {
     const at = new Date(m.at_ms);
     return el('li', { class: `message${mine ? ' mine' : ''}${isNew ? ' new' : ''}`, dataset: { testid: 'message-item', seq: String(m.seq), author: m.author } },
       el('p', { class: 'note-meta' },
-        el('span', { class: 'note-author' }, mine ? 'You' : this.ctx.name(m.author)),
+        el('span', { class: 'note-author' }, mine ? t('pair/you') : this.ctx.name(m.author)),
         el('time', { datetime: at.toISOString() }, fmtWhen(m.at_ms))),
-      linkedText(m.text, 'message-text'));
+      // What people write reads in its own direction (dir=auto), whatever the page's.
+      Object.assign(linkedText(m.text, 'message-text'), { dir: 'auto' }));
   }
 
   setUnread(n) {
-    this.badge.textContent = n ? `${n} new` : '';
+    this.badge.textContent = n ? t('pair/unread-count', { count: fmtNumber(n) }) : '';
     this.badge.hidden = !n;
-    document.title = `${n ? `(${n}) ` : ''}${this.ctx.pair?.title ?? 'Pair'} · Duet`;
+    const title = this.ctx.pair?.title ?? t('pair/pair');
+    document.title = n ? t('pair/page-title-unread', { count: fmtNumber(n), title }) : t('pair/page-title', { title });
   }
 
   async markRead() {
@@ -100,7 +110,7 @@ export class MessageThread {
       await this.load();
       this.list.scrollTop = this.list.scrollHeight;
     } catch (err) {
-      this.ctx.problem(err, 'Could not send the message');
+      this.ctx.problem(err, t('pair/error-send-message'));
     } finally {
       button.disabled = false;
       this.input.focus();

@@ -5,6 +5,7 @@
 // which is which, and lets the author share, unshare or delete their own.
 
 import { linkedText } from './linkify.js';
+import { t } from './i18n.js';
 import { fmtWhen } from './pair-time.js';
 import { el } from './ui.js';
 
@@ -15,19 +16,21 @@ import { el } from './ui.js';
 export function noteItem(note, who, editable) {
   const mine = note.author === who.you;
   const shared = note.visibility === 'shared';
-  const author = mine ? 'You' : who.name(note.author);
-  const visibility = shared ? (mine ? `shared with ${who.name(other(who.you))}` : 'shared with you') : 'private — only you';
+  const author = mine ? t('pair/you') : who.name(note.author);
+  const visibility = shared
+    ? (mine ? t('pair/note-shared-with', { name: who.name(other(who.you)) }) : t('pair/note-shared-with-you'))
+    : t('pair/note-private');
   const head = el('p', { class: 'note-meta' },
     el('span', { class: 'note-author' }, author),
     el('span', { class: `note-visibility ${shared ? 'shared' : 'private'}` }, visibility),
     el('time', { datetime: new Date(note.created_at_ms).toISOString() }, fmtWhen(note.created_at_ms)));
   const li = el('li', {
     class: 'note', dataset: { testid: 'note-item', id: note.id, visibility: note.visibility, author: note.author },
-  }, head, linkedText(note.text, 'note-text'));
+  }, head, Object.assign(linkedText(note.text, 'note-text'), { dir: 'auto' }));
   if (mine && editable) {
     li.append(el('span', { class: 'item-tools' },
-      el('button', { type: 'button', class: 'text-btn', 'data-control': 'share' }, shared ? 'Make private' : 'Share'),
-      el('button', { type: 'button', class: 'text-btn', 'data-control': 'delete' }, 'Delete')));
+      el('button', { type: 'button', class: 'text-btn', 'data-control': 'share' }, t(shared ? 'pair/note-make-private' : 'pair/note-share')),
+      el('button', { type: 'button', class: 'text-btn', 'data-control': 'delete' }, t('pair/delete'))));
   }
   return li;
 }
@@ -47,10 +50,10 @@ export function wireNoteTools(list, api, reload, onError) {
     // A note may be long and there is no undo: a delete takes a second press.
     if (button.dataset.control === 'delete' && !button.dataset.armed) {
       button.dataset.armed = 'true';
-      button.textContent = 'Press again to delete';
+      button.textContent = t('pair/note-delete-again');
       setTimeout(() => {
         delete button.dataset.armed;
-        button.textContent = 'Delete';
+        button.textContent = t('pair/delete');
       }, 4000);
       return;
     }
@@ -61,9 +64,9 @@ export function wireNoteTools(list, api, reload, onError) {
         await api.patch(`/notes/${id}`, { visibility: li.dataset.visibility === 'shared' ? 'private' : 'shared' });
       }
     } catch (err) {
-      onError(err, 'Could not change the note');
+      onError(err, t('pair/error-change-note'));
     }
-    await reload().catch((err) => onError(err, 'Could not load the notes'));
+    await reload().catch((err) => onError(err, t('pair/error-load-notes')));
   });
 }
 
@@ -84,7 +87,8 @@ export class HomeNotes {
     const last = this.ctx.pair.history?.[0] ?? null;
     this.sessionId = last?.session_id ?? null;
     this.form.hidden = !this.sessionId || this.ctx.readOnly;
-    this.sharedLabel.textContent = `Share with ${this.ctx.name(other(this.ctx.you))}`;
+    this.last = last;
+    this.labelForm();
     if (!this.sessionId) {
       this.key = null;
       this.when.textContent = '';
@@ -92,15 +96,33 @@ export class HomeNotes {
       this.empty.hidden = false;
       return;
     }
-    this.when.textContent = `The call of ${fmtWhen(last.starts_at)}.`;
     const body = await this.ctx.api.get(`/notes?session=${encodeURIComponent(this.sessionId)}`);
     const notes = body?.notes ?? [];
     const key = JSON.stringify([notes, this.ctx.readOnly]);
     if (key === this.key && this.list.children.length === notes.length) return;
     this.key = key;
+    this.notes = notes;
+    this.renderList();
+  }
+
+  /** The words around the list: which call, and whom "share" shares with. */
+  labelForm() {
+    this.sharedLabel.textContent = t('pair/note-share-with', { name: this.ctx.name(other(this.ctx.you)) });
+    this.when.textContent = this.last ? t('pair/notes-when', { date: fmtWhen(this.last.starts_at) }) : '';
+  }
+
+  renderList() {
+    const notes = this.notes ?? [];
     const who = { you: this.ctx.you, name: this.ctx.name };
     this.list.replaceChildren(...notes.map((n) => noteItem(n, who, !this.ctx.readOnly)));
     this.empty.hidden = notes.length > 0;
+  }
+
+  /** After a language switch: the same notes, in the new words. */
+  relabel() {
+    if (!this.ctx.pair) return;
+    this.labelForm();
+    if (this.sessionId) this.renderList();
   }
 
   async add() {
@@ -117,7 +139,7 @@ export class HomeNotes {
       this.input.value = '';
       await this.load();
     } catch (err) {
-      this.ctx.problem(err, 'Could not save the note');
+      this.ctx.problem(err, t('pair/error-save-note'));
     } finally {
       button.disabled = false;
     }

@@ -3,10 +3,9 @@
 // Also tells the server the viewer's zone the first time they open the
 // page, so the other person sees the right times for them.
 
-import { browserZone, fmtTime } from './pair-time.js';
+import { t } from './i18n.js';
+import { browserZone, fmtTime, fmtZone } from './pair-time.js';
 import { $, el } from './ui.js';
-
-const ROLE = { mentor: 'Mentor', mentee: 'Mentee' };
 
 export class People {
   constructor(ctx) {
@@ -28,11 +27,13 @@ export class People {
     $('pair-people').replaceChildren(...roles.map((role) => {
       const mine = role === this.ctx.you;
       const zone = this.zoneOf(role);
+      // The zone's name in the page's language; its IANA name on hover.
       const clock = zone
-        ? el('span', { class: 'person-time' }, `${fmtTime(now, zone)} now`, el('span', { class: 'hint' }, ` · ${zone.replace(/_/g, ' ')}`))
-        : el('span', { class: 'person-time hint' }, 'time zone not known yet');
+        ? el('span', { class: 'person-time' }, t('pair/person-now', { time: fmtTime(now, zone) }),
+          el('span', { class: 'hint', title: zone.replace(/_/g, ' ') }, ` · ${fmtZone(zone, now)}`))
+        : el('span', { class: 'person-time hint' }, t('pair/person-zone-unknown'));
       return el('li', { class: 'person-card', dataset: { testid: 'pair-person', role } },
-        el('span', { class: 'person-role' }, mine ? `${ROLE[role]} · you` : ROLE[role]),
+        el('span', { class: 'person-role' }, t(mine ? `pair/role-${role}-you` : `pair/role-${role}`)),
         el('span', { class: 'person-name' }, pair[role]?.name ?? '—'),
         clock);
     }));
@@ -51,7 +52,7 @@ export class People {
       const updated = await this.ctx.api.patch(`/people/${you}`, { time_zone: browserZone() });
       if (updated?.[you]) pair[you] = updated[you];
     } catch (err) {
-      this.ctx.problem(err, 'Could not save your time zone');
+      this.ctx.problem(err, t('pair/error-save-zone'));
     }
   }
 }

@@ -6,29 +6,29 @@
 // the browser's wall clock) and sent as UTC instants, with the browser's
 // zone as the wall clock a repeating session keeps.
 
+import { intlLocale, t } from './i18n.js';
 import {
-  browserZone, fmtDayTime, fmtRelative, forBoth, fromLocalInput, toDate, toLocalInput,
+  browserZone, fmtDayTime, fmtNumber, fmtRecurrence, fmtRelative, fmtZone, forBoth, fromLocalInput, toDate, toLocalInput,
 } from './pair-time.js';
 import { other } from './pair-notes.js';
 import { $, confirmAction, copyFrom, el, toast } from './ui.js';
 
-const REPEAT = { weekly: 'Weekly', fortnightly: 'Every two weeks', monthly: 'Monthly' };
 const EARLY_MS = 30 * 60 * 1000; // the server opens a call this long before its start
 
 export class Schedule {
   constructor(ctx) {
     this.ctx = ctx;
     this.editing = null; // the scheduled session being moved
-    $('schedule-zone').textContent = `your time, ${browserZone().replace(/_/g, ' ')}`;
     $('schedule-form').addEventListener('submit', (e) => {
       e.preventDefault();
       this.save();
     });
     $('schedule-start').addEventListener('input', () => this.preview());
+    $('schedule-recurrence').addEventListener('change', () => this.preview());
     $('schedule-cancel-edit').addEventListener('click', () => this.stopEditing());
     $('join-next').addEventListener('click', () => this.join());
     $('ics-download').addEventListener('click', (e) => this.downloadInvite(e.currentTarget.dataset.sessionId, e.currentTarget));
-    $('calendar-feed-copy').addEventListener('click', (e) => copyFrom($('calendar-feed'), e.currentTarget));
+    $('calendar-feed-copy').addEventListener('click', (e) => this.copyFeed(e.currentTarget));
     $('session-list').addEventListener('click', (e) => this.onListClick(e));
   }
 
@@ -45,7 +45,34 @@ export class Schedule {
   render() {
     this.renderNext();
     this.renderList();
+    this.renderForm();
     $('schedule-start').min = toLocalInput(new Date());
+  }
+
+  /**
+   * The form's words that depend on state (moving or scheduling) or on the
+   * zone; the rest is marked in the HTML. Again after a language switch.
+   */
+  renderForm() {
+    $('schedule-start-label').textContent = t('pair/schedule-start-label', { zone: fmtZone(browserZone()) });
+    $('schedule-form-heading').textContent = t(this.editing ? 'pair/schedule-move-heading' : 'pair/schedule-heading');
+    $('schedule-save').textContent = t(this.editing ? 'pair/schedule-save-move' : 'pair/schedule-save');
+    this.preview();
+  }
+
+  /** After a language switch: everything again, the list too. */
+  relabel() {
+    this.listKey = null;
+    if (this.ctx.pair) this.render();
+    else this.renderForm();
+  }
+
+  /** Copies the feed address; the button says so for a moment, in the page's language. */
+  async copyFeed(button) {
+    const ok = await copyFrom($('calendar-feed'));
+    button.textContent = t(ok ? 'pair/copied' : 'pair/copy-failed');
+    clearTimeout(this.copyTimer);
+    this.copyTimer = setTimeout(() => { button.textContent = t('pair/copy'); }, 2000);
   }
 
   renderNext() {
@@ -56,12 +83,13 @@ export class Schedule {
     const ics = $('ics-download');
     const warn = $('next-warning');
     if (!next) {
-      when.textContent = pair.status === 'ended' ? 'No more sessions: this pair has ended.' : 'Nothing scheduled yet. Pick a time below.';
+      when.textContent = t(pair.status === 'ended' ? 'pair/next-none-ended' : 'pair/next-none');
       delete when.dataset.startsAt;
       delete when.dataset.sessionId;
       $('next-relative').textContent = '';
       warn.hidden = true;
       join.disabled = true;
+      join.textContent = t('pair/join');
       ics.disabled = true;
       $('join-note').textContent = '';
     } else {
@@ -72,15 +100,17 @@ export class Schedule {
       const now = Date.now();
       const start = toDate(next.starts_at).getTime();
       const under = start <= now;
-      $('next-relative').textContent = `${under ? 'Started' : 'Starts'} ${fmtRelative(next.starts_at, now)} · ${minutes} minutes`;
+      $('next-relative').textContent = t(under ? 'pair/next-started' : 'pair/next-starts', {
+        when: fmtRelative(next.starts_at, now), minutes: fmtNumber(minutes),
+      });
       const outside = next.outside_working_hours ?? [];
       warn.hidden = outside.length === 0;
-      warn.textContent = outside.length ? `Outside 08:00–20:00 for ${this.whoList(outside)}. Check that this time suits you both.` : '';
+      warn.textContent = outside.length ? this.outsideHours(outside) : '';
       join.disabled = this.ctx.readOnly;
-      join.textContent = start - EARLY_MS <= now ? 'Join the call' : 'Join early';
+      join.textContent = t(start - EARLY_MS <= now ? 'pair/join' : 'pair/join-early');
       $('join-note').textContent = start - EARLY_MS <= now
         ? ''
-        : `The call opens whenever one of you joins; ${this.ctx.name(this.otherRole)} may not be there yet.`;
+        : t('pair/join-early-note', { name: this.ctx.name(this.otherRole) });
       ics.disabled = false;
       ics.dataset.sessionId = next.scheduled_session_id;
     }
@@ -89,9 +119,19 @@ export class Schedule {
     if (feed) $('calendar-feed').value = feed;
   }
 
-  whoList(roles) {
-    if (roles.length === 2) return 'both of you';
-    return roles[0] === this.ctx.you ? 'you' : this.ctx.name(roles[0]);
+  /** "Outside 08:00–20:00 for …": a sentence per case, as "you" and "both" read differently in each language. */
+  outsideHours(roles) {
+    const hours = this.workingHours();
+    if (roles.length === 2) return t('pair/outside-hours-both', { hours });
+    if (roles[0] === this.ctx.you) return t('pair/outside-hours-you', { hours });
+    return t('pair/outside-hours-other', { hours, name: this.ctx.name(roles[0]) });
+  }
+
+  /** The server's working hours (08:00–20:00) in the page's clock style. */
+  workingHours() {
+    const at = (h) => new Date(Date.UTC(2000, 0, 1, h));
+    const clock = new Intl.DateTimeFormat(intlLocale(), { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+    return clock.formatRange(at(8), at(20));
   }
 
   renderList() {
@@ -103,35 +143,41 @@ export class Schedule {
     this.listKey = key;
     $('session-list').replaceChildren(...live.map((s) => this.row(s)));
     if (!live.length) {
-      $('session-list').append(el('li', { class: 'empty-note' }, 'No sessions scheduled.'));
+      $('session-list').append(el('li', { class: 'empty-note' }, t('pair/sessions-empty')));
     }
   }
 
   row(s) {
     const canEdit = !this.ctx.readOnly;
     const first = s.upcoming[0];
-    const repeat = s.recurrence ? `${REPEAT[s.recurrence] ?? s.recurrence}, next` : 'Once';
+    const when = this.both(first.starts_at);
+    const repeats = s.recurrence
+      ? t('pair/session-repeats', { repeat: fmtRecurrence(s.recurrence, first.starts_at), when })
+      : t('pair/session-once', { when });
+    const minutes = t('pair/minutes', { minutes: fmtNumber(s.duration_min) });
     const li = el('li', { class: 'session-row', dataset: { testid: 'session-row', id: s.id } },
-      el('p', { class: 'session-when' }, el('strong', {}, `${repeat}: `), this.both(first.starts_at)),
-      el('p', { class: 'hint' }, `${s.duration_min} minutes${s.recurrence ? ` · keeps ${s.time_zone.replace(/_/g, ' ')} time` : ''}`));
+      el('p', { class: 'session-when' }, repeats),
+      el('p', { class: 'hint' }, s.recurrence
+        ? t('pair/session-keeps-zone', { minutes, zone: fmtZone(s.time_zone, toDate(first.starts_at)) })
+        : minutes));
     const tools = el('div', { class: 'row-actions' },
-      el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-control': 'ics', 'data-testid': 'session-ics' }, 'Add to calendar'));
+      el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-control': 'ics', 'data-testid': 'session-ics' }, t('pair/add-to-calendar')));
     if (canEdit) {
       tools.append(
-        el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-control': 'move', 'data-testid': 'session-move' }, 'Move'),
+        el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-control': 'move', 'data-testid': 'session-move' }, t('pair/session-move')),
         el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-control': 'cancel', 'data-testid': 'session-cancel' },
-          s.recurrence ? 'Cancel all' : 'Cancel'));
+          t(s.recurrence ? 'pair/session-cancel-all' : 'pair/session-cancel')));
     }
     li.append(tools);
     if (s.recurrence && canEdit) {
-      const dates = el('ul', { class: 'occurrences', 'aria-label': 'Coming dates' },
+      const dates = el('ul', { class: 'occurrences', 'aria-label': t('pair/coming-dates') },
         ...s.upcoming.map((o) => el('li', {},
           el('span', {}, fmtDayTime(toDate(o.starts_at))),
           el('button', {
             type: 'button', class: 'text-btn', 'data-control': 'skip', 'data-testid': 'session-skip',
-            'data-occurrence': o.starts_at, 'aria-label': `Skip ${fmtDayTime(toDate(o.starts_at))}`,
-          }, 'Skip'))));
-      li.append(el('details', { class: 'occurrence-box' }, el('summary', {}, 'Skip one date'), dates));
+            'data-occurrence': o.starts_at, 'aria-label': t('pair/skip-date', { date: fmtDayTime(toDate(o.starts_at)) }),
+          }, t('pair/skip')))));
+      li.append(el('details', { class: 'occurrence-box' }, el('summary', {}, t('pair/skip-one-date')), dates));
     }
     return li;
   }
@@ -155,9 +201,17 @@ export class Schedule {
     }
   }
 
+  /** What was typed, in both people's time, and how it would repeat. */
   preview() {
     const at = fromLocalInput($('schedule-start').value);
-    $('schedule-preview').textContent = at ? this.both(at) : '';
+    const recurrence = $('schedule-recurrence').value;
+    if (!at || !this.ctx.pair) {
+      $('schedule-preview').textContent = '';
+      return;
+    }
+    $('schedule-preview').textContent = recurrence
+      ? t('pair/session-repeats', { repeat: fmtRecurrence(recurrence, at), when: this.both(at) })
+      : this.both(at);
   }
 
   error(text) {
@@ -168,25 +222,21 @@ export class Schedule {
 
   startEditing(s) {
     this.editing = s;
-    $('schedule-form-heading').textContent = 'Move this session';
     $('schedule-start').value = toLocalInput(toDate(s.upcoming?.[0]?.starts_at ?? s.starts_at));
     $('schedule-duration').value = String(s.duration_min);
     $('schedule-recurrence').value = s.recurrence ?? '';
-    $('schedule-save').textContent = 'Save the new time';
     $('schedule-cancel-edit').hidden = false;
-    this.preview();
+    this.renderForm();
     $('schedule-form').scrollIntoView({ block: 'nearest' });
     $('schedule-start').focus();
   }
 
   stopEditing() {
     this.editing = null;
-    $('schedule-form-heading').textContent = 'Schedule a session';
-    $('schedule-save').textContent = 'Schedule';
     $('schedule-cancel-edit').hidden = true;
     $('schedule-start').value = '';
     $('schedule-recurrence').value = '';
-    this.preview();
+    this.renderForm();
     this.error('');
   }
 
@@ -194,12 +244,12 @@ export class Schedule {
     const startsAt = fromLocalInput($('schedule-start').value);
     const minutes = Number($('schedule-duration').value);
     if (!startsAt) {
-      this.error('Pick a date and a time.');
+      this.error(t('pair/schedule-error-start'));
       $('schedule-start').focus();
       return;
     }
     if (!Number.isInteger(minutes) || minutes < 5 || minutes > 480) {
-      this.error('A session lasts between 5 and 480 minutes.');
+      this.error(t('pair/schedule-error-duration', { min: fmtNumber(5), max: fmtNumber(480) }));
       $('schedule-duration').focus();
       return;
     }
@@ -210,11 +260,11 @@ export class Schedule {
     try {
       if (this.editing) {
         await this.ctx.api.patch(`/sessions/${encodeURIComponent(this.editing.id)}`, { ...body, recurrence });
-        toast('Session moved. Calendars that subscribed update by themselves.');
+        toast(t('pair/toast-moved'));
       } else {
         if (recurrence) body.recurrence = recurrence;
         await this.ctx.api.post('/sessions', body);
-        toast('Session scheduled.');
+        toast(t('pair/toast-scheduled'));
       }
       this.stopEditing();
       await this.ctx.refresh();
@@ -228,17 +278,17 @@ export class Schedule {
 
   async cancel(s, button) {
     const ok = await confirmAction({
-      title: s.recurrence ? 'Cancel every date of this session?' : 'Cancel this session?',
-      text: `${this.ctx.name(this.otherRole)} sees it cancelled on the pair home and in a subscribed calendar.`,
-      confirm: 'Cancel it',
+      title: t(s.recurrence ? 'pair/cancel-all-title' : 'pair/cancel-title'),
+      text: t('pair/cancel-text', { name: this.ctx.name(this.otherRole) }),
+      confirm: t('pair/cancel-confirm'),
     });
     if (!ok) return;
     button.disabled = true;
     try {
       await this.ctx.api.del(`/sessions/${encodeURIComponent(s.id)}`);
-      toast('Session cancelled.');
+      toast(t('pair/toast-cancelled'));
     } catch (err) {
-      this.ctx.problem(err, 'Could not cancel the session');
+      this.ctx.problem(err, t('pair/error-cancel'));
     }
     await this.ctx.refresh();
     button.disabled = false;
@@ -248,9 +298,9 @@ export class Schedule {
     button.disabled = true;
     try {
       await this.ctx.api.del(`/sessions/${encodeURIComponent(s.id)}?occurrence=${encodeURIComponent(occurrence)}`);
-      toast(`Skipped ${fmtDayTime(toDate(occurrence))}.`);
+      toast(t('pair/toast-skipped', { date: fmtDayTime(toDate(occurrence)) }));
     } catch (err) {
-      this.ctx.problem(err, 'Could not skip that date');
+      this.ctx.problem(err, t('pair/error-skip'));
     }
     await this.ctx.refresh();
     button.disabled = false;
@@ -262,7 +312,7 @@ export class Schedule {
     try {
       await this.ctx.api.download(`/sessions/${encodeURIComponent(id)}/invite.ics`, 'duet-session.ics');
     } catch (err) {
-      this.ctx.problem(err, 'Could not download the calendar file');
+      this.ctx.problem(err, t('pair/error-ics'));
     } finally {
       button.disabled = false;
     }
@@ -272,7 +322,7 @@ export class Schedule {
   async join() {
     const button = $('join-next');
     button.disabled = true;
-    button.textContent = 'Opening the call…';
+    button.textContent = t('pair/join-opening');
     try {
       const j = await this.ctx.api.post('/join');
       // The call page of this same server, whatever public address the
@@ -280,7 +330,7 @@ export class Schedule {
       const url = new URL(j.link, location.href);
       location.assign(`/join${url.hash}`);
     } catch (err) {
-      this.ctx.problem(err, 'Could not open the call');
+      this.ctx.problem(err, t('pair/error-join'));
       button.disabled = false;
       this.renderNext();
     }

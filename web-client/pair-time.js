@@ -1,7 +1,11 @@
 // Times on the pair pages. The server keeps every instant in UTC; people
 // read them in their own zone (the browser's) and, beside it, in the other
 // person's (their profile's), so "Tue 8 Dec, 09:00 for you · 03:00 for
-// Alan" needs no mental arithmetic. Formats follow the browser's locale.
+// Alan" needs no mental arithmetic. Every format is Intl's, in the page's
+// language (`intlLocale()`: the chosen language, in the person's own region
+// when the browser names one), so a switch of language changes them too.
+
+import { intlLocale, t } from './i18n.js';
 
 /** The browser's IANA zone ("Europe/Berlin"); UTC if it does not say. */
 export function browserZone() {
@@ -14,15 +18,18 @@ export function browserZone() {
 
 const formats = new Map();
 
-/** One cached Intl.DateTimeFormat per (options, zone); an unknown zone falls back to the browser's. */
-function format(options, zone) {
-  const key = `${JSON.stringify(options)}|${zone || ''}`;
+/**
+ * One cached Intl.DateTimeFormat per (locale, options, zone); an unknown
+ * zone falls back to the browser's. `locale` defaults to the page's.
+ */
+function format(options, zone, locale = intlLocale()) {
+  const key = `${locale}|${JSON.stringify(options)}|${zone || ''}`;
   if (!formats.has(key)) {
     let f;
     try {
-      f = new Intl.DateTimeFormat(undefined, zone ? { ...options, timeZone: zone } : options);
+      f = new Intl.DateTimeFormat(locale, zone ? { ...options, timeZone: zone } : options);
     } catch {
-      f = new Intl.DateTimeFormat(undefined, options);
+      f = new Intl.DateTimeFormat(locale, options);
     }
     formats.set(key, f);
   }
@@ -31,6 +38,7 @@ function format(options, zone) {
 
 const DAY = { weekday: 'short', day: 'numeric', month: 'short' };
 const TIME = { hour: '2-digit', minute: '2-digit' };
+const DAY_TIME = { ...DAY, ...TIME };
 
 /** A Date from an RFC 3339 string or Unix milliseconds; null for neither. */
 export function toDate(v) {
@@ -49,15 +57,41 @@ export function fmtTime(d, zone) {
   return format(TIME, zone).format(d);
 }
 
-/** "Tue 8 Dec, 09:00" in `zone`. */
+/** "Tue 8 Dec, 09:00" in `zone`: one Intl format, so each language orders it its own way. */
 export function fmtDayTime(d, zone) {
-  return `${fmtDay(d, zone)}, ${fmtTime(d, zone)}`;
+  return format(DAY_TIME, zone).format(d);
 }
 
-/** The calendar day of `d` in `zone`, as "2026-12-08", for comparing days. */
+/** "Tuesday" (the weekday of `d` in `zone`), for recurrences. */
+export function fmtWeekday(d, zone) {
+  return format({ weekday: 'long' }, zone).format(d);
+}
+
+/** The day of the month of `d` in `zone`, as the language writes the number ("8"). */
+export function fmtMonthDay(d, zone) {
+  const parts = format({ day: 'numeric' }, zone).formatToParts(d);
+  return parts.find((p) => p.type === 'day')?.value ?? String(d.getDate());
+}
+
+/**
+ * A zone's name in the page's language ("Central European Time",
+ * "Mitteleuropäische Zeit", "中央ヨーロッパ時間"), as it is at `at`; the
+ * IANA name ("America/New York") when Intl has none.
+ */
+export function fmtZone(zone, at = new Date()) {
+  const iana = String(zone || '').replace(/_/g, ' ');
+  try {
+    const parts = format({ timeZoneName: 'longGeneric' }, zone).formatToParts(at);
+    return parts.find((p) => p.type === 'timeZoneName')?.value || iana;
+  } catch {
+    return iana;
+  }
+}
+
+/** The calendar day of `d` in `zone`, as "2026-12-08", for comparing days (locale-independent). */
 export function dayKey(d, zone) {
-  const parts = format({ year: 'numeric', month: '2-digit', day: '2-digit' }, zone).formatToParts(d);
-  const get = (t) => parts.find((p) => p.type === t)?.value ?? '';
+  const parts = format({ year: 'numeric', month: '2-digit', day: '2-digit' }, zone, 'en-US').formatToParts(d);
+  const get = (type) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
@@ -69,19 +103,39 @@ export function dayKey(d, zone) {
 export function forBoth(at, otherName, otherZone) {
   const d = toDate(at);
   if (!d) return '—';
-  const you = `${fmtDayTime(d)} for you`;
-  if (!otherZone) return you;
+  const you = fmtDayTime(d);
+  if (!otherZone) return t('pair/when-you', { you });
   const sameDay = dayKey(d) === dayKey(d, otherZone);
   const theirs = sameDay ? fmtTime(d, otherZone) : fmtDayTime(d, otherZone);
-  return `${you} · ${theirs} for ${otherName}`;
+  return t('pair/when-both', { you, theirs, name: otherName });
 }
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+/**
+ * How a session repeats, in words, from its first coming date in the
+ * viewer's zone: "Every week on Tuesday", "Every month on day 8"; "Once"
+ * for none. The weekday and day come from Intl, the sentence from the
+ * catalog, so each language places them itself.
+ */
+export function fmtRecurrence(recurrence, at) {
+  const d = toDate(at);
+  if (!recurrence) return t('pair/repeat-once');
+  if (!d) return t(`pair/repeat-${recurrence}`);
+  if (recurrence === 'monthly') return t('pair/repeat-monthly-on', { day: fmtMonthDay(d) });
+  if (recurrence === 'weekly' || recurrence === 'fortnightly') {
+    return t(`pair/repeat-${recurrence}-on`, { weekday: fmtWeekday(d) });
+  }
+  return recurrence;
+}
 
-/** "in 3 days", "in 25 minutes", "now", "5 minutes ago". */
+const relatives = new Map();
+
+/** "in 3 days", "in 25 minutes", "now", "5 minutes ago", in the page's language. */
 export function fmtRelative(at, now = Date.now()) {
   const d = toDate(at);
   if (!d) return '';
+  const locale = intlLocale();
+  if (!relatives.has(locale)) relatives.set(locale, new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }));
+  const relative = relatives.get(locale);
   const s = Math.round((d.getTime() - now) / 1000);
   const abs = Math.abs(s);
   if (abs < 60) return relative.format(0, 'second');
@@ -90,14 +144,31 @@ export function fmtRelative(at, now = Date.now()) {
   return relative.format(Math.round(s / 86400), 'day');
 }
 
-/** Seconds as "40 s", "45 min" or "1 h 5 min"; "—" when unknown. */
+/** `n` of `unit` ("45 min", "45 Min.", "45 分"), short. */
+function unitAmount(n, unit) {
+  return new Intl.NumberFormat(intlLocale(), { style: 'unit', unit, unitDisplay: 'short' }).format(n);
+}
+
+/** Seconds as "40 sec", "45 min" or "1 hr 5 min" in the page's language; "—" when unknown. */
 export function fmtDuration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '—';
   const s = Math.max(0, Math.round(Number(seconds)));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return unitAmount(s, 'second');
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
-  return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
+  if (m < 60) return unitAmount(m, 'minute');
+  const hours = unitAmount(Math.floor(m / 60), 'hour');
+  if (!(m % 60)) return hours;
+  return new Intl.ListFormat(intlLocale(), { type: 'unit', style: 'narrow' }).format([hours, unitAmount(m % 60, 'minute')]);
+}
+
+/** A whole number in the page's language ("1,234", "١٬٢٣٤"). */
+export function fmtNumber(n) {
+  return new Intl.NumberFormat(intlLocale()).format(n);
+}
+
+/** A share (0–1) as a percentage in the page's language ("55%", "55 %"). */
+export function fmtPercent(share) {
+  return new Intl.NumberFormat(intlLocale(), { style: 'percent', maximumFractionDigits: 0 }).format(share);
 }
 
 /** For a message or note: the time alone today, else day and time. */

@@ -10,7 +10,11 @@
 // The outline (people, schedule, history, counters) and each list are
 // reloaded every 20 s and when the tab comes back into view, so what the
 // other person added shows up without a reload.
+//
+// Words come from the catalogs (i18n.js); a switch of language re-renders
+// every part from what it last loaded, in place, so nothing typed is lost.
 
+import { initI18n, onLanguageChange, t } from './i18n.js';
 import { ActionList } from './pair-actions.js';
 import { AgendaList } from './pair-agenda.js';
 import { Agreement } from './pair-agreement.js';
@@ -45,11 +49,11 @@ function takeToken() {
   }
 }
 
+// Why a link cannot work, by the code `dead()` is given.
 const DEAD = {
-  no_token: 'This page needs your personal link. Open the link you were sent exactly as it is.',
-  unauthorized: 'This link does not work any more. It may have been replaced by a newer one, revoked, '
-    + 'or it has expired. Ask whoever runs your mentoring programme for a new link.',
-  not_found: 'This link does not lead to a mentoring pair. It may have been deleted.',
+  no_token: 'pair/dead-no-token',
+  unauthorized: 'pair/dead-unauthorized',
+  not_found: 'pair/dead-not-found',
 };
 
 const api = new PairApi(takeToken());
@@ -58,23 +62,25 @@ const ctx = {
   pair: null,
   you: null,
   readOnly: true,
-  name: (role) => ctx.pair?.[role]?.name || (role === 'mentor' ? 'your mentor' : 'your mentee'),
+  name: (role) => ctx.pair?.[role]?.name || t(role === 'mentor' ? 'pair/your-mentor' : 'pair/your-mentee'),
   refresh: () => refresh(),
   /** Reports a failed call: a dead link ends the page; anything else is said and passes. */
   problem: (err, what) => {
     if (err?.status === 401) return dead('unauthorized');
     if (err?.status === 404 && !ctx.pair) return dead('not_found');
-    setError(what ? `${what}: ${err.message}` : err.message);
+    setError(what ? t('pair/problem', { what, message: err.message }) : err.message);
     return null;
   },
 };
 
 let stopped = false;
+let deadCode = null; // why the link cannot work, to say it again in another language
 
 /** The link cannot work: say why, show nothing else, stop polling. */
 function dead(code) {
   stopped = true;
-  setError(DEAD[code] || DEAD.unauthorized);
+  deadCode = DEAD[code] ? code : 'unauthorized';
+  setError(t(DEAD[deadCode]));
   $('pair-home').hidden = true;
   $('pair-title').textContent = '';
   document.title = 'Duet';
@@ -94,7 +100,8 @@ const agenda = new AgendaList({
   empty: $('agenda-empty'),
   form: $('agenda-form'),
   input: $('agenda-input'),
-  names: (role) => (role === ctx.you ? 'you' : ctx.name(role)),
+  you: () => ctx.you,
+  names: (role) => ctx.name(role),
   editable: () => !ctx.readOnly,
   onError: ctx.problem,
 });
@@ -134,7 +141,7 @@ async function refresh() {
     pair = await api.get('');
   } catch (err) {
     if (err.status === 404) dead('not_found'); // deleted meanwhile
-    else ctx.problem(err, 'Could not load your pair');
+    else ctx.problem(err, t('pair/error-load-pair'));
     return;
   }
   const first = !ctx.pair;
@@ -144,11 +151,11 @@ async function refresh() {
   if (first) await people.ensureZone();
   render();
   const parts = [
-    [agenda.load(), 'Could not load the agenda'],
-    [actions.load(), 'Could not load the actions'],
-    [messages.load(), 'Could not load the messages'],
-    [notes.load(), 'Could not load the notes'],
-    [agreement.load(), 'Could not load the agreement'],
+    [agenda.load(), t('pair/error-load-agenda')],
+    [actions.load(), t('pair/error-load-actions')],
+    [messages.load(), t('pair/error-load-messages')],
+    [notes.load(), t('pair/error-load-notes')],
+    [agreement.load(), t('pair/error-load-agreement')],
   ];
   const results = await Promise.allSettled(parts.map(([p]) => p));
   const failed = results.findIndex((r) => r.status === 'rejected');
@@ -164,13 +171,12 @@ function render() {
   $('pair-goal').textContent = pair.goal || '';
   $('pair-goal').hidden = !pair.goal;
   const you = $('pair-you');
-  you.textContent = pair.you === 'mentor' ? 'You are the mentor' : 'You are the mentee';
+  you.textContent = t(pair.you === 'mentor' ? 'pair/you-are-mentor' : 'pair/you-are-mentee');
   you.hidden = false;
   const ended = $('pair-ended');
   ended.hidden = !ctx.readOnly;
   const endedAt = toDate(pair.ended_at);
-  ended.textContent = `This pair has ended${endedAt ? ` (${fmtDayTime(endedAt)})` : ''}. `
-    + 'Everything stays readable and you can export it; nothing new can be planned or written.';
+  ended.textContent = endedAt ? t('pair/ended-at', { date: fmtDayTime(endedAt) }) : t('pair/ended');
   for (const form of document.querySelectorAll('.writes')) form.hidden = ctx.readOnly;
   $('home-note-form').hidden = ctx.readOnly || !pair.history?.length;
   people.render();
@@ -186,7 +192,7 @@ async function exportAs(format, button) {
     const name = format === 'md' ? 'duet-pair.md' : 'duet-pair.json';
     await api.download(format === 'md' ? '/export?format=md' : '/export', name);
   } catch (err) {
-    ctx.problem(err, 'Could not export');
+    ctx.problem(err, t('pair/error-export'));
   } finally {
     button.disabled = false;
   }
@@ -208,7 +214,37 @@ window.addEventListener('focus', refreshSoon);
 document.addEventListener('visibilitychange', refreshSoon);
 setInterval(refreshSoon, POLL_MS);
 
+/**
+ * Everything the scripts wrote, again in the language just picked (the
+ * marked HTML is done by i18n.js): from what each part last loaded, with
+ * no fetch, so typed text, open details and the scroll stay as they are.
+ */
+function relabel() {
+  if (deadCode) {
+    setError(t(DEAD[deadCode]));
+    return;
+  }
+  if (!ctx.pair) {
+    $('pair-title').textContent = t('pair/opening');
+    schedule.relabel();
+    return;
+  }
+  // Lists that rebuild only on a change of data: this is one.
+  pastCalls.key = null;
+  schedule.listKey = null;
+  render();
+  agenda.render(agenda.items);
+  actions.relabel();
+  messages.relabel();
+  notes.relabel();
+  agreement.render();
+}
+onLanguageChange(relabel);
+
 async function boot() {
+  await initI18n();
+  $('pair-title').textContent = t('pair/opening');
+  schedule.renderForm();
   if (!api.token) {
     dead('no_token');
     return;

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 
 import { assertAccessible } from './a11y.mjs';
+import { LANGS, leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 
 import {
   byTestId,
@@ -48,6 +49,7 @@ let mentee;
 // Filled in as the story goes.
 const pair = { id: null, links: {}, tokens: {} };
 let firstStart = null; // the first scheduled session's UTC instant
+let catalogs = {};
 
 // ---------- time helpers (Node's ICU, independent of the page's code) ----------
 
@@ -107,6 +109,7 @@ async function agendaTexts(page) {
 }
 
 before(async () => {
+  catalogs = await loadCatalogs();
   ctx.server = await startServer();
   await createAdmin(ctx.server.dataDir, ADMIN, PASSWORD);
   [admin, mentor, mentee] = await Promise.all([
@@ -386,7 +389,7 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
   // How long they were in it together, as the server measured it.
   assert.ok(Number.isFinite(outline.history[0].call?.duration_s), JSON.stringify(outline.history[0].call));
   assert.match(await call.innerText(), /Length\s*\d+ (s|min)/);
-  assert.match(await call.innerText(), /Talk time\s*(Grace \d+ % · Alan \d+ %|no speech measured)/);
+  assert.match(await call.innerText(), /Talk time\s*(Grace \d+\s?% · Alan \d+\s?%|no speech measured)/);
   await waitUntil('the shared note on the mentee pair home', async () => (await textOf(a, 'home-notes')).includes(SHARED));
   assert.ok(!(await a.locator('body').innerText()).includes(PRIVATE), 'no private note of hers on his page');
   assert.equal(await byTestId(a, 'home-notes').locator('[data-testid="note-item"][data-visibility="private"][data-author="mentor"]').count(), 0);
@@ -441,6 +444,109 @@ e2e('screenshots of the pair home, desktop and phone', ctx, async () => {
     await page.screenshot({ path: screenshotPath('pair-home-phone.png') });
   } finally {
     await page.setViewportSize({ width: 1280, height: 900 });
+  }
+});
+
+/**
+ * What the pair home should show in `lang`, worked out in the page with
+ * Intl and the catalog (so a test of the page's code, not of Intl): the
+ * next session for both, the weekday of a weekly session, the zone name.
+ */
+function expectedIn(page, lang, startsAt, weeklyAt) {
+  return page.evaluate(({ cat, lang, startsAt, weeklyAt, zones }) => {
+    // As i18n.js's intlLocale(): the browser's own tag when it is of the language.
+    const tag = navigator.languages.find((l) => l.toLowerCase().split('-')[0] === lang) ?? lang;
+    const fill = (key, vars) => cat[key].replace(/\{(\w+)\}/g, (m, k) => vars[k]);
+    const dayTime = (d, timeZone) => new Intl.DateTimeFormat(tag, {
+      weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone,
+    }).format(d);
+    const clock = (d, timeZone) => new Intl.DateTimeFormat(tag, { hour: '2-digit', minute: '2-digit', timeZone }).format(d);
+    const start = new Date(startsAt);
+    const sameDay = start.toLocaleDateString('en-CA', { timeZone: zones.berlin }) === start.toLocaleDateString('en-CA', { timeZone: zones.newYork });
+    const zoneName = (timeZone) => new Intl.DateTimeFormat(tag, { timeZone, timeZoneName: 'longGeneric' })
+      .formatToParts(new Date()).find((p) => p.type === 'timeZoneName').value;
+    const now = Date.now();
+    return {
+      tag,
+      next: fill('pair/when-both', {
+        you: dayTime(start, zones.berlin),
+        theirs: sameDay ? clock(start, zones.newYork) : dayTime(start, zones.newYork),
+        name: 'Alan',
+      }),
+      weekly: fill('pair/repeat-weekly-on', {
+        weekday: new Intl.DateTimeFormat(tag, { weekday: 'long', timeZone: zones.berlin }).format(new Date(weeklyAt)),
+      }),
+      newYorkZone: zoneName(zones.newYork),
+      // The card's clock: this minute's or, if it just turned, the last one's.
+      newYorkNow: [now, now - 60_000].map((t) => fill('pair/person-now', { time: clock(new Date(t), zones.newYork) })),
+    };
+  }, { cat: catalogs[lang], lang, startsAt, weeklyAt, zones: { berlin: BERLIN, newYork: NEW_YORK } });
+}
+
+e2e('the pair home in each language: its own words and dates, 375 px wide, Arabic right to left', ctx, async () => {
+  const page = mentor.page;
+  // A weekly session too, to read how each language says it repeats.
+  const weeklyAt = zonedToUtc({ ...partsIn(Date.now() + 5 * 86_400_000, BERLIN), h: 9, mi: 30 }, BERLIN);
+  const created = await ctx.server.api('POST', `/api/v1/pairs/${pair.id}/sessions`,
+    { starts_at: rfc3339(weeklyAt), duration_min: 45, recurrence: 'weekly', time_zone: BERLIN }, { token: pair.tokens.mentor });
+  assert.equal(created.status, 201, created.text);
+  await page.setViewportSize({ width: 375, height: 812 });
+  try {
+    await page.goto(`${ctx.server.base}/pair`);
+    await byTestId(page, 'pair-home').waitFor({ state: 'visible' });
+    const weeklyRow = page.locator(`[data-testid="session-row"][data-id="${created.json.id}"]`);
+    await eventually(page, 'the weekly session listed', async () => (await weeklyRow.count()) === 1);
+    // Half-typed words survive a switch: no reload.
+    await byTestId(page, 'message-input').fill('Halfway through a thought');
+    await page.evaluate(() => { window.__samePage = true; });
+    const nextIn = {};
+    for (const lang of LANGS) {
+      await byTestId(page, 'language-select').selectOption(lang);
+      await waitUntil(`the pair home in ${lang}`, async () => (await page.evaluate(() => document.documentElement.lang)) === lang);
+      const expected = await expectedIn(page, lang, rfc3339(firstStart), rfc3339(weeklyAt));
+      await waitUntil(`${lang}: every marked text from the catalog`, async () => {
+        const wrong = await untranslated(page, catalogs[lang]);
+        return wrong.length === 0 ? true : { ok: false, wrong };
+      });
+      assert.deepEqual(await leftoverKeys(page, 'pair/'), [], `${lang}: no key left on the page`);
+      assert.equal(await page.evaluate(() => document.documentElement.dir), lang === 'ar' ? 'rtl' : 'ltr');
+      // Words made by the scripts, with their fields filled in.
+      assert.equal((await textOf(page, 'join-next')).trim(), catalogs[lang]['pair/join-early']);
+      // textContent: exactly what the script wrote, spaces as Intl made them.
+      const next = await byTestId(page, 'next-session').textContent();
+      assert.equal(next, expected.next, `${lang} (${expected.tag}): the next session for both`);
+      nextIn[lang] = next;
+      const weekly = await weeklyRow.locator('.session-when').textContent();
+      assert.ok(weekly.startsWith(expected.weekly), `${lang}: "${expected.weekly}" in ${weekly}`);
+      const alan = await page.locator('[data-testid="pair-person"][data-role="mentee"]').textContent();
+      assert.ok(expected.newYorkNow.some((now) => alan.includes(now)) && alan.includes(expected.newYorkZone),
+        `${lang}: Alan's clock and zone in ${alan}`);
+      const history = await byTestId(page, 'history-item').first().textContent();
+      assert.ok(history.includes(catalogs[lang]['pair/history-talk']), `${lang}: ${history}`);
+      // Fits a phone, in either direction.
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(wide <= 1, `${lang}: no sideways scrolling at 375 px (${wide} px too wide)`);
+      for (const id of ['join-next', 'schedule-save', 'agenda-add', 'message-send', 'language-select']) {
+        const box = await byTestId(page, id).boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${lang}: ${id} fits in 375 px: ${JSON.stringify(box)}`);
+      }
+      if (lang === 'ar') {
+        await assertAccessible(page, 'the pair home in Arabic');
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: screenshotPath('pair-home-ar-phone.png') });
+      }
+    }
+    // The dates are the language's, not English ones with translated words.
+    assert.notEqual(nextIn.de, nextIn.en);
+    assert.notEqual(nextIn.ja, nextIn.en);
+    assert.match(nextIn.de, /\d\d:\d\d/);
+    assert.equal(await byTestId(page, 'message-input').inputValue(), 'Halfway through a thought');
+    assert.equal(await page.evaluate(() => window.__samePage), true, 'switching language did not reload the page');
+  } finally {
+    await byTestId(page, 'language-select').selectOption('en').catch(() => {});
+    await byTestId(page, 'message-input').fill('').catch(() => {});
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await ctx.server.api('DELETE', `/api/v1/pairs/${pair.id}/sessions/${created.json.id}`);
   }
 });
 
