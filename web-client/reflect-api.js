@@ -2,10 +2,15 @@
 // token (join token or personal token) as `Authorization: Bearer`, never in
 // a URL.
 
-/** An error answer: HTTP `status`, the body's `code` and `message`. */
+import { t } from './i18n.js';
+
+/**
+ * An error answer: HTTP `status`, the body's `code` and `message` (the
+ * server's words; ours, in the page's language, when it sent none).
+ */
 export class ReflectApiError extends Error {
   constructor(status, code, message) {
-    super(message || `The server answered ${status}.`);
+    super(message || t('reflect/server-answered', { status }));
     this.status = status;
     this.code = code || '';
   }
@@ -29,7 +34,7 @@ export class ReflectApi {
         referrerPolicy: 'no-referrer',
       });
     } catch {
-      throw new ReflectApiError(0, 'unreachable', 'Cannot reach the server. Check your connection and reload.');
+      throw new ReflectApiError(0, 'unreachable', t('reflect/unreachable'));
     }
     if (res.ok) return res;
     let err = {};

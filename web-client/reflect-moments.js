@@ -4,6 +4,8 @@
 // where either person adds a bookmark or a note at the player's time,
 // private or shared, and changes or deletes their own.
 
+import { t } from './i18n.js';
+import { fmtDuration, plural } from './reflect-format.js';
 import { fmtClock } from './reflect-player.js';
 import { $, el, toast } from './ui.js';
 
@@ -52,6 +54,8 @@ export class Moments {
     this.recording = d.recording;
     this.duration = Number(d.recording.duration_s) || 0;
     this.moments = d.moments || [];
+    this.timeline = d.timeline;
+    this.people = d.people;
     const open = d.recording.status !== 'deleted' && Boolean(this.viewer);
     $('reflect-mark').disabled = !open;
     $('reflect-note-save').disabled = !open;
@@ -61,9 +65,17 @@ export class Moments {
   }
 
   showTime() {
-    const at = fmtClock(this.now());
-    $('reflect-mark').textContent = `Bookmark ${at}`;
-    $('reflect-note-save').textContent = `Add note at ${at}`;
+    const time = fmtClock(this.now());
+    $('reflect-mark').textContent = t('reflect/mark', { time });
+    $('reflect-note-save').textContent = t('reflect/add-note', { time });
+  }
+
+  /** Everything this wrote, again in the language just picked. */
+  rewrite() {
+    if (!this.recording) return;
+    this.lanes(this.timeline, this.people);
+    this.render();
+    this.showTime();
   }
 
   /** One lane per person (speech), then bookmarks, then notes. */
@@ -89,7 +101,7 @@ export class Moments {
       rows.push(el('div', { class: 'lane', 'data-testid': 'speech-lane', dataset: { role: p.role } },
         el('span', { class: 'lane-name' }, p.name || p.role), bar));
     }
-    rows.push(this.markLane('bookmark', 'Bookmarks'), this.markLane('note', 'Notes'));
+    rows.push(this.markLane('bookmark', t('reflect/lane.bookmarks')), this.markLane('note', t('reflect/lane.notes')));
     box.replaceChildren(...rows);
     this.showStats(timeline?.stats || [], people);
   }
@@ -106,7 +118,7 @@ export class Moments {
       const s = stats.find((x) => x.role === p.role);
       if (!s) return null;
       return el('li', { dataset: { role: p.role } },
-        `${p.name || p.role}: ${s.turns === 1 ? '1 turn' : `${s.turns} turns`}, longest ${fmtClock(s.longest_monologue_s)}`);
+        plural('reflect/talk-turns', s.turns, { name: p.name || p.role, longest: fmtDuration(s.longest_monologue_s) }));
     }).filter(Boolean);
     list.replaceChildren(...rows);
     list.hidden = !rows.length;
@@ -118,7 +130,7 @@ export class Moments {
       const bar = $(`lane-${kind}`);
       if (!bar) continue;
       bar.replaceChildren(...this.moments.filter((m) => m.kind === kind).map((m) => {
-        const label = `${kind === 'note' ? 'Note' : 'Bookmark'} at ${fmtClock(m.at_s)} by ${this.names(m.author)}${m.text ? `: ${m.text}` : ''}`;
+        const label = t(`reflect/lane-${kind}${m.text ? '.text' : ''}`, { time: fmtClock(m.at_s), who: this.names(m.author), text: m.text });
         const b = el('button', {
           type: 'button',
           class: `lane-mark ${kind}`,
@@ -139,7 +151,7 @@ export class Moments {
 
   item(m) {
     const mine = m.author === this.viewer;
-    const at = el('button', { type: 'button', class: 'text-btn moment-at', 'aria-label': `Go to ${fmtClock(m.at_s)}` },
+    const at = el('button', { type: 'button', class: 'text-btn moment-at', 'aria-label': t('reflect/go-to', { time: fmtClock(m.at_s) }) },
       fmtClock(m.at_s));
     at.addEventListener('click', () => this.seek(m.at_s));
     const li = el('li', {
@@ -148,14 +160,14 @@ export class Moments {
       dataset: { kind: m.kind, visibility: m.visibility, atS: String(m.at_s) },
     },
     at,
-    el('span', { class: 'moment-text' }, m.text || 'Bookmark'),
-    el('span', { class: 'moment-who' },
-      `${mine ? 'you' : this.names(m.author)} · ${m.visibility === 'shared' ? 'shared' : 'private'}`));
+    el('span', { class: 'moment-text' }, m.text || t('reflect/bookmark')),
+    el('span', { class: 'moment-who' }, t(`reflect/moment-by.${m.visibility === 'shared' ? 'shared' : 'private'}`,
+      { who: mine ? t('reflect/you') : this.names(m.author) })));
     if (mine) {
       const share = el('button', { type: 'button', class: 'text-btn', 'data-testid': 'moment-share' },
-        m.visibility === 'shared' ? 'Make private' : 'Share');
+        t(m.visibility === 'shared' ? 'reflect/make-private' : 'reflect/share'));
       share.addEventListener('click', () => this.change(m, { visibility: m.visibility === 'shared' ? 'private' : 'shared' }));
-      const del = el('button', { type: 'button', class: 'text-btn', 'data-testid': 'moment-delete' }, 'Delete');
+      const del = el('button', { type: 'button', class: 'text-btn', 'data-testid': 'moment-delete' }, t('reflect/delete'));
       del.addEventListener('click', () => this.remove(m));
       li.append(el('span', { class: 'row-actions' }, share, del));
     }
@@ -179,9 +191,9 @@ export class Moments {
       // stays in the box.
       if (input.value.trim() === text) input.value = '';
       this.render();
-      toast(`${kind === 'note' ? 'Note' : 'Bookmark'} added at ${fmtClock(at)}.`);
+      toast(t(`reflect/added.${kind}`, { time: fmtClock(at) }));
     } catch (err) {
-      toast(`Could not add it: ${err.message}`);
+      toast(t('reflect/add-failed', { message: err.message }));
     }
   }
 
@@ -191,7 +203,7 @@ export class Moments {
       this.moments = this.moments.map((x) => (x.id === m.id ? fresh : x));
       this.render();
     } catch (err) {
-      toast(`Could not change it: ${err.message}`);
+      toast(t('reflect/change-failed', { message: err.message }));
     }
   }
 
@@ -201,7 +213,7 @@ export class Moments {
       this.moments = this.moments.filter((x) => x.id !== m.id);
       this.render();
     } catch (err) {
-      toast(`Could not delete it: ${err.message}`);
+      toast(t('reflect/delete-failed', { message: err.message }));
     }
   }
 }

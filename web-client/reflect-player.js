@@ -13,6 +13,7 @@
 // reflect-sw.js (a service worker for /reflect only) adds it to their range
 // requests, so players fetch only what they play.
 
+import { t } from './i18n.js';
 import { el } from './ui.js';
 
 const TICK_MS = 100;
@@ -68,6 +69,7 @@ export class SyncedPlayer {
     this.base = 0;
     this.at = performance.now();
     this.duration = duration || tracks.reduce((d, t) => Math.max(d, t.start_offset_s + t.duration_s), 0);
+    this.people = people;
     this.build(tracks, people);
     this.wire();
     this.timer = setInterval(() => this.sync(), TICK_MS);
@@ -79,32 +81,32 @@ export class SyncedPlayer {
     const tiles = new Map();
     for (const p of people) {
       const tile = el('figure', { class: 'tile', dataset: { role: p.role } },
-        el('div', { class: 'tile-media' }, el('p', { class: 'tile-off' }, 'Camera off')),
+        el('div', { class: 'tile-media' }, el('p', { class: 'tile-off' }, t('reflect/camera-off'))),
         el('figcaption', {}, p.name || p.role));
       tiles.set(p.role, tile);
       stage.append(tile);
     }
-    for (const t of tracks) {
+    for (const track of tracks) {
       let media;
-      if (t.kind === 'audio') {
-        media = el('audio', { preload: 'metadata', dataset: { role: t.role, kind: 'audio', offsetS: t.start_offset_s } });
+      if (track.kind === 'audio') {
+        media = el('audio', { preload: 'metadata', dataset: { role: track.role, kind: 'audio', offsetS: track.start_offset_s } });
         stage.append(media);
       } else {
         media = el('video', {
           preload: 'metadata',
           playsinline: true,
           muted: true,
-          dataset: { role: t.role, kind: t.kind, offsetS: t.start_offset_s },
-          'data-testid': t.kind === 'camera' ? 'reflection-video' : 'reflection-screen',
-          'aria-label': `${this.nameOf(people, t.role)}'s ${t.kind === 'screen' ? 'shared screen' : 'camera'}`,
+          dataset: { role: track.role, kind: track.kind, offsetS: track.start_offset_s },
+          'data-testid': track.kind === 'camera' ? 'reflection-video' : 'reflection-screen',
         });
+        this.label(media, track.kind, track.role);
         media.muted = true; // the voices are the .ogg tracks
-        if (t.kind === 'screen') screen.append(media);
-        else (tiles.get(t.role)?.querySelector('.tile-media') ?? stage).append(media);
+        if (track.kind === 'screen') screen.append(media);
+        else (tiles.get(track.role)?.querySelector('.tile-media') ?? stage).append(media);
       }
       media.hidden = true;
-      media.src = t.url;
-      const entry = { el: media, track: t, offset: t.start_offset_s, dur: t.duration_s };
+      media.src = track.url;
+      const entry = { el: media, track, offset: track.start_offset_s, dur: track.duration_s };
       media.addEventListener('loadedmetadata', () => {
         if (Number.isFinite(media.duration) && media.duration > 0) entry.dur = Math.min(entry.dur, media.duration);
       });
@@ -115,6 +117,25 @@ export class SyncedPlayer {
 
   nameOf(people, role) {
     return people.find((p) => p.role === role)?.name || role;
+  }
+
+  /** A camera's or screen's name for screen readers: "Alan's camera". */
+  label(media, kind, role) {
+    media.setAttribute('aria-label', t(kind === 'screen' ? 'reflect/screen-of' : 'reflect/camera-of', { name: this.nameOf(this.people, role) }));
+  }
+
+  /**
+   * Its words again in the language just picked. Only text and labels:
+   * the media elements, their sources and the clock stay as they are, so
+   * what is playing plays on from where it was.
+   */
+  rewrite() {
+    for (const off of this.dom.stage.querySelectorAll('.tile-off')) off.textContent = t('reflect/camera-off');
+    for (const e of this.entries) {
+      if (e.track.kind !== 'audio') this.label(e.el, e.track.kind, e.track.role);
+      for (const track of e.el.querySelectorAll('track')) track.label = t('reflect/captions');
+    }
+    this.render(this.now());
   }
 
   wire() {
@@ -280,15 +301,15 @@ export class SyncedPlayer {
     this.render(t);
   }
 
-  render(t) {
+  render(at) {
     const d = this.dom;
-    if (document.activeElement !== d.seek || !this.playing) d.seek.value = String(t);
-    d.seek.style.setProperty('--done', `${this.duration ? (t / this.duration) * 100 : 0}%`);
-    d.time.textContent = `${fmtClock(t)} / ${fmtClock(this.duration)}`;
-    d.play.textContent = this.playing ? 'Pause' : 'Play';
+    if (document.activeElement !== d.seek || !this.playing) d.seek.value = String(at);
+    d.seek.style.setProperty('--done', `${this.duration ? (at / this.duration) * 100 : 0}%`);
+    d.time.textContent = `${fmtClock(at)} / ${fmtClock(this.duration)}`;
+    d.play.textContent = t(this.playing ? 'reflect/pause' : 'reflect/play');
     d.play.setAttribute('aria-pressed', String(this.playing));
     d.play.dataset.state = this.playing ? (this.stalled ? 'loading' : 'playing') : 'paused';
-    this.onTime(t);
+    this.onTime(at);
   }
 
   /**
@@ -300,7 +321,7 @@ export class SyncedPlayer {
     for (const e of this.entries) {
       if (e.track.kind !== 'camera') continue;
       const name = people.find((p) => p.role === e.track.role)?.name || '';
-      const trackEl = el('track', { kind: 'captions', srclang: 'en', label: 'Captions', src: vttUrl, default: true });
+      const trackEl = el('track', { kind: 'captions', srclang: 'en', label: t('reflect/captions'), src: vttUrl, default: true });
       trackEl.addEventListener('load', () => {
         const tt = trackEl.track;
         for (const cue of [...(tt.cues || [])]) {

@@ -2,15 +2,18 @@
 // being played highlighted and kept in view, a click seeks there, and a
 // search marks its hits in the list and on the timeline.
 
+import { t } from './i18n.js';
+import { fmtPercent, plural } from './reflect-format.js';
 import { fmtClock } from './reflect-player.js';
 import { $, el } from './ui.js';
 
+/** What the transcript's state line says, by the API's status: catalog keys. */
 const STATES = {
-  off: 'No transcript: this server does not transcribe, or transcription was not on for this call.',
-  pending: 'The transcript is waiting to be made. This page shows it when it is ready.',
-  running: 'The transcript is being made',
-  failed: 'The transcript could not be made.',
-  none: 'There is no transcript for this recording.',
+  off: 'reflect/transcript.off',
+  pending: 'reflect/transcript.pending',
+  running: 'reflect/transcript.running',
+  failed: 'reflect/transcript.failed',
+  none: 'reflect/transcript.none',
 };
 
 export class Transcript {
@@ -24,6 +27,7 @@ export class Transcript {
     this.current = -1;
     this.list = $('transcript-list');
     this.marks = $('search-marks');
+    this.words = null; // what the state line says, in the page's language: () => text, or null when hidden
     $('transcript-search').addEventListener('input', () => this.search($('transcript-search').value));
   }
 
@@ -32,14 +36,13 @@ export class Transcript {
     const status = info?.status || 'none';
     const readable = status === 'done' && info.url;
     $('transcript').dataset.state = readable ? 'done' : status;
-    const note = $('transcript-state');
     if (!readable) {
-      let text = STATES[status] || STATES.none;
-      if (status === 'running' && Number.isFinite(info.progress)) text += ` (${Math.round(info.progress * 100)} %)`;
-      else if (status === 'running') text += '…';
-      if (status === 'done') text = STATES.none;
-      note.textContent = text;
-      note.hidden = false;
+      const key = status === 'done' ? STATES.none : (STATES[status] || STATES.none);
+      if (status === 'running' && Number.isFinite(info.progress)) {
+        this.say(() => t('reflect/transcript.running-progress', { percent: fmtPercent(info.progress) }));
+      } else {
+        this.say(() => t(key));
+      }
       $('transcript-tools').hidden = true;
       return false;
     }
@@ -48,10 +51,31 @@ export class Transcript {
     this.loadedFrom = info.url;
     this.urls = info;
     this.render(body?.segments || []);
-    note.hidden = this.segments.length > 0;
-    note.textContent = this.segments.length ? '' : 'The transcript is empty: no speech was recognised.';
+    this.say(this.segments.length ? null : () => t('reflect/transcript.empty'));
     $('transcript-tools').hidden = false;
     return true;
+  }
+
+  /** The transcript could not be fetched: the server's reason. */
+  showProblem(message) {
+    this.say(() => t('reflect/transcript.load-failed', { message }));
+  }
+
+  /** The state line: `words()` gives its text (again on a language switch); null hides it. */
+  say(words) {
+    this.words = words;
+    const note = $('transcript-state');
+    note.textContent = words ? words() : '';
+    note.hidden = !words;
+  }
+
+  /** Its words again in the language just picked; the list, its place and the search stay. */
+  rewrite() {
+    this.say(this.words);
+    this.segments.forEach((s, i) => {
+      this.items[i].querySelector('.seg-btn').title = t('reflect/play-from', { time: fmtClock(s.start_s) });
+    });
+    this.search($('transcript-search').value);
   }
 
   render(segments) {
@@ -61,7 +85,7 @@ export class Transcript {
       const item = el('li', {
         class: 'segment',
         dataset: { testid: 'transcript-segment', startS: s.start_s, role: s.role, index: i },
-      }, el('button', { type: 'button', class: 'seg-btn', title: `Play from ${fmtClock(s.start_s)}` },
+      }, el('button', { type: 'button', class: 'seg-btn', title: t('reflect/play-from', { time: fmtClock(s.start_s) }) },
         el('span', { class: 'seg-head' },
           el('span', { class: 'seg-name' }, s.name || s.role),
           el('time', { class: 'seg-time' }, fmtClock(s.start_s))),
@@ -125,7 +149,7 @@ export class Transcript {
           type: 'button',
           class: 'search-mark',
           title: `${s.name || s.role}, ${fmtClock(s.start_s)}`,
-          'aria-label': `Search hit at ${fmtClock(s.start_s)}`,
+          'aria-label': t('reflect/search-hit', { time: fmtClock(s.start_s) }),
           dataset: { testid: 'search-hit', atS: s.start_s },
         });
         mark.style.left = `${Math.min(100, (s.start_s / this.duration) * 100)}%`;
@@ -133,6 +157,6 @@ export class Transcript {
         this.marks.append(mark);
       }
     });
-    $('search-count').textContent = q ? (hits === 1 ? '1 hit' : `${hits} hits`) : '';
+    $('search-count').textContent = q ? plural('reflect/hits', hits) : '';
   }
 }

@@ -6,13 +6,18 @@
 // in the URL fragment, moves into this tab's sessionStorage and leaves the
 // address bar; every API call carries it as `Authorization: Bearer`, and
 // reflect-sw.js adds it to the media files' range requests.
+//
+// Words come from the catalogs (i18n.js); what scripts wrote is written
+// again when the person picks another language (`rewrite()`), without
+// touching the player: a playing video keeps playing where it was.
 
+import { initI18n, onLanguageChange, t } from './i18n.js';
 import { ReflectApi } from './reflect-api.js';
+import { fmtList, fmtSpeed, fmtStep, fmtWhen, plural } from './reflect-format.js';
 import { authorizeMedia, SyncedPlayer } from './reflect-player.js';
 import { showTalkTime, showTrail } from './reflect-trail.js';
 import { Moments } from './reflect-moments.js';
 import { Transcript } from './reflect-transcript.js';
-import { fmtDayTime } from './pair-time.js';
 import { $, confirmAction, setError, toast } from './ui.js';
 
 const KEY = 'duet.reflect.link';
@@ -40,12 +45,11 @@ function takeLink() {
   return { token: decodeURIComponent(token || ''), recording: params.get('recording') || '' };
 }
 
+/** Why the page shows no recording, by code: catalog keys. */
 const DEAD = {
-  no_token: 'This page needs the link you were given. Open it exactly as it is.',
-  unauthorized: 'This link does not work any more: it may have been replaced, revoked or expired. '
-    + 'Open the recording from your pair home or your call link again.',
-  not_found: 'There is no recording here for this link: nothing was recorded, it was deleted, '
-    + 'or it belongs to someone else.',
+  no_token: 'reflect/dead.no-token',
+  unauthorized: 'reflect/dead.unauthorized',
+  not_found: 'reflect/dead.not-found',
 };
 
 const link = takeLink();
@@ -58,11 +62,28 @@ let player = null;
 let transcript = null;
 let moments = null;
 let pollTimer = 0;
+/** What the page is showing that a script wrote, kept to write it again in another language. */
+const shown = { dead: null, mediaNote: '', views: null };
+
+// The page speaks the person's language before anything is shown.
+await initI18n();
+writeControls();
+
+/** The skip buttons' and speeds' numbers, the language's way. */
+function writeControls() {
+  $('back').textContent = fmtStep(-10);
+  $('forward').textContent = fmtStep(10);
+  for (const option of $('speed').options) option.textContent = fmtSpeed(Number(option.value));
+  // The player writes Play or Pause itself; without one the button stays Play.
+  if (!player) $('play').textContent = t('reflect/play');
+  if (!data && !shown.dead) $('reflect-title').textContent = t('reflect/opening');
+}
 
 function dead(code, detail) {
   clearTimeout(pollTimer);
   player?.stop();
-  setError(detail && code !== 'unauthorized' && code !== 'not_found' ? detail : (DEAD[code] || detail || DEAD.unauthorized));
+  shown.dead = { code, detail };
+  showDead();
   $('reflection').hidden = true;
   $('reflect-title').textContent = '';
   document.title = 'Duet';
@@ -76,35 +97,49 @@ function dead(code, detail) {
   }
 }
 
+/** The error line: our own sentence for a known code, else the server's words. */
+function showDead() {
+  const { code, detail } = shown.dead;
+  const known = code === 'unauthorized' || code === 'not_found' || (code in DEAD && !detail);
+  setError(known ? t(DEAD[code]) : (detail || t('reflect/error.other')));
+}
+
 function problem(err) {
   if (err?.status === 401) return dead('unauthorized');
   if (err?.status === 404) return dead('not_found');
-  return dead('other', err?.message || 'Something went wrong.');
+  return dead('other', err?.message);
 }
 
 const roleName = (role) => data?.people?.find((p) => p.role === role)?.name || role;
 
 function showHeader(d) {
-  const title = d.recording.session_title || 'Your recorded call';
+  const title = d.recording.session_title || t('reflect/untitled');
   $('reflect-title').textContent = title;
   document.title = `${title} · Duet`;
   const when = $('reflect-when');
-  when.textContent = fmtDayTime(new Date(d.recording.started_at));
-  when.hidden = false;
+  when.textContent = fmtWhen(d.recording.started_at);
+  when.hidden = !when.textContent;
 }
 
-/** A deleted recording (or its media): say so, and what is left. */
+/**
+ * A deleted recording (or its media): say so, and what is left. One
+ * sentence per case (when and by whom known or not), so each language
+ * words it whole.
+ */
 function showDeleted(d) {
   const note = $('deleted-note');
   const rec = d.recording;
   const by = (who) => (who === 'mentor' || who === 'mentee' ? roleName(who)
-    : who === 'server' ? 'the server (its keeping period ran out)' : 'an administrator');
+    : t(who === 'server' ? 'reflect/by-server' : 'reflect/by-admin'));
+  const sentence = (key, at, who) => {
+    const date = at ? fmtWhen(at) : '';
+    const form = `${date ? '.on' : ''}${who ? '.by' : ''}`;
+    return t(`${key}${form}`, { date, who: who ? by(who) : '' });
+  };
   if (rec.status === 'deleted') {
-    note.textContent = `This recording was deleted${rec.deleted_at ? ` on ${fmtDayTime(new Date(rec.deleted_at))}` : ''}`
-      + `${rec.deleted_by ? ` by ${by(rec.deleted_by)}` : ''}. Its video, sound and transcript are gone; the consent trail stays.`;
+    note.textContent = sentence('reflect/deleted-all', rec.deleted_at, rec.deleted_by);
   } else if (rec.media_deleted) {
-    note.textContent = `The video and sound were deleted${rec.media_deleted.at ? ` on ${fmtDayTime(new Date(rec.media_deleted.at))}` : ''}`
-      + `${rec.media_deleted.by ? ` by ${by(rec.media_deleted.by)}` : ''}. The transcript is kept.`;
+    note.textContent = sentence('reflect/deleted-media', rec.media_deleted.at, rec.media_deleted.by);
   } else {
     note.hidden = true;
     return false;
@@ -123,22 +158,29 @@ function showDeleteButtons(d) {
 
 /** Who opened this page, how often (every view is logged). */
 async function showViews(d) {
-  const line = $('views-line');
   try {
     const { views } = await api.json('GET', `/api/v1/recordings/${encodeURIComponent(d.recording.id)}/views`);
-    const by = new Map();
-    for (const v of views || []) {
-      const who = v.who === 'admin' ? `an administrator (${v.admin})` : roleName(v.who);
-      const seen = by.get(who) || { n: 0, last: null };
-      by.set(who, { n: seen.n + 1, last: v.at });
-    }
-    line.textContent = by.size
-      ? `Watched by ${[...by].map(([who, v]) => `${who} ${v.n === 1 ? 'once' : `${v.n} times`}, last ${fmtDayTime(new Date(v.last))}`).join('; ')}.`
-      : '';
-    line.hidden = !by.size;
+    shown.views = views || [];
   } catch {
-    line.hidden = true;
+    shown.views = [];
   }
+  writeViews();
+}
+
+function writeViews() {
+  const line = $('views-line');
+  const by = new Map();
+  for (const v of shown.views || []) {
+    // Keyed by who it was, not by the words, which change with the language.
+    const key = v.who === 'admin' ? `admin:${v.admin}` : v.who;
+    const seen = by.get(key) || { v, n: 0 };
+    by.set(key, { v, n: seen.n + 1 });
+  }
+  const who = (v) => (v.who === 'admin' ? t('reflect/viewer-admin', { name: v.admin }) : roleName(v.who));
+  line.textContent = by.size
+    ? t('reflect/views', { list: fmtList([...by.values()].map(({ v, n }) => plural('reflect/viewer', n, { who: who(v), date: fmtWhen(v.at) }))) })
+    : '';
+  line.hidden = !by.size;
 }
 
 async function download(url, name, accept) {
@@ -153,16 +195,16 @@ async function download(url, name, accept) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(href), 10_000);
   } catch (err) {
-    toast(`Could not download: ${err.message}`);
+    toast(t('reflect/download-failed', { message: err.message }));
   }
 }
 
 function wireDownloads() {
-  const t = () => data.transcript;
+  const info = () => data.transcript;
   const base = `transcript-${data.recording.id.slice(0, 8)}`;
-  $('dl-vtt').addEventListener('click', () => download(t().vtt_url, `${base}.vtt`, 'text/vtt'));
-  $('dl-md').addEventListener('click', () => download(t().md_url, `${base}.md`, 'text/markdown'));
-  $('dl-json').addEventListener('click', () => download(t().url, `${base}.json`, 'application/json'));
+  $('dl-vtt').addEventListener('click', () => download(info().vtt_url, `${base}.vtt`, 'text/vtt'));
+  $('dl-md').addEventListener('click', () => download(info().md_url, `${base}.md`, 'text/markdown'));
+  $('dl-json').addEventListener('click', () => download(info().url, `${base}.json`, 'application/json'));
 }
 
 async function addCaptions() {
@@ -178,23 +220,23 @@ async function addCaptions() {
 
 async function startPlayer(d) {
   const tracks = d.tracks || [];
-  const note = $('media-note');
+  const noPlayer = (key) => {
+    shown.mediaNote = key;
+    writeMediaNote();
+    $('play').textContent = t('reflect/play');
+    for (const id of ['play', 'back', 'forward', 'seek', 'speed']) $(id).disabled = true;
+  };
   if (!tracks.length) {
     $('player').dataset.state = 'none';
-    note.textContent = d.access === 'metadata'
-      ? 'This server keeps recordings from administrators: only the facts are shown.'
-      : 'There is no video or sound to play.';
-    note.hidden = false;
-    for (const id of ['play', 'back', 'forward', 'seek', 'speed']) $(id).disabled = true;
+    noPlayer(d.access === 'metadata' ? 'reflect/media.admin-only' : 'reflect/media.none');
     return;
   }
   if (!(await mediaReady)) {
-    note.textContent = 'This browser cannot play the recording here (it needs service workers). '
-      + 'The transcript below still works.';
-    note.hidden = false;
-    for (const id of ['play', 'back', 'forward', 'seek', 'speed']) $(id).disabled = true;
+    noPlayer('reflect/media.no-worker');
     return;
   }
+  shown.mediaNote = '';
+  writeMediaNote();
   player = new SyncedPlayer({
     stage: $('stage'),
     screen: $('screen'),
@@ -209,9 +251,16 @@ async function startPlayer(d) {
     tracks,
     people: d.people,
     duration: d.recording.duration_s,
-    onTime: (t) => transcript?.setTime(t),
+    onTime: (at) => transcript?.setTime(at),
   });
   $('player').dataset.state = 'ready';
+}
+
+/** Why there is nothing to play, if there is not. */
+function writeMediaNote() {
+  const note = $('media-note');
+  note.textContent = shown.mediaNote ? t(shown.mediaNote) : '';
+  note.hidden = !shown.mediaNote;
 }
 
 async function showTranscript() {
@@ -221,8 +270,7 @@ async function showTranscript() {
     return done;
   } catch (err) {
     if (err?.status === 401) return problem(err);
-    $('transcript-state').textContent = `The transcript could not be loaded: ${err.message}`;
-    $('transcript-state').hidden = false;
+    transcript.showProblem(err.message);
     return false;
   }
 }
@@ -246,28 +294,54 @@ function pollTranscript() {
 }
 
 async function remove(what) {
-  const others = data.people.filter((p) => p.role !== data.viewer.role).map((p) => p.name).join(' and ');
+  const others = data.people.filter((p) => p.role !== data.viewer.role && p.name).map((p) => p.name);
   const media = what === 'media';
-  const ok = await confirmAction({
-    title: media ? 'Delete the video and sound?' : 'Delete the whole recording?',
-    text: media
-      ? 'Both cameras, both voices and any shared screen of this call are deleted for good. The transcript, talk time and consent trail stay.'
-      : `The video, the sound and the transcript of this call are deleted for good, for ${others || 'the other person'} too. Only the consent trail stays, saying that you deleted it.`,
-    confirm: media ? 'Delete video and sound' : 'Delete everything',
+  const ok = await confirmAction(media ? {
+    title: t('reflect/confirm-media.title'),
+    text: t('reflect/confirm-media.text'),
+    confirm: t('reflect/confirm-media.yes'),
+  } : {
+    title: t('reflect/confirm-all.title'),
+    text: t('reflect/confirm-all.text', { others: others.length ? fmtList(others) : t('reflect/other-person') }),
+    confirm: t('reflect/delete-all'),
   });
   if (!ok) return;
   try {
     if (media) await api.deleteMedia(data.recording.id);
     else await api.deleteAll(data.recording.id);
   } catch (err) {
-    if (err.code === 'recording_in_progress') toast('The recording is still being made: it can be deleted once the call stops recording.');
-    else toast(`Could not delete: ${err.message}`);
+    if (err.code === 'recording_in_progress') toast(t('reflect/delete-while-recording'));
+    else toast(t('reflect/delete-failed', { message: err.message }));
     return;
   }
   player?.stop();
   player = null;
   await load();
-  toast(media ? 'The video and sound are deleted.' : 'The recording is deleted.');
+  toast(t(media ? 'reflect/deleted-media.toast' : 'reflect/deleted-all.toast'));
+}
+
+/** The hints that name the other person (or say "the other person"). */
+function writePeerHints(d) {
+  const peer = d.people.find((p) => p.role !== d.viewer?.role)?.name;
+  $('reflect-note-shared-label').textContent = peer ? t('reflect/share-with', { name: peer }) : t('reflect/share-with-other');
+  $('moments-hint').textContent = t('reflect/moments-hint', { name: peer || t('reflect/other-person') });
+}
+
+/** Everything a script wrote, again in the language just picked; the player plays on. */
+function rewrite() {
+  writeControls();
+  if (shown.dead) showDead();
+  if (!data) return;
+  showHeader(data);
+  showDeleted(data);
+  showTalkTime(data.talk_time, data.people);
+  showTrail(data.trail, data.people);
+  writeViews();
+  writePeerHints(data);
+  writeMediaNote();
+  moments?.rewrite();
+  transcript?.rewrite();
+  player?.rewrite();
 }
 
 async function load() {
@@ -284,30 +358,26 @@ async function load() {
   document.body.dataset.view = 'reflect';
   const deleted = showDeleted(d);
   showTalkTime(d.talk_time, d.people);
-  showTrail(d.trail);
+  showTrail(d.trail, d.people);
   showDeleteButtons(d);
   showViews(d);
   if (first) {
     transcript = new Transcript(api, {
-      seek: (t) => player?.seek(t),
+      seek: (at) => player?.seek(at),
       duration: d.recording.duration_s || 0,
     });
     wireDownloads();
     moments = new Moments(api, {
-      seek: (t) => {
-        player?.seek(t);
-        transcript?.setTime(t);
+      seek: (at) => {
+        player?.seek(at);
+        transcript?.setTime(at);
       },
       now: () => player?.now() ?? 0,
       names: roleName,
       viewer: d.viewer?.role || null,
     });
-    const peer = d.people.find((p) => p.role !== d.viewer?.role);
-    if (peer?.name) {
-      $('reflect-note-shared-label').textContent = `Share with ${peer.name}`;
-      $('moments-peer').textContent = peer.name;
-    }
   }
+  writePeerHints(d);
   moments.show(d);
   if (deleted || first) {
     $('stage').replaceChildren();
@@ -324,6 +394,7 @@ async function load() {
   return d;
 }
 
+onLanguageChange(rewrite);
 if (!link.token) dead('no_token');
 else {
   $('delete-media').addEventListener('click', () => remove('media'));

@@ -1,7 +1,8 @@
 // The reflection page, as the two people use it after a recorded call: the
 // mentee opens it from the pair home, plays both cameras and both voices
 // on one timeline (they stay in step), seeks, reads the consent trail; a
-// stranger's link gets a clear error.
+// stranger's link gets a clear error. In each of Duet's languages the page
+// speaks that language (switched under a playing video, which plays on).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 
 import { assertAccessible } from './a11y.mjs';
+import { leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 
 import {
   byTestId,
@@ -131,6 +133,21 @@ after(async () => {
   await ctx.server?.stop();
 }, { timeout: TEST_TIMEOUT_MS });
 
+/** Moves the player to `to` seconds, as dragging the seek bar does. */
+function seek(page, to) {
+  return page.evaluate((at) => {
+    const s = document.querySelector('[data-testid="reflection-seek"]');
+    s.value = String(at);
+    s.dispatchEvent(new Event('input', { bubbles: true }));
+  }, to);
+}
+
+/** Where the player's clock is (the seek bar follows it). */
+const playerAt = (page) => page.evaluate(() => Number(document.querySelector('[data-testid="reflection-seek"]').value));
+
+/** A catalog text with its `{time}` as a pattern for any player time ("1:05"). */
+const withTime = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('\\{time\\}', '\\d+:\\d\\d')}$`);
+
 /** Each camera's place on the recording's clock, read at one instant. */
 function positions(page) {
   return page.evaluate(() => [...document.querySelectorAll('[data-testid="reflection-video"]')].map((v) => ({
@@ -204,11 +221,7 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
   assert.ok(worst <= 0.15, `the cameras stayed in step: worst ${worst.toFixed(3)} s apart`);
 
   // Seeking moves every player there, playing or paused.
-  const seekTo = async (t) => a.evaluate((to) => {
-    const s = document.querySelector('[data-testid="reflection-seek"]');
-    s.value = String(to);
-    s.dispatchEvent(new Event('input', { bubbles: true }));
-  }, t);
+  const seekTo = (t) => seek(a, t);
   await byTestId(a, 'reflection-play').click();
   await waitUntil('paused', async () => (await byTestId(a, 'reflection-play').getAttribute('aria-pressed')) === 'false');
   for (const target of [3, 9]) {
@@ -246,7 +259,7 @@ e2e('the mentee opens it from the pair home, plays both people in step and seeks
   const trail = byTestId(a, 'consent-trail').locator('li.trail-line');
   assert.ok((await trail.count()) >= 2, await textOf(a, 'consent-trail'));
   assert.match(await textOf(a, 'consent-trail'), /Alan agreed to notice version \d+/);
-  assert.match(await textOf(a, 'consent-trail'), /Recording ended at .*: (Alan|Grace) left the call/);
+  assert.match(await textOf(a, 'consent-trail'), /Recording ended: (Alan|Grace) left the call/);
   assert.equal(await byTestId(a, 'talk-time').isVisible(), true);
   // Every view is logged, and the two people see who looked.
   await waitUntil('the views line', async () => /Watched by Alan/.test(await textOf(a, 'recording-views')));
@@ -310,6 +323,87 @@ e2e('bookmarks from the call sit on the timeline; notes at a time are shared or 
   // Her own private mark from the call is there for her.
   assert.equal(await byTestId(m, 'timeline-bookmark').count(), 2);
   await assertAccessible(a, 'the reflection page');
+});
+
+e2e('in every language: its own words and dates, 375 px wide, Arabic right to left; the video plays on', ctx, async () => {
+  const catalogs = await loadCatalogs();
+  const a = await mentee.open(`${ctx.server.base}/reflect#${pair.tokens.mentee}&recording=${recordingId}`);
+  await byTestId(a, 'reflection').waitFor({ state: 'visible' });
+  await waitUntil('both cameras loaded', async () => {
+    const ps = await positions(a);
+    return (ps.length === 2 && ps.every((p) => p.ready >= 1)) || { ok: false, ps };
+  });
+  await waitUntil('the views line', async () => (await textOf(a, 'recording-views')) !== '');
+  const when = async () => ({
+    header: await textOf(a, 'reflect-when'),
+    trail: await byTestId(a, 'consent-trail').locator('time').first().innerText(),
+  });
+  const dates = { en: await when() };
+  await a.setViewportSize({ width: 375, height: 740 });
+  try {
+    await byTestId(a, 'reflection-play').click();
+    await waitUntil('playing', async () => (await byTestId(a, 'reflection-play').getAttribute('aria-pressed')) === 'true');
+    // Marks the media elements: a rebuilt player would have new ones.
+    await a.evaluate(() => document.querySelectorAll('video, audio').forEach((m) => { m.keptForTest = true; }));
+    for (const lang of ['es', 'fr', 'de', 'pt', 'ja', 'ar', 'en']) {
+      const cat = catalogs[lang];
+      // Well inside the recording, so it is still playing after the switch.
+      await seek(a, 2);
+      await waitUntil('the player at 2 s', async () => (await playerAt(a)) >= 2);
+      const before = await playerAt(a);
+      await byTestId(a, 'language-select').selectOption(lang);
+      await waitUntil(`the page in ${lang}`, async () => (await a.evaluate(() => document.documentElement.lang)) === lang);
+      const after = await playerAt(a);
+      assert.ok(after >= before - 0.2 && after - before < 5, `${lang}: the video played on from ${before} s: ${after} s`);
+      assert.equal(await byTestId(a, 'reflection-play').getAttribute('aria-pressed'), 'true', `${lang}: still playing`);
+      assert.ok(await a.evaluate(() => [...document.querySelectorAll('video, audio')].every((m) => m.keptForTest)),
+        `${lang}: the same players, not new ones`);
+
+      assert.equal(await a.evaluate(() => document.documentElement.dir), lang === 'ar' ? 'rtl' : 'ltr');
+      assert.deepEqual(await untranslated(a, cat), [], `${lang}: every marked text in ${lang}`);
+      assert.deepEqual(await leftoverKeys(a, 'reflect/'), [], `${lang}: no key shown as text`);
+      // What the scripts wrote is in this language too.
+      assert.equal(await byTestId(a, 'reflection-play').innerText(), cat['reflect/pause']);
+      assert.equal(await a.locator('#moments-hint').innerText(), cat['reflect/moments-hint'].replace('{name}', 'Grace'));
+      assert.match(await byTestId(a, 'reflect-note-save').innerText(), withTime(cat['reflect/add-note']));
+      assert.ok((await textOf(a, 'recording-views')).startsWith(cat['reflect/views'].split('{list}')[0]),
+        `${lang}: ${await textOf(a, 'recording-views')}`);
+      if (lang !== 'en') assert.notEqual(cat['reflect/transcript-heading'], catalogs.en['reflect/transcript-heading']);
+      // The trail is worded in this language from its parts: who asked,
+      // who agreed to which version of the notice.
+      const lines = await byTestId(a, 'consent-trail').locator('li.trail-line > span').allInnerTexts();
+      assert.equal(lines[0], cat['reflect/trail.request'].replace('{name}', 'Grace'), `${lang}: ${lines[0]}`);
+      const agreed = new RegExp(cat['reflect/trail.consent'].replace('{name}', 'Alan').replace('{version}', '\\d+'));
+      assert.ok(lines.some((l) => agreed.test(l)), `${lang}: Alan's consent in ${JSON.stringify(lines)}`);
+      dates[lang] = await when();
+
+      const width = await a.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 376, `${lang}: no sideways scrolling at 375 px: ${width}`);
+      const pill = await byTestId(a, 'reflect-when').boundingBox();
+      const page = await byTestId(a, 'reflection').boundingBox();
+      assert.ok(pill.y + pill.height <= page.y + 1, `${lang}: the date stays in the top bar: ${JSON.stringify({ pill, page })}`);
+      for (const id of ['language-select', 'reflection-play', 'reflection-seek']) {
+        const box = await byTestId(a, id).boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 376, `${lang}: ${id} on screen: ${JSON.stringify(box)}`);
+      }
+      if (lang === 'ar') {
+        await a.screenshot({ path: screenshotPath('reflect-ar-phone.png') });
+        await assertAccessible(a, 'the reflection page in Arabic');
+      }
+    }
+    // Dates are the language's own, in the header and in the trail.
+    for (const lang of ['de', 'ja']) {
+      assert.notEqual(dates[lang].header, dates.en.header, `${lang}: the recording's date`);
+      assert.notEqual(dates[lang].trail, dates.en.trail, `${lang}: the trail's times`);
+    }
+    assert.match(dates.ja.header, /月/);
+    assert.deepEqual(dates.en, await when(), 'back in English, the English dates');
+    await byTestId(a, 'reflection-play').click();
+  } finally {
+    // The next tests read English.
+    await a.evaluate(() => localStorage.setItem('duet.language', 'en'));
+    await a.setViewportSize({ width: 1280, height: 900 });
+  }
 });
 
 e2e('a stranger\'s link gets a clear error, not the recording', ctx, async () => {

@@ -253,16 +253,33 @@ async fn trail_json(
         .store()
         .recording_trail(duet_signaling::consent::RecordingId(uuid))
         .await?;
-    let versions: HashMap<String, i64> = state
+    let notices: HashMap<String, trail_words::NoticeRef> = state
         .store()
         .notices()
         .await?
         .into_iter()
-        .map(|n| (n.hash, n.version))
+        .map(|n| {
+            let notice = trail_words::NoticeRef {
+                version: n.version,
+                language: n.language,
+            };
+            (n.hash, notice)
+        })
         .collect();
-    Ok(trail_words::describe(&events, names, &versions)
+    Ok(trail_words::describe(&events, names, &notices)
         .into_iter()
-        .map(|l| json!({"at": rfc3339(l.at_ms / 1000), "action": l.action, "text": l.text}))
+        .map(|l| {
+            json!({
+                "at": rfc3339(l.at_ms / 1000),
+                "action": l.action,
+                "text": l.text,
+                "by": l.by,
+                "name": l.name,
+                "version": l.version,
+                "language": l.language,
+                "reason": l.reason,
+            })
+        })
         .collect())
 }
 

@@ -1,7 +1,9 @@
 //! A recording's consent trail in plain words, for the two people: who
 //! asked, who agreed to which version of the notice, when it started and
 //! stopped, who deleted what. Times are UTC; each line also carries its
-//! instant so a page can show it in the reader's own time zone.
+//! instant so a page can show it in the reader's own time zone, and its
+//! parts (who, which notice, why), so a page can say it in its own
+//! language; the English `text` is the record for API clients.
 
 use std::collections::HashMap;
 
@@ -15,30 +17,83 @@ pub struct TrailLine {
     pub at_ms: i64,
     pub action: String,
     pub text: String,
+    /// Who acted: `mentor`, `mentee`, `admin`, `participant` or `server`;
+    /// `None` for the server's own start and stop.
+    pub by: Option<String>,
+    /// The person's name, when a participant acted.
+    pub name: Option<String>,
+    /// For a consent: the version of the text agreed to, and its language
+    /// when it was a translation of the notice.
+    pub version: Option<i64>,
+    pub language: Option<String>,
+    /// Why an interruption happened, when it is a reason Duet knows:
+    /// `mentor_left`, `mentee_left`, `session_ended`, `server_stopped`,
+    /// `write_failed` or `policy_off`.
+    pub reason: Option<&'static str>,
+}
+
+/// A stored notice text, as a consent refers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRef {
+    pub version: i64,
+    /// `""` for the notice itself; a language code for a translation.
+    pub language: String,
 }
 
 /// The lines for `events` (oldest first). `names` maps a role
-/// (`mentor`/`mentee`) to the person's name; `versions` a notice hash to
-/// its version number.
+/// (`mentor`/`mentee`) to the person's name; `notices` a notice hash to
+/// its version and language.
 pub fn describe(
     events: &[StoredConsentEvent],
     names: &HashMap<String, String>,
-    versions: &HashMap<String, i64>,
+    notices: &HashMap<String, NoticeRef>,
 ) -> Vec<TrailLine> {
     events
         .iter()
-        .map(|e| TrailLine {
-            at_ms: e.at_ms,
-            action: e.action.clone(),
-            text: sentence(e, names, versions),
+        .map(|e| {
+            let by = e.role.as_deref().or(e.actor.as_deref());
+            let notice = (e.action == "consent")
+                .then(|| notices.get(&e.notice_hash))
+                .flatten();
+            TrailLine {
+                at_ms: e.at_ms,
+                action: e.action.clone(),
+                text: sentence(e, names, notices),
+                by: by.map(str::to_string),
+                name: by
+                    .and_then(|r| names.get(r))
+                    .filter(|n| !n.trim().is_empty())
+                    .cloned(),
+                version: notice.map(|n| n.version),
+                language: notice
+                    .filter(|n| !n.language.is_empty())
+                    .map(|n| n.language.clone()),
+                reason: (e.action == "interruption")
+                    .then(|| e.detail.as_deref().and_then(reason))
+                    .flatten(),
+            }
         })
         .collect()
+}
+
+/// The known reasons an interruption gives (`consent::describe` and the
+/// restart recovery write them), as codes a page can word.
+fn reason(detail: &str) -> Option<&'static str> {
+    match detail.trim() {
+        "the mentor left the call" => Some("mentor_left"),
+        "the mentee left the call" => Some("mentee_left"),
+        "the session ended" => Some("session_ended"),
+        RESTART_NOTE => Some("server_stopped"),
+        d if d.starts_with("writing failed") => Some("write_failed"),
+        d if d.starts_with("policy:") => Some("policy_off"),
+        _ => None,
+    }
 }
 
 fn sentence(
     e: &StoredConsentEvent,
     names: &HashMap<String, String>,
-    versions: &HashMap<String, i64>,
+    notices: &HashMap<String, NoticeRef>,
 ) -> String {
     // A participant's own event names them by role; a deletion names its
     // actor (a role, `admin`, or the server).
@@ -57,8 +112,14 @@ fn sentence(
     let on = day_and_clock(e.at_ms);
     match e.action.as_str() {
         "request" => format!("{who} asked to record at {at}"),
-        "consent" => match versions.get(&e.notice_hash) {
-            Some(v) => format!("{who} agreed to notice version {v} at {at}"),
+        "consent" => match notices.get(&e.notice_hash) {
+            Some(n) if n.language.is_empty() => {
+                format!("{who} agreed to notice version {} at {at}", n.version)
+            }
+            Some(n) => format!(
+                "{who} agreed to notice version {} ({}) at {at}",
+                n.version, n.language
+            ),
             None => format!("{who} agreed to the notice at {at}"),
         },
         "decline" => format!("{who} declined to be recorded at {at}"),
@@ -145,13 +206,23 @@ mod tests {
         }
     }
 
+    fn notice(version: i64, language: &str) -> NoticeRef {
+        NoticeRef {
+            version,
+            language: language.into(),
+        }
+    }
+
     fn texts(events: &[StoredConsentEvent]) -> Vec<String> {
         let names = HashMap::from([
             ("mentor".to_string(), "Grace".to_string()),
             ("mentee".to_string(), "Alan".to_string()),
         ]);
-        let versions = HashMap::from([("h3".to_string(), 3)]);
-        describe(events, &names, &versions)
+        let notices = HashMap::from([
+            ("h3".to_string(), notice(3, "")),
+            ("h4es".to_string(), notice(4, "es")),
+        ]);
+        describe(events, &names, &notices)
             .into_iter()
             .map(|l| l.text)
             .collect()
@@ -178,6 +249,31 @@ mod tests {
                 "Alan stopped it at 10:31 UTC",
             ]
         );
+    }
+
+    #[test]
+    fn a_consent_to_a_translation_names_its_language_and_each_line_its_parts() {
+        let names = HashMap::from([("mentee".to_string(), "Alan".to_string())]);
+        let notices = HashMap::from([("h4es".to_string(), notice(4, "es"))]);
+        let mut agreed = event("consent", Some("mentee"), None, T0);
+        agreed.notice_hash = "h4es".into();
+        let mut ended = event("interruption", None, None, T0);
+        ended.detail = Some("the mentee left the call".into());
+        let lines = describe(&[agreed, ended], &names, &notices);
+        assert_eq!(
+            lines[0].text,
+            "Alan agreed to notice version 4 (es) at 10:02 UTC"
+        );
+        assert_eq!(
+            (lines[0].by.as_deref(), lines[0].name.as_deref()),
+            (Some("mentee"), Some("Alan"))
+        );
+        assert_eq!(
+            (lines[0].version, lines[0].language.as_deref()),
+            (Some(4), Some("es"))
+        );
+        assert_eq!(lines[1].reason, Some("mentee_left"));
+        assert_eq!(lines[1].version, None);
     }
 
     #[test]
