@@ -1,6 +1,10 @@
 // The admin console's one way to the server: same-origin fetches that carry
 // the `duet_admin` cookie, the CSRF token on every call that changes
-// something, and one place that notices a lost login (401).
+// something, and one place that notices a lost login (401). The errors it
+// makes are in the page's language: its own, and those of the server whose
+// code it knows; other server messages are shown in the server's words.
+
+import { intlLocale, t } from './i18n.js';
 
 let csrfToken = null;
 let authLost = () => {};
@@ -8,7 +12,7 @@ let authLost = () => {};
 /** An error answer from the API: `status`, and the body's `code` and `message`. */
 export class ApiError extends Error {
   constructor(status, code, message, field) {
-    super(message || `the server answered ${status}`);
+    super(message || t('admin/error.status', { status }));
     this.status = status;
     this.code = code || '';
     this.field = field || null;
@@ -45,7 +49,7 @@ export async function api(method, path, body, { login = false, retried = false }
       cache: 'no-store',
     });
   } catch {
-    throw new Error('Could not reach the server. Check your connection and try again.');
+    throw said(new Error(t('admin/error.unreachable')), () => t('admin/error.unreachable'));
   }
   const text = await res.text();
   let json = null;
@@ -58,10 +62,7 @@ export async function api(method, path, body, { login = false, retried = false }
   }
   if (res.ok) return json;
   const err = json?.error ?? {};
-  let message = err.message
-    ? err.message.charAt(0).toUpperCase() + err.message.slice(1)
-    : `The server answered ${res.status}.`;
-  if (res.status === 429 && !err.message) message = 'Too many attempts. Wait a few minutes and try again.';
+  const message = errorText(res.status, err);
   // A token from before a sign-in in another tab: fetch the current one
   // and try once more.
   if (res.status === 403 && err.code === 'csrf_failed' && !retried && !login) {
@@ -71,9 +72,38 @@ export async function api(method, path, body, { login = false, retried = false }
       return api(method, path, body, { retried: true });
     }
   }
-  const error = new ApiError(res.status, err.code, message, err.field);
+  const error = said(new ApiError(res.status, err.code, message, err.field), () => errorText(res.status, err));
   if (res.status === 401 && !login) authLost(error);
   throw error;
+}
+
+// `error.say()` gives the message again in the language of the moment, for
+// an error that stays on screen while the person switches language.
+function said(error, say) {
+  error.say = say;
+  return error;
+}
+
+/**
+ * What to tell the person about an error answer: our words for the codes
+ * that mean the same whatever was asked (a wrong login, a lockout, a busy
+ * or failing server), the server's own (capitalized) for the rest, which
+ * name the field or the thing at fault.
+ */
+function errorText(status, { code, message } = {}) {
+  if (code === 'invalid_credentials') return t('admin/error.wrong-login');
+  if (code === 'too_many_attempts') {
+    // The server says how long: "… try again in 40 seconds" / "in 12 minutes".
+    const wait = /(\d+) (second|minute)/.exec(message ?? '');
+    if (!wait) return t('admin/error.too-many');
+    const unit = new Intl.NumberFormat(intlLocale(), { style: 'unit', unit: wait[2], unitDisplay: 'long' });
+    return t('admin/error.locked', { wait: unit.format(Number(wait[1])) });
+  }
+  if (code === 'busy') return t('admin/error.busy');
+  if (code === 'internal') return t('admin/error.internal');
+  if (message) return message.charAt(0).toUpperCase() + message.slice(1);
+  if (status === 429) return t('admin/error.too-many');
+  return t('admin/error.status', { status });
 }
 
 /** The query string for `params`, leaving out empty values. */

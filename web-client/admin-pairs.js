@@ -3,22 +3,31 @@
 // its people and their links (copy, re-issue, revoke), its schedule and
 // calls, End and Delete. Admins see the outline only — what the two write
 // (agenda, notes, messages…) never reaches this console.
+//
+// Words come from the catalog (`admin/pairs.*`), numbers and dates go
+// through Intl in the page's language; a language switch redraws the view
+// from the last answer (what is typed in the form stays).
 
 import { api, ApiError } from './admin-api.js';
 import {
-  $, confirmAction, el, fillTable, fmtDateTime, fmtDuration, pill, poll, reportError, ROLE_LABEL,
-  shortId, showError, td, timeEl, toast,
+  $, confirmAction, el, fillTable, fmtDateTime, fmtDuration, pill, poll, reportError, roleLabel,
+  setText, shortId, showError, td, timeEl, toast,
 } from './admin-ui.js';
+import { intlLocale, locale, onLanguageChange, t } from './i18n.js';
 
 const LIST_EVERY_MS = 5000;
 const DETAIL_EVERY_MS = 5000;
 const ROLES = ['mentor', 'mentee'];
-const STATUS_LABEL = { active: 'Active', ended: 'Ended' };
-const REPEAT = { weekly: 'weekly', fortnightly: 'every two weeks', monthly: 'monthly' };
+const STATUSES = ['active', 'ended'];
+const REPEATS = ['weekly', 'fortnightly', 'monthly'];
+const RECORDING_STATUSES = ['recording', 'complete', 'interrupted', 'deleted'];
+const TRANSCRIPT_STATUSES = ['pending', 'running', 'done', 'failed', 'cancelled'];
 
 let stopPolling = null;
 let pairId = null;
 let shown = null;
+// The last list drawn, to draw it again in another language.
+let listShown = null;
 
 export function init() {
   fillTimeZones();
@@ -32,6 +41,17 @@ export function init() {
     const button = e.target.closest('button[data-link-action]');
     if (button) changeLink(button.dataset.role, button.dataset.linkAction);
   });
+  onLanguageChange(() => {
+    if (!$('view-pairs').hidden && listShown) renderList(listShown);
+    if (!$('view-pair').hidden && shown) renderDetail(shown);
+  });
+}
+
+const statusLabel = (status) => (STATUSES.includes(status) ? t(`admin/pairs.status.${status}`) : status);
+
+/** A count of `unit`s ("45 min") in the page's language. */
+function formatUnit(n, unit) {
+  return new Intl.NumberFormat(intlLocale(), { style: 'unit', unit, unitDisplay: 'short' }).format(n);
 }
 
 /** Every IANA zone the browser knows, for the time zone inputs' suggestions. */
@@ -63,11 +83,16 @@ async function loadList() {
   try {
     body = await api('GET', '/api/v1/pairs');
   } catch (err) {
-    reportError(err, 'Could not load the pairs');
+    reportError(err, () => t('admin/pairs.list-failed'));
     throw err;
   }
   showError('');
-  fillTable($('pairs-body'), (body?.pairs ?? []).map(pairRow), $('pairs-empty'));
+  renderList(body?.pairs ?? []);
+}
+
+function renderList(pairs) {
+  listShown = pairs;
+  fillTable($('pairs-body'), pairs.map(pairRow), $('pairs-empty'));
 }
 
 function personText(p) {
@@ -79,11 +104,11 @@ function personText(p) {
 function pairRow(p) {
   const href = `#pairs/${encodeURIComponent(p.id)}`;
   const row = el('tr', { dataset: { testid: 'pair-row', id: p.id, status: p.status }, class: 'clickable' },
-    td('Title', el('a', { href, class: 'row-link' }, p.title)),
-    td('Mentor', personText(p.mentor)),
-    td('Mentee', personText(p.mentee)),
-    td('Status', pill(STATUS_LABEL[p.status] ?? p.status, p.status === 'active' ? 'live' : 'ended')),
-    td('Next session', p.next ? timeEl(p.next.starts_at) : el('span', { class: 'muted' }, '—')));
+    td(t('admin/pairs.title'), el('a', { href, class: 'row-link' }, p.title)),
+    td(roleLabel('mentor'), personText(p.mentor)),
+    td(roleLabel('mentee'), personText(p.mentee)),
+    td(t('admin/pairs.status'), pill(statusLabel(p.status), p.status === 'active' ? 'live' : 'ended')),
+    td(t('admin/pairs.next-session'), p.next ? timeEl(p.next.starts_at) : el('span', { class: 'muted' }, '—')));
   row.addEventListener('click', (e) => {
     if (!e.target.closest('a')) location.hash = href;
   });
@@ -103,10 +128,15 @@ const FIELD_INPUT = {
   'mentee.time_zone': 'pair-mentee-zone',
 };
 
-function formError(text, inputId) {
+/**
+ * Shows (or, with nothing, hides) the form's error and marks the input it
+ * is about. `say` is text, or a function that says it in the language of
+ * the moment (see `setText`).
+ */
+function formError(say, inputId) {
   const p = $('pair-form-error');
-  p.textContent = text || '';
-  p.hidden = !text;
+  setText(p, say || '');
+  p.hidden = !say;
   for (const id of Object.values(FIELD_INPUT)) $(id).removeAttribute('aria-invalid');
   if (inputId) {
     $(inputId).setAttribute('aria-invalid', 'true');
@@ -124,9 +154,9 @@ function personSpec(role) {
 
 async function createPair() {
   const title = $('pair-title').value.trim();
-  if (!title) return formError('Give the pair a title.', 'pair-title');
+  if (!title) return formError(() => t('admin/pairs.error.title'), 'pair-title');
   for (const role of ROLES) {
-    if (!$(`pair-${role}-name`).value.trim()) return formError(`Enter the ${role}'s name.`, `pair-${role}-name`);
+    if (!$(`pair-${role}-name`).value.trim()) return formError(() => t(`admin/pairs.error.name-${role}`), `pair-${role}-name`);
   }
   formError('');
   const body = { title, mentor: personSpec('mentor'), mentee: personSpec('mentee') };
@@ -140,8 +170,10 @@ async function createPair() {
     for (const id of Object.values(FIELD_INPUT)) $(id).value = '';
     loadList().catch(() => {});
   } catch (err) {
-    if (err instanceof ApiError && err.field) formError(err.message, FIELD_INPUT[err.field]);
-    else if (err.status !== 401) formError(err.message);
+    // The server's words, or ours for the errors whose code is known.
+    const say = err.say ?? err.message;
+    if (err instanceof ApiError && err.field) formError(say, FIELD_INPUT[err.field]);
+    else if (err.status !== 401) formError(say);
   } finally {
     button.disabled = false;
   }
@@ -156,7 +188,7 @@ function showCreated(p) {
   $('pair-created-open').href = `#pairs/${encodeURIComponent(p.id)}`;
   $('pair-created').dataset.id = p.id;
   $('pair-created').hidden = false;
-  toast('Pair created. Copy each personal link and send it to that person.');
+  toast(t('admin/pairs.created-toast'));
 }
 
 // ---------- one pair ----------
@@ -165,9 +197,11 @@ export function showDetail(id) {
   stop();
   pairId = id;
   shown = null;
-  $('pair-detail-title').textContent = 'Loading…';
+  setText($('pair-detail-title'), () => t('admin/pairs.loading'));
   $('pair-detail-status').textContent = '';
+  // Drawn afresh: the cards are only rebuilt when their content key changes.
   $('pair-people').replaceChildren();
+  delete $('pair-people').dataset.key;
   stopPolling = poll(loadDetail, DETAIL_EVERY_MS);
 }
 
@@ -178,12 +212,13 @@ async function loadDetail() {
     p = await api('GET', `/api/v1/pairs/${encodeURIComponent(id)}`);
   } catch (err) {
     if (err.status === 404 || err.status === 400) {
-      $('pair-detail-title').textContent = 'No such pair';
+      setText($('pair-detail-title'), () => t('admin/pairs.not-found'));
       $('pair-people').replaceChildren();
+      shown = null;
       stop();
       return;
     }
-    reportError(err, 'Could not load the pair');
+    reportError(err, () => t('admin/pairs.load-failed'));
     throw err;
   }
   if (id !== pairId) return;
@@ -193,17 +228,21 @@ async function loadDetail() {
 
 function renderDetail(p) {
   shown = p;
-  document.title = `${p.title} · Duet admin`;
-  $('pair-detail-title').textContent = p.title;
+  document.title = t('admin/pairs.page-title', { title: p.title });
+  setText($('pair-detail-title'), p.title);
   const status = $('pair-detail-status');
-  status.textContent = STATUS_LABEL[p.status] ?? p.status;
+  status.textContent = statusLabel(p.status);
   status.dataset.state = p.status === 'active' ? 'live' : 'ended';
-  const bits = [`Created ${fmtDateTime(p.created_at)}`];
-  if (p.ended_at) bits.push(`ended ${fmtDateTime(p.ended_at)}`);
-  bits.push(p.recording === 'allowed' ? 'recording allowed with both people\'s consent' : 'recording off');
-  $('pair-detail-meta').textContent = `${bits.join(' · ')}.${p.goal ? ` Goal: ${p.goal}` : ''}`;
-  // Keep a link field someone is selecting from: only rebuild when a value changed.
-  const key = JSON.stringify([p.status, p.mentor, p.mentee, p.links]);
+  const bits = [t('admin/pairs.meta.created', { when: fmtDateTime(p.created_at) })];
+  if (p.ended_at) bits.push(t('admin/pairs.meta.ended', { when: fmtDateTime(p.ended_at) }));
+  bits.push(t(p.recording === 'allowed' ? 'admin/pairs.meta.recording-allowed' : 'admin/pairs.meta.recording-off'));
+  const facts = bits.join(' · ');
+  $('pair-detail-meta').textContent = p.goal
+    ? t('admin/pairs.meta-goal', { facts, goal: p.goal })
+    : t('admin/pairs.meta', { facts });
+  // Keep a link field someone is selecting from: only rebuild when a value
+  // (or the language) changed.
+  const key = JSON.stringify([p.status, p.mentor, p.mentee, p.links, locale()]);
   const people = $('pair-people');
   if (people.dataset.key !== key) {
     people.dataset.key = key;
@@ -219,25 +258,25 @@ function personCard(p, role) {
   const link = p.links?.[role] ?? null;
   const inputId = `pair-detail-link-${role}`;
   const card = el('article', { class: 'card participant', dataset: { testid: 'pair-person', role } },
-    el('p', { class: 'role' }, ROLE_LABEL[role]),
+    el('p', { class: 'role' }, roleLabel(role)),
     el('h2', {}, person.name ?? '—'));
   const facts = el('dl', { class: 'facts compact' });
-  facts.append(el('dt', {}, 'Email'), el('dd', {}, person.email || '—'));
-  facts.append(el('dt', {}, 'Time zone'), el('dd', {}, person.time_zone || 'not set yet'));
-  if (link) facts.append(el('dt', {}, 'Link works until'), el('dd', {}, fmtDateTime(link.expires_at)));
+  facts.append(el('dt', {}, t('admin/pairs.email')), el('dd', {}, person.email || '—'));
+  facts.append(el('dt', {}, t('admin/pairs.time-zone')), el('dd', {}, person.time_zone || t('admin/pairs.time-zone-unset')));
+  if (link) facts.append(el('dt', {}, t('admin/pairs.link-until')), el('dd', {}, fmtDateTime(link.expires_at)));
   card.append(facts);
   const field = el('div', { class: 'link-field' },
-    el('label', { for: inputId }, 'Personal link'));
+    el('label', { for: inputId }, t('admin/pairs.personal-link')));
   if (link) {
     field.append(el('div', { class: 'copy-row' },
       el('input', {
         id: inputId, type: 'text', readonly: true, spellcheck: 'false', value: link.link,
         'data-testid': 'pair-detail-link', 'data-role': role,
       }),
-      el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-copy': inputId }, 'Copy')));
+      el('button', { type: 'button', class: 'secondary-btn small-btn', 'data-copy': inputId, 'data-i18n': 'admin/pairs.copy' }, t('admin/pairs.copy'))));
   } else {
     field.append(el('p', { class: 'muted', 'data-testid': 'pair-link-none', 'data-role': role },
-      'No working link: it was revoked. Issue a new one to let them in again.'));
+      t('admin/pairs.link-none')));
   }
   card.append(field);
   if (p.status === 'active' || link) {
@@ -246,13 +285,13 @@ function personCard(p, role) {
       actions.append(el('button', {
         type: 'button', class: 'secondary-btn small-btn', 'data-link-action': 'reissue', 'data-role': role,
         'data-testid': 'pair-link-reissue',
-      }, link ? 'Issue a new link' : 'Issue a link'));
+      }, t(link ? 'admin/pairs.reissue' : 'admin/pairs.issue')));
     }
     if (link) {
       actions.append(el('button', {
         type: 'button', class: 'danger-btn small-btn', 'data-link-action': 'revoke', 'data-role': role,
         'data-testid': 'pair-link-revoke',
-      }, 'Revoke link'));
+      }, t('admin/pairs.revoke')));
     }
     card.append(actions);
   }
@@ -261,83 +300,98 @@ function personCard(p, role) {
 
 function scheduleItems(p) {
   const live = (p.sessions ?? []).filter((s) => s.status === 'scheduled' && s.upcoming?.length);
-  if (!live.length) return [el('li', { class: 'muted' }, 'Nothing scheduled.')];
+  if (!live.length) return [el('li', { class: 'muted' }, t('admin/pairs.nothing-scheduled'))];
   return live.map((s) => el('li', { dataset: { testid: 'pair-scheduled', id: s.id } },
     timeEl(s.upcoming[0].starts_at),
-    ` · ${s.duration_min} min`,
-    s.recurrence ? ` · ${REPEAT[s.recurrence] ?? s.recurrence} (${s.time_zone})` : ''));
+    ` · ${formatUnit(s.duration_min, 'minute')}`,
+    s.recurrence
+      ? ` · ${t('admin/pairs.repeat-in-zone', {
+        repeat: REPEATS.includes(s.recurrence) ? t(`admin/pairs.repeat.${s.recurrence}`) : s.recurrence,
+        zone: s.time_zone,
+      })}`
+      : ''));
+}
+
+function recordingStatus(status) {
+  if (!status) return t('admin/pairs.recorded');
+  return RECORDING_STATUSES.includes(status) ? t(`admin/pairs.recording-status.${status}`) : status;
+}
+
+function transcriptStatus(status) {
+  if (!status) return '—';
+  return TRANSCRIPT_STATUSES.includes(status) ? t(`admin/pairs.transcript-status.${status}`) : status;
 }
 
 function callRow(h) {
   const rec = h.recording;
   return el('tr', { dataset: { testid: 'pair-call', id: h.session_id } },
-    td('When', timeEl(h.starts_at)),
-    td('Session', el('a', { href: `#sessions/${encodeURIComponent(h.session_id)}` }, shortId(h.session_id))),
-    td('Together', fmtDuration(h.call?.duration_s)),
-    td('Talk', h.call?.talk_s ? `${fmtDuration(h.call.talk_s.mentor)} / ${fmtDuration(h.call.talk_s.mentee)}` : '—'),
-    td('Recording', rec ? el('a', { href: `#recordings/${encodeURIComponent(rec.id)}` }, rec.status ?? 'yes') : '—'),
-    td('Transcript', rec?.transcript ?? '—'));
+    td(t('admin/pairs.when'), timeEl(h.starts_at)),
+    td(t('admin/pairs.session'), el('a', { href: `#sessions/${encodeURIComponent(h.session_id)}` }, shortId(h.session_id))),
+    td(t('admin/pairs.together'), fmtDuration(h.call?.duration_s)),
+    td(t('admin/pairs.talk'), h.call?.talk_s ? `${fmtDuration(h.call.talk_s.mentor)} / ${fmtDuration(h.call.talk_s.mentee)}` : '—'),
+    td(t('admin/pairs.recording'), rec ? el('a', { href: `#recordings/${encodeURIComponent(rec.id)}` }, recordingStatus(rec.status)) : '—'),
+    td(t('admin/pairs.transcript'), transcriptStatus(rec?.transcript)));
 }
 
 async function changeLink(role, action) {
   const id = pairId;
-  const name = shown?.[role]?.name ?? `the ${role}`;
+  const name = shown?.[role]?.name ?? t(`admin/pairs.the-${role}`);
   const reissue = action === 'reissue';
   const ok = await confirmAction(reissue
     ? {
-      title: `Issue ${name} a new link?`,
-      text: `${name}'s current link (and calendar feed) stops working at once; the new one replaces it. The other person's link is not touched.`,
-      confirm: 'Issue a new link',
+      title: t('admin/pairs.reissue-confirm.title', { name }),
+      text: t('admin/pairs.reissue-confirm.text', { name }),
+      confirm: t('admin/pairs.reissue'),
     }
     : {
-      title: `Revoke ${name}'s link?`,
-      text: `${name}'s link and calendar feed stop working at once. You can issue a new link later. The other person's link is not touched.`,
-      confirm: 'Revoke link',
+      title: t('admin/pairs.revoke-confirm.title', { name }),
+      text: t('admin/pairs.revoke-confirm.text', { name }),
+      confirm: t('admin/pairs.revoke'),
     });
   if (!ok) return;
   try {
     if (reissue) await api('POST', `/api/v1/pairs/${encodeURIComponent(id)}/links`, { role });
     else await api('DELETE', `/api/v1/pairs/${encodeURIComponent(id)}/links/${role}`);
-    toast(reissue ? `New link for ${name}: copy it and send it to them.` : `${name}'s link is revoked.`);
+    toast(t(reissue ? 'admin/pairs.reissued-toast' : 'admin/pairs.revoked-toast', { name }));
     await loadDetail();
   } catch (err) {
-    reportError(err, reissue ? 'Could not issue a new link' : 'Could not revoke the link');
+    reportError(err, () => t(reissue ? 'admin/pairs.reissue-failed' : 'admin/pairs.revoke-failed'));
   }
 }
 
 async function endPair() {
   const id = pairId;
   const ok = await confirmAction({
-    title: 'End this pair?',
-    text: 'Its calls end now and nothing new can be scheduled or written. Both people can still open their pair home to read and export everything.',
-    confirm: 'End pair',
+    title: t('admin/pairs.end-confirm.title'),
+    text: t('admin/pairs.end-confirm.text'),
+    confirm: t('admin/pairs.end-confirm.confirm'),
   });
   if (!ok) return;
   try {
     const p = await api('POST', `/api/v1/pairs/${encodeURIComponent(id)}/end`);
     if (id === pairId && p) renderDetail({ ...p, links: shown?.links });
-    toast('Pair ended.');
+    toast(t('admin/pairs.ended-toast'));
     await loadDetail();
   } catch (err) {
-    reportError(err, 'Could not end the pair');
+    reportError(err, () => t('admin/pairs.end-failed'));
   }
 }
 
 async function deletePair() {
   const id = pairId;
   const ok = await confirmAction({
-    title: `Delete “${shown?.title ?? 'this pair'}” and everything in it?`,
-    text: 'This deletes the pair with all its notes, messages, agenda, actions, agreement and schedule, '
-      + 'and all its recordings and transcripts. Both personal links stop working. It cannot be undone; '
-      + 'the audit log and the consent trail keep that it existed.',
-    confirm: 'Delete everything',
+    title: shown?.title
+      ? t('admin/pairs.delete-confirm.title', { title: shown.title })
+      : t('admin/pairs.delete-confirm.title-untitled'),
+    text: t('admin/pairs.delete-confirm.text'),
+    confirm: t('admin/pairs.delete-confirm.confirm'),
   });
   if (!ok) return;
   try {
     await api('DELETE', `/api/v1/pairs/${encodeURIComponent(id)}`);
-    toast('Pair deleted.');
+    toast(t('admin/pairs.deleted-toast'));
     location.hash = '#pairs';
   } catch (err) {
-    reportError(err, 'Could not delete the pair');
+    reportError(err, () => t('admin/pairs.delete-failed'));
   }
 }

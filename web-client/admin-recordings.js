@@ -1,25 +1,35 @@
 // Recordings: the list (refreshed while one is still being written), and
 // one recording: play or download each track, hear both speakers together,
 // delete it (the consent trail keeps that it existed and who deleted it).
+//
+// Words come from the catalog (`admin/recordings.*`); sizes, durations and
+// dates go through Intl in the page's language (admin-ui.js). A language
+// switch redraws the view from the last answer, keeping the players (and
+// where they are).
 
 import { api } from './admin-api.js';
 import * as transcript from './admin-transcript.js';
 import {
-  $, confirmAction, el, fillTable, fmtBytes, fmtDuration, pill, poll, reportError,
-  ROLE_LABEL, shortId, showError, td, timeEl, toast,
+  $, confirmAction, el, fillTable, fmtBytes, fmtDuration, fmtList, pill, poll, reportError, roleLabel,
+  setText, shortId, showError, td, timeEl, toast,
 } from './admin-ui.js';
+import { onLanguageChange, t } from './i18n.js';
 
 const LIST_EVERY_MS = 5000;
 const DETAIL_EVERY_MS = 3000;
 
-const STATUS_LABEL = { recording: 'Recording', complete: 'Complete', interrupted: 'Interrupted', deleted: 'Deleted' };
-const KIND_LABEL = { audio: 'Voice', camera: 'Camera', screen: 'Shared screen' };
+const STATUSES = ['recording', 'complete', 'interrupted', 'deleted'];
+const KINDS = ['audio', 'camera', 'screen'];
 const KIND_ORDER = { audio: 0, camera: 1, screen: 2 };
 const ROLE_ORDER = { mentor: 0, mentee: 1 };
 
 let stopPolling = null;
 let currentId = null;
-let shownStatus = null;
+// The last answers drawn, to redraw them in another language.
+let listShown = null;
+let detailShown = null;
+// Set when the recording must be drawn again even if its status is the same.
+let redraw = false;
 
 export function init() {
   $('recording-delete').addEventListener('click', deleteRecording);
@@ -27,6 +37,10 @@ export function init() {
   // Deleting the media changes the tracks: draw the recording again.
   window.addEventListener('duet:recording-changed', () => {
     if (currentId !== null) showDetail(currentId);
+  });
+  onLanguageChange(() => {
+    if (!$('view-recordings').hidden && listShown) renderList(listShown);
+    if (!$('view-recording').hidden && detailShown) renderDetail(detailShown);
   });
 }
 
@@ -39,15 +53,30 @@ export function stop() {
 const base = (id) => `/api/v1/recordings/${encodeURIComponent(id)}`;
 const fileUrl = (id, name) => `${base(id)}/files/${encodeURIComponent(name)}`;
 
+// ---------- words and numbers ----------
+
+function statusLabel(status) {
+  return STATUSES.includes(status) ? t(`admin/recordings.status.${status}`) : status;
+}
+
+/**
+ * A translated sentence with an element where its `{field}` is: the
+ * catalog decides where the element goes (word order differs by language).
+ */
+function withNode(key, field, node) {
+  const [before, after = ''] = t(key).split(`{${field}}`);
+  return [before, node, after].filter((x) => x !== '');
+}
+
 function participantsText(r) {
   const people = r.participants ?? r.manifest?.participants ?? [];
   if (!people.length) return '—';
-  const byRole = [...people].sort((a, b) => (a.role === 'mentor' ? -1 : b.role === 'mentor' ? 1 : 0));
-  return byRole.map((p) => `${p.name} (${ROLE_LABEL[p.role] ?? p.role})`).join(', ');
+  const byRole = [...people].sort((a, b) => (ROLE_ORDER[a.role] ?? 2) - (ROLE_ORDER[b.role] ?? 2));
+  return fmtList(byRole.map((p) => t('admin/recordings.participant', { name: p.name, role: roleLabel(p.role) })));
 }
 
 function title(r) {
-  return r.session_title ?? r.manifest?.session?.title ?? r.manifest?.title ?? 'Untitled session';
+  return r.session_title ?? r.manifest?.session?.title ?? r.manifest?.title ?? t('admin/recordings.untitled');
 }
 
 // ---------- list ----------
@@ -62,19 +91,24 @@ async function loadList() {
   try {
     list = await api('GET', '/api/v1/recordings');
   } catch (err) {
-    reportError(err, 'Could not load the recordings');
+    reportError(err, () => t('admin/recordings.list-failed'));
     throw err;
   }
   showError('');
-  const rows = (list?.recordings ?? []).map((r) => {
+  renderList(list?.recordings ?? []);
+}
+
+function renderList(recordings) {
+  listShown = recordings;
+  const rows = recordings.map((r) => {
     const link = el('a', { href: `#recordings/${encodeURIComponent(r.id)}`, class: 'row-link' }, title(r));
     const row = el('tr', { class: 'clickable', dataset: { testid: 'recording-row', id: r.id, status: r.status, session: r.session_id ?? '' } },
-      td('Session', link),
-      td('Participants', participantsText(r)),
-      td('Started', timeEl(r.started_at)),
-      td('Duration', fmtDuration(r.duration_s)),
-      td('Size', r.status === 'deleted' ? '—' : fmtBytes(r.size_bytes)),
-      td('Status', pill(STATUS_LABEL[r.status] ?? r.status, r.status, { 'data-testid': 'recording-row-status' })));
+      td(t('admin/recordings.session'), link),
+      td(t('admin/recordings.participants'), participantsText(r)),
+      td(t('admin/recordings.started'), timeEl(r.started_at)),
+      td(t('admin/recordings.duration'), fmtDuration(r.duration_s)),
+      td(t('admin/recordings.size'), r.status === 'deleted' ? '—' : fmtBytes(r.size_bytes)),
+      td(t('admin/recordings.status'), pill(statusLabel(r.status), r.status, { 'data-testid': 'recording-row-status' })));
     row.addEventListener('click', (e) => {
       if (e.target.closest('a')) return;
       location.hash = `#recordings/${encodeURIComponent(r.id)}`;
@@ -88,9 +122,16 @@ async function loadList() {
 
 export function showDetail(id) {
   stop();
+  redraw = true;
+  // The same recording again (back from elsewhere, or its media deleted):
+  // keep what is drawn, so a player keeps its place until the redraw.
+  if (id === currentId && detailShown) {
+    stopPolling = poll(loadDetail, DETAIL_EVERY_MS);
+    return;
+  }
   currentId = id;
-  shownStatus = null;
-  $('rec-title').textContent = 'Loading…';
+  detailShown = null;
+  setText($('rec-title'), () => t('admin/recordings.loading'));
   $('rec-status').textContent = '';
   $('rec-facts').replaceChildren();
   $('rec-tracks').replaceChildren();
@@ -108,18 +149,20 @@ async function loadDetail() {
     r = await api('GET', base(id));
   } catch (err) {
     if (err.status === 404 || err.status === 400) {
-      $('rec-title').textContent = 'No such recording';
+      setText($('rec-title'), () => t('admin/recordings.not-found'));
+      detailShown = null;
       stop();
       return;
     }
-    reportError(err, 'Could not load the recording');
+    reportError(err, () => t('admin/recordings.load-failed'));
     throw err;
   }
   if (id !== currentId) return;
   showError('');
   // Rebuilding the players would stop one that is playing: only redraw
   // when something changed that matters (the status).
-  if (r.status !== shownStatus) renderDetail(r);
+  if (redraw || r.status !== detailShown?.status) renderDetail(r);
+  redraw = false;
   if (r.status !== 'recording') {
     stopPolling?.();
     stopPolling = null;
@@ -127,30 +170,44 @@ async function loadDetail() {
 }
 
 function renderDetail(r) {
-  shownStatus = r.status;
-  document.title = `Recording · ${title(r)} · Duet admin`;
-  $('rec-title').textContent = title(r);
+  // The players already on the page for this recording in this status
+  // are moved into the new cards as they are (still playing, same place).
+  const reuse = detailShown?.id === r.id && detailShown?.status === r.status;
+  const players = new Map(reuse
+    ? [...$('rec-tracks').querySelectorAll('[data-testid="recording-player"]')].map((p) => [p.getAttribute('src'), p])
+    : []);
+  detailShown = r;
+  document.title = t('admin/recordings.page-title', { title: title(r) });
+  setText($('rec-title'), title(r));
   const status = $('rec-status');
-  status.textContent = STATUS_LABEL[r.status] ?? r.status;
+  status.textContent = statusLabel(r.status);
   status.dataset.state = r.status;
 
   const m = r.manifest ?? {};
   const facts = $('rec-facts');
   facts.replaceChildren();
   const fact = (k, ...v) => facts.append(el('div', {}, el('dt', {}, k), el('dd', {}, ...v)));
-  fact('Session', el('a', { href: `#sessions/${encodeURIComponent(r.session_id)}` }, title(r)), ' ', shortId(r.session_id));
-  fact('Participants', participantsText(r));
-  fact('Started', timeEl(r.started_at));
-  fact('Stopped', timeEl(r.stopped_at));
-  fact('Duration', fmtDuration(r.duration_s));
-  if (r.status !== 'deleted') fact('Size', fmtBytes(r.size_bytes));
-  if (m.stop_reason) fact('Why it stopped', String(m.stop_reason));
+  fact(t('admin/recordings.session'), el('a', { href: `#sessions/${encodeURIComponent(r.session_id)}` }, title(r)), ' ', shortId(r.session_id));
+  fact(t('admin/recordings.participants'), participantsText(r));
+  fact(t('admin/recordings.started'), timeEl(r.started_at));
+  fact(t('admin/recordings.stopped'), timeEl(r.stopped_at));
+  fact(t('admin/recordings.duration'), fmtDuration(r.duration_s));
+  if (r.status !== 'deleted') fact(t('admin/recordings.size'), fmtBytes(r.size_bytes));
+  // The server's own words (kept as written, like its error messages).
+  if (m.stop_reason) fact(t('admin/recordings.stop-reason'), String(m.stop_reason));
   const talk = r.talk_time ?? m.talk_time;
   if (talk && typeof talk === 'object') {
-    fact('Talk time', Object.entries(talk).map(([role, s]) => `${ROLE_LABEL[role] ?? role} ${fmtDuration(s)}`).join(', '));
+    const each = Object.entries(talk)
+      .sort(([a], [b]) => (ROLE_ORDER[a] ?? 2) - (ROLE_ORDER[b] ?? 2))
+      .map(([role, s]) => t('admin/recordings.talk-of', { role: roleLabel(role), duration: fmtDuration(s) }));
+    fact(t('admin/recordings.talk-time'), fmtList(each));
   }
-  if (m.notice_hash) fact('Notice agreed to', el('code', { class: 'short-id', title: m.notice_hash }, `${m.notice_hash.slice(0, 12)}…`));
-  if (r.deleted_at) fact('Deleted', timeEl(r.deleted_at), r.deleted_by ? ` by ${r.deleted_by === 'admin' ? 'an administrator' : 'a participant'}` : '');
+  if (m.notice_hash) fact(t('admin/recordings.notice'), el('code', { class: 'short-id', title: m.notice_hash }, `${m.notice_hash.slice(0, 12)}…`));
+  if (r.deleted_at) {
+    const by = r.deleted_by && (r.deleted_by === 'admin' ? 'admin' : 'participant');
+    const when = timeEl(r.deleted_at);
+    fact(t('admin/recordings.deleted'), ...(by ? withNode(`admin/recordings.deleted-by-${by}`, 'when', when) : [when]));
+  }
   $('rec-trail').href = `#trail?session=${encodeURIComponent(r.session_id)}`;
 
   const tracks = $('rec-tracks');
@@ -158,7 +215,7 @@ function renderDetail(r) {
   const gone = $('rec-gone');
   if (r.status === 'deleted') {
     $('rec-mix').hidden = true;
-    gone.textContent = 'The files of this recording were deleted. The consent trail keeps that it existed.';
+    gone.textContent = t('admin/recordings.gone');
     gone.hidden = false;
     $('recording-delete').hidden = true;
     transcript.show(null);
@@ -168,7 +225,8 @@ function renderDetail(r) {
   $('recording-delete').hidden = false;
   transcript.show(r.status === 'recording' ? null : r.id);
   if (m.media_deleted) {
-    tracks.append(el('p', { class: 'note' }, `The audio and video were deleted (${m.media_deleted.by === 'admin' ? 'by an administrator' : 'by a participant'}); the transcript is kept.`));
+    const by = m.media_deleted.by === 'admin' ? 'admin' : 'participant';
+    tracks.append(el('p', { class: 'note' }, t(`admin/recordings.media-deleted-by-${by}`)));
     $('rec-mix').hidden = true;
     return;
   }
@@ -178,28 +236,35 @@ function renderDetail(r) {
   mix.hidden = r.status === 'recording' || transcripts.length === 0;
   if (!mix.hidden) {
     const url = `${base(r.id)}/mix.wav`;
-    $('rec-mix-audio').src = url;
+    // Setting `src` again, even to the same URL, reloads it and stops it.
+    const audio = $('rec-mix-audio');
+    if (audio.getAttribute('src') !== url) audio.src = url;
     $('rec-mix-download').href = `${url}?download=1`;
   }
   // Each person's tracks together, the mentor first: voice, camera, screen,
   // then the voice-only file made for transcription.
   const names = Object.fromEntries((r.participants ?? m.participants ?? []).map((p) => [p.role, p.name]));
-  const who = (role) => (names[role] ? `${names[role]} · ${(ROLE_LABEL[role] ?? role).toLowerCase()}` : ROLE_LABEL[role] ?? role);
+  const who = (role) => (names[role] && role in ROLE_ORDER
+    ? t(`admin/recordings.person.${role}`, { name: names[role] })
+    : names[role] ?? roleLabel(role));
+  const wav = '16 kHz WAV';
   const items = [
-    ...(m.tracks ?? r.tracks ?? []).map((t) => ({
-      role: t.role,
-      order: KIND_ORDER[t.kind] ?? 3,
-      file: t.file,
-      heading: KIND_LABEL[t.kind] ?? t.kind,
-      info: [t.codec, fmtDuration(t.duration_s)].filter((x) => x && x !== '—').join(' · '),
-      tag: t.kind === 'audio' ? 'audio' : 'video',
+    ...(m.tracks ?? r.tracks ?? []).map((tr) => ({
+      role: tr.role,
+      order: KIND_ORDER[tr.kind] ?? 3,
+      file: tr.file,
+      heading: KINDS.includes(tr.kind) ? t(`admin/recordings.kind.${tr.kind}`) : tr.kind,
+      info: [tr.codec, fmtDuration(tr.duration_s)].filter((x) => x && x !== '—').join(' · '),
+      tag: tr.kind === 'audio' ? 'audio' : 'video',
     })),
-    ...transcripts.map((t) => ({
-      role: t.role,
+    ...transcripts.map((tr) => ({
+      role: tr.role,
       order: 4,
-      file: t.file,
-      heading: 'Voice for transcription',
-      info: typeof t.talk_seconds === 'number' ? `16 kHz WAV · ${fmtDuration(t.talk_seconds)} of speech` : '16 kHz WAV',
+      file: tr.file,
+      heading: t('admin/recordings.kind.transcription'),
+      info: typeof tr.talk_seconds === 'number'
+        ? `${wav} · ${t('admin/recordings.speech', { duration: fmtDuration(tr.talk_seconds) })}`
+        : wav,
       tag: 'audio',
     })),
   ];
@@ -208,36 +273,38 @@ function renderDetail(r) {
     tracks.append(el('section', { class: 'person-tracks', dataset: { role } },
       el('h2', { class: 'section-head' }, who(role)),
       el('div', { class: 'track-grid' },
-        items.filter((i) => i.role === role).map((i) => mediaCard(r.id, i.file, i.heading, i.info, i.tag)))));
+        items.filter((i) => i.role === role).map((i) => mediaCard(r.id, i, players)))));
   }
   if (r.status === 'recording') {
-    tracks.prepend(el('p', { class: 'note' }, 'Still being written: the files hold what was recorded so far.'));
+    tracks.prepend(el('p', { class: 'note' }, t('admin/recordings.still-writing')));
   }
 }
 
-function mediaCard(id, file, heading, info, tag) {
+function mediaCard(id, { file, heading, info, tag }, players) {
   const url = fileUrl(id, file);
-  const player = el(tag, { controls: true, preload: 'metadata', src: url, 'data-testid': 'recording-player', playsinline: tag === 'video' });
+  const player = players.get(url)
+    ?? el(tag, { controls: true, preload: 'metadata', src: url, 'data-testid': 'recording-player', playsinline: tag === 'video' });
   return el('article', { class: 'card media-card', dataset: { testid: 'recording-track', file } },
     el('h2', {}, heading),
     info ? el('p', { class: 'muted-text' }, info) : null,
     player,
-    el('p', {}, el('a', { href: `${url}?download=1`, download: file, 'data-testid': 'recording-download' }, `Download ${file}`)));
+    el('p', {}, el('a', { href: `${url}?download=1`, download: file, 'data-testid': 'recording-download' },
+      t('admin/recordings.download', { file }))));
 }
 
 async function deleteRecording() {
   const id = currentId;
   const ok = await confirmAction({
-    title: 'Delete this recording?',
-    text: 'Its files are deleted for good: audio, video and transcripts. The consent trail keeps that it existed and that you deleted it.',
-    confirm: 'Delete recording',
+    title: t('admin/recordings.delete-confirm.title'),
+    text: t('admin/recordings.delete-confirm.text'),
+    confirm: t('admin/recordings.delete-confirm.confirm'),
   });
   if (!ok) return;
   try {
     const r = await api('DELETE', base(id));
     if (id === currentId) renderDetail(r ?? { id, status: 'deleted' });
-    toast('Recording deleted.');
+    toast(t('admin/recordings.deleted-toast'));
   } catch (err) {
-    reportError(err, 'Could not delete the recording');
+    reportError(err, () => t('admin/recordings.delete-failed'));
   }
 }

@@ -1,12 +1,15 @@
 // Sessions: create one and hand out its links; the list by state (live,
 // upcoming, ended), refreshed every few seconds; and one session live: who
 // is connected, since when, how well, whether it is recorded, and End.
+// A change of language redraws the list, the live view and the created
+// card from what was last loaded, without asking the server again.
 
 import { api, ApiError, query } from './admin-api.js';
 import {
-  $, confirmAction, el, fillTable, fmtDateTime, fmtSince, fmtWhen, pill, poll, reportError,
-  ROLE_LABEL, showError, td, timeEl, toast,
+  $, confirmAction, el, fillTable, fmtDateTime, fmtMillis, fmtPercent, fmtSince, fmtWhen, pill, poll,
+  reportError, roleLabel, setText, showError, td, timeEl, toast,
 } from './admin-ui.js';
+import { onLanguageChange, t } from './i18n.js';
 
 const LIST_EVERY_MS = 3000;
 const LIVE_EVERY_MS = 2000;
@@ -15,14 +18,19 @@ const DAY_S = 86400;
 let filter = 'live';
 let stopPolling = null;
 let liveId = null;
+// What was last shown, to draw again in another language.
+let shownList = null;
+let shownLive = null;
+let shownCreated = null;
 
-const STATUS_LABEL = { live: 'Live', open: 'Upcoming', ended: 'Ended', expired: 'Expired' };
-const QUALITY_LABEL = { good: 'Good', fair: 'Fair', poor: 'Poor', unknown: 'Unknown' };
-const EMPTY_TEXT = {
-  live: 'Nobody is in a call right now.',
-  upcoming: 'No upcoming sessions. Create one above.',
-  ended: 'No ended sessions yet.',
-};
+// The API's states, in the page's language; an unknown one as it is.
+const STATUSES = ['live', 'open', 'ended', 'expired'];
+const statusLabel = (status) => (STATUSES.includes(status) ? t(`admin/status.${status}`) : status);
+const QUALITIES = ['good', 'fair', 'poor', 'unknown'];
+const qualityLabel = (rating) => (QUALITIES.includes(rating) ? t(`admin/quality.${rating}`) : rating);
+// The last column's heading and what an empty list says, by tab.
+const whenHeading = (tab) => t({ live: 'admin/col.created', upcoming: 'admin/col.links-expire', ended: 'admin/col.ended' }[tab]);
+const emptyText = (tab) => t(`admin/sessions.empty-${tab}`);
 
 export function init() {
   $('session-form').addEventListener('submit', (e) => {
@@ -33,6 +41,11 @@ export function init() {
     tab.addEventListener('click', () => setFilter(tab.dataset.filter));
   }
   $('session-end').addEventListener('click', endSession);
+  onLanguageChange(() => {
+    if (shownList) renderList(shownList);
+    if (shownLive) renderLive(shownLive);
+    if (shownCreated) showCreated(shownCreated, { quiet: true });
+  });
 }
 
 // ---------- the list ----------
@@ -71,6 +84,7 @@ function setFilter(next) {
   }
   $('sessions-body').replaceChildren();
   $('sessions-empty').hidden = true;
+  shownList = null;
   if (stopPolling) showList();
 }
 
@@ -80,42 +94,46 @@ async function loadList() {
   try {
     list = await api('GET', `/api/v1/sessions${query({ state: wanted })}`);
   } catch (err) {
-    reportError(err, 'Could not load the sessions');
+    reportError(err, () => t('admin/sessions.load-failed'));
     throw err;
   }
   if (wanted !== filter) return; // the tab changed while loading
   showError('');
-  $('sessions-when-col').textContent = { live: 'Created', upcoming: 'Links expire', ended: 'Ended' }[wanted];
-  const rows = (list?.sessions ?? []).map(sessionRow);
-  fillTable($('sessions-body'), rows, $('sessions-empty'), EMPTY_TEXT[wanted]);
+  shownList = list?.sessions ?? [];
+  renderList(shownList);
+}
+
+function renderList(sessions) {
+  $('sessions-when-col').textContent = whenHeading(filter);
+  fillTable($('sessions-body'), sessions.map(sessionRow), $('sessions-empty'), emptyText(filter));
 }
 
 function personCell(label, p) {
   const who = el('span', { class: 'person' },
-    el('span', { class: 'dot', dataset: { on: String(Boolean(p?.connected)) }, title: p?.connected ? 'connected' : 'not connected' }),
+    el('span', { class: 'dot', dataset: { on: String(Boolean(p?.connected)) }, title: t(p?.connected ? 'admin/person.connected' : 'admin/person.not-connected') }),
     p?.name ?? '—');
   if (p?.connected && p.display_name && p.display_name !== p.name) {
-    who.append(el('span', { class: 'muted' }, ` (as ${p.display_name})`));
+    who.append(el('span', { class: 'muted' }, ` ${t('admin/person.joined-as', { name: p.display_name })}`));
   }
   return td(label, who);
 }
 
 function recordingText(s) {
-  if (s.recording_state === 'recording') return pill('Recording', 'recording');
-  if (s.recording_state === 'requested') return pill('Requested', 'requested');
-  return el('span', { class: 'muted' }, s.recording === 'allowed' ? 'Allowed' : 'Off');
+  if (s.recording_state === 'recording') return pill(t('admin/recording.on'), 'recording');
+  if (s.recording_state === 'requested') return pill(t('admin/recording.requested'), 'requested');
+  return el('span', { class: 'muted' }, t(s.recording === 'allowed' ? 'admin/recording.allowed' : 'admin/recording.off'));
 }
 
 function sessionRow(s) {
   const when = filter === 'upcoming' ? s.expires_at : filter === 'ended' ? (s.ended_at ?? s.expires_at) : s.created_at;
   const link = el('a', { href: `#sessions/${encodeURIComponent(s.id)}`, class: 'row-link' }, s.title);
   const row = el('tr', { dataset: { testid: 'session-row', id: s.id, status: s.status }, class: 'clickable' },
-    td('Title', link),
-    personCell('Mentor', s.mentor),
-    personCell('Mentee', s.mentee),
-    td('Status', pill(STATUS_LABEL[s.status] ?? s.status, s.status)),
-    td('Recording', recordingText(s)),
-    td($('sessions-when-col').textContent, timeEl(when)));
+    td(t('admin/col.title'), link),
+    personCell(roleLabel('mentor'), s.mentor),
+    personCell(roleLabel('mentee'), s.mentee),
+    td(t('admin/col.status'), pill(statusLabel(s.status), s.status)),
+    td(t('admin/col.recording'), recordingText(s)),
+    td(whenHeading(filter), timeEl(when)));
   row.addEventListener('click', (e) => {
     if (e.target.closest('a')) return;
     location.hash = `#sessions/${encodeURIComponent(s.id)}`;
@@ -132,9 +150,10 @@ const FIELD_INPUT = {
   expires_in_s: 'session-expiry',
 };
 
+// `text` may be a function that says it, to follow a change of language.
 function formError(text, inputId) {
   const p = $('session-form-error');
-  p.textContent = text || '';
+  setText(p, text || '');
   p.hidden = !text;
   for (const id of Object.values(FIELD_INPUT)) $(id).removeAttribute('aria-invalid');
   if (inputId) {
@@ -148,10 +167,10 @@ async function createSession() {
   const mentor = $('session-mentor').value.trim();
   const mentee = $('session-mentee').value.trim();
   const days = Number($('session-expiry').value);
-  if (!title) return formError('Give the session a title.', 'session-title');
-  if (!mentor) return formError("Enter the mentor's name.", 'session-mentor');
-  if (!mentee) return formError("Enter the mentee's name.", 'session-mentee');
-  if (!Number.isInteger(days) || days < 1) return formError('The links must work for at least one whole day.', 'session-expiry');
+  if (!title) return formError(() => t('admin/session-form.need-title'), 'session-title');
+  if (!mentor) return formError(() => t('admin/session-form.need-mentor'), 'session-mentor');
+  if (!mentee) return formError(() => t('admin/session-form.need-mentee'), 'session-mentee');
+  if (!Number.isInteger(days) || days < 1) return formError(() => t('admin/session-form.need-days'), 'session-expiry');
   formError('');
   const button = $('session-create');
   button.disabled = true;
@@ -170,24 +189,26 @@ async function createSession() {
     $('session-recording').checked = false;
     setFilter('upcoming');
   } catch (err) {
-    if (err instanceof ApiError && err.field) formError(err.message, FIELD_INPUT[err.field]);
-    else if (err.status !== 401) formError(err.message);
+    const why = err.say ?? err.message;
+    if (err instanceof ApiError && err.field) formError(why, FIELD_INPUT[err.field]);
+    else if (err.status !== 401) formError(why);
   } finally {
     button.disabled = false;
   }
 }
 
-function showCreated(s) {
+function showCreated(s, { quiet = false } = {}) {
+  shownCreated = s;
   $('created-title').textContent = s.title;
   $('created-mentor').textContent = s.mentor?.name ?? '';
   $('created-mentee').textContent = s.mentee?.name ?? '';
-  $('created-expiry').textContent = fmtDateTime(s.expires_at);
+  $('created-text').textContent = t('admin/created.text', { time: fmtDateTime(s.expires_at) });
   $('link-mentor').value = s.links?.mentor ?? '';
   $('link-mentee').value = s.links?.mentee ?? '';
   $('created-open').href = `#sessions/${encodeURIComponent(s.id)}`;
   $('created').dataset.id = s.id;
   $('created').hidden = false;
-  toast('Session created. Copy each link and send it to that person.');
+  if (!quiet) toast(t('admin/created.toast'));
 }
 
 // ---------- one session, live ----------
@@ -195,7 +216,8 @@ function showCreated(s) {
 export function showLive(id) {
   stop();
   liveId = id;
-  $('live-title').textContent = 'Loading…';
+  shownLive = null;
+  setText($('live-title'), () => t('admin/loading'));
   $('live-status').textContent = '';
   $('live-participants').replaceChildren();
   $('live-trail').href = `#trail?session=${encodeURIComponent(id)}`;
@@ -209,11 +231,11 @@ async function loadLive() {
     s = await api('GET', `/api/v1/sessions/${encodeURIComponent(id)}`);
   } catch (err) {
     if (err.status === 404 || err.status === 400) {
-      $('live-title').textContent = 'No such session';
+      setText($('live-title'), () => t('admin/live.not-found'));
       stop();
       return;
     }
-    reportError(err, 'Could not load the session');
+    reportError(err, () => t('admin/live.load-failed'));
     throw err;
   }
   if (id !== liveId) return;
@@ -222,21 +244,22 @@ async function loadLive() {
 }
 
 function renderLive(s) {
-  document.title = `${s.title} · Duet admin`;
-  $('live-title').textContent = s.title;
+  shownLive = s;
+  if (document.body.dataset.view === 'session') document.title = t('admin/live.page-title', { title: s.title });
+  setText($('live-title'), s.title);
   const status = $('live-status');
-  status.textContent = STATUS_LABEL[s.status] ?? s.status;
+  status.textContent = statusLabel(s.status);
   status.dataset.state = s.status;
   const rec = $('live-recording');
   rec.dataset.state = s.recording_state ?? 'off';
-  rec.textContent = s.recording_state === 'recording' ? 'Recording' : 'Recording requested';
+  rec.textContent = t(s.recording_state === 'recording' ? 'admin/recording.on' : 'admin/live.recording-requested');
   rec.hidden = !['recording', 'requested'].includes(s.recording_state);
 
-  const bits = [`Created ${fmtDateTime(s.created_at)}`];
-  if (s.ended_at) bits.push(`ended ${fmtDateTime(s.ended_at)}`);
-  else bits.push(`links work until ${fmtDateTime(s.expires_at)}`);
-  bits.push(s.recording === 'allowed' ? 'recording allowed with both people\'s consent' : 'recording off');
-  $('live-meta').textContent = `${bits.join(' · ')}.`;
+  const bits = [t('admin/live.created', { time: fmtDateTime(s.created_at) })];
+  if (s.ended_at) bits.push(t('admin/live.ended', { time: fmtDateTime(s.ended_at) }));
+  else bits.push(t('admin/live.links-until', { time: fmtDateTime(s.expires_at) }));
+  bits.push(t(s.recording === 'allowed' ? 'admin/live.recording-allowed' : 'admin/live.recording-off'));
+  $('live-meta').textContent = bits.join(' · ');
 
   $('live-participants').replaceChildren(participantCard('mentor', s.mentor), participantCard('mentee', s.mentee));
   $('live-link-mentor').value = s.links?.mentor ?? '';
@@ -252,55 +275,54 @@ function participantCard(role, p) {
     dataset: { testid: 'live-participant', role, connected: String(connected) },
   });
   card.append(
-    el('p', { class: 'role' }, ROLE_LABEL[role]),
+    el('p', { class: 'role' }, roleLabel(role)),
     el('h2', {}, p?.name ?? '—'),
   );
   if (!connected) {
-    card.append(el('p', { class: 'muted-text' }, el('span', { class: 'dot', dataset: { on: 'false' } }), 'Not connected'));
+    card.append(el('p', { class: 'muted-text' }, el('span', { class: 'dot', dataset: { on: 'false' } }), t('admin/live.not-connected')));
     return card;
   }
   const since = p.connected_since;
   const facts = el('dl', { class: 'facts compact' });
   const fact = (k, ...v) => facts.append(el('dt', {}, k), el('dd', {}, ...v));
-  if (p.display_name && p.display_name !== p.name) fact('Joined as', p.display_name);
-  fact('Connected', since
-    ? el('span', { 'data-testid': 'live-since' }, `since ${fmtWhen(since)} (${fmtSince(since)})`)
-    : 'yes');
+  if (p.display_name && p.display_name !== p.name) fact(t('admin/live.joined-as'), p.display_name);
+  fact(t('admin/live.connected'), since
+    ? el('span', { 'data-testid': 'live-since' }, t('admin/live.since', { time: fmtWhen(since), ago: fmtSince(since) }))
+    : t('admin/live.yes'));
   const q = p.quality ?? {};
   const rating = q.rating ?? 'unknown';
   const qParts = [];
-  const pct = (x) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
-  if (typeof q.loss === 'number') qParts.push(`${pct(q.loss)} loss receiving`);
-  if (typeof q.uplink_loss === 'number') qParts.push(`${pct(q.uplink_loss)} sending`);
-  if (typeof q.rtt_ms === 'number') qParts.push(`${Math.round(q.rtt_ms)} ms round trip`);
-  fact('Connection', pill(QUALITY_LABEL[rating] ?? rating, rating, { 'data-testid': 'live-quality', 'data-rating': rating }),
-    qParts.length ? el('span', { class: 'muted' }, ` ${qParts.join(', ')}`) : null);
+  if (typeof q.loss === 'number') qParts.push(t('admin/quality.loss-receiving', { percent: fmtPercent(q.loss) }));
+  if (typeof q.uplink_loss === 'number') qParts.push(t('admin/quality.loss-sending', { percent: fmtPercent(q.uplink_loss) }));
+  if (typeof q.rtt_ms === 'number') qParts.push(t('admin/quality.round-trip', { ms: fmtMillis(q.rtt_ms) }));
+  fact(t('admin/live.connection'), pill(qualityLabel(rating), rating, { 'data-testid': 'live-quality', 'data-rating': rating }),
+    qParts.length ? el('span', { class: 'muted' }, ` ${qParts.join(t('admin/separator'))}`) : null);
   // Duet holds back the other person's video while this downlink cannot
   // carry it (docs/network.md); the people in the call are told, and so is the admin.
-  if (q.video_paused) fact('Video', el('span', { 'data-testid': 'live-video-paused' }, 'paused: their connection is too weak to receive video'));
+  if (q.video_paused) fact(t('admin/live.video'), el('span', { 'data-testid': 'live-video-paused' }, t('admin/live.video-paused')));
   const m = p.media;
   if (m) {
-    const media = [m.audio ? 'microphone on' : 'microphone off', m.video ? 'camera on' : 'camera off'];
-    if (m.screen) media.push('sharing the screen');
-    fact('Media', media.join(', '));
+    const media = [t(m.audio ? 'admin/media.mic-on' : 'admin/media.mic-off'), t(m.video ? 'admin/media.camera-on' : 'admin/media.camera-off')];
+    if (m.screen) media.push(t('admin/media.screen'));
+    fact(t('admin/col.media'), media.join(t('admin/separator')));
   }
-  card.append(el('p', { class: 'connected-line' }, el('span', { class: 'dot', dataset: { on: 'true' } }), 'In the call'), facts);
+  card.append(el('p', { class: 'connected-line' }, el('span', { class: 'dot', dataset: { on: 'true' } }), t('admin/live.in-call')), facts);
   return card;
 }
 
 async function endSession() {
   const id = liveId;
   const ok = await confirmAction({
-    title: 'End this session?',
-    text: 'Both people are disconnected at once and their links stop working. A recording in progress stops and keeps what was written.',
-    confirm: 'End session',
+    title: t('admin/live.end-title'),
+    text: t('admin/live.end-text'),
+    confirm: t('admin/live.end'),
   });
   if (!ok) return;
   try {
     const s = await api('DELETE', `/api/v1/sessions/${encodeURIComponent(id)}`);
     if (id === liveId && s) renderLive(s);
-    toast('Session ended.');
+    toast(t('admin/live.ended-toast'));
   } catch (err) {
-    reportError(err, 'Could not end the session');
+    reportError(err, () => t('admin/live.end-failed'));
   }
 }

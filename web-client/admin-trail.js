@@ -1,10 +1,18 @@
 // The consent trail of the whole deployment: filter by session, action and
 // dates; export exactly what is filtered as CSV or JSON.
+//
+// The column names and who acted are said in the page's language
+// (`admin/trail.*`); the events themselves (action names, details, ids)
+// are an auditor's data and are shown exactly as the export has them.
 
 import { api, query } from './admin-api.js';
 import {
-  $, dayBoundary, el, fillTable, reportError, ROLE_LABEL, shortId, showError, td, timeEl,
+  $, dayBoundary, el, fillTable, reportError, roleLabel, shortId, showError, td, timeEl,
 } from './admin-ui.js';
+import { onLanguageChange, t } from './i18n.js';
+
+// The last events drawn, to redraw them in another language.
+let shown = null;
 
 export function init() {
   $('trail-filters').addEventListener('submit', (e) => {
@@ -15,6 +23,9 @@ export function init() {
     $(id).addEventListener('change', () => load());
   }
   $('trail-session').addEventListener('input', updateExportLinks);
+  onLanguageChange(() => {
+    if (!$('view-trail').hidden && shown) render(shown);
+  });
 }
 
 function filters() {
@@ -41,9 +52,9 @@ export function show(params) {
 export function stop() {}
 
 function who(e) {
-  if (e.role) return ROLE_LABEL[e.role] ?? e.role;
-  if (e.actor === 'admin') return 'Administrator';
-  if (e.actor === 'server') return 'Server';
+  if (e.role) return roleLabel(e.role);
+  if (e.actor === 'admin') return t('admin/trail.admin');
+  if (e.actor === 'server') return t('admin/trail.server');
   return e.actor || '—';
 }
 
@@ -53,11 +64,15 @@ async function load() {
   try {
     data = await api('GET', `/api/v1/consent${query({ ...filters(), format: 'json' })}`);
   } catch (err) {
-    reportError(err, 'Could not load the consent trail');
+    reportError(err, () => t('admin/trail.load-failed'));
     return;
   }
   showError('');
-  const events = Array.isArray(data) ? data : (data?.events ?? []);
+  render(Array.isArray(data) ? data : (data?.events ?? []));
+}
+
+function render(events) {
+  shown = events;
   // The API gives the oldest first (as the export does); the newest are
   // what one looks for here.
   const rows = [...events].reverse().map((e) => el('tr', {
@@ -65,14 +80,14 @@ async function load() {
       testid: 'trail-row', seq: e.seq, action: e.action, session: e.session_id ?? '', recording: e.recording_id ?? '',
     },
   },
-  td('When', timeEl(e.at ?? e.at_ms, { seconds: true })),
-  td('Session', e.session_id ? el('a', { href: `#sessions/${encodeURIComponent(e.session_id)}` }, shortId(e.session_id)) : '—'),
-  td('Action', el('span', { class: 'action', dataset: { action: e.action } }, e.action)),
-  td('Who', who(e)),
-  td('Notice', e.notice_version != null
-    ? el('span', { title: e.notice_hash ?? '' }, `v${e.notice_version}`)
+  td(t('admin/trail.when'), timeEl(e.at ?? e.at_ms, { seconds: true })),
+  td(t('admin/trail.session'), e.session_id ? el('a', { href: `#sessions/${encodeURIComponent(e.session_id)}` }, shortId(e.session_id)) : '—'),
+  td(t('admin/trail.action'), el('span', { class: 'action', dataset: { action: e.action } }, e.action)),
+  td(t('admin/trail.who'), who(e)),
+  td(t('admin/trail.notice'), e.notice_version != null
+    ? el('span', { title: e.notice_hash ?? '' }, t('admin/trail.notice-version', { version: e.notice_version }))
     : (e.notice_hash ? el('code', { class: 'short-id', title: e.notice_hash }, e.notice_hash.slice(0, 8)) : '—')),
-  td('Recording', e.recording_id ? el('a', { href: `#recordings/${encodeURIComponent(e.recording_id)}` }, shortId(e.recording_id)) : '—'),
-  td('Detail', e.detail || '')));
+  td(t('admin/trail.recording'), e.recording_id ? el('a', { href: `#recordings/${encodeURIComponent(e.recording_id)}` }, shortId(e.recording_id)) : '—'),
+  td(t('admin/trail.detail'), e.detail || '')));
   fillTable($('trail-body'), rows, $('trail-empty'));
 }

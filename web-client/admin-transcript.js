@@ -3,20 +3,28 @@
 // matching lines; a time plays the conversation from there. Also the two
 // transcript actions: transcribe again, and delete the media while keeping
 // the transcript.
+//
+// Words come from the catalog (`admin/transcript.*`). What was said, the
+// model's name and the server's error messages are shown as they are.
 
 import { api } from './admin-api.js';
-import { $, confirmAction, el, poll, reportError, ROLE_LABEL, toast } from './admin-ui.js';
+import { $, confirmAction, el, fmtNumber, poll, reportError, toast } from './admin-ui.js';
+import { intlLocale, onLanguageChange, t } from './i18n.js';
 
 const EVERY_MS = 2000;
-const STATUS_TEXT = {
-  pending: 'Waiting for its turn to be transcribed…',
-  running: 'Being transcribed…',
-  failed: 'Transcription failed.',
-  off: 'Not transcribed.',
-};
+const STATUSES = ['pending', 'running', 'failed', 'off'];
+const ROLES = ['mentor', 'mentee'];
+// The server explains an "off" or "pending" transcript in English; the ones
+// it can give are known, so they are said in the page's language.
+const REASONS = [
+  [/no model/, 'reason.no-model'],
+  [/not transcribed/, 'reason.not-transcribed'],
+  [/still being written/, 'reason.still-writing'],
+];
 
 let stopPolling = null;
 let currentId = null;
+let last = null;
 let segments = [];
 
 const base = (id) => `/api/v1/recordings/${encodeURIComponent(id)}`;
@@ -25,6 +33,9 @@ export function init() {
   $('transcript-search').addEventListener('input', renderSegments);
   $('transcript-requeue').addEventListener('click', requeue);
   $('transcript-keep-only').addEventListener('click', deleteMedia);
+  onLanguageChange(() => {
+    if (last && currentId !== null) render(last);
+  });
 }
 
 export function stop() {
@@ -32,53 +43,96 @@ export function stop() {
   stopPolling = null;
 }
 
-/** Shows the transcript of recording `id`; hides the section for none. */
+/**
+ * Shows the transcript of recording `id`; hides the section for none.
+ * The same recording again keeps the search and the lines until the next
+ * answer redraws them.
+ */
 export function show(id) {
   stop();
+  const same = id !== null && id === currentId;
   currentId = id;
-  segments = [];
   $('rec-transcript').hidden = id === null;
-  if (id === null) return;
-  $('transcript-search').value = '';
-  $('transcript-lines').replaceChildren();
+  if (id === null) {
+    last = null;
+    segments = [];
+    return;
+  }
+  if (!same) {
+    last = null;
+    segments = [];
+    $('transcript-search').value = '';
+    $('transcript-lines').replaceChildren();
+  }
   stopPolling = poll(load, EVERY_MS);
 }
 
 async function load() {
   const id = currentId;
-  let t;
+  let answer;
   try {
-    t = await api('GET', `${base(id)}/transcript`);
+    answer = await api('GET', `${base(id)}/transcript`);
   } catch (err) {
-    reportError(err, 'Could not load the transcript');
+    reportError(err, () => t('admin/transcript.load-failed'));
     throw err;
   }
   if (id !== currentId) return;
+  render(answer);
+  if (!(answer.status === 'pending' || answer.status === 'running')) stop();
+}
+
+function reasonText(reason) {
+  if (!reason) return '';
+  const known = REASONS.find(([pattern]) => pattern.test(reason));
+  return known ? t(`admin/transcript.${known[1]}`) : reason;
+}
+
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames(intlLocale(), { type: 'language' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+function doneText(tr) {
+  const count = tr.segments.length;
+  const plural = new Intl.PluralRules(intlLocale()).select(count) === 'one' ? 'one' : 'other';
+  const bits = [t(`admin/transcript.lines.${plural}`, { count: fmtNumber(count) })];
+  if (tr.language) bits.push(t('admin/transcript.language', { language: languageName(tr.language) }));
+  if (tr.model) bits.push(tr.model);
+  return bits.join(' · ');
+}
+
+function render(tr) {
+  last = tr;
+  const id = currentId;
   const state = $('transcript-state');
-  state.dataset.state = t.status;
+  state.dataset.state = tr.status;
   const progress = $('transcript-progress');
-  progress.hidden = t.status !== 'running';
-  progress.value = t.progress ?? 0;
-  const done = t.status === 'done';
+  progress.hidden = tr.status !== 'running';
+  progress.value = tr.progress ?? 0;
+  const done = tr.status === 'done';
+  const status = STATUSES.includes(tr.status) ? t(`admin/transcript.status.${tr.status}`) : tr.status;
+  const why = reasonText(tr.reason) || tr.error;
   state.textContent = done
-    ? `${t.segments.length} ${t.segments.length === 1 ? 'line' : 'lines'}${t.language ? ` · language ${t.language}` : ''}${t.model ? ` · ${t.model}` : ''}`
-    : [STATUS_TEXT[t.status] ?? t.status, t.reason ?? t.error ?? ''].filter(Boolean).join(' ');
+    ? doneText(tr)
+    : (why ? t('admin/transcript.status-why', { status, why }) : status);
   $('transcript-tools').hidden = !done;
-  $('transcript-requeue').hidden = !(t.status === 'failed' || (t.status === 'off' && !/no model/.test(t.reason ?? '')));
+  $('transcript-requeue').hidden = !(tr.status === 'failed' || (tr.status === 'off' && !/no model/.test(tr.reason ?? '')));
   $('transcript-download-vtt').href = `${base(id)}/transcript?format=vtt`;
   $('transcript-download-md').href = `${base(id)}/transcript?format=md`;
   if (done) {
-    segments = t.segments;
+    segments = tr.segments;
     renderSegments();
   }
-  if (!(t.status === 'pending' || t.status === 'running')) stop();
 }
 
 function clock(s) {
-  const t = Math.max(0, Math.floor(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor(t / 60) % 60;
-  const sec = String(t % 60).padStart(2, '0');
+  const total = Math.max(0, Math.floor(s));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor(total / 60) % 60;
+  const sec = String(total % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
@@ -96,6 +150,10 @@ function marked(text, q) {
   return out;
 }
 
+function speaker(s) {
+  return ROLES.includes(s.role) ? t(`admin/transcript.speaker.${s.role}`, { name: s.name }) : `${s.name} · ${s.role}`;
+}
+
 function renderSegments() {
   const q = $('transcript-search').value.trim().toLowerCase();
   const shown = q ? segments.filter((s) => s.text.toLowerCase().includes(q) || s.name.toLowerCase().includes(q)) : segments;
@@ -105,14 +163,14 @@ function renderSegments() {
       el('button', {
         type: 'button',
         class: 'link-btn transcript-time',
-        title: 'Play from here',
+        title: t('admin/transcript.play-from'),
         onclick: () => playFrom(s.start_s),
       }, clock(s.start_s)),
-      el('span', { class: 'transcript-who' }, `${s.name} · ${(ROLE_LABEL[s.role] ?? s.role).toLowerCase()}`),
+      el('span', { class: 'transcript-who' }, speaker(s)),
       el('span', { class: 'transcript-text' }, ...marked(s.text, q)))));
   const empty = $('transcript-empty');
   empty.hidden = shown.length > 0;
-  empty.textContent = q ? 'Nothing matches.' : 'No speech was found in this recording.';
+  empty.textContent = q ? t('admin/transcript.no-match') : t('admin/transcript.no-speech');
 }
 
 function playFrom(seconds) {
@@ -124,27 +182,30 @@ function playFrom(seconds) {
 }
 
 async function requeue() {
+  const id = currentId;
   try {
-    await api('POST', `${base(currentId)}/transcript`);
-    toast('Queued for transcription.');
-    show(currentId);
+    await api('POST', `${base(id)}/transcript`);
+    toast(t('admin/transcript.queued'));
+    // From the start: the old status and lines are no longer true.
+    currentId = null;
+    show(id);
   } catch (err) {
-    reportError(err, 'Could not queue the transcription');
+    reportError(err, () => t('admin/transcript.queue-failed'));
   }
 }
 
 async function deleteMedia() {
   const ok = await confirmAction({
-    title: 'Delete the audio and video, keep the transcript?',
-    text: 'The recording’s audio and video files are deleted for good; the transcript stays. The consent trail records that you did it.',
-    confirm: 'Delete media',
+    title: t('admin/transcript.delete-media-confirm.title'),
+    text: t('admin/transcript.delete-media-confirm.text'),
+    confirm: t('admin/transcript.delete-media-confirm.confirm'),
   });
   if (!ok) return;
   try {
     await api('DELETE', `${base(currentId)}/media`);
-    toast('Media deleted; the transcript is kept.');
+    toast(t('admin/transcript.media-deleted'));
     window.dispatchEvent(new CustomEvent('duet:recording-changed'));
   } catch (err) {
-    reportError(err, 'Could not delete the media');
+    reportError(err, () => t('admin/transcript.delete-media-failed'));
   }
 }

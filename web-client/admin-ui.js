@@ -1,9 +1,12 @@
 // DOM helpers and formatting for the admin console. Every value from the
-// server (titles, names, details) goes in as text, never as HTML.
+// server (titles, names, details) goes in as text, never as HTML. Dates,
+// durations, sizes and numbers are formatted with `Intl` in the page's
+// language (`intlLocale()`), so they follow the language-select.
 
+import { intlLocale, onLanguageChange, t } from './i18n.js';
 import { el } from './ui.js';
 
-export { $, confirmAction, copyFrom, el } from './ui.js';
+export { $, confirmAction, el } from './ui.js';
 
 /** A Date from an RFC 3339 string or Unix milliseconds; null for neither. */
 export function toDate(v) {
@@ -12,9 +15,79 @@ export function toDate(v) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateTimeSec = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+// Formatters are made per locale on first use: the language can change
+// while the page is open.
+const formatters = new Map();
+function cached(kind, make) {
+  const key = `${intlLocale()}|${kind}`;
+  if (!formatters.has(key)) formatters.set(key, make(intlLocale()));
+  return formatters.get(key);
+}
+const dateTime = () => cached('dateTime', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'short' }));
+const dateTimeSec = () => cached('dateTimeSec', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'medium' }));
+const timeOnly = () => cached('timeOnly', (l) => new Intl.DateTimeFormat(l, { timeStyle: 'short' }));
+const unit = (name, unitDisplay = 'short') => cached(`unit ${name} ${unitDisplay}`,
+  (l) => new Intl.NumberFormat(l, { style: 'unit', unit: name, unitDisplay, maximumFractionDigits: 1 }));
+
+/** `n` as a number in the page's language ("1,234", "1.234", "١٬٢٣٤"). */
+export function fmtNumber(n) {
+  return cached('number', (l) => new Intl.NumberFormat(l)).format(n);
+}
+
+/** A fraction as a percentage: 0.034 → "3.4%" ("3,4 %" in French). */
+export function fmtPercent(x) {
+  const digits = x < 0.1 ? 1 : 0;
+  return cached(`percent ${digits}`, (l) => new Intl.NumberFormat(l, { style: 'percent', maximumFractionDigits: digits })).format(x);
+}
+
+/** Milliseconds: 42 → "42 ms". */
+export function fmtMillis(ms) {
+  return unit('millisecond').format(Math.round(ms));
+}
+
+/** Parts of a sentence listed as the language does ("a, b and c"). */
+export function fmtList(items) {
+  return cached('list', (l) => new Intl.ListFormat(l, { type: 'conjunction' })).format(items);
+}
+
+// Text that a script wrote and must follow the language-select: the
+// element and a function that says it again. Setting plain text through
+// `setText` forgets the function.
+const spoken = new Map();
+
+/**
+ * Sets an element's text from `say()` now and again after each language
+ * change (for messages that stay up: errors, "Signed in as …").
+ */
+export function setText(node, say) {
+  if (typeof say === 'function') {
+    spoken.set(node, say);
+    node.textContent = say();
+  } else {
+    spoken.delete(node);
+    node.textContent = say ?? '';
+  }
+}
+onLanguageChange(() => {
+  for (const [node, say] of spoken) {
+    if (node.isConnected) node.textContent = say();
+    else spoken.delete(node); // a row or card drawn over since
+  }
+});
+
+/** A role in the page's language ("Mentor", "Mentorado"); the API's value if unknown. */
+export function roleLabel(role) {
+  return role === 'mentor' || role === 'mentee' ? t(`admin/role.${role}`) : role;
+}
+
+/**
+ * The same as `roleLabel`, as a lookup (`ROLE_LABEL[role]`): read at each
+ * use, so it is always in the language of the moment.
+ */
+export const ROLE_LABEL = Object.freeze({
+  get mentor() { return t('admin/role.mentor'); },
+  get mentee() { return t('admin/role.mentee'); },
+});
 
 /** A short notice at the corner of the screen; a new one replaces the last. */
 export function toast(text) {
@@ -24,18 +97,18 @@ export function toast(text) {
   setTimeout(() => note.remove(), 4000);
 }
 
-/** "23 Nov 2026, 07:40" in the viewer's locale and time zone; "—" for none. */
+/** "23 Nov 2026, 07:40" in the page's language and the viewer's time zone; "—" for none. */
 export function fmtDateTime(v, { seconds = false } = {}) {
   const d = toDate(v);
   if (!d) return '—';
-  return (seconds ? dateTimeSec : dateTime).format(d);
+  return (seconds ? dateTimeSec() : dateTime()).format(d);
 }
 
 /** Only the time for today, else date and time. */
 export function fmtWhen(v) {
   const d = toDate(v);
   if (!d) return '—';
-  return d.toDateString() === new Date().toDateString() ? timeOnly.format(d) : dateTime.format(d);
+  return d.toDateString() === new Date().toDateString() ? timeOnly().format(d) : dateTime().format(d);
 }
 
 /** A `<time>` element showing `v`, with the exact UTC value in its tooltip. */
@@ -45,49 +118,53 @@ export function timeEl(v, opts) {
   return el('time', { datetime: d.toISOString(), title: d.toISOString() }, fmtDateTime(d, opts));
 }
 
-/** Seconds as "45 s", "12:05" or "1:02:09". */
+/** Seconds as "45 s", "12:05" or "1:02:09" (a clock reads the same in every language). */
 export function fmtDuration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '—';
   const s = Math.max(0, Math.round(Number(seconds)));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('admin/duration.seconds', { n: fmtNumber(s) });
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = String(s % 60).padStart(2, '0');
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-/** How long ago, roughly: "just now", "12 min", "3 h 5 min", "2 days". */
+/** How long ago, roughly: "just now", "12 min", "3 hr 5 min", "2 days", in the page's language. */
 export function fmtSince(v, now = Date.now()) {
   const d = toDate(v);
   if (!d) return '';
   const s = Math.max(0, Math.round((now - d.getTime()) / 1000));
-  if (s < 45) return 'just now';
+  if (s < 45) return t('admin/since.just-now');
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
+  if (m < 60) return unit('minute').format(m);
   const h = Math.floor(m / 60);
-  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
-  return `${Math.floor(h / 24)} days`;
+  if (h < 48) {
+    const parts = [unit('hour').format(h)];
+    if (m % 60) parts.push(unit('minute').format(m % 60));
+    return cached('unit list', (l) => new Intl.ListFormat(l, { type: 'unit', style: 'narrow' })).format(parts);
+  }
+  return unit('day', 'long').format(Math.floor(h / 24));
 }
 
-/** Bytes as "812 KB", "1.4 GB". */
+/** Bytes as "812 kB", "1.4 GB" (decimal units, as the language writes them). */
 export function fmtBytes(n) {
   if (n === null || n === undefined || !Number.isFinite(Number(n))) return '—';
   let v = Number(n);
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
   let i = 0;
   while (v >= 1000 && i < units.length - 1) {
     v /= 1000;
     i += 1;
   }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+  // One decimal below 10 ("1.4 GB"), none above ("812 kB").
+  const rounded = i === 0 ? v : Number(v.toFixed(v < 10 ? 1 : 0));
+  return unit(units[i]).format(rounded);
 }
 
 /** The first 8 characters of an id, the whole id in the tooltip. */
 export function shortId(id) {
   return el('code', { class: 'short-id', title: id ?? '' }, id ? String(id).slice(0, 8) : '—');
 }
-
-export const ROLE_LABEL = { mentor: 'Mentor', mentee: 'Mentee' };
 
 /** A small rounded label; `state` goes to `data-state` for its colour. */
 export function pill(text, state, attrs = {}) {
@@ -142,17 +219,48 @@ export function poll(fn, ms) {
   };
 }
 
-/** The console-wide error line; empty text hides it. */
+/** The console-wide error line; empty text hides it. `text` may be a function (see `setText`). */
 export function showError(text) {
   const banner = document.getElementById('console-error');
-  banner.textContent = text || '';
+  setText(banner, text || '');
   banner.hidden = !text;
 }
 
-/** Shows an error message from a failed call: the server's own words. */
+/**
+ * Shows an error message from a failed call: what failed (in the page's
+ * language), then why (ours when the API's code is known, else the
+ * server's own words); both follow a change of language.
+ */
 export function reportError(err, what) {
   if (err?.status === 401) return; // the login screen says it
-  showError(what ? `${what}: ${err.message}` : err.message);
+  const why = () => (err.say ? err.say() : err.message);
+  // `what` may be a function too, to follow a change of language.
+  const failed = typeof what === 'function' ? what : () => what;
+  showError(() => (failed() ? t('admin/error.context', { what: failed(), message: why() }) : why()));
+}
+
+/** Copies an input's text; the button says "Copied" for a moment. */
+export async function copyFrom(input, button) {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    ok = true;
+  } catch {
+    input.focus();
+    input.select();
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+  }
+  if (button) {
+    // Back to the button's own label in the language of that moment.
+    button.textContent = ok ? t('admin/copied') : t('admin/copy-failed');
+    clearTimeout(button.copyTimer);
+    button.copyTimer = setTimeout(() => { button.textContent = t(button.dataset.i18n ?? 'admin/copy'); }, 2000);
+  }
+  return ok;
 }
 
 /** A `<input type="date">` value as RFC 3339 (UTC, whole seconds) at the start or end of that local day. */

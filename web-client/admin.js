@@ -4,6 +4,10 @@
 //
 // The login is the `duet_admin` cookie (HttpOnly: this page never sees it).
 // What the page keeps is the CSRF token that every change must carry.
+//
+// The page speaks the person's language (i18n.js): the language-select in
+// the top bar is there before login too, and a switch re-renders at once
+// without reloading (each view's module redraws what its script wrote).
 
 import { api, onAuthLost, setCsrfToken } from './admin-api.js';
 import * as audit from './admin-audit.js';
@@ -13,7 +17,8 @@ import * as policy from './admin-policy.js';
 import * as recordings from './admin-recordings.js';
 import * as sessions from './admin-sessions.js';
 import * as trail from './admin-trail.js';
-import { $, copyFrom, showError } from './admin-ui.js';
+import { $, copyFrom, setText, showError } from './admin-ui.js';
+import { initI18n, onLanguageChange, t } from './i18n.js';
 
 const VIEWS = ['login', 'sessions', 'session', 'pairs', 'pair', 'recordings', 'recording', 'trail', 'policy', 'audit', 'nodes'];
 const MODULES = [sessions, pairs, recordings, trail, policy, audit, nodes];
@@ -44,7 +49,7 @@ function route() {
   const [path, search = ''] = raw.split('?');
   const [section, id] = path.split('/');
   const params = new URLSearchParams(search);
-  document.title = 'Duet · Admin';
+  document.title = t('admin/page-title');
   switch (section) {
     case 'pairs':
       if (id) {
@@ -103,7 +108,7 @@ function signIn(me) {
   setCsrfToken(me?.csrf_token);
   const name = userName(me?.user);
   userShown = name;
-  $('admin-user').textContent = name ? `Signed in as ${name}` : '';
+  setText($('admin-user'), name ? () => t('admin/signed-in-as', { name }) : '');
   $('admin-user').hidden = !name;
   $('admin-nav').hidden = false;
   $('admin-logout').hidden = false;
@@ -111,7 +116,7 @@ function signIn(me) {
   route();
 }
 
-/** Back to the login form; `why` explains it (an expired login). */
+/** Back to the login form; `why` explains it (an expired login): text, or a function that says it. */
 function signOut(why = '') {
   signedIn = false;
   stopAll();
@@ -120,7 +125,7 @@ function signOut(why = '') {
   $('admin-nav').hidden = true;
   $('admin-logout').hidden = true;
   $('admin-user').hidden = true;
-  document.title = 'Duet · Admin';
+  document.title = t('admin/page-title');
   showView('login');
   loginError(why);
   $('admin-password').value = '';
@@ -129,18 +134,22 @@ function signOut(why = '') {
   (user.value ? $('admin-password') : user).focus();
 }
 
+// `text` may be a function that says it, so it follows a change of language.
 function loginError(text) {
   const p = $('admin-error');
-  p.textContent = text || '';
+  setText(p, text || '');
   p.hidden = !text;
 }
+
+/** An error's message, said again in the language of the moment when it can be. */
+const sayError = (err) => (err.say ? err.say : err.message);
 
 async function login(e) {
   e.preventDefault();
   const username = $('admin-username').value.trim();
   const password = $('admin-password').value;
   if (!username || !password) {
-    loginError('Enter your username and password.');
+    loginError(() => t('admin/login.missing'));
     return;
   }
   const button = $('admin-login');
@@ -151,7 +160,7 @@ async function login(e) {
     $('admin-password').value = '';
     signIn(me);
   } catch (err) {
-    loginError(err.message);
+    loginError(sayError(err));
     $('admin-password').select();
   } finally {
     button.disabled = false;
@@ -168,6 +177,13 @@ async function logout() {
 }
 
 async function start() {
+  await initI18n();
+  document.title = t('admin/page-title');
+  onLanguageChange(() => {
+    // The marked text is already in the new language; the title is not
+    // (one session, pair or recording: its module titles the page).
+    if (!['session', 'pair', 'recording'].includes(document.body.dataset.view)) document.title = t('admin/page-title');
+  });
   for (const m of MODULES) m.init();
   $('login-form').addEventListener('submit', login);
   $('admin-logout').addEventListener('click', logout);
@@ -177,19 +193,17 @@ async function start() {
     if (button) copyFrom($(button.dataset.copy), button);
   });
   onAuthLost(() => {
-    if (signedIn) signOut('Your sign-in has expired. Sign in again to go on.');
+    if (signedIn) signOut(() => t('admin/login.expired'));
   });
   let me = null;
+  let why = '';
   try {
     me = await api('GET', '/api/v1/admin/me', undefined, { login: true });
   } catch (err) {
-    if (err.status !== 401) loginError(err.message);
+    if (err.status !== 401) why = sayError(err);
   }
   if (me) signIn(me);
-  else {
-    const why = $('admin-error').textContent;
-    signOut(why);
-  }
+  else signOut(why);
 }
 
 start();

@@ -3,7 +3,9 @@
 // links, two Rust peers (`duet-peer`) joining with those links and
 // recording with both consents, the session live and then ended from the
 // console, the recording played and deleted, the consent trail exported as
-// CSV, the policy's notice changed, and the audit log of all of it.
+// CSV, the policy's notice changed, and the audit log of all of it. Then
+// the login form and every view in each of Duet's languages (i18n.js),
+// Arabic laid out right to left.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
 
 import { assertAccessible } from './a11y.mjs';
+import { LANGS, leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 import {
   byTestId,
   createAdmin,
@@ -33,6 +36,7 @@ const ctx = { server: null, people: [] };
 const peers = [];
 let admin;
 let page;
+let catalogs;
 // Filled in by the walkthrough, read by the checks after it.
 let sessionId;
 
@@ -97,6 +101,7 @@ before(async () => {
   // (tests/run.sh sets DUET_TEST_WHISPER_MODEL).
   const model = process.env.DUET_TEST_WHISPER_MODEL;
   assert.ok(model, 'DUET_TEST_WHISPER_MODEL must name the test model (tests/run.sh sets it)');
+  catalogs = await loadCatalogs();
   ctx.server = await startServer({ extraArgs: ['--transcription-model', model] });
   // The server reads accounts from its database, so one made now works at once.
   await createAdmin(ctx.server.dataDir, ADMIN, PASSWORD);
@@ -142,6 +147,43 @@ e2e('/admin without a login shows the login form; the API without a cookie answe
   assert.equal((await pageFetch('/api/v1/sessions')).status, 401);
   await shot('admin-login.png');
   await assertAccessible(page, 'the console\'s login');
+});
+
+/**
+ * Picks `lang` in the top bar's language-select and waits for the page to
+ * be in it (the catalog is a module loaded on demand).
+ */
+async function chooseLanguage(lang) {
+  await byTestId(page, 'language-select').selectOption(lang);
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+}
+
+/** Every marked text in `lang`, and nothing on screen that looks like a key of the console's. */
+async function assertSpeaks(lang, where) {
+  assert.deepEqual(await untranslated(page, catalogs[lang]), [], `${where} in ${lang}: every marked text`);
+  assert.deepEqual(await leftoverKeys(page, 'admin/'), [], `${where} in ${lang}: no catalog key left on screen`);
+  assert.equal(await page.evaluate(() => document.documentElement.dir), lang === 'ar' ? 'rtl' : 'ltr', `${where} in ${lang}: direction`);
+}
+
+e2e('before login, the language-select turns the login form into each language, errors too', ctx, async () => {
+  await byTestId(page, 'admin-username').waitFor({ state: 'visible' });
+  for (const lang of LANGS) {
+    await chooseLanguage(lang);
+    await assertSpeaks(lang, 'the login form');
+    assert.equal(await byTestId(page, 'admin-login').textContent(), catalogs[lang]['admin/login.submit']);
+    assert.equal(await page.title(), catalogs[lang]['admin/page-title']);
+    if (lang !== 'en') assert.notEqual(catalogs[lang]['admin/login.heading'], catalogs.en['admin/login.heading'], lang);
+  }
+  // An error the page made follows a change of language while it is shown.
+  await byTestId(page, 'admin-login').click();
+  await waitUntil('the missing-fields error', async () => (await textOf(page, 'admin-error')) === catalogs.ar['admin/login.missing']);
+  await assertAccessible(page, 'the login form in Arabic');
+  await page.screenshot({ path: '/tmp/admin-login-ar.png' });
+  await chooseLanguage('ja');
+  assert.equal(await textOf(page, 'admin-error'), catalogs.ja['admin/login.missing']);
+  // The rest of the walkthrough reads English messages.
+  await chooseLanguage('en');
+  assert.equal(await textOf(page, 'admin-error'), catalogs.en['admin/login.missing']);
 });
 
 e2e('a wrong password shows the server\'s error; the right one opens the console', ctx, async () => {
@@ -354,7 +396,27 @@ e2e('the policy: a new notice becomes version 2, the old one stays listed', ctx,
   const policy = JSON.parse((await pageFetch('/api/v1/policy')).text);
   assert.equal(policy.retention_days, 30);
   assert.equal(policy.notice.version, 2);
+
+  // The notice in Spanish, in the operator's words: a version of its own,
+  // listed with its language; emptying the box takes it away again.
+  const spanish = 'Esta sesión se grabará: audio, vídeo y una transcripción. Cualquiera de los dos puede pararla.';
+  await page.locator('#policy-translations > summary').click();
+  const box = page.locator('[data-testid="policy-notice-translation"][data-lang="es"]');
+  await box.fill(spanish);
+  await byTestId(page, 'policy-save').click();
+  await waitUntil('three notice versions', async () => (await page.locator('[data-testid="policy-version"]').count()) === 3);
+  const withSpanish = JSON.parse((await pageFetch('/api/v1/policy')).text);
+  assert.equal(withSpanish.translations.es.text, spanish);
+  assert.equal(withSpanish.translations.es.language, 'es');
+  assert.equal(withSpanish.notice.version, 2, 'the notice itself is unchanged');
+  assert.equal(await page.locator('[data-testid="policy-version-language"]').count(), 1);
   await shot('admin-policy.png', { fullPage: true });
+  await box.fill('');
+  await byTestId(page, 'policy-save').click();
+  await waitUntil('no translation in force', async () => (
+    Object.keys(JSON.parse((await pageFetch('/api/v1/policy')).text).translations).length === 0
+  ));
+  assert.equal(await page.locator('[data-testid="policy-version"]').count(), 3, 'its text stays on record');
 });
 
 e2e('the audit log shows logins, the session, its end and the deletion, newest first', ctx, async () => {
@@ -389,6 +451,81 @@ e2e('the nodes view lists this server, live, with the sessions it holds', ctx, a
   await page.waitForFunction((id) => location.hash === `#sessions/${id}`, held.id);
   alone.child.kill();
   await ctx.server.endSession(held.id);
+});
+
+e2e('every view of the console in each language: its words, no key left, dates for the locale; Arabic right to left', ctx, async () => {
+  assert.ok(sessionId, 'needs the session of the earlier tests');
+  // A pair, so the pair views have something to say.
+  const made = await ctx.server.api('POST', '/api/v1/pairs', {
+    title: 'Language pair', mentor: { name: 'Ada' }, mentee: { name: 'Grace' },
+  });
+  assert.equal(made.status, 201, made.text);
+  const pairId = made.json.id;
+  const recordings = JSON.parse((await pageFetch('/api/v1/recordings')).text).recordings;
+  const recordingId = recordings.find((r) => r.session_id === sessionId)?.id;
+  assert.ok(recordingId, 'the recording of the walkthrough');
+
+  const count = (selector) => page.locator(selector).count();
+  // Each view by its fragment, and what shows it has loaded.
+  const views = [
+    ['#sessions', async () => (await count('[data-testid="session-row"]')) > 0 || byTestId(page, 'sessions-empty').isVisible()],
+    [`#sessions/${sessionId}`, async () => (await count('[data-testid="live-participant"]')) === 2],
+    ['#pairs', async () => (await count(`[data-testid="pair-row"][data-id="${pairId}"]`)) === 1],
+    [`#pairs/${pairId}`, async () => (await count('[data-testid="pair-person"]')) === 2],
+    ['#recordings', async () => (await count(`[data-testid="recording-row"][data-id="${recordingId}"]`)) === 1],
+    [`#recordings/${recordingId}`, async () => (await byTestId(page, 'recording-status').getAttribute('data-state')) === 'deleted'],
+    [`#trail?session=${sessionId}`, async () => (await count('[data-testid="trail-row"]')) >= 6],
+    // Two versions of the notice and the Spanish one (the policy test).
+    ['#policy', async () => (await count('[data-testid="policy-version"]')) === 3],
+    ['#audit', async () => (await count('[data-testid="audit-row"]')) > 0],
+    ['#nodes', async () => (await count('[data-testid="node-row"]')) === 1],
+  ];
+  for (const [hash, loaded] of views) {
+    await page.evaluate((h) => { location.hash = h; }, hash);
+    await waitUntil(`${hash} to load`, loaded);
+    for (const lang of LANGS) {
+      await chooseLanguage(lang);
+      await assertSpeaks(lang, hash);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 1, `${hash} in ${lang}: no sideways scrolling`);
+    }
+  }
+
+  // Times follow the language: the audit log's newest time, in English and
+  // then in German and Japanese, as Intl writes it for each.
+  await page.evaluate(() => { location.hash = '#audit'; });
+  const firstTime = page.locator('[data-testid="audit-row"] time').first();
+  await chooseLanguage('en');
+  await firstTime.waitFor({ state: 'visible' });
+  const english = await firstTime.textContent();
+  const iso = await firstTime.getAttribute('datetime');
+  for (const lang of ['de', 'ja']) {
+    await chooseLanguage(lang);
+    const expected = await page.evaluate(([l, at]) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(at)), [lang, iso]);
+    await waitUntil(`the audit time in ${lang}`, async () => (await firstTime.textContent()) === expected
+      ? { ok: true } : { ok: false, shown: await firstTime.textContent(), expected });
+    assert.notEqual(expected, english, `${lang} writes the time otherwise than English`);
+  }
+  // The event names are the log's own record and stay as they are.
+  assert.equal(await page.locator('[data-testid="audit-row"] .audit-action').first().textContent(),
+    await page.locator('[data-testid="audit-row"]').first().getAttribute('data-action'));
+
+  // Arabic: the top bar mirrored (Duet at the right, Log out at the left),
+  // and no serious accessibility fault in a list, a form and a detail view.
+  await chooseLanguage('ar');
+  const brand = await page.locator('.admin-topbar .brand').boundingBox();
+  const logout = await byTestId(page, 'admin-logout').boundingBox();
+  assert.ok(brand.x > logout.x, `right to left: Duet (${brand.x}) right of Log out (${logout.x})`);
+  await assertAccessible(page, 'the audit log in Arabic');
+  await page.screenshot({ path: '/tmp/admin-audit-ar.png' });
+  for (const hash of ['#sessions', `#recordings/${recordingId}`, `#pairs/${pairId}`]) {
+    const [, loaded] = views.find(([h]) => h === hash);
+    await page.evaluate((h) => { location.hash = h; }, hash);
+    await waitUntil(`${hash} to load in Arabic`, loaded);
+    await assertAccessible(page, `${hash} in Arabic`);
+    await page.screenshot({ path: `/tmp/admin-${hash.slice(1).split('/')[0]}-ar.png`, fullPage: true });
+  }
+  await chooseLanguage('en');
+  await ctx.server.api('DELETE', `/api/v1/pairs/${pairId}`);
 });
 
 e2e('on a phone: the sessions list as cards; a lost login shows the form again; log out', ctx, async () => {
