@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
 
-import { assertAccessible } from './a11y.mjs';
+import { assertAccessible, assertKeyboardReachable } from './a11y.mjs';
 import { LANGS, leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 import {
   byTestId,
@@ -147,6 +147,7 @@ e2e('/admin without a login shows the login form; the API without a cookie answe
   assert.equal((await pageFetch('/api/v1/sessions')).status, 401);
   await shot('admin-login.png');
   await assertAccessible(page, 'the console\'s login');
+  await assertKeyboardReachable(page, 'the console\'s login');
 });
 
 /**
@@ -235,6 +236,7 @@ e2e('create a session, see it live with two peers recording, end it from the con
   await rowIn('session-row', sessionId);
   await shot('admin-sessions.png');
   await assertAccessible(page, 'the console\'s sessions');
+  await assertKeyboardReachable(page, 'the console\'s sessions');
 
   // Both join with the links' tokens; the mentor asks to record and both
   // consent to the notice they are shown.

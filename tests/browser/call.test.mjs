@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
-import { assertAccessible } from './a11y.mjs';
+import { assertAccessible, assertKeyboardReachable } from './a11y.mjs';
 import {
   byTestId,
   dumpDiagnostics,
@@ -344,7 +344,7 @@ e2e('low-bandwidth mode: the other camera comes at a low rate, audio goes on', c
   }, { timeout: 30_000, interval: 0 });
 });
 
-e2e('the join page passes axe-core before joining', ctx, async () => {
+e2e('the join page passes axe-core and the keyboard before joining', ctx, async () => {
   const session = await ctx.server.createSession();
   const page = await mentee.page.context().newPage();
   try {
@@ -352,6 +352,7 @@ e2e('the join page passes axe-core before joining', ctx, async () => {
     await byTestId(page, 'name-input').waitFor({ state: 'visible' });
     await waitUntil('join-button to be enabled', () => byTestId(page, 'join-button').isEnabled());
     await assertAccessible(page, 'the join page');
+    await assertKeyboardReachable(page, 'the join page');
   } finally {
     await page.close();
     await ctx.server.endSession(session.id);

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { after, before } from 'node:test';
 
-import { assertAccessible } from './a11y.mjs';
+import { assertAccessible, assertKeyboardReachable } from './a11y.mjs';
 import { LANGS, leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 import {
   byTestId,
@@ -93,6 +93,7 @@ e2e('from a join link, every path works: UDP, ICE-TCP and the TURN relay', ctx, 
   assert.match(await textOf(page, 'check-summary'), /ready/);
   await page.screenshot({ path: screenshotPath('check.png') });
   await assertAccessible(page, 'the connection check');
+  await assertKeyboardReachable(page, 'the connection check');
 });
 
 e2e('without a join link the relay is not tested and no credentials are handed out', ctx, async () => {

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 
-import { assertAccessible } from './a11y.mjs';
+import { assertAccessible, assertKeyboardReachable } from './a11y.mjs';
 import { LANGS, leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 
 import {
@@ -399,6 +399,7 @@ e2e('a call from the pair home: notes and agenda in the side panel, then the sha
   assert.equal(await ticked.locator('.item-text').innerText(), 'Career goals for next year');
   // The pair home with a history, notes, agenda and schedule filled in.
   await assertAccessible(a, 'the pair home');
+  await assertKeyboardReachable(a, 'the pair home');
 
   // And the API agrees: his token never gets her private note; hers does.
   const his = await ctx.server.api('GET', `/api/v1/pairs/${pair.id}/notes`, undefined, { token: pair.tokens.mentee });

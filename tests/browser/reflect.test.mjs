@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 
-import { assertAccessible } from './a11y.mjs';
+import { assertAccessible, assertKeyboardReachable } from './a11y.mjs';
 import { leftoverKeys, loadCatalogs, untranslated } from './i18n-check.mjs';
 
 import {
@@ -323,6 +323,7 @@ e2e('bookmarks from the call sit on the timeline; notes at a time are shared or 
   // Her own private mark from the call is there for her.
   assert.equal(await byTestId(m, 'timeline-bookmark').count(), 2);
   await assertAccessible(a, 'the reflection page');
+  await assertKeyboardReachable(a, 'the reflection page');
 });
 
 e2e('in every language: its own words and dates, 375 px wide, Arabic right to left; the video plays on', ctx, async () => {
