@@ -13,7 +13,8 @@ import {
   $, confirmAction, el, fillTable, fmtDateTime, fmtDuration, pill, poll, reportError, roleLabel,
   setText, shortId, showError, td, timeEl, toast,
 } from './admin-ui.js';
-import { intlLocale, locale, onLanguageChange, t } from './i18n.js';
+import { locale, onLanguageChange, t } from './i18n.js';
+import { fmtUnit } from './intl-format.js';
 
 const LIST_EVERY_MS = 5000;
 const DETAIL_EVERY_MS = 5000;
@@ -48,11 +49,6 @@ export function init() {
 }
 
 const statusLabel = (status) => (STATUSES.includes(status) ? t(`admin/pairs.status.${status}`) : status);
-
-/** A count of `unit`s ("45 min") in the page's language. */
-function formatUnit(n, unit) {
-  return new Intl.NumberFormat(intlLocale(), { style: 'unit', unit, unitDisplay: 'short' }).format(n);
-}
 
 /** Every IANA zone the browser knows, for the time zone inputs' suggestions. */
 function fillTimeZones() {
@@ -303,7 +299,7 @@ function scheduleItems(p) {
   if (!live.length) return [el('li', { class: 'muted' }, t('admin/pairs.nothing-scheduled'))];
   return live.map((s) => el('li', { dataset: { testid: 'pair-scheduled', id: s.id } },
     timeEl(s.upcoming[0].starts_at),
-    ` · ${formatUnit(s.duration_min, 'minute')}`,
+    ` · ${fmtUnit(s.duration_min, 'minute')}`,
     s.recurrence
       ? ` · ${t('admin/pairs.repeat-in-zone', {
         repeat: REPEATS.includes(s.recurrence) ? t(`admin/pairs.repeat.${s.recurrence}`) : s.recurrence,

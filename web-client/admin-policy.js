@@ -8,18 +8,10 @@ import { api } from './admin-api.js';
 import {
   $, el, fmtNumber, reportError, setText, showError, timeEl, toast,
 } from './admin-ui.js';
-import { intlLocale, LANGUAGES, onLanguageChange, t } from './i18n.js';
+import { LANGUAGES, onLanguageChange, t } from './i18n.js';
+import { languageName } from './intl-format.js';
 
 let loaded = null;
-
-/** A language code's name in the page's language ("es" → "Spanish"). */
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames([intlLocale()], { type: 'language' }).of(code) ?? code;
-  } catch {
-    return code;
-  }
-}
 
 /** One text box per language Duet's pages speak, named in its own words. */
 function translationFields() {

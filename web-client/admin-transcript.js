@@ -8,8 +8,9 @@
 // model's name and the server's error messages are shown as they are.
 
 import { api } from './admin-api.js';
-import { $, confirmAction, el, fmtNumber, poll, reportError, toast } from './admin-ui.js';
-import { intlLocale, onLanguageChange, t } from './i18n.js';
+import { $, confirmAction, el, poll, reportError, toast } from './admin-ui.js';
+import { onLanguageChange, t } from './i18n.js';
+import { languageName, plural } from './intl-format.js';
 
 const EVERY_MS = 2000;
 const STATUSES = ['pending', 'running', 'failed', 'off'];
@@ -87,18 +88,8 @@ function reasonText(reason) {
   return known ? t(`admin/transcript.${known[1]}`) : reason;
 }
 
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames(intlLocale(), { type: 'language' }).of(code) ?? code;
-  } catch {
-    return code;
-  }
-}
-
 function doneText(tr) {
-  const count = tr.segments.length;
-  const plural = new Intl.PluralRules(intlLocale()).select(count) === 'one' ? 'one' : 'other';
-  const bits = [t(`admin/transcript.lines.${plural}`, { count: fmtNumber(count) })];
+  const bits = [plural('admin/transcript.lines', tr.segments.length)];
   if (tr.language) bits.push(t('admin/transcript.language', { language: languageName(tr.language) }));
   if (tr.model) bits.push(tr.model);
   return bits.join(' · ');

@@ -3,10 +3,14 @@
 // durations, sizes and numbers are formatted with `Intl` in the page's
 // language (`intlLocale()`), so they follow the language-select.
 
-import { intlLocale, onLanguageChange, t } from './i18n.js';
+import { onLanguageChange, t } from './i18n.js';
+import {
+  cachedIntl, fmtNumber, fmtPercent as fmtShare, fmtUnit,
+} from './intl-format.js';
 import { el } from './ui.js';
 
 export { $, confirmAction, el } from './ui.js';
+export { fmtList, fmtNumber } from './intl-format.js';
 
 /** A Date from an RFC 3339 string or Unix milliseconds; null for neither. */
 export function toDate(v) {
@@ -15,39 +19,20 @@ export function toDate(v) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-// Formatters are made per locale on first use: the language can change
-// while the page is open.
-const formatters = new Map();
-function cached(kind, make) {
-  const key = `${intlLocale()}|${kind}`;
-  if (!formatters.has(key)) formatters.set(key, make(intlLocale()));
-  return formatters.get(key);
-}
-const dateTime = () => cached('dateTime', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'short' }));
-const dateTimeSec = () => cached('dateTimeSec', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'medium' }));
-const timeOnly = () => cached('timeOnly', (l) => new Intl.DateTimeFormat(l, { timeStyle: 'short' }));
-const unit = (name, unitDisplay = 'short') => cached(`unit ${name} ${unitDisplay}`,
-  (l) => new Intl.NumberFormat(l, { style: 'unit', unit: name, unitDisplay, maximumFractionDigits: 1 }));
-
-/** `n` as a number in the page's language ("1,234", "1.234", "١٬٢٣٤"). */
-export function fmtNumber(n) {
-  return cached('number', (l) => new Intl.NumberFormat(l)).format(n);
-}
+// Formatters are made per locale on first use (intl-format.js): the
+// language can change while the page is open.
+const dateTime = () => cachedIntl(Intl.DateTimeFormat, { dateStyle: 'medium', timeStyle: 'short' });
+const dateTimeSec = () => cachedIntl(Intl.DateTimeFormat, { dateStyle: 'medium', timeStyle: 'medium' });
+const timeOnly = () => cachedIntl(Intl.DateTimeFormat, { timeStyle: 'short' });
 
 /** A fraction as a percentage: 0.034 → "3.4%" ("3,4 %" in French). */
 export function fmtPercent(x) {
-  const digits = x < 0.1 ? 1 : 0;
-  return cached(`percent ${digits}`, (l) => new Intl.NumberFormat(l, { style: 'percent', maximumFractionDigits: digits })).format(x);
+  return fmtShare(x, { decimals: x < 0.1 ? 1 : 0 });
 }
 
 /** Milliseconds: 42 → "42 ms". */
 export function fmtMillis(ms) {
-  return unit('millisecond').format(Math.round(ms));
-}
-
-/** Parts of a sentence listed as the language does ("a, b and c"). */
-export function fmtList(items) {
-  return cached('list', (l) => new Intl.ListFormat(l, { type: 'conjunction' })).format(items);
+  return fmtUnit(Math.round(ms), 'millisecond');
 }
 
 // Text that a script wrote and must follow the language-select: the
@@ -136,14 +121,14 @@ export function fmtSince(v, now = Date.now()) {
   const s = Math.max(0, Math.round((now - d.getTime()) / 1000));
   if (s < 45) return t('admin/since.just-now');
   const m = Math.round(s / 60);
-  if (m < 60) return unit('minute').format(m);
+  if (m < 60) return fmtUnit(m, 'minute');
   const h = Math.floor(m / 60);
   if (h < 48) {
-    const parts = [unit('hour').format(h)];
-    if (m % 60) parts.push(unit('minute').format(m % 60));
-    return cached('unit list', (l) => new Intl.ListFormat(l, { type: 'unit', style: 'narrow' })).format(parts);
+    const parts = [fmtUnit(h, 'hour')];
+    if (m % 60) parts.push(fmtUnit(m % 60, 'minute'));
+    return cachedIntl(Intl.ListFormat, { type: 'unit', style: 'narrow' }).format(parts);
   }
-  return unit('day', 'long').format(Math.floor(h / 24));
+  return fmtUnit(Math.floor(h / 24), 'day', 'long');
 }
 
 /** Bytes as "812 kB", "1.4 GB" (decimal units, as the language writes them). */
@@ -158,7 +143,7 @@ export function fmtBytes(n) {
   }
   // One decimal below 10 ("1.4 GB"), none above ("812 kB").
   const rounded = i === 0 ? v : Number(v.toFixed(v < 10 ? 1 : 0));
-  return unit(units[i]).format(rounded);
+  return fmtUnit(rounded, units[i]);
 }
 
 /** The first 8 characters of an id, the whole id in the tooltip. */

@@ -7,14 +7,8 @@
 
 import { intlLocale, t } from './i18n.js';
 
-/** The browser's IANA zone ("Europe/Berlin"); UTC if it does not say. */
-export function browserZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
-}
+// Numbers, shares and durations are every page's (intl-format.js).
+export { browserZone, fmtDurationWords as fmtDuration, fmtNumber, fmtPercent } from './intl-format.js';
 
 const formats = new Map();
 
@@ -142,33 +136,6 @@ export function fmtRelative(at, now = Date.now()) {
   if (abs < 3600) return relative.format(Math.round(s / 60), 'minute');
   if (abs < 86400 * 2) return relative.format(Math.round(s / 3600), 'hour');
   return relative.format(Math.round(s / 86400), 'day');
-}
-
-/** `n` of `unit` ("45 min", "45 Min.", "45 分"), short. */
-function unitAmount(n, unit) {
-  return new Intl.NumberFormat(intlLocale(), { style: 'unit', unit, unitDisplay: 'short' }).format(n);
-}
-
-/** Seconds as "40 sec", "45 min" or "1 hr 5 min" in the page's language; "—" when unknown. */
-export function fmtDuration(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '—';
-  const s = Math.max(0, Math.round(Number(seconds)));
-  if (s < 60) return unitAmount(s, 'second');
-  const m = Math.round(s / 60);
-  if (m < 60) return unitAmount(m, 'minute');
-  const hours = unitAmount(Math.floor(m / 60), 'hour');
-  if (!(m % 60)) return hours;
-  return new Intl.ListFormat(intlLocale(), { type: 'unit', style: 'narrow' }).format([hours, unitAmount(m % 60, 'minute')]);
-}
-
-/** A whole number in the page's language ("1,234", "١٬٢٣٤"). */
-export function fmtNumber(n) {
-  return new Intl.NumberFormat(intlLocale()).format(n);
-}
-
-/** A share (0–1) as a percentage in the page's language ("55%", "55 %"). */
-export function fmtPercent(share) {
-  return new Intl.NumberFormat(intlLocale(), { style: 'percent', maximumFractionDigits: 0 }).format(share);
 }
 
 /** For a message or note: the time alone today, else day and time. */

@@ -2,7 +2,8 @@
 // (talk time) and what happened to the recording (the consent trail, in
 // the viewer's own time zone). Both are written again on a language switch.
 
-import { intlLocale, t } from './i18n.js';
+import { t } from './i18n.js';
+import { languageName } from './intl-format.js';
 import { fmtDuration, fmtList, fmtPercent, fmtWhen, fmtZone } from './reflect-format.js';
 import { $, el } from './ui.js';
 
@@ -31,15 +32,6 @@ export function showTalkTime(talk, people) {
     el('span', { class: 'swatch', dataset: { role: p.role } }),
     t('reflect/talk-share', { name: name(p), percent: fmtPercent(p.s / total), duration: fmtDuration(p.s) }))));
   bar.setAttribute('aria-label', fmtList(secs.map((p) => t('reflect/talk-part.label', { name: name(p), percent: fmtPercent(p.s / total) }))));
-}
-
-/** A language code as a name in the page's language ("es" → "Spanish"). */
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames([intlLocale()], { type: 'language' }).of(code) ?? code;
-  } catch {
-    return code;
-  }
 }
 
 /**
