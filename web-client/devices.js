@@ -44,7 +44,7 @@ export class DevicePickers {
       await Promise.all(this.sinks.map((el) => el.setSinkId(id)));
       localStorage.setItem(SPEAKER_PREF, id);
     } catch {
-      if (!quiet) toast('That speaker could not be used.');
+      if (!quiet) toast(t('call/speaker-open-failed'));
     }
   }
 

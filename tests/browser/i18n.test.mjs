@@ -5,7 +5,7 @@
 // page out right to left. Screenshot: the call in Japanese.
 
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -60,6 +60,24 @@ test('every catalog has exactly the English keys, and keeps each {field}', () =>
       assert.ok(catalogs[lang][key].trim(), `${lang}.${key} is not empty`);
     }
   }
+});
+
+test('no script writes an English sentence of its own: every one is a catalog key', () => {
+  // A quoted text that starts with a capital and has a second word is a
+  // sentence for people ("That speaker could not be used."): it belongs in
+  // the catalogs. Comments, log lines and thrown errors are for developers.
+  const WEB = join(REPO_ROOT, 'web-client');
+  const sentence = /(['"`])[A-Z][a-z]+( [a-zA-Z,.'’…]+)+[.!?…]?\1/;
+  const found = [];
+  for (const file of readdirSync(WEB).filter((f) => f.endsWith('.js'))) {
+    readFileSync(join(WEB, file), 'utf8').split('\n').forEach((line, i) => {
+      const code = line.trim();
+      if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return;
+      if (/console\.|new Error\(/.test(code)) return;
+      if (sentence.test(code)) found.push(`${file}:${i + 1}: ${code}`);
+    });
+  }
+  assert.deepEqual(found, [], 'English written by scripts, not from a catalog');
 });
 
 /** What the page shows for each marked element and attribute, against the catalog. */

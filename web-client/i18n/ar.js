@@ -269,6 +269,7 @@ export default {
   "call/pair-link-gone": "لم يعد الوصول إلى جدول الأعمال والملاحظات ممكنًا بهذا الرابط.",
   "call/pair-load-failed": "تعذّر تحميل جدول الأعمال والملاحظات: {error}",
   "call/note-save-failed": "تعذّر حفظ الملاحظة: {error}",
+  "call/speaker-open-failed": "تعذّر استخدام مكبّر الصوت هذا.",
   // The connection check (check.html)
   "check/page-title": "Duet · فحص الاتصال",
   "check/heading": "فحص الاتصال",

@@ -269,6 +269,7 @@ export default {
   "call/pair-link-gone": "Agenda und Notizen sind mit diesem Link nicht mehr erreichbar.",
   "call/pair-load-failed": "Agenda und Notizen konnten nicht geladen werden: {error}",
   "call/note-save-failed": "Die Notiz konnte nicht gespeichert werden: {error}",
+  "call/speaker-open-failed": "Dieser Lautsprecher konnte nicht verwendet werden.",
   // The connection check (check.html)
   "check/page-title": "Duet · Verbindungstest",
   "check/heading": "Verbindungstest",

@@ -271,6 +271,7 @@ export default {
   "call/pair-link-gone": "The agenda and notes cannot be reached with this link any more.",
   "call/pair-load-failed": "Could not load the agenda and notes: {error}",
   "call/note-save-failed": "Could not save the note: {error}",
+  "call/speaker-open-failed": "That speaker could not be used.",
   // The connection check (check.html)
   "check/page-title": "Duet · Connection check",
   "check/heading": "Connection check",

@@ -269,6 +269,7 @@ export default {
   "call/pair-link-gone": "Con este enlace ya no se puede acceder a la agenda ni a las notas.",
   "call/pair-load-failed": "No se pudieron cargar la agenda y las notas: {error}",
   "call/note-save-failed": "No se pudo guardar la nota: {error}",
+  "call/speaker-open-failed": "No se pudo usar ese altavoz.",
   // The connection check (check.html)
   "check/page-title": "Duet · Prueba de conexión",
   "check/heading": "Prueba de conexión",

@@ -269,6 +269,7 @@ export default {
   "call/pair-link-gone": "L'ordre du jour et les notes ne sont plus accessibles avec ce lien.",
   "call/pair-load-failed": "Impossible de charger l'ordre du jour et les notes : {error}",
   "call/note-save-failed": "Impossible d'enregistrer la note : {error}",
+  "call/speaker-open-failed": "Impossible d’utiliser ce haut-parleur.",
   // The connection check (check.html)
   "check/page-title": "Duet · Test de connexion",
   "check/heading": "Test de connexion",

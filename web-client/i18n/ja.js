@@ -269,6 +269,7 @@ export default {
   "call/pair-link-gone": "このリンクでは、議題とメモにアクセスできなくなりました。",
   "call/pair-load-failed": "議題とメモを読み込めませんでした：{error}",
   "call/note-save-failed": "メモを保存できませんでした：{error}",
+  "call/speaker-open-failed": "そのスピーカーは使用できませんでした。",
   // The connection check (check.html)
   "check/page-title": "Duet · 接続チェック",
   "check/heading": "接続チェック",

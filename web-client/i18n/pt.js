@@ -269,6 +269,7 @@ export default {
   "call/pair-link-gone": "A pauta e as notas não podem mais ser acessadas com este link.",
   "call/pair-load-failed": "Não foi possível carregar a pauta e as notas: {error}",
   "call/note-save-failed": "Não foi possível salvar a nota: {error}",
+  "call/speaker-open-failed": "Não foi possível usar esse alto-falante.",
   // The connection check (check.html)
   "check/page-title": "Duet · Teste de conexão",
   "check/heading": "Teste de conexão",
