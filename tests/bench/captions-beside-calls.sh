@@ -30,5 +30,8 @@ echo "==> $CALLS calls, beside a captioned speaker" >&2
 # `exec`, so that stopping the background stops the talking peer itself.
 BACKGROUND="while :; do SENTENCES=12 unshare --net -- sh -c 'ip link set lo up && exec \"$bench\"' >> '$OUT/captions.log' 2>&1 || exit 1; done" \
     OUT="$OUT/captioning" ./tests/bench.sh "$CALLS"
+# Stopping the talking peer leaves its Duet behind (a child it could not
+# stop); it is the only one started with a model.
+pkill -f -- "$DUET_BIN .*--transcription-model" 2>/dev/null || true
 echo "==> caption latency while the calls ran (ms, line):" >&2
 cat "$OUT/captions.log" >&2
