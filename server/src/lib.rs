@@ -13,6 +13,10 @@
 //! [`run`] takes its listeners and its shutdown signal from the caller, so
 //! tests bind port 0 and stop the server when they like.
 
+// No unwrap() or expect() outside tests: input, the network and the disk
+// must never crash the server. Clippy refuses any new one.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod admin;
 pub mod api;
 pub mod captions;

@@ -1,5 +1,9 @@
 //! The `duet` binary: parse the command line, run it, report a fatal error.
 
+// No unwrap() or expect() outside tests: input, the network and the disk
+// must never crash the server. Clippy refuses any new one.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -15,6 +15,10 @@
 //! - [`session`]: admission of one mentor and one mentee, replacement on
 //!   rejoin, peer events, chat relay, mute state.
 
+// No unwrap() or expect() outside tests: input, the network and the disk
+// must never crash the server. Clippy refuses any new one.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod captions;
 pub mod connection;
 pub mod consent;
