@@ -224,30 +224,6 @@ export function reportError(err, what) {
   showError(() => (failed() ? t('admin/error.context', { what: failed(), message: why() }) : why()));
 }
 
-/** Copies an input's text; the button says "Copied" for a moment. */
-export async function copyFrom(input, button) {
-  let ok = false;
-  try {
-    await navigator.clipboard.writeText(input.value);
-    ok = true;
-  } catch {
-    input.focus();
-    input.select();
-    try {
-      ok = document.execCommand('copy');
-    } catch {
-      ok = false;
-    }
-  }
-  if (button) {
-    // Back to the button's own label in the language of that moment.
-    button.textContent = ok ? t('admin/copied') : t('admin/copy-failed');
-    clearTimeout(button.copyTimer);
-    button.copyTimer = setTimeout(() => { button.textContent = t(button.dataset.i18n ?? 'admin/copy'); }, 2000);
-  }
-  return ok;
-}
-
 /** A `<input type="date">` value as RFC 3339 (UTC, whole seconds) at the start or end of that local day. */
 export function dayBoundary(value, end = false) {
   if (!value) return '';

@@ -17,7 +17,8 @@ import * as policy from './admin-policy.js';
 import * as recordings from './admin-recordings.js';
 import * as sessions from './admin-sessions.js';
 import * as trail from './admin-trail.js';
-import { $, copyFrom, setText, showError } from './admin-ui.js';
+import { $, setText, showError } from './admin-ui.js';
+import { copyFrom } from './ui.js';
 import { initI18n, onLanguageChange, t } from './i18n.js';
 
 const VIEWS = ['login', 'sessions', 'session', 'pairs', 'pair', 'recordings', 'recording', 'trail', 'policy', 'audit', 'nodes'];
@@ -190,7 +191,7 @@ async function start() {
   window.addEventListener('hashchange', route);
   document.addEventListener('click', (e) => {
     const button = e.target.closest('[data-copy]');
-    if (button) copyFrom($(button.dataset.copy), button);
+    if (button) copyFrom($(button.dataset.copy), button, { copied: 'admin/copied', failed: 'admin/copy-failed' });
   });
   onAuthLost(() => {
     if (signedIn) signOut(() => t('admin/login.expired'));

@@ -125,12 +125,15 @@ export function confirmAction({ title, text, confirm }) {
   });
 }
 
-/** Copies an input's text; the button says "Copied" for a moment. */
-export async function copyFrom(input, button) {
-  const text = input.value;
+/**
+ * Copies an input's text; the button says `copied` (a catalog key) for a
+ * moment, or `failed` when the browser would not copy, then its own label
+ * again, in the language of that moment when it is a marked one.
+ */
+export async function copyFrom(input, button, { copied = 'call/copied', failed = 'call/select-and-copy' } = {}) {
   let ok = false;
   try {
-    await navigator.clipboard.writeText(text);
+    await navigator.clipboard.writeText(input.value);
     ok = true;
   } catch {
     input.focus();
@@ -144,8 +147,11 @@ export async function copyFrom(input, button) {
   if (button) {
     const label = button.dataset.label ?? button.textContent;
     button.dataset.label = label;
-    button.textContent = t(ok ? 'call/copied' : 'call/select-and-copy');
-    setTimeout(() => { button.textContent = label; }, 2000);
+    button.textContent = t(ok ? copied : failed);
+    clearTimeout(button.copyTimer);
+    button.copyTimer = setTimeout(() => {
+      button.textContent = button.dataset.i18n ? t(button.dataset.i18n) : label;
+    }, 2000);
   }
   return ok;
 }

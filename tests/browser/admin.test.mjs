@@ -231,6 +231,14 @@ e2e('create a session, see it live with two peers recording, end it from the con
   sessionId = await byTestId(page, 'session-created').getAttribute('data-id');
   assert.ok(sessionId, 'the created card names the session');
 
+  // Copy says whether it copied, then is the button's own label again.
+  const copy = byTestId(page, 'copy-mentor');
+  await copy.click();
+  await waitUntil('the copy button to say what happened', async () => (
+    /^(Copied|Select and copy)$/.test(await copy.textContent())
+  ));
+  await waitUntil('the copy button back to its label', async () => (await copy.textContent()) === 'Copy');
+
   // Upcoming: nobody has joined yet.
   await byTestId(page, 'filter-upcoming').click();
   await rowIn('session-row', sessionId);
