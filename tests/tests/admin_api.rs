@@ -554,3 +554,114 @@ async fn admins_play_seek_mix_and_delete_recordings_from_the_console() {
         "{audit}"
     );
 }
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_notice_per_language_is_offered_consented_to_and_kept_in_the_trail() {
+    let (server, base) = server_with_admin().await;
+    let admin = AdminClient::login(&base).await.expect("login");
+    let put = |body: Value| {
+        admin
+            .request(Method::PUT, "/api/v1/policy")
+            .json(&body)
+            .send()
+    };
+
+    // Bad translations are refused with the field named, and change nothing.
+    for bad in [
+        json!({"notices": {"Spanish": "Grabamos."}}),
+        json!({"notices": {"es-MX": "Grabamos."}}),
+        json!({"notices": {"es": "   "}}),
+        json!({"notices": {"es": "x".repeat(20_001)}}),
+        json!({"notices": "es"}),
+        json!({"notices": {"es": 7}}),
+    ] {
+        let resp = put(bad.clone()).await.expect("put");
+        let status = resp.status().as_u16();
+        assert!(status == 422 || status == 400, "{bad}: {status}");
+        let err: Value = resp.json().await.expect("json");
+        assert!(err["error"]["code"].is_string(), "{bad}: {err}");
+    }
+    let policy = admin.get_json("/api/v1/policy").await.expect("policy");
+    assert_eq!(policy["translations"], json!({}), "nothing changed");
+
+    let spanish = "Grabamos el audio y el vídeo de los dos, solo con el permiso de ambos.";
+    let resp = put(json!({"notices": {"es": spanish}})).await.expect("put");
+    assert_eq!(resp.status().as_u16(), 200);
+    let policy: Value = resp.json().await.expect("json");
+    assert_eq!(policy["translations"]["es"]["text"], spanish);
+    assert_eq!(policy["translations"]["es"]["language"], "es");
+    assert_eq!(
+        policy["notice"]["version"], 1,
+        "the notice itself is unchanged"
+    );
+
+    // The call offers the Spanish text beside the notice.
+    let session = server.create_recordable_session().await.expect("session");
+    let (mentor, mentee) = server.join_both(&session).await.expect("join");
+    mentor.send_json(&recording("request")).expect("request");
+    let requested = wait_state(&mentee, "requested").await;
+    let es_hash = sha256_hex(spanish);
+    assert_eq!(requested["translations"]["es"]["notice"], spanish);
+    assert_eq!(
+        requested["translations"]["es"]["notice_hash"],
+        es_hash.as_str()
+    );
+
+    // A hash that is neither the notice's nor a translation's is refused.
+    mentee
+        .send_json(
+            &json!({"type": "recording", "action": "consent", "notice_hash": "0".repeat(64)}),
+        )
+        .expect("forged consent");
+    let refused = mentee
+        .wait_for_message("error", Duration::from_secs(5))
+        .await
+        .expect("refused");
+    assert_eq!(refused["code"], "recording_unavailable");
+
+    // The mentee agrees to the Spanish text, the mentor to the notice.
+    mentee
+        .send_json(&json!({"type": "recording", "action": "consent", "notice_hash": es_hash}))
+        .expect("consent es");
+    let notice_hash = requested["notice_hash"].as_str().expect("hash").to_string();
+    mentor
+        .send_json(&json!({"type": "recording", "action": "consent", "notice_hash": notice_hash}))
+        .expect("consent");
+    wait_state(&mentor, "recording").await;
+    mentor.send_json(&recording("revoke")).expect("revoke");
+    wait_state(&mentee, "off").await;
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sid = session["id"].as_str().expect("id");
+    let trail = admin
+        .get_json(&format!("/api/v1/consent?session={sid}&action=consent"))
+        .await
+        .expect("trail");
+    let mut by_role: Vec<(String, String)> = trail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["role"].as_str().unwrap_or_default().to_string(),
+                e["notice_hash"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    by_role.sort();
+    assert_eq!(
+        by_role,
+        [
+            ("mentee".to_string(), es_hash.clone()),
+            ("mentor".to_string(), notice_hash)
+        ]
+    );
+}
