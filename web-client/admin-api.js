@@ -4,7 +4,8 @@
 // makes are in the page's language: its own, and those of the server whose
 // code it knows; other server messages are shown in the server's words.
 
-import { intlLocale, t } from './i18n.js';
+import { t } from './i18n.js';
+import { fmtUnit } from './intl-format.js';
 
 let csrfToken = null;
 let authLost = () => {};
@@ -96,8 +97,7 @@ function errorText(status, { code, message } = {}) {
     // The server says how long: "… try again in 40 seconds" / "in 12 minutes".
     const wait = /(\d+) (second|minute)/.exec(message ?? '');
     if (!wait) return t('admin/error.too-many');
-    const unit = new Intl.NumberFormat(intlLocale(), { style: 'unit', unit: wait[2], unitDisplay: 'long' });
-    return t('admin/error.locked', { wait: unit.format(Number(wait[1])) });
+    return t('admin/error.locked', { wait: fmtUnit(Number(wait[1]), wait[2], 'long') });
   }
   if (code === 'busy') return t('admin/error.busy');
   if (code === 'internal') return t('admin/error.internal');

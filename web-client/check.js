@@ -7,7 +7,8 @@
 // (`shown`), so a change of language re-renders every result at once,
 // even in the middle of a check.
 
-import { initI18n, intlLocale, onLanguageChange, t } from './i18n.js';
+import { initI18n, onLanguageChange, t } from './i18n.js';
+import { fmtUnit } from './intl-format.js';
 
 const token = decodeURIComponent(location.hash.slice(1)) || null;
 
@@ -30,9 +31,7 @@ function say(key, vars) {
 
 /** A time in milliseconds, with the unit, as the page's locale writes it. */
 function milliseconds(ms) {
-  return new Intl.NumberFormat(intlLocale(), {
-    style: 'unit', unit: 'millisecond', unitDisplay: 'short', maximumFractionDigits: 0,
-  }).format(ms);
+  return fmtUnit(Math.round(ms), 'millisecond');
 }
 
 function show(name, state, text) {
