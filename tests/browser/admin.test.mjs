@@ -420,6 +420,8 @@ e2e('the policy: a new notice becomes version 2, the old one stays listed', ctx,
   assert.equal(withSpanish.translations.es.language, 'es');
   assert.equal(withSpanish.notice.version, 2, 'the notice itself is unchanged');
   assert.equal(await page.locator('[data-testid="policy-version-language"]').count(), 1);
+  // From the top: the sticky bar would otherwise sit mid-picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot('admin-policy.png', { fullPage: true });
   await box.fill('');
   await byTestId(page, 'policy-save').click();
