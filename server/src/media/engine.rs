@@ -13,7 +13,6 @@
 //! one write-out loop), which the shard's loop sends at the end of its turn.
 //! Buffers used per packet are reused, not reallocated.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -23,6 +22,7 @@ use duet_signaling::protocol::IceCandidate;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rustc_hash::FxHashMap;
 use tokio::sync::mpsc;
 
 use super::audio_loss::DownstreamAudioLoss;
@@ -184,13 +184,14 @@ pub(super) struct Engine {
     /// connections as received on it, whatever the socket is bound to (the
     /// wildcard, or a private address behind a 1:1 NAT).
     advertise: SocketAddr,
-    peers: HashMap<PeerKey, Peer>,
+    /// Keyed by ids the server made: Fx, as no client picks these keys.
+    peers: FxHashMap<PeerKey, Peer>,
     /// Which connection a datagram belongs to.
     routes: Routing,
     /// ICE-TCP connections, by the client's address.
     tcp: TcpConns,
     /// Sessions being recorded or captioned, and where their packets go.
-    taps: HashMap<SessionId, SessionTaps>,
+    taps: FxHashMap<SessionId, SessionTaps>,
     /// UDP datagrams to send at the end of the loop's turn.
     outbox: Outbox,
     /// What the connection being serviced produced for the other
@@ -224,10 +225,10 @@ impl Engine {
     ) -> Engine {
         Engine {
             advertise,
-            peers: HashMap::new(),
+            peers: FxHashMap::default(),
             routes: Routing::default(),
             tcp: TcpConns::new(advertise_tcp),
-            taps: HashMap::new(),
+            taps: FxHashMap::default(),
             outbox: Outbox::new(),
             drained: Drained::default(),
             timers: Timers::new(Instant::now()),
