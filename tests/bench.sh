@@ -12,6 +12,8 @@
 #   IDLE=0 ./tests/bench.sh 64                  # skip the idle window (default 5 s, after the media)
 #   PERF=1 ./tests/bench.sh 64                  # also a perf profile of Duet (calls-64.perf.data)
 #   PERF=tool ./tests/bench.sh 64               # ... and of the load tool (calls-64.tool.perf.data)
+#   PERF=stat ./tests/bench.sh 64               # system calls and wake-ups per packet instead
+#                                               # (PERF_EVENTS=list, PERF_STAT_FLAGS=--per-thread)
 #   DUET_BIN=a LOAD_BIN=b ./tests/bench.sh 64   # measure prebuilt binaries, build nothing
 #   BACKGROUND='cmd' ./tests/bench.sh 64        # run cmd (outside the namespace) during each run
 #                                               # (tests/bench-transcription.sh uses it)
@@ -73,7 +75,13 @@ run_one() {
         grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-before.txt"
         (sleep "$(awk "BEGIN{print $7 + $6 * 0.8 + 3}")"; ss -uanmp >"${8%.json}.ss.txt" 2>&1) &
         # PERF=1: a CPU profile of Duet over the measurement window.
-        if [ -n "${PERF:-}" ]; then
+        if [ "${PERF:-}" = stat ]; then
+            # PERF=stat: system calls and context switches (wake-ups) over the
+            # middle half of the window, well inside it.
+            (sleep "$(awk "BEGIN{print $7 + 4}")"
+             perf stat -x, ${PERF_STAT_FLAGS:-} -e "${PERF_EVENTS:-raw_syscalls:sys_enter,context-switches,task-clock}" -p "$pid" \
+                 -o "${8%.json}.perfstat.txt" -- sleep "$(awk "BEGIN{print $6 / 2}")" >/dev/null 2>&1) &
+        elif [ -n "${PERF:-}" ]; then
             (sleep "$(awk "BEGIN{print $7 + 4}")"
              perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" \
                  -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
@@ -119,7 +127,7 @@ set -- "${done_ns[@]}"
 python3 - "$OUT" "$@" <<'PY'
 import json, sys
 out, ns = sys.argv[1], sys.argv[2:]
-print("| calls | shape | peers | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call | idle % core/call (above empty) | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
+print("| calls | shape | peers | forwarded pkt/s | loss | Duet CPU µs/pkt | user µs/pkt | kernel µs/pkt | Duet CPU % | RSS MiB/call (anonymous) | idle % core/call (above empty) | added latency p50/p99 ms | join→video p50/p99 ms | tool CPU % |")
 print("|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in ns:
     r = json.load(open(f"{out}/calls-{n}.json"))
@@ -128,6 +136,8 @@ for n in ns:
     t = r.get("tool") or {}
     l = r.get("added_latency_ms") or {}
     rss = s.get("rss_per_call_kib")
+    # Absent from JSON before the split: nan.
+    anon = s.get("anon_per_call_kib", float("nan"))
     # Absent from older JSON and from runs with IDLE=0: nan, not a misleading 0.
     idle = s.get("idle_percent_per_call")
     idle = float("nan") if idle is None else idle
@@ -139,8 +149,25 @@ for n in ns:
           f"| {s.get('duet_user_us_per_packet', float('nan')):.1f} "
           f"| {s.get('duet_system_us_per_packet', float('nan')):.1f} "
           f"| {s.get('cpu_percent', float('nan')):.0f} "
-          f"| {(rss or 0)/1024:.2f} | {idle:.4f} ({above:.4f}) | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
+          f"| {(rss or 0)/1024:.2f} ({anon/1024:.2f}) | {idle:.4f} ({above:.4f}) | {l.get('p50', 0):.2f} / {l.get('p99', 0):.2f} "
           f"| {j.get('p50', 0):.0f} / {j.get('p99', 0):.0f} "
           f"| {t.get('cpu_percent', float('nan')):.0f} |")
+# PERF=stat: per forwarded packet, over the perf window (the same length as the
+# measured one, started 4 s into it).
+for n in ns:
+    try:
+        lines = open(f"{out}/calls-{n}.perfstat.txt").read().splitlines()
+    except OSError:
+        continue
+    counts = {}
+    for line in lines:
+        f = line.split(",")
+        if len(f) > 2 and f[0].replace(".", "").isdigit():
+            counts[f[2]] = float(f[0])
+    r = json.load(open(f"{out}/calls-{n}.json"))
+    pkts = r["forwarded_packets_per_s"] * r["window_s"] / 2
+    if pkts and counts:
+        print(f"{n} calls: {counts.get('raw_syscalls:sys_enter', 0) / pkts:.3f} system calls and "
+              f"{counts.get('context-switches', 0) / pkts:.3f} context switches per forwarded packet")
 PY
 echo "(JSON in $OUT)" >&2
