@@ -367,6 +367,7 @@ fn server_report(
         rss_before_kib: before.rss_kib,
         rss_end_kib: s1.rss_kib,
         rss_per_call_kib: (s1.rss_kib as f64 - before.rss_kib as f64) / calls as f64,
+        anon_per_call_kib: (s1.anon_kib as f64 - before.anon_kib as f64) / calls as f64,
         idle: None,
     }
 }

@@ -24,15 +24,15 @@ pub enum ProcError {
     MissingField(&'static str),
     /// This field is not an unsigned integer.
     BadNumber {
-        /// The field (`utime`, `stime`, `VmRSS`).
+        /// The field (`utime`, `stime`, `VmRSS`, `RssAnon`).
         field: &'static str,
         /// Why it did not parse.
         source: ParseIntError,
     },
-    /// `/proc/<pid>/status` has no `VmRSS` line (kernel threads have none).
-    NoVmRss,
-    /// `VmRSS` is in a unit other than `kB`.
-    VmRssUnit(String),
+    /// `/proc/<pid>/status` has no such line (kernel threads have no `VmRSS`).
+    NoStatusLine(&'static str),
+    /// A memory line of `/proc/<pid>/status` is in a unit other than `kB`.
+    StatusUnit { field: &'static str, unit: String },
 }
 
 impl fmt::Display for ProcError {
@@ -42,8 +42,8 @@ impl fmt::Display for ProcError {
             ProcError::NoCommandName => f.write_str("no `)` in /proc stat line"),
             ProcError::MissingField(name) => write!(f, "/proc line has no {name}"),
             ProcError::BadNumber { field, .. } => write!(f, "parsing {field}"),
-            ProcError::NoVmRss => f.write_str("no VmRSS in /proc status"),
-            ProcError::VmRssUnit(unit) => write!(f, "unexpected VmRSS unit {unit:?}"),
+            ProcError::NoStatusLine(field) => write!(f, "no {field} in /proc status"),
+            ProcError::StatusUnit { field, unit } => write!(f, "unexpected {field} unit {unit:?}"),
         }
     }
 }
@@ -92,6 +92,9 @@ pub struct ProcSample {
     pub cpu: CpuTimes,
     /// Resident set size (`VmRSS`) in KiB.
     pub rss_kib: u64,
+    /// Of it, anonymous memory (`RssAnon`: heap and stacks), in KiB; the
+    /// rest is mostly the binary's code, paged in as it first runs.
+    pub anon_kib: u64,
 }
 
 /// `/proc/<pid>`, or `/proc/self` for `None`.
@@ -114,6 +117,7 @@ pub fn sample(pid: Option<u32>) -> Result<ProcSample, ProcError> {
     Ok(ProcSample {
         cpu: cpu_times(&stat)?,
         rss_kib: vm_rss_kib(&status)?,
+        anon_kib: status_kib(&status, "RssAnon")?,
     })
 }
 
@@ -163,22 +167,28 @@ pub fn cpu_ticks(stat: &str) -> Result<(u64, u64), ProcError> {
 
 /// `VmRSS` in KiB from the text of `/proc/<pid>/status`.
 pub fn vm_rss_kib(status: &str) -> Result<u64, ProcError> {
+    status_kib(status, "VmRSS")
+}
+
+/// The memory line `field` (`VmRSS`, `RssAnon`, ...) in KiB from the text of
+/// `/proc/<pid>/status`.
+pub fn status_kib(status: &str, field: &'static str) -> Result<u64, ProcError> {
     let line = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .ok_or(ProcError::NoVmRss)?;
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .ok_or(ProcError::NoStatusLine(field))?;
     let mut parts = line.split_whitespace();
     let value: u64 = parts
         .next()
-        .ok_or(ProcError::MissingField("VmRSS"))?
+        .ok_or(ProcError::MissingField(field))?
         .parse()
-        .map_err(|source| ProcError::BadNumber {
-            field: "VmRSS",
-            source,
-        })?;
+        .map_err(|source| ProcError::BadNumber { field, source })?;
     match parts.next() {
         None | Some("kB") => Ok(value),
-        Some(unit) => Err(ProcError::VmRssUnit(unit.to_owned())),
+        Some(unit) => Err(ProcError::StatusUnit {
+            field,
+            unit: unit.to_owned(),
+        }),
     }
 }
 

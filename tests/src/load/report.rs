@@ -132,6 +132,10 @@ pub struct ServerReport {
     pub rss_end_kib: u64,
     /// `(rss_end - rss_before) / calls`, KiB.
     pub rss_per_call_kib: f64,
+    /// The same for anonymous memory alone (`RssAnon`: heap and stacks),
+    /// KiB. VmRSS also counts the binary's code, paged in once as the first
+    /// call runs it (about 3 MiB), which no later call adds to.
+    pub anon_per_call_kib: f64,
     /// What an idle call costs; absent when the idle window was skipped (`--idle 0`).
     /// Flattened, so its fields sit beside the others under `server`.
     #[serde(flatten)]
@@ -274,7 +278,7 @@ impl LoadReport {
                     out,
                     "  duet (pid {}): {:.1} µs CPU per forwarded packet \
                      (user {:.1} µs, kernel {:.1} µs), {:.1} % CPU, \
-                     RSS {} -> {} KiB ({:.0} KiB per call)",
+                     RSS {} -> {} KiB ({:.0} KiB per call, {:.0} KiB of it anonymous)",
                     s.pid,
                     s.cpu_us_per_packet,
                     s.duet_user_us_per_packet,
@@ -282,7 +286,8 @@ impl LoadReport {
                     s.cpu_percent,
                     s.rss_before_kib,
                     s.rss_end_kib,
-                    s.rss_per_call_kib
+                    s.rss_per_call_kib,
+                    s.anon_per_call_kib
                 );
                 if let Some(idle) = &s.idle {
                     let _ = writeln!(

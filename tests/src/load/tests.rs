@@ -71,6 +71,8 @@ fn server_report_splits_cpu_per_packet() {
             system: Duration::from_millis(system_ms),
         },
         rss_kib,
+        // The code paged in is 1,000 KiB of the growth.
+        anon_kib: rss_kib.saturating_sub(1000),
     };
     // 300 ms user and 100 ms kernel over 2 s while 20,000 packets were forwarded.
     let r = server_report(
@@ -87,6 +89,7 @@ fn server_report_splits_cpu_per_packet() {
     assert_eq!(r.cpu_us_per_packet, 20.0);
     assert_eq!(r.cpu_percent, 20.0);
     assert_eq!(r.rss_per_call_kib, 1000.0);
+    assert_eq!(r.anon_per_call_kib, 1000.0);
 
     // The existing fields stay for the scripts that parse them; the split comes beside them.
     let json = serde_json::to_value(&r).expect("serializes");
@@ -177,6 +180,7 @@ fn idle_cost_sits_beside_the_other_server_fields() {
             system: Duration::ZERO,
         },
         rss_kib: 1,
+        anon_kib: 1,
     };
     let measured = server_report(7, [at(0), at(0), at(10)], 100, 1.0, 2);
     let keys = ["idle_cpu_us", "idle_window_s", "idle_percent_per_call"];

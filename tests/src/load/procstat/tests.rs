@@ -23,9 +23,27 @@ fn reads_vm_rss() {
 }
 
 #[test]
+fn reads_anonymous_memory_by_its_own_name() {
+    // `RssAnon` must not be taken for `RssFile` or `RssShmem`, nor a line
+    // that merely starts with the name.
+    let status =
+        "RssAnonymousX:\t 1 kB\nRssFile:\t  2048 kB\nRssAnon:\t  7000 kB\nRssShmem:\t 0 kB\n";
+    assert_eq!(status_kib(status, "RssAnon").expect("parsed"), 7000);
+    assert_eq!(status_kib(status, "RssFile").expect("parsed"), 2048);
+    assert!(matches!(
+        status_kib("RssAnon:\t 7 MB\n", "RssAnon"),
+        Err(ProcError::StatusUnit {
+            field: "RssAnon",
+            ..
+        })
+    ));
+}
+
+#[test]
 fn samples_this_process() {
     let s = sample(None).expect("/proc/self");
     assert!(s.rss_kib > 0);
+    assert!(s.anon_kib > 0 && s.anon_kib <= s.rss_kib);
     let own = sample(Some(std::process::id())).expect("/proc/<pid>");
     assert!(own.rss_kib > 0);
 }
