@@ -72,17 +72,19 @@ run_one() {
         # UDP counters of the namespace (RcvbufErrors: datagrams dropped on a full
         # socket buffer), and per-socket drops (skmem d) late in the window, which tell
         # whether Duet (one socket) or the load tool (one socket per peer) dropped them.
+        # Every delay below counts from the server'"'"'s start: the empty-server window
+        # (as long as IDLE, $10) and the ramp-up ($7) come before the measured window.
         grep "^Udp:" /proc/net/snmp >"${8%.json}.udp-before.txt"
-        (sleep "$(awk "BEGIN{print $7 + $6 * 0.8 + 3}")"; ss -uanmp >"${8%.json}.ss.txt" 2>&1) &
+        (sleep "$(awk "BEGIN{print ${10:-0} + $7 + $6 * 0.8 + 3}")"; ss -uanmp >"${8%.json}.ss.txt" 2>&1) &
         # PERF=1: a CPU profile of Duet over the measurement window.
         if [ "${PERF:-}" = stat ]; then
             # PERF=stat: system calls and context switches (wake-ups) over the
             # middle half of the window, well inside it.
-            (sleep "$(awk "BEGIN{print $7 + 4}")"
+            (sleep "$(awk "BEGIN{print ${10:-0} + $7 + 4}")"
              perf stat -x, ${PERF_STAT_FLAGS:-} -e "${PERF_EVENTS:-raw_syscalls:sys_enter,context-switches,task-clock}" -p "$pid" \
                  -o "${8%.json}.perfstat.txt" -- sleep "$(awk "BEGIN{print $6 / 2}")" >/dev/null 2>&1) &
         elif [ -n "${PERF:-}" ]; then
-            (sleep "$(awk "BEGIN{print $7 + 4}")"
+            (sleep "$(awk "BEGIN{print ${10:-0} + $7 + 4}")"
              perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$pid" \
                  -o "${8%.json}.perf.data" -- sleep "$6" >/dev/null 2>&1) &
         fi
@@ -92,7 +94,7 @@ run_one() {
         tool=$!
         # PERF=tool: the load tool'"'"'s profile too.
         if [ "${PERF:-}" = tool ]; then
-            (sleep "$(awk "BEGIN{print $7 + 4}")"
+            (sleep "$(awk "BEGIN{print ${10:-0} + $7 + 4}")"
              perf record -q -F 499 -e cpu-clock --call-graph dwarf,16384 -p "$tool" \
                  -o "${8%.json}.tool.perf.data" -- sleep "$6" >/dev/null 2>&1) &
         fi
