@@ -202,6 +202,27 @@ pub(super) struct Engine {
     stats: Stats,
 }
 
+/// What a connection was just handed, as far as it decides whether the
+/// connection can have anything of its own to send afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fed {
+    /// An RTP packet (RFC 5761: RTP/RTCP version bits, and a second byte
+    /// outside RTCP's packet types 192–223).
+    Rtp,
+    /// Anything else: RTCP, ICE, DTLS, a timer, a command.
+    Other,
+}
+
+impl Fed {
+    fn of(datagram: &[u8]) -> Fed {
+        match datagram {
+            [128..=191, 192..=223, ..] => Fed::Other,
+            [128..=191, _, ..] => Fed::Rtp,
+            _ => Fed::Other,
+        }
+    }
+}
+
 /// Where a session's packets go besides the other participant.
 #[derive(Debug, Default)]
 struct SessionTaps {
@@ -271,6 +292,7 @@ impl Engine {
     /// Hands one received packet to `key`'s connection and services it. A
     /// panic in there ends that connection only.
     fn feed(&mut self, now: Instant, key: PeerKey, transport: TransportContext, data: BytesMut) {
+        let fed = Fed::of(&data);
         self.guarded(key, |engine| {
             let Some(peer) = engine.peers.get_mut(&key) else {
                 return;
@@ -284,7 +306,7 @@ impl Engine {
             if let Err(e) = peer.pc.handle_read(msg) {
                 tracing::trace!(error = %e, "packet refused by peer connection");
             }
-            engine.service(now, key);
+            engine.service(now, key, fed);
         });
         self.stats.maybe_report(now, self.peers.len());
     }
@@ -294,11 +316,11 @@ impl Engine {
     /// a connection never makes it read or raise events (those were drained
     /// when its own packets and timers were handled), so the other side
     /// only needs its writes sent.
-    fn service(&mut self, now: Instant, key: PeerKey) {
+    fn service(&mut self, now: Instant, key: PeerKey, fed: Fed) {
         // Taken for the pass (a panic midway leaves a fresh one behind).
         let mut out = std::mem::take(&mut self.drained);
         out.clear();
-        self.drain(now, key, &mut out);
+        self.drain(now, key, &mut out, fed);
         self.touch(key);
         if !out.is_empty() {
             let other = key.other();
@@ -317,12 +339,14 @@ impl Engine {
 
     /// Takes everything `key`'s connection has to send: UDP datagrams to
     /// the outbox (noting the addresses they prove for routing), TCP
-    /// packets to their connection's queue.
-    fn write_out(&mut self, key: PeerKey) {
+    /// packets to their connection's queue. Returns how many.
+    fn write_out(&mut self, key: PeerKey) -> usize {
         let Some(peer) = self.peers.get_mut(&key) else {
-            return;
+            return 0;
         };
+        let mut written = 0;
         while let Some(out) = peer.pc.poll_write() {
+            written += 1;
             let to = out.transport.peer_addr;
             if out.transport.transport_protocol == TransportProtocol::TCP {
                 if self.tcp.send(key, to, out.message) == Sent::Dropped {
@@ -333,12 +357,34 @@ impl Engine {
             self.routes.on_send(key, &mut peer.addrs, to, &out.message);
             self.outbox.push(to, out.message);
         }
+        written
     }
 
     /// Closes every connection (the loop is stopping).
     fn close_all(&mut self) {
         for (_, mut peer) in self.peers.drain() {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| peer.pc.close()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod fed_tests {
+    use super::Fed;
+
+    #[test]
+    fn rtp_is_told_from_rtcp_and_everything_else() {
+        // Opus (111) and VP8 (96), with and without the marker bit.
+        for second in [96, 111, 0x80 | 96, 0x80 | 111] {
+            assert_eq!(Fed::of(&[0x80, second, 0, 1]), Fed::Rtp, "{second}");
+        }
+        // Sender and receiver reports, transport and payload feedback.
+        for rtcp in [200, 201, 205, 206] {
+            assert_eq!(Fed::of(&[0x81, rtcp, 0, 7]), Fed::Other, "{rtcp}");
+        }
+        // STUN, DTLS, too short to tell, nothing.
+        for other in [&[0x00, 0x01, 0, 0][..], &[22, 254, 253], &[0x80], &[]] {
+            assert_eq!(Fed::of(other), Fed::Other, "{other:?}");
         }
     }
 }

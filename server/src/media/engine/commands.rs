@@ -31,7 +31,7 @@ impl Engine {
                     .guarded(key, |engine| {
                         let result = engine.offer(now, key, conn, sdp);
                         if result.is_ok() {
-                            engine.service(now, key);
+                            engine.service(now, key, Fed::Other);
                         }
                         result
                     })

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rtc::sansio::Protocol;
 
-use super::Engine;
+use super::{Engine, Fed};
 use crate::media::PeerKey;
 
 /// A connection's deadline in the heap, earliest first.
@@ -190,7 +190,7 @@ impl Engine {
                 if let Some(peer) = engine.peers.get_mut(&key) {
                     let _ = peer.pc.handle_timeout(now);
                 }
-                engine.service(now, key);
+                engine.service(now, key, Fed::Other);
                 engine.touch(key);
             });
         }
