@@ -142,6 +142,12 @@ impl Engine {
             // goes back in place, keeping its capacity.
             std::mem::swap(&mut dirty, &mut self.timers.dirty);
         }
+        // Both lists are empty now; the one with the capacity stays. A turn
+        // with nothing marked used to drop it here, so the next turn's
+        // first marks allocated the list again and grew it key by key.
+        if dirty.capacity() > self.timers.dirty.capacity() {
+            self.timers.dirty = dirty;
+        }
         if self.timers.heap.len() > 4 * self.peers.len() + 64 {
             self.timers.heap = self
                 .peers

@@ -46,3 +46,31 @@ fn deadlines_round_up_to_the_grid_and_never_earlier() {
         assert!(wake >= at && wake - at < TIMER_GRID);
     }
 }
+
+/// The list of connections to re-read is the engine's to keep: a turn
+/// that marked nothing must not drop it (it did, and every turn after one
+/// allocated it again).
+#[tokio::test]
+async fn flushing_keeps_the_marked_list_whether_or_not_anything_was_marked() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let advertise = socket.local_addr().expect("address");
+    let metrics = crate::metrics::Metrics::new(std::env::temp_dir()).media;
+    let mut engine = Engine::new(advertise, None, metrics);
+    let capacity = engine.timers.dirty.capacity();
+    assert!(capacity >= 64);
+    for _ in 0..3 {
+        engine.flush_timeouts();
+        assert_eq!(engine.timers.dirty.capacity(), capacity);
+    }
+    // A mark for a connection that has gone meanwhile is read and dropped;
+    // the list stays.
+    let mut timer = PeerTimer::default();
+    let key = PeerKey {
+        session: SessionId(uuid::Uuid::nil()),
+        role: Role::Mentee,
+    };
+    engine.timers.touch(key, &mut timer);
+    engine.flush_timeouts();
+    assert!(engine.timers.dirty.is_empty());
+    assert_eq!(engine.timers.dirty.capacity(), capacity);
+}
