@@ -10,7 +10,6 @@
 //! after the last one, which covers every round of NACKs the generator
 //! may send for a packet (`peer::NACKS_PER_PACKET`, 10 at 20 ms).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{Interceptor, NackGeneratorInterceptor, Packet, StreamInfo, TaggedPacket};
@@ -56,8 +55,6 @@ pub struct QuietNackGenerator {
     watch: GapWatch,
     /// While set, the generator's timer is passed on.
     awake_until: Option<Instant>,
-    /// Scratch for reads the inner generator passes up.
-    reads: VecDeque<TaggedPacket>,
 }
 
 impl QuietNackGenerator {
@@ -66,7 +63,6 @@ impl QuietNackGenerator {
             inner,
             watch: GapWatch::default(),
             awake_until: None,
-            reads: VecDeque::new(),
         }
     }
 }
@@ -86,15 +82,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for QuietNackGenerator {
         {
             self.awake_until = Some(msg.now + AWAKE_FOR);
         }
-        self.inner.handle_read(msg)?;
-        while let Some(read) = self.inner.poll_read() {
-            self.reads.push_back(read);
-        }
-        Ok(())
+        // What the generator passes up stays on its own queue until the
+        // chain polls this one: a queue here too would move every packet
+        // twice more.
+        self.inner.handle_read(msg)
     }
 
     fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.reads.pop_front()
+        self.inner.poll_read()
     }
 
     fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
