@@ -77,7 +77,7 @@ impl Engine {
         };
         let stats = &mut self.stats;
         let Drain { changed, wrote } =
-            peer.drain(now, key, &stats.metrics, &mut stats.counters, out);
+            peer.drain(now, key, fed, &stats.metrics, &mut stats.counters, out);
         if fed == Fed::Rtp && !wrote {
             self.expect_nothing_to_write(key);
         } else {
@@ -116,12 +116,13 @@ struct Drain {
 }
 
 impl Peer {
-    /// Takes everything `rtc` has for the engine from this connection:
-    /// what is for the other participant goes into `out`.
+    /// Takes everything `rtc` has for the engine from this connection, just
+    /// `fed`: what is for the other participant goes into `out`.
     fn drain(
         &mut self,
         now: Instant,
         key: PeerKey,
+        fed: Fed,
         metrics: &MediaMetrics,
         counters: &mut Counters,
         out: &mut Drained,
@@ -150,7 +151,7 @@ impl Peer {
                     }
                 }
             }
-            while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
+            while let Some(TaggedRTCMessage { message, .. }) = self.next_read(fed) {
                 match message {
                     RTCMessage::RtpPacket(track_id, packet) => {
                         match self.slot_of_track(&track_id) {
@@ -173,6 +174,13 @@ impl Peer {
                 break;
             }
         }
+        if fed == Fed::Rtp && cfg!(debug_assertions) {
+            // Checked in every test build: a read the queue alone missed.
+            debug_assert!(
+                self.pc.poll_read().is_none(),
+                "rtc had a read left in its pipeline after an RTP packet"
+            );
+        }
         for slot in for_recorder.take() {
             wrote |= self.request_keyframe(now, slot);
         }
@@ -184,6 +192,22 @@ impl Peer {
             }
         }
         Drain { changed, wrote }
+    }
+
+    /// The next message `rtc` has for the engine. `poll_read` sweeps the
+    /// connection's whole read pipeline (every handler, every interceptor)
+    /// before it looks at the queue, every time, even to say it is empty.
+    /// After an RTP packet that sweep finds nothing: reading a datagram
+    /// already ran it through the pipeline to the end, and an event that
+    /// releases reads runs them through too (`poll_event`). So after RTP
+    /// the media queue is read directly; Duet refuses data channels
+    /// (`media::limits`), so it is the only queue. Timers and commands
+    /// may leave reads inside the pipeline, so after them it is swept.
+    fn next_read(&mut self, fed: Fed) -> Option<TaggedRTCMessage> {
+        match fed {
+            Fed::Rtp => self.pc.poll_media_read(),
+            Fed::Other => self.pc.poll_read(),
+        }
     }
 
     /// One packet of this participant's media on `slot`: counted, and
