@@ -21,19 +21,29 @@ use duet_signaling::{Role, SessionId};
 
 impl Engine {
     /// Hands what draining `from`'s connection produced (`out`, emptied) to
-    /// `to`'s connection.
-    pub(super) fn deliver(&mut self, now: Instant, from: PeerKey, to: PeerKey, out: &mut Drained) {
+    /// `to`'s connection, and says what it wrote into it.
+    pub(super) fn deliver(
+        &mut self,
+        now: Instant,
+        from: PeerKey,
+        to: PeerKey,
+        out: &mut Drained,
+    ) -> Written {
         let [Some(src), Some(dst)] = self.peers.get_disjoint_mut([&from, &to]) else {
             self.stats.counters.rtp_dropped += out.media.len() as u64;
             out.clear();
-            return;
+            return Written::Media(0);
         };
+        // Keyframe requests, caps and loss reports may write RTCP.
+        let media_only =
+            out.keyframes.is_empty() && out.estimates.is_empty() && out.losses.is_empty();
         let mut pass = Delivery {
             now,
             src,
             dst,
             counters: &mut self.stats.counters,
             metrics: &self.stats.metrics,
+            media_written: 0,
         };
         for (slot, packet) in out.media.drain(..) {
             pass.forward(slot, packet);
@@ -53,6 +63,11 @@ impl Engine {
                 }
                 None => {}
             }
+        }
+        if media_only {
+            Written::Media(pass.media_written)
+        } else {
+            Written::Other
         }
     }
 
@@ -95,6 +110,17 @@ struct Delivery<'a> {
     dst: &'a mut Peer,
     counters: &'a mut Counters,
     metrics: &'a MediaMetrics,
+    /// RTP packets `rtc` took into `dst`'s connection.
+    media_written: usize,
+}
+
+/// What a delivery wrote into the other participant's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Written {
+    /// Only this many RTP packets.
+    Media(usize),
+    /// RTCP too, or it may have.
+    Other,
 }
 
 impl Delivery<'_> {
@@ -147,6 +173,7 @@ impl Delivery<'_> {
         }
         down.sent.sent(seq);
         src.talk.count(talk);
+        self.media_written += 1;
         self.counters.rtp_forwarded += 1;
         let m = self.metrics;
         let (packets, bytes) = if slot.is_video() {
