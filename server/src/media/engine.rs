@@ -58,7 +58,7 @@ mod tests_fuzz;
 mod timers;
 pub(super) mod udp_batch;
 
-use deliver::Written;
+use deliver::WrittenInto;
 use drain::Drained;
 pub(super) use input::{Datagram, DatagramSource};
 use outbox::Outbox;
@@ -330,8 +330,8 @@ impl Engine {
             // (this runs under `key`'s guard).
             self.guarded(other, |engine| {
                 match engine.deliver(now, key, other, &mut out) {
-                    Written::Media(packets) => engine.write_out_media(other, packets),
-                    Written::Other => {
+                    WrittenInto::Media(packets) => engine.write_out_media(other, packets),
+                    WrittenInto::Other => {
                         engine.write_out(other);
                     }
                 }

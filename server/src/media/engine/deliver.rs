@@ -28,11 +28,11 @@ impl Engine {
         from: PeerKey,
         to: PeerKey,
         out: &mut Drained,
-    ) -> Written {
+    ) -> WrittenInto {
         let [Some(src), Some(dst)] = self.peers.get_disjoint_mut([&from, &to]) else {
             self.stats.counters.rtp_dropped += out.media.len() as u64;
             out.clear();
-            return Written::Media(0);
+            return WrittenInto::Media(0);
         };
         // Keyframe requests, caps and loss reports may write RTCP.
         let media_only =
@@ -65,9 +65,9 @@ impl Engine {
             }
         }
         if media_only {
-            Written::Media(pass.media_written)
+            WrittenInto::Media(pass.media_written)
         } else {
-            Written::Other
+            WrittenInto::Other
         }
     }
 
@@ -116,7 +116,7 @@ struct Delivery<'a> {
 
 /// What a delivery wrote into the other participant's connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Written {
+pub(super) enum WrittenInto {
     /// Only this many RTP packets.
     Media(usize),
     /// RTCP too, or it may have.
