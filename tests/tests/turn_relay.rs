@@ -9,6 +9,7 @@
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use duet_tests::harness::{TestServer, token};
@@ -26,14 +27,21 @@ struct Coturn {
 impl Coturn {
     fn start(secret: &str) -> Coturn {
         let port = free_udp_port();
+        // The tests run side by side, each with its own coturn: each gets
+        // its own relay ports, so one's allocation never finds a port the
+        // other holds (a relayed call once stayed in ICE checking for 20 s
+        // in a full run, and never alone).
+        static STARTED: AtomicU16 = AtomicU16::new(0);
+        let first = 52_000 + 250 * (STARTED.fetch_add(1, Ordering::Relaxed) % 4);
+        let (min_port, max_port) = (first, first + 249);
         let child = Command::new("turnserver")
             .args([
                 "-n",
                 "--listening-ip=127.0.0.1",
                 "--relay-ip=127.0.0.1",
                 &format!("--listening-port={port}"),
-                "--min-port=52000",
-                "--max-port=52999",
+                &format!("--min-port={min_port}"),
+                &format!("--max-port={max_port}"),
                 "--use-auth-secret",
                 &format!("--static-auth-secret={secret}"),
                 "--realm=duet.test",
