@@ -203,8 +203,10 @@ pub(super) struct Engine {
     stats: Stats,
 }
 
-/// What a connection was just handed, as far as it decides whether the
-/// connection can have anything of its own to send afterwards.
+/// What a connection was just handed, as far as it decides how much of
+/// the connection must be swept afterwards: after RTP it has nothing of
+/// its own to send (`drain`) and its reads are already through its
+/// pipeline (`Peer::next_read`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fed {
     /// An RTP packet (RFC 5761: RTP/RTCP version bits, and a second byte
